@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint typecheck unit apiserver cassettes bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# kube-apiserver v1.20.2 built from Debian's source package (cached in ~/.cache), plus etcd.
+apiserver:
+	@bash scripts/build-apiserver.sh >/dev/null
+
+lint: $(STAMP)
+	$(BIN)/ruff check assistant tools knowledge tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) apiserver lint typecheck
+	$(BIN)/pytest -q
+
+demo: $(STAMP)
+	$(BIN)/sre tool pods --snapshot examples/cascade
+	$(BIN)/sre tool events --snapshot examples/cascade -n shop --budget 1500
+
+# Re-record the vcrpy cassettes of the tool layer against a fresh real apiserver.
+cassettes: $(STAMP) apiserver
+	SRE_RECORD_CASSETTES=1 $(BIN)/pytest -q tests/test_cassettes.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,193 @@
+"""The `sre` command line: thin, it turns arguments into calls and renders the result.
+
+Exit codes: 0 answered (healthy or not), 2 bad input, 3 cluster unreachable or forbidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+import tools
+from tools import Cluster, Toolbox, ToolResult
+
+from .settings import Settings
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 2, 3
+
+TOOLS = ("pods", "workloads", "events", "nodes", "services", "storage", "autoscalers", "quotas",
+         "ingresses", "network_policies", "metrics", "describe", "logs", "find")
+
+
+class Failure(Exception):
+    """Ends the command with a one-line message and an exit code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    source = common.add_argument_group("cluster")
+    source.add_argument("--snapshot", type=Path, metavar="DIR",
+                        help="read a snapshot directory instead of a live cluster")
+    source.add_argument("--context", help="kubeconfig context (default: the current one)")
+    source.add_argument("--kubeconfig", 
+                        help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config)")
+    common.add_argument("-n", "--namespace", help="namespace (default: all)")
+    common.add_argument("--json", action="store_true", help="machine output on stdout")
+
+    parser = argparse.ArgumentParser(
+        prog="sre", description="A read-only virtual SRE for Kubernetes.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    snap = commands.add_parser("snapshot", parents=[common], help="capture a cluster, redacted")
+    snap.add_argument("directory", type=Path, metavar="DIR")
+    snap.add_argument("--namespaces", help="comma-separated namespaces (default: all)")
+    snap.add_argument("--no-logs", action="store_true", help="skip container logs")
+
+    tool = commands.add_parser("tool", parents=[common],
+                               help="run one read-only tool and print its result")
+    tool.add_argument("name", choices=TOOLS)
+    tool.add_argument("target", nargs="?", help="KIND/NAME, a pod name for logs, or a query")
+    tool.add_argument("--container", help="container, for logs")
+    tool.add_argument("--previous", action="store_true", help="previous container's log")
+    tool.add_argument("--budget", type=int, default=6000, help="characters of text output")
+    return parser
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise Failure(EXIT_BAD_INPUT, f"bad setting {where}: {first['msg']}") from e
+
+
+def open_from_args(args: argparse.Namespace, settings: Settings) -> Cluster:
+    try:
+        return tools.open_cluster(
+            snapshot=args.snapshot,
+            kubeconfig=args.kubeconfig or settings.kubeconfig_path,
+            context=args.context or settings.cluster.context,
+            timeouts=tools.Timeouts(settings.cluster.connect_timeout,
+                                    settings.cluster.read_timeout),
+            in_cluster_env={"KUBERNETES_SERVICE_HOST": settings.kubernetes_service_host or ""},
+        )
+    except tools.SnapshotError as e:
+        raise Failure(EXIT_BAD_INPUT, f"snapshot unusable: {e}") from e
+    except tools.ConfigurationError as e:
+        raise Failure(EXIT_CLUSTER, str(e)) from e
+
+
+def _check_reachable(result: ToolResult) -> None:
+    if result.status in ("unreachable", "unauthorized"):
+        raise Failure(EXIT_CLUSTER, result.message or result.status)
+
+
+def _run_tool(args: argparse.Namespace, box: Toolbox) -> ToolResult:
+    ns, target = args.namespace, args.target
+    kind, name = _split_target(target)
+    calls: dict[str, Any] = {
+        "pods": lambda: box.pods(ns),
+        "workloads": lambda: box.workloads(ns),
+        "events": lambda: box.events(ns, kind=kind, name=name),
+        "nodes": box.nodes,
+        "services": lambda: box.services(_need(ns, "-n NAMESPACE"), name),
+        "storage": lambda: box.storage(_need(ns, "-n NAMESPACE")),
+        "autoscalers": lambda: box.autoscalers(_need(ns, "-n NAMESPACE")),
+        "quotas": lambda: box.quotas(_need(ns, "-n NAMESPACE")),
+        "ingresses": lambda: box.ingresses(_need(ns, "-n NAMESPACE")),
+        "network_policies": lambda: box.network_policies(_need(ns, "-n NAMESPACE")),
+        "metrics": lambda: box.metrics(ns),
+        "describe": lambda: box.describe(_need_kind(kind), _need(name, "KIND/NAME"), ns),
+        "logs": lambda: box.logs(_need(ns, "-n NAMESPACE"), _need(name, "POD"),
+                                 args.container, previous=args.previous),
+        "find": lambda: box.find(_need(name, "a name to look for"), namespace=ns),
+    }
+    result: ToolResult = calls[args.name]()
+    return result
+
+
+def _split_target(target: str | None) -> tuple[str | None, str | None]:
+    if not target:
+        return None, None
+    if "/" in target:
+        kind, _, name = target.partition("/")
+        return kind, name
+    return None, target
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise Failure(EXIT_BAD_INPUT, f"this tool needs {what}")
+    return value
+
+
+def _need_kind(text: str | None) -> tools.Kind:
+    kind = tools.parse_kind(text or "")
+    if kind is None:
+        raise Failure(EXIT_BAD_INPUT, f"unknown kind {text!r}; use KIND/NAME, e.g. deploy/checkout")
+    return kind
+
+
+def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) -> int:
+    namespaces = [n.strip() for n in args.namespaces.split(",")] if args.namespaces else None
+    if args.namespace:
+        namespaces = [*(namespaces or []), args.namespace]
+    try:
+        report = tools.write_snapshot(cluster, args.directory, namespaces, logs=not args.no_logs,
+                                      max_log_bytes=settings.cluster.snapshot_log_bytes)
+    except (tools.Unreachable, tools.Unauthorized, tools.Forbidden) as e:
+        raise Failure(EXIT_CLUSTER, str(e)) from e
+    for line in report.skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    summary = {"directory": str(report.directory), "namespaces": report.namespaces,
+               "objects": report.objects, "logs": report.logs, "skipped": report.skipped}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {report.objects} objects and {report.logs} container logs from "
+              f"{len(report.namespaces)} namespaces to {report.directory}")
+    return EXIT_OK
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    cluster = open_from_args(args, settings)
+    try:
+        if args.command == "snapshot":
+            if args.snapshot:
+                raise Failure(EXIT_BAD_INPUT, "sre snapshot reads a live cluster, not --snapshot")
+            return _snapshot(args, cluster, settings)
+        result = _run_tool(args, Toolbox(cluster))
+        _check_reachable(result)
+        if args.json:
+            print(result.model_dump_json(indent=2))
+        else:
+            print(result.text(args.budget))
+        return EXIT_OK
+    except tools.SnapshotError as e:
+        raise Failure(EXIT_BAD_INPUT, f"snapshot unusable: {e}") from e
+    finally:
+        cluster.close()
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    try:
+        code = run(argv)
+    except Failure as e:
+        print(f"sre: {e}", file=sys.stderr)
+        code = e.code
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,78 @@
+"""Errors raised by the cluster layer.
+
+    ClusterError                      anything the cluster layer reports
+    +-- ReadOnlyViolation             a write, exec, port-forward or Secret read (a bug)
+    +-- ConfigurationError            no kubeconfig, unknown context, unusable in-cluster account
+    +-- SnapshotError                 a snapshot directory that cannot be read (names the file)
+    +-- ApiError                      the API answered, or failed to
+        +-- Unreachable               connection refused, DNS, TLS, timeout (retryable)
+        +-- ServerError               5xx from the API server (retryable)
+        +-- Unauthorized              401: the credentials are not accepted
+        +-- Forbidden                 403: RBAC refuses; carries the verb and resource needed
+        +-- NotFound                  404: the object or the namespace does not exist
+        +-- KindUnavailable           the server does not serve the kind, or the snapshot lacks it
+
+Tools turn the `ApiError` family into results with a status and a sentence a human can act on;
+only bugs propagate.
+"""
+
+from __future__ import annotations
+
+
+class ClusterError(Exception):
+    """Base of every error the cluster layer raises."""
+
+
+class ReadOnlyViolation(ClusterError):
+    """A request that is not a plain read was refused before it left the process."""
+
+
+class ConfigurationError(ClusterError):
+    """The cluster cannot be addressed: no kubeconfig, an unknown context, no service account."""
+
+
+class SnapshotError(ClusterError):
+    """A snapshot file exists but cannot be read (not JSON, not a list)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class ApiError(ClusterError):
+    """The API server answered with an error, or could not be reached."""
+
+    retryable = False
+
+
+class Unreachable(ApiError):
+    retryable = True
+
+
+class ServerError(ApiError):
+    retryable = True
+
+
+class Unauthorized(ApiError):
+    pass
+
+
+class Forbidden(ApiError):
+    """RBAC refused a request. `needs` is the permission, e.g. "list events in namespace shop"."""
+
+    def __init__(self, verb: str, resource: str, namespace: str | None) -> None:
+        where = f" in namespace {namespace}" if namespace else " cluster-wide"
+        self.needs = f"{verb} {resource}{where}"
+        super().__init__(f"no permission to {self.needs}: needs `{verb} {resource}`")
+        self.verb = verb
+        self.resource = resource
+        self.namespace = namespace
+
+
+class NotFound(ApiError):
+    pass
+
+
+class KindUnavailable(ApiError):
+    """The kind is not served by this server (or absent from this snapshot): unknown, not empty."""

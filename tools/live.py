@@ -1,0 +1,317 @@
+"""The live backend: the official `kubernetes` client, behind the read-only guard.
+
+Objects are listed with one request per kind and namespace (no per-pod calls) and parsed as
+plain JSON, which is what `kubectl -o json` prints and what the snapshot backend reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from kubernetes import config as kube_config
+from kubernetes.client import Configuration
+from kubernetes.config.config_exception import ConfigException
+
+from .errors import (
+    ConfigurationError,
+    Forbidden,
+    KindUnavailable,
+    NotFound,
+    ServerError,
+    Unauthorized,
+    Unreachable,
+)
+from .guard import ReadOnlyApiClient
+from .kinds import Kind, KindInfo, info
+from .reading import Obj
+
+_MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+
+
+def connect(
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    timeouts: Timeouts | None = None,
+    in_cluster_env: dict[str, str] | None = None,
+) -> LiveCluster:
+    """A live backend from a kubeconfig (and context), else the in-cluster service account.
+
+    `in_cluster_env` is the process environment the caller read once (settings own the
+    environment); in-cluster config is tried only when no kubeconfig exists.
+    """
+    configuration = Configuration()
+    path = Path(kubeconfig).expanduser() if kubeconfig else Path("~/.kube/config").expanduser()
+    if kubeconfig or path.exists():
+        if not path.exists():
+            raise ConfigurationError(f"no kubeconfig at {path}; pass --kubeconfig or --snapshot")
+        try:
+            kube_config.load_kube_config(
+                config_file=str(path), context=context, client_configuration=configuration,
+                persist_config=False,
+            )
+        except ConfigException as e:
+            raise ConfigurationError(_config_problem(path, context, e)) from e
+        source = f"context {context or _current_context(path)}"
+    elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
+        try:
+            kube_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as e:
+            raise ConfigurationError(
+                "running in a pod but its service account cannot be used: mount a token or "
+                "pass --snapshot"
+            ) from e
+        source = "in-cluster service account"
+    else:
+        raise ConfigurationError(
+            f"no kubeconfig at {path} and not running in a cluster: set KUBECONFIG, "
+            "pass --context, or use --snapshot DIR"
+        )
+    return LiveCluster(ReadOnlyApiClient(configuration), source, timeouts or Timeouts())
+
+
+def _current_context(path: Path) -> str:
+    try:
+        _, active = kube_config.list_kube_config_contexts(config_file=str(path))
+    except ConfigException:
+        return "?"
+    return str(active.get("name", "?")) if active else "?"
+
+
+def _config_problem(path: Path, context: str | None, error: ConfigException) -> str:
+    if context:
+        try:
+            contexts, _ = kube_config.list_kube_config_contexts(config_file=str(path))
+        except ConfigException:
+            contexts = []
+        names = sorted(c.get("name", "") for c in contexts or [])
+        if context not in names:
+            return f"no context {context!r} in {path}; known contexts: {', '.join(names) or 'none'}"
+    return f"kubeconfig {path} cannot be used; check its current context and credentials"
+
+
+class LiveCluster:
+    """Reads a running cluster. Only GET requests ever leave (see `guard`)."""
+
+    def __init__(self, api: ReadOnlyApiClient, source: str, timeouts: Timeouts) -> None:
+        self._api = api
+        self._source = source
+        self._timeout = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        self._served: dict[str, set[str] | None] = {}
+        self.requests = 0  # how many API requests this reader sent (benchmarks count them)
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def host(self) -> str:
+        return str(self._api.configuration.host)
+
+    def close(self) -> None:
+        self._api.close()
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "sre-assistant (read-only)"}
+        for auth in self._api.configuration.auth_settings().values():
+            if auth["in"] == "header" and auth["value"]:
+                headers[auth["key"]] = auth["value"]
+        return headers
+
+    def _send(
+        self, path: str, params: dict[str, str] | None, *, stream: bool = False,
+        verb: str = "list", resource: str = "", namespace: str | None = None,
+    ) -> Any:
+        url = self.host + path + ("?" + urlencode(params) if params else "")
+        self.requests += 1
+        try:
+            response = self._api.rest_client.pool_manager.request(
+                "GET", url, headers=self._headers(), timeout=self._timeout,
+                preload_content=not stream, retries=False,
+            )
+        except urllib3.exceptions.HTTPError as e:
+            raise Unreachable(_unreachable_reason(self.host, e)) from e
+        if response.status < 400:
+            return response
+        body = response.data if stream else response.data
+        message = _status_message(body)
+        if response.status == 401:
+            raise Unauthorized(
+                f"the API server at {self.host} rejected the credentials (401); refresh the "
+                "kubeconfig's token"
+            )
+        if response.status == 403:
+            raise Forbidden(verb, resource, namespace)
+        if response.status == 404:
+            raise NotFound(message or f"{path} not found")
+        if response.status == 400 and verb == "get" and resource == "pods/log":
+            raise NotFound(message or "the container has no such log")
+        if response.status >= 500:
+            raise ServerError(f"the API server failed ({response.status}): {message}")
+        raise ServerError(f"unexpected answer {response.status} from the API server: {message}")
+
+    def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
+        response = self._send(path, params, **why)
+        try:
+            data: Obj = json.loads(response.data)
+        except ValueError as e:
+            raise ServerError(f"the API server sent something that is not JSON for {path}") from e
+        return data
+
+    # --- discovery ----------------------------------------------------------------------------
+
+    def _resources(self, group_version: str) -> set[str] | None:
+        if group_version not in self._served:
+            path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+            try:
+                doc = self._get_json(path, verb="get", resource="discovery")
+            except NotFound:
+                self._served[group_version] = None
+            else:
+                self._served[group_version] = {r["name"] for r in doc.get("resources", [])}
+        return self._served[group_version]
+
+    def served_version(self, kind: Kind) -> str:
+        """The group/version this server serves `kind` under; raises `KindUnavailable`."""
+        entry = info(kind)
+        needs_discovery = len(entry.versions) > 1 or entry.versions[0].startswith("metrics.")
+        if not needs_discovery:
+            return entry.versions[0]
+        for group_version in entry.versions:
+            resources = self._resources(group_version)
+            if resources is not None and entry.plural in resources:
+                return group_version
+        raise KindUnavailable(
+            f"this cluster does not serve {entry.kind} (tried {', '.join(entry.versions)})"
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+    ) -> list[Obj]:
+        entry = info(kind)
+        version = self.served_version(kind)
+        params = {}
+        if labels:
+            params["labelSelector"] = labels
+        if fields:
+            params["fieldSelector"] = fields
+        ns = namespace if entry.namespaced else None
+        try:
+            doc = self._get_json(
+                entry.path(version, ns), params, verb="list", resource=_resource(entry),
+                namespace=ns,
+            )
+        except NotFound as e:
+            raise KindUnavailable(f"{entry.kind} is not served at {version}") from e
+        items: list[Obj] = doc.get("items") or []
+        if ns and not items:
+            self._check_namespace(ns)
+        return items
+
+    def _check_namespace(self, namespace: str) -> None:
+        """An empty list in a namespace that does not exist means the namespace is wrong."""
+        try:
+            self.get("Namespace", namespace)
+        except Forbidden:
+            return  # cannot tell; an empty list is the honest answer
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        entry = info(kind)
+        version = self.served_version(kind)
+        ns = namespace if entry.namespaced else None
+        try:
+            return self._get_json(
+                entry.path(version, ns, name), verb="get", resource=_resource(entry),
+                namespace=ns,
+            )
+        except NotFound as e:
+            where = f" in namespace {ns}" if ns else ""
+            raise NotFound(f"no {entry.kind} named {name}{where}") from e
+
+    def log_lines(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False
+    ) -> Iterator[str]:
+        params = {"container": container}
+        if previous:
+            params["previous"] = "true"
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        response = self._send(
+            path, params, stream=True, verb="get", resource="pods/log", namespace=namespace
+        )
+        try:
+            yield from _lines(response.stream(64 * 1024, decode_content=True))
+        except urllib3.exceptions.HTTPError as e:
+            raise Unreachable(_unreachable_reason(self.host, e)) from e
+        finally:
+            response.release_conn()
+
+    def namespaces(self) -> list[str]:
+        return sorted(item["metadata"]["name"] for item in self.list("Namespace"))
+
+
+def _resource(entry: KindInfo) -> str:
+    if entry.kind in ("PodMetrics", "NodeMetrics"):
+        return f"{entry.plural}.metrics.k8s.io"
+    return entry.plural
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Split a byte stream into text lines, cutting any line past `_MAX_LINE` bytes."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield raw[:_MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+        if len(pending) > _MAX_LINE:
+            yield pending[:_MAX_LINE].decode("utf-8", "replace") + " [line cut]"
+            pending = b""
+    if pending:
+        yield pending[:_MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+
+
+def _status_message(body: bytes | None) -> str:
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return ""
+    return str(doc.get("message", "")) if isinstance(doc, dict) else ""
+
+
+def _unreachable_reason(host: str, error: Exception) -> str:
+    text = repr(error).lower()
+    if "timed out" in text or "timeout" in text:
+        return f"the API server at {host} did not answer in time; check the network or VPN"
+    if "certificate" in text or "ssl" in text:
+        return f"TLS to the API server at {host} failed; check the kubeconfig's CA"
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return f"the API server host in {host} does not resolve; check the kubeconfig"
+    return f"cannot reach the API server at {host}; is the cluster up and the context right?"
+
+
+def kubeconfig_env(environ: os._Environ[str] | dict[str, str]) -> str | None:
+    """The first path of $KUBECONFIG, as kubectl reads it (settings call this once)."""
+    value = environ.get("KUBECONFIG", "")
+    return value.split(os.pathsep)[0] or None

@@ -1,0 +1,135 @@
+"""Bounded log reading: error lines first, then head and tail, whatever the log's size.
+
+A 100 MB log is streamed once through fixed-size buffers: repeated error lines fold into one
+with a count, and the excerpt says plainly what was cut.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+_ERROR = re.compile(
+    r"\b(error|err|fatal|panic|exception|traceback|failed|failure|refused|denied|unauthorized|"
+    r"forbidden|timeout|timed out|cannot|can't|could not|unable|not found|no such|x509|oom|"
+    r"killed|segfault|critical|crit|severe|unreachable|expired|invalid)\b|^\s+at \S+\(|"
+    r"^\s*File \".*\", line \d+",
+    re.IGNORECASE,
+)
+_VARIABLE = re.compile(r"\d+|0x[0-9a-f]+|[0-9a-f]{8,}", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"^\S*\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*\s*")
+
+
+class LogLine(BaseModel):
+    number: int  # 1-based line number in the log
+    text: str
+    repeats: int = 1  # how many lines had this shape (numbers and ids folded)
+
+
+class LogExcerpt(BaseModel):
+    errors: list[LogLine]  # distinct error-like lines, in order of first appearance
+    head: list[LogLine]
+    tail: list[LogLine]
+    total_lines: int
+    total_bytes: int
+    truncated: bool  # the scan stopped at the byte limit
+    cut: str  # what was left out, in words
+
+    def render(self, budget: int) -> str:
+        """A compact text form no longer than `budget` characters: errors, then the tail."""
+        parts = [self.cut]
+        if self.errors:
+            parts.append("error lines:")
+            parts += [_fmt(line) for line in self.errors]
+        if self.head and self.total_lines > len(self.tail):
+            parts.append("first lines:")
+            parts += [_fmt(line) for line in self.head]
+        if self.tail:
+            parts.append("last lines:")
+            parts += [_fmt(line) for line in self.tail]
+        return fit("\n".join(parts), budget)
+
+
+def _fmt(line: LogLine) -> str:
+    repeat = f" (x{line.repeats})" if line.repeats > 1 else ""
+    return f"  {line.number}: {line.text}{repeat}"
+
+
+def fit(text: str, budget: int) -> str:
+    """Cut `text` to `budget` characters, saying how much was cut."""
+    if len(text) <= budget:
+        return text
+    keep = max(budget - 40, 0)
+    return text[:keep] + f"\n... [{len(text) - keep} more characters cut]"
+
+
+def is_error_line(line: str) -> bool:
+    return bool(_ERROR.search(line))
+
+
+def shape(line: str) -> str:
+    """A line with its timestamp, numbers and ids folded, for de-duplication."""
+    return _VARIABLE.sub("#", _TIMESTAMP.sub("", line)).strip()
+
+
+def excerpt(
+    lines: Iterable[str],
+    *,
+    max_errors: int = 30,
+    head: int = 5,
+    tail: int = 25,
+    max_line_chars: int = 500,
+    max_scan_bytes: int = 512 * 1024 * 1024,
+) -> LogExcerpt:
+    """Scan `lines` once, in memory bounded by the limits, keeping what explains a failure."""
+    errors: dict[str, LogLine] = {}
+    extra_error_shapes = 0
+    first: list[LogLine] = []
+    last: deque[LogLine] = deque(maxlen=tail)
+    total_lines = total_bytes = 0
+    truncated = False
+    for number, raw in enumerate(lines, start=1):
+        total_lines = number
+        total_bytes += len(raw) + 1
+        text = raw if len(raw) <= max_line_chars else raw[:max_line_chars] + " [...]"
+        entry = LogLine(number=number, text=text)
+        if len(first) < head:
+            first.append(entry)
+        last.append(entry)
+        if is_error_line(raw):
+            key = shape(text)
+            if key in errors:
+                errors[key].repeats += 1
+            elif len(errors) < max_errors:
+                errors[key] = LogLine(number=number, text=text)
+            else:
+                extra_error_shapes += 1
+        if total_bytes >= max_scan_bytes:
+            truncated = True
+            break
+    tail_lines = list(last)
+    head_lines = [line for line in first if not tail_lines or line.number < tail_lines[0].number]
+    kept = len(head_lines) + len(tail_lines)
+    folded = sum(line.repeats - 1 for line in errors.values())
+    words = [f"{total_lines} lines ({total_bytes} bytes)"]
+    if total_lines == 0:
+        words = ["the log is empty"]
+    elif kept < total_lines:
+        words.append(
+            f"showing {len(errors)} distinct error lines, the first {len(head_lines)} "
+            f"and the last {len(tail_lines)} lines"
+        )
+    if folded:
+        words.append(f"{folded} repeated error lines folded")
+    if extra_error_shapes:
+        words.append(f"{extra_error_shapes} further error lines not shown")
+    if truncated:
+        words.append(f"scan stopped after {max_scan_bytes} bytes")
+    return LogExcerpt(
+        errors=list(errors.values()), head=head_lines, tail=tail_lines,
+        total_lines=total_lines, total_bytes=total_bytes, truncated=truncated,
+        cut="; ".join(words),
+    )

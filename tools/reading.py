@@ -1,0 +1,88 @@
+"""The one read-only interface to a cluster, whatever backs it (a live API server or a snapshot).
+
+Objects come back as plain JSON dicts, exactly as the API server (and `kubectl -o json`) shows
+them, already redacted. Backends raise the `ApiError` family from `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from .kinds import Kind
+from .redacting import redact_line, redact_object
+
+Obj = dict[str, Any]
+
+
+class Cluster(Protocol):
+    """A read-only view of one cluster."""
+
+    @property
+    def source(self) -> str:
+        """Where the data comes from, for humans: "context prod-eu" or "snapshot ./dump"."""
+        ...
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+    ) -> list[Obj]:
+        """Objects of `kind` (all namespaces when `namespace` is None), filtered by selectors."""
+        ...
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        """One object; raises `NotFound`."""
+        ...
+
+    def log_lines(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False
+    ) -> Iterator[str]:
+        """A container's log, streamed line by line (without newlines), in bounded memory."""
+        ...
+
+    def namespaces(self) -> list[str]:
+        """Names of the namespaces the cluster (or snapshot) knows."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Redacted:
+    """Wraps a backend so that nothing it returns carries a secret."""
+
+    def __init__(self, inner: Cluster) -> None:
+        self.inner = inner
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+    ) -> list[Obj]:
+        items = self.inner.list(kind, namespace, labels=labels, fields=fields)
+        return [redact_object(item) for item in items]
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        return redact_object(self.inner.get(kind, name, namespace))
+
+    def log_lines(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False
+    ) -> Iterator[str]:
+        for line in self.inner.log_lines(namespace, pod, container, previous=previous):
+            yield redact_line(line)
+
+    def namespaces(self) -> list[str]:
+        return self.inner.namespaces()
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,434 @@
+"""Redaction: the one gate every cluster-read value passes before a model, Slack, the web, a log
+or a snapshot file sees it.
+
+Names stay, values go: `DB_PASSWORD=[REDACTED]` still tells a human the variable was set.
+
+Text rules, cheapest gate first (a rule runs only when its hint is in the text):
+- PEM private-key blocks, whole, across lines (a block cut off before its END: to the end);
+- credentials in URLs (`scheme://user:[REDACTED]@host`), Slack webhooks, `curl -u`, `mysql -p`;
+- `Authorization:` headers and standalone `Bearer`/`Basic` credentials; JWTs;
+- values of sensitive keys in `key=value`, `key: value`, JSON/escaped-JSON, `--flag value` forms;
+  a line that starts with the key loses the whole rest of the line;
+- any run of 20+ `[A-Za-z0-9+/_-]` that matches a known token format (GitHub, Slack, AWS, Google,
+  Stripe, OpenAI/Anthropic, GitLab, npm, Hugging Face) or looks random: upper and lower case and a
+  digit or `+`/`/`, not mostly words, Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char.
+  Hashes, UUIDs, pod names and digests are single-case, so they stay.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+REDACTED = "[REDACTED]"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# --- key names --------------------------------------------------------------------------------
+
+_SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_STRONG = ("password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
+           "privatekey", "accesskey", "secretkey")
+_NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
+_EXACT = frozenset({"pwd", "pass", "auth", "dsn", "creds", "signature", "jwt"})
+_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "salt", "cookie", "otp"}
+_KEY_QUALIFIERS = frozenset({
+    "api", "access", "secret", "private", "ssh", "encryption", "signing", "master", "client",
+    "license", "app", "service", "account", "storage", "webhook", "hmac", "aes", "gpg", "pgp",
+    "deploy", "admin", "root", "auth", "session", "crypto", "enc", "sign", "shared",
+})
+_CONN_PREFIXES = frozenset({
+    "database", "db", "redis", "mongo", "mongodb", "postgres", "postgresql", "pg", "mysql",
+    "amqp", "rabbitmq", "broker", "sentry", "conn", "connection",
+})
+# A name ending in one of these holds something about a secret, not the secret itself.
+_SAFE_LAST = frozenset({
+    "name", "names", "file", "files", "path", "paths", "dir", "directory", "ref", "url", "uri",
+    "endpoint", "host", "hostname", "port", "ttl", "expiry", "expires", "expiration", "timeout",
+    "type", "kind", "length", "len", "size", "count", "enabled", "enable", "disabled",
+    "required", "mode", "header", "version", "format", "algorithm", "policy", "provider",
+    "location", "mount", "prefix", "tokens",
+})
+
+
+def _sensitive_name(name: str, *, broad: bool = False) -> bool:
+    """Whether a key names a secret. `broad` is for env names and ConfigMap keys (KEY, PRIVATE,
+    CONN, DATABASE_URL count too); log text uses the narrow set so `key=ns/pod` stays."""
+    segs = [s.lower() for s in _SEGMENT.findall(name)]
+    if not segs:
+        return False
+    last = segs[-1]
+    if broad and last in ("url", "uri", "dsn", "string") and _CONN_PREFIXES.intersection(segs):
+        return True
+    if last in _SAFE_LAST:
+        return False
+    exact = _EXACT_BROAD if broad else _EXACT
+    for i, seg in enumerate(segs):
+        if seg in exact:
+            return True
+        if seg not in _NOT_STRONG and any(word in seg for word in _STRONG):
+            return True
+        if seg in ("key", "keys") and i > 0 and segs[i - 1] in _KEY_QUALIFIERS:
+            return True
+    return any(word in "".join(segs) for word in _STRONG)
+
+
+_PLACEHOLDER = re.compile(
+    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_]\w*|\{\{.*\}\}|\*+|%\(\w+\)s|<[\w -]*>|\[REDACTED\].*",
+    re.DOTALL,
+)
+_NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted"})
+
+
+def _is_secret_value(value: str) -> bool:
+    """False for values that say nothing: booleans, `$(VAR)` references, templates, `***`."""
+    v = value.strip()
+    return v.lower() not in _NOT_SECRET and not _PLACEHOLDER.fullmatch(v)
+
+
+# --- text rules -------------------------------------------------------------------------------
+
+_PEM = re.compile(
+    r"(?P<head>-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----)"
+    r"(?:.*?(?P<end>-----END (?P=label)-----)|.*)",
+    re.DOTALL,
+)
+_URL_CREDENTIALS = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>]*:)(?P<pw>[^\s/\"'<>]+)@"
+)
+_SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/-]+")
+_CURL_USER = re.compile(  # not `docker run -u 1000:1000`
+    r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
+)
+_MYSQL_P = re.compile(r"(?P<head>\bmysql(?:dump|admin)?\b[^\n]*?[ \t]-p)(?P<pw>[^\s\"']+)")
+_AUTH_HEADER = re.compile(
+    r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
+    r"(?P<scheme>(?:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[ \t]+)?"
+    r"(?P<pw>[^\s\"'\\,;]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?P<head>\bbearer[ \t]+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_BASIC = re.compile(
+    r"(?P<head>\bbasic[ \t]+)(?P<pw>[A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
+)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+_KEY_HINT = ("pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "signature", "jwt")
+_KEY = r"[A-Za-z0-9_.-]*?(?:pass|pwd|secret|token|key|cred|auth|dsn|signature|jwt)[A-Za-z0-9_.-]*"
+_LINE_ASSIGNMENT = re.compile(
+    rf"^(?P<head>[ \t]*(?:-[ \t]+|export[ \t]+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
+    r"[ \t]*[:=][ \t]*)(?P<pw>[^\s\"'|>].*?)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ASSIGNMENT = re.compile(
+    rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\?[\"']?)(?P<key>{_KEY})(?P=q)"
+    r"(?P<sep>[ \t]*(?:=>|:=|[:=])[ \t]*))"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\\\"(?:[^\\\n]|\\[^\"])*\\\"|[^\s\"'`,;&]+)",
+    re.IGNORECASE,
+)
+_FLAG_VALUE = re.compile(
+    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY})[ \t]+)(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'-]\S*)",
+    re.IGNORECASE,
+)
+_KEY_POSITION = "{,;([&?:|\"'"
+
+_KNOWN_TOKEN = re.compile(
+    r"gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|xapp-\d-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|AIza[\w-]{35}"
+    r"|[rs]k_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9]{20,}|glpat-[\w-]{20,}"
+    r"|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,}|sk-(?:ant-|proj-|svcacct-|admin-)?(?=[\w-]*[A-Z])"
+    r"[\w-]{20,}"
+)
+_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
+_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
+_LOWER_PIECE = re.compile(r"[a-z0-9._-]*")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_DIGIT_OR_SLASH = frozenset("0123456789+/")
+
+
+def _looks_random(token: str) -> bool:
+    n = len(token)
+    chars = set(token)
+    if not (chars & _UPPER and chars & _LOWER and chars & _DIGIT_OR_SLASH):
+        return False
+    if sum(map(len, _WORD.findall(token))) >= 0.7 * n:  # CamelCase identifiers, paths
+        return False
+    entropy = -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+    return entropy >= min(4.0, 0.8 * math.log2(n))
+
+
+def _judge_candidate(m: re.Match[str]) -> str:
+    token = m.group()
+    if _KNOWN_TOKEN.fullmatch(token):
+        return REDACTED
+    if "/" not in token:
+        return REDACTED if _looks_random(token) else token
+    # A URL path glued to a token: keep the lowercase path pieces at either end.
+    pieces = token.split("/")
+    start, end = 0, len(pieces)
+    while start < end and _LOWER_PIECE.fullmatch(pieces[start]):
+        start += 1
+    while end > start and _LOWER_PIECE.fullmatch(pieces[end - 1]):
+        end -= 1
+    core = "/".join(pieces[start:end])
+    if len(core) < 16 or not (_KNOWN_TOKEN.fullmatch(core) or _looks_random(core)):
+        return token
+    return "/".join([*pieces[:start], REDACTED, *pieces[end:]])
+
+
+def _keep_head(m: re.Match[str]) -> str:
+    """Replacement for rules with a `head` to keep and a `pw` to hide (unless it says nothing)."""
+    if not _is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + (m.groupdict().get("scheme") or "") + REDACTED
+
+
+def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
+    """Replacement for assignments: hide `pw` when `key` names a secret; keep its quotes."""
+
+    def replace(m: re.Match[str]) -> str:
+        pw = m.group("pw")
+        if pw.startswith('\\"'):
+            open_, close, inner = '\\"', '\\"', pw[2:-2]
+        elif pw[:1] in "\"'":
+            open_, close, inner = pw[0], pw[0], pw[1:-1]
+        else:
+            inner = pw.rstrip(")]}>")
+            open_, close = "", pw[len(inner) :]
+        if not _sensitive_name(m.group("key")) or not _is_secret_value(inner):
+            return m.group()
+        if inline and ":" in (m.groupdict().get("sep") or "") and not _at_key_position(m):
+            return m.group()  # prose such as "failed to refresh token: context deadline"
+        return m.group("head") + open_ + REDACTED + close
+
+    return replace
+
+
+def _at_key_position(m: re.Match[str]) -> bool:
+    before = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
+    return not before or before[-1] in _KEY_POSITION
+
+
+def _redact_basic(m: re.Match[str]) -> str:
+    try:
+        decoded = base64.b64decode(m.group("pw"), validate=True)
+    except (binascii.Error, ValueError):
+        return m.group()
+    return m.group("head") + REDACTED if b":" in decoded else m.group()
+
+
+def _redact_bearer(m: re.Match[str]) -> str:
+    pw = m.group("pw")
+    if pw.isalpha() and len(pw) < 24:  # "Bearer authentication failed"
+        return m.group()
+    return m.group("head") + REDACTED
+
+
+_SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
+_SUB_ASSIGNMENT = _keep_key(inline=True)
+
+
+def redact_text(text: str) -> str:
+    """Free text (log lines, messages, annotation and ConfigMap values) with secrets hidden."""
+    if not text:
+        return text
+    lower = text.lower()
+    if "-----begin" in lower and "private key" in lower:
+        text = _PEM.sub(lambda m: m.group("head") + REDACTED + (m.group("end") or ""), text)
+    if "://" in text:
+        if "@" in text:
+            text = _URL_CREDENTIALS.sub(_keep_head, text)
+        if "hooks.slack.com" in lower:
+            text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
+    if "-u" in text:
+        text = _CURL_USER.sub(_keep_head, text)
+    if "mysql" in lower and "-p" in text:
+        text = _MYSQL_P.sub(_keep_head, text)
+    if "authorization" in lower:
+        text = _AUTH_HEADER.sub(_keep_head, text)
+    if "bearer" in lower:
+        text = _BEARER.sub(_redact_bearer, text)
+    if "basic" in lower:
+        text = _BASIC.sub(_redact_basic, text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if any(hint in lower for hint in _KEY_HINT):
+        text = _LINE_ASSIGNMENT.sub(_SUB_ASSIGNMENT_LINE, text)
+        text = _ASSIGNMENT.sub(_SUB_ASSIGNMENT, text)
+        if "-" in text:
+            text = _FLAG_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
+    return _CANDIDATE.sub(_judge_candidate, text)
+
+
+def redact_line(line: str) -> str:
+    """One log line. The same rules as `redact_text`; a PEM block split over lines is caught
+    line by line, its base64 body lines being random-looking tokens."""
+    return redact_text(line)
+
+
+# --- Kubernetes objects -----------------------------------------------------------------------
+
+
+def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """A redacted deep copy of a Kubernetes object (or a `*List` of them) as the API returns it.
+
+    Items of core list files carry no `kind`, so objects are recognised by shape: anything with
+    `spec.containers`, `spec.template` or `spec.jobTemplate` has containers; a `data` map is a
+    ConfigMap's, or a Secret's when the object is a Secret or has a `type`.
+    """
+    out: dict[str, Any] = _copy(obj)
+    _redact_in_place(out)
+    return out
+
+
+def _copy(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+def _redact_in_place(obj: dict[str, Any]) -> None:
+    items = obj.get("items")
+    if type(items) is list:
+        for item in items:
+            if type(item) is dict:
+                _redact_in_place(item)
+    kind = obj.get("kind")
+    _redact_metadata(obj.get("metadata"))
+    has_data = type(obj.get("data")) is dict or type(obj.get("stringData")) is dict
+    if kind == "Secret" or (kind is None and has_data and "type" in obj):
+        for field in ("data", "stringData"):
+            values = obj.get(field)
+            if type(values) is dict:
+                obj[field] = {k: REDACTED for k in values}
+    elif kind in (None, "ConfigMap") and has_data and "spec" not in obj:
+        data = obj.get("data")
+        if type(data) is dict:
+            for key, value in data.items():
+                if isinstance(value, str):
+                    data[key] = REDACTED if _sensitive_name(key, broad=True) else redact_text(value)
+        binary = obj.get("binaryData")
+        if type(binary) is dict:
+            obj["binaryData"] = {k: REDACTED for k in binary}
+    for field in ("message", "note"):  # core/v1 and events.k8s.io/v1 events
+        if isinstance(obj.get(field), str):
+            obj[field] = redact_text(obj[field])
+    _redact_workload_spec(obj.get("spec"))
+    _redact_messages(obj.get("status"))
+
+
+def _redact_metadata(meta: Any) -> None:
+    if type(meta) is not dict:
+        return
+    annotations = meta.get("annotations")
+    if type(annotations) is not dict:
+        return
+    for key, value in annotations.items():
+        if not isinstance(value, str):
+            continue
+        if key == LAST_APPLIED:
+            annotations[key] = _redact_last_applied(value)
+        else:
+            annotations[key] = redact_text(value)
+
+
+def _redact_last_applied(value: str) -> str:
+    try:
+        applied = json.loads(value)
+    except ValueError:
+        return REDACTED
+    if type(applied) is not dict:
+        return REDACTED
+    _redact_in_place(applied)
+    return json.dumps(applied, separators=(",", ":")) + ("\n" if value.endswith("\n") else "")
+
+
+def _redact_workload_spec(spec: Any) -> None:
+    """Pod spec, or a workload spec holding a pod template, or a CronJob's job template."""
+    if type(spec) is not dict:
+        return
+    for field in ("containers", "initContainers", "ephemeralContainers"):
+        containers = spec.get(field)
+        if type(containers) is list:
+            for container in containers:
+                if type(container) is dict:
+                    _redact_container(container)
+    for field in ("template", "jobTemplate"):
+        template = spec.get(field)
+        if type(template) is dict:
+            _redact_metadata(template.get("metadata"))
+            _redact_workload_spec(template.get("spec"))
+
+
+def _redact_container(container: dict[str, Any]) -> None:
+    env = container.get("env")
+    if type(env) is list:
+        for var in env:
+            if type(var) is dict and isinstance(var.get("value"), str):
+                var["value"] = _redact_named(str(var.get("name", "")), var["value"])
+    for field in ("command", "args"):
+        if type(container.get(field)) is list:
+            container[field] = _redact_argv(container[field])
+    handlers = [container.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")]
+    lifecycle = container.get("lifecycle")
+    if type(lifecycle) is dict:
+        handlers += [lifecycle.get("postStart"), lifecycle.get("preStop")]
+    for handler in handlers:
+        if type(handler) is not dict:
+            continue
+        exec_ = handler.get("exec")
+        if type(exec_) is dict and type(exec_.get("command")) is list:
+            exec_["command"] = _redact_argv(exec_["command"])
+        http = handler.get("httpGet")
+        headers = http.get("httpHeaders") if type(http) is dict else None
+        if type(headers) is list:
+            for header in headers:
+                if type(header) is dict and isinstance(header.get("value"), str):
+                    header["value"] = _redact_named(str(header.get("name", "")), header["value"])
+
+
+def _redact_named(name: str, value: str) -> str:
+    if _sensitive_name(name, broad=True) and _is_secret_value(value):
+        return REDACTED
+    return redact_text(value)
+
+
+_FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
+
+
+def _redact_argv(argv: list[Any]) -> list[Any]:
+    """`command`/`args` items; the item after a bare sensitive flag (`--password`, `x`) goes."""
+    out: list[Any] = []
+    hide_next = False
+    for item in argv:
+        if not isinstance(item, str):
+            out.append(item)
+            hide_next = False
+            continue
+        if hide_next and not item.startswith("--") and _is_secret_value(item):
+            out.append(REDACTED)
+        else:
+            out.append(redact_text(item))
+        hide_next = bool(_FLAG.fullmatch(item)) and _sensitive_name(item)
+    return out
+
+
+def _redact_messages(status: Any) -> None:
+    """Every `message` under `status`: conditions, container states, termination messages."""
+    if type(status) is dict:
+        for key, value in status.items():
+            if key == "message" and isinstance(value, str):
+                status[key] = redact_text(value)
+            elif type(value) is dict or type(value) is list:
+                _redact_messages(value)
+    elif type(status) is list:
+        for value in status:
+            _redact_messages(value)

@@ -1,0 +1,139 @@
+"""The snapshot backend: reads what `kubectl cluster-info dump -o json --output-directory` writes.
+
+Layout (ARCHITECTURE.md, "The snapshot format"): `DIR/nodes.json`, `DIR/<ns>/<plural>.json`,
+`DIR/<ns>/<pod>/logs.txt` with framed per-container logs, plus our extensions. A file that is
+missing makes its kind unknown (`KindUnavailable`), never an error; a file that is not JSON is a
+`SnapshotError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import KindUnavailable, NotFound, SnapshotError
+from .kinds import Kind, info
+from .reading import Obj
+from .selectors import field_matcher, label_matcher
+
+_FRAME = re.compile(
+    r"^==== (START|END) (previous )?logs for container (\S+) of pod ([^/\s]+)/(\S+) ====$"
+)
+LOG_FILE = "logs.txt"
+PREVIOUS_LOG_FILE = "previous-logs.txt"
+_UNREADABLE = "Request log error"
+
+
+class SnapshotCluster:
+    """Reads a snapshot directory; files are parsed once, on first use."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise SnapshotError(str(root), "not a directory")
+        self.root = root
+        self._cache: dict[Path, list[Obj]] = {}
+
+    @property
+    def source(self) -> str:
+        return f"snapshot {self.root}"
+
+    def close(self) -> None:
+        self._cache.clear()
+
+    def _load(self, path: Path) -> list[Obj]:
+        if path not in self._cache:
+            try:
+                with path.open("rb") as handle:
+                    doc = json.load(handle)
+            except ValueError as e:
+                raise SnapshotError(str(path), f"not valid JSON ({e})") from e
+            except OSError as e:
+                raise SnapshotError(str(path), f"cannot be read ({e.strerror})") from e
+            if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+                raise SnapshotError(str(path), "not a Kubernetes list object")
+            self._cache[path] = doc.get("items") or []
+        return self._cache[path]
+
+    def namespaces(self) -> list[str]:
+        listed = self.root / info("Namespace").snapshot_file
+        if listed.exists():
+            return sorted(item["metadata"]["name"] for item in self._load(listed))
+        return sorted(
+            child.name for child in self.root.iterdir()
+            if child.is_dir() and (child / "pods.json").exists()
+        )
+
+    def _namespace_dir(self, namespace: str) -> Path:
+        folder = self.root / namespace
+        if not folder.is_dir() and namespace not in self.namespaces():
+            raise NotFound(f"no namespace named {namespace} in {self.source}")
+        return folder
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+    ) -> list[Obj]:
+        entry = info(kind)
+        if not entry.namespaced:
+            files = [self.root / entry.snapshot_file]
+        elif namespace:
+            files = [self._namespace_dir(namespace) / entry.snapshot_file]
+        else:
+            files = [self.root / ns / entry.snapshot_file for ns in self.namespaces()]
+        present = [path for path in files if path.exists()]
+        if not present:
+            where = f" for namespace {namespace}" if namespace and entry.namespaced else ""
+            raise KindUnavailable(f"the snapshot has no {entry.plural}{where}")
+        match_labels = label_matcher(labels)
+        match_fields = field_matcher(fields)
+        result: list[Obj] = []
+        for path in present:
+            for item in self._load(path):
+                item_labels = (item.get("metadata") or {}).get("labels") or {}
+                if match_labels(item_labels) and match_fields(item):
+                    result.append(item)
+        return result
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        entry = info(kind)
+        for item in self.list(kind, namespace if entry.namespaced else None):
+            if item.get("metadata", {}).get("name") == name:
+                return item
+        where = f" in namespace {namespace}" if namespace and entry.namespaced else ""
+        raise NotFound(f"no {entry.kind} named {name}{where}")
+
+    def log_lines(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False
+    ) -> Iterator[str]:
+        path = self.root / namespace / pod / (PREVIOUS_LOG_FILE if previous else LOG_FILE)
+        which = "previous logs" if previous else "logs"
+        if not path.exists():
+            raise NotFound(f"the snapshot holds no {which} for pod {namespace}/{pod}")
+        found = False
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            inside = False
+            for raw in handle:
+                line = raw.rstrip("\n").rstrip("\r")
+                frame = _FRAME.match(line)
+                if frame:
+                    edge, _, name, ns, pod_name = frame.groups()
+                    if name == container and pod_name == pod and ns == namespace:
+                        inside = edge == "START"
+                        found = found or inside
+                    else:
+                        inside = False
+                    continue
+                if inside:
+                    if line.startswith(_UNREADABLE):
+                        raise NotFound(f"kubectl could not read these {which}: {line}")
+                    yield line
+        if not found:
+            raise NotFound(
+                f"the snapshot holds no {which} for container {container} of pod {namespace}/{pod}"
+            )

@@ -1,0 +1,514 @@
+"""The read-only tools the agent and the engine call, each a typed function over one `Cluster`.
+
+Every tool returns a `ToolResult`; the expected failures of a cluster (`ApiError`) become its
+status and message. Reads are list-based: no tool issues one request per pod.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from . import logs as logtools
+from .errors import ApiError, Forbidden, KindUnavailable, NotFound, Unauthorized, Unreachable
+from .kinds import WORKLOAD_KINDS, Kind
+from .reading import Cluster, Obj
+from .results import (
+    DescribeResult,
+    EventList,
+    FindResult,
+    LogResult,
+    Match,
+    NodeList,
+    ObjectLine,
+    ObjectList,
+    PodList,
+    ServiceList,
+    ServiceSummary,
+    Status,
+    StorageResult,
+    TextList,
+    ToolResult,
+    WorkloadList,
+)
+from .summaries import (
+    event_summary,
+    meta,
+    node_summary,
+    pod_summary,
+    pod_template,
+    workload_summary,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R", bound=ToolResult)
+_STATUS: dict[type[ApiError], Status] = {
+    NotFound: "not_found", Forbidden: "forbidden", Unreachable: "unreachable",
+    KindUnavailable: "unavailable", Unauthorized: "unauthorized",
+}
+_POD_SUFFIX = re.compile(r"-[a-z0-9]{5}$|-[0-9]+$")
+_RS_SUFFIX = re.compile(r"-[a-f0-9]{6,10}$")
+
+
+def _tool(result_type: type[R]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn the cluster's expected failures into a result of `result_type` with a status."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @wraps(function)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except ApiError as e:
+                status = next((s for t, s in _STATUS.items() if isinstance(e, t)), "unreachable")
+                return result_type(tool=function.__name__, status=status, message=str(e))
+
+        return run
+
+    return decorate
+
+
+def base_name(pod_name: str) -> str:
+    """`checkout-7d9f8b6c4-x2k9p` -> `checkout`: the workload part of a generated pod name."""
+    return _RS_SUFFIX.sub("", _POD_SUFFIX.sub("", pod_name))
+
+
+class Toolbox:
+    """The tools, bound to one cluster. Methods are the agent's tool schemas."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    # --- finding ------------------------------------------------------------------------------
+
+    @_tool(FindResult)
+    def find(self, query: str, kind: Kind | None = None, namespace: str | None = None,
+             limit: int = 5) -> FindResult:
+        """Find objects by (possibly misspelled) name across kinds and namespaces."""
+        kinds: tuple[Kind, ...] = (kind,) if kind else (*WORKLOAD_KINDS, "Pod", "Service")
+        candidates: dict[str, tuple[str, str | None, str]] = {}
+        for each in kinds:
+            try:
+                items = self.cluster.list(each, namespace)
+            except KindUnavailable:
+                continue
+            for item in items:
+                m = meta(item)
+                key = f"{each}/{m.get('namespace')}/{m['name']}"
+                candidates[key] = (each, m.get("namespace"), m["name"])
+        if not kind and namespace is None:
+            for name in self.cluster.namespaces():
+                candidates[f"Namespace//{name}"] = ("Namespace", None, name)
+        wanted = query.strip().lower()
+        matches: list[Match] = []
+        for k, ns, name in candidates.values():
+            if name.lower() == wanted:
+                matches.append(Match(kind=k, namespace=ns, name=name, score=100.0))
+        if not matches:
+            names = {key: c[2].lower() for key, c in candidates.items()}
+            scored = process.extract(wanted, names, scorer=_name_score, limit=limit * 3)
+            for _, score, key in scored:
+                k, ns, name = candidates[key]
+                if score >= 60:
+                    matches.append(Match(kind=k, namespace=ns, name=name, score=min(score, 99.0)))
+        matches.sort(key=lambda m: (-m.score, _kind_rank(m.kind), m.name))
+        message = None if matches else f"nothing named like {query!r}"
+        return FindResult(tool="find", query=query, matches=matches[:limit], message=message)
+
+    # --- listing ------------------------------------------------------------------------------
+
+    @_tool(ObjectList)
+    def list_objects(self, kind: Kind, namespace: str | None = None,
+                     label_selector: str | None = None,
+                     field_selector: str | None = None) -> ObjectList:
+        """List objects of one kind, optionally filtered by label and field selectors."""
+        items = self.cluster.list(kind, namespace, labels=label_selector, fields=field_selector)
+        lines = [ObjectLine(kind=kind, namespace=meta(i).get("namespace"), name=meta(i)["name"],
+                            summary=_one_line(kind, i)) for i in items]
+        return ObjectList(tool="list_objects", items=lines)
+
+    @_tool(PodList)
+    def pods(self, namespace: str | None = None, label_selector: str | None = None) -> PodList:
+        """Pods with their status, readiness, restarts, node and owner."""
+        items = self.cluster.list("Pod", namespace, labels=label_selector)
+        return PodList(tool="pods", pods=[pod_summary(p) for p in items])
+
+    @_tool(WorkloadList)
+    def workloads(self, namespace: str | None = None) -> WorkloadList:
+        """Deployments, StatefulSets, DaemonSets, Jobs, CronJobs: readiness and conditions."""
+        found, unknown = [], []
+        for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+            try:
+                found += [workload_summary(kind, o) for o in self.cluster.list(kind, namespace)]
+            except KindUnavailable:
+                unknown.append(kind)
+        message = f"unknown here: {', '.join(unknown)}" if unknown else None
+        return WorkloadList(tool="workloads", workloads=found, message=message)
+
+    # --- events -------------------------------------------------------------------------------
+
+    @_tool(EventList)
+    def events(self, namespace: str | None = None, kind: str | None = None,
+               name: str | None = None, warnings_only: bool = False,
+               limit: int = 50) -> EventList:
+        """Events, newest first, duplicates folded, optionally for one object or warnings only."""
+        fields = []
+        if kind:
+            fields.append(f"involvedObject.kind={kind}")
+        if name:
+            fields.append(f"involvedObject.name={name}")
+        if warnings_only:
+            fields.append("type=Warning")
+        items = self.cluster.list("Event", namespace, fields=",".join(fields) or None)
+        merged: dict[tuple[str, str, str, str], Any] = {}
+        for summary in (event_summary(e) for e in items):
+            key = (summary.object, summary.reason, summary.type, logtools.shape(summary.message))
+            if key in merged:
+                kept = merged[key]
+                kept.count += summary.count
+                if (summary.last or "") > (kept.last or ""):
+                    kept.last, kept.message = summary.last, summary.message
+                if (summary.first or "~") < (kept.first or "~"):
+                    kept.first = summary.first
+            else:
+                merged[key] = summary
+        ordered = sorted(merged.values(), key=lambda e: e.last or "", reverse=True)
+        return EventList(tool="events", events=ordered[:limit],
+                         folded=len(items) - len(merged))
+
+    # --- logs ---------------------------------------------------------------------------------
+
+    @_tool(LogResult)
+    def logs(self, namespace: str, pod: str, container: str | None = None,
+             previous: bool = False, max_errors: int = 30, tail: int = 25) -> LogResult:
+        """A container's log (or its previous instance's), error lines first, bounded."""
+        name = container or self._default_container(namespace, pod)
+        lines = self.cluster.log_lines(namespace, pod, name, previous=previous)
+        excerpt = logtools.excerpt(lines, max_errors=max_errors, tail=tail)
+        return LogResult(tool="logs", namespace=namespace, pod=pod, container=name,
+                         previous=previous, excerpt=excerpt)
+
+    def _default_container(self, namespace: str, pod: str) -> str:
+        spec = self.cluster.get("Pod", pod, namespace).get("spec") or {}
+        containers = spec.get("containers") or [{}]
+        annotated = (meta(self.cluster.get("Pod", pod, namespace)).get("annotations") or {}).get(
+            "kubectl.kubernetes.io/default-container")
+        return str(annotated or containers[0].get("name", ""))
+
+    # --- nodes --------------------------------------------------------------------------------
+
+    @_tool(NodeList)
+    def nodes(self) -> NodeList:
+        """Nodes with readiness, pressure, taints and allocatable resources (incl. GPUs)."""
+        return NodeList(tool="nodes", nodes=[node_summary(n) for n in self.cluster.list("Node")])
+
+    # --- services -----------------------------------------------------------------------------
+
+    @_tool(ServiceList)
+    def services(self, namespace: str, name: str | None = None) -> ServiceList:
+        """Services with their endpoints (ready and not) and the pods their selector matches."""
+        services = ([self.cluster.get("Service", name, namespace)] if name
+                    else self.cluster.list("Service", namespace))
+        try:
+            endpoints = {meta(e)["name"]: e for e in self.cluster.list("Endpoints", namespace)}
+            known = True
+        except KindUnavailable:
+            endpoints, known = {}, False
+        pods = self.cluster.list("Pod", namespace)
+        return ServiceList(tool="services", services=[
+            service_summary(s, endpoints.get(meta(s)["name"]), known, pods) for s in services])
+
+    # --- storage ------------------------------------------------------------------------------
+
+    @_tool(StorageResult)
+    def storage(self, namespace: str) -> StorageResult:
+        """PersistentVolumeClaims, the PersistentVolumes they bind, and the StorageClasses."""
+        result = StorageResult(tool="storage")
+        try:
+            for pvc in self.cluster.list("PersistentVolumeClaim", namespace):
+                spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+                size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+                result.claims.append(
+                    f"{meta(pvc)['name']}: {status.get('phase', '?')}, class "
+                    f"{spec.get('storageClassName') or '(none)'}, volume "
+                    f"{spec.get('volumeName') or '(none)'}, requests {size}")
+        except KindUnavailable as e:
+            result.unknown.append(str(e))
+        for kind in ("PersistentVolume", "StorageClass"):
+            try:
+                items = self.cluster.list(kind)  # type: ignore[arg-type]
+            except (KindUnavailable, Forbidden) as e:
+                result.unknown.append(str(e))
+                continue
+            target = result.volumes if kind == "PersistentVolume" else result.classes
+            target += [_one_line(kind, i) for i in items]
+        return result
+
+    # --- the rest -----------------------------------------------------------------------------
+
+    @_tool(TextList)
+    def autoscalers(self, namespace: str) -> TextList:
+        """HorizontalPodAutoscalers: target, min/max, current and desired replicas, conditions."""
+        items = self.cluster.list("HorizontalPodAutoscaler", namespace)
+        return TextList(tool="autoscalers", entries=[_hpa_line(h) for h in items])
+
+    @_tool(TextList)
+    def quotas(self, namespace: str) -> TextList:
+        """ResourceQuotas (used against hard) and LimitRanges of a namespace."""
+        entries = [_one_line("ResourceQuota", q)
+                   for q in self.cluster.list("ResourceQuota", namespace)]
+        try:
+            entries += [_one_line("LimitRange", r)
+                        for r in self.cluster.list("LimitRange", namespace)]
+        except KindUnavailable as e:
+            entries.append(f"limit ranges unknown: {e}")
+        return TextList(tool="quotas", entries=entries)
+
+    @_tool(TextList)
+    def ingresses(self, namespace: str) -> TextList:
+        """Ingresses: class, hosts and paths to services, TLS secrets by name."""
+        items = self.cluster.list("Ingress", namespace)
+        return TextList(tool="ingresses", entries=[_one_line("Ingress", i) for i in items])
+
+    @_tool(TextList)
+    def network_policies(self, namespace: str) -> TextList:
+        """NetworkPolicies: which pods they select and which traffic they admit."""
+        items = self.cluster.list("NetworkPolicy", namespace)
+        return TextList(tool="network_policies",
+                        entries=[_one_line("NetworkPolicy", p) for p in items])
+
+    @_tool(TextList)
+    def metrics(self, namespace: str | None = None) -> TextList:
+        """CPU and memory usage from metrics.k8s.io: pods of a namespace, or nodes."""
+        if namespace:
+            items = self.cluster.list("PodMetrics", namespace)
+            entries = [
+                f"pod {meta(i)['name']}: " + ", ".join(
+                    f"{c.get('name')} cpu={c['usage'].get('cpu')} memory={c['usage'].get('memory')}"
+                    for c in i.get("containers") or [])
+                for i in items]
+        else:
+            nodes = self.cluster.list("NodeMetrics")
+            entries = [f"node {meta(i)['name']}: cpu={i['usage'].get('cpu')} "
+                       f"memory={i['usage'].get('memory')}" for i in nodes]
+        return TextList(tool="metrics", entries=entries)
+
+    # --- describe -----------------------------------------------------------------------------
+
+    @_tool(DescribeResult)
+    def describe(self, kind: Kind, name: str, namespace: str | None = None) -> DescribeResult:
+        """One object with its events, owner chain, children and what it mounts or selects."""
+        obj = self.cluster.get(kind, name, namespace)
+        ns = meta(obj).get("namespace")
+        result = DescribeResult(tool="describe", kind=kind, namespace=ns, name=name,
+                                summary=_one_line(kind, obj), raw=obj)
+        if ns:
+            result.owners = self._owner_chain(obj, ns)
+            result.children = self._children(kind, obj, ns)
+            event_list = self.events(ns, kind=kind, name=name, limit=20)
+            result.events = event_list.events
+        result.references = _references(kind, obj)
+        return result
+
+    def _owner_chain(self, obj: Obj, namespace: str) -> list[str]:
+        chain: list[str] = []
+        current = obj
+        for _ in range(4):
+            owner = next((o for o in meta(current).get("ownerReferences") or []
+                          if o.get("controller")), None)
+            if owner is None:
+                break
+            chain.append(f"{owner['kind']}/{owner['name']}")
+            kind = owner["kind"]
+            if kind not in ("ReplicaSet", "Deployment", "Job", "CronJob", "StatefulSet",
+                            "DaemonSet", "ReplicationController"):
+                break
+            try:
+                current = self.cluster.get(kind, owner["name"], namespace)
+            except NotFound:
+                chain[-1] += " (gone)"
+                break
+        return chain
+
+    def _children(self, kind: str, obj: Obj, namespace: str) -> list[str]:
+        if kind == "Service":
+            svc = self.services(namespace, meta(obj)["name"])
+            return [f"endpoint {a}" for s in svc.services for a in s.ready + s.not_ready]
+        if kind not in WORKLOAD_KINDS:
+            return []
+        owned = owned_pods(self.cluster, kind, obj, namespace)
+        return [pod_summary(p).line() for p in owned]
+
+
+def owned_pods(cluster: Cluster, kind: str, obj: Obj, namespace: str) -> list[Obj]:
+    """The pods a workload owns, through ReplicaSets (Deployment) or Jobs (CronJob)."""
+    uid, name = meta(obj).get("uid"), meta(obj)["name"]
+
+    def owned_by(item: Obj, owner_kind: str, owner_name: str, owner_uid: str | None) -> bool:
+        for ref in meta(item).get("ownerReferences") or []:
+            if ref.get("kind") == owner_kind and ref.get("name") == owner_name:
+                return owner_uid is None or ref.get("uid") in (None, owner_uid)
+        return False
+
+    owners = [(kind, name, uid)]
+    if kind == "Deployment":
+        owners = [("ReplicaSet", meta(rs)["name"], meta(rs).get("uid"))
+                  for rs in cluster.list("ReplicaSet", namespace)
+                  if owned_by(rs, "Deployment", name, uid)]
+    elif kind == "CronJob":
+        owners = [("Job", meta(job)["name"], meta(job).get("uid"))
+                  for job in cluster.list("Job", namespace) if owned_by(job, "CronJob", name, uid)]
+    pods = cluster.list("Pod", namespace)
+    return [p for p in pods if any(owned_by(p, k, n, u) for k, n, u in owners)]
+
+
+def service_summary(service: Obj, endpoints: Obj | None, known: bool,
+                    pods: list[Obj]) -> ServiceSummary:
+    m, spec = meta(service), service.get("spec") or {}
+    selector = spec.get("selector") or {}
+    ready, not_ready = [], []
+    for subset in (endpoints or {}).get("subsets") or []:
+        ports = ",".join(str(p.get("port")) for p in subset.get("ports") or [])
+        for address, bucket in ((a, ready) for a in subset.get("addresses") or []):
+            bucket.append(_address(address, ports))
+        for address in subset.get("notReadyAddresses") or []:
+            not_ready.append(_address(address, ports))
+    matching = [
+        meta(p)["name"] for p in pods
+        if selector and all((meta(p).get("labels") or {}).get(k) == v for k, v in selector.items())
+    ]
+    ports = [f"{p.get('port')}->{p.get('targetPort', p.get('port'))}/{p.get('protocol', 'TCP')}"
+             for p in spec.get("ports") or []]
+    return ServiceSummary(
+        namespace=m.get("namespace", ""), name=m["name"], type=spec.get("type", "ClusterIP"),
+        selector=selector, ports=ports, ready=ready, not_ready=not_ready,
+        endpoints_known=known, matching_pods=matching)
+
+
+def _address(address: Obj, ports: str) -> str:
+    target = (address.get("targetRef") or {}).get("name")
+    return f"{address.get('ip')}:{ports}" + (f" ({target})" if target else "")
+
+
+def _name_score(query: str, choice: str, **_: Any) -> float:
+    whole = float(fuzz.ratio(query, choice))
+    return max(whole, float(fuzz.ratio(query, base_name(choice))) - 1)
+
+
+def _kind_rank(kind: str) -> int:
+    order = ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "Service", "Namespace"]
+    return order.index(kind) if kind in order else len(order)
+
+
+def _references(kind: str, obj: Obj) -> list[str]:
+    refs: list[str] = []
+    spec = obj.get("spec") or {}
+    if kind == "Pod" or kind in WORKLOAD_KINDS:
+        pod_spec = spec if kind == "Pod" else pod_template(kind, obj)
+        if pod_spec.get("nodeName"):
+            refs.append(f"Node/{pod_spec['nodeName']}")
+        for volume in pod_spec.get("volumes") or []:
+            if "configMap" in volume:
+                refs.append(f"ConfigMap/{volume['configMap'].get('name')}")
+            if "secret" in volume:
+                refs.append(f"Secret/{volume['secret'].get('secretName')} (name only)")
+            if "persistentVolumeClaim" in volume:
+                refs.append(f"PersistentVolumeClaim/{volume['persistentVolumeClaim']['claimName']}")
+        for container in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
+            for source in container.get("envFrom") or []:
+                if "configMapRef" in source:
+                    refs.append(f"ConfigMap/{source['configMapRef'].get('name')}")
+                if "secretRef" in source:
+                    refs.append(f"Secret/{source['secretRef'].get('name')} (name only)")
+            for env in container.get("env") or []:
+                value_from = env.get("valueFrom") or {}
+                if "configMapKeyRef" in value_from:
+                    ref = value_from["configMapKeyRef"]
+                    refs.append(f"ConfigMap/{ref.get('name')} key {ref.get('key')}")
+                if "secretKeyRef" in value_from:
+                    ref = value_from["secretKeyRef"]
+                    refs.append(f"Secret/{ref.get('name')} key {ref.get('key')} (name only)")
+        for secret in pod_spec.get("imagePullSecrets") or []:
+            refs.append(f"Secret/{secret.get('name')} (image pull, name only)")
+    if kind in ("Service", "NetworkPolicy", "PodDisruptionBudget"):
+        selector = spec.get("selector") or spec.get("podSelector") or {}
+        labels = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+        refs.append("selects " + (",".join(f"{k}={v}" for k, v in labels.items()) or "all pods"))
+    if kind == "PersistentVolumeClaim":
+        refs.append(f"StorageClass/{spec.get('storageClassName') or '(default)'}")
+        if spec.get("volumeName"):
+            refs.append(f"PersistentVolume/{spec['volumeName']}")
+    return list(dict.fromkeys(refs))
+
+
+def _hpa_line(hpa: Obj) -> str:
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    target = spec.get("scaleTargetRef") or {}
+    problems = [f"{c.get('type')}={c.get('status')} ({c.get('reason')}: {c.get('message')})"
+                for c in status.get("conditions") or []
+                if (c.get("type"), c.get("status")) in
+                (("AbleToScale", "False"), ("ScalingActive", "False"), ("ScalingLimited", "True"))]
+    return (f"hpa {meta(hpa)['name']} -> {target.get('kind')}/{target.get('name')}: "
+            f"{status.get('currentReplicas', '?')} current, {status.get('desiredReplicas', '?')} "
+            f"desired, min {spec.get('minReplicas', 1)} max {spec.get('maxReplicas')}"
+            + (f"; {'; '.join(problems)}" if problems else ""))
+
+
+def _one_line(kind: str, obj: Obj) -> str:
+    """A one-line status of any object, for listings."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if kind == "Pod":
+        return pod_summary(obj).line()
+    if kind in WORKLOAD_KINDS:
+        return workload_summary(kind, obj).line()
+    if kind == "Node":
+        return node_summary(obj).line()
+    if kind == "Event":
+        return event_summary(obj).line()
+    if kind == "HorizontalPodAutoscaler":
+        return _hpa_line(obj)
+    if kind == "ConfigMap":
+        return f"keys: {', '.join(sorted(obj.get('data') or {})) or 'none'}"
+    if kind == "PersistentVolume":
+        claim = spec.get("claimRef") or {}
+        return (f"{meta(obj)['name']}: {status.get('phase', '?')}, class "
+                f"{spec.get('storageClassName') or '(none)'}, capacity "
+                f"{(spec.get('capacity') or {}).get('storage')}, claim "
+                f"{claim.get('namespace', '-')}/{claim.get('name', '-')}")
+    if kind == "StorageClass":
+        default = (meta(obj).get("annotations") or {}).get(
+            "storageclass.kubernetes.io/is-default-class") == "true"
+        return f"{meta(obj)['name']}: provisioner {obj.get('provisioner')}" + (
+            " (default)" if default else "")
+    if kind == "ResourceQuota":
+        hard, used = status.get("hard") or spec.get("hard") or {}, status.get("used") or {}
+        return f"quota {meta(obj)['name']}: " + ", ".join(
+            f"{k} {used.get(k, '?')}/{v}" for k, v in sorted(hard.items()))
+    if kind == "LimitRange":
+        return f"limitrange {meta(obj)['name']}: " + "; ".join(
+            f"{i.get('type')} default {i.get('default')} max {i.get('max')}"
+            for i in spec.get("limits") or [])
+    if kind == "Ingress":
+        routes = []
+        for rule in spec.get("rules") or []:
+            for path in ((rule.get("http") or {}).get("paths")) or []:
+                backend = path.get("backend") or {}
+                svc = backend.get("service") or {}
+                name = svc.get("name") or backend.get("serviceName")
+                port = (svc.get("port") or {}).get("number") or backend.get("servicePort")
+                routes.append(f"{rule.get('host', '*')}{path.get('path', '/')} -> {name}:{port}")
+        return f"ingress {meta(obj)['name']}: " + ("; ".join(routes) or "no rules")
+    if kind == "NetworkPolicy":
+        selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
+        types = spec.get("policyTypes") or ["Ingress"]
+        rules = len(spec.get("ingress") or []), len(spec.get("egress") or [])
+        return (f"networkpolicy {meta(obj)['name']}: selects "
+                f"{','.join(f'{k}={v}' for k, v in selector.items()) or 'all pods'}, types "
+                f"{'/'.join(types)}, {rules[0]} ingress and {rules[1]} egress rules")
+    if kind == "Service":
+        return f"type {spec.get('type', 'ClusterIP')}, selector {spec.get('selector') or {}}"
+    phase = status.get("phase")
+    return f"phase {phase}" if phase else "present"
