@@ -13,12 +13,18 @@ Tests that use `apiserver`, directly or through another fixture, get the `apiser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from harness import ApiServer, FakeKubelet, Json, MakeNode, SetPodStatus, seeding, start_apiserver
+from harness.scenarios import Scenario, Seeder
 from kubernetes import client as k8s
+
+import tools
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,3 +73,67 @@ def set_pod_status(admin_client: k8s.ApiClient) -> SetPodStatus:
         return seeding.set_pod_status(admin_client, namespace, name, status)
 
     return set_status
+
+
+# --- the project's read-only role, and scenario seeding ----------------------------------------
+
+ASSISTANT_USER = "sre-assistant"  # bound to deploy/rbac.yaml's ClusterRole by `rbac`
+RBAC_FILE = Path(__file__).resolve().parent.parent / "deploy" / "rbac.yaml"
+
+
+def _binding(name: str, role: str, user: str) -> Json:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": user}]}
+
+
+@pytest.fixture(scope="session")
+def rbac(admin_client: k8s.ApiClient) -> None:
+    """Apply the project's ClusterRole, bind it to `sre-assistant`; `sre-partial` may only
+    list pods (for tests of the 403 message)."""
+    documents = list(yaml.safe_load_all(RBAC_FILE.read_text()))
+    role = next(d for d in documents if d["kind"] == "ClusterRole")
+    roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+    bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    seeding.request_json(admin_client, "POST", roles, role)
+    seeding.request_json(admin_client, "POST", bindings,
+                         _binding("sre-assistant", role["metadata"]["name"], ASSISTANT_USER))
+    seeding.request_json(admin_client, "POST", roles, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "pods-only"},
+        "rules": [{"apiGroups": [""], "resources": ["pods", "namespaces"],
+                   "verbs": ["get", "list"]}]})
+    seeding.request_json(admin_client, "POST", bindings,
+                         _binding("sre-partial", "pods-only", "sre-partial"))
+
+
+@pytest.fixture(scope="session")
+def readonly_kubeconfig(apiserver: ApiServer, rbac: None,
+                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kubeconfig for the user bound only to the project's read-only ClusterRole."""
+    path = tmp_path_factory.mktemp("kc") / "kubeconfig"
+    return apiserver.write_kubeconfig(path, token=apiserver.tokens[ASSISTANT_USER])
+
+
+@pytest.fixture(scope="session")
+def readonly_cluster(readonly_kubeconfig: Path) -> Iterator[tools.Cluster]:
+    cluster = tools.open_cluster(kubeconfig=str(readonly_kubeconfig))
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def seed_scenario(apiserver: ApiServer) -> Callable[[Scenario], Scenario]:
+    """Seed a scenario into fresh namespaces (renamed `<ns>-<hex>`); returns the renamed one."""
+    seeder = Seeder(apiserver)
+
+    def seed(scenario: Scenario) -> Scenario:
+        suffix = uuid.uuid4().hex[:6]
+        renamed = scenario.renamed({ns: f"{ns}-{suffix}" for ns in scenario.namespaces})
+        seeder.seed(renamed)
+        return renamed
+
+    return seed

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness import ApiServer, FakeKubelet, Json, MakeNode, SetPodStatus, now
+from harness import ApiServer, FakeKubelet, Json, MakeNode, SetPodStatus, now, request_json
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -24,11 +24,7 @@ def create_pod(client: k8s.ApiClient, namespace: str, name: str, node: str | Non
     }
     if node is not None:
         body["spec"]["nodeName"] = node  # bound directly: there is no scheduler
-    response = k8s.CoreV1Api(client).create_namespaced_pod(
-        namespace, body, _preload_content=False
-    )
-    pod: Json = json.loads(response.data)
-    return pod
+    return request_json(client, "POST", f"/api/v1/namespaces/{namespace}/pods", body)
 
 
 def crashloop_status(namespace: str, name: str, uid: str) -> Json:
@@ -111,9 +107,7 @@ def test_node_status_points_at_the_fake_kubelet(
     admin_client: k8s.ApiClient, make_node: MakeNode, namespace: str, apiserver: ApiServer
 ) -> None:
     node = make_node(f"n-{namespace}", ready=False, allocatable={"cpu": "1500m"})
-    read = json.loads(
-        k8s.CoreV1Api(admin_client).read_node(node["metadata"]["name"], _preload_content=False).data
-    )
+    read = request_json(admin_client, "GET", f"/api/v1/nodes/{node['metadata']['name']}")
     endpoints = read["status"]["daemonEndpoints"]
     assert endpoints == {"kubeletEndpoint": {"Port": apiserver.kubelet.port}}
     assert {"type": "InternalIP", "address": "127.0.0.1"} in read["status"]["addresses"]
@@ -131,10 +125,7 @@ def test_node_status_points_at_the_fake_kubelet(
 def test_crashloop_status_reads_back_exactly(
     admin_client: k8s.ApiClient, namespace: str, crashing_pod: Json
 ) -> None:
-    response = k8s.CoreV1Api(admin_client).read_namespaced_pod(
-        "web", namespace, _preload_content=False
-    )
-    pod = json.loads(response.data)
+    pod = request_json(admin_client, "GET", f"/api/v1/namespaces/{namespace}/pods/web")
     assert pod["status"] == crashing_pod["status"]
     app = pod["status"]["containerStatuses"][0]
     assert app["state"]["waiting"]["reason"] == "CrashLoopBackOff"
@@ -246,13 +237,18 @@ def test_kubectl_cluster_info_dump_writes_the_snapshot_format(
     admin_client: k8s.ApiClient,
     namespace: str,
     crashing_pod: Json,
+    kubelet: FakeKubelet,
     tmp_path: Path,
 ) -> None:
     create_pod(admin_client, namespace, "silent", f"node-{namespace}")  # no logs registered
+    create_pod(admin_client, namespace, "unterminated", f"node-{namespace}")
+    kubelet.set_log(namespace, "unterminated", "app", "last words")
     kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig")
     out = tmp_path / "dump"
-    _run([KUBECTL, "--kubeconfig", str(kubeconfig), "cluster-info", "dump", "--all-namespaces",
-          "-o", "json", "--output-directory", str(out)])
+    # `--all-namespaces` writes the same files for every namespace, but kubectl throttles itself
+    # to 5 requests/s after a burst of 10 (~1.4 s per namespace), and a session makes many.
+    _run([KUBECTL, "--kubeconfig", str(kubeconfig), "cluster-info", "dump",
+          f"--namespaces={namespace}", "-o", "json", "--output-directory", str(out)])
 
     nodes = json.loads((out / "nodes.json").read_text())
     assert (nodes["kind"], nodes["apiVersion"]) == ("NodeList", "v1")
@@ -272,8 +268,17 @@ def test_kubectl_cluster_info_dump_writes_the_snapshot_format(
         "starting web\nlistening on :8080\n"
         f"==== END logs for container app of pod {namespace}/web ====\n"
     )
-    silent = (out / namespace / "silent" / "logs.txt").read_text()
-    assert "Request log error: " in silent
+    assert (out / namespace / "silent" / "logs.txt").read_text() == (
+        f"==== START logs for container app of pod {namespace}/silent ====\n"
+        "Request log error: the server could not find the requested resource (get pods silent)\n"
+        f"==== END logs for container app of pod {namespace}/silent ====\n"
+    )
+    # kubectl adds no newline of its own: the END line can follow log text on the same line.
+    assert (out / namespace / "unterminated" / "logs.txt").read_text().splitlines()[1] == (
+        f"last words==== END logs for container app of pod {namespace}/unterminated ===="
+    )
+    # Empty lists hold `"items": null`, not [].
+    assert json.loads((out / namespace / "deployments.json").read_text())["items"] is None
 
 
 def _run(args: list[str]) -> str:

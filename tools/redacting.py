@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -56,6 +57,7 @@ _SAFE_LAST = frozenset({
 })
 
 
+@functools.lru_cache(maxsize=4096)  # names repeat across every replica of every workload
 def _sensitive_name(name: str, *, broad: bool = False) -> bool:
     """Whether a key names a secret. `broad` is for env names and ConfigMap keys (KEY, PRIVATE,
     CONN, DATABASE_URL count too); log text uses the narrow set so `key=ns/pod` stays."""
@@ -75,20 +77,27 @@ def _sensitive_name(name: str, *, broad: bool = False) -> bool:
             return True
         if seg in ("key", "keys") and i > 0 and segs[i - 1] in _KEY_QUALIFIERS:
             return True
-    return any(word in "".join(segs) for word in _STRONG)
+    joined = "".join(seg for seg in segs if seg not in _NOT_STRONG)  # api_key -> apikey
+    return any(word in joined for word in _STRONG)
 
 
 _PLACEHOLDER = re.compile(
-    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_]\w*|\{\{.*\}\}|\*+|%\(\w+\)s|<[\w -]*>|\[REDACTED\].*",
+    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_]\w*|\{\{.*\}\}|\*+|%\(\w+\)s|<[\w -]*>|\[REDACTED.*",
     re.DOTALL,
 )
 _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted"})
 
 
+_FILE_PATH = re.compile(r"(?:/[\w.@~-]+){2,}/?")
+
+
 def _is_secret_value(value: str) -> bool:
-    """False for values that say nothing: booleans, `$(VAR)` references, templates, `***`."""
+    """False for values that say nothing (booleans, `$(VAR)` references, templates, `***`) and
+    for file paths such as `/var/secrets/google/key.json`, which SREs need to see."""
     v = value.strip()
-    return v.lower() not in _NOT_SECRET and not _PLACEHOLDER.fullmatch(v)
+    if v.lower() in _NOT_SECRET or _PLACEHOLDER.fullmatch(v):
+        return False
+    return not (_FILE_PATH.fullmatch(v) and not _looks_random(v))
 
 
 # --- text rules -------------------------------------------------------------------------------
@@ -99,13 +108,17 @@ _PEM = re.compile(
     re.DOTALL,
 )
 _URL_CREDENTIALS = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>]*:)(?P<pw>[^\s/\"'<>]+)@"
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>]*:)(?P<pw>[^\s/\"'<>]+)(?=@)"
 )
 _SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/-]+")
 _CURL_USER = re.compile(  # not `docker run -u 1000:1000`
     r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
 )
-_MYSQL_P = re.compile(r"(?P<head>\bmysql(?:dump|admin)?\b[^\n]*?[ \t]-p)(?P<pw>[^\s\"']+)")
+_CLI_PASSWORD = re.compile(  # mysql -pPW, redis-cli -a PW, sshpass -p PW, mongosh -p PW
+    r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]*?[ \t]-p|redis-cli\b[^\n]*?[ \t]-a[ \t]+"
+    r"|(?:sshpass|mongosh?)\b[^\n]*?[ \t]-p[ \t]+))(?P<pw>[^\s\"']+)"
+)
+_CLI_PASSWORD_FLAG = {"redis-cli": "-a", "sshpass": "-p", "mongo": "-p", "mongosh": "-p"}
 _AUTH_HEADER = re.compile(
     r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
     r"(?P<scheme>(?:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[ \t]+)?"
@@ -119,10 +132,10 @@ _BASIC = re.compile(
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 _KEY_HINT = ("pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "signature", "jwt")
-_KEY = r"[A-Za-z0-9_.-]*?(?:pass|pwd|secret|token|key|cred|auth|dsn|signature|jwt)[A-Za-z0-9_.-]*"
+_KEY = rf"[A-Za-z0-9_.-]*?(?:{'|'.join(_KEY_HINT)})[A-Za-z0-9_.-]*"  # then `_sensitive_name`
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>[ \t]*(?:-[ \t]+|export[ \t]+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
-    r"[ \t]*[:=][ \t]*)(?P<pw>[^\s\"'|>].*?)[ \t]*$",
+    r"[ \t]*[:=][ \t]*)(?P<pw>[^\s\"'|>](?:(?![ \t]+[\w.-]+=)[^\n])*?)[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _ASSIGNMENT = re.compile(
@@ -144,6 +157,7 @@ _KNOWN_TOKEN = re.compile(
     r"|npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{30,}|sk-(?:ant-|proj-|svcacct-|admin-)?(?=[\w-]*[A-Z])"
     r"[\w-]{20,}"
 )
+_CERTIFICATE = re.compile(r"(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)", re.DOTALL)
 _CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
 _WORD = re.compile(r"[A-Z]?[a-z]{3,}")
 _LOWER_PIECE = re.compile(r"[a-z0-9._-]*")
@@ -203,7 +217,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             open_, close = "", pw[len(inner) :]
         if not _sensitive_name(m.group("key")) or not _is_secret_value(inner):
             return m.group()
-        if inline and ":" in (m.groupdict().get("sep") or "") and not _at_key_position(m):
+        if (inline and ":" in (m.groupdict().get("sep") or "") and inner.isalpha()
+                and inner.islower() and not _at_key_position(m)):
             return m.group()  # prose such as "failed to refresh token: context deadline"
         return m.group("head") + open_ + REDACTED + close
 
@@ -230,14 +245,15 @@ def _redact_bearer(m: re.Match[str]) -> str:
     return m.group("head") + REDACTED
 
 
+_SEPARATOR = re.compile(r"[=:\s]")
 _SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
 _SUB_ASSIGNMENT = _keep_key(inline=True)
 
 
 def redact_text(text: str) -> str:
     """Free text (log lines, messages, annotation and ConfigMap values) with secrets hidden."""
-    if not text:
-        return text
+    if len(text) < 20 and not _SEPARATOR.search(text):
+        return text  # every rule needs a separator or a 20-character token
     lower = text.lower()
     if "-----begin" in lower and "private key" in lower:
         text = _PEM.sub(lambda m: m.group("head") + REDACTED + (m.group("end") or ""), text)
@@ -248,8 +264,8 @@ def redact_text(text: str) -> str:
             text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
     if "-u" in text:
         text = _CURL_USER.sub(_keep_head, text)
-    if "mysql" in lower and "-p" in text:
-        text = _MYSQL_P.sub(_keep_head, text)
+    if " -p" in text or " -a" in text:
+        text = _CLI_PASSWORD.sub(_keep_head, text)
     if "authorization" in lower:
         text = _AUTH_HEADER.sub(_keep_head, text)
     if "bearer" in lower:
@@ -263,7 +279,23 @@ def redact_text(text: str) -> str:
         text = _ASSIGNMENT.sub(_SUB_ASSIGNMENT, text)
         if "-" in text:
             text = _FLAG_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
-    return _CANDIDATE.sub(_judge_candidate, text)
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        return _CANDIDATE.sub(_judge_candidate, text)
+    # Certificates are public and their dates matter (x509 expiry): leave their bodies alone.
+    parts = _CERTIFICATE.split(text)
+    return "".join(
+        part if i % 2 else _CANDIDATE.sub(_judge_candidate, part) for i, part in enumerate(parts)
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_short(text: str) -> str:
+    return redact_text(text)
+
+
+def _redact_value(text: str) -> str:
+    """`redact_text` for object fields: env values, args and messages repeat across replicas."""
+    return _redact_short(text) if len(text) <= 512 else redact_text(text)
 
 
 def redact_line(line: str) -> str:
@@ -287,11 +319,15 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _copy(value: Any) -> Any:
+    """A deep copy of JSON data, several times faster than `copy.deepcopy`."""
     if type(value) is dict:
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _copy(v) for k, v in value.items()}
     if type(value) is list:
-        return [_copy(v) for v in value]
+        return [v if type(v) in _SCALARS else _copy(v) for v in value]
     return value
 
 
@@ -303,7 +339,7 @@ def _redact_in_place(obj: dict[str, Any]) -> None:
                 _redact_in_place(item)
     kind = obj.get("kind")
     _redact_metadata(obj.get("metadata"))
-    has_data = type(obj.get("data")) is dict or type(obj.get("stringData")) is dict
+    has_data = any(type(obj.get(f)) is dict for f in ("data", "stringData", "binaryData"))
     if kind == "Secret" or (kind is None and has_data and "type" in obj):
         for field in ("data", "stringData"):
             values = obj.get(field)
@@ -314,13 +350,13 @@ def _redact_in_place(obj: dict[str, Any]) -> None:
         if type(data) is dict:
             for key, value in data.items():
                 if isinstance(value, str):
-                    data[key] = REDACTED if _sensitive_name(key, broad=True) else redact_text(value)
+                    data[key] = _redact_named(key, value)
         binary = obj.get("binaryData")
         if type(binary) is dict:
             obj["binaryData"] = {k: REDACTED for k in binary}
     for field in ("message", "note"):  # core/v1 and events.k8s.io/v1 events
         if isinstance(obj.get(field), str):
-            obj[field] = redact_text(obj[field])
+            obj[field] = _redact_value(obj[field])
     _redact_workload_spec(obj.get("spec"))
     _redact_messages(obj.get("status"))
 
@@ -337,7 +373,7 @@ def _redact_metadata(meta: Any) -> None:
         if key == LAST_APPLIED:
             annotations[key] = _redact_last_applied(value)
         else:
-            annotations[key] = redact_text(value)
+            annotations[key] = _redact_value(value)
 
 
 def _redact_last_applied(value: str) -> str:
@@ -398,16 +434,19 @@ def _redact_container(container: dict[str, Any]) -> None:
 def _redact_named(name: str, value: str) -> str:
     if _sensitive_name(name, broad=True) and _is_secret_value(value):
         return REDACTED
-    return redact_text(value)
+    return _redact_value(value)
 
 
 _FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
 
 
 def _redact_argv(argv: list[Any]) -> list[Any]:
-    """`command`/`args` items; the item after a bare sensitive flag (`--password`, `x`) goes."""
+    """`command`/`args` items. The item after a bare sensitive flag (`--password x`) goes, as do
+    the password flags of a few clients (`mysql -pX`, `redis-cli -a X`)."""
     out: list[Any] = []
     hide_next = False
+    program = argv[0].rsplit("/", 1)[-1] if argv and isinstance(argv[0], str) else ""
+    mysql, password_flag = program.startswith("mysql"), _CLI_PASSWORD_FLAG.get(program)
     for item in argv:
         if not isinstance(item, str):
             out.append(item)
@@ -415,9 +454,13 @@ def _redact_argv(argv: list[Any]) -> list[Any]:
             continue
         if hide_next and not item.startswith("--") and _is_secret_value(item):
             out.append(REDACTED)
+        elif mysql and item.startswith("-p") and len(item) > 2 and _is_secret_value(item[2:]):
+            out.append("-p" + REDACTED)
         else:
-            out.append(redact_text(item))
-        hide_next = bool(_FLAG.fullmatch(item)) and _sensitive_name(item)
+            out.append(_redact_value(item))
+        hide_next = item == password_flag or (
+            bool(_FLAG.fullmatch(item)) and _sensitive_name(item)
+        )
     return out
 
 
@@ -426,7 +469,7 @@ def _redact_messages(status: Any) -> None:
     if type(status) is dict:
         for key, value in status.items():
             if key == "message" and isinstance(value, str):
-                status[key] = redact_text(value)
+                status[key] = _redact_value(value)
             elif type(value) is dict or type(value) is list:
                 _redact_messages(value)
     elif type(status) is list:

@@ -51,7 +51,7 @@ class SnapshotCluster:
                 raise SnapshotError(str(path), f"not valid JSON ({e})") from e
             except OSError as e:
                 raise SnapshotError(str(path), f"cannot be read ({e.strerror})") from e
-            if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
+            if not isinstance(doc, dict) or not isinstance(doc.get("items") or [], list):
                 raise SnapshotError(str(path), "not a Kubernetes list object")
             self._cache[path] = doc.get("items") or []
         return self._cache[path]
@@ -89,7 +89,9 @@ class SnapshotCluster:
         present = [path for path in files if path.exists()]
         if not present:
             where = f" for namespace {namespace}" if namespace and entry.namespaced else ""
-            raise KindUnavailable(f"the snapshot has no {entry.plural}{where}")
+            what = "pod metrics" if kind == "PodMetrics" else (
+                "node metrics" if kind == "NodeMetrics" else entry.plural)
+            raise KindUnavailable(f"the snapshot has no {what}{where}")
         match_labels = label_matcher(labels)
         match_fields = field_matcher(fields)
         result: list[Obj] = []

@@ -7,7 +7,14 @@ that serves container logs, and helpers that seed objects the way a live cluster
     server.stop()
 """
 
-from .apiserver import ADMIN_USER, READONLY_USER, ApiServer, HarnessError, start_apiserver
+from .apiserver import (
+    ADMIN_USER,
+    READONLY_USER,
+    UNBOUND_USERS,
+    ApiServer,
+    HarnessError,
+    start_apiserver,
+)
 from .kubelet import FakeKubelet
 from .seeding import (
     Json,
@@ -16,12 +23,14 @@ from .seeding import (
     create_namespace,
     make_node,
     now,
+    request_json,
     set_pod_status,
 )
 
 __all__ = [
     "ADMIN_USER",
     "READONLY_USER",
+    "UNBOUND_USERS",
     "ApiServer",
     "FakeKubelet",
     "HarnessError",
@@ -31,6 +40,7 @@ __all__ = [
     "create_namespace",
     "make_node",
     "now",
+    "request_json",
     "set_pod_status",
     "start_apiserver",
 ]

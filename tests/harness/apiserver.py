@@ -32,6 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-apiserver.sh"
 ADMIN_USER = "harness-admin"
 READONLY_USER = "sre-readonly"
+# Users with no bindings (only system:authenticated); tests bind them as they need.
+UNBOUND_USERS = (READONLY_USER, "sre-partial", "sre-assistant")  # tests bind these
 _READY_TIMEOUT = 60.0
 _STOP_TIMEOUT = 10.0
 _ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
@@ -52,6 +54,7 @@ class ApiServer:
     readonly_token: str  # user "sre-readonly", only system:authenticated; no bindings
     kubelet: FakeKubelet
     workdir: Path
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # user -> token, every user
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
     def write_kubeconfig(
@@ -86,9 +89,11 @@ class ApiServer:
         return k8s.ApiClient(configuration)
 
     def rss_bytes(self) -> dict[str, int]:
-        """Resident memory of each process (etcd, kube-apiserver), from /proc."""
+        """Resident memory of each running process (etcd, kube-apiserver), from /proc."""
         sizes: dict[str, int] = {}
         for name, process in self.processes.items():
+            if process.poll() is not None:
+                continue
             for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     sizes[name] = int(line.split()[1]) * 1024
@@ -106,11 +111,14 @@ def start_apiserver(workdir: Path) -> ApiServer:
     binary = _apiserver_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     pki = make_pki(workdir / "pki")
-    admin_token, readonly_token = secrets.token_hex(16), secrets.token_hex(16)
+    users = {user: secrets.token_hex(16) for user in (ADMIN_USER, *UNBOUND_USERS)}
     tokens = workdir / "tokens.csv"
     tokens.write_text(
-        f'{admin_token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n'
-        f"{readonly_token},{READONLY_USER},{READONLY_USER}\n"
+        "".join(
+            f'{token},{user},{user},"system:masters"\n' if user == ADMIN_USER
+            else f"{token},{user},{user}\n"
+            for user, token in users.items()
+        )
     )
     tokens.chmod(0o600)
     kubelet = FakeKubelet(pki.kubelet.cert, pki.kubelet.key, pki.ca.cert)
@@ -125,10 +133,11 @@ def start_apiserver(workdir: Path) -> ApiServer:
         server = ApiServer(
             url=f"https://127.0.0.1:{secure_port}",
             ca_file=pki.ca.cert,
-            admin_token=admin_token,
-            readonly_token=readonly_token,
+            admin_token=users[ADMIN_USER],
+            readonly_token=users[READONLY_USER],
             kubelet=kubelet,
             workdir=workdir,
+            tokens=users,
             processes={"etcd": etcd, "kube-apiserver": apiserver},
         )
         try:

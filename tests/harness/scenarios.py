@@ -32,8 +32,6 @@ _API: dict[str, tuple[str, str, bool]] = {
     "PersistentVolume": ("persistentvolumes", "v1", False),
     "StorageClass": ("storageclasses", "storage.k8s.io/v1", False),
     "ConfigMap": ("configmaps", "v1", True),
-    "ResourceQuota": ("resourcequotas", "v1", True),
-    "LimitRange": ("limitranges", "v1", True),
     "Service": ("services", "v1", True),
     "PersistentVolumeClaim": ("persistentvolumeclaims", "v1", True),
     "CronJob": ("cronjobs", "batch/v1beta1", True),
@@ -44,6 +42,8 @@ _API: dict[str, tuple[str, str, bool]] = {
     "ReplicaSet": ("replicasets", "apps/v1", True),
     "Job": ("jobs", "batch/v1", True),
     "Pod": ("pods", "v1", True),
+    "ResourceQuota": ("resourcequotas", "v1", True),  # after pods: admission would refuse them
+    "LimitRange": ("limitranges", "v1", True),
     "Endpoints": ("endpoints", "v1", True),
     "HorizontalPodAutoscaler": ("horizontalpodautoscalers", "autoscaling/v2beta2", True),
     "Ingress": ("ingresses", "networking.k8s.io/v1", True),
@@ -245,11 +245,12 @@ class Seeder:
         self.http = urllib3.PoolManager(ca_certs=str(server.ca_file), cert_reqs="CERT_REQUIRED")
 
     def _call(self, method: str, path: str, body: Json | None = None) -> Json:
+        content = "application/merge-patch+json" if method == "PATCH" else "application/json"
         response = self.http.request(
             method, self.server.url + path,
             body=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.server.admin_token}",
-                     "Content-Type": "application/json", "Accept": "application/json"})
+                     "Content-Type": content, "Accept": "application/json"})
         data: Json = json.loads(response.data or b"{}")
         if response.status >= 400 and not (method == "DELETE" and response.status == 404):
             raise RuntimeError(f"{method} {path}: {response.status} {data.get('message')}")
@@ -266,7 +267,10 @@ class Seeder:
         """Delete nodes, PVs and StorageClasses left by an earlier scenario."""
         for kind in ("Node", "PersistentVolume", "StorageClass"):
             for item in self._call("GET", self._path(kind, None)).get("items", []):
-                self._call("DELETE", self._path(kind, None, item["metadata"]["name"]))
+                path = self._path(kind, None, item["metadata"]["name"])
+                if item["metadata"].get("finalizers"):  # no controller will ever remove them
+                    self._call("PATCH", path, {"metadata": {"finalizers": None}})
+                self._call("DELETE", path)
 
     def seed(self, scenario: Scenario) -> None:
         """Create every object, then write its status and register its logs on the kubelet."""

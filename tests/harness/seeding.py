@@ -55,17 +55,31 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _json(response: Any) -> Json:
-    # Methods called with _preload_content=False return the raw urllib3 response.
-    data: Json = json.loads(response.data)
-    return data
+def request_json(
+    client: k8s.ApiClient, method: str, path: str, body: Json | None = None
+) -> Json:
+    """Send `body` as JSON and return the response's JSON, both untouched by client models.
+
+    The generated API methods validate bodies into pydantic models and back; seeding wants the
+    exact JSON a controller or kubelet would write. Non-2xx answers raise `ApiException`.
+    """
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    method, url, headers, payload, _ = client.param_serialize(
+        method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+    )
+    response = client.call_api(method, url, header_params=headers, body=payload)
+    data: bytes = response.read()  # type: ignore[no-untyped-call]
+    if not 200 <= response.status <= 299:
+        raise ApiException.from_response(http_resp=response, body=data.decode(), data=None)
+    decoded: Json = json.loads(data)
+    return decoded
 
 
 def create_namespace(client: k8s.ApiClient, name: str | None = None) -> str:
     """Create a namespace (named `t-<8 hex digits>` unless given) and return its name."""
     name = name or f"t-{uuid.uuid4().hex[:8]}"
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    k8s.CoreV1Api(client).create_namespace(body)
+    request_json(client, "POST", "/api/v1/namespaces", body)
     return name
 
 
@@ -74,10 +88,10 @@ def set_pod_status(client: k8s.ApiClient, namespace: str, name: str, status: Jso
 
     Nothing is merged: fields absent from `status` (even `qosClass`) are absent afterwards.
     """
-    api = k8s.CoreV1Api(client)
-    pod = _json(api.read_namespaced_pod(name, namespace, _preload_content=False))
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    pod = request_json(client, "GET", path)
     pod["status"] = status
-    return _json(api.replace_namespaced_pod_status(name, namespace, pod, _preload_content=False))
+    return request_json(client, "PUT", f"{path}/status", pod)
 
 
 def _conditions(ready: bool, overrides: list[Json] | None) -> list[Json]:
@@ -146,14 +160,14 @@ def make_node(
     - `labels`, `capacity`, `allocatable` are merged over kubelet-like defaults.
     - The status points `pods/log` at the fake kubelet: InternalIP 127.0.0.1, kubelet port.
     """
-    api = k8s.CoreV1Api(client)
+    path = f"/api/v1/nodes/{name}"
     body: Json = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
     try:
-        api.create_node(body)
+        request_json(client, "POST", "/api/v1/nodes", body)
     except ApiException as e:
         if e.status != 409:
             raise
-    node = _json(api.read_node(name, _preload_content=False))
+    node = request_json(client, "GET", path)
     node["metadata"]["labels"] = {
         "beta.kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/os": "linux",
@@ -163,7 +177,7 @@ def make_node(
         **(labels or {}),
     }
     node.setdefault("spec", {})["taints"] = _default_taints(ready) if taints is None else taints
-    node = _json(api.replace_node(name, node, _preload_content=False))
+    node = request_json(client, "PUT", path, node)
     node["status"] = {
         "capacity": {**DEFAULT_CAPACITY, **(capacity or {})},
         "allocatable": {
@@ -190,4 +204,4 @@ def make_node(
             "architecture": "amd64",
         },
     }
-    return _json(api.replace_node_status(name, node, _preload_content=False))
+    return request_json(client, "PUT", f"{path}/status", node)

@@ -1,0 +1,303 @@
+"""Why one pod is unwell: from its status, its events, and, for crashes, its logs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from knowledge import SignatureMatch, best_match
+from tools import Obj
+from tools.summaries import meta
+
+from ..diagnosis import Evidence
+from .view import ClusterView
+
+_PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
+                        re.IGNORECASE)
+_PULL_MISSING = re.compile(r"not found|manifest unknown|does not exist|NotFound", re.IGNORECASE)
+_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+_TAINT = re.compile(r"taints? \{([^}]*)\}|untolerated taint\(?s?\)? ?\{([^}]*)\}")
+
+
+@dataclass
+class PodIssue:
+    category: str
+    explanation: str
+    evidence: list[Evidence]
+    confidence: float
+    container: str | None = None
+    detail: dict[str, str] = field(default_factory=dict)  # facts for remediation templates
+    signature: SignatureMatch | None = None
+
+
+def pod_ref(pod: Obj) -> str:
+    return f"Pod/{meta(pod).get('namespace')}/{meta(pod).get('name')}"
+
+
+def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
+    status = pod.get("status") or {}
+    ref = pod_ref(pod)
+    if status.get("phase") == "Succeeded":
+        return None
+    if status.get("reason") == "Evicted":
+        node = (pod.get("spec") or {}).get("nodeName") or "?"
+        message = status.get("message", "")
+        return PodIssue("node_pressure", f"the pod was evicted from node {node}: {message}",
+                        [Evidence(source="status", object=ref, detail=f"Evicted: {message}")],
+                        0.85, detail={"node": node})
+    unschedulable = _unschedulable(view, pod)
+    if unschedulable:
+        return unschedulable
+    for init in status.get("initContainerStatuses") or []:
+        issue = _init_issue(view, pod, init)
+        if issue:
+            return issue
+    for container in status.get("containerStatuses") or []:
+        issue = _container_issue(view, pod, container)
+        if issue:
+            return issue
+    return _not_ready(view, pod)
+
+
+def _unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Pending" or (pod.get("spec") or {}).get("nodeName"):
+        return None
+    message = ""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            message = condition.get("message") or ""
+    events = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+              if e.get("reason") == "FailedScheduling"]
+    if events:
+        message = events[0].get("message") or message
+    if not message:
+        return None
+    ref = pod_ref(pod)
+    evidence = [Evidence(source="event" if events else "status", object=ref,
+                         detail=f"FailedScheduling: {message}")]
+    lower = message.lower()
+    if "unbound" in lower and "persistentvolumeclaim" in lower:
+        return PodIssue("pvc_unbound", "the pod waits for a PersistentVolumeClaim to bind",
+                        evidence, 0.8)
+    if "insufficient" in lower:
+        resources = sorted(set(_INSUFFICIENT.findall(message)))
+        return PodIssue(
+            "insufficient_resources",
+            f"no node has enough {', '.join(resources)} for the pod's requests ({message})",
+            evidence, 0.9, detail={"resources": ", ".join(resources)})
+    taint = _TAINT.search(message)
+    if taint and ("unreachable" in message or "not-ready" in message):
+        return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
+                        evidence, 0.7)
+    if "node selector" in lower or "node affinity" in lower or "didn't match" in lower and (
+            "selector" in lower or "affinity" in lower):
+        return PodIssue("node_selector_mismatch",
+                        f"no node matches the pod's nodeSelector or affinity ({message})",
+                        evidence, 0.85, detail=_selector_detail(pod))
+    if taint or "taint" in lower:
+        found = taint.group(1) or taint.group(2) if taint else ""
+        return PodIssue("untolerated_taint",
+                        f"the nodes carry a taint the pod does not tolerate ({message})",
+                        evidence, 0.85, detail={"taint": found or ""})
+    return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
+                    evidence, 0.5)
+
+
+def _selector_detail(pod: Obj) -> dict[str, str]:
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    return {"selector": ",".join(f"{k}={v}" for k, v in selector.items())}
+
+
+def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
+    state = init.get("state") or {}
+    terminated = state.get("terminated") or (init.get("lastState") or {}).get("terminated") or {}
+    waiting = (state.get("waiting") or {}).get("reason")
+    if "running" in state or (terminated.get("exitCode") == 0 and not waiting):
+        return None
+    if waiting in (None, "PodInitializing") and not terminated:
+        return None
+    if waiting in ("ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"):
+        return _container_issue(view, pod, init)
+    name = init.get("name", "?")
+    cause = _log_cause(view, pod, name)
+    ref = pod_ref(pod)
+    evidence = [Evidence(source="status", object=ref,
+                         detail=f"init container {name}: {waiting or 'terminated'}, exit code "
+                                f"{terminated.get('exitCode')}, {init.get('restartCount', 0)} "
+                                "restarts")]
+    explanation = f"the init container {name} fails (exit code {terminated.get('exitCode')})"
+    if cause:
+        evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
+        explanation += f": {cause.cause}"
+    return PodIssue("init_container", explanation, evidence, 0.85, container=name,
+                    signature=cause, detail={"container": name})
+
+
+def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | None:
+    state = container.get("state") or {}
+    waiting = state.get("waiting") or {}
+    reason = waiting.get("reason")
+    name = container.get("name", "?")
+    ref = pod_ref(pod)
+    last = (container.get("lastState") or {}).get("terminated") or {}
+    if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"):
+        return _image_issue(view, pod, container)
+    if reason == "CreateContainerConfigError":
+        message = waiting.get("message", "")
+        return PodIssue("config_reference",
+                        f"the container {name} cannot be created: {message}",
+                        [Evidence(source="status", object=ref,
+                                  detail=f"CreateContainerConfigError: {message}")],
+                        0.95, container=name, detail=_config_detail(message))
+    terminated = state.get("terminated") or {}
+    crashed = reason in ("CrashLoopBackOff", "RunContainerError") or (
+        terminated and terminated.get("exitCode") not in (0, None))
+    if not crashed:
+        return None
+    final = last or terminated
+    exit_code, last_reason = final.get("exitCode"), final.get("reason")
+    status_line = (f"container {name}: {reason or 'terminated'}, last exit code {exit_code}"
+                   f" ({last_reason}), {container.get('restartCount', 0)} restarts")
+    evidence = [Evidence(source="status", object=ref, detail=status_line)]
+    if last_reason == "OOMKilled":
+        limit = _memory_limit(pod, name)
+        return PodIssue("oom_killed",
+                        f"the container {name} is killed for exceeding its memory limit"
+                        f" ({limit or 'no limit set'}): OOMKilled, exit code 137", evidence,
+                        0.95, container=name, detail={"limit": limit or "", "container": name})
+    liveness = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+                if "liveness probe" in (e.get("message") or "").lower()]
+    if liveness and exit_code in (137, 143, None):
+        for event in liveness[:2]:
+            evidence.append(Evidence(source="event", object=ref,
+                                     detail=f"{event.get('reason')}: {event.get('message')}"))
+        probe = _probe(pod, name, "livenessProbe")
+        return PodIssue("liveness_probe",
+                        f"the liveness probe of {name} fails and the kubelet restarts it "
+                        f"(exit code {exit_code}); {probe}", evidence, 0.9, container=name,
+                        detail={"container": name})
+    message = final.get("message") or waiting.get("message") or ""
+    if last_reason in ("ContainerCannotRun", "StartError") or exit_code in (126, 127, 128) and (
+            "executable" in message or "exec" in message):
+        found = best_match([message])
+        explanation = found.cause if found else f"the container {name} cannot start: {message}"
+        evidence.append(Evidence(source="status", object=ref, detail=message))
+        return PodIssue("bad_command", explanation, evidence, 0.95, container=name,
+                        signature=found, detail=_command_detail(pod, name))
+    cause = _log_cause(view, pod, name)
+    if cause:
+        evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
+        return PodIssue(cause.signature.category, cause.cause, evidence, 0.9, container=name,
+                        signature=cause, detail={"container": name})
+    return PodIssue("app_exception",
+                    f"the container {name} exits with code {exit_code} and its log shows no "
+                    "recognised cause", evidence, 0.5, container=name,
+                    detail={"container": name})
+
+
+def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
+    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+    for previous in (True, False):
+        log = view.log(namespace, name, container, previous)
+        if log is None:
+            continue
+        lines = [line.text for line in log.errors] + [line.text for line in log.tail[-5:]]
+        found = best_match(lines)
+        if found:
+            return found
+    return None
+
+
+def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
+    name = container.get("name", "?")
+    ref = pod_ref(pod)
+    image = container.get("image") or _spec_image(pod, name)
+    waiting = (container.get("state") or {}).get("waiting") or {}
+    evidence = [Evidence(source="status", object=ref,
+                         detail=f"container {name}: {waiting.get('reason')}: "
+                                f"{waiting.get('message', '')}")]
+    failures = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+                if e.get("reason") in ("Failed", "ErrImagePull")
+                and "pull" in (e.get("message") or "").lower()]
+    text = " ".join(e.get("message") or "" for e in failures) + " " + waiting.get("message", "")
+    for event in failures[:1]:
+        evidence.append(Evidence(source="event", object=ref, detail=event.get("message", "")))
+    if _PULL_AUTH.search(text):
+        why = "the registry refuses the pull (authentication): check imagePullSecrets"
+        kind = "auth"
+    elif _PULL_MISSING.search(text):
+        why = "the image or its tag does not exist in the registry"
+        kind = "missing"
+    else:
+        why = "the image cannot be pulled"
+        kind = "unknown"
+    return PodIssue("image_pull", f"{why} (image {image})", evidence, 0.9, container=name,
+                    detail={"image": image, "pull": kind, "container": name})
+
+
+def _spec_image(pod: Obj, container: str) -> str:
+    spec = pod.get("spec") or {}
+    for item in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        if item.get("name") == container:
+            return str(item.get("image", "?"))
+    return "?"
+
+
+def _memory_limit(pod: Obj, container: str) -> str | None:
+    for item in (pod.get("spec") or {}).get("containers") or []:
+        if item.get("name") == container:
+            limits = (item.get("resources") or {}).get("limits") or {}
+            return limits.get("memory")
+    return None
+
+
+def _probe(pod: Obj, container: str, which: str) -> str:
+    for item in (pod.get("spec") or {}).get("containers") or []:
+        if item.get("name") == container and item.get(which):
+            probe = item[which]
+            return (f"probe initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
+                    f"periodSeconds={probe.get('periodSeconds', 10)}, "
+                    f"failureThreshold={probe.get('failureThreshold', 3)}")
+    return "no probe details"
+
+
+def _config_detail(message: str) -> dict[str, str]:
+    found = re.search(r'(configmap|secret) "([^"]+)" not found', message, re.IGNORECASE)
+    if found:
+        return {"ref_kind": found.group(1).lower(), "ref_name": found.group(2)}
+    key = re.search(r"couldn't find key (\S+) in (ConfigMap|Secret) ([\w.-]+)/([\w.-]+)", message)
+    if key:
+        return {"key": key.group(1), "ref_kind": key.group(2).lower(), "ref_name": key.group(4)}
+    return {}
+
+
+def _command_detail(pod: Obj, container: str) -> dict[str, str]:
+    for item in (pod.get("spec") or {}).get("containers") or []:
+        if item.get("name") == container:
+            return {"command": " ".join(item.get("command") or item.get("args") or []),
+                    "container": container}
+    return {"container": container}
+
+
+def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running":
+        return None
+    unready = [c for c in status.get("containerStatuses") or []
+               if not c.get("ready") and "running" in (c.get("state") or {})]
+    if not unready:
+        return None
+    ref = pod_ref(pod)
+    events = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+              if "readiness probe" in (e.get("message") or "").lower()]
+    evidence = [Evidence(source="status", object=ref,
+                         detail=f"container {unready[0].get('name')} is running but not ready")]
+    evidence += [Evidence(source="event", object=ref, detail=f"{e.get('reason')}: "
+                          f"{e.get('message')}") for e in events[:2]]
+    name = unready[0].get("name", "?")
+    probe = _probe(pod, name, "readinessProbe")
+    detail = events[0].get("message") if events else "no readiness events recorded"
+    return PodIssue("readiness_probe",
+                    f"the readiness probe of {name} fails ({detail}); {probe}", evidence,
+                    0.85 if events else 0.6, container=name, detail={"container": name})

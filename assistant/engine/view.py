@@ -1,0 +1,107 @@
+"""One consistent read of the part of a cluster a diagnosis looks at.
+
+Everything is listed once per kind and namespace (the number of requests does not grow with the
+number of pods); logs are read only for the few failing pods that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tools import (
+    Cluster,
+    Forbidden,
+    Kind,
+    KindUnavailable,
+    NotFound,
+    Obj,
+    Unauthorized,
+    Unreachable,
+)
+from tools.logs import LogExcerpt, excerpt
+from tools.summaries import meta, parse_time
+
+NAMESPACED: tuple[Kind, ...] = (
+    "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service",
+    "Endpoints", "Event", "PersistentVolumeClaim", "ConfigMap", "HorizontalPodAutoscaler",
+    "ResourceQuota", "NetworkPolicy",
+)
+CLUSTER: tuple[Kind, ...] = ("Node", "PersistentVolume", "StorageClass")
+
+
+class ClusterUnavailable(Exception):
+    """The cluster cannot be read at all (unreachable, credentials refused)."""
+
+
+@dataclass
+class ClusterView:
+    cluster: Cluster
+    namespaces: list[str]
+    objects: dict[Kind, list[Obj]] = field(default_factory=dict)
+    unknown: dict[Kind, str] = field(default_factory=dict)  # kind -> why it is unknown
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _logs: dict[tuple[str, str, str, bool], LogExcerpt | None] = field(default_factory=dict)
+    log_reads: int = 0
+
+    @classmethod
+    def load(cls, cluster: Cluster, namespaces: list[str]) -> ClusterView:
+        view = cls(cluster, namespaces)
+        for kind in CLUSTER:
+            view._load(kind, None)
+        for kind in NAMESPACED:
+            for namespace in namespaces:
+                view._load(kind, namespace)
+        return view
+
+    def _load(self, kind: Kind, namespace: str | None) -> None:
+        bucket = self.objects.setdefault(kind, [])
+        try:
+            bucket.extend(self.cluster.list(kind, namespace))
+        except (KindUnavailable, Forbidden, NotFound) as e:
+            self.unknown[kind] = str(e)
+        except (Unreachable, Unauthorized) as e:
+            raise ClusterUnavailable(str(e)) from e
+
+    def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
+        return [o for o in self.objects.get(kind, [])
+                if namespace is None or meta(o).get("namespace") == namespace]
+
+    def find(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
+        for item in self.items(kind, namespace):
+            if meta(item).get("name") == name:
+                return item
+        return None
+
+    def events_for(self, kind: str, name: str, namespace: str | None) -> list[Obj]:
+        found = []
+        for event in self.objects.get("Event", []):
+            involved = event.get("involvedObject") or event.get("regarding") or {}
+            if involved.get("kind") == kind and involved.get("name") == name and (
+                    namespace is None or meta(event).get("namespace") == namespace
+                    or involved.get("namespace") == namespace):
+                found.append(event)
+        return sorted(found, key=event_time, reverse=True)
+
+    def age_seconds(self, stamp: str | None) -> float | None:
+        when = parse_time(stamp)
+        return None if when is None else (self.now - when).total_seconds()
+
+    def log(self, namespace: str, pod: str, container: str, previous: bool) -> LogExcerpt | None:
+        key = (namespace, pod, container, previous)
+        if key not in self._logs:
+            self.log_reads += 1
+            try:
+                lines = self.cluster.log_lines(namespace, pod, container, previous=previous)
+                self._logs[key] = excerpt(lines, max_errors=20, tail=20)
+            except (NotFound, Forbidden, KindUnavailable):
+                self._logs[key] = None
+            except (Unreachable, Unauthorized):
+                self._logs[key] = None
+        return self._logs[key]
+
+
+def event_time(event: Obj) -> str:
+    series = event.get("series") or {}
+    return str(event.get("lastTimestamp") or series.get("lastObservedTime")
+               or event.get("eventTime") or meta(event).get("creationTimestamp") or "")

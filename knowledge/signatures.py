@@ -1,0 +1,74 @@
+"""Log signatures: data (signatures.yaml) that recognise a cause in a container's log line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    category: str
+    priority: int
+    pattern: re.Pattern[str]
+    cause: str
+    target: int | None  # index of the group holding a dependency's host[:port]
+
+
+@dataclass(frozen=True)
+class SignatureMatch:
+    signature: Signature
+    line: str
+    groups: tuple[str, ...]  # the non-empty groups, in order
+
+    @property
+    def cause(self) -> str:
+        values = list(self.groups) + ["?"] * 4
+        text = self.signature.cause.format(*values)
+        return text.replace(" (?)", "").replace(" ?", "")
+
+    @property
+    def target(self) -> str | None:
+        index = self.signature.target
+        if index is None or index >= len(self.groups):
+            return None
+        return self.groups[index]
+
+
+@cache
+def signatures() -> tuple[Signature, ...]:
+    """All signatures, highest priority first."""
+    text = resources.files("knowledge").joinpath("signatures.yaml").read_text(encoding="utf-8")
+    entries = yaml.safe_load(text)
+    loaded = [
+        Signature(id=e["id"], category=e["category"], priority=int(e["priority"]),
+                  pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
+                  cause=e["cause"], target=e.get("target"))
+        for e in entries
+    ]
+    return tuple(sorted(loaded, key=lambda s: -s.priority))
+
+
+def match_line(line: str) -> SignatureMatch | None:
+    """The highest-priority signature that recognises `line`, if any."""
+    for signature in signatures():
+        found = signature.pattern.search(line)
+        if found:
+            groups = tuple(g for g in found.groups() if g) or (found.group(0),)
+            return SignatureMatch(signature, line, groups)
+    return None
+
+
+def best_match(lines: list[str]) -> SignatureMatch | None:
+    """The most telling match over several lines: highest priority, then the latest line."""
+    best: SignatureMatch | None = None
+    for line in lines:
+        found = match_line(line)
+        if found and (best is None or found.signature.priority >= best.signature.priority):
+            best = found
+    return best

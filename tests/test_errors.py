@@ -1,0 +1,168 @@
+"""Expected failures come back as clear results or one-line CLI errors with the right exit code."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import ApiServer
+
+import tools
+from tools import Toolbox
+
+SRE = [sys.executable, "-m", "assistant"]
+
+
+def sre(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SRE, *args], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **(env or {})})
+
+
+def test_forbidden_names_the_missing_permission(apiserver: ApiServer, tmp_path: Path,
+                                                namespace: str, rbac: None) -> None:
+    config = apiserver.write_kubeconfig(tmp_path / "kc", token=apiserver.tokens["sre-partial"])
+    cluster = tools.open_cluster(kubeconfig=str(config))
+    box = Toolbox(cluster)
+    assert box.pods(namespace).ok  # the partial role may list pods...
+    result = box.events(namespace)  # ...but not events
+    assert result.status == "forbidden"
+    assert result.message == (f"no permission to list events in namespace {namespace}: "
+                              "needs `list events`")
+
+
+def test_unknown_namespace_is_not_found(apiserver: ApiServer, tmp_path: Path) -> None:
+    config = apiserver.write_kubeconfig(tmp_path / "kc")
+    box = Toolbox(tools.open_cluster(kubeconfig=str(config)))
+    result = box.pods("no-such-namespace")
+    assert result.status == "not_found"
+    assert "no-such-namespace" in (result.message or "")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never answers: a hung API server."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    held: list[socket.socket] = []
+    running = True
+
+    def accept() -> None:
+        sock.settimeout(0.1)
+        while running:
+            try:
+                held.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1]
+    running = False
+    thread.join()
+    for conn in held:
+        conn.close()
+    sock.close()
+
+
+def _kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+def test_timeout_is_an_unreachable_result(silent_server: int, tmp_path: Path) -> None:
+    config = _kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{silent_server}")
+    cluster = tools.open_cluster(kubeconfig=str(config), timeouts=tools.Timeouts(1.0, 1.0))
+    result = Toolbox(cluster).pods("shop")
+    assert result.status == "unreachable"
+    assert "did not answer in time" in (result.message or "")
+
+
+def test_cli_unreachable_server_exits_3_with_one_line(tmp_path: Path) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    config = _kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}")
+    done = sre("tool", "pods", "--kubeconfig", str(config))
+    assert done.returncode == 3
+    assert done.stderr.strip().count("\n") == 0
+    assert "cannot reach the API server" in done.stderr
+
+
+def test_cli_no_kubeconfig_exits_3(tmp_path: Path) -> None:
+    done = sre("tool", "pods")
+    assert done.returncode == 3
+    assert "no kubeconfig" in done.stderr and "--snapshot" in done.stderr
+
+
+def test_cli_unknown_context_lists_known_ones(apiserver: ApiServer, tmp_path: Path) -> None:
+    config = apiserver.write_kubeconfig(tmp_path / "kc", context="harness")
+    done = sre("tool", "pods", "--kubeconfig", str(config), "--context", "prod")
+    assert done.returncode == 3
+    assert "no context 'prod'" in done.stderr and "harness" in done.stderr
+
+
+def test_cli_snapshot_with_invalid_json_exits_2_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "nodes.json").write_text('{"kind": "NodeList", "items": []}')
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": [')
+    done = sre("tool", "pods", "-n", "shop", "--snapshot", str(tmp_path))
+    assert done.returncode == 2
+    assert str(tmp_path / "shop" / "pods.json") in done.stderr
+
+
+def test_snapshot_with_missing_files_reports_unknown_kinds(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    box = Toolbox(tools.open_cluster(snapshot=tmp_path))
+    assert box.pods("shop").ok
+    nodes = box.nodes()
+    assert nodes.status == "unavailable" and "no nodes" in (nodes.message or "")
+    assert box.autoscalers("shop").status == "unavailable"
+    assert "unknown here" in (box.workloads("shop").message or "")
+
+
+def test_hundred_megabyte_log_is_read_in_bounded_memory(
+    apiserver: ApiServer, namespace: str, make_node, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    big = tmp_path / "big.log"
+    line = b"2026-11-29T10:00:00Z INFO request served path=/api/v1/items status=200 took=3ms\n"
+    with big.open("wb") as handle:
+        for index in range(100 * 1024 * 1024 // len(line) + 1):
+            handle.write(line)
+            if index % 250_000 == 0:
+                handle.write(b"2026-11-29T10:00:00Z ERROR upstream timed out after 30s\n")
+        handle.write(b"2026-11-29T10:00:00Z FATAL giving up\n")
+    assert big.stat().st_size > 100 * 1024 * 1024
+    make_node("node-big")
+    with apiserver.client() as admin:
+        from kubernetes import client as k8s
+        k8s.CoreV1Api(admin).create_namespaced_pod(namespace, {
+            "metadata": {"name": "chatty"},
+            "spec": {"nodeName": "node-big", "containers": [{"name": "app", "image": "x"}]}})
+    apiserver.kubelet.set_log(namespace, "chatty", "app", big)
+    config = apiserver.write_kubeconfig(tmp_path / "kc")
+    box = Toolbox(tools.open_cluster(kubeconfig=str(config)))
+    tracemalloc.start()
+    result = box.logs(namespace, "chatty", "app")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.ok and result.excerpt is not None
+    assert result.excerpt.total_bytes > 100 * 1024 * 1024
+    assert peak < 16 * 1024 * 1024, f"peak {peak} bytes"
+    errors = result.excerpt.errors
+    assert errors[0].text.endswith("ERROR upstream timed out after 30s") and errors[0].repeats > 1
+    assert "FATAL giving up" in errors[-1].text
+    assert len(result.text(4000)) <= 4000

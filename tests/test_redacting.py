@@ -1,0 +1,311 @@
+"""Redaction: planted secrets vanish, names and everyday SRE evidence stay.
+
+The cases are data (`tests/data/redaction_corpus.yaml`); this file only knows how each kind of
+fragment reaches the redactor.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools.redacting import REDACTED, redact_line, redact_object, redact_text
+
+CORPUS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "redaction_corpus.yaml").read_text(encoding="utf-8")
+)
+SECRETS: list[dict[str, Any]] = CORPUS["secrets"]
+TRAPS: list[str] = CORPUS["traps"]
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def container(case: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: case[k] for k in ("env", "args", "command") if k in case}
+    return {"name": "app", "image": "registry.example.com/shop/app:1.0", **fields}
+
+
+def pod_spec(case: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "initContainers": [container(case)],
+        "containers": [container(case)],
+        "restartPolicy": "Always",
+    }
+
+
+def carriers(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects a corpus fragment is planted in."""
+    where = case["where"]
+    meta = {"name": "app-7d9f8b6c4-x2k9p", "namespace": "shop"}
+    if where in ("env", "args"):
+        template = {"metadata": {"labels": {"app": "app"}}, "spec": pod_spec(case)}
+        return [
+            {"kind": "Pod", "metadata": meta, "spec": pod_spec(case)},
+            {"kind": "Deployment", "metadata": meta, "spec": {"template": template}},
+            {"kind": "CronJob", "metadata": meta,
+             "spec": {"jobTemplate": {"spec": {"template": template}}}},
+            {"kind": "PodList", "items": [{"metadata": meta, "spec": pod_spec(case)}]},
+        ]
+    if where == "configmap":
+        return [
+            {"kind": "ConfigMap", "metadata": meta, "data": case["data"]},
+            {"items": [{"metadata": meta, "data": case["data"]}]},  # kubectl dump: no kind
+        ]
+    if where == "annotation":
+        annotated = {**meta, "annotations": case["annotations"]}
+        return [
+            {"kind": "Pod", "metadata": annotated, "spec": pod_spec({})},
+            {"kind": "Deployment", "metadata": meta,
+             "spec": {"template": {"metadata": annotated, "spec": pod_spec({})}}},
+        ]
+    raise AssertionError(f"unknown where: {where}")
+
+
+def outputs(case: dict[str, Any]) -> list[list[str]]:
+    """For each way the fragment reaches the redactor, all strings that come out."""
+    if case["where"] == "log":
+        text: str = case["text"]
+        results = [[redact_text(text)]]
+        if "\n" not in text:
+            results.append([redact_line(text)])
+        return results
+    return [list(strings(redact_object(carrier))) for carrier in carriers(case)]
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(SECRETS) >= 60
+    assert len(TRAPS) >= 25
+    assert len({case["id"] for case in SECRETS}) == len(SECRETS)
+    assert {case["where"] for case in SECRETS} == {"log", "env", "args", "configmap", "annotation"}
+
+
+@pytest.mark.parametrize("case", SECRETS, ids=[case["id"] for case in SECRETS])
+def test_planted_secret_is_redacted(case: dict[str, Any]) -> None:
+    planted = "\n".join(strings({k: v for k, v in case.items() if k in ("text", "env", "args",
+                                                                         "command", "data",
+                                                                         "annotations")}))
+    assert case["secret"] in planted, "the corpus entry does not plant its secret"
+    for out in outputs(case):
+        joined = "\n".join(out)
+        assert not any(case["secret"] in s for s in out), joined
+        assert REDACTED in joined
+        for keep in case.get("keep", []):
+            assert keep in joined, f"{keep!r} lost: {joined}"
+
+
+@pytest.mark.parametrize("text", TRAPS)
+def test_false_positive_trap_is_unchanged(text: str) -> None:
+    assert redact_text(text) == text
+    assert redact_line(text) == text
+
+
+def realistic_pod(i: int) -> dict[str, Any]:
+    name = f"checkout-7d9f8b6c4-{i:05d}"
+    return {
+        "metadata": {
+            "name": name, "namespace": "shop", "uid": "550e8400-e29b-41d4-a716-446655440000",
+            "resourceVersion": "123456789", "creationTimestamp": "2024-01-15T10:23:45Z",
+            "labels": {"app": "checkout", "pod-template-hash": "7d9f8b6c4"},
+            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                            "kubectl.kubernetes.io/restartedAt": "2024-01-15T10:00:00Z"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                 "name": "checkout-7d9f8b6c4", "controller": True}],
+        },
+        "spec": {
+            "containers": [{
+                "name": "app",
+                "image": "registry.example.com/shop/checkout@sha256:" + "ab12" * 16,
+                "args": ["--port=8080", "--log-level=info", "--config=/etc/checkout/app.yaml"],
+                "env": [
+                    {"name": "LOG_FORMAT", "value": "json"},
+                    {"name": "ORDERS_URL", "value": "http://orders.shop.svc:8080/api/v1"},
+                    {"name": "JAVA_OPTS", "value": "-Xmx512m -XX:+UseG1GC"},
+                    {"name": "TLS_KEY_FILE", "value": "/etc/tls/tls.key"},
+                    {"name": "GOOGLE_APPLICATION_CREDENTIALS",
+                     "value": "/var/secrets/google/key.json"},
+                    {"name": "DB_PASSWORD",
+                     "valueFrom": {"secretKeyRef": {"name": "db-creds", "key": "password"}}},
+                ],
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}},
+            }],
+            "nodeName": "node-1",
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                            "message": "containers with unready status: [app]"}],
+            "containerStatuses": [{
+                "name": "app", "ready": False, "restartCount": 7,
+                "imageID": "registry.example.com/shop/checkout@sha256:" + "ab12" * 16,
+                "containerID": "containerd://" + "9f86d081" * 8,
+                "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                      "message": f"back-off 5m0s restarting failed container=app "
+                                                 f"pod={name}_shop(5f3c1e2a-0b1c-4d5e-8f90-1234)"}},
+                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+            }],
+            "podIP": "10.244.1.17",
+        },
+    }
+
+
+def test_clean_objects_come_out_equal() -> None:
+    pods = {"kind": "PodList", "items": [realistic_pod(i) for i in range(3)]}
+    assert redact_object(pods) == pods
+    certificate = next(trap for trap in TRAPS if "BEGIN CERTIFICATE" in trap)
+    root_ca = {"kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"},
+               "data": {"ca.crt": certificate.removeprefix("ca.crt: ")}}
+    assert redact_object(root_ca) == root_ca
+
+
+def test_redact_object_does_not_mutate_and_returns_a_copy() -> None:
+    pod = realistic_pod(1)
+    pod["spec"]["containers"][0]["env"].append({"name": "API_TOKEN", "value": "t0k3n-value"})
+    before = copy.deepcopy(pod)
+    out = redact_object(pod)
+    assert pod == before
+    out["spec"]["containers"][0]["env"].clear()
+    out["metadata"]["labels"]["x"] = "y"
+    assert pod == before
+
+
+def test_secret_key_refs_stay() -> None:
+    out = redact_object(realistic_pod(1))
+    env = {var["name"]: var for var in out["spec"]["containers"][0]["env"]}
+    assert env["DB_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "db-creds", "key": "password"}
+    }
+    assert env["TLS_KEY_FILE"]["value"] == "/etc/tls/tls.key"  # a path, not a key
+
+
+def test_last_applied_configuration_is_redacted_json() -> None:
+    applied = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "orders"},
+        "spec": {"template": {"spec": {"containers": [{
+            "name": "app", "args": ["--api-key", "a1b2c3d4"],
+            "env": [{"name": "DB_PASSWORD", "value": "pw-in-annotation"},
+                    {"name": "DB_USER", "valueFrom": {"secretKeyRef": {"name": "db-creds",
+                                                                       "key": "user"}}}],
+        }]}}},
+    }
+    key = "kubectl.kubernetes.io/last-applied-configuration"
+    deployment = {"kind": "Deployment",
+                  "metadata": {"name": "orders", "annotations": {key: json.dumps(applied) + "\n"}}}
+    value = redact_object(deployment)["metadata"]["annotations"][key]
+    assert value.endswith("\n")
+    parsed = json.loads(value)
+    container_ = parsed["spec"]["template"]["spec"]["containers"][0]
+    assert container_["env"][0] == {"name": "DB_PASSWORD", "value": REDACTED}
+    assert container_["env"][1]["valueFrom"]["secretKeyRef"]["name"] == "db-creds"
+    assert container_["args"] == ["--api-key", REDACTED]
+
+    broken = {"metadata": {"annotations": {key: '{"kind": "Secret", "data": {"a": "b"'}}}
+    assert redact_object(broken)["metadata"]["annotations"][key] == REDACTED
+
+
+def test_secret_objects_lose_every_value() -> None:
+    secret = {"kind": "Secret", "metadata": {"name": "db-creds"}, "type": "Opaque",
+              "data": {"user": "b3JkZXJz", "password": "aHVudGVyMg=="},
+              "stringData": {"token": "abc"}}
+    out = redact_object(secret)
+    assert out["data"] == {"user": REDACTED, "password": REDACTED}
+    assert out["stringData"] == {"token": REDACTED}
+    assert out["metadata"] == {"name": "db-creds"}
+    kindless = {"metadata": {"name": "x"}, "type": "Opaque", "data": {"a": "b3JkZXJz"}}
+    assert redact_object(kindless)["data"] == {"a": REDACTED}
+
+
+def test_configmap_binary_data_is_replaced() -> None:
+    cm = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"LOG_LEVEL": "debug"},
+          "binaryData": {"keystore.jks": "/u3+7QAAAAIAAAABAAAAAQ=="}}
+    out = redact_object(cm)
+    assert out["data"] == {"LOG_LEVEL": "debug"}
+    assert out["binaryData"] == {"keystore.jks": REDACTED}
+    binary_only = {"metadata": {"name": "c"}, "binaryData": {"x.bin": "AAEC"}}
+    assert redact_object(binary_only)["binaryData"] == {"x.bin": REDACTED}
+
+
+def test_events_and_status_messages_are_redacted() -> None:
+    event = {"metadata": {"name": "orders.17a"}, "type": "Warning", "reason": "Failed",
+             "involvedObject": {"kind": "Pod", "name": "orders-1"},
+             "message": "Error: failed to connect postgres://app:evtPw@db:5432/orders"}
+    assert "evtPw" not in redact_object(event)["message"]
+    note = {"kind": "Event", "note": "password=notePw", "reason": "Failed"}
+    assert redact_object(note)["note"] == f"password={REDACTED}"
+    pod = realistic_pod(1)
+    terminated = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    terminated["message"] = "fatal: token=ghp_3LpQEGi91bPG4A0iC1xNRnrZPSq17QbnzoJZ\n"
+    out = redact_object(pod)["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    assert out["message"] == f"fatal: token={REDACTED}\n"
+    assert out["exitCode"] == 137
+
+
+def test_probe_commands_and_headers_are_redacted() -> None:
+    pod = realistic_pod(1)
+    pod["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["redis-cli", "-a", "probePw1", "ping"]}}
+    headers = [{"name": "X-Auth-Token", "value": "hdrTok"}, {"name": "Accept", "value": "json"}]
+    pod["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "httpHeaders": headers}}
+    out = redact_object(pod)["spec"]["containers"][0]
+    assert out["readinessProbe"]["exec"]["command"] == ["redis-cli", "-a", REDACTED, "ping"]
+    assert out["livenessProbe"]["httpGet"]["httpHeaders"] == [
+        {"name": "X-Auth-Token", "value": REDACTED}, {"name": "Accept", "value": "json"}]
+
+
+def test_env_references_and_placeholders_stay() -> None:
+    pod = realistic_pod(1)
+    pod["spec"]["containers"][0]["env"] = [
+        {"name": "DB_PASSWORD", "value": "$(ROOT_PASSWORD)"},
+        {"name": "API_TOKEN", "value": ""},
+    ]
+    pod["spec"]["containers"][0]["args"] = ["--password", "$(DB_PASSWORD)"]
+    out = redact_object(pod)["spec"]["containers"][0]
+    assert out["env"] == pod["spec"]["containers"][0]["env"]
+    assert out["args"] == ["--password", "$(DB_PASSWORD)"]
+
+
+def test_pem_streamed_line_by_line_loses_its_body() -> None:
+    case = next(case for case in SECRETS if case["id"] == "pem-private-key-multiline")
+    lines = [redact_line(line) for line in case["text"].splitlines()]
+    body = [line for line in case["text"].splitlines() if len(line) == 64]
+    assert body and not any(b in out for b in body for out in lines)
+
+
+def test_fifty_thousand_line_log_streams_through_redact_line() -> None:
+    def log() -> Iterator[str]:
+        for i in range(50_000):
+            stamp = f"2024-01-15T10:23:{i % 60:02d}Z"
+            if i % 1000 == 7:
+                yield f"{stamp} level=info msg=login user=u{i} password=pw{i}"
+            elif i % 1000 == 8:
+                yield f"token ghp_3LpQEGi91bPG4A0iC1xNRnrZPSq17QbnzoJZ used by job-{i}"
+            else:
+                yield (f"{stamp} level=info msg=\"GET /api/orders/{i}\" status=200 "
+                       f"pod=checkout-7d9f8b6c4-x2k9p trace=4bf92f3577b34da6a3ce929d0e0e")
+
+    count = redacted = 0
+    for original, out in zip(log(), (redact_line(line) for line in log()), strict=True):
+        count += 1
+        if out != original:
+            redacted += 1
+            assert "password=pw" not in out and "ghp_" not in out
+    assert count == 50_000
+    assert redacted == 100
