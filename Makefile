@@ -24,12 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver lint typecheck
+test: $(STAMP) apiserver lint
 	$(BIN)/pytest -q
 
+# The bundled example: a snapshot of namespace `data` where analytics-api crash-loops.
 demo: $(STAMP)
-	$(BIN)/sre tool pods --snapshot examples/cascade
-	$(BIN)/sre tool events --snapshot examples/cascade -n shop --budget 1500
+	$(BIN)/sre ask "why is analytics-api crashing?" --snapshot examples/wrong-port
+	$(BIN)/sre diagnose -n data --snapshot examples/wrong-port --json | head -20
 
 # Re-record the vcrpy cassettes of the tool layer against a fresh real apiserver.
 cassettes: $(STAMP) apiserver

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 import tools
 from tools import Cluster, Toolbox, ToolResult
 
+from . import engine
+from .rendering import to_text
 from .settings import Settings
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 2, 3
@@ -47,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sre", description="A read-only virtual SRE for Kubernetes.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    diagnose = commands.add_parser("diagnose", parents=[common],
+                                   help="find what is wrong, ranked, with root causes")
+    diagnose.add_argument("target", nargs="?", help="KIND/NAME, NAME (fuzzy) or nothing")
+    ask = commands.add_parser("ask", parents=[common], help="answer a free-form question")
+    ask.add_argument("question")
 
     snap = commands.add_parser("snapshot", parents=[common], help="capture a cluster, redacted")
     snap.add_argument("directory", type=Path, metavar="DIR")
@@ -160,6 +168,25 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
     return EXIT_OK
 
 
+def _diagnose(args: argparse.Namespace, cluster: Cluster) -> int:
+    question = args.question if args.command == "ask" else f"diagnose {args.target or ''}".strip()
+    target = args.target if args.command == "diagnose" else None
+    if args.command == "ask" and not question.strip():
+        raise Failure(EXIT_BAD_INPUT, "the question is empty; ask e.g. \"why is checkout "
+                                      "failing?\"")
+    try:
+        result = engine.diagnose(cluster, question, target, args.namespace)
+    except engine.ClusterUnavailable as e:
+        raise Failure(EXIT_CLUSTER, str(e)) from e
+    except (tools.Unreachable, tools.Unauthorized) as e:
+        raise Failure(EXIT_CLUSTER, str(e)) from e
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(to_text(result))
+    return EXIT_OK
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
@@ -169,6 +196,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.snapshot:
                 raise Failure(EXIT_BAD_INPUT, "sre snapshot reads a live cluster, not --snapshot")
             return _snapshot(args, cluster, settings)
+        if args.command in ("diagnose", "ask"):
+            return _diagnose(args, cluster)
         result = _run_tool(args, Toolbox(cluster))
         _check_reachable(result)
         if args.json:

@@ -37,7 +37,8 @@ class SignatureMatch:
         index = self.signature.target
         if index is None or index >= len(self.groups):
             return None
-        return self.groups[index]
+        value = self.groups[index]
+        return value if ("." in value or ":" in value) and " " not in value else None
 
 
 @cache

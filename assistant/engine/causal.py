@@ -83,6 +83,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         return
     svc_ref = f"Service/{meta(service).get('namespace')}/{meta(service)['name']}"
     finding.related.append(svc_ref)
+    if meta(service)["name"] not in finding.explanation:
+        finding.explanation += f" ({host} is Service {meta(service)['name']})"
     ports = [p.get("port") for p in (service.get("spec") or {}).get("ports") or []]
     if port and int(port) not in ports:
         finding.explanation += (f"; the app connects to port {port}, but Service "

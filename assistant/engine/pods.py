@@ -84,29 +84,54 @@ def _unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
         resources = sorted(set(_INSUFFICIENT.findall(message)))
         return PodIssue(
             "insufficient_resources",
-            f"no node has enough {', '.join(resources)} for the pod's requests ({message})",
+            f"no node has enough {', '.join(resources)} for the pod's requests "
+            f"({_requests(pod)}): {message}",
             evidence, 0.9, detail={"resources": ", ".join(resources)})
     taint = _TAINT.search(message)
     if taint and ("unreachable" in message or "not-ready" in message):
         return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
                         evidence, 0.7)
-    if "node selector" in lower or "node affinity" in lower or "didn't match" in lower and (
-            "selector" in lower or "affinity" in lower):
-        return PodIssue("node_selector_mismatch",
-                        f"no node matches the pod's nodeSelector or affinity ({message})",
-                        evidence, 0.85, detail=_selector_detail(pod))
-    if taint or "taint" in lower:
-        found = taint.group(1) or taint.group(2) if taint else ""
+    taint_nodes = _count(r"(\d+) node\(s\) had (?:untolerated )?taint", message)
+    selector_nodes = _count(r"(\d+) node\(s\) didn't match (?:Pod's )?node", message)
+    if ("taint" in lower and taint_nodes >= selector_nodes) or (
+            taint and not selector_nodes):
+        found = (taint.group(1) or taint.group(2)) if taint else ""
         return PodIssue("untolerated_taint",
                         f"the nodes carry a taint the pod does not tolerate ({message})",
                         evidence, 0.85, detail={"taint": found or ""})
+    if "selector" in lower or "affinity" in lower:
+        detail = _selector_detail(pod)
+        return PodIssue("node_selector_mismatch",
+                        f"no node matches the pod's node selection ({detail['selector']}): "
+                        f"{message}", evidence, 0.85, detail=detail)
     return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
                     evidence, 0.5)
 
 
+def _requests(pod: Obj) -> str:
+    totals: list[str] = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        requests = (container.get("resources") or {}).get("requests") or {}
+        limits = (container.get("resources") or {}).get("limits") or {}
+        for key, value in {**limits, **requests}.items():
+            totals.append(f"{container.get('name')} {key}={value}")
+    return ", ".join(totals) or "no requests set"
+
+
+def _count(pattern: str, message: str) -> int:
+    return sum(int(n) for n in re.findall(pattern, message))
+
+
 def _selector_detail(pod: Obj) -> dict[str, str]:
-    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
-    return {"selector": ",".join(f"{k}={v}" for k, v in selector.items())}
+    spec = pod.get("spec") or {}
+    terms = [f"{k}={v}" for k, v in (spec.get("nodeSelector") or {}).items()]
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {})
+    for term in required.get("nodeSelectorTerms") or []:
+        for expr in term.get("matchExpressions") or []:
+            terms.append(f"{expr.get('key')} {expr.get('operator')} "
+                         f"{','.join(expr.get('values') or [])}")
+    return {"selector": "; ".join(terms) or "none"}
 
 
 def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
@@ -153,7 +178,10 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     terminated = state.get("terminated") or {}
     crashed = reason in ("CrashLoopBackOff", "RunContainerError") or (
         terminated and terminated.get("exitCode") not in (0, None))
-    if not crashed:
+    restarted_by_probe = bool(last) and any(
+        "liveness probe" in (e.get("message") or "").lower()
+        for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace")))
+    if not crashed and not restarted_by_probe:
         return None
     final = last or terminated
     exit_code, last_reason = final.get("exitCode"), final.get("reason")
@@ -185,11 +213,28 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         evidence.append(Evidence(source="status", object=ref, detail=message))
         return PodIssue("bad_command", explanation, evidence, 0.95, container=name,
                         signature=found, detail=_command_detail(pod, name))
-    cause = _log_cause(view, pod, name)
+    cause = best_match([message]) if message else None
+    source = "status"
+    logged = _log_cause(view, pod, name)
+    if cause is None or (logged and logged.signature.category == cause.signature.category):
+        cause, source = logged or cause, "log" if logged else "status"
     if cause:
-        evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
-        return PodIssue(cause.signature.category, cause.cause, evidence, 0.9, container=name,
-                        signature=cause, detail={"container": name})
+        evidence.append(Evidence(source=source,  # type: ignore[arg-type]
+                                 object=f"{ref}/{name}", detail=cause.line.strip()))
+        detail = {"container": name}
+        target = cause.target or _dependency_in_log(view, pod, name)
+        if cause.signature.category == "dependency_unreachable" and target:
+            detail["target"] = target
+        explanation = cause.cause
+        if target and target not in explanation:
+            explanation = explanation.replace("ECONNREFUSED", target)
+            if target not in explanation:
+                explanation += f" (at {target})"
+        url = _URL.search(cause.line)
+        if url and url.group(1) not in explanation:
+            explanation += f" (talking to {url.group(1)})"
+        return PodIssue(cause.signature.category, explanation, evidence, 0.9, container=name,
+                        signature=cause, detail=detail)
     return PodIssue("app_exception",
                     f"the container {name} exits with code {exit_code} and its log shows no "
                     "recognised cause", evidence, 0.5, container=name,
@@ -206,6 +251,31 @@ def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | 
         found = best_match(lines)
         if found:
             return found
+    return None
+
+
+_HOST_IN_LOG = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.svc(?:\.cluster\.local)?(?::\d+)?)")
+_URL = re.compile(r"https?://([\w.-]+)")
+_HOST_QUOTED = re.compile(r'host "([\w.-]+)"')
+_PORT = re.compile(r"\bport (\d+)")
+
+
+def _dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
+    """host[:port] of the dependency a log talks about, when the failing line does not say."""
+    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+    for previous in (True, False):
+        log = view.log(namespace, name, container, previous)
+        if log is None:
+            continue
+        lines = [line.text for line in [*log.errors, *log.head, *log.tail]]
+        text = "\n".join(lines)
+        quoted, port = _HOST_QUOTED.search(text), _PORT.search(text)
+        if quoted:
+            return quoted.group(1) + (f":{port.group(1)}" if port else "")
+        found = [m for line in lines for m in _HOST_IN_LOG.findall(line)]
+        if found:
+            with_port = [f for f in found if ":" in f]
+            return (with_port or found)[-1]
     return None
 
 
@@ -232,7 +302,10 @@ def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
     else:
         why = "the image cannot be pulled"
         kind = "unknown"
-    return PodIssue("image_pull", f"{why} (image {image})", evidence, 0.9, container=name,
+    said = max((e.get("message") or "" for e in failures), key=len, default="") or (
+        waiting.get("message") or "")
+    return PodIssue("image_pull", f"{why} (image {image}): {said}", evidence, 0.9,
+                    container=name,
                     detail={"image": image, "pull": kind, "container": name})
 
 

@@ -95,7 +95,7 @@ def propose(finding: Finding) -> list[Remediation]:
     if c == "insufficient_resources":
         return [Remediation(step=f"Free or add capacity for {facts.get('resources', 'the')} "
                                  "requests, or lower the pod's requests",
-                            command=f"kubectl describe nodes | grep -A8 'Allocated resources'",
+                            command="kubectl describe nodes | grep -A8 'Allocated resources'",
                             risk="low")]
     if c == "node_selector_mismatch":
         return [Remediation(step="Fix the nodeSelector/affinity or label a node to match "

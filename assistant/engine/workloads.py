@@ -3,6 +3,7 @@ controllers, services, storage, nodes and autoscalers show."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from tools import Obj
@@ -123,8 +124,10 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
         message = (events[0].get("message") if events else None) or (
             rs_failure.get("message") if rs_failure else None)
         if message and "exceeded quota" in message:
+            quota = re.search(r"exceeded quota: ([\w.-]+)", message)
+            quota_ref = f"ResourceQuota/{ns}/{quota.group(1)}" if quota else ref
             found.append(Finding(
-                category="quota_exceeded", object=ref,
+                category="quota_exceeded", object=quota_ref, related=[ref],
                 summary=f"{name}: pods cannot be created, ResourceQuota exceeded",
                 explanation=f"the ReplicaSet {meta(rs)['name']} cannot create pods: {message}",
                 evidence=[Evidence(source="event", object=_ref("ReplicaSet", rs),

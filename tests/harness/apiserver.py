@@ -220,7 +220,7 @@ def _start_kube_apiserver(
         "--service-account-issuer=https://kubernetes.default.svc",
         f"--service-account-key-file={pki.service_account_pub}",
         f"--service-account-signing-key-file={pki.service_account_key}",
-        "--service-cluster-ip-range=10.0.0.0/24",
+        "--service-cluster-ip-range=10.0.0.0/16",
         # pods/log: the apiserver dials the node's InternalIP (the Hostname address would be the
         # node name, which does not resolve) and authenticates with a client certificate.
         "--kubelet-preferred-address-types=InternalIP",

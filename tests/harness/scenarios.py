@@ -91,12 +91,19 @@ class Scenario:
             ns, _, rest = k.partition("/")
             return f"{mapping.get(ns, ns)}/{rest}"
 
+        def text(log: str) -> str:  # service DNS names carry the namespace, as in a real cluster
+            for old, new in mapping.items():
+                log = re.sub(rf"\.{re.escape(old)}\.svc\b", f".{new}.svc", log)
+            return log
+
         return Scenario(
             name=self.name, description=self.description, objects=objects,
-            logs={key(k): v for k, v in self.logs.items()},
-            previous_logs={key(k): v for k, v in self.previous_logs.items()},
+            logs={key(k): text(v) for k, v in self.logs.items()},
+            previous_logs={key(k): text(v) for k, v in self.previous_logs.items()},
             questions=list(self.questions), target=rename_ref(self.target, mapping),
-            expect=_rename_expect(self.expect, mapping), path=self.path,
+            expect={**_rename_expect(self.expect, mapping),
+                    "phrases": [text(str(p)) for p in self.expect.get("phrases") or []]},
+            path=self.path,
             namespaces=[mapping.get(n, n) for n in self.namespaces])
 
 
@@ -142,9 +149,30 @@ def _substitute_times(text: str, now: datetime) -> str:
     return _NOW.sub(replace, text)
 
 
+_PLACEHOLDER = re.compile(r"@(H16|H64|UID)(?::([\w-]+))?@")
+
+
+def _substitute_ids(text: str, seed: str) -> str:
+    """`@H16@` (fresh 16 hex digits), `@H64@`/`@H64:label@` (64, one per label) and
+    `@UID:label@` (a UUID per label): ids a real cluster makes up, stable per file."""
+    counter = iter(range(1_000_000))
+
+    def replace(match: re.Match[str]) -> str:
+        kind, label = match.groups()
+        key = f"{seed}/{kind}/{label if label else next(counter)}"
+        value = uuid.uuid5(uuid.NAMESPACE_URL, key)
+        if kind == "UID":
+            return str(value)
+        digits = (value.hex + uuid.uuid5(uuid.NAMESPACE_OID, key).hex)
+        return digits[:16] if kind == "H16" else digits[:64]
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
 def load(path: Path, now: datetime | None = None) -> Scenario:
-    """Read one scenario file, with `{{now-5m}}` times made real."""
+    """Read one scenario file, with `{{now-5m}}` times made real and id placeholders filled."""
     text = _substitute_times(path.read_text(encoding="utf-8"), now or datetime.now(UTC))
+    text = _substitute_ids(text, path.stem)
     doc = yaml.safe_load(text)
     objects: list[Json] = doc.get("objects") or []
     namespaces = sorted({o["metadata"]["namespace"] for o in objects
@@ -279,6 +307,7 @@ class Seeder:
             self._call("POST", "/api/v1/namespaces",
                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         uids: dict[tuple[str, str, str], str] = {}
+        addresses: dict[str, str] = {}  # the scenario's cluster IPs -> the ones allocated here
         objects = sorted(copy.deepcopy(scenario.objects), key=lambda o: _ORDER.index(o["kind"]))
         for obj in objects:
             kind, meta = obj["kind"], obj["metadata"]
@@ -286,7 +315,13 @@ class Seeder:
             _fill_owner_uids([obj], uids)
             status = obj.pop("status", None)
             body = self._creatable(obj)
+            wanted_ip = (body.get("spec") or {}).get("clusterIP") if kind == "Service" else None
+            if wanted_ip and wanted_ip != "None":  # the server allocates from its own range
+                body["spec"].pop("clusterIP")
+                body["spec"].pop("clusterIPs", None)
             created = self._call("POST", self._path(kind, ns), body)
+            if wanted_ip and wanted_ip != "None":
+                addresses[wanted_ip] = created["spec"]["clusterIP"]
             uids[(kind, ns or "", meta["name"])] = created["metadata"]["uid"]
             if kind == "Node":
                 status = self._wire_to_kubelet(status or {})
@@ -296,6 +331,8 @@ class Seeder:
         for logs, previous in ((scenario.logs, False), (scenario.previous_logs, True)):
             for key, text in logs.items():
                 ns, pod, container = key.split("/")
+                for old, new in addresses.items():
+                    text = re.sub(rf"\b{re.escape(old)}\b", new, text)
                 self.server.kubelet.set_log(ns, pod, container, text, previous=previous)
 
     def _creatable(self, obj: Json) -> Json:
@@ -307,6 +344,10 @@ class Seeder:
             meta.pop(key, None)
         if kind == "Event":
             body.setdefault("firstTimestamp", body.get("lastTimestamp"))
+            for holder, key in ((body, "eventTime"), (body.get("series") or {},
+                                                      "lastObservedTime")):
+                if isinstance(holder.get(key), str) and "." not in holder[key]:
+                    holder[key] = holder[key].replace("Z", ".000000Z")  # MicroTime
         return body
 
     def _wire_to_kubelet(self, status: Json) -> Json:

@@ -1,0 +1,153 @@
+"""The diagnosis engine: no model needed. Reads a scope of the cluster once, runs the analyzers,
+links symptoms to causes, ranks the roots by impact and writes a `Diagnosis`.
+
+    diagnosis = diagnose(cluster, "why is checkout failing?")
+"""
+
+from __future__ import annotations
+
+from ..diagnosis import Diagnosis, Finding, RootCause
+from .causal import link
+from .remedies import propose, ruled_out
+from .scoping import Scope, resolve
+from .view import ClusterUnavailable, ClusterView
+from .workloads import (
+    controller_findings,
+    node_findings,
+    pod_findings,
+    service_findings,
+    storage_findings,
+    workload_ref,
+)
+
+__all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "diagnose", "resolve"]
+
+
+def analyze(view: ClusterView) -> list[Finding]:
+    """Every finding in the view, with causes linked and remediations proposed."""
+    findings, _ = pod_findings(view)
+    findings += controller_findings(view)
+    findings += service_findings(view)
+    findings += node_findings(view)
+    findings += storage_findings(view)
+    findings = _merge_same_object(findings)
+    link(view, findings)
+    for finding in findings:
+        finding.remediation = propose(finding)
+        finding.ruled_out = ruled_out(finding, findings)
+    return findings
+
+
+def _merge_same_object(findings: list[Finding]) -> list[Finding]:
+    """A job failing because its pods fail is one finding: keep the pods' cause as explanation."""
+    by_object: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_object.setdefault(finding.object, []).append(finding)
+    for group in by_object.values():
+        job = next((f for f in group if f.category == "job_failed"), None)
+        cause = next((f for f in group if f is not job), None)
+        if job and cause:
+            job.explanation += f"; its pods fail because {cause.explanation}"
+            job.evidence += cause.evidence[:3]
+            findings.remove(cause)
+    return findings
+
+
+def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
+    seen = {finding.object}
+    while finding.caused_by and finding.caused_by in by_object \
+            and finding.caused_by not in seen:
+        finding = by_object[finding.caused_by]
+        seen.add(finding.object)
+    return finding
+
+
+def diagnose(cluster: object, question: str = "", target: str | None = None,
+             namespace: str | None = None) -> Diagnosis:
+    """Find what is wrong, and why, in the scope the question or target names."""
+    from tools import Cluster  # noqa: F401  (documentation of the expected type)
+
+    scope = resolve(cluster, question, target, namespace)  # type: ignore[arg-type]
+    if scope.unknown:
+        return Diagnosis(question=question, target=None, healthy=None,
+                         summary=f"I could not look into this: {scope.unknown}.",
+                         root_cause=None, evidence=[], remediation=[], confidence=0.0,
+                         notes=[scope.unknown])
+    view = ClusterView.load(cluster, scope.namespaces)  # type: ignore[arg-type]
+    findings = analyze(view)
+    return compose(question, scope, view, findings)
+
+
+def compose(question: str, scope: Scope, view: ClusterView,
+            findings: list[Finding]) -> Diagnosis:
+    by_object = {f.object: f for f in sorted(findings, key=lambda f: f.impact)}
+    notes = [scope.note] if scope.note else []
+    notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())
+              if kind not in ("Endpoints",) or True][:6]
+    target_ref = scope.target.ref if scope.target else None
+    relevant = findings
+    if scope.target is not None:
+        wanted = {target_ref}
+        if scope.target.kind == "Pod":
+            pod = view.find("Pod", scope.target.name, scope.target.namespace)
+            if pod is not None:
+                wanted.add(workload_ref(view, pod))
+        relevant = [f for f in findings if f.object in wanted
+                    or any(r in wanted for r in f.related)]
+    roots: dict[str, Finding] = {}
+    for finding in relevant:
+        root = _chain_root(finding, by_object)
+        roots[root.object] = root
+    ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
+    if scope.target is None:
+        ranked = sorted({_chain_root(f, by_object).object: _chain_root(f, by_object)
+                         for f in findings}.values(), key=lambda f: (-f.impact, -f.confidence))
+    where = _where(scope)
+    if not ranked:
+        others = len(findings)
+        extra = f" {others} unrelated problem(s) exist elsewhere in scope." if others and \
+            scope.target else ""
+        prefix = f"{scope.note}. " if scope.note else ""
+        summary = (f"{prefix}{where} looks healthy: every pod is running and ready, and no "
+                   f"current warning explains a failure.{extra}")
+        return Diagnosis(question=question, target=scope.target, healthy=True, summary=summary,
+                         root_cause=None, evidence=[], remediation=[], confidence=0.8,
+                         ruled_out=_healthy_checks(view), findings=findings, notes=notes)
+    root = ranked[0]
+    chain = [f for f in relevant if f is not root and _chain_root(f, by_object) is root]
+    symptom = chain[0] if chain else None
+    first = f"{where}: {root.summary}."
+    if symptom is not None:
+        first = f"{where}: {symptom.summary}, caused by {root.object} ({root.summary})."
+    if scope.note:
+        first = f"{scope.note}. {first}"
+    summary = f"{first} Root cause: {root.explanation}."
+    evidence = list(root.evidence)
+    for other in chain[:3]:
+        evidence += other.evidence[:2]
+    remediation = list(root.remediation)
+    also = [f for f in ranked[1:4]]
+    if also:
+        notes.append("also: " + "; ".join(f"{f.object}: {f.summary}" for f in also))
+    return Diagnosis(
+        question=question, target=scope.target, healthy=False, summary=summary,
+        root_cause=RootCause(category=root.category, object=root.object,
+                             explanation=root.explanation),
+        evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
+        ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
+        notes=notes)
+
+
+def _where(scope: Scope) -> str:
+    if scope.target:
+        return f"{scope.target.kind} {scope.target.name} in {scope.target.namespace}"
+    if len(scope.namespaces) == 1:
+        return f"namespace {scope.namespaces[0]}"
+    return f"{len(scope.namespaces)} namespaces"
+
+
+def _healthy_checks(view: ClusterView) -> list[str]:
+    pods = view.items("Pod")
+    return [f"{len(pods)} pods checked: none crash-looping, pending or unready",
+            f"{len(view.items('Node'))} nodes checked: all Ready, no pressure",
+            "no warning event newer than the pods' last restart"]
