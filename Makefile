@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit apiserver cassettes bench clean
+.PHONY: demo test lint typecheck apiserver clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -31,10 +31,6 @@ test: $(STAMP) apiserver lint
 demo: $(STAMP)
 	$(BIN)/sre ask "why is analytics-api crashing?" --snapshot examples/wrong-port
 	$(BIN)/sre diagnose -n data --snapshot examples/wrong-port --json | head -20
-
-# Re-record the vcrpy cassettes of the tool layer against a fresh real apiserver.
-cassettes: $(STAMP) apiserver
-	SRE_RECORD_CASSETTES=1 $(BIN)/pytest -q tests/test_cassettes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
