@@ -6,6 +6,8 @@ links symptoms to causes, ranks the roots by impact and writes a `Diagnosis`.
 
 from __future__ import annotations
 
+from tools import Cluster
+
 from ..diagnosis import Diagnosis, Finding, RootCause
 from .causal import link
 from .remedies import propose, ruled_out
@@ -62,18 +64,16 @@ def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
     return finding
 
 
-def diagnose(cluster: object, question: str = "", target: str | None = None,
+def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
              namespace: str | None = None) -> Diagnosis:
     """Find what is wrong, and why, in the scope the question or target names."""
-    from tools import Cluster  # noqa: F401  (documentation of the expected type)
-
-    scope = resolve(cluster, question, target, namespace)  # type: ignore[arg-type]
+    scope = resolve(cluster, question, target, namespace)
     if scope.unknown:
         return Diagnosis(question=question, target=None, healthy=None,
                          summary=f"I could not look into this: {scope.unknown}.",
                          root_cause=None, evidence=[], remediation=[], confidence=0.0,
                          notes=[scope.unknown])
-    view = ClusterView.load(cluster, scope.namespaces)  # type: ignore[arg-type]
+    view = ClusterView.load(cluster, scope.namespaces)
     findings = analyze(view)
     return compose(question, scope, view, findings)
 
