@@ -110,6 +110,17 @@ def test_planted_secret_is_redacted(case: dict[str, Any]) -> None:
             assert keep in joined, f"{keep!r} lost: {joined}"
 
 
+@pytest.mark.parametrize("case", SECRETS, ids=[case["id"] for case in SECRETS])
+def test_redacting_twice_changes_nothing(case: dict[str, Any]) -> None:
+    """Snapshots are written redacted and read back through the redactor."""
+    if case["where"] == "log":
+        once = redact_text(case["text"])
+        assert redact_text(once) == once
+    for carrier in carriers(case) if case["where"] != "log" else []:
+        once_obj = redact_object(carrier)
+        assert redact_object(once_obj) == once_obj
+
+
 @pytest.mark.parametrize("text", TRAPS)
 def test_false_positive_trap_is_unchanged(text: str) -> None:
     assert redact_text(text) == text

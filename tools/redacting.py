@@ -3,16 +3,20 @@ or a snapshot file sees it.
 
 Names stay, values go: `DB_PASSWORD=[REDACTED]` still tells a human the variable was set.
 
-Text rules, cheapest gate first (a rule runs only when its hint is in the text):
-- PEM private-key blocks, whole, across lines (a block cut off before its END: to the end);
-- credentials in URLs (`scheme://user:[REDACTED]@host`), Slack webhooks, `curl -u`, `mysql -p`;
-- `Authorization:` headers and standalone `Bearer`/`Basic` credentials; JWTs;
-- values of sensitive keys in `key=value`, `key: value`, JSON/escaped-JSON, `--flag value` forms;
-  a line that starts with the key loses the whole rest of the line;
-- any run of 20+ `[A-Za-z0-9+/_-]` that matches a known token format (GitHub, Slack, AWS, Google,
-  Stripe, OpenAI/Anthropic, GitLab, npm, Hugging Face) or looks random: upper and lower case and a
-  digit or `+`/`/`, not mostly words, Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char.
-  Hashes, UUIDs, pod names and digests are single-case, so they stay.
+Text rules, each behind a cheap substring check:
+- PEM private-key blocks, whole, across lines (one cut off before its END: to the end of the text);
+  certificates are public and stay;
+- credentials in URLs (`scheme://user:[REDACTED]@host`), Slack webhooks, `curl -u`, `mysql -p`,
+  `redis-cli -a`; `Authorization:` headers, `Bearer` tokens, `Basic` credentials; JWTs;
+- values of sensitive keys in `key=value`, `key: value`, JSON, escaped JSON, `--flag value`; a line
+  that starts with such a key loses the rest of the line;
+- any run of 20+ `[A-Za-z0-9+/_-]` in a known token format (GitHub, Slack, AWS, Google, Stripe,
+  OpenAI, Anthropic, GitLab, npm, Hugging Face) or random-looking: mixed case, not made of words,
+  Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char. Hashes, UUIDs, digests and pod names
+  are single-case and stay.
+
+`redact_object` applies them to the fields of Kubernetes objects where values live (env, args,
+ConfigMap data, annotations, messages) and replaces Secret data outright.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _STRONG = ("password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
            "privatekey", "accesskey", "secretkey")
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
-_EXACT = frozenset({"pwd", "pass", "auth", "dsn", "creds", "signature", "jwt"})
-_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "salt", "cookie", "otp"}
+_EXACT = frozenset({"pwd", "pass", "auth", "dsn", "creds", "signature"})
+_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp"}
 _KEY_QUALIFIERS = frozenset({
     "api", "access", "secret", "private", "ssh", "encryption", "signing", "master", "client",
     "license", "app", "service", "account", "storage", "webhook", "hmac", "aes", "gpg", "pgp",
@@ -93,8 +97,6 @@ _PLACEHOLDER = re.compile(
     re.DOTALL,
 )
 _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted"})
-
-
 _FILE_PATH = re.compile(r"(?:/[\w.@~-]+){2,}/?")
 
 
@@ -138,7 +140,7 @@ _BASIC = re.compile(
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
-_KEY_HINT = ("pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "signature", "jwt")
+_KEY_HINT = ("pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "signature")
 _KEY = rf"[A-Za-z0-9_.-]*?(?:{'|'.join(_KEY_HINT)})[A-Za-z0-9_.-]*"  # then `_sensitive_name`
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>[ \t]*(?:-[ \t]+|export[ \t]+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
@@ -248,11 +250,9 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             open_, close = "", pw[len(inner) :]
         if not _sensitive_name(m.group("key")) or not _is_secret_value(inner):
             return m.group()
-        sep = m.groupdict().get("sep") or ""
-        if inline and ":" in sep and not _at_key_position(m):
-            # prose ("failed to refresh token: context deadline"), `pkg:arch`, `host:port`
-            if not sep.endswith((" ", "\t")) or (inner.isalpha() and inner.islower()):
-                return m.group()
+        if (inline and ":" in (m.groupdict().get("sep") or "") and inner.isalpha()
+                and inner.islower() and not _at_key_position(m)):
+            return m.group()  # prose such as "failed to refresh token: context deadline"
         return m.group("head") + open_ + REDACTED + close
 
     return replace
@@ -357,10 +357,12 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 def _copy(value: Any) -> Any:
     """A deep copy of JSON data, several times faster than `copy.deepcopy`."""
-    if type(value) is dict:
-        return {k: v if type(v) in _SCALARS else _copy(v) for k, v in value.items()}
-    if type(value) is list:
-        return [v if type(v) in _SCALARS else _copy(v) for v in value]
+    if type(value) is dict or type(value) is list:
+        new = value.copy()  # scalars are immutable: copy in C, then replace the containers
+        for key, item in value.items() if type(value) is dict else enumerate(value):
+            if type(item) not in _SCALARS:
+                new[key] = _copy(item)
+        return new
     return value
 
 
