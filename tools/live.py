@@ -7,7 +7,6 @@ plain JSON, which is what `kubectl -o json` prints and what the snapshot backend
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,9 +308,3 @@ def _unreachable_reason(host: str, error: Exception) -> str:
     if "name or service not known" in text or "nodename nor servname" in text:
         return f"the API server host in {host} does not resolve; check the kubeconfig"
     return f"cannot reach the API server at {host}; is the cluster up and the context right?"
-
-
-def kubeconfig_env(environ: os._Environ[str] | dict[str, str]) -> str | None:
-    """The first path of $KUBECONFIG, as kubectl reads it (settings call this once)."""
-    value = environ.get("KUBECONFIG", "")
-    return value.split(os.pathsep)[0] or None

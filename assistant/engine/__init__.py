@@ -82,8 +82,7 @@ def compose(question: str, scope: Scope, view: ClusterView,
             findings: list[Finding]) -> Diagnosis:
     by_object = {f.object: f for f in sorted(findings, key=lambda f: f.impact)}
     notes = [scope.note] if scope.note else []
-    notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())
-              if kind not in ("Endpoints",) or True][:6]
+    notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())][:6]
     target_ref = scope.target.ref if scope.target else None
     relevant = findings
     if scope.target is not None:

@@ -152,13 +152,6 @@ def propose(finding: Finding) -> list[Remediation]:
     return [Remediation(step="Inspect the object", command=f"kubectl describe {target} -n {ns}")]
 
 
-RULE_OUT = {
-    "crash": ("not OOMKilled (the exit code is not 137)", "the image pulled and the container "
-              "started", "the node is Ready"),
-    "pending": ("no container has started yet, so logs cannot explain it",),
-}
-
-
 def ruled_out(finding: Finding, others: list[Finding]) -> list[str]:
     categories = {f.category for f in others}
     out = []

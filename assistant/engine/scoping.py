@@ -68,9 +68,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         best = found.matches[0]
         if best.kind == "Namespace":
             return Scope([best.name], None)
-        ref = Target(kind=_workload_kind(best.kind), namespace=best.namespace, name=best.name)
-        if best.kind == "Pod":
-            ref = Target(kind="Pod", namespace=best.namespace, name=best.name)
+        ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = None
         if best.score < 100:
             note = f"no workload named {word}; the closest is {best.name}"
@@ -78,10 +76,6 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     if namespace:
         return Scope([namespace], None)
     return Scope(scope_ns, None)
-
-
-def _workload_kind(kind: str) -> str:
-    return kind
 
 
 def _explicit(box: Toolbox, known: list[str], target: str, namespace: str | None) -> Scope:

@@ -181,9 +181,6 @@ def _job(view: ClusterView, job: Obj) -> list[Finding]:
     if not failed:
         return []
     owner = owner_of(view, job)
-    if owner and owner[0] == "CronJob" and (view.age_seconds(failed.get("lastTransitionTime"))
-                                            or 0) > 0:
-        pass
     ref = _ref("Job", job)
     return [Finding(
         category="job_failed", object=ref,
