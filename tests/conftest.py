@@ -27,6 +27,12 @@ from kubernetes import client as k8s
 import tools
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--record-cassettes", action="store_true", default=False,
+                     help="re-record tests/cassettes/ from the real test apiserver "
+                          "(what `make cassettes` runs)")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "apiserver" in getattr(item, "fixturenames", ()):
@@ -127,12 +133,14 @@ def readonly_cluster(readonly_kubeconfig: Path) -> Iterator[tools.Cluster]:
 
 @pytest.fixture(scope="session")
 def seed_scenario(apiserver: ApiServer) -> Callable[[Scenario], Scenario]:
-    """Seed a scenario into fresh namespaces (renamed `<ns>-<hex>`); returns the renamed one."""
+    """Seed a scenario into fresh namespaces (renamed `<ns>-<hex>`, all but `default`, where
+    events about nodes must live); returns the renamed one."""
     seeder = Seeder(apiserver)
 
     def seed(scenario: Scenario) -> Scenario:
         suffix = uuid.uuid4().hex[:6]
-        renamed = scenario.renamed({ns: f"{ns}-{suffix}" for ns in scenario.namespaces})
+        renamed = scenario.renamed({ns: f"{ns}-{suffix}" for ns in scenario.namespaces
+                                    if ns != "default"})  # node events live in default
         seeder.seed(renamed)
         return renamed
 

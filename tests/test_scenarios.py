@@ -34,7 +34,9 @@ def test_scenario_on_snapshot_and_live(path: Path, tmp_path: Path,
     question = renamed.questions[0]
     for old, new in zip(scenario.namespaces, renamed.namespaces, strict=True):
         question = question.replace(f" {old}", f" {new}")
-    live = diagnose(readonly_cluster, question)
+    # The shared apiserver holds every test's namespaces: a bare name in a question is
+    # ambiguous there, so the live run is scoped to the scenario's namespace, as `-n` would.
+    live = diagnose(readonly_cluster, question, namespace=_namespace_of(renamed.target))
     ok, why = verdict(renamed.expect, live)
     assert ok, f"live: {why}\n{live.summary}"
     first = diagnose(snapshot, scenario.questions[0])
@@ -42,3 +44,10 @@ def test_scenario_on_snapshot_and_live(path: Path, tmp_path: Path,
     if first.root_cause and live.root_cause:
         assert live.root_cause.category == first.root_cause.category
         assert renamed.expect["object"] == live.root_cause.object
+
+
+def _namespace_of(target: str | None) -> str | None:
+    parts = (target or "").split("/")
+    if parts[0] == "Namespace":
+        return parts[1]
+    return parts[1] if len(parts) == 3 and parts[1] != "-" else None

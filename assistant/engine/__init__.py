@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from tools import Cluster
 
-from ..diagnosis import Diagnosis, Finding, RootCause
+from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import link
+from .relevance import neighbourhood, target_pods, upstream_findings
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .view import ClusterUnavailable, ClusterView
@@ -19,20 +20,31 @@ from .workloads import (
     pod_findings,
     service_findings,
     storage_findings,
-    workload_ref,
 )
+
+_CRASHES = ("app_exception", "dependency_unreachable", "missing_env", "bad_command",
+            "tls_certificate", "oom_killed", "liveness_probe")
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "diagnose", "resolve"]
 
 
-def analyze(view: ClusterView) -> list[Finding]:
-    """Every finding in the view, with causes linked and remediations proposed."""
+def analyze(view: ClusterView, focus: Target | None = None) -> list[Finding]:
+    """Every finding in the view, with causes linked and remediations proposed.
+
+    With a `focus` that nothing explains (its pods look healthy), its pods' logs are read for
+    the dependencies they fail to reach; with no focus, the same for a quiet scope."""
     findings, _ = pod_findings(view)
     findings += controller_findings(view)
     findings += service_findings(view)
     findings += node_findings(view)
     findings += storage_findings(view)
     findings = _merge_same_object(findings)
+    if focus is not None:
+        hood = neighbourhood(view, focus)
+        if not any(_touches(f, hood) for f in findings):
+            findings += upstream_findings(view, target_pods(view, focus))
+    elif not findings:
+        findings += upstream_findings(view, view.items("Pod"))
     link(view, findings)
     for finding in findings:
         finding.remediation = propose(finding)
@@ -40,18 +52,34 @@ def analyze(view: ClusterView) -> list[Finding]:
     return findings
 
 
+def _touches(finding: Finding, refs: set[str]) -> bool:
+    return finding.object in refs or any(r in refs for r in finding.related)
+
+
 def _merge_same_object(findings: list[Finding]) -> list[Finding]:
-    """A job failing because its pods fail is one finding: keep the pods' cause as explanation."""
+    """One finding per failing controller where its pods' failure is the same story: a Job or
+    CronJob failing because its pods fail keeps the pods' cause as its explanation, and pods of a
+    workload whose crash left no readable cause join the sibling pods whose log names one."""
     by_object: dict[str, list[Finding]] = {}
     for finding in findings:
         by_object.setdefault(finding.object, []).append(finding)
     for group in by_object.values():
-        job = next((f for f in group if f.category == "job_failed"), None)
-        cause = next((f for f in group if f is not job), None)
-        if job and cause:
-            job.explanation += f"; its pods fail because {cause.explanation}"
-            job.evidence += cause.evidence[:3]
+        owner = next((f for f in group if f.category in ("job_failed", "cronjob")), None)
+        cause = next((f for f in group if f is not owner), None)
+        if owner and cause:
+            owner.explanation += f"; its pods fail because {cause.explanation}"
+            owner.evidence += cause.evidence[:3]
+            owner.related += cause.related
+            owner.facts = {**cause.facts, **owner.facts}
             findings.remove(cause)
+            continue
+        vague = [f for f in group if f.category == "app_exception" and f.confidence <= 0.5]
+        named = [f for f in group if f not in vague and f.category in _CRASHES]
+        if vague and named:
+            for finding in vague:
+                named[0].related += finding.related
+                named[0].impact += finding.impact
+                findings.remove(finding)
     return findings
 
 
@@ -74,7 +102,7 @@ def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
                          root_cause=None, evidence=[], remediation=[], confidence=0.0,
                          notes=[scope.unknown])
     view = ClusterView.load(cluster, scope.namespaces)
-    findings = analyze(view)
+    findings = analyze(view, scope.target)
     return compose(question, scope, view, findings)
 
 
@@ -83,16 +111,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
     by_object = {f.object: f for f in sorted(findings, key=lambda f: f.impact)}
     notes = [scope.note] if scope.note else []
     notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())][:6]
-    target_ref = scope.target.ref if scope.target else None
     relevant = findings
     if scope.target is not None:
-        wanted = {target_ref}
-        if scope.target.kind == "Pod":
-            pod = view.find("Pod", scope.target.name, scope.target.namespace)
-            if pod is not None:
-                wanted.add(workload_ref(view, pod))
-        relevant = [f for f in findings if f.object in wanted
-                    or any(r in wanted for r in f.related)]
+        hood = neighbourhood(view, scope.target)
+        relevant = [f for f in findings if _touches(f, hood)]
     roots: dict[str, Finding] = {}
     for finding in relevant:
         root = _chain_root(finding, by_object)

@@ -20,6 +20,7 @@ from .pods import pod_ref
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 
+_TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout")
 _HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
 
 
@@ -31,8 +32,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
     pod_owner = {pod_ref(p): workload_ref(view, p) for p in view.items("Pod")}
     for finding in findings:
         if finding.category in ("node_not_ready", "node_pressure"):
-            for pod in finding.related:
-                owner = pod_owner.get(pod)
+            for related in finding.related:
+                owner = pod_owner.get(related)
                 for symptom in by_object.get(owner or "", []):
                     if symptom is not finding:
                         _set(symptom, finding)
@@ -51,8 +52,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                         _set(finding, cause)
                         break
         if finding.category == "rollout_stuck":
-            for pod in view.items("Pod", finding.object.split("/")[1]):
-                if pod_owner.get(pod_ref(pod)) == finding.object:
+            for candidate in view.items("Pod", finding.object.split("/")[1]):
+                if pod_owner.get(pod_ref(candidate)) == finding.object:
                     for cause in by_object.get(finding.object, []):
                         if cause is not finding and cause.category != "rollout_stuck":
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
@@ -150,7 +151,7 @@ def _missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
 
 
 def _isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) -> list[Obj]:
-    if not backing or finding.facts.get("signature") != "connection-timeout":
+    if not backing or finding.facts.get("signature") not in _TIMEOUTS:
         return []
     client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)
     client_labels = meta(client).get("labels") or {} if client else {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from knowledge import SignatureMatch, best_match
 from tools import Obj
+from tools.logs import is_error_line
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
@@ -155,6 +156,12 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
     if cause:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
         explanation += f": {cause.cause}"
+    else:
+        said = _telling_lines(view, pod, name)
+        evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line)
+                     for line in said]
+        if said:
+            explanation += f"; its log says: {' / '.join(said)}"
     return PodIssue("init_container", explanation, evidence, 0.85, container=name,
                     signature=cause, detail={"container": name})
 
@@ -222,23 +229,30 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         evidence.append(Evidence(source=source,  # type: ignore[arg-type]
                                  object=f"{ref}/{name}", detail=cause.line.strip()))
         detail = {"container": name}
-        target = cause.target or _dependency_in_log(view, pod, name)
-        if cause.signature.category == "dependency_unreachable" and target:
-            detail["target"] = target
         explanation = cause.cause
-        if target and target not in explanation:
-            explanation = explanation.replace("ECONNREFUSED", target)
-            if target not in explanation:
-                explanation += f" (at {target})"
+        if cause.signature.category == "dependency_unreachable":
+            target = cause.target or _dependency_in_log(view, pod, name)
+            if target:
+                detail["target"] = target
+                explanation = explanation.replace("ECONNREFUSED", target)
+                if target not in explanation:
+                    explanation += f" (at {target})"
         url = _URL.search(cause.line)
         if url and url.group(1) not in explanation:
             explanation += f" (talking to {url.group(1)})"
+        frame = _frame_after(view, pod, name, cause.line)
+        if cause.signature.category == "app_exception" and frame:
+            explanation += f", at {frame}"
+            evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=frame))
         return PodIssue(cause.signature.category, explanation, evidence, 0.9, container=name,
                         signature=cause, detail=detail)
-    return PodIssue("app_exception",
-                    f"the container {name} exits with code {exit_code} and its log shows no "
-                    "recognised cause", evidence, 0.5, container=name,
-                    detail={"container": name})
+    said = _telling_lines(view, pod, name)
+    evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line) for line in said]
+    explanation = f"the container {name} exits with code {exit_code}"
+    explanation += (f" and its log ends with: {' / '.join(said)}" if said
+                    else " and its log shows no recognised cause")
+    return PodIssue("app_exception", explanation, evidence, 0.7 if said else 0.5,
+                    container=name, detail={"container": name})
 
 
 def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
@@ -252,6 +266,54 @@ def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | 
         if found:
             return found
     return None
+
+
+_FRAME = re.compile(r"^\s+at ((?:[\w$]+\.)+[\w$<>]+\([\w.]+:\d+\))|"
+                    r'^\s*File "([^"]+)", line (\d+), in (\S+)')
+_LIBRARY_FRAME = re.compile(r"^(?:java\.|javax\.|jdk\.|sun\.|kotlin\.|scala\.|"
+                            r"org\.springframework\.|org\.apache\.|io\.netty\.)")
+_SHORT_FIELD = re.compile(r"^\s*[\w ]{1,24}:\s*\S{0,16}\s*$")  # "Error Code : 0"
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def _log_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
+    """The error and last lines of the previous log (the crash), else the current one."""
+    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+    for previous in (True, False):
+        log = view.log(namespace, name, container, previous)
+        if log is not None and log.total_lines:
+            kept = {line.number: line.text for line in [*log.errors, *log.tail]}
+            return [kept[number] for number in sorted(kept)]
+    return []
+
+
+def _frame_after(view: ClusterView, pod: Obj, container: str, line: str) -> str | None:
+    """The application's own stack frame nearest below the exception `line`."""
+    lines = _log_lines(view, pod, container)
+    start = lines.index(line) + 1 if line in lines else 0
+    python: str | None = None
+    for text in lines[start:]:
+        found = _FRAME.match(text)
+        if found and found.group(1) and not _LIBRARY_FRAME.match(found.group(1)):
+            return found.group(1)
+        if found and found.group(2) and "site-packages" not in found.group(2):
+            python = f"{found.group(4)} ({found.group(2)}:{found.group(3)})"
+        if python and not found and not text.startswith((" ", "\t")):
+            break
+    return python
+
+
+def _telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
+    """What an unrecognised failure says: a traceback's exception line, else the last errors."""
+    lines = _log_lines(view, pod, container)
+    if _TRACEBACK in lines:
+        after = lines[len(lines) - 1 - lines[::-1].index(_TRACEBACK):]
+        final = [t for t in after[1:] if t.strip() and not t.startswith((" ", "\t"))]
+        if final:
+            return [final[0].strip()]
+    errors = [t.strip() for t in lines
+              if is_error_line(t) and not _FRAME.match(t) and not _SHORT_FIELD.match(t)]
+    return errors[-2:]
 
 
 _HOST_IN_LOG = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.svc(?:\.cluster\.local)?(?::\d+)?)")
@@ -272,7 +334,7 @@ def _dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | Non
         quoted, port = _HOST_QUOTED.search(text), _PORT.search(text)
         if quoted:
             return quoted.group(1) + (f":{port.group(1)}" if port else "")
-        found = [m for line in lines for m in _HOST_IN_LOG.findall(line)]
+        found: list[str] = [m for line in lines for m in _HOST_IN_LOG.findall(line)]
         if found:
             with_port = [f for f in found if ":" in f]
             return (with_port or found)[-1]
@@ -329,7 +391,15 @@ def _probe(pod: Obj, container: str, which: str) -> str:
     for item in (pod.get("spec") or {}).get("containers") or []:
         if item.get("name") == container and item.get(which):
             probe = item[which]
-            return (f"probe initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
+            action = probe.get("httpGet") or probe.get("tcpSocket") or {}
+            where = ""
+            if "httpGet" in probe:
+                where = f"HTTP GET {action.get('path', '/')} on port {action.get('port')}, "
+            elif "tcpSocket" in probe:
+                where = f"TCP port {action.get('port')}, "
+            elif "exec" in probe:
+                where = f"exec {' '.join((probe['exec'] or {}).get('command') or [])}, "
+            return (f"probe {where}initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
                     f"periodSeconds={probe.get('periodSeconds', 10)}, "
                     f"failureThreshold={probe.get('failureThreshold', 3)}")
     return "no probe details"

@@ -16,7 +16,8 @@ from ..diagnosis import Target
 _LABEL = re.compile(r"\b(pod|namespace|deployment|statefulset|daemonset|job|cronjob|service|"
                     r"container|node)=\"?([\w.-]+)\"?")
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
-_NS_WORDS = re.compile(r"\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*)[`\"']?", re.I)
+_NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
+    r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
 _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "namespace", "my",
          "are", "a", "an", "of", "failing", "crashing", "down", "broken", "not", "working", "and",
          "pods", "pod", "with", "wrong", "happening", "show", "me", "its", "it", "to", "for",

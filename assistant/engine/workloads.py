@@ -176,11 +176,10 @@ def _template_change(old: Obj, new: Obj) -> str:
 
 def _job(view: ClusterView, job: Obj) -> list[Finding]:
     status = job.get("status") or {}
-    failed = next((c for c in status.get("conditions") or []
-                   if c.get("type") == "Failed" and c.get("status") == "True"), None)
-    if not failed:
-        return []
+    failed = _failed_condition(job)
     owner = owner_of(view, job)
+    if not failed or (owner and owner[0] == "CronJob"):  # the CronJob's finding tells it
+        return []
     ref = _ref("Job", job)
     return [Finding(
         category="job_failed", object=ref,
@@ -207,7 +206,29 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
                         + (f"; last scheduled {last}" if last else "; it never ran"),
             evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
             confidence=0.95, impact=SEVERITY["cronjob"])]
-    return []
+    jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
+                   if owner_of(view, j) == ("CronJob", name)),
+                  key=lambda j: meta(j).get("creationTimestamp") or "", reverse=True)
+    failed = [j for j in jobs if _failed_condition(j)]
+    if not failed or failed[0] is not jobs[0]:
+        return []
+    streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
+    last = _failed_condition(jobs[0]) or {}
+    return [Finding(
+        category="cronjob", object=ref,
+        summary=f"cronjob {name}: the last {streak} Jobs failed",
+        explanation=f"the last {streak} Jobs of CronJob {name} failed "
+                    f"({last.get('reason')}); the schedule keeps running but no run succeeds",
+        evidence=[Evidence(source="status", object=_ref("Job", j),
+                           detail=f"Failed=True {(_failed_condition(j) or {}).get('reason')}")
+                  for j in failed[:3]],
+        confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
+        related=[_ref("Job", j) for j in failed])]
+
+
+def _failed_condition(job: Obj) -> Obj | None:
+    return next((c for c in (job.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Failed" and c.get("status") == "True"), None)
 
 
 def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
@@ -217,11 +238,18 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     active = conditions.get("ScalingActive") or {}
     if active.get("status") == "False":
+        message = active.get("message") or ""
+        why = ""
+        if "metrics.k8s.io" in message or "resource metrics API" in message:
+            why = ("; the resource metrics API (metrics.k8s.io) does not answer: metrics-server "
+                   "is not installed or not running")
+        elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
+            why = "; the custom or external metrics adapter does not answer"
         return [Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} cannot read its metrics",
             explanation=f"the HPA cannot compute replicas for {target.get('kind')}/"
-                        f"{target.get('name')}: {active.get('reason')}: {active.get('message')}",
+                        f"{target.get('name')}: {active.get('reason')}: {message}{why}",
             evidence=[Evidence(source="status", object=ref,
                                detail=f"ScalingActive=False {active.get('reason')}: "
                                       f"{active.get('message')}")],
@@ -360,6 +388,8 @@ def storage_findings(view: ClusterView) -> list[Finding]:
     default = [meta(c)["name"] for c in view.items("StorageClass")
                if (meta(c).get("annotations") or {}).get(
                    "storageclass.kubernetes.io/is-default-class") == "true"]
+    late_binding = {meta(c)["name"] for c in view.items("StorageClass")
+                    if c.get("volumeBindingMode") == "WaitForFirstConsumer"}
     for pvc in view.items("PersistentVolumeClaim"):
         if (pvc.get("status") or {}).get("phase") != "Pending":
             continue
@@ -368,6 +398,10 @@ def storage_findings(view: ClusterView) -> list[Finding]:
         wanted = spec.get("storageClassName")
         events = view.events_for("PersistentVolumeClaim", meta(pvc)["name"],
                                  meta(pvc).get("namespace"))
+        waiting = wanted in late_binding or (not wanted and set(default) & late_binding) or (
+            events and events[0].get("reason") == "WaitForFirstConsumer")
+        if waiting:  # binds when its first pod is scheduled: a consequence, not a cause
+            continue
         evidence = [Evidence(source="status", object=ref, detail="phase: Pending")]
         evidence += [Evidence(source="event", object=ref,
                               detail=f"{e.get('reason')}: {e.get('message')}") for e in events[:2]]

@@ -1,0 +1,116 @@
+"""What bears on a target: the target, its pods and owners, and the objects around it (the
+Services that select its pods, the autoscaler that scales it, the nodes its pods run on, the
+claims they mount, the NetworkPolicies that select them).
+
+And, when the target itself looks healthy, what its own logs say about the services it calls:
+a frontend whose pods are Ready can still answer 502 because its upstream is down.
+"""
+
+from __future__ import annotations
+
+from knowledge import best_match
+from tools import Obj
+from tools.selectors import matches_selector
+from tools.summaries import meta
+
+from ..diagnosis import Evidence, Finding, Target
+from .pods import pod_ref
+from .view import ClusterView
+from .workloads import SEVERITY, pod_claims, workload_ref
+
+QUIET_SCAN_LIMIT = 30  # healthy pods whose logs are read when nothing else explains a question
+
+
+def target_pods(view: ClusterView, target: Target) -> list[Obj]:
+    """The pods a target stands for: itself, its workload's, a Service's or an HPA's."""
+    ns = target.namespace
+    if target.kind == "Pod":
+        pod = view.find("Pod", target.name, ns)
+        return [pod] if pod is not None else []
+    if target.kind == "Service":
+        service = view.find("Service", target.name, ns)
+        selector = ((service or {}).get("spec") or {}).get("selector") or {}
+        return [p for p in view.items("Pod", ns) if selector and matches_selector(
+            {"matchLabels": selector}, meta(p).get("labels") or {})]
+    if target.kind == "HorizontalPodAutoscaler":
+        hpa = view.find("HorizontalPodAutoscaler", target.name, ns)
+        scaled = ((hpa or {}).get("spec") or {}).get("scaleTargetRef") or {}
+        target = Target(kind=scaled.get("kind", "Deployment"), namespace=ns,
+                        name=scaled.get("name", ""))
+    return [p for p in view.items("Pod", ns) if workload_ref(view, p) == target.ref]
+
+
+def neighbourhood(view: ClusterView, target: Target) -> set[str]:
+    """Object refs whose findings answer a question about `target`."""
+    pods = target_pods(view, target)
+    ns = target.namespace
+    refs = {target.ref}
+    for pod in pods:
+        refs |= {pod_ref(pod), workload_ref(view, pod)}
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            refs.add(f"Node/-/{node}")
+        refs |= {f"PersistentVolumeClaim/{ns}/{claim}" for claim in pod_claims(pod)}
+    labels = [meta(p).get("labels") or {} for p in pods]
+    names = {ref.split("/")[-1] for ref in refs if not ref.startswith("Pod/")}
+    for service in view.items("Service", ns):
+        selector = (service.get("spec") or {}).get("selector") or {}
+        named_alike = meta(service)["name"] in names  # meant for it, even if it selects nothing
+        if named_alike or selector and any(
+                matches_selector({"matchLabels": selector}, lab) for lab in labels):
+            refs.add(f"Service/{ns}/{meta(service)['name']}")
+    if target.kind == "Service":
+        refs |= {workload_ref(view, p) for p in pods}
+    for hpa in view.items("HorizontalPodAutoscaler", ns):
+        scaled = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if f"{scaled.get('kind')}/{ns}/{scaled.get('name')}" in refs:
+            refs.add(f"HorizontalPodAutoscaler/{ns}/{meta(hpa)['name']}")
+    for policy in view.items("NetworkPolicy", ns):
+        selector = (policy.get("spec") or {}).get("podSelector") or {}
+        if any(matches_selector(selector, lab) for lab in labels):
+            refs.add(f"NetworkPolicy/{ns}/{meta(policy)['name']}")
+    return refs
+
+
+def upstream_findings(view: ClusterView, pods: list[Obj]) -> list[Finding]:
+    """Findings from healthy pods' current logs that name an unreachable dependency: one per
+    workload, read for at most `QUIET_SCAN_LIMIT` pods."""
+    found: dict[str, Finding] = {}
+    for pod in pods[:QUIET_SCAN_LIMIT]:
+        if (pod.get("status") or {}).get("phase") != "Running":
+            continue
+        owner = workload_ref(view, pod)
+        if owner in found:
+            found[owner].related.append(pod_ref(pod))
+            continue
+        finding = _upstream(view, pod, owner)
+        if finding is not None:
+            found[owner] = finding
+    return list(found.values())
+
+
+def _upstream(view: ClusterView, pod: Obj, owner: str) -> Finding | None:
+    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        log = view.log(namespace, name, container.get("name", ""), previous=False)
+        if log is None:
+            continue
+        cause = best_match([line.text for line in log.errors])
+        if cause is None or cause.signature.category != "dependency_unreachable" \
+                or not cause.target:
+            continue
+        repeats = next((line.repeats for line in log.errors if line.text == cause.line), 1)
+        short = owner.split("/")[-1]
+        finding = Finding(
+            category="dependency_unreachable", object=owner,
+            summary=f"{short}: pods run, but their calls fail",
+            explanation=f"{short} is up, but {cause.cause}",
+            evidence=[Evidence(source="log", object=f"{pod_ref(pod)}/{container.get('name')}",
+                               detail=cause.line.strip()
+                               + (f" (x{repeats})" if repeats > 1 else ""))],
+            confidence=0.75, impact=SEVERITY["dependency_unreachable"],
+            related=[pod_ref(pod)])
+        finding.facts = {"target": cause.target, "signature": cause.signature.id,
+                         "container": container.get("name", "")}
+        return finding
+    return None
