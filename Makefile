@@ -27,10 +27,11 @@ typecheck: $(STAMP)
 test: $(STAMP) apiserver lint
 	$(BIN)/pytest -q
 
-# The bundled example: a snapshot of namespace `data` where analytics-api crash-loops.
+# The bundled example: a cascading incident in namespace `shop` (postgres OOMKilled -> api
+# crash-loops -> frontend answers 502). The question names the loudest symptom, not the cause.
 demo: $(STAMP)
-	$(BIN)/sre ask "why is analytics-api crashing?" --snapshot examples/wrong-port
-	$(BIN)/sre diagnose -n data --snapshot examples/wrong-port --json | head -20
+	$(BIN)/sre ask "why is the frontend returning 502?" --snapshot examples/cascade
+	$(BIN)/sre diagnose -n shop --snapshot examples/cascade --json | head -24
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -219,4 +220,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = e.code
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:  # `sre ... | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
     sys.exit(code)

@@ -137,15 +137,18 @@ def compose(question: str, scope: Scope, view: ClusterView,
     root = ranked[0]
     chain = [f for f in relevant if f is not root and _chain_root(f, by_object) is root]
     symptom = chain[0] if chain else None
+    hops = _path(symptom, by_object)[1:-1] if symptom is not None else []
     first = f"{where}: {root.summary}."
     if symptom is not None:
-        first = f"{where}: {symptom.summary}, caused by {root.object} ({root.summary})."
+        through = f", through {' -> '.join(f.object for f in hops)}" if hops else ""
+        first = (f"{where}: {symptom.summary}; the cause is {root.object} "
+                 f"({root.summary}){through}.")
     if scope.note:
         first = f"{scope.note}. {first}"
     summary = f"{first} Root cause: {root.explanation}."
-    evidence = list(root.evidence)
-    for other in chain[:3]:
-        evidence += other.evidence[:2]
+    evidence = list(root.evidence[:4])
+    for other in [*hops[::-1], *chain[:3]]:
+        evidence += [e for e in other.evidence[:2] if e not in evidence]
     remediation = list(root.remediation)
     also = [f for f in ranked[1:4]]
     if also:
@@ -157,6 +160,16 @@ def compose(question: str, scope: Scope, view: ClusterView,
         evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
         ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
         notes=notes)
+
+
+def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:
+    """The findings from a symptom to its root, following `caused_by`."""
+    path, seen = [finding], {finding.object}
+    while finding.caused_by in by_object and finding.caused_by not in seen:
+        finding = by_object[finding.caused_by]
+        path.append(finding)
+        seen.add(finding.object)
+    return path
 
 
 def _where(scope: Scope) -> str:
