@@ -25,7 +25,8 @@ from .workloads import (
 _CRASHES = ("app_exception", "dependency_unreachable", "missing_env", "bad_command",
             "tls_certificate", "oom_killed", "liveness_probe")
 
-__all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "diagnose", "resolve"]
+__all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "diagnose",
+           "examine", "resolve"]
 
 
 def analyze(view: ClusterView, focus: Target | None = None) -> list[Finding]:
@@ -95,7 +96,11 @@ def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
 def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
              namespace: str | None = None) -> Diagnosis:
     """Find what is wrong, and why, in the scope the question or target names."""
-    scope = resolve(cluster, question, target, namespace)
+    return examine(cluster, question, resolve(cluster, question, target, namespace))
+
+
+def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
+    """The diagnosis of a resolved scope (one read of the cluster, then the analyzers)."""
     if scope.unknown:
         return Diagnosis(question=question, target=None, healthy=None,
                          summary=f"I could not look into this: {scope.unknown}.",
@@ -136,6 +141,9 @@ def compose(question: str, scope: Scope, view: ClusterView,
                          ruled_out=_healthy_checks(view), findings=findings, notes=notes)
     root = ranked[0]
     chain = [f for f in relevant if f is not root and _chain_root(f, by_object) is root]
+    if scope.target is not None:  # the symptom is what the question is about, if it shows one
+        own = [f for f in chain if f.object == scope.target.ref]
+        chain = [] if root.object == scope.target.ref else own or chain
     symptom = chain[0] if chain else None
     hops = _path(symptom, by_object)[1:-1] if symptom is not None else []
     first = f"{where}: {root.summary}."

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tools import Cluster, KindUnavailable, NotFound, Toolbox, parse_kind
+from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound, Toolbox, parse_kind
 
 from ..diagnosis import Target
 
@@ -74,9 +74,35 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         if best.score < 100:
             note = f"no workload named {word}; the closest is {best.name}"
         return Scope([best.namespace or ""], ref, note=note)
-    if namespace:
-        return Scope([namespace], None)
-    return Scope(scope_ns, None)
+    scope = Scope([namespace] if namespace else scope_ns, None)
+    scope.note = _absent_kind(box.cluster, text, scope.namespaces)
+    return scope
+
+
+_KIND_WORDS: dict[str, Kind] = {
+    "ingress": "Ingress", "ingresses": "Ingress", "cronjob": "CronJob", "cronjobs": "CronJob",
+    "autoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
+    "pvc": "PersistentVolumeClaim", "statefulset": "StatefulSet", "daemonset": "DaemonSet",
+    "networkpolicy": "NetworkPolicy",
+}
+
+
+def _absent_kind(cluster: Cluster, text: str, namespaces: list[str]) -> str | None:
+    """A note when the question asks about a kind the scope has none of, or the cluster lacks."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    for word, kind in _KIND_WORDS.items():
+        if word not in words:
+            continue
+        where = f"namespace {namespaces[0]}" if len(namespaces) == 1 else "the cluster"
+        try:
+            if any(cluster.list(kind, ns) for ns in namespaces):
+                return None
+        except KindUnavailable:
+            return f"this cluster does not serve {kind} objects"
+        except (NotFound, Forbidden):
+            return None
+        return f"there is no {kind} in {where}; looking at everything else there"
+    return None
 
 
 def _explicit(box: Toolbox, known: list[str], target: str, namespace: str | None) -> Scope:
@@ -102,8 +128,10 @@ def _explicit(box: Toolbox, known: list[str], target: str, namespace: str | None
         return Scope([name], None)
     try:
         obj = box.cluster.get(kind, name, namespace) if namespace else None
-    except (NotFound, KindUnavailable):
+    except NotFound:
         obj = None
+    except KindUnavailable as e:
+        return Scope([], None, unknown=f"this cluster does not serve {kind} objects ({e})")
     if obj is not None:
         return Scope([namespace or ""], Target(kind=kind, namespace=namespace, name=name))
     found = box.find(name, kind=kind, namespace=namespace)
