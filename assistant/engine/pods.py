@@ -229,6 +229,8 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         evidence.append(Evidence(source=source,  # type: ignore[arg-type]
                                  object=f"{ref}/{name}", detail=cause.line.strip()))
         detail = {"container": name}
+        if cause.signature.category == "missing_env":
+            detail["var"] = cause.groups[0]
         explanation = cause.cause
         if cause.signature.category == "dependency_unreachable":
             target = cause.target or _dependency_in_log(view, pod, name)

@@ -200,12 +200,12 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
     name = meta(cronjob)["name"]
     if spec.get("suspend"):
         last = status.get("lastScheduleTime")
-        return [Finding(
+        return [_with_facts(Finding(
             category="cronjob", object=ref, summary=f"cronjob {name} is suspended",
             explanation=f"the CronJob {name} is suspended (spec.suspend: true), so no Job runs"
                         + (f"; last scheduled {last}" if last else "; it never ran"),
             evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
-            confidence=0.95, impact=SEVERITY["cronjob"])]
+            confidence=0.95, impact=SEVERITY["cronjob"]), suspended="true")]
     jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
                    if owner_of(view, j) == ("CronJob", name)),
                   key=lambda j: meta(j).get("creationTimestamp") or "", reverse=True)
@@ -214,7 +214,7 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
         return []
     streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
     last = _failed_condition(jobs[0]) or {}
-    return [Finding(
+    return [_with_facts(Finding(
         category="cronjob", object=ref,
         summary=f"cronjob {name}: the last {streak} Jobs failed",
         explanation=f"the last {streak} Jobs of CronJob {name} failed "
@@ -223,7 +223,12 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
                            detail=f"Failed=True {(_failed_condition(j) or {}).get('reason')}")
                   for j in failed[:3]],
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
-        related=[_ref("Job", j) for j in failed])]
+        related=[_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
+
+
+def _with_facts(finding: Finding, **facts: str) -> Finding:
+    finding.facts.update(facts)
+    return finding
 
 
 def _failed_condition(job: Obj) -> Obj | None:
@@ -245,7 +250,7 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
                    "is not installed or not running")
         elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
             why = "; the custom or external metrics adapter does not answer"
-        return [Finding(
+        return [_with_facts(Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} cannot read its metrics",
             explanation=f"the HPA cannot compute replicas for {target.get('kind')}/"
@@ -253,7 +258,7 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
             evidence=[Evidence(source="status", object=ref,
                                detail=f"ScalingActive=False {active.get('reason')}: "
                                       f"{active.get('message')}")],
-            confidence=0.9, impact=SEVERITY["hpa_limited"])]
+            confidence=0.9, impact=SEVERITY["hpa_limited"]), metrics="missing" if why else "")]
     limited = conditions.get("ScalingLimited") or {}
     current, maximum = status.get("currentReplicas"), spec.get("maxReplicas")
     if limited.get("status") == "True" and current is not None and current >= (maximum or 0):
