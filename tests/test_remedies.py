@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from knowledge import remedies
+from knowledge.remedies import remedies
 
 CATEGORIES = sorted(yaml.safe_load(
     resources.files("knowledge").joinpath("categories.yaml").read_text(encoding="utf-8")))
