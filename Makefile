@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver clean
+.PHONY: demo test lint typecheck apiserver clean cassettes
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -26,6 +26,11 @@ typecheck: $(STAMP)
 
 test: $(STAMP) apiserver lint
 	$(BIN)/pytest -q
+
+# Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.
+cassettes: $(STAMP) apiserver
+	rm -rf tests/cassettes/tools
+	$(BIN)/pytest -q tests/test_cassettes.py --record-cassettes
 
 # The bundled example: a cascading incident in namespace `shop` (postgres OOMKilled -> api
 # crash-loops -> frontend answers 502). The question names the loudest symptom, not the cause.

@@ -13,9 +13,10 @@ Three layers, so no code path, ours or the client library's, can write to a clus
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+import urllib3
 from kubernetes.client import ApiClient, Configuration
 
 from .errors import ReadOnlyViolation
@@ -68,13 +69,18 @@ class ReadOnlyPoolManager:
 _LOCKED = frozenset({"call_api", "rest_client", "request"})
 
 
-class ReadOnlyApiClient(ApiClient):  # type: ignore[misc]
+class ReadOnlyApiClient(ApiClient):
     """An `ApiClient` whose every request is checked, and whose transport cannot be swapped."""
+
+    _sealed: bool
 
     def __init__(self, configuration: Configuration) -> None:
         object.__setattr__(self, "_sealed", False)
         super().__init__(configuration)
-        self.rest_client.pool_manager = ReadOnlyPoolManager(self.rest_client.pool_manager)
+        # The proxy stands in for the PoolManager (same methods, through `__getattr__`).
+        self.rest_client.pool_manager = cast(
+            urllib3.PoolManager, ReadOnlyPoolManager(self.rest_client.pool_manager)
+        )
         object.__setattr__(self, "_sealed", True)
 
     def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:

@@ -6,6 +6,7 @@ plain JSON, which is what `kubectl -o json` prints and what the snapshot backend
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ class LiveCluster:
         return str(self._api.configuration.host)
 
     def close(self) -> None:
-        self._api.close()
+        self._api.close()  # type: ignore[no-untyped-call]  # ApiClient.close is unannotated
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -266,7 +267,7 @@ class LiveCluster:
         finally:
             response.release_conn()
 
-    def namespaces(self) -> list[str]:
+    def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         return sorted(item["metadata"]["name"] for item in self.list("Namespace"))
 
 

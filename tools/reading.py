@@ -6,6 +6,7 @@ them, already redacted. Backends raise the `ApiError` family from `errors`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -44,7 +45,7 @@ class Cluster(Protocol):
         """A container's log, streamed line by line (without newlines), in bounded memory."""
         ...
 
-    def namespaces(self) -> list[str]:
+    def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         """Names of the namespaces the cluster (or snapshot) knows."""
         ...
 
@@ -81,7 +82,7 @@ class Redacted:
         for line in self.inner.log_lines(namespace, pod, container, previous=previous):
             yield redact_line(line)
 
-    def namespaces(self) -> list[str]:
+    def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         return self.inner.namespaces()
 
     def close(self) -> None:

@@ -7,10 +7,11 @@ both return the same objects.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
+LabelPredicate = Callable[[Mapping[str, str]], bool]
 
 _SET_EXPR = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _EQ_EXPR = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)\s*$")
@@ -21,7 +22,9 @@ class SelectorError(ValueError):
 
 
 def _split_terms(selector: str) -> list[str]:
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "(":
             depth += 1
@@ -36,19 +39,28 @@ def _split_terms(selector: str) -> list[str]:
     return [term for term in terms if term.strip()]
 
 
-def label_matcher(selector: str | None) -> Callable[[Mapping[str, str]], bool]:
+def _label_equals(key: str, value: str, *, negate: bool) -> LabelPredicate:
+    return lambda labels: (labels.get(key) == value) != negate
+
+
+def _label_in(key: str, wanted: Collection[str], *, negate: bool) -> LabelPredicate:
+    return lambda labels: (labels.get(key) in wanted) != negate
+
+
+def _label_exists(key: str, *, negate: bool) -> LabelPredicate:
+    return lambda labels: (key in labels) != negate
+
+
+def label_matcher(selector: str | None) -> LabelPredicate:
     """A predicate over a label map for `app=web,tier!=db,env in (a,b),!canary`."""
     if not selector or not selector.strip():
         return lambda labels: True
-    checks: list[Callable[[Mapping[str, str]], bool]] = []
+    checks: list[LabelPredicate] = []
     for term in _split_terms(selector):
         eq = _EQ_EXPR.match(term)
         if eq:
             key, op, value = eq.groups()
-            if op == "!=":
-                checks.append(lambda lb, k=key, v=value: lb.get(k) != v)
-            else:
-                checks.append(lambda lb, k=key, v=value: lb.get(k) == v)
+            checks.append(_label_equals(key, value, negate=op == "!="))
             continue
         expr = _SET_EXPR.match(term)
         if not expr:
@@ -56,14 +68,9 @@ def label_matcher(selector: str | None) -> Callable[[Mapping[str, str]], bool]:
         negate, key, op, values = expr.groups()
         if op:
             wanted = {v.strip() for v in values.split(",") if v.strip()}
-            if op == "in":
-                checks.append(lambda lb, k=key, w=wanted: lb.get(k) in w)
-            else:
-                checks.append(lambda lb, k=key, w=wanted: lb.get(k) not in w)
-        elif negate:
-            checks.append(lambda lb, k=key: k not in lb)
+            checks.append(_label_in(key, wanted, negate=op == "notin"))
         else:
-            checks.append(lambda lb, k=key: k in lb)
+            checks.append(_label_exists(key, negate=bool(negate)))
     return lambda labels: all(check(labels) for check in checks)
 
 
@@ -80,6 +87,10 @@ def _field(obj: Mapping[str, Any], path: str) -> str:
     return str(value)
 
 
+def _field_equals(path: str, value: str, *, negate: bool) -> Predicate:
+    return lambda obj: (_field(obj, path) == value) != negate
+
+
 def field_matcher(selector: str | None) -> Predicate:
     """A predicate over an object for `metadata.name=x,status.phase!=Running`."""
     if not selector or not selector.strip():
@@ -90,10 +101,7 @@ def field_matcher(selector: str | None) -> Predicate:
         if not eq:
             raise SelectorError(f"cannot parse field selector term {term.strip()!r}")
         path, op, value = eq.groups()
-        if op == "!=":
-            checks.append(lambda o, p=path, v=value: _field(o, p) != v)
-        else:
-            checks.append(lambda o, p=path, v=value: _field(o, p) == v)
+        checks.append(_field_equals(path, value, negate=op == "!="))
     return lambda obj: all(check(obj) for check in checks)
 
 

@@ -63,7 +63,8 @@ def _tool(result_type: type[R]) -> Callable[[Callable[P, R]], Callable[P, R]]:
             try:
                 return function(*args, **kwargs)
             except ApiError as e:
-                status = next((s for t, s in _STATUS.items() if isinstance(e, t)), "unreachable")
+                status: Status = next(
+                    (s for t, s in _STATUS.items() if isinstance(e, t)), "unreachable")
                 return result_type(tool=function.__name__, status=status, message=str(e))
 
         return run
@@ -239,7 +240,7 @@ class Toolbox:
             result.unknown.append(str(e))
         for kind in ("PersistentVolume", "StorageClass"):
             try:
-                items = self.cluster.list(kind)  # type: ignore[arg-type]
+                items = self.cluster.list(kind)
             except (KindUnavailable, Forbidden) as e:
                 result.unknown.append(str(e))
                 continue
@@ -369,13 +370,14 @@ def service_summary(service: Obj, endpoints: Obj | None, known: bool,
                     pods: list[Obj]) -> ServiceSummary:
     m, spec = meta(service), service.get("spec") or {}
     selector = spec.get("selector") or {}
-    ready, not_ready = [], []
+    ready: list[str] = []
+    not_ready: list[str] = []
     for subset in (endpoints or {}).get("subsets") or []:
-        ports = ",".join(str(p.get("port")) for p in subset.get("ports") or [])
-        for address, bucket in ((a, ready) for a in subset.get("addresses") or []):
-            bucket.append(_address(address, ports))
+        subset_ports = ",".join(str(p.get("port")) for p in subset.get("ports") or [])
+        for address in subset.get("addresses") or []:
+            ready.append(_address(address, subset_ports))
         for address in subset.get("notReadyAddresses") or []:
-            not_ready.append(_address(address, ports))
+            not_ready.append(_address(address, subset_ports))
     matching = [
         meta(p)["name"] for p in pods
         if selector and all((meta(p).get("labels") or {}).get(k) == v for k, v in selector.items())
