@@ -24,7 +24,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver lint
+test: $(STAMP) apiserver lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.
