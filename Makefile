@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver clean cassettes
+.PHONY: demo test lint typecheck apiserver clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 apiserver:
 	@bash scripts/build-apiserver.sh >/dev/null
 
+# The embedding model for runbook search (cached in ~/.cache; see knowledge/provisioning.py).
+model: $(STAMP)
+	@$(BIN)/python -m knowledge.provisioning
+
+# Runbook retrieval quality (recall@1/@3, MRR: dense, lexical, hybrid) and 500-runbook scale.
+bench-retrieval: $(STAMP) model
+	$(BIN)/python -m bench.retrieval
+
 lint: $(STAMP)
 	$(BIN)/ruff check assistant tools knowledge tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver lint typecheck
+test: $(STAMP) apiserver model lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.
@@ -38,5 +46,23 @@ demo: $(STAMP)
 	$(BIN)/sre ask "why is the frontend returning 502?" --snapshot examples/cascade
 	$(BIN)/sre diagnose -n shop --snapshot examples/cascade --json | head -24
 
+# 50 concurrent /sre commands against the Slack app (local fake Slack API): ack p50/p99, answers.
+bench-slack: $(STAMP)
+	$(BIN)/python bench/slack.py
+
+# `sre diagnose -n NS` on 1,000 and 5,000 pods in the real apiserver beside `kubectl get
+# pods,events -o json`: medians, ratio, API requests, peak RSS, root causes found.
+bench-scale: $(STAMP) apiserver
+	$(BIN)/python -m bench.scale
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Re-record the model cassettes (tests/cassettes/model) from a real llama.cpp server on loopback;
+# builds llama-cpp-python and joins the weights once, cached in ~/.cache/sre-assistant.
+cassettes-model: $(STAMP)
+	bash scripts/record-model-cassettes.sh
+
+# The agent per scenario: steps, tool calls, tokens sent (model mode, from the cassettes), time.
+bench-agent: $(STAMP)
+	$(BIN)/python bench/agent.py

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,9 +19,12 @@ from pydantic import ValidationError
 import tools
 from tools import Cluster, Toolbox, ToolResult
 
-from . import engine
+from . import engine, runbooks
+from .diagnosis import Diagnosis
+from .investigation import Request
+from .recalling import Recaller
 from .rendering import to_text
-from .settings import Settings
+from .settings import PROVIDERS, Settings
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 2, 3
 
@@ -56,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     diagnose.add_argument("target", nargs="?", help="KIND/NAME, NAME (fuzzy) or nothing")
     ask = commands.add_parser("ask", parents=[common], help="answer a free-form question")
     ask.add_argument("question")
+    for command in (diagnose, ask):
+        command.add_argument("--thread", metavar="NAME",
+                             help="conversation to continue (follow-ups reuse its target)")
 
     snap = commands.add_parser("snapshot", parents=[common], help="capture a cluster, redacted")
     snap.add_argument("directory", type=Path, metavar="DIR")
@@ -69,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     tool.add_argument("--container", help="container, for logs")
     tool.add_argument("--previous", action="store_true", help="previous container's log")
     tool.add_argument("--budget", type=int, default=6000, help="characters of text output")
+
+    commands.add_parser("slack", parents=[common],
+                        help="run the Slack app (settings: SRE_SLACK__*, see README)")
+    runbooks.add_parser(commands)
     return parser
 
 
@@ -78,6 +89,9 @@ def _settings() -> Settings:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        if where == "model.provider":
+            raise Failure(EXIT_BAD_INPUT, "unknown model provider; supported: "
+                          + ", ".join(PROVIDERS)) from e
         raise Failure(EXIT_BAD_INPUT, f"bad setting {where}: {first['msg']}") from e
 
 
@@ -169,14 +183,32 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
     return EXIT_OK
 
 
-def _diagnose(args: argparse.Namespace, cluster: Cluster) -> int:
+def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diagnosis:
+    """The agent's answer, with runbooks; its memory is opened only for a conversation
+    (`--thread`)."""
+    from .agent import Agent, MemoryConfigError, ModelConfigError, open_memory
+
+    try:
+        with Recaller(settings) as recaller, ExitStack() as stack:
+            memory = stack.enter_context(open_memory(settings)) if request.thread else None
+            result = Agent(settings, cluster, checkpointer=memory,
+                           recall=recaller).investigate(request)
+    except (ModelConfigError, MemoryConfigError) as e:
+        raise Failure(EXIT_BAD_INPUT, str(e)) from e
+    notes = [f"runbooks: {note}" for note in recaller.notes]
+    return result.model_copy(update={"notes": [*result.notes, *notes]})
+
+
+def _diagnose(args: argparse.Namespace, cluster: Cluster, settings: Settings) -> int:
     question = args.question if args.command == "ask" else f"diagnose {args.target or ''}".strip()
     target = args.target if args.command == "diagnose" else None
     if args.command == "ask" and not question.strip():
         raise Failure(EXIT_BAD_INPUT, "the question is empty; ask e.g. \"why is checkout "
                                       "failing?\"")
     try:
-        result = engine.diagnose(cluster, question, target, args.namespace)
+        result = _investigate(settings, cluster, Request(
+            question=question, target=target, namespace=args.namespace,
+            thread=f"cli:{args.thread}" if args.thread else None))
     except engine.ClusterUnavailable as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
     except (tools.Unreachable, tools.Unauthorized) as e:
@@ -191,6 +223,8 @@ def _diagnose(args: argparse.Namespace, cluster: Cluster) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
+    if args.command == "runbooks":
+        return runbooks.run(args, settings)
     cluster = open_from_args(args, settings)
     try:
         if args.command == "snapshot":
@@ -198,7 +232,10 @@ def run(argv: Sequence[str] | None = None) -> int:
                 raise Failure(EXIT_BAD_INPUT, "sre snapshot reads a live cluster, not --snapshot")
             return _snapshot(args, cluster, settings)
         if args.command in ("diagnose", "ask"):
-            return _diagnose(args, cluster)
+            return _diagnose(args, cluster, settings)
+        if args.command == "slack":
+            from .slack import run_from_cli  # imported only here: Bolt and uvicorn are heavy
+            return run_from_cli(settings, cluster)
         result = _run_tool(args, Toolbox(cluster))
         _check_reachable(result)
         if args.json:

@@ -1,16 +1,21 @@
 """All configuration, in one object built once at the entry point and passed down.
 
 Environment variables use the prefix `SRE_` and `__` between sections:
-`SRE_MODEL__PROVIDER=openai`, `SRE_KNOWLEDGE__RUNBOOKS_DIR=/etc/runbooks`. `KUBECONFIG` is
+`SRE_MODEL__PROVIDER=openai`, `SRE_KNOWLEDGE__RUNBOOKS_DIRS=/etc/runbooks`. `KUBECONFIG` is
 read as kubectl reads it. No other module reads the environment.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from knowledge.embedding import MODEL_SHA256
+from knowledge.provisioning import DEFAULT_MODEL_DIR
 
 
 class ClusterSettings(BaseModel):
@@ -22,6 +27,110 @@ class ClusterSettings(BaseModel):
     """Seconds to wait for an answer from the API server."""
     snapshot_log_bytes: int = 2 * 1024 * 1024
     """Bytes of each container's log kept by `sre snapshot` (the most recent ones)."""
+
+
+class SlackSettings(BaseModel):
+    """The Slack app (`sre slack`): see README "Slack" and deploy/slack-manifest.yaml."""
+
+    mode: Literal["http", "socket"] = "http"
+    """`http`: Slack calls POST /slack/events; `socket`: the app dials Slack (Socket Mode)."""
+    bot_token: SecretStr | None = None
+    """The bot token (xoxb-...), from OAuth & Permissions."""
+    app_token: SecretStr | None = None
+    """The app-level token (xapp-..., scope connections:write); Socket Mode only."""
+    signing_secret: SecretStr | None = None
+    """Verifies that HTTP requests come from Slack (Basic Information > Signing Secret)."""
+    api_base_url: str | None = None
+    """Base URL of the Slack Web API; unset for the real one (tests point it at a fake)."""
+    incident_channel: str | None = None
+    """Channel ID where Alertmanager alerts are investigated, one thread per alert group."""
+    watched_channels: list[str] = []
+    """Channel IDs where every new message is a question, no @mention needed."""
+    channel_namespaces: dict[str, list[str]] = {}
+    """Allow-list: channel ID -> namespaces it may read; "*" as key is every other channel, as
+    a namespace every namespace. A channel with no entry (and no "*") reads nothing."""
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds (POST /slack/events, POST /alerts, GET /healthz)."""
+    port: int = 3000
+    """Port of the HTTP server."""
+    workers: int = 4
+    """Investigations run at once; more wait in a queue."""
+    queue_limit: int = 100
+    """Investigations waiting at most; past it the user is told to retry later."""
+    alerts_token: SecretStr | None = None
+    """When set, POST /alerts needs `Authorization: Bearer <token>` (Alertmanager http_config)."""
+    state_file: str = "slack.sqlite3"
+    """SQLite file under state_dir: alert threads, answers, feedback, seen events."""
+
+Provider = Literal["openai", "anthropic", "ollama", "openai-compatible"]
+PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "ollama", "openai-compatible")
+
+
+class ModelSettings(BaseModel):
+    provider: Provider | None = None
+    """Which chat model API to use; unset: offline (the engine and templates, no model)."""
+    name: str = ""
+    """The model's name at the provider ("gpt-4o-mini", "claude-sonnet-4-5", "qwen2.5:7b")."""
+    base_url: str | None = None
+    """The API's base URL: needed for openai-compatible servers (vLLM, llama.cpp server)."""
+    api_key: SecretStr | None = None
+    """The API key; local servers usually need none."""
+    temperature: float = 0.0
+    """Sampling temperature; 0 keeps answers repeatable."""
+    timeout: float = 60.0
+    """Seconds to wait for one model reply before falling back to the offline diagnosis."""
+
+
+class AgentSettings(BaseModel):
+    max_steps: int = 4
+    """Investigation steps the model may choose in one turn (tool calls beyond the planned ones)."""
+    wall_time: float = 120.0
+    """Seconds one turn may take, model calls included; then the offline answer is used."""
+    max_tokens: int = 12000
+    """Prompt tokens one turn may send to the model, all calls together."""
+    tool_budget: int = 2500
+    """Characters of one tool result shown to the model (error lines first, head and tail)."""
+
+
+class KnowledgeSettings(BaseModel):
+    """The runbook knowledge base (`sre runbooks`): see README "Runbooks"."""
+
+    runbooks_dirs: Annotated[list[Path], NoDecode] = []
+    """A team's own runbook directories (Markdown, front matter optional), searched with the
+    bundled runbooks; comma-separated (`/etc/runbooks,/srv/more`) or a JSON list."""
+    bundled: bool = True
+    """Include the runbooks shipped with the project (knowledge/runbooks)."""
+    index_dir: Path | None = None
+    """The local Chroma index directory; `<state_dir>/runbook-index` when unset."""
+    chroma_host: str | None = None
+    """A Chroma server (`chroma run`) shared by several replicas; unset: the local index."""
+    chroma_port: int = 8000
+    """Port of the Chroma server."""
+    collection: str = "runbooks"
+    """Chroma collection holding the runbook sections."""
+    model_dir: Path = DEFAULT_MODEL_DIR
+    """Embedding model directory: model.onnx beside its tokenizer files (`make model`)."""
+    model_sha256: str = MODEL_SHA256
+    """sha256 of model.onnx, checked at every load; set it with your own model_dir."""
+    embedding_threads: int = 1
+    """onnxruntime threads for embeddings."""
+
+    @field_validator("runbooks_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+
+class MemorySettings(BaseModel):
+    sqlite_path: Path | None = None
+    """Conversation memory file; `<state_dir>/memory.sqlite` when unset."""
+    postgres_url: SecretStr | None = None
+    """A Postgres URL: conversation memory goes there instead (needs the `postgres` extra)."""
 
 
 class Settings(BaseSettings):
@@ -36,6 +145,11 @@ class Settings(BaseSettings):
         default=None, validation_alias="KUBERNETES_SERVICE_HOST")
     """Set by Kubernetes inside a pod: then the in-cluster service account is used."""
     cluster: ClusterSettings = ClusterSettings()
+    model: ModelSettings = ModelSettings()
+    agent: AgentSettings = AgentSettings()
+    memory: MemorySettings = MemorySettings()
+    slack: SlackSettings = SlackSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
     state_dir: Path = Path("~/.local/state/sre-assistant")
     """Where conversation memory, the runbook index and alert state live."""
 

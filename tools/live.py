@@ -1,7 +1,10 @@
 """The live backend: the official `kubernetes` client, behind the read-only guard.
 
 Objects are listed with one request per kind and namespace (no per-pod calls) and parsed as
-plain JSON, which is what `kubectl -o json` prints and what the snapshot backend reads.
+plain JSON, which is what `kubectl -o json` prints and what the snapshot backend reads. Like
+kubectl (`--show-managed-fields=false`), objects come back without `metadata.managedFields`: the
+server-side-apply bookkeeping is about half the bytes of a pod, nothing here reads it, and
+dropping it before redaction copies each object saves most of that work.
 """
 
 from __future__ import annotations
@@ -226,6 +229,8 @@ class LiveCluster:
         except NotFound as e:
             raise KindUnavailable(f"{entry.kind} is not served at {version}") from e
         items: list[Obj] = doc.get("items") or []
+        for item in items:
+            _drop_managed_fields(item)
         if ns and not items:
             self._check_namespace(ns)
         return items
@@ -242,10 +247,10 @@ class LiveCluster:
         version = self.served_version(kind)
         ns = namespace if entry.namespaced else None
         try:
-            return self._get_json(
+            return _drop_managed_fields(self._get_json(
                 entry.path(version, ns, name), verb="get", resource=_resource(entry),
                 namespace=ns,
-            )
+            ))
         except NotFound as e:
             where = f" in namespace {ns}" if ns else ""
             raise NotFound(f"no {entry.kind} named {name}{where}") from e
@@ -269,6 +274,13 @@ class LiveCluster:
 
     def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         return sorted(item["metadata"]["name"] for item in self.list("Namespace"))
+
+
+def _drop_managed_fields(obj: Obj) -> Obj:
+    metadata = obj.get("metadata")
+    if type(metadata) is dict:
+        metadata.pop("managedFields", None)
+    return obj
 
 
 def _resource(entry: KindInfo) -> str:

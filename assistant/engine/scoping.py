@@ -25,7 +25,8 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
          "do", "how", "fix", "can", "i", "this", "that", "there", "be", "cluster", "errors",
          "error", "503", "500", "502", "returning", "slow", "healthy", "happened", "did",
          "statefulset", "daemonset", "node", "check", "status", "ok", "okay", "any", "problem",
-         "problems", "issue", "issues", "failed", "failure", "firing", "alert", "please"}
+         "problems", "issue", "issues", "failed", "failure", "firing", "alert", "please",
+         "diagnose", "diagnosis", "investigate", "look", "into", "everything"}
 
 
 @dataclass

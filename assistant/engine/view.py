@@ -1,7 +1,9 @@
 """One consistent read of the part of a cluster a diagnosis looks at.
 
 Everything is listed once per kind and namespace (the number of requests does not grow with the
-number of pods); logs are read only for the few failing pods that need them.
+number of pods); logs are read only for the few failing pods that need them. Lookups by
+namespace, by name and by involved object go through indexes built once per kind, so analyzers
+that look up an owner or the events of each pod stay linear in the number of objects.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class ClusterView:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _logs: dict[tuple[str, str, str, bool], LogExcerpt | None] = field(default_factory=dict)
     log_reads: int = 0
+    # Indexes over `objects`, built on first use; `_load` drops those of the kind it extends.
+    _by_namespace: dict[Kind, dict[str | None, list[Obj]]] = field(default_factory=dict)
+    _by_name: dict[Kind, dict[tuple[str | None, str | None], Obj]] = field(default_factory=dict)
+    _events: dict[tuple[str | None, str | None], list[Obj]] | None = None
 
     @classmethod
     def load(cls, cluster: Cluster, namespaces: list[str]) -> ClusterView:
@@ -55,6 +61,10 @@ class ClusterView:
         return view
 
     def _load(self, kind: Kind, namespace: str | None) -> None:
+        self._by_namespace.pop(kind, None)
+        self._by_name.pop(kind, None)
+        if kind == "Event":
+            self._events = None
         bucket = self.objects.setdefault(kind, [])
         try:
             bucket.extend(self.cluster.list(kind, namespace))
@@ -64,23 +74,36 @@ class ClusterView:
             raise ClusterUnavailable(str(e)) from e
 
     def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
-        return [o for o in self.objects.get(kind, [])
-                if namespace is None or meta(o).get("namespace") == namespace]
+        if namespace is None:
+            return list(self.objects.get(kind, []))
+        index = self._by_namespace.get(kind)
+        if index is None:
+            index = self._by_namespace[kind] = {}
+            for obj in self.objects.get(kind, []):
+                index.setdefault(meta(obj).get("namespace"), []).append(obj)
+        return list(index.get(namespace, []))
 
     def find(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
-        for item in self.items(kind, namespace):
-            if meta(item).get("name") == name:
-                return item
-        return None
+        index = self._by_name.get(kind)
+        if index is None:
+            index = self._by_name[kind] = {}
+            for obj in self.objects.get(kind, []):  # the first of a name wins, as in a scan
+                m = meta(obj)
+                index.setdefault((m.get("namespace"), m.get("name")), obj)
+                index.setdefault((None, m.get("name")), obj)
+        return index.get((namespace, name))
 
     def events_for(self, kind: str, name: str, namespace: str | None) -> list[Obj]:
-        found = []
-        for event in self.objects.get("Event", []):
-            involved = event.get("involvedObject") or event.get("regarding") or {}
-            if involved.get("kind") == kind and involved.get("name") == name and (
-                    namespace is None or meta(event).get("namespace") == namespace
-                    or involved.get("namespace") == namespace):
-                found.append(event)
+        if self._events is None:
+            self._events = {}
+            for event in self.objects.get("Event", []):
+                involved = event.get("involvedObject") or event.get("regarding") or {}
+                key = (involved.get("kind"), involved.get("name"))
+                self._events.setdefault(key, []).append(event)
+        found = [event for event in self._events.get((kind, name), [])
+                 if namespace is None or meta(event).get("namespace") == namespace
+                 or (event.get("involvedObject") or event.get("regarding") or {}).get(
+                     "namespace") == namespace]
         return sorted(found, key=event_time, reverse=True)
 
     def age_seconds(self, stamp: str | None) -> float | None:

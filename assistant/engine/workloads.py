@@ -7,7 +7,6 @@ import re
 from collections import defaultdict
 
 from tools import Obj
-from tools.selectors import matches_selector
 from tools.summaries import meta, pod_template
 
 from ..diagnosis import Evidence, Finding
@@ -274,8 +273,18 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     return []
 
 
+def _label_index(view: ClusterView) -> dict[tuple[str | None, str, str], list[Obj]]:
+    """Pods by (namespace, label key, value): a Service's pods without scanning every pod."""
+    index: dict[tuple[str | None, str, str], list[Obj]] = defaultdict(list)
+    for pod in view.items("Pod"):
+        for key, value in (meta(pod).get("labels") or {}).items():
+            index[(meta(pod).get("namespace"), key, str(value))].append(pod)
+    return index
+
+
 def service_findings(view: ClusterView) -> list[Finding]:
     findings = []
+    by_label = _label_index(view)
     for service in view.items("Service"):
         spec = service.get("spec") or {}
         selector = spec.get("selector") or {}
@@ -283,8 +292,9 @@ def service_findings(view: ClusterView) -> list[Finding]:
             continue
         ns = meta(service).get("namespace")
         ref = _ref("Service", service)
-        pods = [p for p in view.items("Pod", ns)
-                if matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
+        first, *rest = [by_label.get((ns, k, str(v)), []) for k, v in selector.items()]
+        others = [{id(p) for p in group} for group in rest]
+        pods = [p for p in first if all(id(p) in group for group in others)]
         sel = ",".join(f"{k}={v}" for k, v in selector.items())
         if not pods:
             closest = _closest_labels(view, ns, selector)

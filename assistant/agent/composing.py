@@ -1,0 +1,105 @@
+"""The answer of a turn: the engine's `Diagnosis`, plus what the turn's own tool calls showed
+(previous logs, what changed, the other pod), plus, in model mode, the model's explanation once
+it has passed vetting. Without a model, or when the model fails, templates write the summary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tools.logs import is_error_line
+
+from ..diagnosis import Diagnosis, Evidence
+from . import prompts
+from .context import Context
+from .models import ask
+from .schemas import Explanation
+from .state import Intent, Observation
+from .vetting import names_of, vet_remediation, vet_summary
+
+_HEADER = re.compile(r"^(error lines|first lines|last lines|events):$|^\d+ lines?, |^\[")
+_SOURCE = {"logs": "log", "previous_logs": "log", "rollout_history": "spec", "events": "event",
+           "describe": "status", "nodes": "node"}
+
+
+def observed_evidence(observations: list[Observation]) -> list[Evidence]:
+    """Evidence items from the turn's tool calls: error lines first, a few per call."""
+    found: list[Evidence] = []
+    for o in observations:
+        if o["status"] != "ok" or o["tool"] not in _SOURCE:
+            continue
+        args = o["args"]
+        kind = "Deployment" if o["tool"] == "rollout_history" else (
+            "Pod" if o["tool"] in ("logs", "previous_logs") else args.get("kind", "Pod"))
+        ref = f"{kind}/{args.get('namespace') or '-'}/{args.get('name') or '-'}"
+        lines = [ln.strip() for ln in o["text"].splitlines()[1:]
+                 if ln.strip() and not _HEADER.match(ln.strip())]
+        if o["tool"] == "describe":
+            lines = [ln.split(": ", 1)[-1] if ln.startswith(ref) else ln for ln in lines[:2]]
+        if o["tool"] in ("logs", "previous_logs"):
+            errors = [ln for ln in lines if is_error_line(ln)]
+            lines = errors[:3] or lines[-2:] or ["(empty log)"]
+            prefix = "previous log: " if o["tool"] == "previous_logs" else "log: "
+            lines = [prefix + ln for ln in lines]
+        found += [Evidence(source=_SOURCE[o["tool"]], object=ref,  # type: ignore[arg-type]
+                           detail=ln[:300]) for ln in lines[:5]]
+    return found
+
+
+def with_observations(diagnosis: Diagnosis, intent: Intent,
+                      observations: list[Observation]) -> Diagnosis:
+    """The offline answer to a follow-up: what the planned calls found leads the summary."""
+    if intent == "diagnose":
+        return diagnosis
+    extra = observed_evidence([o for o in observations if o["chosen_by"] == "plan"])
+    if not extra:
+        missing = {"previous_logs": "no previous container log could be read",
+                   "what_changed": "the revision history could not be read",
+                   "other_pod": "there is no other pod of this workload"}[intent]
+        return diagnosis.model_copy(update={"summary": f"{missing[0].upper()}{missing[1:]}. "
+                                            f"{diagnosis.summary}",
+                                            "notes": [*diagnosis.notes, missing]})
+    lead = {"previous_logs": "Previous logs", "what_changed": "What changed",
+            "other_pod": "The other pod"}[intent]
+    said = "; ".join(f"{e.object.split('/')[-1]}: {e.detail}" for e in extra[:3])
+    return diagnosis.model_copy(update={
+        "summary": f"{lead}: {said}. {diagnosis.summary}",
+        "evidence": [*extra, *diagnosis.evidence]})
+
+
+def explained(context: Context, question: str, diagnosis: Diagnosis,
+              observations: list[Observation], spent: int) -> tuple[Diagnosis, list[str], int]:
+    """The model's explanation, vetted; the offline answer and a note when it fails."""
+    if context.model is None:
+        return diagnosis, [], 0
+    if spent >= context.limits.max_tokens:
+        return diagnosis, ["the model was not asked: the turn's token limit was reached"], 0
+    if context.remaining() <= 1:
+        return diagnosis, ["the model was not asked: the turn's time ran out"], 0
+    evidence = [*diagnosis.evidence,
+                *[e for e in observed_evidence(observations) if e not in diagnosis.evidence]]
+    reply = ask(context.model, context.provider, prompts.explain(question, diagnosis, evidence),
+                Explanation)
+    if reply.value is None:
+        return diagnosis, [f"offline answer: {reply.problem}"], reply.tokens
+    answer, notes = reply.value, []
+    names = names_of(diagnosis.root_cause, diagnosis.target)
+    remediation, dropped = vet_remediation(answer.remediation, names)
+    if dropped:
+        notes.append(f"dropped {dropped} proposed step(s) of the model that are not allowed "
+                     "(only read-only or human-applied kubectl verbs on the root object)")
+    problem = vet_summary(answer, len(evidence), diagnosis.root_cause, diagnosis.target)
+    if problem is not None:
+        quoted = "" if problem == "it proposes deleting objects" else f": {answer.summary[:300]}"
+        notes.append(f"unsupported claim of the model, not shown as fact ({problem}){quoted}")
+        summary, cited = diagnosis.summary, []
+    else:
+        summary = answer.summary.strip()
+        cited = sorted({i for i in answer.cites if 1 <= i <= len(evidence)})
+    ordered = [evidence[i - 1] for i in cited] + [e for i, e in enumerate(evidence, 1)
+                                                  if i not in cited]
+    merged = [*diagnosis.remediation,
+              *[r for r in remediation if r.command not in {m.command for m in
+                                                            diagnosis.remediation}]]
+    return diagnosis.model_copy(update={"summary": summary, "evidence": ordered[:14],
+                                        "remediation": merged}), notes, reply.tokens

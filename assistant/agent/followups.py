@@ -1,0 +1,90 @@
+"""Follow-up questions in a conversation: what a turn asks for, and which target it means.
+
+"and the other pod?", "show me its previous logs", "what changed?" name no target: they mean the
+previous turn's. The scope travels in the graph state, kept by the checkpointer per thread.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tools import Cluster, Forbidden, KindUnavailable, NotFound, base_name
+from tools.summaries import meta
+
+from ..engine import Scope
+from .state import Intent, Json
+
+_PREVIOUS = re.compile(r"\bprevious\b.*\blogs?\b|\blogs?\b.*\b(previous|last run|before)\b"
+                       r"|\bbefore (it|the) (crash|restart)", re.I)
+_CHANGED = re.compile(r"\bwhat('s| has| did)? changed?\b|\bwhat changed\b|\brollout history\b"
+                      r"|\bdiff\b|\brecent (change|deploy|rollout)", re.I)
+_OTHER = re.compile(r"\b(the )?other (pod|one|replica)s?\b|\banother pod\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|it's|that|this|they|them|their|same)\b", re.I)
+
+
+def intent_of(question: str) -> Intent:
+    if _PREVIOUS.search(question):
+        return "previous_logs"
+    if _CHANGED.search(question):
+        return "what_changed"
+    if _OTHER.search(question):
+        return "other_pod"
+    return "diagnose"
+
+
+def scope_json(scope: Scope, pod: str | None = None) -> Json:
+    return {"namespaces": scope.namespaces,
+            "target": scope.target.model_dump() if scope.target else None,
+            "note": scope.note, "unknown": scope.unknown, "pod": pod}
+
+
+def is_follow_up(question: str, intent: Intent, fresh: Scope, known: list[str],
+                 previous: Json | None) -> bool:
+    """The question names nothing of its own and reads as a continuation of the last turn."""
+    if not previous or previous.get("unknown") or not previous.get("namespaces"):
+        return False
+    if fresh.unknown:
+        return False
+    if fresh.target is not None and (intent == "diagnose" or not fresh.note):
+        return False  # it names a target (a near-miss guess does not count for a follow-up ask)
+    named_namespace = sorted(fresh.namespaces) != sorted(known)
+    if named_namespace:
+        return False
+    return intent != "diagnose" or bool(_PRONOUN.search(question)) or len(question) < 24
+
+
+def pods_of(cluster: Cluster, target: Json) -> list[Json]:
+    """The pods of a target (itself if it is a pod), failing and restarting first."""
+    namespace, name, kind = target["namespace"], target["name"], target["kind"]
+    try:
+        pods = cluster.list("Pod", namespace)
+    except (NotFound, KindUnavailable, Forbidden):
+        return []
+    if kind == "Pod":
+        chosen = [p for p in pods if meta(p)["name"] == name]
+        if not chosen:
+            return []
+        owner = base_name(name)
+        return chosen + [p for p in pods if p not in chosen and base_name(meta(p)["name"]) == owner]
+    return sorted((p for p in pods if base_name(meta(p)["name"]) == name), key=_trouble)
+
+
+def other_pod(cluster: Cluster, target: Json, seen: str | None) -> str | None:
+    """A pod of the same workload other than the one already discussed (at first, the most
+    troubled one, which the diagnosis was about)."""
+    pods = pods_of(cluster, target)
+    if seen is None and target["kind"] != "Pod":
+        seen = str(meta(pods[0])["name"]) if pods else None
+    for pod in pods:
+        name = str(meta(pod)["name"])
+        if name != seen and name != (target["name"] if target["kind"] == "Pod" else None):
+            return name
+    return None
+
+
+def _trouble(pod: dict[str, Any]) -> tuple[int, str]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    ready = all(s.get("ready") for s in statuses) and bool(statuses)
+    restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
+    return (0 if not ready else 1, f"{1_000_000 - restarts:07d}{meta(pod)['name']}")

@@ -1,0 +1,64 @@
+"""Conversation memory: a LangGraph checkpointer keyed by `Request.thread`.
+
+SQLite under the state directory by default; Postgres when `memory.postgres_url` is set (the
+`postgres` extra installs its checkpointer). A new process on the same file or database loses no
+conversation.
+
+Exceptions:
+
+    MemoryConfigError (ValueError)   the configured memory cannot be opened
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from ..settings import Settings
+
+
+class MemoryConfigError(ValueError):
+    """The conversation memory cannot be opened from the settings."""
+
+
+def sqlite_path(settings: Settings) -> Path:
+    return (settings.memory.sqlite_path or settings.state_dir / "memory.sqlite").expanduser()
+
+
+@contextmanager
+def open_memory(settings: Settings) -> Iterator[BaseCheckpointSaver[Any]]:
+    """The configured checkpointer, open for the duration of the `with` block."""
+    if settings.memory.postgres_url is not None:
+        with _postgres(settings.memory.postgres_url.get_secret_value()) as saver:
+            yield saver
+        return
+    path = sqlite_path(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+    except (OSError, sqlite3.Error) as e:
+        raise MemoryConfigError(f"cannot open conversation memory at {path}") from e
+    try:
+        saver = SqliteSaver(connection)
+        saver.setup()
+        yield saver
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _postgres(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+    except ImportError as e:
+        raise MemoryConfigError("Postgres memory needs the postgres extra: "
+                                "pip install 'sre-assistant[postgres]'") from e
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.setup()
+        yield saver

@@ -1,0 +1,156 @@
+"""A `Diagnosis` in Block Kit, within Slack's limits, and the app's other messages.
+
+An answer reads top to bottom: summary and confidence, root cause, evidence (hidden until
+"Show evidence" is pressed), remediation commands marked as proposed, runbooks, what was ruled
+out. Long answers are split over several messages: at most 50 blocks each, 3,000 characters per
+section, 40,000 characters of fallback text. The buttons sit on the last message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnosis import Diagnosis
+from .commands import USAGE, Help
+from .messaging import Message
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_TEXT = 40000
+
+SHOW_EVIDENCE, HIDE_EVIDENCE, RERUN = "sre_show_evidence", "sre_hide_evidence", "sre_rerun"
+HELPFUL, NOT_HELPFUL = "sre_helpful", "sre_not_helpful"
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Text from the cluster or a user, safe inside mrkdwn (no accidental mentions or links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION]}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {"type": "button", "action_id": action_id, "value": value,
+                     "text": {"type": "plain_text", "text": text, "emoji": True}}
+    if style:
+        button["style"] = style
+    return button
+
+
+def sections(lines: list[str], limit: int = MAX_SECTION) -> list[Block]:
+    """Lines packed into as few sections as fit `limit` characters each; long lines are cut."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        chunks.append(current)
+    return [_section(chunk) for chunk in chunks]
+
+
+def _code(command: str, limit: int = MAX_SECTION - 200) -> str:
+    command = escape(command.replace("```", "'''"))
+    if len(command) > limit:
+        command = command[:limit] + " …(cut)"
+    return f"```{command}```"
+
+
+def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False) -> list[Message]:
+    """The answer as one or more messages; the last one carries the buttons."""
+    state = {True: ":large_green_circle: *Healthy*", False: ":red_circle: *Problem found*",
+             None: ":white_circle: *Could not tell*"}[d.healthy]
+    blocks = sections([f"{state} · {d.confidence:.0%} confidence", escape(d.summary)])
+    if d.root_cause:
+        rc = d.root_cause
+        blocks += sections([f"*Root cause* · `{escape(rc.category)}` on `{escape(rc.object)}`",
+                            escape(rc.explanation)])
+    if d.evidence and show_evidence:
+        blocks += sections([f"*Evidence* ({len(d.evidence)})"] + [
+            f"• [{e.source}] `{escape(e.object)}`: {escape(e.detail)}" for e in d.evidence])
+    elif d.evidence:
+        blocks.append(_context(f":card_index_dividers: {len(d.evidence)} pieces of evidence "
+                               "behind this answer: press *Show evidence* to see them."))
+    if d.remediation:
+        blocks += sections(["*Proposed remediation* (proposed, not executed: nothing was "
+                            "changed; a human reviews and applies it)"])
+        for number, step in enumerate(d.remediation, 1):
+            lines = [f"{number}. {escape(step.step)} _(risk: {step.risk})_"]
+            if step.command:
+                lines.append(_code(step.command))
+            blocks += sections(["\n".join(lines)])
+    if d.runbooks:
+        blocks += sections(["*Runbooks*"] + [
+            f"• {escape(r.title)}: {escape(r.section)} (`{escape(r.path)}`, "
+            f"score {r.score:.2f})" for r in d.runbooks])
+    extra = []
+    if d.ruled_out:
+        extra.append("*Ruled out:* " + escape("; ".join(d.ruled_out)))
+    if d.notes:
+        extra.append("*Notes:* " + escape("; ".join(d.notes)))
+    if extra:
+        blocks.append(_context("\n".join(extra)))
+    evidence_button = (_button("Hide evidence", HIDE_EVIDENCE, answer_id) if show_evidence
+                       else _button("Show evidence", SHOW_EVIDENCE, answer_id))
+    actions: Block = {"type": "actions", "block_id": f"answer:{answer_id}", "elements": [
+        evidence_button, _button("Re-run", RERUN, answer_id),
+        _button(":thumbsup: Helpful", HELPFUL, answer_id, "primary"),
+        _button(":thumbsdown: Not helpful", NOT_HELPFUL, answer_id)]}
+    text = _fallback(d)
+    pages = [blocks[i:i + MAX_BLOCKS - 1] for i in range(0, len(blocks), MAX_BLOCKS - 1)]
+    messages = [Message(text=text if n == 0 else f"{text[:200]} (continued)", blocks=page)
+                for n, page in enumerate(pages)]
+    messages[-1].blocks.append(actions)
+    return messages
+
+
+def _fallback(d: Diagnosis) -> str:
+    text = d.summary
+    if d.root_cause:
+        text += f" Root cause: {d.root_cause.category} on {d.root_cause.object}."
+    return text[:MAX_TEXT]
+
+
+def progress(headline: str, steps: list[str], *, done: str | None = None) -> Message:
+    """The first message of an investigation, updated as it goes (`headline` is mrkdwn)."""
+    icon = ":white_check_mark:" if done else ":mag:"
+    blocks = [_section(f"{icon} {headline}"[:MAX_SECTION])]
+    if done:
+        blocks.append(_section(escape(done)[:MAX_SECTION]))
+        blocks.append(_context("The full answer is in the thread."))
+    elif steps:
+        blocks.append(_context("\n".join(f"• {escape(s)}" for s in steps[-5:])))
+    return Message(text=headline if not done else f"{headline} {done}"[:MAX_TEXT], blocks=blocks)
+
+
+def help_message(command: Help) -> Message:
+    lines = []
+    if command.problem:
+        lines.append(f":thinking_face: {escape(command.problem)}.")
+    if command.suggestion and command.problem and command.problem.startswith("unknown"):
+        lines.append(f"Did you mean `/sre {command.suggestion}`?")
+    lines.append(USAGE)
+    text = "\n".join(lines)
+    return Message(text=text, blocks=sections(text.split("\n")))
+
+
+def notice(text: str) -> Message:
+    """A plain message (refusals, errors, notes); `text` is already mrkdwn-safe."""
+    return Message(text=text, blocks=[_section(text[:MAX_SECTION])])

@@ -1,0 +1,157 @@
+"""`sre slack`: the HTTP server (Slack events in HTTP mode, Alertmanager webhooks, health), and
+the Socket Mode connection when the mode is `socket`.
+
+    POST /slack/events   Slack's Events API, slash commands and button clicks (HTTP mode)
+    POST /alerts         Alertmanager webhook (version 4)
+    GET  /healthz        200 once serving
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from tools import Cluster
+
+from ..investigation import EngineInvestigator, Investigator
+from ..settings import Settings
+from .app import SlackApp, build
+from .investigating import InvestigatorFactory
+from .messaging import SlackError
+from .runbooks import RunbookSearch, knowledge_search
+
+log = logging.getLogger(__name__)
+
+
+def http_app(slack: SlackApp, *, events: bool = True) -> FastAPI:
+    """The ASGI app; Bolt's dispatch runs in a thread so one slow ack never blocks another."""
+    api = FastAPI(title="sre-assistant slack", docs_url=None, redoc_url=None, openapi_url=None)
+
+    if events:
+        @api.post("/slack/events")
+        async def slack_events(request: Request) -> Response:
+            body = await request.body()
+            bolt_response = await run_in_threadpool(slack.bolt.dispatch,
+                                                    to_bolt_request(request, body))
+            return to_starlette_response(bolt_response)
+
+    @api.post("/alerts")
+    async def alerts(request: Request) -> Response:
+        body = await request.body()
+        status, doc = await run_in_threadpool(slack.alerts.receive, body,
+                                              request.headers.get("authorization"))
+        return JSONResponse(doc, status_code=status)
+
+    @api.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    return api
+
+
+def connect_socket_mode(slack: SlackApp, app_token: str) -> SocketModeHandler:
+    """Dial Slack (Socket Mode); events then arrive over the socket, not POST /slack/events."""
+    handler = SocketModeHandler(slack.bolt, app_token)
+    handler.connect()  # type: ignore[no-untyped-call]
+    log.info("connected to Slack in Socket Mode")
+    return handler
+
+
+class HttpServer:
+    """uvicorn in a background thread on an already bound socket (port 0: any free port)."""
+
+    def __init__(self, api: FastAPI, host: str, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(api, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       name="http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> HttpServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the HTTP server did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def missing_settings(settings: Settings) -> list[str]:
+    """The settings `sre slack` cannot start without, as environment variable names."""
+    config = settings.slack
+    needed = {"SRE_SLACK__BOT_TOKEN": config.bot_token}
+    if config.mode == "socket":
+        needed["SRE_SLACK__APP_TOKEN"] = config.app_token
+    else:
+        needed["SRE_SLACK__SIGNING_SECRET"] = config.signing_secret
+    return [name for name, value in needed.items() if value is None]
+
+
+def run_from_cli(settings: Settings, cluster: Cluster) -> int:
+    """`sre slack`: serve until interrupted; 2 when a needed setting is missing."""
+    from ..cli import EXIT_BAD_INPUT, Failure
+
+    missing = missing_settings(settings)
+    if missing:
+        raise Failure(EXIT_BAD_INPUT, "sre slack needs " + ", ".join(missing)
+                      + " (see README, Slack)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s")
+    from ..agent import Agent, MemoryConfigError, open_memory
+    from ..recalling import Recaller, open_runbooks
+
+    try:  # one memory (threads continue across restarts) and one runbook index for the process
+        with open_memory(settings) as memory, Recaller(settings) as recaller, \
+                open_runbooks(settings) as index:
+            def agent(cluster: Cluster) -> Investigator:
+                return Agent(settings, cluster, checkpointer=memory, recall=recaller)
+
+            return serve(settings, cluster, knowledge_search(index), agent)
+    except MemoryConfigError as e:
+        raise Failure(EXIT_BAD_INPUT, str(e)) from e
+    except SlackError as e:
+        raise Failure(EXIT_BAD_INPUT, f"Slack: {e.code}: {e.explanation}") from e
+
+
+def serve(settings: Settings, cluster: Cluster, runbook_search: RunbookSearch | None = None,
+          investigator: InvestigatorFactory = EngineInvestigator) -> int:
+    """Run until interrupted. Returns the exit code."""
+    config = settings.slack
+    slack = build(settings, cluster, investigator, runbook_search)
+    socket_mode = None
+    if config.mode == "socket" and config.app_token is not None:
+        socket_mode = connect_socket_mode(slack, config.app_token.get_secret_value())
+    api = http_app(slack, events=socket_mode is None)
+    server = uvicorn.Server(uvicorn.Config(api, host=config.host, port=config.port,
+                                           log_level="info"))
+    try:
+        server.run()
+    finally:
+        if socket_mode is not None:
+            socket_mode.close()  # type: ignore[no-untyped-call]
+        slack.close()
+    return 0

@@ -1,0 +1,88 @@
+"""Slack app under load: N concurrent `/sre diagnose` commands, signed, over real HTTP, against the
+local fake Slack Web API; the real engine on a scenario snapshot.
+
+    .venv/bin/python bench/slack.py [--commands 50] [--workers 4]
+
+Prints ack latency (p50/p99; Slack wants < 3 s) and the time from sending each command to its
+answer being posted in the thread; exits 1 unless every command was answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from fakes.slack_api import FakeSlack  # noqa: E402
+from fakes.slack_env import SHOP, SlackEnv  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=4, help="investigation workers")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = FakeSlack().start()
+        with SlackEnv(Path(tmp), fake=fake, workers=args.workers) as env:
+            users = [f"U{i:04d}" for i in range(args.commands)]
+            env.sender.command("help", channel=SHOP)  # warm up: the first request builds things
+            fake.wait_for(fake.responses)
+            started: dict[str, float] = {}
+
+            def send(user: str) -> float:
+                started[user] = time.monotonic()
+                sent = env.sender.command("diagnose checkout -n shop", channel=SHOP, user=user)
+                if sent.status != 200:
+                    raise SystemExit(f"{user}: HTTP {sent.status} {sent.body}")
+                return sent.seconds
+
+            t0 = time.monotonic()
+            with ThreadPoolExecutor(max_workers=args.commands) as pool:
+                acks = list(pool.map(send, users))
+            answered = _answers(env, users, args.timeout)
+            total = time.monotonic() - t0
+            to_answer = [answered[u] - started[u] for u in users if u in answered]
+        fake.stop()
+    print(f"commands            {args.commands} concurrent, {args.workers} workers")
+    print(f"ack latency         p50 {percentile(acks, 50) * 1000:.0f} ms   "
+          f"p99 {percentile(acks, 99) * 1000:.0f} ms   max {max(acks) * 1000:.0f} ms")
+    if to_answer:
+        print(f"time to answer      p50 {percentile(to_answer, 50):.2f} s   "
+              f"p99 {percentile(to_answer, 99):.2f} s   max {max(to_answer):.2f} s   "
+              f"mean {statistics.mean(to_answer):.2f} s")
+    print(f"answered            {len(to_answer)}/{args.commands} in {total:.2f} s")
+    return 0 if len(to_answer) == args.commands else 1
+
+
+def _answers(env: SlackEnv, users: list[str], timeout: float) -> dict[str, float]:
+    """user -> when the answer to that user's command was posted in its thread."""
+    deadline = time.monotonic() + timeout
+    found: dict[str, float] = {}
+    while len(found) < len(users) and time.monotonic() < deadline:
+        roots = {m.ts: m for m in env.fake.posts(channel=SHOP, top_level=True)}
+        for message in env.fake.posts(channel=SHOP):
+            root = roots.get(message.thread_ts or "")
+            if root is None or not message.buttons():
+                continue
+            user = next((u for u in users if f"<@{u}>" in root.all_text()), None)
+            if user and user not in found:
+                found[user] = message.at
+        time.sleep(0.05)
+    return found
+
+
+if __name__ == "__main__":
+    sys.exit(main())

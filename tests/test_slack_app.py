@@ -1,0 +1,253 @@
+"""The Slack app end to end: the real Bolt app served over HTTP, signed requests as Slack sends
+them, the fake Slack Web API recording what users would see, the real engine on a snapshot."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.slack_api import BOT_USER, Posted
+from fakes.slack_env import ELSEWHERE, SHOP, SRE, WATCHED, Recorder, SlackEnv
+
+import tools
+from assistant.diagnosis import Diagnosis
+from assistant.investigation import Investigator, OnProgress, Request
+from assistant.slack import blocks
+from assistant.slack.runbooks import knowledge_search
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[SlackEnv]:
+    with SlackEnv(tmp_path) as running:
+        yield running
+
+
+def answer_in(env: SlackEnv, thread_ts: str, count: int = 1) -> list[Posted]:
+    """The answers (messages with buttons) in a thread, once `count` of them are there."""
+    return env.fake.wait_for(
+        lambda: [m for m in env.fake.posts(thread_ts=thread_ts) if m.buttons()][count - 1:]
+        and [m for m in env.fake.posts(thread_ts=thread_ts) if m.buttons()],
+        what=f"{count} answer(s) in thread {thread_ts}")
+
+
+def first_post(env: SlackEnv, channel: str) -> Posted:
+    return env.fake.wait_for(lambda: env.fake.posts(channel=channel, top_level=True),
+                             what=f"a message in {channel}")[0]
+
+
+def test_slash_diagnose_answers_at_once_then_in_a_thread(env: SlackEnv) -> None:
+    sent = env.sender.command("diagnose deploy/checkout -n shop", channel=SHOP)
+    assert sent.status == 200 and sent.body == ""
+    assert sent.seconds < 3
+    root = first_post(env, SHOP)
+    assert "Looking into deploy/checkout in shop" in root.all_text()
+    answer = answer_in(env, root.ts)[0]
+    text = answer.all_text()
+    assert "Problem found" in text and "DATABASE_URL" in text
+    assert "`missing_env` on `Deployment/shop/checkout`" in text
+    assert "proposed, not executed" in text
+    assert "```kubectl set env deployment/checkout -n shop DATABASE_URL=&lt;value&gt;```" in text
+    assert "Show evidence" in text and "[status]" not in text  # evidence hidden at first
+    assert set(answer.buttons()) == {blocks.SHOW_EVIDENCE, blocks.RERUN, blocks.HELPFUL,
+                                     blocks.NOT_HELPFUL}
+    done = env.fake.wait_for(lambda: "full answer is in the thread" in root.all_text()
+                             and root, what="the first message updated with the outcome")
+    assert "DATABASE_URL" in done.all_text() and done.updates >= 1
+    request = env.recorder.requests[0]
+    assert (request.target, request.namespace) == ("deploy/checkout", "shop")
+    assert request.thread == f"slack:{SHOP}:{root.ts}"
+
+
+def test_ask_resolves_the_target_from_the_question(env: SlackEnv) -> None:
+    env.sender.command("ask why is payment-processing-worker crashing?", channel=SRE)
+    root = first_post(env, SRE)
+    assert "why is payment-processing-worker crashing?" in root.all_text()
+    text = answer_in(env, root.ts)[0].all_text()
+    assert "app_exception" in text and "payment-processing-worker" in text
+
+
+def test_mention_answers_in_a_thread_and_the_thread_continues(env: SlackEnv) -> None:
+    env.sender.event({"type": "app_mention", "channel": SRE, "user": "U0BOB", "ts": "1.000100",
+                      "text": f"<@{BOT_USER}> why is checkout failing?"})
+    first = answer_in(env, "1.000100")[0]
+    assert "DATABASE_URL" in first.all_text()
+    env.sender.event({"type": "message", "channel": SRE, "user": "U0BOB", "ts": "2.000100",
+                      "thread_ts": "1.000100", "text": "and what about payment-processing-worker?",
+                      "channel_type": "channel"})
+    both = answer_in(env, "1.000100", count=2)
+    assert "app_exception" in both[1].all_text()
+    threads = {r.thread for r in env.recorder.requests}
+    assert threads == {f"slack:{SRE}:1.000100"}
+    assert [r.question for r in env.recorder.requests] == [
+        "why is checkout failing?", "and what about payment-processing-worker?"]
+
+
+def test_messages_outside_conversations_are_ignored_but_watched_channels_answer(
+        env: SlackEnv) -> None:
+    env.sender.event({"type": "message", "channel": SRE, "user": "U0BOB", "ts": "5.000100",
+                      "thread_ts": "4.000100", "text": "why is checkout failing?"})
+    env.sender.event({"type": "message", "channel": WATCHED, "user": "U0BOB", "ts": "6.000100",
+                      "text": "why is checkout failing?"})
+    assert "DATABASE_URL" in answer_in(env, "6.000100")[0].all_text()
+    assert env.fake.posts(thread_ts="4.000100") == []
+    assert len(env.recorder.requests) == 1
+
+
+def test_buttons_show_evidence_rerun_and_record_feedback(env: SlackEnv) -> None:
+    env.sender.command("diagnose checkout -n shop", channel=SHOP)
+    root = first_post(env, SHOP)
+    answer = answer_in(env, root.ts)[0]
+    answer_id = answer.buttons()[blocks.SHOW_EVIDENCE]
+
+    assert env.sender.click(blocks.SHOW_EVIDENCE, answer_id, channel=SHOP,
+                            message_ts=answer.ts).status == 200
+    env.fake.wait_for(lambda: "*Evidence*" in answer.all_text(), what="evidence shown")
+    assert "[status]" in answer.all_text() or "[event]" in answer.all_text()
+    assert blocks.HIDE_EVIDENCE in answer.buttons()
+
+    env.sender.click(blocks.HELPFUL, answer_id, channel=SHOP, message_ts=answer.ts)
+    env.sender.click(blocks.NOT_HELPFUL, answer_id, channel=SHOP, message_ts=answer.ts,
+                     user="U0CAROL")
+    said = env.fake.wait_for(lambda: len(env.fake.responses()) >= 2 and env.fake.responses())
+    assert {r["text"] for r in said} == {
+        "Thanks <@U0ALICE>: recorded this answer as helpful.",
+        "Thanks <@U0CAROL>: recorded this answer as not helpful."}
+    assert env.app is not None
+    assert env.app.store.feedback(answer_id) == {"U0ALICE": True, "U0CAROL": False}
+
+    env.sender.click(blocks.RERUN, answer_id, channel=SHOP, message_ts=answer.ts)
+    answers = answer_in(env, root.ts, count=2)
+    assert "DATABASE_URL" in answers[1].all_text()
+    assert env.recorder.requests[1].thread == env.recorder.requests[0].thread
+
+
+def test_bad_signature_and_stale_timestamp_are_refused(env: SlackEnv) -> None:
+    assert env.sender.command("help", secret="not-the-secret").status == 401
+    stale = int(time.time()) - 6 * 60
+    assert env.sender.command("help", timestamp=stale).status == 401
+    assert env.sender.command("help").status == 200
+    assert len(env.fake.wait_for(env.fake.responses)) == 1
+
+
+def test_retried_events_are_not_worked_twice(env: SlackEnv) -> None:
+    event = {"type": "app_mention", "channel": SRE, "user": "U0BOB", "ts": "7.000100",
+             "text": f"<@{BOT_USER}> why is checkout failing?"}
+    assert env.sender.event(event, event_id="Ev0RETRY").status == 200
+    for attempt in ("1", "2"):
+        sent = env.sender.event(event, event_id="Ev0RETRY", headers={
+            "X-Slack-Retry-Num": attempt, "X-Slack-Retry-Reason": "http_timeout"})
+        assert sent.status == 200
+    answer_in(env, "7.000100")
+    env.sender.event({**event, "ts": "8.000100"})  # a later event still flows afterwards
+    answer_in(env, "8.000100")
+    assert len(env.recorder.requests) == 2
+    assert len([m for m in env.fake.posts(thread_ts="7.000100") if m.buttons()]) == 1
+
+
+def test_allow_list_refuses_politely_and_restricts_what_is_read(env: SlackEnv) -> None:
+    env.sender.command("diagnose payment-processing-worker -n payments", channel=SHOP)
+    env.sender.command("diagnose -n no-such-namespace", channel=SHOP)
+    said = env.fake.wait_for(lambda: len(env.fake.responses()) >= 2 and env.fake.responses())
+    for reply in said:
+        assert reply["text"] == ("Sorry, I can't look into that from this channel. "
+                                 "Namespaces readable here: `shop`.")
+    env.sender.command("diagnose checkout", channel=ELSEWHERE)
+    refused = env.fake.wait_for(lambda: len(env.fake.responses()) >= 3 and env.fake.responses())
+    assert "not set up to read the cluster" in refused[2]["text"]
+    assert env.fake.posts(top_level=True) == [] and env.recorder.requests == []
+
+    env.sender.command("ask why is payment-processing-worker crashing?", channel=SHOP)
+    root = first_post(env, SHOP)
+    text = answer_in(env, root.ts)[0].all_text()
+    assert "payment" not in text.replace("payment-processing-worker crashing", "")
+    assert env.recorder.visible == [["shop"]]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ??? ###", "help"])
+def test_empty_or_garbled_text_gets_help(env: SlackEnv, text: str) -> None:
+    env.sender.command(text, channel=SHOP)
+    reply = env.fake.wait_for(env.fake.responses)[0]
+    assert reply["response_type"] == "ephemeral"
+    assert "/sre diagnose [TARGET] [-n NAMESPACE]" in reply["text"]
+
+
+def test_unknown_subcommand_suggests_the_closest(env: SlackEnv) -> None:
+    env.sender.command("diagnoze checkout", channel=SHOP)
+    reply = env.fake.wait_for(env.fake.responses)[0]
+    assert "unknown command `diagnoze`" in reply["text"]
+    assert "Did you mean `/sre diagnose`?" in reply["text"]
+
+
+def test_runbook_search_not_configured_is_said(env: SlackEnv) -> None:
+    env.sender.command("runbook crashloop", channel=SHOP)
+    reply = env.fake.wait_for(env.fake.responses)[0]
+    assert "Runbook search is not configured" in reply["text"]
+
+
+def test_runbook_search_cites_the_knowledge_base(tmp_path: Path) -> None:
+    import knowledge
+
+    search = knowledge_search(knowledge.lexical_index(knowledge.read_library([])))
+    with SlackEnv(tmp_path, runbook_search=search) as env:
+        env.sender.command("runbook required environment variable is missing", channel=SHOP)
+        reply = env.fake.wait_for(env.fake.responses)[0]
+    text = "".join(b["text"]["text"] for b in reply["blocks"])
+    assert "Runbooks for `required environment variable is missing`" in text
+    assert "knowledge/runbooks/crashloop-missing-env.md" in text
+
+
+def test_rate_limit_is_waited_out(env: SlackEnv) -> None:
+    env.fake.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    env.sender.command("diagnose checkout -n shop", channel=SHOP)
+    root = first_post(env, SHOP)
+    answer_in(env, root.ts)
+    attempts = env.fake.calls_to("chat.postMessage")
+    assert attempts[0].status == 429 and attempts[1].status == 200
+    assert attempts[1].at - attempts[0].at >= 0.9
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel"])
+def test_channel_errors_are_explained(env: SlackEnv, caplog: pytest.LogCaptureFixture,
+                                      error: str) -> None:
+    env.fake.fail("chat.postMessage", error)
+    with caplog.at_level(logging.WARNING, logger="assistant.slack"):
+        env.sender.command("diagnose checkout -n shop", channel=SHOP)
+        reply = env.fake.wait_for(env.fake.responses)[0]
+    assert reply["text"].startswith(":warning: I could not post here: ")
+    assert "/invite @sre" in reply["text"]
+    logged = [r.getMessage() for r in caplog.records if error in r.getMessage()]
+    assert logged and "/invite @sre" in logged[0]
+    assert env.recorder.requests == []
+
+
+def test_a_full_queue_says_so_instead_of_waiting_forever(tmp_path: Path) -> None:
+    release, started = threading.Event(), threading.Event()
+    recorder = Recorder()
+
+    def slow(cluster: tools.Cluster) -> Investigator:
+        inner = recorder.factory(cluster)
+
+        class Slow:
+            def investigate(self, request: Request,
+                            on_progress: OnProgress | None = None) -> Diagnosis:
+                started.set()
+                release.wait(timeout=30)
+                return inner.investigate(request, on_progress)
+
+        return Slow()
+
+    with SlackEnv(tmp_path, investigator=slow, workers=1, queue_limit=0) as env:
+        env.sender.command("diagnose checkout -n shop", channel=SHOP, user="U0FIRST")
+        assert started.wait(timeout=10)  # the only worker is busy
+        env.sender.command("diagnose checkout -n shop", channel=SHOP, user="U0SECOND")
+        busy = env.fake.wait_for(lambda: [m for m in env.fake.posts(top_level=True)
+                                          if "busy with other investigations" in m.all_text()])
+        assert len(busy) == 1
+        release.set()
+        first = next(m for m in env.fake.posts(top_level=True) if "U0FIRST" in m.all_text())
+        assert "DATABASE_URL" in answer_in(env, first.ts)[0].all_text()
+    assert [r.user for r in recorder.requests] == ["U0FIRST"]
