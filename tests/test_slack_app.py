@@ -14,8 +14,10 @@ from fakes.slack_api import BOT_USER, Posted
 from fakes.slack_env import ELSEWHERE, SHOP, SRE, WATCHED, Recorder, SlackEnv
 
 import tools
+from assistant.agent import Agent, open_memory
 from assistant.diagnosis import Diagnosis
 from assistant.investigation import Investigator, OnProgress, Request
+from assistant.settings import Settings
 from assistant.slack import blocks
 from assistant.slack.runbooks import knowledge_search
 
@@ -251,3 +253,22 @@ def test_a_full_queue_says_so_instead_of_waiting_forever(tmp_path: Path) -> None
         first = next(m for m in env.fake.posts(top_level=True) if "U0FIRST" in m.all_text())
         assert "DATABASE_URL" in answer_in(env, first.ts)[0].all_text()
     assert [r.user for r in recorder.requests] == ["U0FIRST"]
+
+
+def test_a_thread_follow_up_is_answered_from_the_agents_memory_across_a_restart(
+        tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "memory")
+    with open_memory(settings) as memory, SlackEnv(
+            tmp_path, investigator=lambda cluster: Agent(settings, cluster,
+                                                         checkpointer=memory)) as env:
+        env.sender.event({"type": "app_mention", "channel": SRE, "user": "U0BOB",
+                          "ts": "1.000100",
+                          "text": f"<@{BOT_USER}> why is payment-processing-worker crashing?"})
+        assert "KeyError" in answer_in(env, "1.000100")[0].all_text()
+        env.restart()
+        env.sender.event({"type": "message", "channel": SRE, "user": "U0BOB", "ts": "2.000100",
+                          "thread_ts": "1.000100", "text": "show me its previous logs",
+                          "channel_type": "channel"})
+        follow_up = answer_in(env, "1.000100", count=2)[1].all_text()
+    assert "Previous logs: payment-processing-worker-" in follow_up
+    assert "No previous container log could be read" not in follow_up

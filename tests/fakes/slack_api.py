@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -252,7 +253,7 @@ class SlackSender:
     def event(self, event: dict[str, Any], *, event_id: str | None = None,
               **options: Any) -> Sent:
         body = {"type": "event_callback", "team_id": "T0TEST", "api_app_id": "A0SRE",
-                "event_id": event_id or f"Ev{next(self._ids):08d}",
+                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",  # unique, as Slack's
                 "event_time": int(time.time()), "event": {"event_ts": event.get("ts"), **event},
                 "authorizations": [{"team_id": "T0TEST", "user_id": BOT_USER, "is_bot": True}]}
         return self.send(json.dumps(body), "application/json", **options)
