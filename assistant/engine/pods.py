@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from knowledge import SignatureMatch, best_match
 from tools import Obj
-from tools.logs import is_error_line
+from tools.logs import LogExcerpt, is_error_line
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
@@ -257,12 +258,17 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                     container=name, detail={"container": name})
 
 
-def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
+def _excerpts(view: ClusterView, pod: Obj, container: str) -> Iterator[LogExcerpt]:
+    """The container's previous log (the crash), then its current one, where readable."""
     namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
     for previous in (True, False):
         log = view.log(namespace, name, container, previous)
-        if log is None:
-            continue
+        if log is not None:
+            yield log
+
+
+def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
+    for log in _excerpts(view, pod, container):
         lines = [line.text for line in log.errors] + [line.text for line in log.tail[-5:]]
         found = best_match(lines)
         if found:
@@ -280,10 +286,8 @@ _TRACEBACK = "Traceback (most recent call last):"
 
 def _log_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
     """The error and last lines of the previous log (the crash), else the current one."""
-    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
-    for previous in (True, False):
-        log = view.log(namespace, name, container, previous)
-        if log is not None and log.total_lines:
+    for log in _excerpts(view, pod, container):
+        if log.total_lines:
             kept = {line.number: line.text for line in [*log.errors, *log.tail]}
             return [kept[number] for number in sorted(kept)]
     return []
@@ -326,11 +330,7 @@ _PORT = re.compile(r"\bport (\d+)")
 
 def _dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
     """host[:port] of the dependency a log talks about, when the failing line does not say."""
-    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
-    for previous in (True, False):
-        log = view.log(namespace, name, container, previous)
-        if log is None:
-            continue
+    for log in _excerpts(view, pod, container):
         lines = [line.text for line in [*log.errors, *log.head, *log.tail]]
         text = "\n".join(lines)
         quoted, port = _HOST_QUOTED.search(text), _PORT.search(text)
