@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale
+.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 # kube-apiserver v1.20.2 built from Debian's source package (cached in ~/.cache), plus etcd.
 apiserver:
 	@bash scripts/build-apiserver.sh >/dev/null
+
+# PostgreSQL server binaries (Debian package postgresql), only when missing: the tests start a
+# throwaway server from them for the conversation memory (tests/harness/postgres.py).
+postgres:
+	@bash scripts/install-postgres.sh >/dev/null
 
 # The embedding model for runbook search (cached in ~/.cache; see knowledge/provisioning.py).
 model: $(STAMP)
@@ -32,7 +37,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver model lint typecheck
+test: $(STAMP) apiserver postgres model lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.

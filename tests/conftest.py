@@ -7,6 +7,8 @@
 - `make_node` (function): `make_node(name, *, ready=True, conditions=None, taints=None,
   labels=None, allocatable=None, capacity=None) -> dict`, a node wired to the fake kubelet.
 - `set_pod_status` (function): `set_pod_status(namespace, name, status) -> dict`.
+- `postgres` (session): a throwaway PostgreSQL server on loopback, a `PostgresServer`;
+  `postgres.create_database()` gives each test a fresh database's URL.
 
 Tests that use `apiserver`, directly or through another fixture, get the `apiserver` marker.
 """
@@ -20,7 +22,18 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import ApiServer, FakeKubelet, Json, MakeNode, SetPodStatus, seeding, start_apiserver
+from harness import (
+    ApiServer,
+    FakeKubelet,
+    HarnessError,
+    Json,
+    MakeNode,
+    PostgresServer,
+    SetPodStatus,
+    seeding,
+    start_apiserver,
+    start_postgres,
+)
 from harness.scenarios import Scenario, Seeder
 from kubernetes import client as k8s
 
@@ -145,3 +158,21 @@ def seed_scenario(apiserver: ApiServer) -> Callable[[Scenario], Scenario]:
         return renamed
 
     return seed
+
+
+# --- a real PostgreSQL server (conversation memory) ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Fails (never skips) when PostgreSQL is not installed; the message names `make postgres`."""
+    failure = None
+    try:
+        server = start_postgres()
+    except HarnessError as e:
+        failure = str(e)
+    if failure is not None:  # outside the `except`: the message once, without a traceback
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

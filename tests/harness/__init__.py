@@ -5,6 +5,9 @@ that serves container logs, and helpers that seed objects the way a live cluster
     server.kubelet.set_log("ns", "pod", "app", "boom\\n", previous=True)
     kubeconfig = server.write_kubeconfig(workdir / "kubeconfig")
     server.stop()
+
+    postgres = start_postgres()            # a throwaway PostgreSQL server (the `postgres` fixture)
+    url = postgres.create_database()
 """
 
 from .apiserver import (
@@ -16,6 +19,7 @@ from .apiserver import (
     start_apiserver,
 )
 from .kubelet import FakeKubelet
+from .postgres import PostgresServer, start_postgres
 from .seeding import (
     Json,
     MakeNode,
@@ -36,6 +40,7 @@ __all__ = [
     "HarnessError",
     "Json",
     "MakeNode",
+    "PostgresServer",
     "SetPodStatus",
     "create_namespace",
     "make_node",
@@ -43,4 +48,5 @@ __all__ = [
     "request_json",
     "set_pod_status",
     "start_apiserver",
+    "start_postgres",
 ]
