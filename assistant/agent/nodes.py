@@ -116,17 +116,11 @@ def analyze(state: State, runtime: Runtime[Context]) -> Update:
     """The engine: every finding in scope, causes linked, the root ranked first."""
     _say(runtime, "step_started", "analyze", "running the diagnosis engine")
     question, found = state["request"]["question"], state["scope"]
-    if found.get("unknown"):
-        diagnosis = Diagnosis(question=question, target=None, healthy=None,
-                              summary=f"I could not look into this: {found['unknown']}.",
-                              root_cause=None, evidence=[], remediation=[], confidence=0.0,
-                              notes=[found["unknown"]])
-    else:
-        target = Target(**found["target"]) if found.get("target") else None
-        if state["intent"] == "other_pod" and found.get("pod") and target is not None:
-            target = Target(kind="Pod", namespace=target.namespace, name=found["pod"])
-        diagnosis = engine.examine(runtime.context.cluster, question, engine.Scope(
-            found["namespaces"], target, found.get("note")))
+    target = Target(**found["target"]) if found.get("target") else None
+    if state["intent"] == "other_pod" and found.get("pod") and target is not None:
+        target = Target(kind="Pod", namespace=target.namespace, name=found["pod"])
+    diagnosis = engine.examine(runtime.context.cluster, question, engine.Scope(
+        found.get("namespaces") or [], target, found.get("note"), found.get("unknown")))
     for finding in diagnosis.findings[:3]:
         _say(runtime, "finding", "analyze", f"{finding.object}: {finding.summary}")
     _say(runtime, "step_finished", "analyze",
