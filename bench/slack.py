@@ -1,7 +1,8 @@
 """Slack app under load: N concurrent `/sre diagnose` commands, signed, over real HTTP, against the
-local fake Slack Web API; the real engine on a scenario snapshot.
+local fake Slack Web API; what `sre slack` runs behind it (the agent, offline, with its SQLite
+memory and runbook recall) on a scenario snapshot.
 
-    .venv/bin/python bench/slack.py [--commands 50] [--workers 4]
+    .venv/bin/python bench/slack.py [--commands 50] [--workers 4] [--engine-only]
 
 Prints ack latency (p50/p99; Slack wants < 3 s) and the time from sending each command to its
 answer being posted in the thread; exits 1 unless every command was answered.
@@ -15,12 +16,19 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fakes.slack_api import FakeSlack  # noqa: E402
 from fakes.slack_env import SHOP, SlackEnv  # noqa: E402
+
+from assistant.agent import Agent, open_memory  # noqa: E402
+from assistant.investigation import Investigator  # noqa: E402
+from assistant.recalling import Recaller  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from tools import Cluster  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -33,10 +41,20 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="investigation workers")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--engine-only", action="store_true",
+                        help="the engine behind the seam instead of the agent")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        settings = Settings(state_dir=Path(tmp) / "agent")
+        memory = stack.enter_context(open_memory(settings))
+        recaller = stack.enter_context(Recaller(settings))
+
+        def agent(cluster: Cluster) -> Investigator:
+            return Agent(settings, cluster, checkpointer=memory, recall=recaller)
+
         fake = FakeSlack().start()
-        with SlackEnv(Path(tmp), fake=fake, workers=args.workers) as env:
+        with SlackEnv(Path(tmp), fake=fake, workers=args.workers,
+                      investigator=None if args.engine_only else agent) as env:
             users = [f"U{i:04d}" for i in range(args.commands)]
             env.sender.command("help", channel=SHOP)  # warm up: the first request builds things
             fake.wait_for(fake.responses)
@@ -56,7 +74,8 @@ def main() -> int:
             total = time.monotonic() - t0
             to_answer = [answered[u] - started[u] for u in users if u in answered]
         fake.stop()
-    print(f"commands            {args.commands} concurrent, {args.workers} workers")
+    behind = "the engine" if args.engine_only else "the agent (offline)"
+    print(f"commands            {args.commands} concurrent, {args.workers} workers, {behind}")
     print(f"ack latency         p50 {percentile(acks, 50) * 1000:.0f} ms   "
           f"p99 {percentile(acks, 99) * 1000:.0f} ms   max {max(acks) * 1000:.0f} ms")
     if to_answer:
