@@ -18,6 +18,7 @@ from .workloads import (
     controller_findings,
     node_findings,
     pod_findings,
+    pods_summary,
     service_findings,
     storage_findings,
 )
@@ -77,10 +78,14 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
         vague = [f for f in group if f.category == "app_exception" and f.confidence <= 0.5]
         named = [f for f in group if f not in vague and f.category in _CRASHES]
         if vague and named:
+            keep = named[0]
             for finding in vague:
-                named[0].related += finding.related
-                named[0].impact += finding.impact
+                keep.related += finding.related
+                keep.impact += finding.impact
                 findings.remove(finding)
+            pods = len([r for r in keep.related if r.startswith("Pod/")])
+            keep.summary = pods_summary(keep.object.split("/")[-1], keep.category, pods,
+                                        max(pods, int(keep.facts.get("pods_total", pods))))
     return findings
 
 

@@ -73,19 +73,22 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
         evidence = [e for _, i in entries[:3] for e in i.evidence][:6]
         findings.append(Finding(
             category=category, object=ref,
-            summary=f"{name}: {len(entries)}/{max(total, len(entries))} pods affected "
-                    f"({category.replace('_', ' ')})",
+            summary=pods_summary(name, category, len(entries), max(total, len(entries))),
             explanation=issue.explanation, evidence=evidence, confidence=issue.confidence,
             impact=SEVERITY.get(category, 1.0) * len(entries),
             related=[pod_ref(p) for p, _ in entries],
         ))
-        facts = dict(issue.detail)
+        facts = dict(issue.detail, pods_total=str(max(total, len(entries))))
         if issue.signature and issue.signature.target:
             facts["target"] = issue.signature.target
         if issue.signature:
             facts["signature"] = issue.signature.signature.id
         findings[-1].facts = facts
     return findings, pods_of
+
+
+def pods_summary(workload: str, category: str, affected: int, total: int) -> str:
+    return f"{workload}: {affected}/{total} pods affected ({category.replace('_', ' ')})"
 
 
 def controller_findings(view: ClusterView) -> list[Finding]:
