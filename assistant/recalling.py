@@ -7,7 +7,8 @@
 The root cause's category counts most: only runbooks whose front matter lists it
 (`applies_to.categories`) are cited, ranked by how well their sections match; when no runbook
 lists it, the closest runbooks by text are. The query is the category's description, the root
-object's kind and the engine's explanation.
+object's kind and the engine's explanation. A citation names the runbook's Remediate section
+when it has one: the root cause is known already, what applies is what to do about it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from knowledge.runbooks import categories
 from .diagnosis import Diagnosis, RunbookCitation
 from .runbooks import location_of
 from .settings import Settings
+
+_ACT = "Remediate"  # the section a diagnosis cites when the runbook has one
 
 
 def recall(diagnosis: Diagnosis, index: RunbookIndex, k: int = 3) -> list[RunbookCitation]:
@@ -36,8 +39,11 @@ def recall(diagnosis: Diagnosis, index: RunbookIndex, k: int = 3) -> list[Runboo
     hits = index.search(query, k, categories=[cause.category]).hits
     if not hits:  # no runbook names this category: the closest ones by text
         hits = index.search(query, k).hits
-    return [RunbookCitation(title=hit.title, path=hit.path, section=hit.section,
-                            score=hit.score) for hit in hits[:k]]
+    # The root cause is known already: what applies is what to do, not how it shows.
+    return [RunbookCitation(title=hit.title, path=hit.path, score=hit.score,
+                            section=_ACT if _ACT in index.sections(hit.path) else hit.section)
+            for hit in hits[:k]]
+
 
 
 def open_runbooks(settings: Settings) -> RunbookIndex:

@@ -71,6 +71,11 @@ class RunbookIndex:
             self._store.close()
             self._store = None
 
+    def sections(self, path: str) -> list[str]:
+        """The section titles of the runbook at `path`, in order."""
+        return [c.section for c in sorted((c for c in self._chunks if c.path == path),
+                                          key=lambda c: c.position)]
+
     def __enter__(self) -> RunbookIndex:
         return self
 
