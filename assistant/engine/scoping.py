@@ -74,6 +74,12 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         note = None
         if best.score < 100:
             note = f"no workload named {word}; the closest is {best.name}"
+        twins = sorted({m.namespace or "" for m in found.matches if m.kind == best.kind
+                        and m.name == best.name and m.namespace != best.namespace})
+        if twins:
+            note = (f"{best.kind} {best.name} also exists in namespace "
+                    f"{', '.join(twins)}; this answer is about {best.namespace} "
+                    "(name one with -n or \"in NAMESPACE\")")
         return Scope([best.namespace or ""], ref, note=note)
     scope = Scope([namespace] if namespace else scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
