@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale
+.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -23,6 +23,11 @@ apiserver:
 postgres:
 	@bash scripts/install-postgres.sh >/dev/null
 
+# Debian's chromium, only when missing: tests/test_web.py drives it headless through Playwright
+# (never Playwright's own browser download).
+browser:
+	@bash scripts/install-chromium.sh
+
 # The embedding model for runbook search (cached in ~/.cache; see knowledge/provisioning.py).
 model: $(STAMP)
 	@$(BIN)/python -m knowledge.provisioning
@@ -37,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver postgres model lint typecheck
+test: $(STAMP) apiserver postgres model browser lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.

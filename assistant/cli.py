@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("slack", parents=[common],
                         help="run the Slack app (settings: SRE_SLACK__*, see README)")
+    commands.add_parser("web", parents=[common],
+                        help="run the web chat (settings: SRE_WEB__*, see README)")
     runbooks.add_parser(commands)
     return parser
 
@@ -236,6 +238,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "slack":
             from .slack import run_from_cli  # imported only here: Bolt and uvicorn are heavy
             return run_from_cli(settings, cluster)
+        if args.command == "web":
+            from .web import run_from_cli as run_web  # FastAPI and uvicorn: only here
+            return run_web(settings, cluster)
         result = _run_tool(args, Toolbox(cluster))
         _check_reachable(result)
         if args.json:

@@ -62,6 +62,32 @@ class SlackSettings(BaseModel):
     state_file: str = "slack.sqlite3"
     """SQLite file under state_dir: alert threads, answers, feedback, seen events."""
 
+class WebSettings(BaseModel):
+    """The web chat (`sre web`): see README "Web chat"."""
+
+    host: str = "127.0.0.1"
+    """Address the web chat binds (GET /, POST /api/ask, GET /healthz)."""
+    port: int = 8080
+    """Port of the web chat."""
+    namespaces: Annotated[list[str] | None, NoDecode] = None
+    """Allow-list of namespaces the web chat may read; unset: every namespace. Comma-separated
+    (`shop,data`) or a JSON list; outside it, namespaces read as if they did not exist."""
+    workers: int = 4
+    """Investigations run at once; more wait in a queue."""
+    queue_limit: int = 20
+    """Investigations waiting at most; past it the page is told to retry later (503)."""
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+
 Provider = Literal["openai", "anthropic", "ollama", "openai-compatible"]
 PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "ollama", "openai-compatible")
 
@@ -149,6 +175,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = AgentSettings()
     memory: MemorySettings = MemorySettings()
     slack: SlackSettings = SlackSettings()
+    web: WebSettings = WebSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     state_dir: Path = Path("~/.local/state/sre-assistant")
     """Where conversation memory, the runbook index and alert state live."""

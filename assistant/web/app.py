@@ -1,0 +1,106 @@
+"""The web chat's HTTP surface.
+
+    GET  /          the chat page (one self-contained HTML file, scripts and styles inline)
+    POST /api/ask   {"question": str, "session": str} -> text/event-stream:
+                    `progress` events (a `Progress` each), then one `diagnosis` (a `Diagnosis`)
+                    or one `error` ({"error": sentence})
+    GET  /healthz   200 once serving
+
+Bad input is a 400 with {"error": sentence} the page shows as it is; a full queue is a 503.
+Every request of one browser session carries the conversation key `web:<session>`, so
+follow-ups ("show me its previous logs") continue from the agent's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.responses import Response
+
+from ..investigation import Request as Question
+from . import page
+from .asking import Asking, drain
+
+MAX_QUESTION = 4000  # characters
+MAX_BODY = 64 * 1024  # bytes
+_SESSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class BadInput(ValueError):
+    """A request the chat cannot take; the message is the sentence the page shows."""
+
+
+def parse_ask(body: bytes) -> Question:
+    """The `Request` a POST /api/ask body asks for; `BadInput` saying what is wrong."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput('The request is not JSON; send {"question": "...", "session": "..."}.'
+                       ) from e
+    if not isinstance(doc, dict):
+        raise BadInput('The request must be a JSON object: {"question": "...", "session": '
+                       '"..."}.')
+    question, session = doc.get("question"), doc.get("session")
+    if not isinstance(question, str) or not question.strip():
+        raise BadInput('The question is empty: ask e.g. "why is checkout failing?"')
+    question = question.strip()
+    if len(question) > MAX_QUESTION:
+        raise BadInput(f"The question is too long: {len(question)} characters, at most "
+                       f"{MAX_QUESTION}. Ask about one thing at a time.")
+    if not isinstance(session, str) or not _SESSION.fullmatch(session):
+        raise BadInput("The session id must be 8 to 64 letters, digits, '-' or '_'; "
+                       "reload the page to get a new one.")
+    return Question(question=question, thread=f"web:{session}")
+
+
+def _bad(status: int, sentence: str) -> JSONResponse:
+    return JSONResponse({"error": sentence}, status_code=status)
+
+
+def web_app(asking: Asking) -> FastAPI:
+    """The ASGI app; investigations run on `asking`'s worker threads, never on the loop."""
+    api = FastAPI(title="sre-assistant web chat", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    chat = page.load()
+
+    @api.get("/")
+    async def index() -> Response:
+        return HTMLResponse(chat.html, headers=chat.headers)
+
+    @api.post("/api/ask")
+    async def ask(request: Request) -> Response:
+        too_large = _bad(413, f"The request is too large; at most {MAX_BODY} bytes.")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return too_large
+        body = b""
+        async for chunk in request.stream():  # never more than MAX_BODY in memory
+            body += chunk
+            if len(body) > MAX_BODY:
+                return too_large
+        try:
+            question = parse_ask(body)
+        except BadInput as e:
+            return _bad(400, str(e))
+        events = asking.submit(question)
+        if events is None:
+            return _bad(503, "I am busy with other investigations; please ask again in a "
+                             "minute.")
+
+        async def frames() -> AsyncIterator[bytes]:
+            async for event in drain(events):
+                yield event.encode()
+
+        return StreamingResponse(frames(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    @api.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    return api
