@@ -10,18 +10,13 @@ from tools import Cluster
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import link
+from .controllers import controller_findings
+from .infrastructure import node_findings, service_findings, storage_findings
 from .relevance import neighbourhood, target_pods, upstream_findings
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .view import ClusterUnavailable, ClusterView
-from .workloads import (
-    controller_findings,
-    node_findings,
-    pod_findings,
-    pods_summary,
-    service_findings,
-    storage_findings,
-)
+from .workloads import pod_findings, pods_summary
 
 _CRASHES = ("app_exception", "dependency_unreachable", "missing_env", "bad_command",
             "tls_certificate", "oom_killed", "liveness_probe")

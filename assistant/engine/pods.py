@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from knowledge import SignatureMatch, best_match
 from tools import Obj
-from tools.logs import LogExcerpt, is_error_line
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
+from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
 from .view import ClusterView
 
 _PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
@@ -147,7 +146,7 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
     if waiting in ("ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"):
         return _container_issue(view, pod, init)
     name = init.get("name", "?")
-    cause = _log_cause(view, pod, name)
+    cause = log_cause(view, pod, name)
     ref = pod_ref(pod)
     evidence = [Evidence(source="status", object=ref,
                          detail=f"init container {name}: {waiting or 'terminated'}, exit code "
@@ -158,7 +157,7 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
         explanation += f": {cause.cause}"
     else:
-        said = _telling_lines(view, pod, name)
+        said = telling_lines(view, pod, name)
         evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line)
                      for line in said]
         if said:
@@ -223,7 +222,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                         signature=found, detail=_command_detail(pod, name))
     cause = best_match([message]) if message else None
     source = "status"
-    logged = _log_cause(view, pod, name)
+    logged = log_cause(view, pod, name)
     if cause is None or (logged and logged.signature.category == cause.signature.category):
         cause, source = logged or cause, "log" if logged else "status"
     if cause:
@@ -234,22 +233,22 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             detail["var"] = cause.groups[0]
         explanation = cause.cause
         if cause.signature.category == "dependency_unreachable":
-            target = cause.target or _dependency_in_log(view, pod, name)
+            target = cause.target or dependency_in_log(view, pod, name)
             if target:
                 detail["target"] = target
                 explanation = explanation.replace("ECONNREFUSED", target)
                 if target not in explanation:
                     explanation += f" (at {target})"
-        url = _URL.search(cause.line)
+        url = URL.search(cause.line)
         if url and url.group(1) not in explanation:
             explanation += f" (talking to {url.group(1)})"
-        frame = _frame_after(view, pod, name, cause.line)
+        frame = frame_after(view, pod, name, cause.line)
         if cause.signature.category == "app_exception" and frame:
             explanation += f", at {frame}"
             evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=frame))
         return PodIssue(cause.signature.category, explanation, evidence, 0.9, container=name,
                         signature=cause, detail=detail)
-    said = _telling_lines(view, pod, name)
+    said = telling_lines(view, pod, name)
     evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line) for line in said]
     explanation = f"the container {name} exits with code {exit_code}"
     explanation += (f" and its log ends with: {' / '.join(said)}" if said
@@ -258,89 +257,6 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                     container=name, detail={"container": name})
 
 
-def _excerpts(view: ClusterView, pod: Obj, container: str) -> Iterator[LogExcerpt]:
-    """The container's previous log (the crash), then its current one, where readable."""
-    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
-    for previous in (True, False):
-        log = view.log(namespace, name, container, previous)
-        if log is not None:
-            yield log
-
-
-def _log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
-    for log in _excerpts(view, pod, container):
-        lines = [line.text for line in log.errors] + [line.text for line in log.tail[-5:]]
-        found = best_match(lines)
-        if found:
-            return found
-    return None
-
-
-_FRAME = re.compile(r"^\s+at ((?:[\w$]+\.)+[\w$<>]+\([\w.]+:\d+\))|"
-                    r'^\s*File "([^"]+)", line (\d+), in (\S+)')
-_LIBRARY_FRAME = re.compile(r"^(?:java\.|javax\.|jdk\.|sun\.|kotlin\.|scala\.|"
-                            r"org\.springframework\.|org\.apache\.|io\.netty\.)")
-_SHORT_FIELD = re.compile(r"^\s*[\w ]{1,24}:\s*\S{0,16}\s*$")  # "Error Code : 0"
-_TRACEBACK = "Traceback (most recent call last):"
-
-
-def _log_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
-    """The error and last lines of the previous log (the crash), else the current one."""
-    for log in _excerpts(view, pod, container):
-        if log.total_lines:
-            kept = {line.number: line.text for line in [*log.errors, *log.tail]}
-            return [kept[number] for number in sorted(kept)]
-    return []
-
-
-def _frame_after(view: ClusterView, pod: Obj, container: str, line: str) -> str | None:
-    """The application's own stack frame nearest below the exception `line`."""
-    lines = _log_lines(view, pod, container)
-    start = lines.index(line) + 1 if line in lines else 0
-    python: str | None = None
-    for text in lines[start:]:
-        found = _FRAME.match(text)
-        if found and found.group(1) and not _LIBRARY_FRAME.match(found.group(1)):
-            return found.group(1)
-        if found and found.group(2) and "site-packages" not in found.group(2):
-            python = f"{found.group(4)} ({found.group(2)}:{found.group(3)})"
-        if python and not found and not text.startswith((" ", "\t")):
-            break
-    return python
-
-
-def _telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
-    """What an unrecognised failure says: a traceback's exception line, else the last errors."""
-    lines = _log_lines(view, pod, container)
-    if _TRACEBACK in lines:
-        after = lines[len(lines) - 1 - lines[::-1].index(_TRACEBACK):]
-        final = [t for t in after[1:] if t.strip() and not t.startswith((" ", "\t"))]
-        if final:
-            return [final[0].strip()]
-    errors = [t.strip() for t in lines
-              if is_error_line(t) and not _FRAME.match(t) and not _SHORT_FIELD.match(t)]
-    return errors[-2:]
-
-
-_HOST_IN_LOG = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.svc(?:\.cluster\.local)?(?::\d+)?)")
-_URL = re.compile(r"https?://([\w.-]+)")
-_HOST_QUOTED = re.compile(r'host "([\w.-]+)"')
-_PORT = re.compile(r"\bport (\d+)")
-
-
-def _dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
-    """host[:port] of the dependency a log talks about, when the failing line does not say."""
-    for log in _excerpts(view, pod, container):
-        lines = [line.text for line in [*log.errors, *log.head, *log.tail]]
-        text = "\n".join(lines)
-        quoted, port = _HOST_QUOTED.search(text), _PORT.search(text)
-        if quoted:
-            return quoted.group(1) + (f":{port.group(1)}" if port else "")
-        found: list[str] = [m for line in lines for m in _HOST_IN_LOG.findall(line)]
-        if found:
-            with_port = [f for f in found if ":" in f]
-            return (with_port or found)[-1]
-    return None
 
 
 def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:

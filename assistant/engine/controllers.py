@@ -1,0 +1,197 @@
+"""What only the controllers show: a ReplicaSet that cannot create pods (quota), a rollout past
+its deadline (and the change that broke it), failed Jobs, suspended or failing CronJobs, and
+autoscalers that cannot read metrics or are pinned at their maximum."""
+
+from __future__ import annotations
+
+import re
+
+from tools import Obj
+from tools.summaries import meta, pod_template
+
+from ..diagnosis import Evidence, Finding
+from .view import ClusterView
+from .workloads import SEVERITY, object_ref, owner_of
+
+
+def controller_findings(view: ClusterView) -> list[Finding]:
+    findings: list[Finding] = []
+    for deployment in view.items("Deployment"):
+        findings += _deployment(view, deployment)
+    for job in view.items("Job"):
+        findings += _job(view, job)
+    for cronjob in view.items("CronJob"):
+        findings += _cronjob(view, cronjob)
+    for hpa in view.items("HorizontalPodAutoscaler"):
+        findings += _hpa(view, hpa)
+    return findings
+
+
+
+
+def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
+    found = []
+    ns, name = meta(deployment).get("namespace"), meta(deployment)["name"]
+    ref = object_ref("Deployment", deployment)
+    conditions = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions")
+                  or []}
+    replica_sets = [rs for rs in view.items("ReplicaSet", ns)
+                    if any(o.get("kind") == "Deployment" and o.get("name") == name
+                           for o in meta(rs).get("ownerReferences") or [])]
+    for rs in replica_sets:
+        events = [e for e in view.events_for("ReplicaSet", meta(rs)["name"], ns)
+                  if e.get("reason") == "FailedCreate"]
+        rs_failure = next((c for c in (rs.get("status") or {}).get("conditions") or []
+                           if c.get("type") == "ReplicaFailure" and c.get("status") == "True"),
+                          None)
+        message = (events[0].get("message") if events else None) or (
+            rs_failure.get("message") if rs_failure else None)
+        if message and "exceeded quota" in message:
+            quota = re.search(r"exceeded quota: ([\w.-]+)", message)
+            quota_ref = f"ResourceQuota/{ns}/{quota.group(1)}" if quota else ref
+            found.append(Finding(
+                category="quota_exceeded", object=quota_ref, related=[ref],
+                summary=f"{name}: pods cannot be created, ResourceQuota exceeded",
+                explanation=f"the ReplicaSet {meta(rs)['name']} cannot create pods: {message}",
+                evidence=[Evidence(source="event", object=object_ref("ReplicaSet", rs),
+                                   detail=f"FailedCreate: {message}")],
+                confidence=0.95, impact=SEVERITY["quota_exceeded"] * max(
+                    1, (deployment.get("spec") or {}).get("replicas", 1)
+                    - (deployment.get("status") or {}).get("availableReplicas", 0)),
+            ))
+    progressing = conditions.get("Progressing") or {}
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        ordered = sorted(replica_sets, key=lambda rs: int((meta(rs).get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision", "0")))
+        change = ""
+        if len(ordered) >= 2:
+            old, new = ordered[-2], ordered[-1]
+            change = _template_change(old, new)
+        serving = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in ordered[:-1])
+        found.append(Finding(
+            category="rollout_stuck", object=ref,
+            summary=f"{name}: rollout stuck (ProgressDeadlineExceeded)",
+            explanation=(f"the rollout of {name} exceeded its progress deadline"
+                         + (f"; the change: {change}" if change else "")
+                         + f"; the old ReplicaSet still serves {serving} ready pods"),
+            evidence=[Evidence(source="status", object=ref,
+                               detail=f"Progressing=False ProgressDeadlineExceeded: "
+                                      f"{progressing.get('message', '')}")],
+            confidence=0.85, impact=SEVERITY["rollout_stuck"],
+            related=[object_ref("ReplicaSet", rs) for rs in ordered[-1:]],
+        ))
+    return found
+
+
+def _template_change(old: Obj, new: Obj) -> str:
+    old_spec, new_spec = pod_template("ReplicaSet", old), pod_template("ReplicaSet", new)
+    changes = []
+    old_images = {c["name"]: c.get("image") for c in old_spec.get("containers") or []}
+    for container in new_spec.get("containers") or []:
+        before = old_images.get(container["name"])
+        if before and before != container.get("image"):
+            changes.append(f"image of {container['name']} changed from {before} to "
+                           f"{container.get('image')}")
+    if not changes and old_spec != new_spec:
+        changes.append("the pod template changed (not the image)")
+    return "; ".join(changes)
+
+
+def _job(view: ClusterView, job: Obj) -> list[Finding]:
+    status = job.get("status") or {}
+    failed = _failed_condition(job)
+    owner = owner_of(view, job)
+    if not failed or (owner and owner[0] == "CronJob"):  # the CronJob's finding tells it
+        return []
+    ref = object_ref("Job", job)
+    return [Finding(
+        category="job_failed", object=ref,
+        summary=f"job {meta(job)['name']} failed ({failed.get('reason')})",
+        explanation=f"the Job failed: {failed.get('reason')}: {failed.get('message')} "
+                    f"({status.get('failed', 0)} failed pods, backoffLimit "
+                    f"{(job.get('spec') or {}).get('backoffLimit', 6)})",
+        evidence=[Evidence(source="status", object=ref,
+                           detail=f"Failed=True {failed.get('reason')}: {failed.get('message')}")],
+        confidence=0.9, impact=SEVERITY["job_failed"],
+        related=[f"CronJob/{meta(job).get('namespace')}/{owner[1]}"] if owner else [],
+    )]
+
+
+def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
+    spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
+    ref = object_ref("CronJob", cronjob)
+    name = meta(cronjob)["name"]
+    if spec.get("suspend"):
+        last = status.get("lastScheduleTime")
+        return [_with_facts(Finding(
+            category="cronjob", object=ref, summary=f"cronjob {name} is suspended",
+            explanation=f"the CronJob {name} is suspended (spec.suspend: true), so no Job runs"
+                        + (f"; last scheduled {last}" if last else "; it never ran"),
+            evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
+            confidence=0.95, impact=SEVERITY["cronjob"]), suspended="true")]
+    jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
+                   if owner_of(view, j) == ("CronJob", name)),
+                  key=lambda j: meta(j).get("creationTimestamp") or "", reverse=True)
+    failed = [j for j in jobs if _failed_condition(j)]
+    if not failed or failed[0] is not jobs[0]:
+        return []
+    streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
+    last = _failed_condition(jobs[0]) or {}
+    return [_with_facts(Finding(
+        category="cronjob", object=ref,
+        summary=f"cronjob {name}: the last {streak} Jobs failed",
+        explanation=f"the last {streak} Jobs of CronJob {name} failed "
+                    f"({last.get('reason')}); the schedule keeps running but no run succeeds",
+        evidence=[Evidence(source="status", object=object_ref("Job", j),
+                           detail=f"Failed=True {(_failed_condition(j) or {}).get('reason')}")
+                  for j in failed[:3]],
+        confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
+        related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
+
+
+def _with_facts(finding: Finding, **facts: str) -> Finding:
+    finding.facts.update(facts)
+    return finding
+
+
+def _failed_condition(job: Obj) -> Obj | None:
+    return next((c for c in (job.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Failed" and c.get("status") == "True"), None)
+
+
+def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    ref = object_ref("HorizontalPodAutoscaler", hpa)
+    target = spec.get("scaleTargetRef") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    active = conditions.get("ScalingActive") or {}
+    if active.get("status") == "False":
+        message = active.get("message") or ""
+        why = ""
+        if "metrics.k8s.io" in message or "resource metrics API" in message:
+            why = ("; the resource metrics API (metrics.k8s.io) does not answer: metrics-server "
+                   "is not installed or not running")
+        elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
+            why = "; the custom or external metrics adapter does not answer"
+        return [_with_facts(Finding(
+            category="hpa_limited", object=ref,
+            summary=f"hpa {meta(hpa)['name']} cannot read its metrics",
+            explanation=f"the HPA cannot compute replicas for {target.get('kind')}/"
+                        f"{target.get('name')}: {active.get('reason')}: {message}{why}",
+            evidence=[Evidence(source="status", object=ref,
+                               detail=f"ScalingActive=False {active.get('reason')}: "
+                                      f"{active.get('message')}")],
+            confidence=0.9, impact=SEVERITY["hpa_limited"]), metrics="missing" if why else "")]
+    limited = conditions.get("ScalingLimited") or {}
+    current, maximum = status.get("currentReplicas"), spec.get("maxReplicas")
+    if limited.get("status") == "True" and current is not None and current >= (maximum or 0):
+        return [Finding(
+            category="hpa_limited", object=ref,
+            summary=f"hpa {meta(hpa)['name']} is pinned at maxReplicas {maximum}",
+            explanation=f"the HPA is at its maximum of {maximum} replicas and wants more "
+                        f"({limited.get('reason')}: {limited.get('message')})",
+            evidence=[Evidence(source="status", object=ref,
+                               detail=f"currentReplicas {current} = maxReplicas {maximum}; "
+                                      f"ScalingLimited=True {limited.get('reason')}")],
+            confidence=0.85, impact=SEVERITY["hpa_limited"] * 2)]
+    return []

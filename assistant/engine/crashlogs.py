@@ -1,0 +1,100 @@
+"""What a crashed container's log says: the line a signature recognises, the application's
+own stack frame, a traceback's exception line, the dependency it talks to. Previous log first
+(the crash), then the current one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from knowledge import SignatureMatch, best_match
+from tools import Obj
+from tools.logs import LogExcerpt, is_error_line
+from tools.summaries import meta
+
+from .view import ClusterView
+
+
+def excerpts(view: ClusterView, pod: Obj, container: str) -> Iterator[LogExcerpt]:
+    """The container's previous log (the crash), then its current one, where readable."""
+    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+    for previous in (True, False):
+        log = view.log(namespace, name, container, previous)
+        if log is not None:
+            yield log
+
+
+def log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | None:
+    for log in excerpts(view, pod, container):
+        lines = [line.text for line in log.errors] + [line.text for line in log.tail[-5:]]
+        found = best_match(lines)
+        if found:
+            return found
+    return None
+
+
+_FRAME = re.compile(r"^\s+at ((?:[\w$]+\.)+[\w$<>]+\([\w.]+:\d+\))|"
+                    r'^\s*File "([^"]+)", line (\d+), in (\S+)')
+_LIBRARY_FRAME = re.compile(r"^(?:java\.|javax\.|jdk\.|sun\.|kotlin\.|scala\.|"
+                            r"org\.springframework\.|org\.apache\.|io\.netty\.)")
+_SHORT_FIELD = re.compile(r"^\s*[\w ]{1,24}:\s*\S{0,16}\s*$")  # "Error Code : 0"
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def _log_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
+    """The error and last lines of the previous log (the crash), else the current one."""
+    for log in excerpts(view, pod, container):
+        if log.total_lines:
+            kept = {line.number: line.text for line in [*log.errors, *log.tail]}
+            return [kept[number] for number in sorted(kept)]
+    return []
+
+
+def frame_after(view: ClusterView, pod: Obj, container: str, line: str) -> str | None:
+    """The application's own stack frame nearest below the exception `line`."""
+    lines = _log_lines(view, pod, container)
+    start = lines.index(line) + 1 if line in lines else 0
+    python: str | None = None
+    for text in lines[start:]:
+        found = _FRAME.match(text)
+        if found and found.group(1) and not _LIBRARY_FRAME.match(found.group(1)):
+            return found.group(1)
+        if found and found.group(2) and "site-packages" not in found.group(2):
+            python = f"{found.group(4)} ({found.group(2)}:{found.group(3)})"
+        if python and not found and not text.startswith((" ", "\t")):
+            break
+    return python
+
+
+def telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
+    """What an unrecognised failure says: a traceback's exception line, else the last errors."""
+    lines = _log_lines(view, pod, container)
+    if _TRACEBACK in lines:
+        after = lines[len(lines) - 1 - lines[::-1].index(_TRACEBACK):]
+        final = [t for t in after[1:] if t.strip() and not t.startswith((" ", "\t"))]
+        if final:
+            return [final[0].strip()]
+    errors = [t.strip() for t in lines
+              if is_error_line(t) and not _FRAME.match(t) and not _SHORT_FIELD.match(t)]
+    return errors[-2:]
+
+
+_HOST_IN_LOG = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.svc(?:\.cluster\.local)?(?::\d+)?)")
+URL = re.compile(r"https?://([\w.-]+)")
+_HOST_QUOTED = re.compile(r'host "([\w.-]+)"')
+_PORT = re.compile(r"\bport (\d+)")
+
+
+def dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
+    """host[:port] of the dependency a log talks about, when the failing line does not say."""
+    for log in excerpts(view, pod, container):
+        lines = [line.text for line in [*log.errors, *log.head, *log.tail]]
+        text = "\n".join(lines)
+        quoted, port = _HOST_QUOTED.search(text), _PORT.search(text)
+        if quoted:
+            return quoted.group(1) + (f":{port.group(1)}" if port else "")
+        found: list[str] = [m for line in lines for m in _HOST_IN_LOG.findall(line)]
+        if found:
+            with_port = [f for f in found if ":" in f]
+            return (with_port or found)[-1]
+    return None

@@ -1,0 +1,178 @@
+"""What Services, Nodes and storage show: a selector or targetPort that matches no pod, no
+ready endpoints, NotReady or pressured nodes and their evictions, unbound claims."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from tools import Obj
+from tools.summaries import meta
+
+from ..diagnosis import Evidence, Finding
+from .pods import pod_ref
+from .view import ClusterView
+from .workloads import SEVERITY, object_ref
+
+
+def _label_index(view: ClusterView) -> dict[tuple[str | None, str, str], list[Obj]]:
+    """Pods by (namespace, label key, value): a Service's pods without scanning every pod."""
+    index: dict[tuple[str | None, str, str], list[Obj]] = defaultdict(list)
+    for pod in view.items("Pod"):
+        for key, value in (meta(pod).get("labels") or {}).items():
+            index[(meta(pod).get("namespace"), key, str(value))].append(pod)
+    return index
+
+
+def service_findings(view: ClusterView) -> list[Finding]:
+    findings = []
+    by_label = _label_index(view)
+    for service in view.items("Service"):
+        spec = service.get("spec") or {}
+        selector = spec.get("selector") or {}
+        if not selector or spec.get("type") == "ExternalName":
+            continue
+        ns = meta(service).get("namespace")
+        ref = object_ref("Service", service)
+        first, *rest = [by_label.get((ns, k, str(v)), []) for k, v in selector.items()]
+        others = [{id(p) for p in group} for group in rest]
+        pods = [p for p in first if all(id(p) in group for group in others)]
+        sel = ",".join(f"{k}={v}" for k, v in selector.items())
+        if not pods:
+            closest = _closest_labels(view, ns, selector)
+            findings.append(Finding(
+                category="service_selector_mismatch", object=ref,
+                summary=f"service {meta(service)['name']} selects no pod",
+                explanation=f"the selector {sel} of Service {meta(service)['name']} matches no "
+                            f"pod" + (f"; pods carry {closest}" if closest else ""),
+                evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
+                confidence=0.85, impact=SEVERITY["service_selector_mismatch"]))
+            continue
+        mismatch = _port_mismatch(service, pods)
+        if mismatch:
+            findings.append(Finding(
+                category="service_port_mismatch", object=ref,
+                summary=f"service {meta(service)['name']} targets a port no container has",
+                explanation=mismatch,
+                evidence=[Evidence(source="spec", object=ref, detail=mismatch)],
+                confidence=0.85, impact=SEVERITY["service_port_mismatch"]))
+            continue
+        endpoints = view.find("Endpoints", meta(service)["name"], ns)
+        if endpoints is not None:
+            subsets = endpoints.get("subsets") or []
+            ready = sum(len(s.get("addresses") or []) for s in subsets)
+            not_ready = sum(len(s.get("notReadyAddresses") or []) for s in subsets)
+            if ready == 0:
+                findings.append(Finding(
+                    category="service_no_endpoints", object=ref,
+                    summary=f"service {meta(service)['name']} has no ready endpoints",
+                    explanation=f"the Service {meta(service)['name']} has 0 ready endpoints "
+                                f"({not_ready} not ready): its {len(pods)} pods are not Ready",
+                    evidence=[Evidence(source="status", object=f"Endpoints/{ns}/"
+                                       f"{meta(service)['name']}",
+                                       detail=f"0 ready addresses, {not_ready} not ready")],
+                    confidence=0.8, impact=SEVERITY["service_no_endpoints"],
+                    related=[pod_ref(p) for p in pods]))
+    return findings
+
+
+def _closest_labels(view: ClusterView, namespace: str | None, selector: dict[str, str]) -> str:
+    from rapidfuzz import fuzz
+
+    best, best_score = "", 0.0
+    for pod in view.items("Pod", namespace):
+        for key, value in (meta(pod).get("labels") or {}).items():
+            for want_key, want in selector.items():
+                score = float(fuzz.ratio(f"{want_key}={want}", f"{key}={value}"))
+                if score > best_score and score >= 70:
+                    best, best_score = f"{key}={value}", score
+    return best
+
+
+def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
+    ports: set[str] = set()
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for port in container.get("ports") or []:
+                ports.add(str(port.get("containerPort")))
+                if port.get("name"):
+                    ports.add(str(port["name"]))
+    if not ports:
+        return None
+    for port in (service.get("spec") or {}).get("ports") or []:
+        target = str(port.get("targetPort", port.get("port")))
+        if target not in ports:
+            listed = ", ".join(sorted(p for p in ports if p.isdigit()))
+            return (f"Service {meta(service)['name']} sends port {port.get('port')} to "
+                    f"targetPort {target}, but its pods listen on {listed}")
+    return None
+
+
+def node_findings(view: ClusterView) -> list[Finding]:
+    findings = []
+    for node in view.items("Node"):
+        name = meta(node)["name"]
+        ref = f"Node/-/{name}"
+        on_node = [p for p in view.items("Pod") if (p.get("spec") or {}).get("nodeName") == name]
+        for condition in (node.get("status") or {}).get("conditions") or []:
+            kind, value = condition.get("type"), condition.get("status")
+            detail = f"{kind}={value} {condition.get('reason')}: {condition.get('message')}"
+            if kind == "Ready" and value != "True":
+                findings.append(Finding(
+                    category="node_not_ready", object=ref, summary=f"node {name} is NotReady",
+                    explanation=f"node {name} is NotReady ({condition.get('reason')}: "
+                                f"{condition.get('message')}); {len(on_node)} pods run there",
+                    evidence=[Evidence(source="node", object=ref, detail=detail)],
+                    confidence=0.9, impact=SEVERITY["node_not_ready"] * max(1, len(on_node)),
+                    related=[pod_ref(p) for p in on_node]))
+            elif kind in ("DiskPressure", "MemoryPressure", "PIDPressure") and value == "True":
+                evicted = [p for p in on_node
+                           if (p.get("status") or {}).get("reason") == "Evicted"]
+                findings.append(Finding(
+                    category="node_pressure", object=ref, summary=f"node {name} has {kind}",
+                    explanation=f"node {name} reports {kind} ({condition.get('message')}) and "
+                                f"has evicted {len(evicted)} pods",
+                    evidence=[Evidence(source="node", object=ref, detail=detail)],
+                    confidence=0.9,
+                    impact=SEVERITY["node_pressure"] * max(1, len(evicted)),
+                    related=[pod_ref(p) for p in evicted]))
+    return findings
+
+
+def storage_findings(view: ClusterView) -> list[Finding]:
+    findings = []
+    classes = {meta(c)["name"] for c in view.items("StorageClass")}
+    default = [meta(c)["name"] for c in view.items("StorageClass")
+               if (meta(c).get("annotations") or {}).get(
+                   "storageclass.kubernetes.io/is-default-class") == "true"]
+    late_binding = {meta(c)["name"] for c in view.items("StorageClass")
+                    if c.get("volumeBindingMode") == "WaitForFirstConsumer"}
+    for pvc in view.items("PersistentVolumeClaim"):
+        if (pvc.get("status") or {}).get("phase") != "Pending":
+            continue
+        ref = object_ref("PersistentVolumeClaim", pvc)
+        spec = pvc.get("spec") or {}
+        wanted = spec.get("storageClassName")
+        events = view.events_for("PersistentVolumeClaim", meta(pvc)["name"],
+                                 meta(pvc).get("namespace"))
+        waiting = wanted in late_binding or (not wanted and set(default) & late_binding) or (
+            events and events[0].get("reason") == "WaitForFirstConsumer")
+        if waiting:  # binds when its first pod is scheduled: a consequence, not a cause
+            continue
+        evidence = [Evidence(source="status", object=ref, detail="phase: Pending")]
+        evidence += [Evidence(source="event", object=ref,
+                              detail=f"{e.get('reason')}: {e.get('message')}") for e in events[:2]]
+        if wanted and "StorageClass" not in view.unknown and wanted not in classes:
+            explanation = (f"the PersistentVolumeClaim {meta(pvc)['name']} asks for "
+                           f"StorageClass {wanted}, which does not exist (classes: "
+                           f"{', '.join(sorted(classes)) or 'none'})")
+        elif not wanted and not default:
+            explanation = (f"the PersistentVolumeClaim {meta(pvc)['name']} has no StorageClass "
+                           "and no default exists, and no PersistentVolume matches it")
+        else:
+            explanation = (f"the PersistentVolumeClaim {meta(pvc)['name']} is unbound: no "
+                           "PersistentVolume matches its size, access mode and class")
+        findings.append(Finding(
+            category="pvc_unbound", object=ref, summary=f"pvc {meta(pvc)['name']} is Pending",
+            explanation=explanation, evidence=evidence, confidence=0.85,
+            impact=SEVERITY["pvc_unbound"]))
+    return findings
