@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.redacting import REDACTED, redact_line, redact_object, redact_text
+from tools.redacting import REDACTED, redact_line, redact_text
+from tools.scrubbing import redact_object
 
 CORPUS: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "data" / "redaction_corpus.yaml").read_text(encoding="utf-8")

@@ -25,8 +25,9 @@ from .errors import (
 from .kinds import KINDS, Kind, parse_kind
 from .live import LiveCluster, Timeouts, connect
 from .reading import Cluster, Obj, Redacted
-from .redacting import redact_object, redact_text
+from .redacting import redact_text
 from .results import ToolResult
+from .scrubbing import redact_object
 from .snapshot import SnapshotCluster
 from .snapshotting import SnapshotReport, write_snapshot
 from .toolbox import Toolbox, base_name, owned_pods

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from .kinds import Kind
-from .redacting import redact_line, redact_object
+from .redacting import redact_line
+from .scrubbing import redact_object
 
 Obj = dict[str, Any]
 

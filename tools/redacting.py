@@ -15,8 +15,8 @@ Text rules, each behind a cheap substring check:
   Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char. Hashes, UUIDs, digests and pod names
   are single-case and stay.
 
-`redact_object` applies them to the fields of Kubernetes objects where values live (env, args,
-ConfigMap data, annotations, messages) and replaces Secret data outright.
+`tools.scrubbing.redact_object` applies them to the fields of Kubernetes objects where values
+live (env, args, ConfigMap data, annotations, messages) and replaces Secret data outright.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 REDACTED = "[REDACTED]"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -67,7 +65,7 @@ _SAFE_LAST = frozenset({
 
 
 @functools.lru_cache(maxsize=4096)  # names repeat across every replica of every workload
-def _sensitive_name(name: str, *, broad: bool = False) -> bool:
+def sensitive_name(name: str, *, broad: bool = False) -> bool:
     """Whether a key names a secret.
 
     In log text the secret word must name the value itself (`access_token`, `passwordHash`,
@@ -100,7 +98,7 @@ _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no"
 _FILE_PATH = re.compile(r"(?:/[\w.@~-]+){2,}/?")
 
 
-def _is_secret_value(value: str) -> bool:
+def is_secret_value(value: str) -> bool:
     """False for values that say nothing (booleans, `$(VAR)` references, templates, `***`) and
     for file paths such as `/var/secrets/google/key.json`, which SREs need to see."""
     v = value.strip()
@@ -127,7 +125,7 @@ _CLI_PASSWORD = re.compile(  # mysql -pPW, redis-cli -a PW, sshpass -p PW, mongo
     r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]*?[ \t]-p|redis-cli\b[^\n]*?[ \t]-a[ \t]+"
     r"|(?:sshpass|mongosh?)\b[^\n]*?[ \t]-p[ \t]+))(?P<pw>[^\s\"']+)"
 )
-_CLI_PASSWORD_FLAG = {"redis-cli": "-a", "sshpass": "-p", "mongo": "-p", "mongosh": "-p"}
+CLI_PASSWORD_FLAG = {"redis-cli": "-a", "sshpass": "-p", "mongo": "-p", "mongosh": "-p"}
 _AUTH_HEADER = re.compile(
     r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
     r"(?P<scheme>(?:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[ \t]+)?"
@@ -141,7 +139,7 @@ _BASIC = re.compile(
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 _KEY_HINT = ("pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "signature")
-_KEY = rf"[A-Za-z0-9_.-]*?(?:{'|'.join(_KEY_HINT)})[A-Za-z0-9_.-]*"  # then `_sensitive_name`
+_KEY = rf"[A-Za-z0-9_.-]*?(?:{'|'.join(_KEY_HINT)})[A-Za-z0-9_.-]*"  # then `sensitive_name`
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>[ \t]*(?:-[ \t]+|export[ \t]+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     r"[ \t]*(?::=|[:=])(?!=)[ \t]*)(?P<pw>[^\s\"'|>](?:(?![ \t]+[\w.-]+=)[^\n])*?)[ \t]*$",
@@ -231,7 +229,7 @@ def _judge_candidate(m: re.Match[str]) -> str:
 
 def _keep_head(m: re.Match[str]) -> str:
     """Replacement for rules with a `head` to keep and a `pw` to hide (unless it says nothing)."""
-    if not _is_secret_value(m.group("pw")):
+    if not is_secret_value(m.group("pw")):
         return m.group()
     return m.group("head") + (m.groupdict().get("scheme") or "") + REDACTED
 
@@ -248,7 +246,7 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         else:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
-        if not _sensitive_name(m.group("key")) or not _is_secret_value(inner):
+        if not sensitive_name(m.group("key")) or not is_secret_value(inner):
             return m.group()
         if (inline and ":" in (m.groupdict().get("sep") or "") and inner.isalpha()
                 and inner.islower() and not _at_key_position(m)):
@@ -326,7 +324,7 @@ def _redact_short(text: str) -> str:
     return redact_text(text)
 
 
-def _redact_value(text: str) -> str:
+def redact_value(text: str) -> str:
     """`redact_text` for object fields: env values, args and messages repeat across replicas."""
     return _redact_short(text) if len(text) <= 512 else redact_text(text)
 
@@ -335,178 +333,3 @@ def redact_line(line: str) -> str:
     """One log line. The same rules as `redact_text`; a PEM block split over lines is caught
     line by line, its base64 body lines being random-looking tokens."""
     return redact_text(line)
-
-
-# --- Kubernetes objects -----------------------------------------------------------------------
-
-
-def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
-    """A redacted deep copy of a Kubernetes object (or a `*List` of them) as the API returns it.
-
-    Items of core list files carry no `kind`, so objects are recognised by shape: anything with
-    `spec.containers`, `spec.template` or `spec.jobTemplate` has containers; a `data` map is a
-    ConfigMap's, or a Secret's when the object is a Secret or has a `type`.
-    """
-    out: dict[str, Any] = _copy(obj)
-    _redact_in_place(out)
-    return out
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of JSON data, several times faster than `copy.deepcopy`."""
-    if type(value) is dict or type(value) is list:
-        new = value.copy()  # scalars are immutable: copy in C, then replace the containers
-        for key, item in value.items() if type(value) is dict else enumerate(value):
-            if type(item) not in _SCALARS:
-                new[key] = _copy(item)
-        return new
-    return value
-
-
-def _redact_in_place(obj: dict[str, Any]) -> None:
-    items = obj.get("items")
-    if type(items) is list:
-        for item in items:
-            if type(item) is dict:
-                _redact_in_place(item)
-    kind = obj.get("kind")
-    _redact_metadata(obj.get("metadata"))
-    has_data = any(type(obj.get(f)) is dict for f in ("data", "stringData", "binaryData"))
-    if kind == "Secret" or (kind is None and has_data and "type" in obj):
-        for field in ("data", "stringData"):
-            values = obj.get(field)
-            if type(values) is dict:
-                obj[field] = {k: REDACTED for k in values}
-    elif kind in (None, "ConfigMap") and has_data and "spec" not in obj:
-        data = obj.get("data")
-        if type(data) is dict:
-            for key, value in data.items():
-                if isinstance(value, str):
-                    data[key] = _redact_named(key, value)
-        binary = obj.get("binaryData")
-        if type(binary) is dict:
-            obj["binaryData"] = {k: REDACTED for k in binary}
-    for field in ("message", "note"):  # core/v1 and events.k8s.io/v1 events
-        if isinstance(obj.get(field), str):
-            obj[field] = _redact_value(obj[field])
-    _redact_workload_spec(obj.get("spec"))
-    _redact_messages(obj.get("status"))
-
-
-def _redact_metadata(meta: Any) -> None:
-    if type(meta) is not dict:
-        return
-    annotations = meta.get("annotations")
-    if type(annotations) is not dict:
-        return
-    for key, value in annotations.items():
-        if not isinstance(value, str):
-            continue
-        if key == LAST_APPLIED:
-            annotations[key] = _redact_last_applied(value)
-        else:
-            annotations[key] = _redact_value(value)
-
-
-def _redact_last_applied(value: str) -> str:
-    try:
-        applied = json.loads(value)
-    except ValueError:
-        return REDACTED
-    if type(applied) is not dict:
-        return REDACTED
-    _redact_in_place(applied)
-    return json.dumps(applied, separators=(",", ":")) + ("\n" if value.endswith("\n") else "")
-
-
-def _redact_workload_spec(spec: Any) -> None:
-    """Pod spec, or a workload spec holding a pod template, or a CronJob's job template."""
-    if type(spec) is not dict:
-        return
-    for field in ("containers", "initContainers", "ephemeralContainers"):
-        containers = spec.get(field)
-        if type(containers) is list:
-            for container in containers:
-                if type(container) is dict:
-                    _redact_container(container)
-    for field in ("template", "jobTemplate"):
-        template = spec.get(field)
-        if type(template) is dict:
-            _redact_metadata(template.get("metadata"))
-            _redact_workload_spec(template.get("spec"))
-
-
-def _redact_container(container: dict[str, Any]) -> None:
-    env = container.get("env")
-    if type(env) is list:
-        for var in env:
-            if type(var) is dict and isinstance(var.get("value"), str):
-                var["value"] = _redact_named(str(var.get("name", "")), var["value"])
-    for field in ("command", "args"):
-        if type(container.get(field)) is list:
-            container[field] = _redact_argv(container[field])
-    handlers = [container.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")]
-    lifecycle = container.get("lifecycle")
-    if type(lifecycle) is dict:
-        handlers += [lifecycle.get("postStart"), lifecycle.get("preStop")]
-    for handler in handlers:
-        if type(handler) is not dict:
-            continue
-        exec_ = handler.get("exec")
-        if type(exec_) is dict and type(exec_.get("command")) is list:
-            exec_["command"] = _redact_argv(exec_["command"])
-        http = handler.get("httpGet")
-        headers = http.get("httpHeaders") if type(http) is dict else None
-        if type(headers) is list:
-            for header in headers:
-                if type(header) is dict and isinstance(header.get("value"), str):
-                    header["value"] = _redact_named(str(header.get("name", "")), header["value"])
-
-
-def _redact_named(name: str, value: str) -> str:
-    if _sensitive_name(name, broad=True) and _is_secret_value(value):
-        return REDACTED
-    return _redact_value(value)
-
-
-_FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
-
-
-def _redact_argv(argv: list[Any]) -> list[Any]:
-    """`command`/`args` items. The item after a bare sensitive flag (`--password x`) goes, as do
-    the password flags of a few clients (`mysql -pX`, `redis-cli -a X`)."""
-    out: list[Any] = []
-    hide_next = False
-    program = argv[0].rsplit("/", 1)[-1] if argv and isinstance(argv[0], str) else ""
-    mysql, password_flag = program.startswith("mysql"), _CLI_PASSWORD_FLAG.get(program)
-    for item in argv:
-        if not isinstance(item, str):
-            out.append(item)
-            hide_next = False
-            continue
-        if hide_next and not item.startswith("--") and _is_secret_value(item):
-            out.append(REDACTED)
-        elif mysql and item.startswith("-p") and len(item) > 2 and _is_secret_value(item[2:]):
-            out.append("-p" + REDACTED)
-        else:
-            out.append(_redact_value(item))
-        hide_next = item == password_flag or (
-            bool(_FLAG.fullmatch(item)) and _sensitive_name(item)
-        )
-    return out
-
-
-def _redact_messages(status: Any) -> None:
-    """Every `message` under `status`: conditions, container states, termination messages."""
-    if type(status) is dict:
-        for key, value in status.items():
-            if key == "message" and isinstance(value, str):
-                status[key] = _redact_value(value)
-            elif type(value) is dict or type(value) is list:
-                _redact_messages(value)
-    elif type(status) is list:
-        for value in status:
-            _redact_messages(value)
