@@ -60,7 +60,8 @@ class SlackSettings(BaseModel):
     alerts_token: SecretStr | None = None
     """When set, POST /alerts needs `Authorization: Bearer <token>` (Alertmanager http_config)."""
     state_file: str = "slack.sqlite3"
-    """SQLite file under state_dir: alert threads, answers, feedback, seen events."""
+    """SQLite file under state_dir: alert threads, answers, feedback, seen events; unused when
+    memory.postgres_url is set (then they live in Postgres, shared by every replica)."""
 
 class WebSettings(BaseModel):
     """The web chat (`sre web`): see README "Web chat"."""
@@ -156,7 +157,8 @@ class MemorySettings(BaseModel):
     sqlite_path: Path | None = None
     """Conversation memory file; `<state_dir>/memory.sqlite` when unset."""
     postgres_url: SecretStr | None = None
-    """A Postgres URL: conversation memory goes there instead (needs the `postgres` extra)."""
+    """A Postgres URL: conversation memory, and the Slack app's state, go there instead (needs
+    the `postgres` extra); what several replicas share."""
 
 
 class Settings(BaseSettings):

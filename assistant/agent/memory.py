@@ -18,26 +18,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from ..postgres import CHECK, MALFORMED, describe, refusal
 from ..settings import Settings
-
-if TYPE_CHECKING:
-    import psycopg
-
-_CHECK = "check memory.postgres_url (SRE_MEMORY__POSTGRES_URL)"
-# libpq's words (matched, never shown) -> what they mean for the person fixing the setting.
-_REFUSALS = (
-    ("password authentication failed", "it refused the user name or password"),
-    ("no pg_hba.conf entry", "its pg_hba.conf does not let this user in from here"),
-    ("does not exist", "the database or the user does not exist there"),
-    ("Connection refused", "no Postgres server is listening there"),
-    ("timeout expired", "it did not answer in time"),
-    ("could not translate host name", "the host name does not resolve"),
-)
 
 
 class MemoryConfigError(ValueError):
@@ -77,43 +64,20 @@ def _postgres(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
     except ImportError as e:
         raise MemoryConfigError("Postgres memory needs the postgres extra: "
                                 "pip install 'sre-assistant[postgres]'") from e
-    where = _where(url)
+    where = describe(url)
+    if where is None:
+        raise MemoryConfigError(MALFORMED) from None
     with ExitStack() as stack:
         try:
             saver = stack.enter_context(PostgresSaver.from_conn_string(url))
         except psycopg.Error as e:
             raise MemoryConfigError(f"cannot open conversation memory in Postgres ({where}): "
-                                    f"{_refusal(e)}; {_CHECK}") from e
+                                    f"{refusal(e)}; {CHECK}") from e
         try:
             saver.setup()
         except psycopg.Error as e:
             raise MemoryConfigError(
                 f"cannot create the conversation memory tables in Postgres ({where}): the "
-                f"server refused (SQLSTATE {e.sqlstate or 'unknown'}); {_CHECK}, and that the "
+                f"server refused (SQLSTATE {e.sqlstate or 'unknown'}); {CHECK}, and that the "
                 f"user may create tables in that database") from e
         yield saver
-
-
-def _where(url: str) -> str:
-    """`database D on HOST:PORT as user U`, from the URL without its password."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.ProgrammingError:  # its message quotes the whole URL, password included
-        raise MemoryConfigError("memory.postgres_url (SRE_MEMORY__POSTGRES_URL) is not a "
-                                "valid Postgres URL; the form is "
-                                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
-    user = params.get("user")
-    where = (f"database {params.get('dbname') or user or '(default)'} on "
-             f"{params.get('host') or '(default host)'}:{params.get('port') or 5432}")
-    return f"{where} as user {user}" if user else where
-
-
-def _refusal(error: psycopg.Error) -> str:
-    text = str(error)
-    for words, meaning in _REFUSALS:
-        if words in text:
-            return meaning
-    return "the server could not be reached or refused the connection"

@@ -4,7 +4,9 @@ Every alert group lives in one thread of the incident channel, keyed by Alertman
 `groupKey` and remembered in the store: the first firing notification posts the alert and
 starts an investigation; a re-fire updates that message and notes it in the thread (and
 investigates again when new alerts joined the group or it had resolved); a resolve posts a
-resolution note. A restart of the app changes none of this: the thread is found again.
+resolution note. A restart of the app changes none of this: the thread is found again. Nor do
+several replicas: webhooks for one group are handled one at a time (the store's alert-group
+lock, across replicas with Postgres), and only the one that created the group's record posts.
 
 A payload that is not JSON or not the webhook schema is a 400 with the reason, never a crash.
 """
@@ -15,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -99,8 +100,6 @@ class AlertIntake:
         self.policy = policy
         self.channel = channel
         self.token = token
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
 
     def receive(self, body: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
         """HTTP status and JSON body for one webhook call."""
@@ -111,19 +110,15 @@ class AlertIntake:
         hook = parse(body)
         if isinstance(hook, str):
             return 400, {"error": hook}
-        with self._lock(hook.group_key):
+        key = hashlib.sha256(hook.group_key.encode()).hexdigest()[:24]
+        with self.store.alert_group_lock(key):  # one webhook per group at a time, any replica
             try:
-                return self._handle(hook, self.channel)
+                return self._handle(hook, key, self.channel)
             except SlackError as e:
                 status = 503 if e.retryable else 502
                 return status, {"error": f"could not post to Slack: {e.code}: {e.explanation}"}
 
-    def _lock(self, key: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
-
-    def _handle(self, hook: Webhook, channel: str) -> tuple[int, dict[str, Any]]:
-        key = hashlib.sha256(hook.group_key.encode()).hexdigest()[:24]
+    def _handle(self, hook: Webhook, key: str, channel: str) -> tuple[int, dict[str, Any]]:
         group, created = self.store.claim_alert_group(key, channel)
         if hook.status == "resolved":
             if created or group.ts is None:

@@ -30,7 +30,7 @@ from .commands import Ask, Diagnose, Help, Runbook
 from .investigating import Investigations, InvestigatorFactory, Job, thread_key
 from .messaging import Message, Messenger, SlackError, SlackRefused, make_client
 from .runbooks import RunbookSearch, runbook_answer
-from .store import Store
+from .store import Store, open_store
 
 log = logging.getLogger(__name__)
 _BUSY = ":hourglass: I am busy with other investigations; please try again in a minute."
@@ -53,18 +53,19 @@ class SlackApp:
 def build(settings: Settings, cluster: Cluster,
           investigator: InvestigatorFactory = EngineInvestigator,
           runbook_search: RunbookSearch | None = None) -> SlackApp:
-    """The app, ready to serve. Raises `SlackError` when Slack refuses the token or is down."""
+    """The app, ready to serve. Raises `SlackError` when Slack refuses the token or is down,
+    `StoreConfigError` when its state (SQLite, or Postgres with several replicas) cannot open."""
     config = settings.slack
     token = config.bot_token.get_secret_value() if config.bot_token else None
     client = make_client(token, config.api_base_url)
     messenger = Messenger(client)
     messenger.check_token()  # a bad token or an unreachable Slack is a SlackError, here
+    store = open_store(settings)
     secret = config.signing_secret.get_secret_value() if config.signing_secret else ""
     bolt = App(client=client, signing_secret=secret, name="sre",
                request_verification_enabled=config.mode == "http",
                listener_executor=ThreadPoolExecutor(max_workers=16,
                                                     thread_name_prefix="slack-listener"))
-    store = Store(settings.state_dir.expanduser() / config.state_file)
     investigations = Investigations(messenger, store, cluster, investigator,
                                     workers=config.workers, queue_limit=config.queue_limit)
     policy = AccessPolicy(config.channel_namespaces)

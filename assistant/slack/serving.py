@@ -29,6 +29,7 @@ from .app import SlackApp, build
 from .investigating import InvestigatorFactory
 from .messaging import SlackError
 from .runbooks import RunbookSearch, knowledge_search
+from .store import StoreConfigError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
                 return Agent(settings, cluster, checkpointer=memory, recall=recaller)
 
             return serve(settings, cluster, knowledge_search(index), agent)
-    except MemoryConfigError as e:
+    except (MemoryConfigError, StoreConfigError) as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
     except SlackError as e:
         raise Failure(EXIT_BAD_INPUT, f"Slack: {e.code}: {e.explanation}") from e

@@ -1,4 +1,4 @@
-"""What the Slack app remembers across restarts, in one SQLite file under `state_dir`.
+"""What the Slack app remembers across restarts and shares across replicas.
 
 - alert groups: Alertmanager group -> the thread it lives in, its status and fingerprints, so a
   re-fire or a resolve lands in the same thread and a restart never posts an alert twice;
@@ -8,34 +8,49 @@
 - conversations: threads the bot answers in (a follow-up there needs no @mention);
 - seen events: Events API ids already handled (Slack retries; none is worked twice).
 
-Each call opens its own connection, so the store is safe to use from any thread.
+    store = open_store(settings)   # SQLite under state_dir; Postgres with memory.postgres_url
+
+One replica keeps them in a SQLite file under `state_dir`. Several replicas keep them in the
+Postgres database of conversation memory (`memory.postgres_url`), where the claims that must
+happen once are single statements: `INSERT ... ON CONFLICT DO NOTHING` creates an alert group
+or marks an event seen for exactly one caller, whichever replica it runs in, and webhooks for
+one group take turns under `alert_group_lock`. The engines (`databases`) differ in nothing else
+the store sees.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alert_groups (
+from ..settings import Settings
+from .databases import (
+    Database,
+    SqliteDatabase,
+    StoreConfigError,
+    postgres_database,
+)
+
+__all__ = ["AlertGroup", "Store", "StoreConfigError", "StoredAnswer", "open_store"]
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS alert_groups (
     group_key TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT, status TEXT NOT NULL,
-    fingerprints TEXT NOT NULL, fired INTEGER NOT NULL, updated REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS answers (
+    fingerprints TEXT NOT NULL, fired INTEGER NOT NULL, updated DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS answers (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, thread_ts TEXT NOT NULL,
-    request TEXT NOT NULL, diagnosis TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS feedback (
-    answer_id TEXT NOT NULL, user TEXT NOT NULL, helpful INTEGER NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (answer_id, user));
-CREATE TABLE IF NOT EXISTS conversations (
-    channel TEXT NOT NULL, thread_ts TEXT NOT NULL, started REAL NOT NULL,
-    PRIMARY KEY (channel, thread_ts));
-CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at REAL NOT NULL);
-"""
+    request TEXT NOT NULL, diagnosis TEXT NOT NULL, created DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT NOT NULL, "user" TEXT NOT NULL, helpful INTEGER NOT NULL,
+    at DOUBLE PRECISION NOT NULL, PRIMARY KEY (answer_id, "user"))""",
+    """CREATE TABLE IF NOT EXISTS conversations (
+    channel TEXT NOT NULL, thread_ts TEXT NOT NULL, started DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (channel, thread_ts))""",
+    "CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+)
 SEEN_EVENTS_KEPT = 24 * 3600.0
 
 
@@ -59,98 +74,106 @@ class StoredAnswer:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+    """The tables, on whichever `Database`; every method is one short session."""
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            yield db
-        finally:
-            db.close()
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        database.create(_SCHEMA)
 
     # --- events --------------------------------------------------------------------------
 
     def first_sight(self, event_id: str) -> bool:
-        """True the first time `event_id` is seen (then never again, for a day)."""
+        """True the first time `event_id` is seen, by any replica (then never again, for a day)."""
         now = time.time()
-        with self._db() as db:
-            db.execute("DELETE FROM seen_events WHERE at < ?", (now - SEEN_EVENTS_KEPT,))
-            cursor = db.execute("INSERT OR IGNORE INTO seen_events VALUES (?, ?)",
-                                (event_id, now))
+        with self.database.session() as db:
+            db.run("DELETE FROM seen_events WHERE at < ?", now - SEEN_EVENTS_KEPT)
+            cursor = db.run("INSERT INTO seen_events VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                            event_id, now)
             return cursor.rowcount == 1
 
     # --- alert groups --------------------------------------------------------------------
 
+    def alert_group_lock(self, group_key: str) -> AbstractContextManager[None]:
+        """Held while one webhook for the group is handled: the next waits, in any replica."""
+        return self.database.alert_group_lock(group_key)
+
     def claim_alert_group(self, group_key: str, channel: str) -> tuple[AlertGroup, bool]:
         """The group's record, and whether this call created it (then the caller posts)."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT * FROM alert_groups WHERE group_key = ?",
-                             (group_key,)).fetchone()
-            if row is None:
-                db.execute("INSERT INTO alert_groups VALUES (?, ?, NULL, 'firing', '[]', 0, ?)",
-                           (group_key, channel, time.time()))
-                db.execute("COMMIT")
+        with self.database.session() as db:
+            created = db.run("INSERT INTO alert_groups VALUES (?, ?, NULL, 'firing', '[]', 0, ?)"
+                             " ON CONFLICT (group_key) DO NOTHING",
+                             group_key, channel, time.time()).rowcount == 1
+            if created:
                 return AlertGroup(group_key, channel, None, "firing", [], 0), True
-            db.execute("COMMIT")
-            return _group(row), False
+            row = db.run("SELECT * FROM alert_groups WHERE group_key = ?", group_key).fetchone()
+        return _group(row), False
 
     def save_alert_group(self, group: AlertGroup) -> None:
-        with self._db() as db:
-            db.execute("UPDATE alert_groups SET channel = ?, ts = ?, status = ?, fingerprints = ?,"
-                       " fired = ?, updated = ? WHERE group_key = ?",
-                       (group.channel, group.ts, group.status, json.dumps(group.fingerprints),
-                        group.fired, time.time(), group.group_key))
+        with self.database.session() as db:
+            db.run("UPDATE alert_groups SET channel = ?, ts = ?, status = ?, fingerprints = ?,"
+                   " fired = ?, updated = ? WHERE group_key = ?",
+                   group.channel, group.ts, group.status, json.dumps(group.fingerprints),
+                   group.fired, time.time(), group.group_key)
 
     def forget_alert_group(self, group_key: str) -> None:
-        with self._db() as db:
-            db.execute("DELETE FROM alert_groups WHERE group_key = ?", (group_key,))
+        with self.database.session() as db:
+            db.run("DELETE FROM alert_groups WHERE group_key = ?", group_key)
 
     # --- answers and feedback ------------------------------------------------------------
 
     def save_answer(self, answer: StoredAnswer) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
-                       (answer.id, answer.channel, answer.thread_ts, answer.request,
-                        answer.diagnosis, time.time()))
+        with self.database.session() as db:
+            db.run("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                   " channel = excluded.channel, thread_ts = excluded.thread_ts,"
+                   " request = excluded.request, diagnosis = excluded.diagnosis,"
+                   " created = excluded.created",
+                   answer.id, answer.channel, answer.thread_ts, answer.request,
+                   answer.diagnosis, time.time())
 
     def answer(self, answer_id: str) -> StoredAnswer | None:
-        with self._db() as db:
-            row = db.execute("SELECT id, channel, thread_ts, request, diagnosis FROM answers"
-                             " WHERE id = ?", (answer_id,)).fetchone()
+        with self.database.session() as db:
+            row = db.run("SELECT id, channel, thread_ts, request, diagnosis FROM answers"
+                         " WHERE id = ?", answer_id).fetchone()
         return StoredAnswer(*row) if row else None
 
     def record_feedback(self, answer_id: str, user: str, helpful: bool) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                       (answer_id, user, int(helpful), time.time()))
+        with self.database.session() as db:
+            db.run("INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (answer_id, \"user\")"
+                   " DO UPDATE SET helpful = excluded.helpful, at = excluded.at",
+                   answer_id, user, int(helpful), time.time())
 
     def feedback(self, answer_id: str) -> dict[str, bool]:
-        with self._db() as db:
-            rows = db.execute("SELECT user, helpful FROM feedback WHERE answer_id = ?",
-                              (answer_id,)).fetchall()
+        with self.database.session() as db:
+            rows = db.run("SELECT \"user\", helpful FROM feedback WHERE answer_id = ?",
+                          answer_id).fetchall()
         return {user: bool(helpful) for user, helpful in rows}
 
     # --- conversations -------------------------------------------------------------------
 
     def start_conversation(self, channel: str, thread_ts: str) -> None:
-        with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO conversations VALUES (?, ?, ?)",
-                       (channel, thread_ts, time.time()))
+        with self.database.session() as db:
+            db.run("INSERT INTO conversations VALUES (?, ?, ?)"
+                   " ON CONFLICT (channel, thread_ts) DO NOTHING", channel, thread_ts, time.time())
 
     def in_conversation(self, channel: str, thread_ts: str) -> bool:
-        with self._db() as db:
-            row = db.execute("SELECT 1 FROM conversations WHERE channel = ? AND thread_ts = ?",
-                             (channel, thread_ts)).fetchone()
+        with self.database.session() as db:
+            row = db.run("SELECT 1 FROM conversations WHERE channel = ? AND thread_ts = ?",
+                         channel, thread_ts).fetchone()
         return row is not None
 
 
-def _group(row: tuple[str, str, str | None, str, str, int, float]) -> AlertGroup:
+def open_store(settings: Settings) -> Store:
+    """The configured store: Postgres when `memory.postgres_url` is set, else SQLite under
+    `state_dir`. Raises `StoreConfigError` when it cannot be opened (never with the password)."""
+    url = settings.memory.postgres_url
+    database: Database
+    if url is not None:
+        database = postgres_database(url.get_secret_value())
+    else:
+        database = SqliteDatabase(settings.state_dir.expanduser() / settings.slack.state_file)
+    return Store(database)
+
+
+def _group(row: tuple[Any, ...]) -> AlertGroup:
     key, channel, ts, status, fingerprints, fired, _ = row
     return AlertGroup(key, channel, ts, status, json.loads(fingerprints), fired)

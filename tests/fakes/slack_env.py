@@ -8,6 +8,8 @@ loopback port), the fake Slack Web API, and a snapshot cluster made from scenari
 The default cluster holds two scenarios: `shop` (checkout crash-loops, DATABASE_URL missing)
 and `payments` (payment-processing-worker crash-loops on an exception). Channel SHOP may read
 `shop` only; channel SRE every namespace; INCIDENTS (the incident channel) every namespace.
+With `postgres_url` the app keeps its state in that database: two envs on one URL and one
+`fake` are two replicas of one deployment.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 import tools
 from assistant.diagnosis import Diagnosis
 from assistant.investigation import EngineInvestigator, Investigator, OnProgress, Request
-from assistant.settings import Settings, SlackSettings
+from assistant.settings import MemorySettings, Settings, SlackSettings
 from assistant.slack import HttpServer, SlackApp, build, connect_socket_mode, http_app
 from assistant.slack.investigating import InvestigatorFactory
 from assistant.slack.runbooks import RunbookSearch
@@ -67,7 +69,8 @@ class Recorder:
 class SlackEnv:
     def __init__(self, state_dir: Path, *, snapshot: Path | None = None,
                  fake: FakeSlack | None = None, runbook_search: RunbookSearch | None = None,
-                 investigator: InvestigatorFactory | None = None, **slack: Any) -> None:
+                 investigator: InvestigatorFactory | None = None,
+                 postgres_url: str | None = None, **slack: Any) -> None:
         self.state_dir = state_dir
         self.investigator = investigator
         self.runbook_search = runbook_search
@@ -82,7 +85,9 @@ class SlackEnv:
             "channel_namespaces": {SHOP: ["shop"], SRE: ["*"], INCIDENTS: ["*"],
                                    WATCHED: ["*"]},
             "port": 0, **slack}
-        self.settings = Settings(state_dir=state_dir / "state", slack=SlackSettings(**options))
+        self.settings = Settings(state_dir=state_dir / "state",
+                                 memory=MemorySettings(postgres_url=postgres_url),
+                                 slack=SlackSettings(**options))
         self.recorder = Recorder()
         self.cluster = tools.open_cluster(snapshot=self.snapshot)
         self.app: SlackApp | None = None
