@@ -18,6 +18,15 @@ from knowledge.embedding import MODEL_SHA256
 from knowledge.provisioning import DEFAULT_MODEL_DIR
 
 
+def _list_from_text(value: object) -> object:
+    """An environment value as a list: a JSON list, or comma-separated (`shop,data`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
 class ClusterSettings(BaseModel):
     context: str | None = None
     """The kubeconfig context to use; the kubeconfig's current context when unset."""
@@ -81,12 +90,7 @@ class WebSettings(BaseModel):
     @field_validator("namespaces", mode="before")
     @classmethod
     def _split_namespaces(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return _list_from_text(value)
 
 
 Provider = Literal["openai", "anthropic", "ollama", "openai-compatible"]
@@ -145,12 +149,7 @@ class KnowledgeSettings(BaseModel):
     @field_validator("runbooks_dirs", mode="before")
     @classmethod
     def _split_dirs(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return _list_from_text(value)
 
 
 class MemorySettings(BaseModel):

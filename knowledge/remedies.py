@@ -58,19 +58,19 @@ def remedies(category: str, facts: dict[str, str]) -> list[RemedyStep]:
     """The steps for a root-cause category, filled from `facts` (see remedies.yaml)."""
     catalogue = _catalogue()
     templates = catalogue.get(category) or catalogue["_default"]
-    return [RemedyStep(step=_fill(t.step, facts, shell=False),
-                       command=_fill(t.command, facts, shell=True) if t.command else None,
+    return [RemedyStep(step=_fill(t.step, facts, in_command=False),
+                       command=_fill(t.command, facts, in_command=True) if t.command else None,
                        risk=t.risk)
             for t in templates if t.applies(facts)]
 
 
-def _fill(template: str, facts: dict[str, str], *, shell: bool) -> str:
+def _fill(template: str, facts: dict[str, str], *, in_command: bool) -> str:
     values: dict[str, str] = {}
     for _, field, _, _ in string.Formatter().parse(template):
         if not field:
             continue
         value = facts.get(field, "")
-        if not value or (shell and not _SAFE.match(value)):
+        if not value or (in_command and not _SAFE.match(value)):
             value = f"<{field}>"
         values[field] = value
     return template.format_map(values)
