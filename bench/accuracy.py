@@ -20,15 +20,21 @@ from assistant.engine import diagnose  # noqa: E402
 
 
 def verdict(expect: dict[str, object], result: Diagnosis) -> tuple[bool, str]:
-    """Whether `result` answers like `expect` says; and why not."""
+    """Whether `result` answers like `expect` says; and why not.
+
+    A healthy expectation fails on anything but `healthy: true`. A broken one fails on a verdict
+    other than `false`, a wrong root category or object, a missing phrase (anywhere in the
+    answer), a `must_not` phrase in what a human reads first (summary, root cause, remediation),
+    a lesser problem of `also` not reported among the findings, or a forbidden remediation.
+    """
     text = result.model_dump_json().lower()
     if expect.get("healthy"):
         if result.healthy is not True:
             got = result.root_cause.category if result.root_cause else result.healthy
             return False, f"expected healthy, got {got}"
     else:
-        if result.root_cause is None:
-            return False, "no root cause"
+        if result.healthy is not False or result.root_cause is None:
+            return False, f"no root cause (healthy={result.healthy})"
         if result.root_cause.category != expect.get("category"):
             return False, f"category {result.root_cause.category}"
         if result.root_cause.object != expect.get("object"):
@@ -36,6 +42,16 @@ def verdict(expect: dict[str, object], result: Diagnosis) -> tuple[bool, str]:
     for phrase in expect.get("phrases") or []:  # type: ignore[attr-defined]
         if str(phrase).lower() not in text:
             return False, f"missing phrase {phrase!r}"
+    first_read = " ".join([
+        result.summary, result.root_cause.explanation if result.root_cause else "",
+        *(f"{r.step} {r.command or ''}" for r in result.remediation)]).lower()
+    for phrase in expect.get("must_not") or []:  # type: ignore[attr-defined]
+        if str(phrase).lower() in first_read:
+            return False, f"said {phrase!r}"
+    found = {(f.category, f.object) for f in result.findings}
+    for also in expect.get("also") or []:  # type: ignore[attr-defined]
+        if (also.get("category"), also.get("object")) not in found:
+            return False, f"missed the other problem {also.get('object')}"
     for phrase in expect.get("forbidden") or []:  # type: ignore[attr-defined]
         if any(str(phrase).lower() in (r.command or "").lower() + r.step.lower()
                for r in result.remediation):

@@ -22,6 +22,7 @@ from .apiserver import ApiServer
 
 Json = dict[str, Any]
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+INCIDENT_DIR = Path(__file__).resolve().parent.parent / "incidents"  # the blind corpus
 _NOW = re.compile(r"\{\{now(?:-(\d+)([smhd]))?\}\}")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -82,6 +83,7 @@ class Scenario:
     expect: Json
     path: Path
     namespaces: list[str] = field(default_factory=list)
+    family: str = ""  # incidents only: the family of tests/incidents/README.md
 
     def renamed(self, mapping: dict[str, str]) -> Scenario:
         """The same scenario with its namespaces renamed (for a fresh namespace per test)."""
@@ -104,7 +106,7 @@ class Scenario:
             expect={**_rename_expect(self.expect, mapping),
                     "phrases": [text(str(p)) for p in self.expect.get("phrases") or []]},
             path=self.path,
-            namespaces=[mapping.get(n, n) for n in self.namespaces])
+            namespaces=[mapping.get(n, n) for n in self.namespaces], family=self.family)
 
 
 def rename_ref(ref: str | None, mapping: dict[str, str]) -> str | None:
@@ -181,11 +183,16 @@ def load(path: Path, now: datetime | None = None) -> Scenario:
         name=doc["name"], description=doc.get("description", ""), objects=objects,
         logs=doc.get("logs") or {}, previous_logs=doc.get("previous_logs") or {},
         questions=doc.get("questions") or [], target=doc.get("target"),
-        expect=doc.get("expect") or {}, path=path, namespaces=namespaces)
+        expect=doc.get("expect") or {}, path=path, namespaces=namespaces,
+        family=doc.get("family") or "")
 
 
 def all_scenarios() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+def all_incidents(directory: Path = INCIDENT_DIR) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
 
 
 def _uid(obj: Json) -> str:
