@@ -69,7 +69,7 @@ def main() -> int:
         print(f"| **all** | **{passed}/{len(rows)}** |")
         return 0
     width = max((len(r[0]) for r in rows), default=10)
-    for name, family, ok, why in rows:
+    for name, _family, ok, why in rows:
         print(f"{name.ljust(width)}  {'pass' if ok else 'FAIL'}  {why}")
     print()
     for family, results in sorted(families.items()):

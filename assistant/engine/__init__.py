@@ -6,15 +6,20 @@ links symptoms to causes, ranks the roots by impact and writes a `Diagnosis`.
 
 from __future__ import annotations
 
+from knowledge.symptoms import Intent, classify
 from tools import Cluster
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import link
+from .checks import symptom_findings
 from .controllers import controller_findings
 from .infrastructure import node_findings, service_findings, storage_findings
-from .relevance import neighbourhood, target_pods, upstream_findings
+from .listening import log_findings
+from .reading import namespaces_named, what_logs_say
+from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
+from .verdicts import holds_anything, undecided
 from .view import ClusterUnavailable, ClusterView
 from .workloads import pod_findings, pods_summary
 
@@ -25,28 +30,53 @@ __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "
            "examine", "resolve"]
 
 
-def analyze(view: ClusterView, focus: Target | None = None) -> list[Finding]:
+def analyze(view: ClusterView, focus: Target | None = None,
+            intent: Intent | None = None) -> list[Finding]:
     """Every finding in the view, with causes linked and remediations proposed.
 
-    With a `focus` that nothing explains (its pods look healthy), its pods' logs are read for
-    the dependencies they fail to reach; with no focus, the same for a quiet scope."""
+    The logs of every container of the focus's pods (or of the scope's) are read first; the
+    namespaces their dependencies live in join the view. What running pods say about themselves
+    (a dependency they cannot reach, refused credentials, a full disk, slow calls) counts when
+    the question names a symptom, or when nothing else explains a quiet focus. The checks of the
+    question's symptom plan (throttling, memory, autoscalers, DNS) run last."""
+    intent = intent or Intent(symptoms=(), health=True)
+    pods = target_pods(view, focus) if focus is not None else view.items("Pod")
+    said = what_logs_say(view, pods)
+    view.widen(sorted(namespaces_named(said, view)))
     findings, _ = pod_findings(view)
     findings += controller_findings(view)
     findings += service_findings(view)
     findings += node_findings(view)
     findings += storage_findings(view)
     findings = _merge_same_object(findings)
-    if focus is not None:
-        hood = neighbourhood(view, focus)
-        if not any(_touches(f, hood) for f in findings):
-            findings += upstream_findings(view, target_pods(view, focus))
-    elif not findings:
-        findings += upstream_findings(view, view.items("Pod"))
+    hood = neighbourhood(view, focus) if focus is not None else None
+    quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
+    if quiet or not intent.health:
+        known = {(f.object, f.category) for f in findings}
+        findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
+    findings += symptom_findings(view, focus, pods, intent, findings)
+    _explain_unready(findings)
     link(view, findings)
     for finding in findings:
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings
+
+
+def _explain_unready(findings: list[Finding]) -> None:
+    """A readiness probe that fails is a symptom when the same pods' logs say why (a dependency
+    they cannot reach, refused credentials): the log's finding explains it."""
+    for unready in [f for f in findings if f.category == "readiness_probe"]:
+        told = next((f for f in findings if f.object == unready.object and f is not unready
+                     and f.category in ("dependency_unreachable", "credentials_rejected",
+                                        "tls_certificate", "storage_full")), None)
+        if told is not None:
+            told.summary = unready.summary
+            told.explanation = f"{unready.explanation.split(';')[0]}; because {told.explanation}"
+            told.evidence = [*told.evidence, *unready.evidence[:2]]
+            told.impact = max(told.impact, unready.impact)
+            told.related = sorted({*told.related, *unready.related})
+            findings.remove(unready)
 
 
 def _touches(finding: Finding, refs: set[str]) -> bool:
@@ -106,13 +136,14 @@ def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
                          summary=f"I could not look into this: {scope.unknown}.",
                          root_cause=None, evidence=[], remediation=[], confidence=0.0,
                          notes=[scope.unknown])
+    intent = classify(question)
     view = ClusterView.load(cluster, scope.namespaces)
-    findings = analyze(view, scope.target)
-    return compose(question, scope, view, findings)
+    findings = analyze(view, scope.target, intent)
+    return compose(question, scope, view, findings, intent)
 
 
 def compose(question: str, scope: Scope, view: ClusterView,
-            findings: list[Finding]) -> Diagnosis:
+            findings: list[Finding], intent: Intent | None = None) -> Diagnosis:
     by_object = {f.object: f for f in sorted(findings, key=lambda f: f.impact)}
     notes = [scope.note] if scope.note else []
     notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())][:6]
@@ -129,6 +160,9 @@ def compose(question: str, scope: Scope, view: ClusterView,
         ranked = sorted({_chain_root(f, by_object).object: _chain_root(f, by_object)
                          for f in findings}.values(), key=lambda f: (-f.impact, -f.confidence))
     where = _where(scope)
+    intent = intent or Intent(symptoms=(), health=True)
+    if not ranked and (not intent.health or not holds_anything(view)):
+        return undecided(question, scope, view, findings, intent, notes)
     if not ranked:
         others = len(findings)
         extra = f" {others} unrelated problem(s) exist elsewhere in scope." if others and \

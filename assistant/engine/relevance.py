@@ -1,24 +1,18 @@
 """What bears on a target: the target, its pods and owners, and the objects around it (the
 Services that select its pods, the autoscaler that scales it, the nodes its pods run on, the
 claims they mount, the NetworkPolicies that select them).
-
-And, when the target itself looks healthy, what its own logs say about the services it calls:
-a frontend whose pods are Ready can still answer 502 because its upstream is down.
 """
 
 from __future__ import annotations
 
-from knowledge import best_match
 from tools import Obj
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
-from ..diagnosis import Evidence, Finding, Target
+from ..diagnosis import Target
 from .pods import pod_ref
 from .view import ClusterView
-from .workloads import SEVERITY, pod_claims, workload_ref
-
-QUIET_SCAN_LIMIT = 30  # healthy pods whose logs are read when nothing else explains a question
+from .workloads import pod_claims, workload_ref
 
 
 def target_pods(view: ClusterView, target: Target) -> list[Obj]:
@@ -70,47 +64,3 @@ def neighbourhood(view: ClusterView, target: Target) -> set[str]:
         if any(matches_selector(selector, lab) for lab in labels):
             refs.add(f"NetworkPolicy/{ns}/{meta(policy)['name']}")
     return refs
-
-
-def upstream_findings(view: ClusterView, pods: list[Obj]) -> list[Finding]:
-    """Findings from healthy pods' current logs that name an unreachable dependency: one per
-    workload, read for at most `QUIET_SCAN_LIMIT` pods."""
-    found: dict[str, Finding] = {}
-    for pod in pods[:QUIET_SCAN_LIMIT]:
-        if (pod.get("status") or {}).get("phase") != "Running":
-            continue
-        owner = workload_ref(view, pod)
-        if owner in found:
-            found[owner].related.append(pod_ref(pod))
-            continue
-        finding = _upstream(view, pod, owner)
-        if finding is not None:
-            found[owner] = finding
-    return list(found.values())
-
-
-def _upstream(view: ClusterView, pod: Obj, owner: str) -> Finding | None:
-    namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        log = view.log(namespace, name, container.get("name", ""), previous=False)
-        if log is None:
-            continue
-        cause = best_match([line.text for line in log.errors])
-        if cause is None or cause.signature.category != "dependency_unreachable" \
-                or not cause.target:
-            continue
-        repeats = next((line.repeats for line in log.errors if line.text == cause.line), 1)
-        short = owner.split("/")[-1]
-        finding = Finding(
-            category="dependency_unreachable", object=owner,
-            summary=f"{short}: pods run, but their calls fail",
-            explanation=f"{short} is up, but {cause.cause}",
-            evidence=[Evidence(source="log", object=f"{pod_ref(pod)}/{container.get('name')}",
-                               detail=cause.line.strip()
-                               + (f" (x{repeats})" if repeats > 1 else ""))],
-            confidence=0.75, impact=SEVERITY["dependency_unreachable"],
-            related=[pod_ref(pod)])
-        finding.facts = {"target": cause.target, "signature": cause.signature.id,
-                         "container": container.get("name", "")}
-        return finding
-    return None

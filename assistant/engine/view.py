@@ -73,6 +73,21 @@ class ClusterView:
         except (Unreachable, Unauthorized) as e:
             raise ClusterUnavailable(str(e)) from e
 
+    def widen(self, namespaces: list[str]) -> None:
+        """Add namespaces the evidence leads to (a dependency's), if the cluster has them."""
+        new = [ns for ns in namespaces if ns not in self.namespaces]
+        if not new:
+            return
+        try:
+            existing = set(self.cluster.namespaces())
+        except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+            return
+        for namespace in new:
+            if namespace in existing:
+                self.namespaces.append(namespace)
+                for kind in NAMESPACED:
+                    self._load(kind, namespace)
+
     def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
         if namespace is None:
             return list(self.objects.get(kind, []))

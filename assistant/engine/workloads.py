@@ -20,7 +20,9 @@ SEVERITY = {  # how much a category hurts, for ranking roots
     "cronjob": 0.4, "hpa_limited": 0.8, "job_failed": 1.0, "node_pressure": 2.2,
     "service_selector_mismatch": 1.8, "service_port_mismatch": 1.8, "service_no_endpoints": 1.2,
     "network_policy": 1.8, "init_container": 2.0, "node_selector_mismatch": 1.8,
-    "untolerated_taint": 1.8,
+    "untolerated_taint": 1.8, "cpu_throttling": 1.4, "storage_full": 2.0,
+    "credentials_rejected": 1.8, "slow_dependency": 1.3, "autoscaler_missing": 1.0,
+    "scheduling_constraint": 1.8,
 }
 
 

@@ -1,0 +1,131 @@
+"""The checks a question's symptom plan adds to the status analyzers: specs as evidence when
+status is clean (a CPU limit far below need, memory at its limit), the autoscaler the question
+asks about (absent, competing, or blind for want of metrics), and the egress that DNS needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.symptoms import Intent
+from tools import Obj
+from tools.selectors import matches_selector
+from tools.summaries import meta
+
+from ..diagnosis import Evidence, Finding, Target
+from .pods import pod_ref
+from .view import ClusterView
+from .workloads import SEVERITY, object_ref, workload_ref
+
+_KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
+_VPA = re.compile(r"\bvpa\b|vertical pod autoscaler", re.IGNORECASE)
+SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving container
+
+
+def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], intent: Intent,
+                     found: list[Finding]) -> list[Finding]:
+    """Findings of the plan's checks that the status analyzers do not make."""
+    added: list[Finding] = []
+    plan = intent.plan
+    if "throttling" in plan and intent.wants("throttling"):
+        added += _throttling(view, pods)
+    if "autoscaler" in plan:
+        added += _autoscaler(view, focus, intent, found)
+    return [f for f in added if (f.object, f.category) not in
+            {(g.object, g.category) for g in found}]
+
+
+def cpu_milli(value: object) -> int | None:
+    """A CPU quantity in millicores ("250m" -> 250, "1" -> 1000, "0.5" -> 500)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return int(float(text[:-1])) if text.endswith("m") else int(float(text) * 1000)
+    except ValueError:
+        return None
+
+
+def _throttling(view: ClusterView, pods: list[Obj]) -> list[Finding]:
+    by_owner: dict[str, Finding] = {}
+    for pod in pods:
+        owner = workload_ref(view, pod)
+        if owner in by_owner:
+            by_owner[owner].related.append(pod_ref(pod))
+            continue
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            resources = container.get("resources") or {}
+            limit = cpu_milli((resources.get("limits") or {}).get("cpu"))
+            if limit is None:
+                continue
+            request = cpu_milli((resources.get("requests") or {}).get("cpu"))
+            name = container.get("name", "?")
+            short = owner.split("/")[-1]
+            spec_line = (f"container {name}: limits.cpu {resources['limits']['cpu']}"
+                         + (f", requests.cpu {resources['requests']['cpu']}"
+                            if request is not None else ""))
+            finding = Finding(
+                category="cpu_throttling", object=owner,
+                summary=f"{short}: CPU limit {resources['limits']['cpu']} on {name}",
+                explanation=(f"the container {name} of {short} may use at most "
+                             f"{resources['limits']['cpu']} of CPU (limits.cpu); under load the "
+                             "kernel throttles it (CFS quota), so it stays Ready but answers "
+                             "slowly"),
+                evidence=[Evidence(source="spec", object=pod_ref(pod), detail=spec_line)],
+                confidence=0.8 if limit <= SMALL_CPU_MILLI else 0.6,
+                impact=SEVERITY["cpu_throttling"], related=[pod_ref(pod)])
+            finding.facts = {"container": name, "cpu_limit": str(resources["limits"]["cpu"])}
+            by_owner[owner] = finding
+            break
+    return list(by_owner.values())
+
+
+def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
+                found: list[Finding]) -> list[Finding]:
+    """What the question about scaling is really about: the autoscaler it names may not exist,
+    another one may hold the workload, or two may fight over it."""
+    if focus is None:
+        return []
+    workload = focus.ref
+    if focus.kind == "HorizontalPodAutoscaler":
+        return []
+    hpas = [h for h in view.items("HorizontalPodAutoscaler", focus.namespace)
+            if _scales(h, focus)]
+    question = " ".join(intent.alerts)
+    asked_keda = bool(_KEDA.search(question) or "keda" in intent.symptoms)
+    findings: list[Finding] = []
+    if len(hpas) > 1:
+        names = ", ".join(meta(h)["name"] for h in hpas)
+        findings.append(Finding(
+            category="autoscaler_missing", object=workload,
+            summary=f"{focus.name}: {len(hpas)} autoscalers compete ({names})",
+            explanation=(f"{len(hpas)} HorizontalPodAutoscalers ({names}) scale {focus.name}; "
+                         "each overwrites the other's replica count, so it never settles"),
+            evidence=[Evidence(source="spec", object=object_ref("HorizontalPodAutoscaler", h),
+                               detail=f"scaleTargetRef {focus.kind}/{focus.name}") for h in hpas],
+            confidence=0.85, impact=SEVERITY["autoscaler_missing"] * 2))
+    elif not hpas and not asked_keda:
+        findings.append(Finding(
+            category="autoscaler_missing", object=workload,
+            summary=f"{focus.name}: no autoscaler scales it",
+            explanation=(f"no HorizontalPodAutoscaler targets {focus.kind} {focus.name} in "
+                         f"{focus.namespace}, so nothing adds replicas"),
+            evidence=[Evidence(source="spec", object=workload,
+                               detail=f"0 HorizontalPodAutoscalers with scaleTargetRef "
+                                      f"{focus.kind}/{focus.name}")],
+            confidence=0.7, impact=SEVERITY["autoscaler_missing"]))
+    return findings
+
+
+def keda_installed(view: ClusterView) -> bool:
+    return any("keda" in meta(d)["name"] for d in view.items("Deployment"))
+
+
+def _scales(hpa: Obj, focus: Target) -> bool:
+    ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    return bool(ref.get("kind") == focus.kind and ref.get("name") == focus.name)
+
+
+def selects(policy: Obj, pod: Obj) -> bool:
+    return matches_selector((policy.get("spec") or {}).get("podSelector") or {},
+                            meta(pod).get("labels") or {})

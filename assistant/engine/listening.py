@@ -1,0 +1,134 @@
+"""Findings from what running pods say about themselves: the dependency they cannot reach, the
+credentials a dependency refuses, a certificate that fails, a disk that is full, calls that are
+slow. Pod status shows none of these; the logs of some container (the app, a sidecar) do.
+"""
+
+from __future__ import annotations
+
+from tools import Obj
+
+from ..diagnosis import Evidence, Finding
+from .pods import pod_ref
+from .reading import Said
+from .view import ClusterView
+from .workloads import SEVERITY, workload_ref
+
+TOLD = ("dependency_unreachable", "credentials_rejected", "tls_certificate", "storage_full",
+        "slow_dependency")
+_SUMMARY = {
+    "dependency_unreachable": "pods run, but their calls fail",
+    "credentials_rejected": "a dependency refuses its credentials",
+    "tls_certificate": "TLS fails",
+    "storage_full": "writes fail",
+    "slow_dependency": "calls are slow",
+}
+
+
+def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
+    """One finding per (workload, category) from running pods' logs, most repeated line first."""
+    found: dict[tuple[str, str], Finding] = {}
+    ordered = sorted(said, key=lambda s: (-s.match.signature.priority, -s.repeats))
+    for item in ordered:
+        if item.category not in TOLD or _phase(item.pod) != "Running" or (
+                item.previous and not _restarted(item.pod, item.container)):
+            continue
+        owner = workload_ref(view, item.pod)
+        key = (owner, item.category)
+        if key in found:
+            if pod_ref(item.pod) not in found[key].related:
+                found[key].related.append(pod_ref(item.pod))
+            continue
+        found[key] = _finding(item, owner)
+    return list(found.values())
+
+
+def _finding(item: Said, owner: str) -> Finding:
+    short = owner.split("/")[-1]
+    where = f"{pod_ref(item.pod)}/{item.container}"
+    who = f"the {item.container} sidecar" if item.role == "sidecar" else (
+        f"the init container {item.container}" if item.role == "init" else short)
+    cause = item.match.cause
+    target = item.match.target
+    if target and target not in cause:
+        cause += f" (at {target})"
+    finding = Finding(
+        category=item.category, object=owner,
+        summary=f"{short}: {_SUMMARY[item.category]}",
+        explanation=f"{short} is up, but {who} logs that {cause}" if item.role != "app"
+        else f"{short} is up, but {cause}",
+        evidence=[Evidence(source="log", object=where,
+                           detail=item.match.line.strip()
+                           + (f" (x{item.repeats})" if item.repeats > 1 else ""))],
+        confidence=0.75, impact=SEVERITY.get(item.category, 1.5), related=[pod_ref(item.pod)])
+    finding.facts = {"signature": item.match.signature.id, "container": item.container,
+                     "role": item.role}
+    if target:
+        finding.facts["target"] = target
+    if item.category == "credentials_rejected":
+        secret = _secret_of(item.pod, item.container)
+        if secret:
+            finding.facts["secret"] = secret
+            finding.explanation += f"; its credentials come from Secret {secret}"
+    if item.category == "tls_certificate":
+        secret = _secret_volume(item.pod, item.container, item.match.line)
+        if secret:
+            finding.facts["secret"] = secret
+            finding.explanation += f"; the certificate is mounted from Secret {secret}"
+    return finding
+
+
+def _phase(pod: Obj) -> str:
+    return str((pod.get("status") or {}).get("phase") or "")
+
+
+def _restarted(pod: Obj, container: str) -> bool:
+    """Whether the previous log is recent news: the container has restarted and is not yet
+    settled (a restart long ago, followed by a healthy run, is history)."""
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") == container:
+            return not status.get("ready", True)
+    return False
+
+
+_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
+                     "URL")
+
+
+def _secret_of(pod: Obj, container: str) -> str | None:
+    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
+    for item in _all_containers(pod):
+        if item.get("name") != container:
+            continue
+        refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
+                 .get("name")) for env in item.get("env") or []]
+        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
+            for name, secret in refs:
+                if secret and any(w in name.upper() for w in words):
+                    return str(secret)
+        for source in item.get("envFrom") or []:
+            if (source.get("secretRef") or {}).get("name"):
+                return str(source["secretRef"]["name"])
+    return None
+
+
+def _secret_volume(pod: Obj, container: str, line: str) -> str | None:
+    """The Secret volume a container mounts that the log line's path, or a cert-like name,
+    points at."""
+    spec = pod.get("spec") or {}
+    secrets = {v.get("name"): (v.get("secret") or {}).get("secretName")
+               for v in spec.get("volumes") or [] if v.get("secret")}
+    mounts = [m for c in _all_containers(pod) if c.get("name") == container
+              for m in c.get("volumeMounts") or [] if m.get("name") in secrets]
+    for mount in mounts:
+        if mount.get("mountPath") and mount["mountPath"] in line:
+            return str(secrets[mount["name"]])
+    for mount in mounts:
+        name = f"{mount.get('name')} {secrets[mount['name']]} {mount.get('mountPath')}".lower()
+        if any(w in name for w in ("tls", "cert", "ssl", "ca")):
+            return str(secrets[mount["name"]])
+    return None
+
+
+def _all_containers(pod: Obj) -> list[Obj]:
+    spec = pod.get("spec") or {}
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]

@@ -1,0 +1,105 @@
+"""What the logs of every container say, read to the end: init containers, sidecars and the
+app, the previous log (the crash) and the current one, error lines first and bounded.
+
+A log line a signature recognises becomes a `Said`, with the dependency it names (host:port,
+a DNS name, a URL) when it names one. Slow calls count only from one second up: a log that
+says "took 12ms" is not latency evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge import SignatureMatch, match_line
+from tools import Obj
+from tools.summaries import meta
+
+from .view import ClusterView
+
+POD_LIMIT = 30  # pods whose every container's logs are read for one question
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s?(ms|s)\b")
+_SVC_HOST = re.compile(
+    r"\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?\b")
+SLOW_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Said:
+    """One recognised line of one container's log."""
+
+    pod: Obj
+    container: str
+    role: str  # "init", "app" (the first container) or "sidecar"
+    match: SignatureMatch
+    repeats: int
+    previous: bool
+
+    @property
+    def category(self) -> str:
+        return self.match.signature.category
+
+
+def containers(pod: Obj) -> list[tuple[str, str]]:
+    """(name, role) of every container of a pod: init containers, the app, sidecars."""
+    spec = pod.get("spec") or {}
+    found = [(c.get("name", ""), "init") for c in spec.get("initContainers") or []]
+    for index, container in enumerate(spec.get("containers") or []):
+        found.append((container.get("name", ""), "app" if index == 0 else "sidecar"))
+    return found
+
+
+def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) -> list[Said]:
+    """Every container's most telling recognised line, previous log first, for up to `limit`
+    pods (one pod per workload first, so one noisy workload does not use up the budget)."""
+    said: list[Said] = []
+    for pod in _spread(view, pods)[:limit]:
+        namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
+        for container, role in containers(pod):
+            for previous in (True, False):
+                log = view.log(namespace, name, container, previous)
+                if log is None:
+                    continue
+                best: tuple[SignatureMatch, int] | None = None
+                for line in [*log.errors, *log.tail[-5:]]:
+                    found = match_line(line.text)
+                    if found is None or not _counts(found):
+                        continue
+                    if best is None or found.signature.priority >= best[0].signature.priority:
+                        best = (found, line.repeats)
+                if best is not None:
+                    said.append(Said(pod, container, role, best[0], best[1], previous))
+    return said
+
+
+def _counts(found: SignatureMatch) -> bool:
+    if found.signature.id != "slow-call":
+        return True
+    duration = _DURATION.search(found.groups[0] if found.groups else found.line)
+    if duration is None:
+        return False
+    value = float(duration.group(1)) / (1000 if duration.group(2) == "ms" else 1)
+    return value >= SLOW_SECONDS
+
+
+def _spread(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    from .workloads import workload_ref
+
+    first: dict[str, Obj] = {}
+    rest: list[Obj] = []
+    for pod in pods:
+        owner = workload_ref(view, pod)
+        if owner in first:
+            rest.append(pod)
+        else:
+            first[owner] = pod
+    return [*first.values(), *rest]
+
+
+def namespaces_named(said: list[Said], view: ClusterView) -> set[str]:
+    """Namespaces that the dependencies in the logs live in (`name.ns.svc`)."""
+    found: set[str] = set()
+    for item in said:
+        for match in _SVC_HOST.finditer(item.match.line):
+            found.add(match.group(3))
+    return found

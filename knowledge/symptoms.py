@@ -1,0 +1,93 @@
+"""What a question or an alert is about (its symptom classes), and each class's investigation
+plan: data in symptoms.yaml.
+
+    intent = classify("why is the orders API slow?")   # Intent(symptoms=("latency",), health=False)
+    intent.plan                                         # ("status", "logs", "dependencies", ...)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+_RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SymptomClass:
+    id: str
+    words: tuple[re.Pattern[str], ...]
+    alerts: tuple[str, ...]
+    plan: tuple[str, ...]
+    unseen: tuple[str, ...]
+    next: tuple[str, ...]
+    seen: bool  # the tools see this symptom whole: finding nothing means it is not there
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The symptom classes a question names (alerts first) and whether an empty result may be
+    answered "healthy": only when every class named is one the tools see whole."""
+
+    symptoms: tuple[str, ...]
+    health: bool
+    alerts: tuple[str, ...] = ()  # alert names found in the question
+
+    @property
+    def plan(self) -> tuple[str, ...]:
+        classes = symptom_classes()
+        steps: list[str] = []
+        for symptom in self.symptoms or ("health",):
+            steps += [s for s in classes[symptom].plan if s not in steps]
+        return tuple(steps)
+
+    def unseen(self) -> list[str]:
+        classes = symptom_classes()
+        return list(dict.fromkeys(u for s in self.symptoms for u in classes[s].unseen))
+
+    def next_steps(self) -> list[str]:
+        classes = symptom_classes()
+        return list(dict.fromkeys(n for s in self.symptoms for n in classes[s].next))
+
+    def wants(self, *symptoms: str) -> bool:
+        return any(s in self.symptoms for s in symptoms)
+
+
+@cache
+def symptom_classes() -> dict[str, SymptomClass]:
+    text = resources.files("knowledge").joinpath("symptoms.yaml").read_text(encoding="utf-8")
+    return {
+        key: SymptomClass(
+            id=key, words=tuple(re.compile(w, re.IGNORECASE) for w in entry.get("words") or []),
+            alerts=tuple(entry.get("alerts") or []), plan=tuple(entry.get("plan") or []),
+            unseen=tuple(entry.get("unseen") or []), next=tuple(entry.get("next") or []),
+            seen=bool(entry.get("seen")))
+        for key, entry in yaml.safe_load(text).items()
+    }
+
+
+@cache
+def _alert_classes() -> dict[str, str]:
+    return {alert: c.id for c in symptom_classes().values() for alert in c.alerts}
+
+
+def classify(question: str) -> Intent:
+    """The intent of `question`: alert names first (they are precise), then words."""
+    classes = symptom_classes()
+    by_alert = _alert_classes()
+    text = question or ""
+    alerts = tuple(dict.fromkeys(w for w in _WORD.findall(text) if w in by_alert))
+    if alerts:  # precise: an alert's own words (its description) would name every class
+        found = list(dict.fromkeys(by_alert[a] for a in alerts if by_alert[a] != "health"))
+        return Intent(symptoms=tuple(found), alerts=alerts, health=bool(
+            _RESOLVED.search(text)) or all(classes[s].seen for s in found))
+    lowered = text.lower()
+    found = [s.id for s in classes.values()
+             if s.id != "health" and any(w.search(lowered) for w in s.words)]
+    health = all(classes[s].seen for s in found)
+    return Intent(symptoms=tuple(found), health=health, alerts=alerts)
