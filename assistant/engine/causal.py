@@ -60,8 +60,73 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             _set(cause, finding)
                     break
     for finding in findings:
-        if finding.category == "dependency_unreachable" and finding.facts.get("target"):
+        if finding.category != "dependency_unreachable":
+            continue
+        if _blocked_by_egress(view, finding):
+            continue
+        if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object)
+
+
+_DNS_FAILURES = ("dns-no-such-host",)
+
+
+def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
+    """Whether an egress NetworkPolicy on the client's pods forbids what the failing call needs:
+    DNS (port 53) for a name that does not resolve, else the dependency's port. The policy
+    becomes the finding's root object."""
+    clients = [p for p in view.items("Pod") if pod_ref(p) in finding.related]
+    if not clients:
+        return False
+    dns = finding.facts.get("signature") in _DNS_FAILURES
+    parsed = _HOST_PORT.match(finding.facts.get("target") or "")
+    port = "53" if dns else (parsed.group("port") if parsed else None)
+    if port is None:
+        return False
+    namespace = meta(clients[0]).get("namespace")
+    selecting = [p for p in view.items("NetworkPolicy", namespace)
+                 if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
+                 and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
+                                          meta(c).get("labels") or {}) for c in clients)]
+    if not selecting or any(_allows_port(p, int(port)) for p in selecting):
+        return False
+    policy = selecting[0]
+    name = meta(policy)["name"]
+    ref = f"NetworkPolicy/{namespace}/{name}"
+    client = finding.object.split("/")[-1]
+    what = ("DNS (port 53, to kube-dns)" if dns else f"port {port}")
+    finding.facts.update(policy=name, port=port, client=client, egress="true",
+                         dns="true" if dns else "")
+    finding.category = "network_policy"
+    finding.explanation = (f"the NetworkPolicy {name} restricts the egress of {client}'s pods "
+                           f"and allows no traffic to {what}, so {finding.explanation}")
+    finding.evidence.append(Evidence(source="spec", object=ref, detail=_egress_line(policy)))
+    finding.related.append(finding.object)
+    finding.object = ref
+    finding.confidence = max(finding.confidence, 0.85)
+    return True
+
+
+def _allows_port(policy: Obj, port: int) -> bool:
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        ports = rule.get("ports")
+        if not ports:
+            return True
+        for entry in ports:
+            value = entry.get("port")
+            end = entry.get("endPort") or value
+            if value is None or (str(value).isdigit() and int(value) <= port <= int(end)):
+                return True
+    return False
+
+
+def _egress_line(policy: Obj) -> str:
+    spec = policy.get("spec") or {}
+    selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
+    allowed = [f"{p.get('protocol', 'TCP')}/{p.get('port', 'any')}"
+               for rule in spec.get("egress") or [] for p in rule.get("ports") or [{}]]
+    return (f"podSelector {selector}; policyTypes Egress; egress allowed only to ports "
+            f"{', '.join(allowed) or 'none'}")
 
 
 def _set(symptom: Finding, cause: Finding) -> None:

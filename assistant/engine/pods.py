@@ -17,6 +17,9 @@ _PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no
                         re.IGNORECASE)
 _PULL_MISSING = re.compile(r"not found|manifest unknown|does not exist|NotFound", re.IGNORECASE)
 _INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+_OWN_STORAGE = re.compile(r"ephemeral local storage usage exceeds|exceeded (?:its|the) (?:local )?"
+                          r"ephemeral.storage limit|emptyDir volume \S+ exceeds|"
+                          r"usage of ephemeral.storage exceeds", re.IGNORECASE)
 _TAINT = re.compile(r"taints? \{([^}]*)\}|untolerated taint\(?s?\)? ?\{([^}]*)\}")
 
 
@@ -43,9 +46,15 @@ def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
     if status.get("reason") == "Evicted":
         node = (pod.get("spec") or {}).get("nodeName") or "?"
         message = status.get("message", "")
+        evidence = [Evidence(source="status", object=ref, detail=f"Evicted: {message}")]
+        if _OWN_STORAGE.search(message):  # the pod's own scratch space, not the node's fault
+            return PodIssue("storage_full",
+                            f"the pod was evicted for its ephemeral storage use on node {node}: "
+                            f"{message}", evidence, 0.9,
+                            detail={"node": node, "ephemeral": "true",
+                                    "container": _first_container(pod)})
         return PodIssue("node_pressure", f"the pod was evicted from node {node}: {message}",
-                        [Evidence(source="status", object=ref, detail=f"Evicted: {message}")],
-                        0.85, detail={"node": node})
+                        evidence, 0.85, detail={"node": node})
     unschedulable = _unschedulable(view, pod)
     if unschedulable:
         return unschedulable
@@ -88,6 +97,9 @@ def _unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
             f"no node has enough {', '.join(resources)} for the pod's requests "
             f"({_requests(pod)}): {message}",
             evidence, 0.9, detail={"resources": ", ".join(resources)})
+    constraint = _constraint(view, pod, message, evidence)
+    if constraint:
+        return constraint
     taint = _TAINT.search(message)
     if taint and ("unreachable" in message or "not-ready" in message):
         return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
@@ -107,6 +119,59 @@ def _unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
                         f"{message}", evidence, 0.85, detail=detail)
     return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
                     evidence, 0.5)
+
+
+_SPREAD = re.compile(r"(\d+) node\(s\) didn't match pod topology spread constraints|"
+                     r"(\d+) node\(s\) didn't (?:match|satisfy) (?:existing )?pod"
+                     r" (?:anti-)?affinity|(\d+) node\(s\) were unschedulable|"
+                     r"(\d+) node\(s\) had volume node affinity conflict", re.IGNORECASE)
+
+
+def _constraint(view: ClusterView, pod: Obj, message: str,
+                evidence: list[Evidence]) -> PodIssue | None:
+    """Pending for the pod's own placement rules or cordoned nodes: the rule or the nodes by
+    name, when these rule out more nodes than resources, taints or selectors do."""
+    blocked = {m.lastindex: int(m.group(m.lastindex or 0)) for m in _SPREAD.finditer(message)}
+    if not blocked:
+        return None
+    others = _count(r"(\d+) (?:node\(s\) had (?:untolerated )?taint|Insufficient|"
+                    r"node\(s\) didn't match (?:Pod's )?node)", message)
+    if sum(blocked.values()) < others:
+        return None
+    spec = pod.get("spec") or {}
+    parts: list[str] = []
+    detail: dict[str, str] = {}
+    if 3 in blocked:
+        cordoned = [meta(n)["name"] for n in view.items("Node")
+                    if (n.get("spec") or {}).get("unschedulable")]
+        detail["nodes"] = ", ".join(cordoned)
+        parts.append(f"{len(cordoned) or blocked[3]} node(s) are cordoned (unschedulable)"
+                     + (f": {', '.join(cordoned)}" if cordoned else ""))
+    if 1 in blocked:
+        spread = spec.get("topologySpreadConstraints") or []
+        rules = "; ".join(f"maxSkew {c.get('maxSkew')} over {c.get('topologyKey')} "
+                          f"({c.get('whenUnsatisfiable')})" for c in spread)
+        parts.append("its topology spread constraints cannot be met"
+                     + (f" ({rules})" if rules else ""))
+    if 2 in blocked:
+        affinity = spec.get("affinity") or {}
+        anti = (affinity.get("podAntiAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution") or []
+        keys = ", ".join(sorted({t.get("topologyKey", "?") for t in anti}))
+        parts.append("its required pod anti-affinity leaves no node"
+                     + (f" (topologyKey {keys})" if keys else "")
+                     if anti else "its required pod affinity matches no node")
+    if 4 in blocked:
+        parts.append("its volume is bound to another zone than the nodes that could run it "
+                     "(volume node affinity conflict)")
+    return PodIssue("scheduling_constraint",
+                    f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
+                    evidence, 0.85, detail=detail)
+
+
+def _first_container(pod: Obj) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    return str(containers[0].get("name", ""))
 
 
 def _requests(pod: Obj) -> str:
@@ -146,7 +211,8 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
     if waiting in ("ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError"):
         return _container_issue(view, pod, init)
     name = init.get("name", "?")
-    cause = log_cause(view, pod, name)
+    message = terminated.get("message") or (state.get("waiting") or {}).get("message") or ""
+    cause = (best_match([message]) if message else None) or log_cause(view, pod, name)
     ref = pod_ref(pod)
     evidence = [Evidence(source="status", object=ref,
                          detail=f"init container {name}: {waiting or 'terminated'}, exit code "
@@ -208,10 +274,18 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             evidence.append(Evidence(source="event", object=ref,
                                      detail=f"{event.get('reason')}: {event.get('message')}"))
         probe = _probe(pod, name, "livenessProbe")
-        return PodIssue("liveness_probe",
-                        f"the liveness probe of {name} fails and the kubelet restarts it "
-                        f"(exit code {exit_code}); {probe}", evidence, 0.9, container=name,
-                        detail={"container": name})
+        facts = {"container": name}
+        explanation = (f"the liveness probe of {name} fails and the kubelet restarts it "
+                       f"(exit code {exit_code}); {probe}")
+        served = _served_instead(view, pod, name, "livenessProbe")
+        if served:
+            facts.update(served)
+            explanation += (f"; the probe asks {served['probe_where']}, but the app "
+                            f"{served['served_how']}")
+            evidence.append(Evidence(source="log", object=f"{ref}/{name}",
+                                     detail=served["line"]))
+        return PodIssue("liveness_probe", explanation, evidence, 0.9, container=name,
+                        detail=facts)
     message = final.get("message") or waiting.get("message") or ""
     if last_reason in ("ContainerCannotRun", "StartError") or exit_code in (126, 127, 128) and (
             "executable" in message or "exec" in message):
@@ -359,6 +433,56 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
     name = unready[0].get("name", "?")
     probe = _probe(pod, name, "readinessProbe")
     detail = events[0].get("message") if events else "no readiness events recorded"
-    return PodIssue("readiness_probe",
-                    f"the readiness probe of {name} fails ({detail}); {probe}", evidence,
-                    0.85 if events else 0.6, container=name, detail={"container": name})
+    facts = {"container": name}
+    served = _served_instead(view, pod, name, "readinessProbe")
+    explanation = f"the readiness probe of {name} fails ({detail}); {probe}"
+    if served:
+        facts.update(served)
+        explanation += (f"; the probe asks {served['probe_where']}, but the app "
+                        f"{served['served_how']}")
+        evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=served["line"]))
+    return PodIssue("readiness_probe", explanation, evidence,
+                    0.85 if events else 0.6, container=name, detail=facts)
+
+
+_PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
+_LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?(?:port |:)(\d{2,5})\b",
+                     re.IGNORECASE)
+_HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
+
+
+def _served_instead(view: ClusterView, pod: Obj, container: str,
+                    which: str) -> dict[str, str] | None:
+    """What the app's log says it serves, when the probe asks for something else: a health
+    path it registers or answers, or the port it listens on."""
+    spec = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                 if c.get("name") == container), {})
+    action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
+        "tcpSocket") or {}
+    path, port = action.get("path"), str(action.get("port", ""))
+    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
+    if log is None:
+        return None
+    lines = [line.text for line in [*log.head, *log.errors, *log.tail]]
+    if port.isdigit():
+        for line in lines:
+            found = _LISTEN.search(line)
+            if found and found.group(1) != port:
+                return {"probe_where": f"port {port}", "served_how": f"listens on port "
+                        f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
+                        "line": line.strip()}
+    if not path:
+        return None
+    for line in lines:
+        lowered = line.lower()
+        for candidate in _PATH.findall(line):
+            if candidate.rstrip("/") == path.rstrip("/") or not any(
+                    w in candidate.lower() for w in _HEALTH_WORDS):
+                continue
+            if " 404" in lowered and candidate in line.split(" 404")[0][-60:]:
+                continue  # a path the app does not serve either
+            return {"probe_where": f"path {path} on port {port}",
+                    "served_how": f"serves its health check at {candidate}",
+                    "serves_path": candidate.rstrip(".,;)"), "probe_path": path,
+                    "line": line.strip()}
+    return None
