@@ -47,7 +47,9 @@ def run(directory: Path) -> tuple[list[tuple[str, str, bool, str]], list[float]]
                 if not ok and not why:
                     got = (f"{result.root_cause.category} {result.root_cause.object}"
                            if result.root_cause else f"healthy={result.healthy}")
-                    why = f"q{number}: {reason} (got {got})"
+                    want = (f"{incident.expect.get('category')} {incident.expect.get('object')}"
+                            if not incident.expect.get("healthy") else "healthy")
+                    why = f"q{number}: {reason}; want {want}; got {got}"
             rows.append((incident.name, incident.family, not why, why))
     return rows, times
 

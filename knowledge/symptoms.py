@@ -37,6 +37,7 @@ class Intent:
     symptoms: tuple[str, ...]
     health: bool
     alerts: tuple[str, ...] = ()  # alert names found in the question
+    text: str = ""  # the question, lowered
 
     @property
     def plan(self) -> tuple[str, ...]:
@@ -84,10 +85,10 @@ def classify(question: str) -> Intent:
     alerts = tuple(dict.fromkeys(w for w in _WORD.findall(text) if w in by_alert))
     if alerts:  # precise: an alert's own words (its description) would name every class
         found = list(dict.fromkeys(by_alert[a] for a in alerts if by_alert[a] != "health"))
-        return Intent(symptoms=tuple(found), alerts=alerts, health=bool(
+        return Intent(symptoms=tuple(found), alerts=alerts, text=text.lower(), health=bool(
             _RESOLVED.search(text)) or all(classes[s].seen for s in found))
     lowered = text.lower()
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(lowered) for w in s.words)]
     health = all(classes[s].seen for s in found)
-    return Intent(symptoms=tuple(found), health=health, alerts=alerts)
+    return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered)

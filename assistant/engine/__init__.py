@@ -10,7 +10,7 @@ from knowledge.symptoms import Intent, classify
 from tools import Cluster
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
-from .causal import link
+from .causal import dependency_pods, link
 from .checks import symptom_findings
 from .controllers import controller_findings
 from .infrastructure import node_findings, service_findings, storage_findings
@@ -43,6 +43,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     pods = target_pods(view, focus) if focus is not None else view.items("Pod")
     said = what_logs_say(view, pods)
     view.widen(sorted(namespaces_named(said, view)))
+    if intent.wants("not_scaling", "network"):  # metrics-server and cluster DNS live there
+        view.widen(["kube-system"])
+    behind = dependency_pods(view, said, pods)
+    said += what_logs_say(view, behind, limit=10)
     findings, _ = pod_findings(view)
     findings += controller_findings(view)
     findings += service_findings(view)
@@ -54,7 +58,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet or not intent.health:
         known = {(f.object, f.category) for f in findings}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
-    findings += symptom_findings(view, focus, pods, intent, findings)
+    findings += symptom_findings(view, focus, pods, intent, findings, behind)
     _explain_unready(findings)
     link(view, findings)
     for finding in findings:

@@ -16,7 +16,9 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .listening import cert_volume
 from .pods import pod_ref
+from .reading import Said
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 
@@ -59,16 +61,25 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
                             _set(cause, finding)
                     break
-    for finding in findings:
-        if finding.category != "dependency_unreachable":
+    for finding in findings:  # a finding about an object may also hang off what it affects
+        for related in finding.related:
+            if not related.startswith("Pod/") and finding not in by_object.get(related, []):
+                by_object.setdefault(related, []).append(finding)
+    for finding in list(findings):
+        if finding.category == "tls_certificate" and finding.facts.get("target") and \
+                finding.facts.get("signature") == "x509-expired":
+            _to_the_server(view, finding, findings, by_object)
+        if finding.category not in _FOLLOWED:
             continue
-        if _blocked_by_egress(view, finding):
+        if finding.category == "dependency_unreachable" and _blocked_by_egress(view, finding):
             continue
         if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object)
 
 
 _DNS_FAILURES = ("dns-no-such-host",)
+# findings whose cause may be the dependency their log names
+_FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full")
 
 
 def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
@@ -186,6 +197,95 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         return
 
 
+def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
+                   by_object: dict[str, list[Finding]]) -> None:
+    """An expired (or not yet valid) certificate that a client rejects is the server's: the
+    Service the client calls leads to the workload that serves it, and to the Secret it mounts."""
+    parsed = _HOST_PORT.match(finding.facts["target"])
+    service = _service_for(view, parsed.group("host"), finding.object.split("/")[1]) \
+        if parsed else None
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    if service is None or not selector:
+        return
+    backing = [p for p in view.items("Pod", meta(service).get("namespace"))
+               if matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
+    if not backing:
+        return
+    server = workload_ref(view, backing[0])
+    if server == finding.object:
+        return
+    cause = next((f for f in by_object.get(server, []) if f.category == "tls_certificate"), None)
+    if cause is None:
+        source = next((cert_volume(p, c.get("name", ""), "", trust=False) for p in backing
+                       for c in (p.get("spec") or {}).get("containers") or []
+                       if cert_volume(p, c.get("name", ""), "", trust=False)), None)
+        short = server.split("/")[-1]
+        cause = Finding(
+            category="tls_certificate", object=server,
+            summary=f"{short}: serves a certificate its clients reject",
+            explanation=(f"{short} serves a TLS certificate that has expired or is not yet "
+                         "valid" + (f"; it is mounted from {source[0]} {source[1]}"
+                                    if source else "")),
+            evidence=list(finding.evidence[:1]), confidence=0.85,
+            impact=finding.impact, related=[pod_ref(p) for p in backing])
+        cause.facts = {"signature": "x509-expired"}
+        if source:
+            cause.facts["secret"] = source[1]
+        findings.append(cause)
+        by_object.setdefault(server, []).append(cause)
+    elif "secret" not in cause.facts:
+        source = next((cert_volume(p, c.get("name", ""), "", trust=False) for p in backing
+                       for c in (p.get("spec") or {}).get("containers") or []
+                       if cert_volume(p, c.get("name", ""), "", trust=False)), None)
+        if source:
+            cause.facts["secret"] = source[1]
+            cause.explanation += f"; the certificate is mounted from {source[0]} {source[1]}"
+    expiry = _validity(view, backing)
+    if expiry and expiry not in cause.explanation:
+        cause.explanation += f" ({expiry})"
+    _set(finding, cause)
+
+
+_VALIDITY = re.compile(r"not[_ ]?after\W+([\dT:.Z-]{10,})|not[_ ]?before\W+([\dT:.Z-]{10,})",
+                       re.IGNORECASE)
+
+
+def _validity(view: ClusterView, pods: list[Obj]) -> str | None:
+    """The certificate's validity as the server logs it at start (notAfter / notBefore)."""
+    for pod in pods[:3]:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
+                           container.get("name", ""), False)
+            for line in [*(log.head if log else []), *(log.errors if log else [])]:
+                found = _VALIDITY.findall(line.text)
+                if found:
+                    after = next((a for a, _ in found if a), None)
+                    before = next((b for _, b in found if b), None)
+                    return ", ".join(filter(None, [f"notBefore {before}" if before else "",
+                                                   f"notAfter {after}" if after else ""]))
+    return None
+
+
+def dependency_pods(view: ClusterView, said: list[Said], clients: list[Obj]) -> list[Obj]:
+    """The pods behind the Services that the clients' logs name: whose own logs say why."""
+    seen = {pod_ref(p) for p in clients}
+    found: list[Obj] = []
+    for item in said:
+        parsed = _HOST_PORT.match(item.target or "")
+        if not parsed:
+            continue
+        service = _service_for(view, parsed.group("host"), meta(item.pod).get("namespace", ""))
+        selector = ((service or {}).get("spec") or {}).get("selector") or {}
+        if not selector:
+            continue
+        for pod in view.items("Pod", meta(service).get("namespace") if service else None):
+            if pod_ref(pod) not in seen and matches_selector(
+                    {"matchLabels": selector}, meta(pod).get("labels") or {}):
+                seen.add(pod_ref(pod))
+                found.append(pod)
+    return found
+
+
 def _service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
     try:
         address = ipaddress.ip_address(host)
@@ -197,6 +297,9 @@ def _service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
                 return service
         return None
     parts = host.split(".")
+    if "svc" in parts and parts.index("svc") >= 2:  # [pod.]service.namespace.svc[.cluster.local]
+        at = parts.index("svc")
+        return view.find("Service", parts[at - 2], parts[at - 1])
     name = parts[0]
     ns = parts[1] if len(parts) > 1 and parts[1] != "svc" else namespace
     return view.find("Service", name, ns)

@@ -23,12 +23,14 @@ SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving contain
 
 
 def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], intent: Intent,
-                     found: list[Finding]) -> list[Finding]:
+                     found: list[Finding], behind: list[Obj] = ()) -> list[Finding]:  # type: ignore[assignment]
     """Findings of the plan's checks that the status analyzers do not make."""
     added: list[Finding] = []
     plan = intent.plan
-    if "throttling" in plan and intent.wants("throttling"):
-        added += _throttling(view, pods)
+    if intent.wants("throttling"):
+        added += _throttling(view, pods, small_only=False)
+    elif intent.wants("latency", "timeouts", "errors"):
+        added += _throttling(view, [*pods, *behind], small_only=True)
     if "autoscaler" in plan:
         added += _autoscaler(view, focus, intent, found)
     return [f for f in added if (f.object, f.category) not in
@@ -46,7 +48,10 @@ def cpu_milli(value: object) -> int | None:
         return None
 
 
-def _throttling(view: ClusterView, pods: list[Obj]) -> list[Finding]:
+def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Finding]:
+    """A CPU limit as evidence: any limit when throttling is asked about; for slow or failing
+    requests, only a small one (at most `SMALL_CPU_MILLI`) on a container that logs slowness or
+    serves a dependency that does."""
     by_owner: dict[str, Finding] = {}
     for pod in pods:
         owner = workload_ref(view, pod)
@@ -57,6 +62,8 @@ def _throttling(view: ClusterView, pods: list[Obj]) -> list[Finding]:
             resources = container.get("resources") or {}
             limit = cpu_milli((resources.get("limits") or {}).get("cpu"))
             if limit is None:
+                continue
+            if small_only and limit > SMALL_CPU_MILLI:
                 continue
             request = cpu_milli((resources.get("requests") or {}).get("cpu"))
             name = container.get("name", "?")
@@ -91,8 +98,7 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
         return []
     hpas = [h for h in view.items("HorizontalPodAutoscaler", focus.namespace)
             if _scales(h, focus)]
-    question = " ".join(intent.alerts)
-    asked_keda = bool(_KEDA.search(question) or "keda" in intent.symptoms)
+    asked_keda = bool(_KEDA.search(intent.text))
     findings: list[Finding] = []
     if len(hpas) > 1:
         names = ", ".join(meta(h)["name"] for h in hpas)
@@ -104,12 +110,15 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
             evidence=[Evidence(source="spec", object=object_ref("HorizontalPodAutoscaler", h),
                                detail=f"scaleTargetRef {focus.kind}/{focus.name}") for h in hpas],
             confidence=0.85, impact=SEVERITY["autoscaler_missing"] * 2))
-    elif not hpas and not asked_keda:
+    elif not hpas:
+        keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "
+                "ScaledObject), so a ScaledObject for it cannot exist or act"
+                if asked_keda and not keda_installed(view) else "")
         findings.append(Finding(
             category="autoscaler_missing", object=workload,
             summary=f"{focus.name}: no autoscaler scales it",
             explanation=(f"no HorizontalPodAutoscaler targets {focus.kind} {focus.name} in "
-                         f"{focus.namespace}, so nothing adds replicas"),
+                         f"{focus.namespace}, so nothing adds replicas{keda}"),
             evidence=[Evidence(source="spec", object=workload,
                                detail=f"0 HorizontalPodAutoscalers with scaleTargetRef "
                                       f"{focus.kind}/{focus.name}")],
@@ -118,7 +127,12 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
 
 
 def keda_installed(view: ClusterView) -> bool:
-    return any("keda" in meta(d)["name"] for d in view.items("Deployment"))
+    try:
+        namespaces = view.cluster.namespaces()
+    except Exception:  # noqa: BLE001 - an unreadable list says nothing either way
+        namespaces = []
+    return "keda" in namespaces or any("keda" in meta(d)["name"]
+                                       for d in view.items("Deployment"))
 
 
 def _scales(hpa: Obj, focus: Target) -> bool:

@@ -149,6 +149,55 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
         related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
 
 
+_SCRAPE = re.compile(r"unable to (?:fully )?scrape|failed to scrape|x509|no such host|"
+                     r"connection refused|i/o timeout|forbidden|unauthorized", re.IGNORECASE)
+
+
+def _metrics_server(view: ClusterView) -> tuple[Obj, str] | None:
+    """metrics-server's Deployment and the error line its log (or status) gives, if it fails."""
+    for deployment in view.items("Deployment"):
+        if "metrics-server" not in meta(deployment)["name"]:
+            continue
+        ns = meta(deployment).get("namespace")
+        for pod in view.items("Pod", ns):
+            if not meta(pod)["name"].startswith(meta(deployment)["name"]):
+                continue
+            for container in (pod.get("spec") or {}).get("containers") or []:
+                log = view.log(ns or "", meta(pod)["name"], container.get("name", ""), False)
+                for line in (log.errors if log else []):
+                    if _SCRAPE.search(line.text):
+                        return deployment, line.text.strip()
+    return None
+
+
+def _no_requests(view: ClusterView, hpa: Obj, target: Obj, resource: str,
+                 active: Obj) -> Finding:
+    """An HPA on utilization whose target has a container without a request for it."""
+    ns = meta(hpa).get("namespace")
+    workload = view.find(str(target.get("kind")), str(target.get("name")), ns)
+    spec = pod_template(str(target.get("kind")), workload) if workload else {}
+    bare = [c.get("name", "?") for c in [*(spec.get("containers") or [])]
+            if resource not in ((c.get("resources") or {}).get("requests") or {})]
+    ref = f"{target.get('kind')}/{ns}/{target.get('name')}"
+    which = ", ".join(bare) or "a container"
+    finding = Finding(
+        category="hpa_limited", object=ref,
+        summary=f"hpa {meta(hpa)['name']} cannot compute {resource} utilization",
+        explanation=(f"the HPA {meta(hpa)['name']} scales on {resource} utilization, but the "
+                     f"container(s) {which} of {target.get('name')} request no {resource}, so "
+                     "utilization cannot be computed and the HPA does nothing"),
+        evidence=[Evidence(source="status", object=object_ref("HorizontalPodAutoscaler", hpa),
+                           detail=f"ScalingActive=False {active.get('reason')}: "
+                                  f"{active.get('message')}"),
+                  Evidence(source="spec", object=ref,
+                           detail=f"no requests.{resource} on: {which}")],
+        confidence=0.9, impact=SEVERITY["hpa_limited"] * 2,
+        related=[object_ref("HorizontalPodAutoscaler", hpa)])
+    finding.facts = {"container": bare[0] if bare else "", "resource": resource,
+                     "no_request": "true"}
+    return finding
+
+
 def _with_facts(finding: Finding, **facts: str) -> Finding:
     finding.facts.update(facts)
     return finding
@@ -168,11 +217,29 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     if active.get("status") == "False":
         message = active.get("message") or ""
         why = ""
+        missing = re.search(r"missing request for (\w+)", message)
+        if missing and target.get("name"):
+            return [_no_requests(view, hpa, target, missing.group(1), active)]
         if "metrics.k8s.io" in message or "resource metrics API" in message:
             why = ("; the resource metrics API (metrics.k8s.io) does not answer: metrics-server "
                    "is not installed or not running")
         elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
             why = "; the custom or external metrics adapter does not answer"
+        server = _metrics_server(view) if why else None
+        if server is not None:
+            return [_with_facts(Finding(
+                category="hpa_limited", object=object_ref("Deployment", server[0]),
+                summary=f"metrics-server does not serve metrics; hpa {meta(hpa)['name']} is blind",
+                explanation=(f"the HPA {meta(hpa)['name']} cannot read {target.get('kind')}/"
+                             f"{target.get('name')}'s metrics because metrics-server "
+                             f"({meta(server[0]).get('namespace')}) fails: {server[1]}"),
+                evidence=[Evidence(source="status", object=ref,
+                                   detail=f"ScalingActive=False {active.get('reason')}: "
+                                          f"{message}"),
+                          Evidence(source="log", object=object_ref("Deployment", server[0]),
+                                   detail=server[1])],
+                confidence=0.85, impact=SEVERITY["hpa_limited"] * 2, related=[ref]),
+                metrics="missing")]
         return [_with_facts(Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} cannot read its metrics",

@@ -5,7 +5,10 @@ slow. Pod status shows none of these; the logs of some container (the app, a sid
 
 from __future__ import annotations
 
+import re
+
 from tools import Obj
+from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
 from .pods import pod_ref
@@ -32,7 +35,9 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if item.category not in TOLD or _phase(item.pod) != "Running" or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
-        owner = workload_ref(view, item.pod)
+        if item.category == "slow_dependency" and not item.target:
+            continue  # slow, but not waiting on anything named: the plan's checks say why
+        owner = claim_of(item) or workload_ref(view, item.pod)
         key = (owner, item.category)
         if key in found:
             if pod_ref(item.pod) not in found[key].related:
@@ -48,7 +53,7 @@ def _finding(item: Said, owner: str) -> Finding:
     who = f"the {item.container} sidecar" if item.role == "sidecar" else (
         f"the init container {item.container}" if item.role == "init" else short)
     cause = item.match.cause
-    target = item.match.target
+    target = item.target
     if target and target not in cause:
         cause += f" (at {target})"
     finding = Finding(
@@ -62,6 +67,12 @@ def _finding(item: Said, owner: str) -> Finding:
         confidence=0.75, impact=SEVERITY.get(item.category, 1.5), related=[pod_ref(item.pod)])
     finding.facts = {"signature": item.match.signature.id, "container": item.container,
                      "role": item.role}
+    if owner.startswith("PersistentVolumeClaim/"):
+        claim = owner.split("/")[-1]
+        finding.facts["claim"] = claim
+        finding.summary = f"pvc {claim}: writes fail"
+        finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
+                               f"{pod_ref(item.pod)}, is full or read-only: {cause}")
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
@@ -70,11 +81,36 @@ def _finding(item: Said, owner: str) -> Finding:
             finding.facts["secret"] = secret
             finding.explanation += f"; its credentials come from Secret {secret}"
     if item.category == "tls_certificate":
-        secret = _secret_volume(item.pod, item.container, item.match.line)
-        if secret:
-            finding.facts["secret"] = secret
-            finding.explanation += f"; the certificate is mounted from Secret {secret}"
+        trust = item.match.signature.id == "x509-unknown-authority"
+        source = cert_volume(item.pod, item.container, item.match.line, trust)
+        if source:
+            kind, name = source
+            finding.facts["secret" if kind == "Secret" else "bundle"] = name
+            finding.explanation += (f"; the CA bundle it trusts comes from {kind} {name}"
+                                    if trust else
+                                    f"; the certificate is mounted from {kind} {name}")
     return finding
+
+
+def claim_of(item: Said) -> str | None:
+    """The PersistentVolumeClaim a full or read-only file system belongs to: the one mounted
+    where the log line writes, else the pod's only claim."""
+    if item.category != "storage_full":
+        return None
+    spec = item.pod.get("spec") or {}
+    claims = {v.get("name"): v["persistentVolumeClaim"].get("claimName")
+              for v in spec.get("volumes") or [] if v.get("persistentVolumeClaim")}
+    if not claims:
+        return None
+    namespace = meta(item.pod).get("namespace")
+    for container in _all_containers(item.pod):
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") in claims and mount.get("mountPath") and \
+                    mount["mountPath"] in item.match.line:
+                return f"PersistentVolumeClaim/{namespace}/{claims[mount['name']]}"
+    if len(set(claims.values())) == 1:
+        return f"PersistentVolumeClaim/{namespace}/{next(iter(claims.values()))}"
+    return None
 
 
 def _phase(pod: Obj) -> str:
@@ -111,21 +147,28 @@ def _secret_of(pod: Obj, container: str) -> str | None:
     return None
 
 
-def _secret_volume(pod: Obj, container: str, line: str) -> str | None:
-    """The Secret volume a container mounts that the log line's path, or a cert-like name,
-    points at."""
+def cert_volume(pod: Obj, container: str, line: str, trust: bool) -> tuple[str, str] | None:
+    """(kind, name) of the Secret or ConfigMap volume a container mounts that holds its
+    certificate (or, with `trust`, its CA bundle): the one whose mount path the log line names,
+    else one whose name says tls, cert or ca."""
     spec = pod.get("spec") or {}
-    secrets = {v.get("name"): (v.get("secret") or {}).get("secretName")
-               for v in spec.get("volumes") or [] if v.get("secret")}
-    mounts = [m for c in _all_containers(pod) if c.get("name") == container
-              for m in c.get("volumeMounts") or [] if m.get("name") in secrets]
+    sources: dict[str, tuple[str, str]] = {}
+    for volume in spec.get("volumes") or []:
+        if volume.get("secret"):
+            sources[volume.get("name")] = ("Secret", volume["secret"].get("secretName", ""))
+        elif volume.get("configMap"):
+            sources[volume.get("name")] = ("ConfigMap", volume["configMap"].get("name", ""))
+    ordered = sorted(_all_containers(pod), key=lambda c: c.get("name") != container)
+    mounts = [m for c in ordered for m in c.get("volumeMounts") or [] if m.get("name") in sources]
     for mount in mounts:
         if mount.get("mountPath") and mount["mountPath"] in line:
-            return str(secrets[mount["name"]])
+            return sources[mount["name"]]
+    words = ("ca", "bundle", "trust", "root") if trust else ("tls", "cert", "ssl", "keypair")
     for mount in mounts:
-        name = f"{mount.get('name')} {secrets[mount['name']]} {mount.get('mountPath')}".lower()
-        if any(w in name for w in ("tls", "cert", "ssl", "ca")):
-            return str(secrets[mount["name"]])
+        name = f"{mount.get('name')} {sources[mount['name']][1]} {mount.get('mountPath')}".lower()
+        tokens = set(re.split(r"[^a-z]+", name))
+        if any(w in tokens or (len(w) > 2 and w in name) for w in words):
+            return sources[mount["name"]]
     return None
 
 

@@ -21,6 +21,8 @@ POD_LIMIT = 30  # pods whose every container's logs are read for one question
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s?(ms|s)\b")
 _SVC_HOST = re.compile(
     r"\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?\b")
+_SVC_HOST_PORT = re.compile(
+    r"\b([a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?::\d+)?)")
 SLOW_SECONDS = 1.0
 
 
@@ -38,6 +40,32 @@ class Said:
     @property
     def category(self) -> str:
         return self.match.signature.category
+
+    @property
+    def target(self) -> str | None:
+        """The dependency the line names: the signature's own group, else a Service name, a
+        JSON field (upstream, host, addr), a URL's host or a host:port in the line."""
+        return self.match.target or dependency_in(self.match.line)
+
+
+_JSON_HOST = re.compile(
+    r'"(?:upstream|host|hostname|addr|address|target|endpoint|server|peer|remote|url|uri|'
+    r'broker|bootstrap[_.]?servers?)"\s*:\s*"(?:\w+://)?([\w.-]+(?::\d+)?)', re.IGNORECASE)
+_URL_HOST = re.compile(r"\b(?:https?|grpc|tcp|postgres(?:ql)?|mysql|redis|amqp|mongodb)://"
+                       r"(?:[^@/\s]*@)?([\w.-]+\.[a-z][\w-]*(?::\d+)?)", re.IGNORECASE)
+_HOST_PORT = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{2,5})\b", re.IGNORECASE)
+_IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b")
+_FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java")
+
+
+def dependency_in(line: str) -> str | None:
+    """host[:port] of the dependency a log line names, if it names one."""
+    for pattern in (_SVC_HOST_PORT, _JSON_HOST, _URL_HOST, _HOST_PORT, _IP_PORT):
+        for found in pattern.finditer(line):
+            host = found.group(1)
+            if not host.split(":")[0].lower().endswith(_FILES):
+                return host
+    return None
 
 
 def containers(pod: Obj) -> list[tuple[str, str]]:

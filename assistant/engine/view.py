@@ -131,7 +131,7 @@ class ClusterView:
             self.log_reads += 1
             try:
                 lines = self.cluster.log_lines(namespace, pod, container, previous=previous)
-                self._logs[key] = excerpt(lines, max_errors=20, tail=20)
+                self._logs[key] = excerpt(lines, max_errors=20, head=20, tail=20)
             except (NotFound, Forbidden, KindUnavailable):
                 self._logs[key] = None
             except (Unreachable, Unauthorized):
