@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tools import Obj
+from tools import Obj, parse_kind
 from tools.summaries import meta, pod_template
 
 from ..diagnosis import Evidence, Finding
@@ -174,7 +174,8 @@ def _no_requests(view: ClusterView, hpa: Obj, target: Obj, resource: str,
                  active: Obj) -> Finding:
     """An HPA on utilization whose target has a container without a request for it."""
     ns = meta(hpa).get("namespace")
-    workload = view.find(str(target.get("kind")), str(target.get("name")), ns)
+    kind = parse_kind(str(target.get("kind")))
+    workload = view.find(kind, str(target.get("name")), ns) if kind else None
     spec = pod_template(str(target.get("kind")), workload) if workload else {}
     bare = [c.get("name", "?") for c in [*(spec.get("containers") or [])]
             if resource not in ((c.get("resources") or {}).get("requests") or {})]

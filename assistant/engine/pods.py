@@ -455,8 +455,8 @@ def _served_instead(view: ClusterView, pod: Obj, container: str,
                     which: str) -> dict[str, str] | None:
     """What the app's log says it serves, when the probe asks for something else: a health
     path it registers or answers, or the port it listens on."""
-    spec = next((c for c in (pod.get("spec") or {}).get("containers") or []
-                 if c.get("name") == container), {})
+    spec: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                      if c.get("name") == container), {})
     action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
         "tcpSocket") or {}
     path, port = action.get("path"), str(action.get("port", ""))
