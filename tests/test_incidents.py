@@ -18,8 +18,8 @@ import pytest
 from harness.scenarios import INCIDENT_DIR, Scenario, all_incidents, load, write_snapshot_dir
 
 import tools
-from tools.restricting import Restricted
 from assistant.engine import diagnose
+from tools.restricting import Restricted
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from accuracy import verdict  # noqa: E402
