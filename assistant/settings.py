@@ -152,6 +152,21 @@ class KnowledgeSettings(BaseModel):
         return _list_from_text(value)
 
 
+class RedactionSettings(BaseModel):
+    """What redaction hides beyond secrets (which it always hides); see tools/redacting.py."""
+
+    pii: bool = False
+    """Also hide personal data: e-mail local parts and card numbers that pass the Luhn check."""
+    extra_prefixes: Annotated[list[str], NoDecode] = []
+    """Token prefixes of your own (`acme_live_`), added to tools/secret_prefixes.yaml: the prefix
+    followed by 8+ token characters is hidden. Comma-separated or a JSON list."""
+
+    @field_validator("extra_prefixes", mode="before")
+    @classmethod
+    def _split_prefixes(cls, value: object) -> object:
+        return _list_from_text(value)
+
+
 class MemorySettings(BaseModel):
     sqlite_path: Path | None = None
     """Conversation memory file; `<state_dir>/memory.sqlite` when unset."""
@@ -178,6 +193,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     web: WebSettings = WebSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    redaction: RedactionSettings = RedactionSettings()
     state_dir: Path = Path("~/.local/state/sre-assistant")
     """Where conversation memory, the runbook index and alert state live."""
 

@@ -1,6 +1,7 @@
 """Redaction of Kubernetes objects as the API returns them: the text rules of `redacting` applied
-to the fields where values live (env, args, ConfigMap data, annotations, event and status
-messages, last-applied configurations), and Secret data replaced outright. Names stay, values go.
+to the fields where values live (env, args, ConfigMap data, labels and selectors, annotations,
+event and status messages, last-applied configurations), and Secret data replaced outright.
+Names stay, values go.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import re
 from typing import Any
 
 from .redacting import (
-    CLI_PASSWORD_FLAG,
     LAST_APPLIED,
     REDACTED,
     is_secret_value,
@@ -78,16 +78,38 @@ def _redact_in_place(obj: dict[str, Any]) -> None:
 def _redact_metadata(meta: Any) -> None:
     if type(meta) is not dict:
         return
-    annotations = meta.get("annotations")
-    if type(annotations) is not dict:
-        return
-    for key, value in annotations.items():
-        if not isinstance(value, str):
-            continue
-        if key == LAST_APPLIED:
-            annotations[key] = _redact_last_applied(value)
-        else:
-            annotations[key] = redact_value(value)
+    for field in ("labels", "annotations"):
+        if type(meta.get(field)) is dict:
+            meta[field] = _redact_map(meta[field], annotations=field == "annotations")
+
+
+def _redact_map(values: dict[str, Any], *, annotations: bool = False) -> dict[str, Any]:
+    """Labels, annotations or a selector: a value goes when its key's name (the part after the
+    `/`) says secret, or when it holds a secret; a key holding a token is renamed."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if annotations and key == LAST_APPLIED and isinstance(value, str):
+            value = _redact_last_applied(value)
+        elif isinstance(value, str):
+            value = _redact_labelled(key, value)
+        out[redact_value(key) if len(key) >= 20 else key] = value
+    return out
+
+
+# Annotations of these projects name Secrets and Vault paths by their `*-secret*` keys
+# (`nginx.ingress.kubernetes.io/auth-secret: basic-auth`): object names there stay.
+_INFRA_DOMAINS = ("kubernetes.io", "k8s.io", "cert-manager.io", "hashicorp.com", "stakater.com",
+                  "argoproj.io", "external-secrets.io", "istio.io", "linkerd.io", "fluxcd.io",
+                  "traefik.io", "konghq.com", "openshift.io", "bitnami.com")
+_OBJECT_REFS = re.compile(r"[a-z0-9][a-z0-9._/-]*(?:,[a-z0-9][a-z0-9._/-]*)*")
+
+
+def _redact_labelled(key: str, value: str) -> str:
+    domain, _, name = key.rpartition("/")
+    if sensitive_name(name) and is_secret_value(value):
+        if not (domain.endswith(_INFRA_DOMAINS) and _OBJECT_REFS.fullmatch(value)):
+            return REDACTED
+    return redact_value(value)
 
 
 def _redact_last_applied(value: str) -> str:
@@ -102,7 +124,8 @@ def _redact_last_applied(value: str) -> str:
 
 
 def _redact_workload_spec(spec: Any) -> None:
-    """Pod spec, or a workload spec holding a pod template, or a CronJob's job template."""
+    """Pod spec, or a workload spec holding a pod template, or a CronJob's job template; the
+    selectors that repeat its labels."""
     if type(spec) is not dict:
         return
     for field in ("containers", "initContainers", "ephemeralContainers"):
@@ -116,6 +139,12 @@ def _redact_workload_spec(spec: Any) -> None:
         if type(template) is dict:
             _redact_metadata(template.get("metadata"))
             _redact_workload_spec(template.get("spec"))
+    selector = spec.get("selector")
+    if type(selector) is dict:
+        if type(selector.get("matchLabels")) is dict:
+            selector["matchLabels"] = _redact_map(selector["matchLabels"])
+        elif all(isinstance(v, str) for v in selector.values()):  # a Service's selector
+            spec["selector"] = _redact_map(selector)
 
 
 def _redact_container(container: dict[str, Any]) -> None:
@@ -124,9 +153,11 @@ def _redact_container(container: dict[str, Any]) -> None:
         for var in env:
             if type(var) is dict and isinstance(var.get("value"), str):
                 var["value"] = _redact_named(str(var.get("name", "")), var["value"])
+    command = container.get("command")
+    program = command[0] if type(command) is list and command else ""
     for field in ("command", "args"):
         if type(container.get(field)) is list:
-            container[field] = _redact_argv(container[field])
+            container[field] = _redact_argv(container[field], program=program)
     handlers = [container.get(p) for p in ("livenessProbe", "readinessProbe", "startupProbe")]
     lifecycle = container.get("lifecycle")
     if type(lifecycle) is dict:
@@ -152,30 +183,63 @@ def _redact_named(name: str, value: str) -> str:
 
 
 _FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
+# Programs whose password is the item after one of these flags (the text rules know the same
+# programs when the command is one shell string).
+_PASSWORD_FLAGS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("redis-cli",), frozenset({"-a"})),
+    **dict.fromkeys(("sshpass", "mongo", "mongosh", "rabbitmqadmin", "twine"), frozenset({"-p"})),
+    **dict.fromkeys(("sqlcmd", "bcp", "mosquitto_pub", "mosquitto_sub", "mosquitto_rr"),
+                    frozenset({"-P"})),
+    **dict.fromkeys(("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami",
+                     "ldappasswd", "ldapcompare", "ldapmodrdn"), frozenset({"-w"})),
+    "openssl": frozenset({"-passin", "-passout", "-pass", "-k"}),
+}
+# ... and these, after a `login` item (`docker login -p`, `az login -p`).
+_LOGIN_PROGRAMS = frozenset({"docker", "podman", "buildah", "skopeo", "nerdctl", "oras", "az",
+                             "oc", "cf", "helm", "crane"})
+_USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U"})
+_RUNTIMES = frozenset({"docker", "podman", "nerdctl", "ctr", "crictl", "kubectl", "runuser"})
+_IDS = re.compile(r"\d+(?::\d+)?")
 
 
-def _redact_argv(argv: list[Any]) -> list[Any]:
+def _redact_argv(argv: list[Any], *, program: str = "") -> list[Any]:
     """`command`/`args` items. The item after a bare sensitive flag (`--password x`) goes, as do
-    the password flags of a few clients (`mysql -pX`, `redis-cli -a X`)."""
+    the password flags of the clients above (`mysql -pX`, `redis-cli -a X`, `docker login -p X`,
+    `openssl -passin pass:X`) and the password half of `-u user:pw` and `-U user%pw`.
+    `program` is the container's command when `argv` is its args."""
     out: list[Any] = []
-    hide_next = False
-    program = argv[0].rsplit("/", 1)[-1] if argv and isinstance(argv[0], str) else ""
-    mysql, password_flag = program.startswith("mysql"), CLI_PASSWORD_FLAG.get(program)
+    program = program.rsplit("/", 1)[-1]
+    login = False
+    previous = ""
     for item in argv:
         if not isinstance(item, str):
             out.append(item)
-            hide_next = False
+            previous = ""
             continue
-        if hide_next and not item.startswith("--") and is_secret_value(item):
-            out.append(REDACTED)
-        elif mysql and item.startswith("-p") and len(item) > 2 and is_secret_value(item[2:]):
-            out.append("-p" + REDACTED)
-        else:
-            out.append(redact_value(item))
-        hide_next = item == password_flag or (
-            bool(_FLAG.fullmatch(item)) and sensitive_name(item)
-        )
+        base = item.rsplit("/", 1)[-1]
+        if base in _PASSWORD_FLAGS or base in _LOGIN_PROGRAMS or base.startswith("mysql"):
+            program, login = base, False
+        login = login or item == "login"
+        out.append(_redact_argument(previous, item, program, login))
+        previous = item
     return out
+
+
+def _redact_argument(previous: str, item: str, program: str, login: bool) -> str:
+    if program.startswith("mysql") and item.startswith("-p") and len(item) > 2:
+        return "-p" + REDACTED if is_secret_value(item[2:]) else item
+    password_flag = previous in _PASSWORD_FLAGS.get(program, ()) or (
+        login and previous == "-p" and program in _LOGIN_PROGRAMS)
+    if password_flag or (_FLAG.fullmatch(previous) and sensitive_name(previous)
+                         and not item.startswith("--")):
+        if item.startswith("pass:") and is_secret_value(item[5:]):
+            return "pass:" + REDACTED
+        return REDACTED if is_secret_value(item) else item
+    if previous in _USER_FLAGS and program not in _RUNTIMES and not _IDS.fullmatch(item):
+        user, sep, secret = item.partition("%" if previous == "-U" else ":")
+        if sep and is_secret_value(secret):
+            return user + sep + REDACTED
+    return redact_value(item)
 
 
 def _redact_messages(status: Any) -> None:
