@@ -1,20 +1,29 @@
 """The read-only guard refuses writes, exec, port-forward and Secret reads before any byte is sent.
 
-The client points at a loopback listener that counts connections: it must count none.
+The client points at a loopback listener that counts connections: it must count none. The long
+list of crafted requests (encodings, case, dot segments...) is data: tests/data/guard_probes.yaml.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import types
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
 from tools import ReadOnlyViolation
-from tools.guard import ReadOnlyApiClient, check_request
+from tools.guard import ReadOnlyApiClient, ReadOnlyPoolManager, check_request
+from tools.kinds import KINDS, info, routes
+
+CASSETTES = Path(__file__).parent / "cassettes" / "tools"
 
 
 class CountingListener:
@@ -101,10 +110,152 @@ def test_the_transport_cannot_be_swapped(core) -> None:  # type: ignore[no-untyp
 
 def test_plain_reads_pass_the_rule() -> None:
     check_request("GET", "https://k/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb")
-    check_request("get", "https://k/api/v1/namespaces/shop/pods/web-1/log?previous=true")
+    check_request("GET", "https://k/api/v1/namespaces/shop/pods/web-1/log?previous=true")
     for method, url in [("POST", "https://k/api/v1/namespaces"),
                         ("GET", "https://k/api/v1/namespaces/shop/secrets"),
                         ("GET", "https://k/api/v1/namespaces/shop/pods/p/exec?command=sh"),
                         ("GET", "https://k/api/v1/namespaces/shop/services/s/proxy/")]:
         with pytest.raises(ReadOnlyViolation):
             check_request(method, url)
+
+
+# --- nothing reachable from the client is an unguarded pool ------------------------------------
+
+def test_the_pool_manager_hands_out_no_connection_pool(core, listener) -> None:  # type: ignore[no-untyped-def]
+    pool = core.api_client.rest_client.pool_manager
+    url = f"http://127.0.0.1:{listener.port}/api/v1/namespaces/default/pods/p"
+    for name in ("connection_from_url", "connection_from_host", "connection_from_context",
+                 "connection_from_pool_key", "pools", "pool_classes_by_scheme", "_inner"):
+        with pytest.raises(AttributeError, match="only checked requests"):
+            getattr(pool, name)
+    with pytest.raises(ReadOnlyViolation):
+        core.api_client.rest_client.pool_manager = urllib3.PoolManager()
+    with pytest.raises(ReadOnlyViolation):
+        pool.request("DELETE", url)
+    assert listener.connections == 0
+
+
+def _reachable(root: object, depth: int = 10) -> list[Any]:
+    """Every object reachable from `root` through attributes, slots, containers, bound methods and
+    closures (only into kubernetes, urllib3 and tools objects), that can send a request."""
+    seen: set[int] = set()
+    senders: list[Any] = []
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        obj, level = stack.pop()
+        if id(obj) in seen or level > depth:
+            continue
+        seen.add(id(obj))
+        if callable(getattr(type(obj), "urlopen", None)):
+            senders.append(obj)
+        children: list[Any] = []
+        if isinstance(obj, dict):
+            children += obj.values()
+        elif isinstance(obj, list | tuple | set | frozenset):
+            children += obj
+        elif isinstance(obj, types.FunctionType):
+            children += [cell.cell_contents for cell in obj.__closure__ or ()]
+        elif isinstance(obj, types.MethodType):
+            children += [obj.__func__, obj.__self__]
+        elif type(obj).__module__.split(".")[0] in ("kubernetes", "urllib3", "tools"):
+            children += getattr(obj, "__dict__", {}).values()
+            for slot in getattr(type(obj), "__slots__", ()):
+                children.append(object.__getattribute__(obj, slot))
+            if isinstance(obj, urllib3.PoolManager):
+                children += [obj.pools[key] for key in obj.pools.keys()]
+        stack += [(child, level + 1) for child in children]
+    return senders
+
+
+def test_no_pool_reachable_from_the_client_sends_a_write(core, listener) -> None:  # type: ignore[no-untyped-def]
+    """Even walking the client's insides (closures included): every pool manager and connection
+    pool there is guarded, including the pools urllib3 already opened."""
+    api_client = core.api_client
+    base = f"http://127.0.0.1:{listener.port}"
+    with pytest.raises(urllib3.exceptions.HTTPError):  # a read leaves: urllib3 opens a pool
+        api_client.rest_client.pool_manager.request("GET", f"{base}/api/v1/nodes", retries=False)
+    opened = listener.connections
+    senders = _reachable(api_client)
+    kinds = {type(s).__name__ for s in senders}
+    assert {"ReadOnlyPoolManager", "PoolManager", "ReadOnlyHTTPConnectionPool"} <= kinds
+    for sender in senders:
+        is_manager = isinstance(sender, ReadOnlyPoolManager | urllib3.PoolManager)
+        target = f"{base}/api/v1/namespaces/default/pods/p" if is_manager else (
+            "/api/v1/namespaces/default/pods/p")
+        for method in ("DELETE", "POST"):
+            with pytest.raises(ReadOnlyViolation):
+                sender.urlopen(method, target, retries=False)
+        if isinstance(sender, urllib3.PoolManager):
+            pool = sender.connection_from_url(base)
+            with pytest.raises(ReadOnlyViolation):
+                pool.urlopen("DELETE", "/api/v1/namespaces/default/pods/p", retries=False)
+            with pytest.raises(ReadOnlyViolation):
+                pool.request("GET", "/api/v1/namespaces/default/secrets", retries=False)
+    assert listener.connections == opened
+
+
+def test_reads_carry_no_body_and_no_identity_change(core, listener) -> None:  # type: ignore[no-untyped-def]
+    api_client = core.api_client
+    pool = api_client.rest_client.pool_manager
+    url = f"http://127.0.0.1:{listener.port}/api/v1/namespaces/default/pods"
+    for attempt in (
+        lambda: pool.request("GET", url, body=b"{}"),
+        lambda: pool.request("GET", url, fields={"watch": "true"}),
+        lambda: pool.request("GET", url, json={"a": 1}),
+        lambda: pool.request("GET", url, headers={"Impersonate-User": "admin"}),
+        lambda: pool.request("GET", url, headers={"Upgrade": "websocket"}),
+        lambda: pool.request("GET", url.replace("127.0.0.1", "localhost")),  # another origin
+        lambda: api_client.call_api("GET", url, body={"a": 1}),
+        lambda: api_client.call_api("GET", url, header_params={"Impersonate-Group": "x"}),
+    ):
+        with pytest.raises(ReadOnlyViolation):
+            attempt()
+    assert listener.connections == 0
+
+
+# --- the allow-list lets every read of the tools through ---------------------------------------
+
+def test_every_recorded_request_of_the_tools_passes() -> None:
+    recorded = [i["request"] for path in sorted(CASSETTES.glob("*.yaml"))
+                for i in yaml.safe_load(path.read_text())["interactions"]]
+    assert len(recorded) >= 100
+    for request in recorded:
+        check_request(request["method"], request["uri"])
+
+
+def test_every_kind_the_tools_read_passes_and_secrets_are_not_among_them() -> None:
+    for kind in KINDS:
+        entry = info(kind)
+        for version in entry.versions:
+            base = "/api/v1" if version == "v1" else f"/apis/{version}"
+            check_request("GET", base)
+            check_request("GET", entry.path(version))
+            name = "a-b.c" if entry.name_rule == "subdomain" else "a-b"
+            if entry.namespaced:
+                check_request("GET", entry.path(version, "shop") + "?labelSelector=app%3Dweb")
+                check_request("GET", entry.path(version, "shop", name))
+            else:
+                check_request("GET", entry.path(version, None, name))
+    assert all(plural != "secrets" for _, plural in routes())
+    for path in ("/api", "/apis", "/version",
+                 "/api/v1/namespaces/shop/pods/web-1/log?container=app&previous=true&tailLines=5"):
+        check_request("GET", path)
+
+
+def test_a_server_below_a_path_prefix(listener) -> None:  # type: ignore[no-untyped-def]
+    """Rancher and other proxies serve the API below a path: the guard judges what follows it."""
+    configuration = k8s.Configuration()
+    configuration.host = f"http://127.0.0.1:{listener.port}/k8s/clusters/c-1"
+    api_client = ReadOnlyApiClient(configuration)
+    pool = api_client.rest_client.pool_manager
+    try:
+        with pytest.raises(ReadOnlyViolation):
+            pool.request("GET", f"http://127.0.0.1:{listener.port}/api/v1/pods")
+        with pytest.raises(ReadOnlyViolation):
+            pool.request("GET", f"{configuration.host}/api/v1/secrets")
+        assert listener.connections == 0
+        with pytest.raises(urllib3.exceptions.HTTPError):  # it leaves; the listener hangs up
+            pool.request("GET", f"{configuration.host}/api/v1/pods", retries=False)
+        assert listener.connections == 1
+    finally:
+        api_client.close()

@@ -1,69 +1,352 @@
 """The read-only guard: every request the live backend could send is checked before it leaves.
 
-Three layers, so no code path, ours or the client library's, can write to a cluster:
-- `check_request` is the rule: only GET, and never a subresource that executes, forwards, proxies
-  or attaches, and never a Secret;
-- `ReadOnlyPoolManager` wraps the urllib3 pool every request of the `kubernetes` client goes
-  through, and applies the rule to each request;
+The rule is an allow-list. A request leaves the process only if it is a `GET` of
+- discovery: `/api`, `/api/v1`, `/apis`, `/apis/G/V` of a group/version the tools read, `/version`;
+- a collection, an object or a pod's `log`, of a kind in `kinds.routes()` (so never a Secret),
+  with every namespace, name and container following Kubernetes' own name rules;
+- with only the query parameters that kind of path takes (selectors and paging for collections,
+  `container`, `previous`, `tailLines`... for logs), each once, with a plausible value.
+The path is judged as the server will route it: percent-decoded until stable, dot segments
+resolved. A path that is not already in that plain form (`%73ecrets`, `pods/../secrets`,
+`secrets%2F`, `//`, a trailing `/`) is refused too, whatever it decodes to: the tools never write
+one, and the server should never have to interpret one.
+
+Three layers apply the rule, so no code path, ours or the client library's, can do more than read:
+- `check_request` is the rule;
+- `ReadOnlyPoolManager` stands in for the urllib3 pool manager every request of the `kubernetes`
+  client goes through: it checks each request and the origin, and has no other door (no
+  `connection_from_url`, no `pools`). Below it, every connection pool urllib3 creates is of a
+  guarded class that checks each request again (redirects and retries included), so even the
+  wrapped manager, reached on purpose, hands out no unguarded pool;
 - `ReadOnlyApiClient` applies it in `call_api` (what every generated API method calls) and refuses
   to have `call_api` or its REST client swapped, which is how the client's `stream()` reaches the
-  websocket transport used by exec, attach and port-forward.
+  websocket transport used by exec, attach and port-forward; its REST client cannot have its pool
+  manager swapped either.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-from typing import Any, cast
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from typing import Any, Literal, cast
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import urllib3
 from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.rest import RESTClientObject
+from urllib3.connectionpool import HTTPConnectionPool
 
 from .errors import ReadOnlyViolation
+from .kinds import NameRule, group_versions, name_problem, routes
 
-_FORBIDDEN_PATH = re.compile(r"/(exec|attach|portforward|proxy)(/|$|\?)")
-_SECRETS_PATH = re.compile(r"/secrets(/|$|\?)")
+Route = Literal["discovery", "collection", "object", "log"]
+
+_MAX_URL = 16 * 1024
+_DECODE_ROUNDS = 4  # a path still changing after this many rounds of percent-decoding is refused
+_URL_CHARS = re.compile(r"[!-~]*")  # printable ASCII, no space: what a plain URL is made of
+_SEGMENT_CHARS = re.compile(r"[a-z0-9.-]+")  # every segment of every path the tools send
+_QUERY_KEY = re.compile(r"[a-zA-Z]+")
+_COUNT = re.compile(r"[0-9]{1,10}")
+_TOKEN = re.compile(r"[A-Za-z0-9._=-]{1,1024}")  # resourceVersion, continue (base64url)
+_DISCOVERY = frozenset({"/api", "/api/v1", "/apis", "/version"})
+_HEADERS_OFF = frozenset({"upgrade", "x-http-method-override", "x-http-method",
+                          "x-method-override"})  # and every `Impersonate-*`
+_OFF_LIMITS = {  # not needed for the rule (an allow-list); they make the refusal say why
+    "secrets": "Secrets are never read",
+    "exec": "exec, attach, port-forward and proxy are off",
+    "attach": "exec, attach, port-forward and proxy are off",
+    "portforward": "exec, attach, port-forward and proxy are off",
+    "proxy": "exec, attach, port-forward and proxy are off",
+}
 
 
-def check_request(method: str, url: str) -> None:
-    """Raise `ReadOnlyViolation` unless `method url` is a plain read of a non-Secret resource."""
-    verb = method.upper()
-    path = urlsplit(url).path
-    if verb != "GET":
-        raise ReadOnlyViolation(f"refused {verb} {path}: this assistant is read-only")
-    if _FORBIDDEN_PATH.search(path):
-        raise ReadOnlyViolation(f"refused GET {path}: exec, attach, port-forward and proxy are off")
-    if _SECRETS_PATH.search(path):
-        raise ReadOnlyViolation(f"refused GET {path}: Secrets are never read")
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+_count, _token = _matching(_COUNT), _matching(_TOKEN)
+
+
+def _selector(value: str) -> bool:
+    return len(value) <= 2048 and value.isprintable()  # a selector only filters what is read
+
+
+def _flag(value: str) -> bool:
+    return value in ("true", "false")
+
+
+def _container(value: str) -> bool:
+    return name_problem(value, "label") is None
+
+
+_PARAMETERS: dict[Route, dict[str, Callable[[str], bool]]] = {
+    "discovery": {},
+    "collection": {
+        "labelSelector": _selector, "fieldSelector": _selector, "limit": _count,
+        "continue": _token, "resourceVersion": _token, "timeoutSeconds": _count,
+    },
+    "object": {"resourceVersion": _token},
+    "log": {
+        "container": _container, "previous": _flag, "timestamps": _flag, "tailLines": _count,
+        "limitBytes": _count, "sinceSeconds": _count,
+    },
+}
+
+
+def _shown(text: str) -> str:
+    """`text` for a message: as is when plain, quoted with escapes when not, cut when long."""
+    cut = text if len(text) <= 120 else text[:117] + "..."
+    return cut if _URL_CHARS.fullmatch(cut) else repr(cut)
+
+
+def _refuse(method: str, path: str, why: str) -> ReadOnlyViolation:
+    return ReadOnlyViolation(f"refused {_shown(method)} {_shown(path)}: {why}")
+
+
+def check_request(method: str, url: str, *, prefix: str = "") -> None:
+    """Raise `ReadOnlyViolation` unless `method url` is a read the tools make (see the module).
+
+    `url` is absolute or a path (with its query); `prefix` is the path of the API server's
+    address, when it is served below one (`https://rancher/k8s/clusters/c-1`).
+    """
+    if method != "GET":
+        raise _refuse(method, url, "this assistant is read-only: only GET leaves")
+    if len(url) > _MAX_URL or not _URL_CHARS.fullmatch(url) or "#" in url or "\\" in url:
+        raise _refuse(method, url, "not a plain URL (spaces, controls, non-ASCII, '#', '\\')")
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise _refuse(method, url, "not a URL") from e
+    if parts.scheme not in ("", "http", "https") or bool(parts.scheme) != bool(parts.netloc):
+        raise _refuse(method, url, "neither an http(s) URL nor a path")
+    if "@" in parts.netloc:
+        raise _refuse(method, url, "credentials in the URL")
+    raw = parts.path
+    if prefix and not raw.startswith(prefix + "/"):
+        raise _refuse(method, raw, f"outside the API server's path {prefix}")
+    raw = raw[len(prefix):]
+    path = _as_routed(method, raw)
+    route = _route(method, path, raw)
+    if path != raw:
+        raise _refuse(method, raw, f"the server would read it as {_shown(path)}; "
+                                   "only plain paths leave (no %-encoding, no dot segments)")
+    _check_query(method, path, route, parts.query)
+
+
+def _as_routed(method: str, raw: str) -> str:
+    """The path as the server routes it: percent-decoded until stable, dot segments resolved."""
+    path = raw
+    for _ in range(_DECODE_ROUNDS):
+        try:
+            decoded = unquote(path, errors="strict")
+        except UnicodeDecodeError as e:
+            raise _refuse(method, raw, "encodes bytes that are not UTF-8") from e
+        if decoded == path:
+            break
+        path = decoded
+    else:
+        raise _refuse(method, raw, "still encoded after several rounds of decoding")
+    if not path.startswith("/"):
+        raise _refuse(method, raw, "not an absolute path")
+    resolved = posixpath.normpath(path)  # resolves `.` and `..`, folds `//` (refused: != raw)
+    resolved = "/" + resolved.lstrip("/")  # normpath keeps a leading `//`
+    return resolved
+
+
+def _route(method: str, path: str, raw: str) -> Route:
+    """Which kind of read `path` (sent as `raw`) is; refuses anything else, saying why."""
+    if path in _DISCOVERY:
+        return "discovery"
+    segments = path.split("/")[1:]
+    matched = _match(segments) if all(map(_SEGMENT_CHARS.fullmatch, segments)) else None
+    if matched is None:
+        words = {re.split(r"[^a-z]", segment.lower(), maxsplit=1)[0] for segment in segments}
+        why = next((why for word, why in _OFF_LIMITS.items() if word in words),
+                   "not discovery, nor a collection, object or log the tools read")
+        raise _refuse(method, raw, why + _read_as(path, raw))
+    route, names = matched
+    for name, rule in names:
+        if problem := name_problem(name, rule):
+            raise _refuse(method, raw, f"{_shown(name)} is not a valid name: {problem}"
+                          + _read_as(path, raw))
+    return route
+
+
+def _read_as(path: str, raw: str) -> str:
+    return "" if path == raw else f" (the server would read {_shown(path)})"
+
+
+def _match(segments: list[str]) -> tuple[Route, list[tuple[str, NameRule]]] | None:
+    match segments:
+        case ["api", "v1", *rest]:
+            return _resource_route("v1", rest)
+        case ["apis", group, version]:
+            return ("discovery", []) if f"{group}/{version}" in group_versions() else None
+        case ["apis", group, version, *rest]:
+            return _resource_route(f"{group}/{version}", rest)
+    return None
+
+
+def _resource_route(
+    group_version: str, rest: list[str]
+) -> tuple[Route, list[tuple[str, NameRule]]] | None:
+    """The route and the names to check, for the segments after `/api/v1` or `/apis/G/V`."""
+    table = routes()
+    match rest:
+        case []:
+            return None  # `/api/v1` is discovery, answered above
+        case [plural]:  # a collection, across namespaces for namespaced kinds
+            return ("collection", []) if (group_version, plural) in table else None
+        case [plural, name]:
+            entry = table.get((group_version, plural))
+            return None if entry is None or entry.namespaced else (
+                "object", [(name, entry.name_rule)])
+        case ["namespaces", namespace, plural, *tail] if len(tail) <= 2:
+            entry = table.get((group_version, plural))
+            if entry is None or not entry.namespaced:
+                return None
+            names: list[tuple[str, NameRule]] = [(namespace, "label")]
+            if not tail:
+                return "collection", names
+            names.append((tail[0], entry.name_rule))
+            if len(tail) == 1:
+                return "object", names
+            if tail[1] == "log" and (group_version, plural) == ("v1", "pods"):
+                return "log", names
+    return None
+
+
+def _check_query(method: str, path: str, route: Route, query: str) -> None:
+    allowed = _PARAMETERS[route]
+    seen: set[str] = set()
+    for pair in query.split("&") if query else ():
+        key, equals, raw_value = pair.partition("=")
+        if not equals or not _QUERY_KEY.fullmatch(key) or key not in allowed:
+            raise _refuse(method, path, f"query parameter {_shown(key)} is not one the tools send"
+                                        f" here (allowed: {', '.join(allowed) or 'none'})")
+        if key in seen:
+            raise _refuse(method, path, f"query parameter {key} given twice")
+        seen.add(key)
+        try:
+            value = unquote_plus(raw_value, errors="strict")  # once, as the server decodes it
+        except UnicodeDecodeError as e:
+            raise _refuse(method, path, f"{key} encodes bytes that are not UTF-8") from e
+        if ";" in raw_value or not allowed[key](value):
+            raise _refuse(method, path, f"{key}={_shown(value)} is not a value the tools send")
+
+
+# --- the pool layer -------------------------------------------------------------------------------
+
+class _Rule:
+    """`check_request` bound to one API server's address."""
+
+    def __init__(self, host: str) -> None:
+        parts = urlsplit(host)
+        self.origin = (parts.scheme.lower(), parts.netloc.lower())
+        self.prefix = parts.path.rstrip("/")
+
+    def check(self, method: str, url: str) -> None:
+        check_request(method, url, prefix=self.prefix)
+
+    def check_absolute(self, method: str, url: str, headers: Any = None) -> None:
+        """For the pool manager and `call_api`, which take absolute URLs: the origin must be the
+        server's, and no header may turn the read into something else."""
+        self.check(method, url)
+        parts = urlsplit(url)
+        if (parts.scheme.lower(), parts.netloc.lower()) != self.origin:
+            raise _refuse(method, url, f"not the API server ({'://'.join(self.origin)})")
+        for header in map(str, headers or {}):
+            if header.lower() in _HEADERS_OFF or header.lower().startswith("impersonate-"):
+                raise _refuse(method, url, f"a read sends no {header} header")
+
+
+def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTTPConnectionPool]:
+    """A subclass of urllib3's pool class `base` that checks every request it is asked to make.
+
+    Only the entry points are overridden, not the connection class, so whatever patches urllib3's
+    connections (vcrpy in the cassette tests) still applies below.
+    """
+
+    def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        rule.check(method, url)
+        return base.urlopen(self, method, url, *args, **kwargs)
+
+    def _make_request(self: Any, conn: Any, method: str, url: str, *args: Any,
+                      **kwargs: Any) -> Any:
+        rule.check(method, url)
+        return base._make_request(self, conn, method, url, *args, **kwargs)
+
+    return type(f"ReadOnly{base.__name__}", (base,),
+                {"urlopen": urlopen, "_make_request": _make_request, "__module__": __name__})
+
+
+def _guard_pools(manager: urllib3.PoolManager, rule: _Rule) -> None:
+    """Make every connection pool `manager` creates (it creates them all) a guarded one."""
+    manager.clear()
+    manager.pool_classes_by_scheme = {
+        scheme: _guarded_pool_class(base, rule)
+        for scheme, base in manager.pool_classes_by_scheme.items()}
 
 
 class ReadOnlyPoolManager:
-    """A urllib3 pool manager proxy that lets only reads through."""
+    """Stands in for a urllib3 pool manager: the request methods, checked, and `clear`. Nothing
+    else of the manager it wraps can be reached through it."""
 
-    def __init__(self, inner: Any) -> None:
-        object.__setattr__(self, "_inner", inner)
+    __slots__ = ("_request", "_clear")
+
+    def __init__(self, inner: urllib3.PoolManager, rule: _Rule) -> None:
+        _guard_pools(inner, rule)
+
+        def request(name: str, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            rule.check_absolute(method, url, kwargs.get("headers"))
+            if args or kwargs.get("fields") or any(
+                    kwargs.get(k) is not None for k in ("body", "json")):
+                raise _refuse(method, url, "a read sends no fields and no body")
+            return getattr(inner, name)(method, url, **kwargs)
+
+        object.__setattr__(self, "_request", request)
+        object.__setattr__(self, "_clear", inner.clear)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_request(method, url)
-        return self._inner.request(method, url, *args, **kwargs)
+        return self._request("request", method, url, *args, **kwargs)
 
     def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_request(method, url)
-        return self._inner.urlopen(method, url, *args, **kwargs)
+        return self._request("urlopen", method, url, *args, **kwargs)
 
     def request_encode_url(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_request(method, url)
-        return self._inner.request_encode_url(method, url, *args, **kwargs)
+        return self._request("request_encode_url", method, url, *args, **kwargs)
 
     def request_encode_body(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_request(method, url)
-        return self._inner.request_encode_body(method, url, *args, **kwargs)
+        return self._request("request_encode_body", method, url, *args, **kwargs)
+
+    def clear(self) -> None:
+        self._clear()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        raise AttributeError(f"the read-only pool manager has no {name}: only checked requests "
+                             "go through it")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise ReadOnlyViolation(f"the read-only pool manager cannot be changed ({name})")
+
+
+class _ReadOnlyRestClient(RESTClientObject):
+    """The client's REST layer over a `ReadOnlyPoolManager` that cannot be swapped."""
+
+    _sealed: bool
+
+    def __init__(self, configuration: Configuration) -> None:
+        object.__setattr__(self, "_sealed", False)
+        super().__init__(configuration)
+        self.pool_manager = cast(urllib3.PoolManager, ReadOnlyPoolManager(
+            self.pool_manager, _Rule(str(configuration.host))))
+        object.__setattr__(self, "_sealed", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "pool_manager" and self._sealed:
+            raise ReadOnlyViolation("the read-only REST client's pool manager cannot be swapped")
+        object.__setattr__(self, name, value)
 
 
 _LOCKED = frozenset({"call_api", "rest_client", "request"})
@@ -73,19 +356,22 @@ class ReadOnlyApiClient(ApiClient):
     """An `ApiClient` whose every request is checked, and whose transport cannot be swapped."""
 
     _sealed: bool
+    _rule: _Rule
 
     def __init__(self, configuration: Configuration) -> None:
         object.__setattr__(self, "_sealed", False)
         super().__init__(configuration)
-        # The proxy stands in for the PoolManager (same methods, through `__getattr__`).
-        self.rest_client.pool_manager = cast(
-            urllib3.PoolManager, ReadOnlyPoolManager(self.rest_client.pool_manager)
-        )
+        self.rest_client.close()  # the unguarded one it made: no pool was ever opened
+        self.rest_client = _ReadOnlyRestClient(configuration)
+        object.__setattr__(self, "_rule", _Rule(str(configuration.host)))  # fixed from now on
         object.__setattr__(self, "_sealed", True)
 
-    def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        check_request(method, url)
-        return super().call_api(method, url, *args, **kwargs)
+    def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
+                 post_params: Any = None, _request_timeout: Any = None) -> Any:
+        self._rule.check_absolute(method, url, header_params)
+        if body is not None or post_params:
+            raise _refuse(method, url, "a read sends no body")
+        return super().call_api(method, url, header_params, None, None, _request_timeout)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _LOCKED and self._sealed:

@@ -1,5 +1,7 @@
 """The live backend: the official `kubernetes` client, behind the read-only guard.
 
+Names and namespaces are held to Kubernetes' naming rules before they go into a path
+(`kinds.InvalidName` otherwise), and every request passes the guard's allow-list on its way out.
 Objects are listed with one request per kind and namespace (no per-pod calls) and parsed as
 plain JSON, which is what `kubectl -o json` prints and what the snapshot backend reads. Like
 kubectl (`--show-managed-fields=false`), objects come back without `metadata.managedFields`: the
@@ -32,7 +34,7 @@ from .errors import (
     Unreachable,
 )
 from .guard import ReadOnlyApiClient
-from .kinds import Kind, KindInfo, info
+from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
 from .reading import Obj
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
@@ -214,13 +216,13 @@ class LiveCluster:
         fields: str | None = None,
     ) -> list[Obj]:
         entry = info(kind)
+        ns = check_namespace(namespace) if entry.namespaced else None
         version = self.served_version(kind)
         params = {}
         if labels:
             params["labelSelector"] = labels
         if fields:
             params["fieldSelector"] = fields
-        ns = namespace if entry.namespaced else None
         try:
             doc = self._get_json(
                 entry.path(version, ns), params, verb="list", resource=_resource(entry),
@@ -244,8 +246,11 @@ class LiveCluster:
 
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
         entry = info(kind)
+        check_name(kind, name)
+        ns = check_namespace(namespace) if entry.namespaced else None
+        if entry.namespaced and not ns:  # the server has no such path: it would answer 404
+            raise NotFound(f"no {entry.kind} named {name} without a namespace; give one")
         version = self.served_version(kind)
-        ns = namespace if entry.namespaced else None
         try:
             return _drop_managed_fields(self._get_json(
                 entry.path(version, ns, name), verb="get", resource=_resource(entry),
@@ -258,7 +263,11 @@ class LiveCluster:
     def log_lines(
         self, namespace: str, pod: str, container: str, *, previous: bool = False
     ) -> Iterator[str]:
-        params = {"container": container}
+        check_namespace(namespace)
+        check_name("Pod", pod)
+        if not namespace:
+            raise NotFound(f"no Pod named {pod} without a namespace; give one")
+        params = {"container": str(check_container(container))}
         if previous:
             params["previous"] = "true"
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"

@@ -2,6 +2,10 @@
 
 Every tool returns a `ToolResult`; the expected failures of a cluster (`ApiError`) become its
 status and message. Reads are list-based: no tool issues one request per pod.
+
+Names enter here, from people and from models: each namespace, name and container is held to
+Kubernetes' naming rules first, and one that breaks them comes back as `not_found` with the rule
+(`kinds.InvalidName`), before any backend is asked.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from rapidfuzz import fuzz, process
 from . import logs as logtools
 from .describing import hpa_line, one_line, references, service_summary
 from .errors import ApiError, Forbidden, KindUnavailable, NotFound, Unauthorized, Unreachable
-from .kinds import WORKLOAD_KINDS, Kind
+from .kinds import (
+    WORKLOAD_KINDS,
+    Kind,
+    check_container,
+    check_kind,
+    check_name,
+    check_namespace,
+    parse_kind,
+)
 from .reading import Cluster, Obj
 from .results import (
     DescribeResult,
@@ -88,6 +100,8 @@ class Toolbox:
     def find(self, query: str, kind: Kind | None = None, namespace: str | None = None,
              limit: int = 5) -> FindResult:
         """Find objects by (possibly misspelled) name across kinds and namespaces."""
+        check_namespace(namespace)
+        kind = check_kind(kind) if kind else None
         kinds: tuple[Kind, ...] = (kind,) if kind else (*WORKLOAD_KINDS, "Pod", "Service")
         candidates: dict[str, tuple[str, str | None, str]] = {}
         for each in kinds:
@@ -125,6 +139,8 @@ class Toolbox:
                      label_selector: str | None = None,
                      field_selector: str | None = None) -> ObjectList:
         """List objects of one kind, optionally filtered by label and field selectors."""
+        kind = check_kind(kind)
+        check_namespace(namespace)
         items = self.cluster.list(kind, namespace, labels=label_selector, fields=field_selector)
         lines = [ObjectLine(kind=kind, namespace=meta(i).get("namespace"), name=meta(i)["name"],
                             summary=one_line(kind, i)) for i in items]
@@ -133,12 +149,14 @@ class Toolbox:
     @_tool(PodList)
     def pods(self, namespace: str | None = None, label_selector: str | None = None) -> PodList:
         """Pods with their status, readiness, restarts, node and owner."""
+        check_namespace(namespace)
         items = self.cluster.list("Pod", namespace, labels=label_selector)
         return PodList(tool="pods", pods=[pod_summary(p) for p in items])
 
     @_tool(WorkloadList)
     def workloads(self, namespace: str | None = None) -> WorkloadList:
         """Deployments, StatefulSets, DaemonSets, Jobs, CronJobs: readiness and conditions."""
+        check_namespace(namespace)
         found, unknown = [], []
         for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             try:
@@ -155,6 +173,9 @@ class Toolbox:
                name: str | None = None, warnings_only: bool = False,
                limit: int = 50) -> EventList:
         """Events, newest first, duplicates folded, optionally for one object or warnings only."""
+        check_namespace(namespace)
+        if name:
+            check_name(parse_kind(kind) if kind else None, name)
         fields = []
         if kind:
             fields.append(f"involvedObject.kind={kind}")
@@ -185,6 +206,9 @@ class Toolbox:
     def logs(self, namespace: str, pod: str, container: str | None = None,
              previous: bool = False, max_errors: int = 30, tail: int = 25) -> LogResult:
         """A container's log (or its previous instance's), error lines first, bounded."""
+        check_namespace(namespace)
+        check_name("Pod", pod)
+        check_container(container or None)
         name = container or self._default_container(namespace, pod)
         lines = self.cluster.log_lines(namespace, pod, name, previous=previous)
         excerpt = logtools.excerpt(lines, max_errors=max_errors, tail=tail)
@@ -210,6 +234,9 @@ class Toolbox:
     @_tool(ServiceList)
     def services(self, namespace: str, name: str | None = None) -> ServiceList:
         """Services with their endpoints (ready and not) and the pods their selector matches."""
+        check_namespace(namespace)
+        if name:
+            check_name("Service", name)
         services = ([self.cluster.get("Service", name, namespace)] if name
                     else self.cluster.list("Service", namespace))
         try:
@@ -226,6 +253,7 @@ class Toolbox:
     @_tool(StorageResult)
     def storage(self, namespace: str) -> StorageResult:
         """PersistentVolumeClaims, the PersistentVolumes they bind, and the StorageClasses."""
+        check_namespace(namespace)
         result = StorageResult(tool="storage")
         try:
             for pvc in self.cluster.list("PersistentVolumeClaim", namespace):
@@ -252,12 +280,14 @@ class Toolbox:
     @_tool(TextList)
     def autoscalers(self, namespace: str) -> TextList:
         """HorizontalPodAutoscalers: target, min/max, current and desired replicas, conditions."""
+        check_namespace(namespace)
         items = self.cluster.list("HorizontalPodAutoscaler", namespace)
         return TextList(tool="autoscalers", entries=[hpa_line(h) for h in items])
 
     @_tool(TextList)
     def quotas(self, namespace: str) -> TextList:
         """ResourceQuotas (used against hard) and LimitRanges of a namespace."""
+        check_namespace(namespace)
         entries = [one_line("ResourceQuota", q)
                    for q in self.cluster.list("ResourceQuota", namespace)]
         try:
@@ -270,12 +300,14 @@ class Toolbox:
     @_tool(TextList)
     def ingresses(self, namespace: str) -> TextList:
         """Ingresses: class, hosts and paths to services, TLS secrets by name."""
+        check_namespace(namespace)
         items = self.cluster.list("Ingress", namespace)
         return TextList(tool="ingresses", entries=[one_line("Ingress", i) for i in items])
 
     @_tool(TextList)
     def network_policies(self, namespace: str) -> TextList:
         """NetworkPolicies: which pods they select and which traffic they admit."""
+        check_namespace(namespace)
         items = self.cluster.list("NetworkPolicy", namespace)
         return TextList(tool="network_policies",
                         entries=[one_line("NetworkPolicy", p) for p in items])
@@ -283,6 +315,7 @@ class Toolbox:
     @_tool(TextList)
     def metrics(self, namespace: str | None = None) -> TextList:
         """CPU and memory usage from metrics.k8s.io: pods of a namespace, or nodes."""
+        check_namespace(namespace)
         if namespace:
             items = self.cluster.list("PodMetrics", namespace)
             entries = [
@@ -301,6 +334,8 @@ class Toolbox:
     @_tool(DescribeResult)
     def describe(self, kind: Kind, name: str, namespace: str | None = None) -> DescribeResult:
         """One object with its events, owner chain, children and what it mounts or selects."""
+        check_name(kind, name)
+        check_namespace(namespace)
         obj = self.cluster.get(kind, name, namespace)
         ns = meta(obj).get("namespace")
         result = DescribeResult(tool="describe", kind=kind, namespace=ns, name=name,
