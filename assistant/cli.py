@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 import tools
 from tools import Cluster, Toolbox, ToolResult
+from tools.kinds import InvalidName, check_container, check_name, check_namespace
 
 from . import engine, runbooks
 from .diagnosis import Diagnosis
@@ -142,6 +143,24 @@ def _run_tool(args: argparse.Namespace, box: Toolbox) -> ToolResult:
     return result
 
 
+def _check_names(args: argparse.Namespace) -> None:
+    """Namespaces, names and containers go into API paths: what Kubernetes would refuse as a
+    name is bad input (`-n 'a/b'`), refused before any cluster is asked."""
+    try:
+        check_namespace(args.namespace)
+        for namespace in (getattr(args, "namespaces", None) or "").split(","):
+            check_namespace(namespace.strip())
+        if args.command != "tool":
+            return
+        check_container(args.container)
+        kind, name = _split_target(args.target)
+        if name and args.name in ("describe", "logs", "services", "events"):
+            named: dict[str, tools.Kind] = {"logs": "Pod", "services": "Service"}
+            check_name(named.get(args.name) or tools.parse_kind(kind or ""), name)
+    except InvalidName as e:
+        raise Failure(EXIT_BAD_INPUT, str(e)) from e
+
+
 def _split_target(target: str | None) -> tuple[str | None, str | None]:
     if not target:
         return None, None
@@ -235,6 +254,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     settings = _settings()
     if args.command == "runbooks":
         return runbooks.run(args, settings)
+    _check_names(args)
     cluster = open_from_args(args, settings)
     try:
         if args.command == "snapshot":
