@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,16 @@ def carriers(case: dict[str, Any]) -> list[dict[str, Any]]:
     raise AssertionError(f"unknown where: {where}")
 
 
+def log_text(case: dict[str, Any]) -> str:
+    """A log case's text, after its `filler` (a long line made of a repeated fragment)."""
+    filler = case.get("filler")
+    return filler["text"] * filler["times"] + case["text"] if filler else case["text"]
+
+
 def outputs(case: dict[str, Any]) -> list[list[str]]:
     """For each way the fragment reaches the redactor, all strings that come out."""
     if case["where"] == "log":
-        text: str = case["text"]
+        text = log_text(case)
         results = [[redact_text(text)]]
         if "\n" not in text:
             results.append([redact_line(text)])
@@ -133,6 +140,8 @@ def test_false_positive_rate_is_under_two_percent() -> None:
 @pytest.mark.parametrize("case", SECRETS, ids=[case["id"] for case in SECRETS])
 def test_planted_secret_is_redacted(case: dict[str, Any]) -> None:
     planted = "\n".join(strings({k: v for k, v in case.items() if k in PLANTED}))
+    if case["where"] == "log":
+        planted = log_text(case)
     assert case["secret"] in planted, "the corpus entry does not plant its secret"
     for out in outputs(case):
         joined = "\n".join(out)
@@ -146,7 +155,7 @@ def test_planted_secret_is_redacted(case: dict[str, Any]) -> None:
 def test_redacting_twice_changes_nothing(case: dict[str, Any]) -> None:
     """Snapshots are written redacted and read back through the redactor."""
     if case["where"] == "log":
-        once = redact_text(case["text"])
+        once = redact_text(log_text(case))
         assert redact_text(once) == once
     for carrier in carriers(case) if case["where"] != "log" else []:
         once_obj = redact_object(carrier)
@@ -382,6 +391,25 @@ def test_pem_streamed_line_by_line_loses_its_body() -> None:
     lines = [redact_line(line) for line in case["text"].splitlines()]
     body = [line for line in case["text"].splitlines() if len(line) == 64]
     assert body and not any(b in out for b in body for out in lines)
+
+
+PATHOLOGICAL = {
+    "key-chain": "key=" * 50_000,
+    "program-names": "mysql -x " * 20_000 + "ldapsearch -x " * 10_000 + "docker login -x " * 10_000,
+    "named-values": 'name="password" ' * 15_000,
+    "echo-pipes": "echo a " * 30_000 + "| x --password-stdin",
+    "quoted-keys": '"password":' * 20_000,
+    "random-run": "aB3xQ9zK7m=" * 20_000,
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_lines_take_linear_time(name: str) -> None:
+    """About 200 KB on one line, shaped to make a careless regex backtrack: a quadratic rule
+    takes tens of seconds here, a linear one well under one."""
+    start = time.perf_counter()
+    redact_text(PATHOLOGICAL[name])
+    assert time.perf_counter() - start < 5
 
 
 def test_fifty_thousand_line_log_streams_through_redact_line() -> None:

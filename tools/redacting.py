@@ -3,23 +3,28 @@ or a snapshot file sees it.
 
 Names stay, values go: `DB_PASSWORD=[REDACTED]` still tells a human the variable was set.
 
-Text rules, each behind a cheap substring check:
-- PEM private-key blocks, whole, across lines (one cut off before its END: to the end of the text);
-  certificates are public and stay;
+First what hides a key is undone (terminal colours, JSON-escaped `\\/` and `\\u0077`). Then the
+rules, each behind a cheap substring check; those that span lines run on the whole text, the
+others line by line:
+- PEM private-key blocks, whole, across lines (one cut off before its END: to the end of the text),
+  PuTTY private lines; certificates are public and stay;
 - credentials in URLs (`scheme://user:[REDACTED]@host`, any character but space and quotes),
   token-only userinfo, Slack webhooks, `curl -u`, the password flags of database, registry and
   directory clients (`mysql -p`, `docker login -p`, `sqlcmd -P`, `ldapsearch -w`,
-  `openssl -passin pass:`); `Authorization:` headers, `Bearer` tokens, `Basic` credentials, JWTs,
-  `Cookie:` session values;
-- values of sensitive keys in `key=value`, `key: value`, JSON, escaped JSON, `--flag value`, XML
-  elements and `name=/value=` pairs, YAML block scalars, `name:`/`value:` env lists, connection
-  strings, SQL `PASSWORD '...'`, config directives (`requirepass`, `proxy_set_header X-Api-Key`);
-  a line that starts with such a key loses the rest of the line; prose ("the password is X") when
-  X looks like a credential, not a word;
-- any run of 20+ token characters (`[A-Za-z0-9+/_~.=-]`, percent escapes) that is a known vendor
-  token (`secret_prefixes.yaml`, plus the user's own prefixes) or random-looking: mixed case, not
-  made of words, Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char. Hashes, UUIDs,
-  digests, hostnames and pod names are single-case and stay;
+  `openssl -passin pass:`, `net use /user:`), passwords piped to `--password-stdin`/`chpasswd`,
+  `AUTH` commands, `db.auth()`; `Authorization:` headers, `Bearer` tokens, `Basic` credentials,
+  JWTs, `Cookie:` session values; percent-encoded runs are judged decoded;
+- values of sensitive keys in `key=value`, `key: value`, JSON (escaped to any depth, or with the
+  value on the next line), `--flag value`, XML elements and `name=/value=` pairs, YAML block
+  scalars, `name:`/`value:` env lists, `kubectl describe` output, connection strings, SQL
+  (`PASSWORD '...'`, `IDENTIFIED BY`), config directives (`requirepass`,
+  `proxy_set_header X-Api-Key`); a line that starts with such a key loses the rest of the line;
+  prose ("the password is X") when X looks like a credential, not a word;
+- any run of 20+ token characters (`[A-Za-z0-9+/_~.=%-]`) that is a known vendor token
+  (`secret_prefixes.yaml`, plus the user's own prefixes) or random-looking: mixed case, not made
+  of words, Shannon entropy >= min(4.0, 0.8 * log2(length)) bits/char. Its `name=` prefix and
+  the word-like pieces of a URL path stay. Hashes, UUIDs, digests, hostnames and pod names are
+  single-case and stay;
 - with `configure(pii=True)`: e-mail local parts and card numbers that pass the Luhn check.
 
 `tools.scrubbing.redact_object` applies them to the fields of Kubernetes objects where values
@@ -65,8 +70,9 @@ def configure(*, pii: bool = False, extra_prefixes: Iterable[str] = ()) -> None:
 # --- key names --------------------------------------------------------------------------------
 
 _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_STRONG = ("password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
-           "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase", "sessionid")
+_STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
+           "credential", "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase",
+           "sessionid")
 # A strong word ends a segment, perhaps with a plural or a value suffix: `dbpassword`,
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
@@ -217,19 +223,33 @@ _CURL_USER = re.compile(  # not `docker run -u 1000:1000`
     r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
 )
 _CLI_PASSWORD = re.compile(
-    r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]*?[ \t]-p"
-    r"|redis-cli\b[^\n]*?[ \t]-a[ \t]+"
-    r"|(?:sshpass|mongosh?|rabbitmqadmin|twine)\b[^\n]*?[ \t]-p[ \t]+"
+    r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
+    r"|redis-cli\b[^\n]{0,200}?[ \t]-a[ \t]+"
+    r"|(?:sshpass|mongosh?|rabbitmqadmin|twine)\b[^\n]{0,200}?[ \t]-p[ \t]+"
     r"|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|oc|cf|helm[ \t]+registry|crane[ \t]+auth)"
-    r"[ \t]+login\b[^\n]*?[ \t]-p[ \t]+"
-    r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]*?[ \t]-P[ \t]*"
-    r"|ldap\w*\b[^\n]*?[ \t]-w[ \t]+"
+    r"[ \t]+login\b[^\n]{0,200}?[ \t]-p[ \t]+"
+    r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]{0,200}?[ \t]-P[ \t]*"
+    r"|ldap\w*\b[^\n]{0,200}?[ \t]-w[ \t]+"
     r"|htpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+)"
     r"|(?<!\S)-pass(?:in|out)?[ \t]+pass:"
-    r"|(?<!\S)-U[ \t]+[^\s%\"']+%)(?P<pw>[^\s\"']+)"
+    r"|(?<!\S)-U[ \t]+[^\s%\"']+%"
+    r"|\bnet[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+)"
+    r"(?P<pw>'[^'\n]*'|\"[^\"\n]*\"|[^\s\"'/][^\s\"']*)"
+)
+_PIPED_PASSWORD = re.compile(  # echo 'pw' | docker login --password-stdin; echo u:pw | chpasswd
+    r"(?P<head>\b(?:echo|printf)(?:[ \t]+-[neE]+)?(?:[ \t]+[\"']?%s(?:\\n)?[\"']?)?[ \t]+)"
+    r"(?P<pw>'[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
+    r"(?=[ \t]*\|[^\n]{0,200}(?:-stdin|chpasswd|/dev/stdin))"
+)
+_AUTH_COMMAND = re.compile(  # redis MONITOR `"AUTH" "pw"`, SMTP/IMAP `AUTH PLAIN <base64>`
+    r"(?P<head>\"?\bAUTH\"?[ \t]+(?:(?:PLAIN|LOGIN|XOAUTH2)[ \t]+|\"[^\"\s]*\"[ \t]+(?=\"))?)"
+    r"(?P<pw>\"[^\"\n]+\"|[^\s\"]+)"
+)
+_AUTH_CALL = re.compile(  # mongo shell: db.auth("user", "pw")
+    r"(?P<head>\.auth\([ \t]*([\"'])[^\"'\n]*\2[ \t]*,[ \t]*)(?P<pw>\"[^\"\n]*\"|'[^'\n]*')"
 )
 _CLI_HINTS = re.compile(r"mysql|redis-cli|sshpass|mongo|rabbitmqadmin|twine|login|sqlcmd|bcp"
-                        r"|mosquitto|ldap|pass:|htpasswd|-U ")
+                        r"|mosquitto|ldap|pass:|htpasswd|-U |net use")
 _AUTH_HEADER = re.compile(
     r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
     r"(?P<scheme>(?:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[ \t]+)?"
@@ -253,18 +273,20 @@ _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _KEY = rf"[A-Za-z0-9_.-]*?{_HINTS}[A-Za-z0-9_.-]*"  # then `sensitive_name`
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"{_S}*(?::=|[:=])(?!=){_S}*)(?P<pw>[^\s\"'|>](?:(?!{_S}+[\w.-]+=)[^\n])*?){_S}*$",
+    rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>](?:(?!{_S}+[\w.-]+=)[^\n])*?){_S}*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _ASSIGNMENT = re.compile(
-    rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\?[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"(?P<sep>{_S}*(?:=>|:=|[:=])(?!=){_S}*))"
-    r"(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|\\\"(?:[^\\\n]|\\[^\"])*\\\""
-    r"|[^\s\"'`,;&{\[](?:[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:]))*)",
+    rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
+    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
+    r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
+    r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
     re.IGNORECASE,
 )
 _FLAG_VALUE = re.compile(
-    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY})[ \t]+)(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'-]\S*)",
+    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY})[ \t]+)"
+    r"(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'-]\S{0,1024})",
     re.IGNORECASE,
 )
 _KEY_POSITION = "{,;([&?:|\"'"
@@ -276,7 +298,7 @@ _XML_ELEMENT = re.compile(
 _NAMED_VALUE = re.compile(  # <add key="K" value="V"/>, {"name":"K","value":"V"}, YAML env lists
     rf"(?P<head>\b(?:name|key)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<key>{_KEY})\\?[\"']?"
     r"(?:[ \t]*,?[ \t]*|[ \t]*\n[ \t]*)\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
-    r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>]*>)"
+    r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>\n]{0,200}>)"
     r"(?P<pw>[^\"'\\\n<>]+)",
     re.IGNORECASE,
 )
@@ -285,11 +307,32 @@ _YAML_BLOCK = re.compile(
     rf"{_S}*\n)(?P<pw>(?:(?P=indent){_S}+\S[^\n]*(?:\n|$)|{_S}*\n)+)",
     re.IGNORECASE | re.MULTILINE,
 )
+_NEXT_LINE_VALUE = re.compile(  # "password":\n    "x"
+    rf"(?P<head>(?P<q>[\"'])(?P<key>{_KEY})(?P=q)[ \t]*:[ \t]*\r?\n[ \t]*)"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')",
+    re.IGNORECASE,
+)
+_NESTED_VALUE = re.compile(  # "secret": {"value": "x"}
+    rf"(?P<head>[\"']?(?P<key>{_KEY})[\"']?[ \t]*:[ \t]*\{{[ \t]*[\"']?"
+    r"(?:value|data|plaintext|text)[\"']?[ \t]*:[ \t]*)(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')",
+    re.IGNORECASE,
+)
+_PUTTY_PRIVATE = re.compile(
+    r"(?P<head>^Private-Lines:[ \t]*\d+[ \t]*\r?\n)(?P<pw>(?:[A-Za-z0-9+/=]+(?:\r?\n|$))+)",
+    re.MULTILINE,
+)
+_DESCRIBED = re.compile(  # `kubectl describe configmap`: KEY:, a line of dashes, the value
+    r"(?P<head>^(?P<key>[\w.-]+):[ \t]*\r?\n-{4}[ \t]*\r?\n)"
+    r"(?P<pw>.*?)(?=\r?\n(?:[\w.-]+:[ \t]*\r?\n-{4}|[ \t]*\r?\n|BinaryData\b|Events:)|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
 _CONN_STRING_PASSWORD = re.compile(
     r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>[^;\n\"']+)", re.IGNORECASE
 )
 _SQL_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|identified[ \t]+by)[ \t]+)(?P<pw>'(?:[^'\\\n]|\\.|'')*')",
+    r"(?P<head>\b(?:password[ \t]*\([ \t]*|(?:password|identified(?:[ \t]+with[ \t]+\w+)?"
+    r"[ \t]+by)[ \t]+))"
+    r"(?P<pw>'(?:[^'\\\n]|\\.|'')*')",
     re.IGNORECASE,
 )
 _DIRECTIVE = re.compile(  # redis.conf, keepalived, .netrc, HAProxy userlists
@@ -346,8 +389,10 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
 
     def replace(m: re.Match[str]) -> str:
         pw = m.group("pw")
-        if pw.startswith('\\"'):
-            open_, close, inner = '\\"', '\\"', pw[2:-2]
+        escapes = len(pw) - len(pw.lstrip("\\"))
+        if escapes and pw[escapes : escapes + 1] == '"':
+            open_ = close = pw[: escapes + 1]
+            inner = pw[escapes + 1 : -(escapes + 1)]
         elif pw[:1] in "\"'":
             open_, close, inner = pw[0], pw[0], pw[1:-1]
         else:
@@ -380,6 +425,24 @@ def _redact_basic(m: re.Match[str]) -> str:
     return m.group("head") + REDACTED if b":" in decoded else m.group()
 
 
+def _redact_auth_command(m: re.Match[str]) -> str:
+    inner = m.group("pw").strip('"')
+    if inner.isalpha() and (inner.islower() or inner.isupper()):  # AUTH failed, AUTH OK
+        return m.group()
+    return _keep_quotes(m)
+
+
+_ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
+
+
+def _redact_encoded(m: re.Match[str]) -> str:
+    """A percent-encoded run (`redirect=%2Flogin%3Fpassword%3Dx`): redacted decoded, if the
+    decoded text holds a secret; else left as it was."""
+    plain = unquote(m.group())
+    redacted = _redact_line(plain, plain.lower())
+    return m.group() if redacted == plain else redacted
+
+
 def _redact_bearer(m: re.Match[str]) -> str:
     pw = m.group("pw")
     if pw.isalpha() and len(pw) < 24:  # "Bearer authentication failed"
@@ -409,6 +472,12 @@ def _redact_cookies(m: re.Match[str]) -> str:
     return m.group("head") + _COOKIE_PAIR.sub(pair, m.group("pw"))
 
 
+def _redact_described(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key"), broad=True) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED
+
+
 def _redact_block(m: re.Match[str]) -> str:
     if not sensitive_name(m.group("key")) or not is_secret_value(m.group("pw")):
         return m.group()
@@ -435,7 +504,7 @@ def _redact_prose(m: re.Match[str]) -> str:
     return m.group("head") + open_ + REDACTED + close
 
 
-_SEPARATOR = re.compile(r"[=:\s]")
+_SEPARATOR = re.compile(r"[=:\s：＝]")
 _SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
 _SUB_ASSIGNMENT = _keep_key(inline=True)
 _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
@@ -450,6 +519,7 @@ def redact_text(text: str) -> str:
     the whole text; the others line by line, each behind its own cheap check, so a long text
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
+    text = _normalize(text)
     if "\n" not in text:
         return _redact_line(text, text.lower(), structure=True)
     text = _redact_structure(text, text.lower())
@@ -463,11 +533,30 @@ def _redact_lines(text: str) -> str:
     return "\n".join([_redact_line(line, line.lower()) for line in text.split("\n")])
 
 
-def _redact_structure(text: str, lower: str) -> str:
-    """The rules that may span lines (PEM blocks, XML elements, YAML block scalars, env lists)."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF])")
+
+
+def _normalize(text: str) -> str:
+    r"""Undo what hides a key from the rules: terminal colours (`\x1b[33mpassword\x1b[0m=`),
+    JSON-escaped slashes in URLs (`mongodb:\/\/`) and letters (`pass\u0077ord`)."""
+    if "\x1b[" in text:
+        text = _ANSI.sub("", text)
+    if ":\\/\\/" in text:
+        text = text.replace("\\/", "/")
+    if "\\u00" in text:
+        text = _ESCAPED_NAME_CHAR.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text
+
+
+def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
+    """The rules that may span lines (PEM blocks, XML elements, YAML block scalars, env lists).
+    `keyed`: whether `lower` holds a key hint, when the caller knows."""
     if "-----begin" in lower and "private key" in lower:
         text = _PEM.sub(lambda m: m.group("head") + REDACTED + (m.group("end") or ""), text)
-    if not _KEY_HINT.search(lower):
+    if "Private-Lines:" in text:
+        text = _PUTTY_PRIVATE.sub(lambda m: m.group("head") + REDACTED + "\n", text)
+    if not (_KEY_HINT.search(lower) if keyed is None else keyed):
         return text
     if "</" in text:
         text = _XML_ELEMENT.sub(_keep_key(inline=False), text)
@@ -475,6 +564,10 @@ def _redact_structure(text: str, lower: str) -> str:
         text = _sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True)
     if "value" in lower or "key" in lower or "name" in lower:
         text = _NAMED_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
+    if "\n" in text and ('":' in text or "':" in text):
+        text = _sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+    if "\n----" in text:
+        text = _DESCRIBED.sub(_redact_described, text)
     return text
 
 
@@ -482,10 +575,13 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     """The rules that stay on one line, then random-looking runs and personal data."""
     if len(text) < 20 and not _SEPARATOR.search(text):
         return text  # every rule needs a separator or a 20-character token
+    keyed = bool(_KEY_HINT.search(lower))
     if structure:
-        redacted = _redact_structure(text, lower)
+        redacted = _redact_structure(text, lower, keyed)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
+            keyed = bool(_KEY_HINT.search(lower))
+    original = text
     if "://" in text:
         if "@" in text:
             text = _URL_CREDENTIALS.sub(_keep_head, text)
@@ -494,8 +590,17 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
             text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
     if "-u" in text:
         text = _CURL_USER.sub(_keep_head, text)
-    if (" -" in text or "\t-" in text) and (_CLI_HINTS.search(lower) or "-U " in text):
-        text = _CLI_PASSWORD.sub(_keep_head, text)
+    if (" -" in text or "\t-" in text or "/user:" in lower) and (
+            _CLI_HINTS.search(lower) or "-U " in text):
+        text = _CLI_PASSWORD.sub(_keep_quotes, text)
+    if "|" in text and ("stdin" in lower or "chpasswd" in lower):
+        text = _PIPED_PASSWORD.sub(_keep_quotes, text)
+    if "AUTH" in text:
+        text = _AUTH_COMMAND.sub(_redact_auth_command, text)
+    if ".auth(" in lower:
+        text = _AUTH_CALL.sub(_keep_quotes, text)
+    if "%" in text and ("%3d" in lower or "%3a" in lower or "%40" in lower):
+        text = _ENCODED_RUN.sub(_redact_encoded, text)
     if "authorization" in lower:
         text = _AUTH_HEADER.sub(_keep_head, text)
     if "bearer" in lower:
@@ -506,7 +611,9 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
         text = _JWT.sub(REDACTED, text)
     if "cookie" in lower:
         text = _COOKIE.sub(_redact_cookies, text)
-    if _KEY_HINT.search(lower):
+    if keyed:
+        if text is not original:
+            lower = text.lower()
         text = _redact_keyed(text, lower)
         if _PROSE_HINTS.search(lower):
             text = _PROSE.sub(_redact_prose, text)
@@ -524,7 +631,7 @@ def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], st
     if len(lower) != len(text):  # a few characters change length when lowercased
         return pattern.sub(replace, text)
     out: list[str] = []
-    pos = tried = 0
+    pos, tried = 0, -1
     for hint in _KEY_HINT.finditer(lower):
         at = hint.start()
         if at < pos:
@@ -536,8 +643,11 @@ def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], st
             start, limit = at, max(0, at - 128)  # a key is shorter than this
             while start > limit and text[start - 1] in _RUN_CHARS:
                 start -= 1
-            starts = (start - 2, start - 1, start)  # `\"key"`, `"key"`, `key`
-        if start == tried and out:
+            begin = start
+            while begin > max(0, start - 8) and text[begin - 1] in "\\\"'":
+                begin -= 1  # `"key"`, `\"key\"`, `\\\"key\\\"` (JSON in JSON in JSON)
+            starts = tuple(range(begin, start + 1))
+        if start == tried:
             continue
         tried = start
         for begin in starts:
@@ -563,6 +673,8 @@ def _redact_keyed(text: str, lower: str) -> str:
         text = _DIRECTIVE.sub(_keep_head, text)
     if "header" in lower:
         text = _HEADER_DIRECTIVE.sub(_SUB_ASSIGNMENT_LINE, text)
+    if "{" in text and "value" in lower:
+        text = _sub_at_keys(_NESTED_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if text is not original:
         lower = text.lower()
     for pattern, replace, line in _KEYED_RULES:
@@ -593,6 +705,7 @@ _WORD = re.compile(
     + r")(?=[A-Z0-9_/-]|$)"
 )
 _PIECES = re.compile(r"[-_/+.~=]+")
+_SEPARATORS = _PIECES
 _VERSION = re.compile(r"v\d+(?:(?:alpha|beta)\d*)?")
 _LOWER_PIECE = re.compile(r"[a-z0-9._~-]*")
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -612,7 +725,8 @@ def _looks_random(token: str) -> bool:
     pieces = _PIECES.split(token)  # GlobalSign_Root_CA_-_R3, io_k8s_api_core_v1_PodSpec
     if len(pieces) > 1 and all(map(_is_name_piece, pieces)):
         return False
-    if sum(map(len, _WORD.findall(token))) >= 0.7 * n:  # CamelCase identifiers, paths
+    letters = n - sum(map(len, _SEPARATORS.findall(token)))
+    if sum(map(len, _WORD.findall(token))) >= 0.7 * letters:  # CamelCase identifiers, paths
         return False
     entropy = -sum(c / n * math.log2(c / n) for c in Counter(token).values())
     return entropy >= min(4.0, 0.8 * math.log2(n))
@@ -622,6 +736,12 @@ def _is_name_piece(piece: str) -> bool:
     """Short, a version, or few case/digit runs (`DigiCert`, `RSA4096`, not `xP1Fz0t9Ob`)."""
     n = len(piece)
     return n <= 4 or bool(_VERSION.fullmatch(piece)) or n >= 3 * len(_SEGMENT.findall(piece))
+
+
+def _is_path_piece(piece: str) -> bool:
+    """`api`, `v1`, `sendMessage`: a piece of a URL path, not of a token."""
+    return bool(_LOWER_PIECE.fullmatch(piece)) or (
+        piece.isalpha() and sum(map(len, _WORD.findall(piece))) >= 0.8 * len(piece))
 
 
 def _is_token(core: str) -> bool:
@@ -636,8 +756,10 @@ def _judge_candidate(m: re.Match[str]) -> str:
     lowercase path pieces at either end; hide the rest if it is a token."""
     run = m.group()
     head = ""
-    while "=" in run and (key := _RUN_KEY.match(run)) and (
-            key.group().islower() or not _looks_random(key.group()[:-1])):
+    for _ in range(4):  # a=b=c: a few `name=` prefixes at most
+        key = _RUN_KEY.match(run) if "=" in run else None
+        if not key or not (key.group().islower() or not _looks_random(key.group()[:-1])):
+            break
         head, run = head + key.group(), run[key.end():]
     core = run.rstrip(".")
     tail = run[len(core):]
@@ -645,9 +767,9 @@ def _judge_candidate(m: re.Match[str]) -> str:
         return head + REDACTED + tail if len(core) >= 20 and _is_token(core) else m.group()
     pieces = _SLASH.split(core)  # pieces at even indexes, separators between
     start, end = 0, len(pieces)
-    while start < end and _LOWER_PIECE.fullmatch(pieces[start]):
+    while start < end and _is_path_piece(pieces[start]):
         start += 2
-    while end > start and _LOWER_PIECE.fullmatch(pieces[end - 1]):
+    while end > start and _is_path_piece(pieces[end - 1]):
         end -= 2
     middle = "".join(pieces[start:end])
     if len(middle) < 16 or not _is_token(middle):
