@@ -6,8 +6,6 @@ list of crafted requests (encodings, case, dot segments...) is data: tests/data/
 
 from __future__ import annotations
 
-import socket
-import threading
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 import urllib3
 import yaml
+from fakes.listener import CountingListener
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
@@ -24,33 +23,6 @@ from tools.guard import ReadOnlyApiClient, ReadOnlyPoolManager, check_request
 from tools.kinds import KINDS, info, routes
 
 CASSETTES = Path(__file__).parent / "cassettes" / "tools"
-
-
-class CountingListener:
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.sock.close()
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ for the CLI, and never a request: the live cluster here is a socket that counts 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.listener import CountingListener
 
 import tools
 from assistant.agent.investigating import run as run_step
@@ -27,42 +26,15 @@ BAD_NAMESPACES = ["a/b", "default/%73ecrets?", "Shop", "shop.", "-shop", "a" * 6
                   "shop\n", "..", "shop%2Fsecrets"]
 
 
-class Listener:
-    """Accepts and hangs up; counts connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.port: int = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.sock.close()
-
-
 @pytest.fixture
-def listener() -> Iterator[Listener]:
-    server = Listener()
+def listener() -> Iterator[CountingListener]:
+    server = CountingListener()
     yield server
     server.close()
 
 
 @pytest.fixture
-def kubeconfig(tmp_path: Path, listener: Listener) -> Path:
+def kubeconfig(tmp_path: Path, listener: CountingListener) -> Path:
     path = tmp_path / "kubeconfig"
     path.write_text(json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -105,7 +77,7 @@ def test_names_follow_kubernetes_rules() -> None:
 # --- the toolbox: a result a model can read ------------------------------------------------------
 
 @pytest.mark.parametrize("namespace", BAD_NAMESPACES)
-def test_a_bad_namespace_is_not_found_and_never_sent(live_box: Toolbox, listener: Listener,
+def test_a_bad_namespace_is_not_found_and_never_sent(live_box: Toolbox, listener: CountingListener,
                                                      namespace: str) -> None:
     for result in (live_box.pods(namespace), live_box.events(namespace),
                    live_box.workloads(namespace), live_box.storage(namespace),
@@ -115,7 +87,8 @@ def test_a_bad_namespace_is_not_found_and_never_sent(live_box: Toolbox, listener
     assert listener.connections == 0
 
 
-def test_bad_names_are_not_found_and_never_sent(live_box: Toolbox, listener: Listener) -> None:
+def test_bad_names_are_not_found_and_never_sent(live_box: Toolbox,
+                                                listener: CountingListener) -> None:
     results = [
         live_box.describe("Node", "n1/%70roxy/configz?"),
         live_box.describe("Pod", "p/exec", "shop"),
@@ -133,7 +106,7 @@ def test_bad_names_are_not_found_and_never_sent(live_box: Toolbox, listener: Lis
     assert listener.connections == 0
 
 
-def test_the_live_backend_checks_names_itself(kubeconfig: Path, listener: Listener) -> None:
+def test_the_live_backend_checks_names_itself(kubeconfig: Path, listener: CountingListener) -> None:
     cluster = tools.open_cluster(kubeconfig=str(kubeconfig))
     try:
         with pytest.raises(InvalidName):
@@ -150,7 +123,7 @@ def test_the_live_backend_checks_names_itself(kubeconfig: Path, listener: Listen
 
 
 def test_a_name_chosen_by_a_model_is_an_observation(live_box: Toolbox,
-                                                    listener: Listener) -> None:
+                                                    listener: CountingListener) -> None:
     step = NextStep(tool="describe", kind="Node", name="n1/%70roxy/configz?")
     observation = run_step(live_box, step, "shop", 2000, chosen_by="model")
     assert observation["status"] == "not_found"
@@ -181,7 +154,7 @@ def test_the_snapshot_backend_gets_the_same_answer() -> None:
     ["snapshot", "out", "--namespaces", "shop,a/b"],
 ])
 def test_the_cli_calls_a_bad_name_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str],
-                                            kubeconfig: Path, listener: Listener) -> None:
+                                            kubeconfig: Path, listener: CountingListener) -> None:
     with pytest.raises(SystemExit) as ended:
         main([*argv, "--kubeconfig", str(kubeconfig)])
     out, err = capsys.readouterr()
