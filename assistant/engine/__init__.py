@@ -42,7 +42,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     intent = intent or Intent(symptoms=(), health=True)
     pods = target_pods(view, focus) if focus is not None else view.items("Pod")
     said = what_logs_say(view, pods)
-    view.widen(sorted(namespaces_named(said, view)))
+    view.widen(sorted(namespaces_named(said)))
     if intent.wants("not_scaling", "network"):  # metrics-server and cluster DNS live there
         view.widen(["kube-system"])
     behind = dependency_pods(view, said, pods)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 from knowledge.symptoms import Intent
-from tools import Obj
-from tools.selectors import matches_selector
+from tools import Forbidden, NotFound, Obj, Unauthorized, Unreachable
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
@@ -18,12 +17,11 @@ from .view import ClusterView
 from .workloads import SEVERITY, object_ref, workload_ref
 
 _KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
-_VPA = re.compile(r"\bvpa\b|vertical pod autoscaler", re.IGNORECASE)
 SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving container
 
 
 def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], intent: Intent,
-                     found: list[Finding], behind: list[Obj] = ()) -> list[Finding]:  # type: ignore[assignment]
+                     found: list[Finding], behind: list[Obj]) -> list[Finding]:
     """Findings of the plan's checks that the status analyzers do not make."""
     added: list[Finding] = []
     plan = intent.plan
@@ -129,7 +127,7 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
 def keda_installed(view: ClusterView) -> bool:
     try:
         namespaces = view.cluster.namespaces()
-    except Exception:  # noqa: BLE001 - an unreadable list says nothing either way
+    except (Forbidden, NotFound, Unreachable, Unauthorized):  # unreadable: says nothing either way
         namespaces = []
     return "keda" in namespaces or any("keda" in meta(d)["name"]
                                        for d in view.items("Deployment"))
@@ -138,8 +136,3 @@ def keda_installed(view: ClusterView) -> bool:
 def _scales(hpa: Obj, focus: Target) -> bool:
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     return bool(ref.get("kind") == focus.kind and ref.get("name") == focus.name)
-
-
-def selects(policy: Obj, pod: Obj) -> bool:
-    return matches_selector((policy.get("spec") or {}).get("podSelector") or {},
-                            meta(pod).get("labels") or {})

@@ -124,7 +124,7 @@ def _spread(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     return [*first.values(), *rest]
 
 
-def namespaces_named(said: list[Said], view: ClusterView) -> set[str]:
+def namespaces_named(said: list[Said]) -> set[str]:
     """Namespaces that the dependencies in the logs live in (`name.ns.svc`)."""
     found: set[str] = set()
     for item in said:

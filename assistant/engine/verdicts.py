@@ -68,8 +68,7 @@ def undecided(question: str, scope: Scope, view: ClusterView, findings: list[Fin
                  + "; ".join(f"{f.object} ({f.summary})" for f in others[:3]) + "."
                  if others else "")
     summary = (f"Could not tell why ({symptoms}) for {where}: nothing I can see explains it. "
-               f"Checked {', '.join(looked)}; every pod is running and ready and no log names "
-               f"a cause.{elsewhere}")
+               f"Checked {', '.join(looked)}; none of it explains the symptom.{elsewhere}")
     if unseen:
         summary += f" Not visible to me: {', '.join(unseen)}."
     return Diagnosis(
