@@ -17,6 +17,7 @@ from .view import ClusterView
 from .workloads import SEVERITY, object_ref, workload_ref
 
 _KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
+_AUTOSCALER = re.compile(r"autoscal|\bhpa\b|\bkeda\b|\bvpa\b|scaledobject", re.IGNORECASE)
 SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving container
 
 
@@ -108,7 +109,7 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
             evidence=[Evidence(source="spec", object=object_ref("HorizontalPodAutoscaler", h),
                                detail=f"scaleTargetRef {focus.kind}/{focus.name}") for h in hpas],
             confidence=0.85, impact=SEVERITY["autoscaler_missing"] * 2))
-    elif not hpas:
+    elif not hpas and _AUTOSCALER.search(intent.text):  # "I scaled it to 6" asks about none
         keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "
                 "ScaledObject), so a ScaledObject for it cannot exist or act"
                 if asked_keda and not keda_installed(view) else "")
