@@ -6,7 +6,9 @@ Tokens keep what people paste: `x509`, `137`, `ImagePullBackOff` (also split int
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -46,8 +48,22 @@ class LexicalIndex:
         self.chunks = list(chunks)
         self._bm25 = bm25s.BM25()
         corpus = [tokens(chunk.lexical_text) or ["\u2205"] for chunk in self.chunks]
+        self._df = Counter(word for words in corpus for word in set(words))
         if corpus:
             self._bm25.index(corpus, show_progress=False)
+
+    def rarity(self, query: str) -> float:
+        """The summed idf of the query's distinct words: what a section holding all of them
+        would score, roughly. A word no section has counts as the rarest (it is what the library
+        does not know about), except numbers and ids with digits, which are mostly noise."""
+        n = len(self.chunks)
+        total = 0.0
+        for word in set(tokens(query)):
+            df = self._df.get(word, 0)
+            if df == 0 and any(ch.isdigit() for ch in word):
+                continue
+            total += math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return total
 
     def scores(self, query: str) -> np.ndarray:
         import numpy as np

@@ -1,11 +1,14 @@
-"""Hybrid retrieval over runbook sections: dense (Chroma) and lexical (BM25), fused with RRF.
+"""Hybrid retrieval over runbook sections: dense (Chroma) and lexical (BM25), fused by score.
 
     index = open_index(read_library([]), StoreLocation(Path("~/.local/state/x")), model_dir)
     result = index.search("ImagePullBackOff on the new tag", k=3, kinds=["Pod"])
-    for hit in result.hits:   # one hit per runbook, its best section
-        print(hit.path, hit.section, hit.score)
+    if not result.matched:        # nothing in the library is about this: say so, cite nothing
+        print("no runbook matches", result.match)
+    for hit in result.hits:       # one hit per runbook, its best section
+        print(hit.path, hit.section, hit.score, hit.lexical, hit.dense)
 
 Without an index or a model the same call searches lexically, and `result.notes` says why.
+How scores are fused and when the search abstains: `knowledge.scoring`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,21 @@ from .embedding import MODEL_SHA256, Embedder, load_embedder
 from .errors import BadQuery, ModelUnavailable
 from .lexical import LexicalIndex
 from .runbooks import Library
+from .scoring import (
+    LEXICAL_WEIGHT,
+    MATCH_THRESHOLD,
+    Evidence,
+    alert_words,
+    dense_gap,
+    exact_names,
+    lexical_gap,
+    query_names,
+    section_weight,
+)
 from .store import ChromaStore, StoreLocation, open_store
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MAX_QUERY_CHARS = 2000
-RRF_K = 60
 CANDIDATES = 50
 NO_INDEX = ("no runbook index yet, so runbooks were searched lexically (build it with "
             "`sre runbooks index`)")
@@ -40,9 +53,12 @@ class Hit:
     path: str
     title: str
     section: str
-    score: float  # fused RRF score; higher is better
+    score: float  # fused, 0..1: each side's score over the query's best on that side, weighted
     text: str
     categories: tuple[str, ...] = ()
+    lexical: float = 0.0  # raw BM25 of the runbook's best section; 0: no word in common
+    dense: float | None = None  # cosine similarity of its nearest section; None: not searched
+    # or not among the nearest sections
 
 
 @dataclass
@@ -51,6 +67,10 @@ class SearchResult:
     mode: Mode
     hits: list[Hit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    match: float = 1.0  # how likely it is that some runbook answers the query, 0..1
+    matched: bool = True  # False: "no runbook matches"; `hits` is empty, `nearest` has them
+    nearest: list[Hit] = field(default_factory=list)  # the best candidates, matched or not
+    evidence: Evidence | None = None
 
 
 class RunbookIndex:
@@ -60,7 +80,11 @@ class RunbookIndex:
                  embedder: Embedder | None = None, notes: Sequence[str] = ()) -> None:
         self._chunks = list(chunks)
         self._by_id = {c.id: c for c in self._chunks}
+        self._position = {c.id: i for i, c in enumerate(self._chunks)}
         self._lexical = LexicalIndex(self._chunks)
+        self._weights = [section_weight(c.section) for c in self._chunks]
+        self._names = {c.path: exact_names(c.reasons) for c in self._chunks}
+        self._known = set().union(*self._names.values()) if self._names else set()
         self._store = store if embedder is not None else None
         self._embedder = embedder
         self.notes = list(notes)
@@ -87,8 +111,13 @@ class RunbookIndex:
         return "hybrid" if self._store is not None else "lexical"
 
     def search(self, query: str, k: int = 5, *, categories: Sequence[str] = (),
-               kinds: Sequence[str] = (), mode: Mode | None = None) -> SearchResult:
-        """The `k` best runbooks for `query` (best section each), within the filters."""
+               kinds: Sequence[str] = (), mode: Mode | None = None,
+               abstain: bool = True) -> SearchResult:
+        """The `k` best runbooks for `query` (best section each), within the filters.
+
+        With `abstain` (the default), a query the library does not answer gets no hits and
+        `matched` False; its best candidates stay in `nearest` with their raw scores.
+        """
         text = " ".join(query.split())
         if not text:
             raise BadQuery("the query is empty; search e.g. \"ImagePullBackOff\"")
@@ -99,51 +128,88 @@ class RunbookIndex:
         if result.mode != "lexical" and self._store is None:
             result.mode = "lexical"
         wanted_kinds = [_KIND_ALIASES.get(x.lower(), x.lower()) for x in kinds]
-        rankings: list[list[str]] = []
-        if result.mode in ("hybrid", "lexical"):
-            rankings.append(self._lexical_ranking(text, categories, wanted_kinds))
-        if result.mode in ("hybrid", "dense"):
-            rankings.append(self._dense_ranking(text, categories, wanted_kinds))
-        result.hits = self._fuse(rankings, k)
+        expanded = f"{text} {alert_words(text, self._known)}".strip()
+        admitted = [i for i, c in enumerate(self._chunks) if _admits(c, categories, wanted_kinds)]
+        lexical = self._lexical.scores(expanded)
+        dense: dict[int, float] = {}
+        if result.mode != "lexical":
+            dense = self._dense_scores(expanded, categories, wanted_kinds)
+        ranked, evidence = self._rank(admitted, lexical, dense, result.mode,
+                                      query_names(text), self._lexical.rarity(expanded))
+        result.nearest = ranked[:k]
+        result.evidence = evidence
+        if evidence is not None and result.mode != "dense":
+            result.match = round(evidence.match(), 4)
+            result.matched = result.match >= MATCH_THRESHOLD or not abstain
+        result.hits = result.nearest if result.matched else []
         return result
 
-    def _lexical_ranking(self, text: str, categories: Sequence[str],
-                         kinds: Sequence[str]) -> list[str]:
-        scores = self._lexical.scores(text)
-        order = sorted(range(len(self._chunks)), key=lambda i: -scores[i])
-        return [self._chunks[i].id for i in order
-                if scores[i] > 0 and _admits(self._chunks[i], categories, kinds)][:CANDIDATES]
-
-    def _dense_ranking(self, text: str, categories: Sequence[str],
-                       kinds: Sequence[str]) -> list[str]:
+    def _dense_scores(self, text: str, categories: Sequence[str],
+                      kinds: Sequence[str]) -> dict[int, float]:
+        """Cosine similarity of the nearest sections, by chunk position."""
         assert self._store is not None and self._embedder is not None
         vector = self._embedder.embed([text])[0]
         found = self._store.nearest(vector, CANDIDATES, _where(categories, kinds))
-        return [chunk_id for chunk_id, _ in found if chunk_id in self._by_id]
+        return {self._position[chunk_id]: 1.0 - distance for chunk_id, distance in found
+                if chunk_id in self._position}
 
-    def _fuse(self, rankings: list[list[str]], k: int) -> list[Hit]:
-        """Reciprocal rank fusion over runbooks (each ranked by its best section per list);
-        the cited section is the one with the best fused rank within the runbook."""
-        runbook_scores: dict[str, float] = {}
-        section_scores: dict[str, float] = {}
-        for ranking in rankings:
-            seen: list[str] = []
-            for rank, chunk_id in enumerate(ranking, start=1):
-                section_scores[chunk_id] = section_scores.get(chunk_id, 0.0) + 1 / (RRF_K + rank)
-                path = self._by_id[chunk_id].path
-                if path not in seen:
-                    seen.append(path)
-            for rank, path in enumerate(seen, start=1):
-                runbook_scores[path] = runbook_scores.get(path, 0.0) + 1 / (RRF_K + rank)
-        best: dict[str, Chunk] = {}
-        for chunk_id, score in section_scores.items():
-            chunk = self._by_id[chunk_id]
-            if chunk.path not in best or score > section_scores[best[chunk.path].id]:
-                best[chunk.path] = chunk
-        ranked = sorted(runbook_scores.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
-        return [Hit(path=path, title=best[path].title, section=best[path].section,
-                    score=round(score, 5), text=best[path].text,
-                    categories=best[path].categories) for path, score in ranked]
+    def _rank(self, admitted: list[int], lexical: Any, dense: dict[int, float], mode: Mode,
+              names: set[str], rarity: float) -> tuple[list[Hit], Evidence | None]:
+        """Runbooks by fused score; each cites its section with the best fused score."""
+        allowed = set(admitted)
+        lex = {i: float(lexical[i]) * self._weights[i] for i in admitted if lexical[i] > 0}
+        den = {i: score * self._weights[i] for i, score in dense.items() if i in allowed}
+        if mode == "lexical":
+            den = {}
+        if mode == "dense":
+            lex = {}
+        top_lex = max(lex.values(), default=0.0) or 1.0
+        top_den = max(den.values(), default=0.0) or 1.0
+        lex_weight = {"hybrid": LEXICAL_WEIGHT, "lexical": 1.0, "dense": 0.0}[mode]
+
+        def fused(lexical_score: float, dense_score: float) -> float:
+            return (lex_weight * lexical_score / top_lex
+                    + (1 - lex_weight) * max(dense_score, 0.0) / top_den)
+
+        best: dict[str, tuple[float, int]] = {}  # path -> (fused score, chunk) of its best section
+        runbook_lex: dict[str, float] = {}  # weighted, for ranking
+        runbook_den: dict[str, float] = {}
+        raw_lex: dict[str, float] = {}  # raw, for people and the abstain rule
+        raw_den: dict[str, float] = {}
+        for i in lex.keys() | den.keys():
+            path = self._chunks[i].path
+            score = fused(lex.get(i, 0.0), den.get(i, 0.0))
+            if path not in best or score > best[path][0]:
+                best[path] = (score, i)
+            if i in lex:
+                runbook_lex[path] = max(runbook_lex.get(path, 0.0), lex[i])
+                raw_lex[path] = max(raw_lex.get(path, 0.0), float(lexical[i]))
+            if i in den:
+                runbook_den[path] = max(runbook_den.get(path, -1.0), den[i])
+                raw_den[path] = max(raw_den.get(path, -1.0), dense[i])
+        scored = {path: fused(runbook_lex.get(path, 0.0), runbook_den.get(path, 0.0))
+                  for path in best}
+        hits = []
+        for path in sorted(best, key=lambda p: (-scored[p], p)):
+            chunk = self._chunks[best[path][1]]
+            hits.append(Hit(path=path, title=chunk.title, section=chunk.section,
+                            score=round(scored[path], 5), text=chunk.text,
+                            categories=chunk.categories, lexical=round(raw_lex.get(path, 0.0), 4),
+                            dense=round(raw_den[path], 4) if path in raw_den else None))
+        if not hits:
+            return hits, (Evidence(cosine=0.0 if mode != "lexical" else None,
+                                   lexical_per_idf=0.0, lexical_gap=0.0, dense_gap=0.0,
+                                   exact=False)
+                          if mode != "dense" else None)
+        top = hits[0]
+        lex_best = sorted(raw_lex.values(), reverse=True)
+        evidence = Evidence(
+            cosine=(top.dense or 0.0) if mode != "lexical" else None,
+            lexical_per_idf=(lex_best[0] / rarity) if lex_best and rarity else 0.0,
+            lexical_gap=lexical_gap(lex_best),
+            dense_gap=dense_gap(sorted(raw_den.values(), reverse=True)),
+            exact=bool(names & self._names.get(top.path, set())))
+        return hits, evidence
 
 
 def open_index(library: Library, location: StoreLocation, model_dir: Path,

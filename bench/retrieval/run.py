@@ -1,12 +1,17 @@
 """Retrieval quality and scale of the runbook knowledge base.
 
-    .venv/bin/python -m bench.retrieval              # quality (156 queries) and scale (500)
+    .venv/bin/python -m bench.retrieval              # quality and scale (500 runbooks)
     .venv/bin/python -m bench.retrieval --no-scale   # quality only
+    .venv/bin/python -m bench.retrieval --calibrate  # refit the abstain rule on the tune split
     make bench-retrieval
 
-Quality: each labelled query in queries.yaml is searched in three modes (dense only, lexical
-only, hybrid); a hit is right when its runbook file is the expected one. Prints recall@1,
-recall@3 and MRR (over the top 10) per mode, per query kind for hybrid, and hybrid's misses.
+Quality: each query in queries.yaml is searched in three modes (dense only, lexical only,
+hybrid); a hit is right when its runbook file is the expected one. Prints recall@1, recall@3 and
+MRR (over the top 10) per mode, per split (tune: what weights and thresholds were chosen on;
+holdout: never tuned on) and per query kind (paraphrase, pasted error, alert name), then how the
+search abstains: on the no-match queries (`expected: null`) it should say "no runbook matches",
+on the labelled ones it should answer. Ranks are read from the candidates whether or not the
+search abstained, so ranking and abstaining are measured apart.
 Scale: the real runbooks plus generated variants (500 in all) are indexed into a temporary
 directory: index time, then query latency p50/p95 over the same queries.
 """
@@ -14,6 +19,7 @@ directory: index time, then query latency p50/p95 over the same queries.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import re
 import statistics
@@ -34,27 +40,42 @@ from knowledge import (
     read_library,
 )
 from knowledge.runbooks import bundled_dir
+from knowledge.scoring import MATCH_THRESHOLD, Evidence
 
 QUERIES = Path(__file__).with_name("queries.yaml")
 MODES: tuple[Mode, ...] = ("dense", "lexical", "hybrid")
+KINDS = ("paraphrase", "error", "alert")
+SPLITS = ("tune", "holdout")
 
 
 @dataclass(frozen=True)
 class Query:
     text: str
-    expected: str
+    expected: str | None  # None: no runbook answers it
     kind: str
+    split: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rank: int | None  # of the expected runbook among the top 10 candidates
+    section: str  # the section the first candidate cites
+    matched: bool  # the search answered (did not say "no runbook matches")
+    evidence: Evidence | None
 
 
 def load_queries(path: Path = QUERIES) -> list[Query]:
     items = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Query(str(i["query"]), str(i["expected"]), str(i.get("kind", "?"))) for i in items]
+    return [Query(str(i["query"]), i["expected"] and str(i["expected"]), str(i["kind"]),
+                  str(i["split"])) for i in items]
 
 
-def rank_of(index: RunbookIndex, query: Query, mode: Mode, k: int = 10) -> int | None:
-    hits = index.search(query.text, k=k, mode=mode).hits
-    names = [hit.path.rsplit("/", 1)[-1] for hit in hits]
-    return names.index(query.expected) + 1 if query.expected in names else None
+def outcome(index: RunbookIndex, query: Query, mode: Mode, k: int = 10) -> Outcome:
+    result = index.search(query.text, k=k, mode=mode)
+    names = [hit.path.rsplit("/", 1)[-1] for hit in result.nearest]
+    rank = names.index(query.expected) + 1 if query.expected in names else None
+    section = result.nearest[0].section if result.nearest else ""
+    return Outcome(rank, section, result.matched, result.evidence)
 
 
 def scores(ranks: list[int | None]) -> tuple[float, float, float]:
@@ -65,24 +86,92 @@ def scores(ranks: list[int | None]) -> tuple[float, float, float]:
     return r1, r3, mrr
 
 
-def quality(index: RunbookIndex, queries: list[Query]) -> None:
-    print(f"quality: {len(queries)} labelled queries, {len(read_library([]).runbooks)} runbooks")
-    print(f"{'mode':<8} {'recall@1':>9} {'recall@3':>9} {'MRR':>7}")
-    misses: list[str] = []
+def abstaining(pairs: list[tuple[Query, Outcome]]) -> tuple[float, float, float]:
+    """(precision, recall) of "no runbook matches" on the no-match queries, and the share of
+    labelled queries answered."""
+    abstained = [q for q, o in pairs if not o.matched]
+    none = [q for q, _ in pairs if q.expected is None]
+    labelled = [o for q, o in pairs if q.expected is not None]
+    right = sum(1 for q in abstained if q.expected is None)
+    precision = right / len(abstained) if abstained else 1.0
+    recall = right / len(none) if none else 1.0
+    answered = sum(1 for o in labelled if o.matched) / (len(labelled) or 1)
+    return precision, recall, answered
+
+
+def quality(index: RunbookIndex, queries: list[Query]) -> dict[Mode, list[Outcome]]:
+    labelled = [q for q in queries if q.expected is not None]
+    print(f"quality: {len(labelled)} labelled queries, {len(queries) - len(labelled)} about "
+          f"things no runbook covers, {len(read_library([]).runbooks)} runbooks")
+    outcomes = {mode: [outcome(index, q, mode) for q in queries] for mode in MODES}
+    print(f"{'mode':<8} {'split':<8} {'kind':<11} {'recall@1':>9} {'recall@3':>9} {'MRR':>7}"
+          f" {'queries':>8}")
     for mode in MODES:
-        ranks = [rank_of(index, q, mode) for q in queries]
-        r1, r3, mrr = scores(ranks)
-        print(f"{mode:<8} {r1:>9.3f} {r3:>9.3f} {mrr:>7.3f}")
-        if mode == "hybrid":
-            for kind in sorted({q.kind for q in queries}):
-                part = [r for q, r in zip(queries, ranks, strict=True) if q.kind == kind]
-                k1, k3, kmrr = scores(part)
-                print(f"  {kind:<7} {k1:>8.3f} {k3:>9.3f} {kmrr:>7.3f}   ({len(part)} queries)")
-            misses = [f"  rank {r or '>10'}: {q.text[:70]!r} -> {q.expected}"
-                      for q, r in zip(queries, ranks, strict=True) if r is None or r > 3]
+        for split in (*SPLITS, "all"):
+            for kind in ("all", *KINDS):
+                part = [o.rank for q, o in zip(queries, outcomes[mode], strict=True)
+                        if q.expected is not None and split in ("all", q.split)
+                        and kind in ("all", q.kind)]
+                if kind != "all" and split != "all":
+                    continue
+                r1, r3, mrr = scores(part)
+                print(f"{mode:<8} {split:<8} {kind:<11} {r1:>9.3f} {r3:>9.3f} {mrr:>7.3f}"
+                      f" {len(part):>8}")
+    for mode in MODES:
+        cited = [o.section for q, o in zip(queries, outcomes[mode], strict=True)
+                 if q.expected is not None and o.section]
+        generic = sum(1 for s in cited if s in ("Verify", "Prevent")) / (len(cited) or 1)
+        print(f"{mode}: the first hit cites Verify or Prevent for {generic:.1%} of the queries")
+    print(f"abstain (\"no runbook matches\" at match < {MATCH_THRESHOLD}):")
+    print(f"{'mode':<8} {'split':<8} {'precision':>9} {'recall':>7} {'answered':>9}")
+    for mode in ("lexical", "hybrid"):
+        for split in (*SPLITS, "all"):
+            pairs = [(q, o) for q, o in zip(queries, outcomes[mode], strict=True)
+                     if split in ("all", q.split)]
+            precision, recall, answered = abstaining(pairs)
+            print(f"{mode:<8} {split:<8} {precision:>9.3f} {recall:>7.3f} {answered:>9.3f}")
+    hybrid = list(zip(queries, outcomes["hybrid"], strict=True))
+    misses = [f"  rank {o.rank or '>10'}: {q.text[:70]!r} -> {q.expected} ({q.split})"
+              for q, o in hybrid if q.expected is not None and (o.rank or 99) > 1]
     if misses:
-        print("hybrid misses (not in the top 3):")
+        print("hybrid misses (not first):")
         print("\n".join(misses))
+    wrong = [f"  {'abstained on' if q.expected else 'answered'}: {q.text[:70]!r} ({q.split})"
+             for q, o in hybrid if o.matched == (q.expected is None)]
+    if wrong:
+        print("hybrid abstain errors:")
+        print("\n".join(wrong))
+    return outcomes
+
+
+def calibrate(queries: list[Query], outcomes: dict[Mode, list[Outcome]]) -> None:
+    """Fit the abstain rule's weights on the tune split (logistic regression on the raw
+    evidence), then move its bias so that it answers at least 98% of the labelled tune queries.
+    Prints the rules to paste into knowledge/scoring.py."""
+    import numpy as np
+
+    for mode, names in (("hybrid", ["cosine", "lexical_per_idf", "lexical_gap", "dense_gap"]),
+                        ("lexical", ["lexical_per_idf", "lexical_gap"])):
+        rows = [(o.evidence, q.expected is not None)
+                for q, o in zip(queries, outcomes[mode], strict=True)
+                if q.split == "tune" and o.evidence is not None and not o.evidence.exact]
+        columns = [0, 1, 2, 3] if mode == "hybrid" else [1, 2]
+        x = np.array([[e.features()[c] for c in columns] for e, _ in rows])
+        y = np.array([1.0 if m else 0.0 for _, m in rows])
+        xb = np.c_[x, np.ones(len(x))]
+        w = np.zeros(xb.shape[1])
+        balance = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+        for _ in range(20000):
+            p = 1 / (1 + np.exp(-xb @ w))
+            w -= 0.5 * (xb.T @ ((p - y) * balance) / len(y))
+        z = xb @ w
+        labelled = np.sort(z[y == 1])
+        allowed = math.floor(0.02 * sum(1 for q in queries
+                                        if q.split == "tune" and q.expected is not None))
+        w[-1] -= labelled[allowed] - 1e-6 if allowed < len(labelled) else 0.0
+        rule = {"bias": round(float(w[-1]), 2)} | {
+            n: round(float(v), 2) for n, v in zip(names, w[:-1], strict=True)}
+        print(f"{mode.upper()}_RULE = {rule}")
 
 
 def write_variants(target: Path, total: int, seed: int = 7) -> int:
@@ -136,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", action="store_true", help="skip the 500-runbook run")
     parser.add_argument("--total", type=int, default=500, help="runbooks in the scale run")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--calibrate", action="store_true",
+                        help="refit the abstain rule on the tune split and print it")
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="keep the quality run's index here (re-runs embed nothing new)")
     args = parser.parse_args(argv)
@@ -149,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"indexed {len(library.runbooks)} runbooks ({report.chunks} sections, "
               f"{report.embedded} embedded) in "
               f"{time.perf_counter() - started:.1f} s")
-        quality(open_index(library, location, model_dir), queries)
+        with open_index(library, location, model_dir) as index:
+            outcomes = quality(index, queries)
+        if args.calibrate:
+            calibrate(queries, outcomes)
     if not args.no_scale:
         scale(args.total, queries, model_dir)
     return 0
