@@ -56,7 +56,8 @@ def test_incident_on_snapshot_and_live(path: Path, tmp_path: Path,
     renamed = seed_scenario(incident)
     question = renamed.questions[0]
     for old, new in zip(incident.namespaces, renamed.namespaces, strict=True):
-        question = question.replace(f" {old}", f" {new}").replace(f'"{old}"', f'"{new}"')
+        for quoted in (" {}", '"{}"', "`{}`"):  # prose, key="value", the Slack template's `value`
+            question = question.replace(quoted.format(old), quoted.format(new))
     # The shared apiserver holds every test's namespaces: the live run sees only this
     # incident's, as a channel's allow-list would, and is otherwise asked the same question.
     live = diagnose(Restricted(readonly_cluster, renamed.namespaces), question)

@@ -53,6 +53,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     if cause.category not in ("service_no_endpoints",):
                         _set(finding, cause)
                         break
+        if finding.facts.get("competing"):  # pods that start and stop with every resize
+            for symptom in by_object.get(finding.facts["workload"], []):
+                if symptom.category == "readiness_probe":
+                    _set(symptom, finding)
         if finding.category == "rollout_stuck":
             for candidate in view.items("Pod", finding.object.split("/")[1]):
                 if pod_owner.get(pod_ref(candidate)) == finding.object:

@@ -1,6 +1,6 @@
 """The checks a question's symptom plan adds to the status analyzers: specs as evidence when
 status is clean (a CPU limit far below need, memory at its limit), the autoscaler the question
-asks about (absent, competing, or blind for want of metrics), and the egress that DNS needs.
+asks about (absent, or blind for want of metrics), and the egress that DNS needs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding, Target
 from .pods import pod_ref
 from .view import ClusterView
-from .workloads import SEVERITY, object_ref, workload_ref
+from .workloads import SEVERITY, workload_ref
 
 _KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
 _AUTOSCALER = re.compile(r"autoscal|\bhpa\b|\bkeda\b|\bvpa\b|scaledobject", re.IGNORECASE)
@@ -88,8 +88,8 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Fi
 
 def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
                 found: list[Finding]) -> list[Finding]:
-    """What the question about scaling is really about: the autoscaler it names may not exist,
-    another one may hold the workload, or two may fight over it."""
+    """What the question about scaling is really about: the autoscaler it names may not exist.
+    (Two that fight over one workload are a controller finding, asked about or not.)"""
     if focus is None:
         return []
     workload = focus.ref
@@ -99,17 +99,7 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
             if _scales(h, focus)]
     asked_keda = bool(_KEDA.search(intent.text))
     findings: list[Finding] = []
-    if len(hpas) > 1:
-        names = ", ".join(meta(h)["name"] for h in hpas)
-        findings.append(Finding(
-            category="autoscaler_missing", object=workload,
-            summary=f"{focus.name}: {len(hpas)} autoscalers compete ({names})",
-            explanation=(f"{len(hpas)} HorizontalPodAutoscalers ({names}) scale {focus.name}; "
-                         "each overwrites the other's replica count, so it never settles"),
-            evidence=[Evidence(source="spec", object=object_ref("HorizontalPodAutoscaler", h),
-                               detail=f"scaleTargetRef {focus.kind}/{focus.name}") for h in hpas],
-            confidence=0.85, impact=SEVERITY["autoscaler_missing"] * 2))
-    elif not hpas and _AUTOSCALER.search(intent.text):  # "I scaled it to 6" asks about none
+    if not hpas and _AUTOSCALER.search(intent.text):  # "I scaled it to 6" asks about none
         keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "
                 "ScaledObject), so a ScaledObject for it cannot exist or act"
                 if asked_keda and not keda_installed(view) else "")

@@ -22,11 +22,63 @@ def controller_findings(view: ClusterView) -> list[Finding]:
         findings += _job(view, job)
     for cronjob in view.items("CronJob"):
         findings += _cronjob(view, cronjob)
+    competing = _competing(view)
+    findings += competing
+    fighting = {r for f in competing for r in (f.object, *f.related)}
     for hpa in view.items("HorizontalPodAutoscaler"):
-        findings += _hpa(view, hpa)
+        if object_ref("HorizontalPodAutoscaler", hpa) not in fighting:
+            findings += _hpa(view, hpa)
     return findings
 
 
+def _competing(view: ClusterView) -> list[Finding]:
+    """Two or more HPAs on one workload: each overwrites the other's replica count. The extra
+    one is the one no tool manages (kubectl-applied beside a Helm or GitOps one), else the
+    newest."""
+    by_target: dict[tuple[str, str, str], list[Obj]] = {}
+    for hpa in view.items("HorizontalPodAutoscaler"):
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        key = (meta(hpa).get("namespace") or "", str(target.get("kind")), str(target.get("name")))
+        by_target.setdefault(key, []).append(hpa)
+    found = []
+    for (ns, kind, name), hpas in by_target.items():
+        if len(hpas) < 2:
+            continue
+        extra = max(hpas, key=lambda h: (not _managed(h), meta(h).get("creationTimestamp") or ""))
+        others = [h for h in hpas if h is not extra]
+        bounds = "; ".join(f"{meta(h)['name']}: {_bounds(h)}, wants "
+                           f"{(h.get('status') or {}).get('desiredReplicas', '?')}" for h in hpas)
+        other_names = ", ".join(meta(h)["name"] for h in others)
+        workload = f"{kind}/{ns}/{name}"
+        finding = Finding(
+            category="autoscaler_missing", object=object_ref("HorizontalPodAutoscaler", extra),
+            summary=f"hpa {meta(extra)['name']} competes with {other_names} for {kind} {name}",
+            explanation=(f"{len(hpas)} HorizontalPodAutoscalers scale {kind} {name} ({bounds}); "
+                         f"each overwrites the other's replica count, so pods are created and "
+                         f"removed on every sync; {meta(extra)['name']} is the extra one "
+                         + ("(not managed by Helm or GitOps, unlike " + other_names + ")"
+                            if not _managed(extra) and any(_managed(h) for h in others)
+                            else "(the newest)")),
+            evidence=[Evidence(source="spec", object=object_ref("HorizontalPodAutoscaler", h),
+                               detail=f"scaleTargetRef {kind}/{name}; {_bounds(h)}")
+                      for h in [extra, *others]],
+            confidence=0.9, impact=SEVERITY["autoscaler_missing"] * 3,
+            related=[workload, *[object_ref("HorizontalPodAutoscaler", h) for h in others]])
+        found.append(_with_facts(finding, competing="true", workload=workload,
+                                 keep=other_names))
+    return found
+
+
+def _bounds(hpa: Obj) -> str:
+    spec = hpa.get("spec") or {}
+    return f"minReplicas {spec.get('minReplicas', 1)}, maxReplicas {spec.get('maxReplicas')}"
+
+
+def _managed(obj: Obj) -> bool:
+    labels, notes = meta(obj).get("labels") or {}, meta(obj).get("annotations") or {}
+    return bool(labels.get("app.kubernetes.io/managed-by") or labels.get("helm.sh/chart")
+                or any(k.startswith(("meta.helm.sh/", "argocd.argoproj.io/"))
+                       or k == "kustomize.toolkit.fluxcd.io/name" for k in [*notes, *labels]))
 
 
 def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:

@@ -10,11 +10,23 @@ import re
 from dataclasses import dataclass
 
 from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound, Toolbox, parse_kind
+from tools.results import Match
 
 from ..diagnosis import Target
 
-_LABEL = re.compile(r"\b(pod|namespace|deployment|statefulset|daemonset|job|cronjob|service|"
-                    r"container|node)=\"?([\w.-]+)\"?")
+_LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *key:* `value`" (the
+    # kube-prometheus-stack Slack template), "- key = value" (Alertmanager's plain template)
+    re.compile(r"\b([a-z_]+)=\"?([\w.-]+)\"?"),
+    re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+)`", re.MULTILINE),
+    re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+)\s*$", re.MULTILINE),
+)
+# Alert labels that name the object an alert is about, most specific first. `job` is the scrape
+# job in an alert (kube-state-metrics), a Kubernetes Job only in a person's `job=name`.
+_LABEL_KINDS = (("deployment", "deployment"), ("statefulset", "statefulset"),
+                ("daemonset", "daemonset"), ("cronjob", "cronjob"), ("job_name", "job"),
+                ("horizontalpodautoscaler", "hpa"), ("persistentvolumeclaim", "pvc"),
+                ("pod", "pod"), ("node", "node"), ("service", "service"))
+_EXPORTERS = ("kube-state-metrics", "node-exporter", "prometheus", "kubelet", "cadvisor")
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
     r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
@@ -27,6 +39,10 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
          "statefulset", "daemonset", "node", "check", "status", "ok", "okay", "any", "problem",
          "problems", "issue", "issues", "failed", "failure", "firing", "alert", "please",
          "diagnose", "diagnosis", "investigate", "look", "into", "everything"}
+
+
+MAX_WORDS = 12  # words of a question looked up as names
+_CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
 
 
 @dataclass
@@ -45,7 +61,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     if namespace and namespace not in known:
         return Scope([], None, unknown=_unknown_namespace(namespace, known))
     text = question or ""
-    labels = dict((k.lower(), v) for k, v in _LABEL.findall(text))
+    labels = alert_labels(text)
     if labels.get("namespace") and not namespace:
         namespace = labels["namespace"]
     if not namespace:
@@ -54,27 +70,35 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                 namespace = word
     if target:
         return _explicit(box, known, target, namespace)
-    for key in ("deployment", "statefulset", "daemonset", "cronjob", "job", "pod", "service"):
-        if key in labels:
-            return _explicit(box, known, f"{key}/{labels[key]}", namespace)
+    about = _labelled_object(labels)
+    if about:
+        return _explicit(box, known, about, namespace)
     explicit = _KIND_NAME.search(text)
     if explicit and parse_kind(explicit.group(1)):
         return _explicit(box, known, explicit.group(0), namespace)
-    words = [w for w in re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", text.lower())
-             if w not in _STOP and w not in known and len(w) > 2]
+    tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", text.lower())
+    mentioned = sorted({w for w in tokens if w in known})
+    if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
+        namespace = mentioned[0]
+    words = list(dict.fromkeys(w for w in tokens
+                               if w not in _STOP and w not in known and len(w) > 2))
     scope_ns = [namespace] if namespace else known
-    for word in words:
+    best_found: tuple[str, Match, list[Match]] | None = None
+    for word in words[:MAX_WORDS]:  # a bounded number of lookups, whatever the question's length
         found = box.find(word, namespace=namespace)
-        if not found.ok or not found.matches:
-            continue
-        best = found.matches[0]
+        matches = [m for m in found.matches if not namespace or m.score >= _CLOSE]
+        if found.ok and matches:  # the first name the question gives is what it is about
+            best_found = (word, matches[0], matches)
+            break
+    if best_found is not None:
+        word, best, matches = best_found
         if best.kind == "Namespace":
             return Scope([best.name], None)
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = None
-        if best.score < 100:
+        if best.score < 100 and word not in best.name.split("-"):
             note = f"no workload named {word}; the closest is {best.name}"
-        twins = sorted({m.namespace or "" for m in found.matches if m.kind == best.kind
+        twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})
         if twins:
             note = (f"{best.kind} {best.name} also exists in namespace "
@@ -84,6 +108,30 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     scope = Scope([namespace] if namespace else scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
+
+
+def alert_labels(text: str) -> dict[str, str]:
+    """The labels an alert (or a person) writes into a question, in any of the usual shapes."""
+    labels: dict[str, str] = {}
+    for shape in _LABEL_SHAPES:
+        for key, value in shape.findall(text):
+            labels.setdefault(key.lower(), value)
+    return labels
+
+
+def _labelled_object(labels: dict[str, str]) -> str | None:
+    """kind/name of the object the labels are about, not the exporter that reported it."""
+    scraped_by = labels.get("job", "")
+    for key, kind in _LABEL_KINDS:
+        value = labels.get(key)
+        if not value or any(e in value for e in _EXPORTERS):
+            continue
+        if key == "pod" and scraped_by and labels.get("container") == scraped_by:
+            continue  # the exporter's own pod
+        return f"{kind}/{value}"
+    if scraped_by and "alertname" not in labels and not any(e in scraped_by for e in _EXPORTERS):
+        return f"job/{scraped_by}"
+    return None
 
 
 _KIND_WORDS: dict[str, Kind] = {
