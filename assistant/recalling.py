@@ -6,9 +6,10 @@
 
 The root cause's category counts most: only runbooks whose front matter lists it
 (`applies_to.categories`) are cited, ranked by how well their sections match; when no runbook
-lists it, the closest runbooks by text are. The query is the category's description, the root
-object's kind and the engine's explanation. A citation names the runbook's Remediate section
-when it has one: the root cause is known already, what applies is what to do about it.
+lists it, runbooks close by text are cited only when the search says they match (it abstains on
+what the library does not cover): a wrong runbook beside a right root cause costs trust.
+The query is the category's description, the root object's kind and the engine's explanation.
+A citation names the runbook's Remediate section when it has one: the root cause is known already, what applies is what to do about it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def recall(diagnosis: Diagnosis, index: RunbookIndex, k: int = 3) -> list[Runboo
     kind = cause.object.split("/", 1)[0]
     query = " ".join((categories().get(cause.category, cause.category.replace("_", " ")),
                       kind, cause.explanation))
-    hits = index.search(query, k, categories=[cause.category]).hits
-    if not hits:  # no runbook names this category: the closest ones by text
+    # A runbook listing the category matches by definition: no threshold for those.
+    hits = index.search(query, k, categories=[cause.category], abstain=False).hits
+    if not hits:  # no runbook names this category: close ones by text, when they match
         hits = index.search(query, k).hits
     # The root cause is known already: what applies is what to do, not how it shows.
     return [RunbookCitation(title=hit.title, path=hit.path, score=hit.score,

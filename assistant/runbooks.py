@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from knowledge import (
+    Hit,
     IndexReport,
     KnowledgeError,
     Library,
@@ -22,6 +23,7 @@ from knowledge import (
     read_library,
 )
 from knowledge.embedding import load_embedder
+from knowledge.scoring import MATCH_THRESHOLD
 
 from .settings import Settings
 
@@ -116,13 +118,26 @@ def _report_json(report: IndexReport, location: StoreLocation) -> dict[str, Any]
 
 
 def _result_json(result: SearchResult) -> dict[str, Any]:
+    """`hits` is empty when no runbook matches; `nearest` always has the best candidates with
+    their raw scores (`lexical`: BM25, `dense`: cosine similarity or null), so a threshold can
+    be judged from the outside."""
+    def hit(h: Hit) -> dict[str, Any]:
+        return {"title": h.title, "path": h.path, "section": h.section, "score": h.score,
+                "lexical": h.lexical, "dense": h.dense, "categories": list(h.categories),
+                "excerpt": _excerpt(h.text)}
+
     return {"query": result.query, "mode": result.mode, "notes": result.notes,
-            "hits": [{"title": h.title, "path": h.path, "section": h.section,
-                      "score": h.score, "categories": list(h.categories),
-                      "excerpt": _excerpt(h.text)} for h in result.hits]}
+            "matched": result.matched, "match": result.match,
+            "match_threshold": MATCH_THRESHOLD,
+            "hits": [hit(h) for h in result.hits],
+            "nearest": [hit(h) for h in result.nearest]}
 
 
 def _result_text(result: SearchResult) -> str:
+    if not result.matched and result.nearest:
+        closest = result.nearest[0]
+        return (f"no runbook matches {result.query!r} (closest: {closest.title}, "
+                f"{closest.path}, match {result.match:.2f} < {MATCH_THRESHOLD})")
     if not result.hits:
         return f"no runbook matches {result.query!r}"
     lines = []

@@ -116,7 +116,8 @@ class RunbookIndex:
         """The `k` best runbooks for `query` (best section each), within the filters.
 
         With `abstain` (the default), a query the library does not answer gets no hits and
-        `matched` False; its best candidates stay in `nearest` with their raw scores.
+        `matched` False; its best candidates stay in `nearest` with their raw scores. A search
+        within `categories` never abstains: a runbook listing the category is about it.
         """
         text = " ".join(query.split())
         if not text:
@@ -140,7 +141,8 @@ class RunbookIndex:
         result.evidence = evidence
         if evidence is not None and result.mode != "dense":
             result.match = round(evidence.match(), 4)
-            result.matched = result.match >= MATCH_THRESHOLD or not abstain
+            result.matched = (result.match >= MATCH_THRESHOLD or not abstain
+                              or bool(categories and ranked))
         result.hits = result.nearest if result.matched else []
         return result
 
