@@ -9,7 +9,8 @@ The root cause's category counts most: only runbooks whose front matter lists it
 lists it, runbooks close by text are cited only when the search says they match (it abstains on
 what the library does not cover): a wrong runbook beside a right root cause costs trust.
 The query is the category's description, the root object's kind and the engine's explanation.
-A citation names the runbook's Remediate section when it has one: the root cause is known already, what applies is what to do about it.
+A citation names the runbook's Remediate section when it has one: the root cause is known
+already, what applies is what to do about it.
 """
 
 from __future__ import annotations
