@@ -98,16 +98,19 @@ def _settings() -> Settings:
         raise Failure(EXIT_BAD_INPUT, f"bad setting {where}: {first['msg']}") from e
 
 
-def open_from_args(args: argparse.Namespace, settings: Settings) -> Cluster:
+def open_from_args(args: argparse.Namespace, settings: Settings) -> tools.Narrowed:
+    """The cluster the arguments name; a user whose RBAC is namespace-scoped reads the namespaces
+    named with `-n`/`--namespaces` where cluster-wide lists are refused."""
+    named = [args.namespace, *(getattr(args, "namespaces", None) or "").split(",")]
     try:
-        return tools.open_cluster(
+        return tools.Narrowed(tools.open_cluster(
             snapshot=args.snapshot,
             kubeconfig=args.kubeconfig or settings.kubeconfig_path,
             context=args.context or settings.cluster.context,
             timeouts=tools.Timeouts(settings.cluster.connect_timeout,
                                     settings.cluster.read_timeout),
             in_cluster_env={"KUBERNETES_SERVICE_HOST": settings.kubernetes_service_host or ""},
-        )
+        ), [name.strip() for name in named if name])
     except tools.SnapshotError as e:
         raise Failure(EXIT_BAD_INPUT, f"snapshot unusable: {e}") from e
     except tools.ConfigurationError as e:
@@ -141,6 +144,18 @@ def _run_tool(args: argparse.Namespace, box: Toolbox) -> ToolResult:
     }
     result: ToolResult = calls[args.name]()
     return result
+
+
+def _check_text(args: argparse.Namespace) -> None:
+    """A question or target must be text: bytes that are not UTF-8 arrive from the shell as
+    lone surrogates, which no answer, log or terminal can carry."""
+    for what in ("question", "target"):
+        value = getattr(args, what, None) or ""
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise Failure(EXIT_BAD_INPUT, f"the {what} is not valid UTF-8 text (at character "
+                                          f"{e.start + 1}); retype it") from e
 
 
 def _check_names(args: argparse.Namespace) -> None:
@@ -190,7 +205,7 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
     try:
         report = tools.write_snapshot(cluster, args.directory, namespaces, logs=not args.no_logs,
                                       max_log_bytes=settings.cluster.snapshot_log_bytes)
-    except (tools.Unreachable, tools.Unauthorized, tools.Forbidden) as e:
+    except tools.ApiError as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
     for line in report.skipped:
         print(f"skipped {line}", file=sys.stderr)
@@ -228,7 +243,7 @@ def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diag
     return result.model_copy(update={"notes": [*result.notes, *notes]})
 
 
-def _diagnose(args: argparse.Namespace, cluster: Cluster, settings: Settings) -> int:
+def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Settings) -> int:
     question = args.question if args.command == "ask" else f"diagnose {args.target or ''}".strip()
     target = args.target if args.command == "diagnose" else None
     if args.command == "ask" and not question.strip():
@@ -240,8 +255,16 @@ def _diagnose(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
             thread=f"cli:{args.thread}" if args.thread else None))
     except engine.ClusterUnavailable as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
-    except (tools.Unreachable, tools.Unauthorized) as e:
+    except tools.Forbidden as e:
+        raise Failure(EXIT_CLUSTER, f"{e}; if you may read only some namespaces, name them "
+                                    "with -n NAMESPACE") from e
+    except tools.ApiError as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
+    if cluster.unread:
+        where = ", ".join(cluster.named)
+        notes = [f"no permission to {what}; read namespace(s) {where} instead"
+                 for what in cluster.unread]
+        result = result.model_copy(update={"notes": [*result.notes, *notes]})
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -254,6 +277,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     settings = _settings()
     if args.command == "runbooks":
         return runbooks.run(args, settings)
+    _check_text(args)
     _check_names(args)
     cluster = open_from_args(args, settings)
     try:

@@ -16,6 +16,7 @@ from .errors import (
     Forbidden,
     KindUnavailable,
     NotFound,
+    NotKubernetes,
     ReadOnlyViolation,
     ServerError,
     SnapshotError,
@@ -24,6 +25,7 @@ from .errors import (
 )
 from .kinds import KINDS, Kind, parse_kind
 from .live import LiveCluster, Timeouts, connect
+from .narrowing import Narrowed
 from .reading import Cluster, Obj, Redacted
 from .redacting import redact_text
 from .results import ToolResult
@@ -34,10 +36,11 @@ from .toolbox import Toolbox, base_name, owned_pods
 
 __all__ = [
     "KINDS", "ApiError", "Cluster", "ClusterError", "ConfigurationError", "Forbidden", "Kind",
-    "KindUnavailable", "LiveCluster", "NotFound", "Obj", "ReadOnlyViolation", "Redacted",
-    "ServerError", "SnapshotCluster", "SnapshotError", "SnapshotReport", "Timeouts", "Toolbox",
-    "ToolResult", "Unauthorized", "Unreachable", "base_name", "open_cluster", "owned_pods",
-    "parse_kind", "redact_object", "redact_text", "write_snapshot",
+    "KindUnavailable", "LiveCluster", "Narrowed", "NotFound", "NotKubernetes", "Obj",
+    "ReadOnlyViolation", "Redacted", "ServerError", "SnapshotCluster", "SnapshotError",
+    "SnapshotReport", "Timeouts", "Toolbox", "ToolResult", "Unauthorized", "Unreachable",
+    "base_name", "open_cluster", "owned_pods", "parse_kind", "redact_object", "redact_text",
+    "write_snapshot",
 ]
 
 

@@ -6,6 +6,7 @@
     +-- SnapshotError                 a snapshot directory that cannot be read (names the file)
     +-- ApiError                      the API answered, or failed to
         +-- Unreachable               connection refused, DNS, TLS, timeout (retryable)
+        |   +-- NotKubernetes         the address answers, but not as a Kubernetes API does
         +-- ServerError               5xx from the API server (retryable)
         +-- Unauthorized              401: the credentials are not accepted
         +-- Forbidden                 403: RBAC refuses; carries the verb and resource needed
@@ -48,6 +49,13 @@ class ApiError(ClusterError):
 
 class Unreachable(ApiError):
     retryable = True
+
+
+class NotKubernetes(Unreachable):
+    """The address answers, but not as a Kubernetes API: an HTML page, a 404 for the core API,
+    a body that is not a list. Not retryable: the kubeconfig points at the wrong server."""
+
+    retryable = False
 
 
 class ServerError(ApiError):

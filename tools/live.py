@@ -29,6 +29,7 @@ from .errors import (
     Forbidden,
     KindUnavailable,
     NotFound,
+    NotKubernetes,
     ServerError,
     Unauthorized,
     Unreachable,
@@ -167,16 +168,25 @@ class LiveCluster:
         if response.status == 400 and verb == "get" and resource == "pods/log":
             raise NotFound(message or "the container has no such log")
         if response.status >= 500:
-            raise ServerError(f"the API server failed ({response.status}): {message}")
-        raise ServerError(f"unexpected answer {response.status} from the API server: {message}")
+            raise ServerError(f"the API server at {self.host} failed ({response.status}) for "
+                              f"{path}: {message or 'it gave no reason'}; try again later")
+        raise ServerError(f"unexpected answer {response.status} from the API server at "
+                          f"{self.host} for {path}: {message or 'it gave no reason'}")
 
     def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
         response = self._send(path, params, **why)
         try:
-            data: Obj = json.loads(response.data)
-        except ValueError as e:
-            raise ServerError(f"the API server sent something that is not JSON for {path}") from e
+            data = json.loads(response.data)
+        except (ValueError, RecursionError) as e:
+            what = "an HTML page" if b"<html" in response.data[:512].lower() else "not JSON"
+            raise self._not_kubernetes(f"answered {path} with {what}") from e
+        if not isinstance(data, dict):
+            raise self._not_kubernetes(f"answered {path} with JSON that is not an object")
         return data
+
+    def _not_kubernetes(self, what: str) -> NotKubernetes:
+        return NotKubernetes(f"{self.host} {what}, not as a Kubernetes API server does; check "
+                             "the kubeconfig's server address (and any proxy in front of it)")
 
     # --- discovery ----------------------------------------------------------------------------
 
@@ -188,7 +198,11 @@ class LiveCluster:
             except NotFound:
                 self._served[group_version] = None
             else:
-                self._served[group_version] = {r["name"] for r in doc.get("resources", [])}
+                resources = doc.get("resources")
+                if not isinstance(resources, list):
+                    raise self._not_kubernetes(f"answered {path} with no resource list")
+                self._served[group_version] = {
+                    str(r.get("name")) for r in resources if isinstance(r, dict)}
         return self._served[group_version]
 
     def served_version(self, kind: Kind) -> str:
@@ -229,8 +243,13 @@ class LiveCluster:
                 namespace=ns,
             )
         except NotFound as e:
+            if version == "v1":  # every Kubernetes API serves the core group's lists
+                raise self._not_kubernetes(f"has no {entry.path(version, ns)}") from e
             raise KindUnavailable(f"{entry.kind} is not served at {version}") from e
-        items: list[Obj] = doc.get("items") or []
+        items = doc.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise self._not_kubernetes(f"answered {entry.path(version, ns)} with no list of "
+                                       "objects")
         for item in items:
             _drop_managed_fields(item)
         if ns and not items:
@@ -282,7 +301,8 @@ class LiveCluster:
             response.release_conn()
 
     def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
-        return sorted(item["metadata"]["name"] for item in self.list("Namespace"))
+        names = ((item.get("metadata") or {}).get("name") for item in self.list("Namespace"))
+        return sorted(name for name in names if isinstance(name, str))
 
 
 def _drop_managed_fields(obj: Obj) -> Obj:

@@ -9,6 +9,9 @@ every refusal is the same `NotFound`, raised before the inner cluster is asked, 
 answer nor its timing says whether the namespace exists. Cluster-scoped objects (nodes, storage
 classes) stay readable, except PersistentVolumes bound to a claim in another namespace and
 Namespace objects outside the list, which name other namespaces.
+
+A caller whose RBAC is itself namespace-scoped (403 on cluster-wide lists) still works: the
+allow-list is then the namespaces read (`narrowing.Narrowed`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Iterator
 
 from .errors import NotFound
 from .kinds import Kind, info
+from .narrowing import Narrowed
 from .reading import Cluster, Obj
 
 
@@ -24,8 +28,8 @@ class Restricted:
     """Wraps a `Cluster` so that only `namespaces` (and cluster-scoped objects) can be read."""
 
     def __init__(self, inner: Cluster, namespaces: Iterable[str]) -> None:
-        self.inner = inner
         self.allowed = frozenset(namespaces)
+        self.inner = Narrowed(inner, self.allowed)
 
     @property
     def source(self) -> str:

@@ -2,8 +2,9 @@
 
 Layout (ARCHITECTURE.md, "The snapshot format"): `DIR/nodes.json`, `DIR/<ns>/<plural>.json`,
 `DIR/<ns>/<pod>/logs.txt` with framed per-container logs, plus our extensions. A file that is
-missing makes its kind unknown (`KindUnavailable`), never an error; a file that is not JSON is a
-`SnapshotError` naming the file.
+missing makes its kind unknown (`KindUnavailable`), never an error; a file that is not JSON, or
+whose objects do not have the shape Kubernetes gives them (`shapes`), is a `SnapshotError`
+naming the file and the field. Log lines past 16 KiB are cut, as the live reader cuts them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from .errors import KindUnavailable, NotFound, SnapshotError
 from .kinds import Kind, info
 from .reading import Obj
 from .selectors import field_matcher, label_matcher
+from .shapes import shape_problem
 
 _FRAME = re.compile(
     r"^==== (START|END) (previous )?logs for container (\S+) of pod ([^/\s]+)/(\S+) ====$"
@@ -24,6 +27,7 @@ _FRAME = re.compile(
 LOG_FILE = "logs.txt"
 PREVIOUS_LOG_FILE = "previous-logs.txt"
 _UNREADABLE = "Request log error"
+_MAX_LINE = 16 * 1024  # characters of one log line kept; the rest is cut
 
 
 class SnapshotCluster:
@@ -49,11 +53,17 @@ class SnapshotCluster:
                     doc = json.load(handle)
             except ValueError as e:
                 raise SnapshotError(str(path), f"not valid JSON ({e})") from e
+            except RecursionError as e:
+                raise SnapshotError(str(path), "nested too deeply to be a Kubernetes list") from e
             except OSError as e:
                 raise SnapshotError(str(path), f"cannot be read ({e.strerror})") from e
             if not isinstance(doc, dict) or not isinstance(doc.get("items") or [], list):
                 raise SnapshotError(str(path), "not a Kubernetes list object")
-            self._cache[path] = doc.get("items") or []
+            items: list[Obj] = doc.get("items") or []
+            problem = shape_problem(items)
+            if problem:
+                raise SnapshotError(str(path), problem)
+            self._cache[path] = items
         return self._cache[path]
 
     def namespaces(self) -> list[str]:
@@ -117,11 +127,12 @@ class SnapshotCluster:
         which = "previous logs" if previous else "logs"
         if not path.exists():
             raise NotFound(f"the snapshot holds no {which} for pod {namespace}/{pod}")
+        if not path.is_file():
+            raise SnapshotError(str(path), "not a file; kubectl writes each pod's logs to a file")
         found = False
         with path.open("r", encoding="utf-8", errors="replace") as handle:
             inside = False
-            for raw in handle:
-                line = raw.rstrip("\n").rstrip("\r")
+            for line in _bounded_lines(handle):
                 frame = _FRAME.match(line)
                 if frame:
                     edge, _, name, ns, pod_name = frame.groups()
@@ -139,3 +150,21 @@ class SnapshotCluster:
             raise NotFound(
                 f"the snapshot holds no {which} for container {container} of pod {namespace}/{pod}"
             )
+
+
+def _bounded_lines(handle: TextIO) -> Iterator[str]:
+    """The file's lines without their newline, each cut at `_MAX_LINE` characters, in bounded
+    memory however long a line is."""
+    while True:
+        raw = handle.readline(_MAX_LINE)
+        if not raw:
+            return
+        if raw.endswith("\n"):
+            yield raw.rstrip("\n").rstrip("\r")
+            continue
+        if len(raw) < _MAX_LINE:  # the last line, with no newline
+            yield raw.rstrip("\r")
+            return
+        yield raw + " [line cut]"
+        while (rest := handle.readline(_MAX_LINE)) and not rest.endswith("\n"):
+            pass

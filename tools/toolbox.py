@@ -61,6 +61,7 @@ _STATUS: dict[type[ApiError], Status] = {
     NotFound: "not_found", Forbidden: "forbidden", Unreachable: "unreachable",
     KindUnavailable: "unavailable", Unauthorized: "unauthorized",
 }
+_Names = dict[str, tuple[str, str | None, str]]  # "Kind/ns/name" -> (kind, namespace, name)
 _POD_SUFFIX = re.compile(r"-[a-z0-9]{5}$|-[0-9]+$")
 _RS_SUFFIX = re.compile(r"-[a-f0-9]{6,10}$")
 
@@ -93,6 +94,9 @@ class Toolbox:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        # What `find` compares names with, per (kind, namespace), or the error reading it: a
+        # question of a thousand words costs the same few lists as one of three.
+        self._names: dict[tuple[Kind | None, str | None], _Names | ApiError] = {}
 
     # --- finding ------------------------------------------------------------------------------
 
@@ -102,20 +106,7 @@ class Toolbox:
         """Find objects by (possibly misspelled) name across kinds and namespaces."""
         check_namespace(namespace)
         kind = check_kind(kind) if kind else None
-        kinds: tuple[Kind, ...] = (kind,) if kind else (*WORKLOAD_KINDS, "Pod", "Service")
-        candidates: dict[str, tuple[str, str | None, str]] = {}
-        for each in kinds:
-            try:
-                items = self.cluster.list(each, namespace)
-            except KindUnavailable:
-                continue
-            for item in items:
-                m = meta(item)
-                key = f"{each}/{m.get('namespace')}/{m['name']}"
-                candidates[key] = (each, m.get("namespace"), m["name"])
-        if not kind and namespace is None:
-            for name in self.cluster.namespaces():
-                candidates[f"Namespace//{name}"] = ("Namespace", None, name)
+        candidates = self._candidates(kind, namespace)
         wanted = query.strip().lower()
         matches: list[Match] = []
         for k, ns, name in candidates.values():
@@ -131,6 +122,36 @@ class Toolbox:
         matches.sort(key=lambda m: (-m.score, _kind_rank(m.kind), m.name))
         message = None if matches else f"nothing named like {query!r}"
         return FindResult(tool="find", query=query, matches=matches[:limit], message=message)
+
+    def _candidates(self, kind: Kind | None, namespace: str | None) -> _Names:
+        """The objects `find` may match, read once per toolbox (a failure is kept too)."""
+        key = (kind, namespace)
+        if key not in self._names:
+            try:
+                self._names[key] = self._read_names(kind, namespace)
+            except ApiError as e:
+                self._names[key] = e
+        found = self._names[key]
+        if isinstance(found, ApiError):
+            raise found
+        return found
+
+    def _read_names(self, kind: Kind | None, namespace: str | None) -> _Names:
+        kinds: tuple[Kind, ...] = (kind,) if kind else (*WORKLOAD_KINDS, "Pod", "Service")
+        candidates: _Names = {}
+        for each in kinds:
+            try:
+                items = self.cluster.list(each, namespace)
+            except KindUnavailable:
+                continue
+            for item in items:
+                m = meta(item)
+                key = f"{each}/{m.get('namespace')}/{m['name']}"
+                candidates[key] = (each, m.get("namespace"), m["name"])
+        if not kind and namespace is None:
+            for name in self.cluster.namespaces():
+                candidates[f"Namespace//{name}"] = ("Namespace", None, name)
+        return candidates
 
     # --- listing ------------------------------------------------------------------------------
 
@@ -402,8 +423,11 @@ def owned_pods(cluster: Cluster, kind: str, obj: Obj, namespace: str) -> list[Ob
 
 
 def _name_score(query: str, choice: str, **_: Any) -> float:
+    """Similarity of a name to a query; a query that is the leading part of a name
+    ("cart": cart-service) scores as a near match."""
     whole = float(fuzz.ratio(query, choice))
-    return max(whole, float(fuzz.ratio(query, base_name(choice))) - 1)
+    part = 90.0 if choice.startswith(f"{query}-") else 0.0
+    return max(whole, part, float(fuzz.ratio(query, base_name(choice))) - 1)
 
 
 def _kind_rank(kind: str) -> int:

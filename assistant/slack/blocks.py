@@ -29,6 +29,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters; when cut, it says how much is missing."""
+    if len(text) <= limit:
+        return text
+    note = f" …(cut: {len(text) - limit} more characters)"
+    return text[:limit - len(note)] + note
+
+
 def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
@@ -152,5 +160,6 @@ def help_message(command: Help) -> Message:
 
 
 def notice(text: str) -> Message:
-    """A plain message (refusals, errors, notes); `text` is already mrkdwn-safe."""
-    return Message(text=text, blocks=[_section(text[:MAX_SECTION])])
+    """A plain message (refusals, errors, notes, alerts); `text` is already mrkdwn-safe. Cut to
+    Slack's limits with a note saying so: an alert's summary can be any length."""
+    return Message(text=cut(text, MAX_TEXT), blocks=[_section(cut(text, MAX_SECTION))])

@@ -92,7 +92,7 @@ class Investigations:
         try:
             investigator = self.factory(job.access.restrict(self.cluster))
             diagnosis = investigator.investigate(job.request, on_progress)
-        except (ClusterUnavailable, tools.Unreachable, tools.Unauthorized, tools.Forbidden):
+        except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
             log.exception("cluster unavailable for %s", job.request.thread)
             self._quietly(self.messenger.update, job.channel, job.progress_ts,
                           blocks.progress(job.headline, job.steps, done=_CLUSTER_DOWN))

@@ -4,6 +4,9 @@ the Socket Mode connection when the mode is `socket`.
     POST /slack/events   Slack's Events API, slash commands and button clicks (HTTP mode)
     POST /alerts         Alertmanager webhook (version 4)
     GET  /healthz        200 once serving
+
+Bodies past `MAX_BODY` are a 413 and JSON nested past `bounding.MAX_DEPTH` a 400, before Bolt
+or the alert intake parses them; a Slack request whose timestamp is not a number is a 401.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from starlette.responses import Response
 
 from tools import Cluster
 
+from ..bounding import BodyLimits
 from ..investigation import EngineInvestigator, Investigator
 from ..settings import Settings
 from .app import SlackApp, build
@@ -33,14 +37,21 @@ from .store import StoreConfigError
 
 log = logging.getLogger(__name__)
 
+MAX_BODY = 1024 * 1024  # bytes; Slack's payloads and Alertmanager's groups are far smaller
+
 
 def http_app(slack: SlackApp, *, events: bool = True) -> FastAPI:
     """The ASGI app; Bolt's dispatch runs in a thread so one slow ack never blocks another."""
     api = FastAPI(title="sre-assistant slack", docs_url=None, redoc_url=None, openapi_url=None)
+    api.add_middleware(BodyLimits, limits={"/slack/events": MAX_BODY, "/alerts": MAX_BODY})
 
     if events:
         @api.post("/slack/events")
         async def slack_events(request: Request) -> Response:
+            if not request.headers.get("x-slack-request-timestamp", "").isdigit():
+                return JSONResponse({"error": "not a signed Slack request: the "
+                                              "X-Slack-Request-Timestamp header is missing or "
+                                              "not a number"}, status_code=401)
             body = await request.body()
             bolt_response = await run_in_threadpool(slack.bolt.dispatch,
                                                     to_bolt_request(request, body))

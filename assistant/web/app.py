@@ -6,7 +6,8 @@
                     or one `error` ({"error": sentence})
     GET  /healthz   200 once serving
 
-Bad input is a 400 with {"error": sentence} the page shows as it is; a full queue is a 503.
+Bad input is a 400 with {"error": sentence} the page shows as it is (JSON nested too deep
+included), a body past `MAX_BODY` a 413, a full queue a 503.
 Every request of one browser session carries the conversation key `web:<session>`, so
 follow-ups ("show me its previous logs") continue from the agent's memory.
 """
@@ -21,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.responses import Response
 
+from ..bounding import BodyLimits
 from ..investigation import Request as Question
 from . import page
 from .asking import Asking, drain
@@ -38,7 +40,7 @@ def parse_ask(body: bytes) -> Question:
     """The `Request` a POST /api/ask body asks for; `BadInput` saying what is wrong."""
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise BadInput('The request is not JSON; send {"question": "...", "session": "..."}.'
                        ) from e
     if not isinstance(doc, dict):
@@ -48,6 +50,11 @@ def parse_ask(body: bytes) -> Question:
     if not isinstance(question, str) or not question.strip():
         raise BadInput('The question is empty: ask e.g. "why is checkout failing?"')
     question = question.strip()
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate (`"\ud800"`): no answer could carry it
+        raise BadInput(f"The question is not valid text (character {e.start + 1} is half of a "
+                       "UTF-16 pair); retype it.") from e
     if len(question) > MAX_QUESTION:
         raise BadInput(f"The question is too long: {len(question)} characters, at most "
                        f"{MAX_QUESTION}. Ask about one thing at a time.")
@@ -65,6 +72,7 @@ def web_app(asking: Asking) -> FastAPI:
     """The ASGI app; investigations run on `asking`'s worker threads, never on the loop."""
     api = FastAPI(title="sre-assistant web chat", docs_url=None, redoc_url=None,
                   openapi_url=None)
+    api.add_middleware(BodyLimits, limits={"/api/ask": MAX_BODY})
     chat = page.load()
 
     @api.get("/")
@@ -73,17 +81,8 @@ def web_app(asking: Asking) -> FastAPI:
 
     @api.post("/api/ask")
     async def ask(request: Request) -> Response:
-        too_large = _bad(413, f"The request is too large; at most {MAX_BODY} bytes.")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return too_large
-        body = b""
-        async for chunk in request.stream():  # never more than MAX_BODY in memory
-            body += chunk
-            if len(body) > MAX_BODY:
-                return too_large
         try:
-            question = parse_ask(body)
+            question = parse_ask(await request.body())  # bounded by `BodyLimits`
         except BadInput as e:
             return _bad(400, str(e))
         events = asking.submit(question)

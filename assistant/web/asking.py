@@ -92,7 +92,7 @@ class Asking:
 
         try:
             diagnosis = self.investigator.investigate(request, on_progress)
-        except (ClusterUnavailable, tools.Unreachable, tools.Unauthorized, tools.Forbidden):
+        except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
             log.exception("cluster unavailable for %s", request.thread)
             send(error(CLUSTER_DOWN))
             return

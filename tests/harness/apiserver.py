@@ -33,7 +33,7 @@ BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-apiserver.sh"
 ADMIN_USER = "harness-admin"
 READONLY_USER = "sre-readonly"
 # Users with no bindings (only system:authenticated); tests bind them as they need.
-UNBOUND_USERS = (READONLY_USER, "sre-partial", "sre-assistant")  # tests bind these
+UNBOUND_USERS = (READONLY_USER, "sre-partial", "sre-assistant", "sre-team")  # tests bind these
 _READY_TIMEOUT = 60.0
 _STOP_TIMEOUT = 10.0
 _ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
