@@ -15,7 +15,7 @@ from .context import Context
 from .models import ask
 from .schemas import Explanation
 from .state import Intent, Observation
-from .vetting import names_of, vet_remediation, vet_summary
+from .vetting import scope_of, vet_remediation, vet_summary
 
 _HEADER = re.compile(r"^(error lines|first lines|last lines|events):$|^\d+ lines?, |^\[")
 _SOURCE = {"logs": "log", "previous_logs": "log", "rollout_history": "spec", "events": "event",
@@ -83,14 +83,16 @@ def explained(context: Context, question: str, diagnosis: Diagnosis,
     if reply.value is None:
         return diagnosis, [f"offline answer: {reply.problem}"], reply.tokens
     answer, notes = reply.value, []
-    names = names_of(diagnosis.root_cause, diagnosis.target)
-    remediation, dropped = vet_remediation(answer.remediation, names)
+    scope = scope_of(context.cluster, diagnosis.root_cause, diagnosis.target)
+    remediation, dropped = vet_remediation(answer.remediation, scope)
     if dropped:
         notes.append(f"dropped {dropped} proposed step(s) of the model that are not allowed "
                      "(only read-only or human-applied kubectl verbs on the root object)")
-    problem = vet_summary(answer, len(evidence), diagnosis.root_cause, diagnosis.target)
+    problem = vet_summary(answer, len(evidence), diagnosis.root_cause, diagnosis.target, scope)
     if problem is not None:
-        quoted = "" if problem == "it proposes deleting objects" else f": {answer.summary[:300]}"
+        unquotable = problem not in ("it cites no evidence item", "it does not name the root "
+                                     "object")  # a URL or a command is not repeated, even here
+        quoted = "" if unquotable else f": {answer.summary[:300]}"
         notes.append(f"unsupported claim of the model, not shown as fact ({problem}){quoted}")
         summary, cited = diagnosis.summary, []
     else:

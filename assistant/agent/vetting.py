@@ -1,95 +1,335 @@
-"""What a model's answer may contain: remediation commands from an allow-list, on the root
-object; a summary that names the root object and cites evidence that exists.
+"""What a model's answer may contain, as an allow-list: a proposed command is shown only if it
+is one plain `kubectl` command a human could read and apply safely; free text (the steps and the
+summary) carries no URL and no instruction to run anything else.
 
-A proposal that fails is dropped and said so in the notes (without repeating it); a summary that
-fails stays out of the answer, kept in the notes as an unsupported claim.
+A command passes when, parsed with shlex, it is `kubectl` with
+- a verb from `READ_VERBS` (on kinds the tools read, namespaced or nodes), or from
+  `CHANGE_VERBS` on the root object or one of its owners (the `Scope`), by kind and name;
+- `-n` naming the diagnosed namespace, no `-A`, no selectors on a change;
+- no shell metacharacters, comments, URLs, `-f` files (except `logs -f`, follow), identity or
+  server flags (`--as`, `--token`, `--kubeconfig`, `--server`...);
+- nothing about Secrets, RBAC kinds or service accounts, anywhere in it;
+- no `scale` to zero replicas, no `set image` to an image origin not already in the pod spec
+  (`image_origin`: the registry host; for Docker Hub, which everyone shares, the account).
+Anything else is refused with the reason, which tests and notes read; the reason never repeats
+the proposal. A proposal that fails is dropped and said so in the notes; a summary that fails
+stays out of the answer, kept in the notes as an unsupported claim.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools import Cluster, Kind, Toolbox, parse_kind
+from tools.kinds import info
 
 from ..diagnosis import Remediation, RootCause, Target
 from .schemas import Explanation, ProposedStep
 
-# kubectl verbs a human may apply after reading the diagnosis: reads, and changes scoped to one
-# object. Never delete, exec, run, cp, proxy, port-forward, apply/create/replace of free content.
-READ_VERBS = frozenset({"get", "describe", "logs", "top", "explain", "events"})
-HUMAN_VERBS = frozenset({"rollout", "set", "scale", "edit", "patch", "label", "annotate",
-                         "cordon", "uncordon", "drain", "autoscale"})
-ROLLOUT_SUBVERBS = frozenset({"status", "history", "undo", "restart", "pause", "resume"})
-_CHAINING = re.compile(r"[;&|`$<>]|\n")
+READ_VERBS = frozenset({"get", "describe", "logs", "top", "events"})
+CHANGE_VERBS = frozenset({"rollout", "set", "scale", "edit", "patch", "label", "annotate"})
+SUBVERBS = {"rollout": frozenset({"status", "history", "undo", "restart", "pause", "resume"}),
+            "set": frozenset({"image", "env", "resources"})}
+_READ_SUBVERBS = frozenset({"status", "history"})  # `rollout status` and `history` only read
+_REFUSED_FLAGS = frozenset({
+    "-A", "--all-namespaces", "--kubeconfig", "--server", "-s", "--token", "--as",
+    "--as-group", "--as-uid", "--context", "--cluster", "--user", "--username", "--password",
+    "--insecure-skip-tls-verify", "--certificate-authority", "--client-key",
+    "--client-certificate", "--raw", "--overrides", "--filename", "--patch-file", "-k",
+    "--kustomize", "--all", "--prune"})
+_SELECTORS = frozenset({"-l", "--selector", "--field-selector"})
+_FLAGS_WITH_VALUE = frozenset({"-n", "--namespace", "-c", "--container", "-o", "--output",
+                               "-l", "--selector", "--field-selector", "--replicas", "-p",
+                               "--patch", "--type", "--tail", "--since", "--from", "--limits",
+                               "--requests", "--to-revision", "--sort-by", "--timeout"})
+_SHELL = re.compile(r"[;&|`$<>\\#\n\r]")  # chaining, substitution, redirection, comments
 _PLACEHOLDER = re.compile(r"<[\w.:-]+>")  # "<value>", "<container>": for the human to fill
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.", re.I)
+# In prose, also a bare `host.tld/path` (image references in commands are judged by origin).
+_PROSE_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:[a-z0-9-]+\.)+(?:sh|io|com|net|"
+                        r"org|xyz|ru|cn|tk|top|ly|gg|me|dev|app)/", re.I)
+_SENSITIVE = re.compile(r"secret|\b(?:cluster)?roles?\b|(?:cluster)?rolebinding|serviceaccount|"
+                        r"\bsa/|\bcsr\b|certificatesigningrequest|tokenrequest|impersonat",
+                        re.I)
+_PATCHED_FIELDS = re.compile(r"image|command|args|privileged|host(?:path|network|pid|ipc)|"
+                             r"serviceaccount|securitycontext|capabilities|volumes", re.I)
+# Instructions to run something other than kubectl, in a step or a summary.
+_PROGRAMS = re.compile(
+    r"\b(?:curl|wget|bash|zsh|sudo|chmod|chown|rm\s+-|eval|base64\s+-d|nc|ncat|python3?\s+-c|"
+    r"powershell|iex|helm|docker\s+run|apt(?:-get)?|pip\s+install|npm\s+install|ssh|scp)\b|"
+    r"\b(?:download|run|execute|install|pipe|paste)\b[^.]{0,40}\b(?:script|binary|installer|"
+    r"one-liner|shell|terminal)\b", re.I)
+# Where a command written into a sentence ends: a quote, a full stop, a comma, or a word that
+# joins it to the rest of the sentence ("... -n web to go back").
+_PROSE_END = re.compile(r"[`'\"]|\.(?:\s|$)|,\s|\s(?:to|and|then|so|if|for|which|until|when|"
+                        r"after|before|once|or)\s")
+_CHANGE_DELETE = re.compile(r"\bdelete\s+(?:the\s+)?(?:ns|namespace|namespaces)\b", re.I)
 
 
-def allowed_command(command: str, names: set[str]) -> bool:
-    """A single kubectl command with an allowed verb that is about one of `names`."""
-    if _CHAINING.search(_PLACEHOLDER.sub("X", command)):
-        return False
+@dataclass(frozen=True)
+class Scope:
+    """What a change may touch: the root object and its owners, in one namespace, and the image
+    origins their pod specs already use."""
+
+    namespace: str | None
+    objects: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (kind, name)
+    origins: frozenset[str] = field(default_factory=frozenset)
+
+
+def image_origin(image: str) -> str:
+    """Where an image comes from: `registry.example.com` for `registry.example.com/shop/api:1`,
+    `docker.io/shop` for `shop/api:1.2`, `docker.io/library` for `nginx`."""
+    first, _, rest = image.split("@")[0].partition("/")
+    if first in ("docker.io", "index.docker.io"):
+        account = rest.partition("/")[0] if "/" in rest else "library"
+        return f"docker.io/{account}"
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first.lower()
+    return f"docker.io/{first if rest else 'library'}"
+
+
+def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) -> Scope:
+    """The scope of changes for a diagnosis: the root object (else the target), its owners and
+    their images, read from the cluster; what cannot be read is simply not in scope."""
+    refs = [_ref(root.object) if root else None, _ref(target.ref) if target else None]
+    box = Toolbox(cluster)
+    namespace = next((r[1] for r in refs if r and r[1]), None)
+    objects: set[tuple[str, str]] = set()
+    origins: set[str] = set()
+    for ref in refs:
+        if ref is None:
+            continue
+        kind, ns, name = ref
+        objects.add((kind, name))
+        described = box.describe(kind, name, ns)
+        if not described.ok:
+            continue
+        for owner in described.owners:
+            owner_kind, _, owner_name = owner.partition("/")
+            objects.add((owner_kind, owner_name.removesuffix(" (gone)")))
+        origins |= {image_origin(i) for i in _images(described.kind, described.raw)}
+    return Scope(namespace, frozenset(objects), frozenset(origins))
+
+
+def _ref(text: str) -> tuple[Kind, str | None, str] | None:
+    """`Kind/ns/name` (or `Kind/-/name`) as a known kind, namespace and name."""
+    kind_text, _, rest = text.partition("/")
+    namespace, _, name = rest.partition("/")
+    kind = parse_kind(kind_text)
+    if kind is None or not name:
+        return None
+    return kind, None if namespace in ("-", "") else namespace, name
+
+
+def _images(kind: str, obj: dict[str, Any]) -> list[str]:
+    spec = obj.get("spec") or {}
+    if kind == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    if kind != "Pod":
+        spec = ((spec.get("template") or {}).get("spec")) or {}
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    return [c["image"] for c in containers if isinstance(c, dict) and c.get("image")]
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def command_problem(command: str, scope: Scope) -> str | None:
+    """Why `command` may not be shown to a human; None when it may."""
+    text = _PLACEHOLDER.sub("X", command)
+    if _URL.search(text):
+        return "it contains a URL"
+    if _SHELL.search(text):
+        return "it has shell metacharacters or a comment"
+    if _SENSITIVE.search(text):
+        return "it touches Secrets, RBAC or service accounts"
     try:
-        words = shlex.split(command)
+        words = shlex.split(text)
     except ValueError:
-        return False
+        return "it does not parse as one command"
     if len(words) < 2 or words[0] != "kubectl":
-        return False
+        return "it is not a kubectl command"
     verb = words[1]
-    if verb not in READ_VERBS | HUMAN_VERBS:
-        return False
-    if verb == "rollout" and (len(words) < 3 or words[2] not in ROLLOUT_SUBVERBS):
-        return False
-    if verb in HUMAN_VERBS and any(w in ("namespace", "namespaces", "ns") for w in words[2:4]):
-        return False
-    mentioned = " ".join(words[2:]).lower()
-    return any(name.lower() in mentioned for name in names if name)
+    if verb not in READ_VERBS | CHANGE_VERBS:
+        return f"kubectl {verb} is not an allowed verb" if verb.isalpha() else "no verb"
+    sub = None
+    if verb in SUBVERBS:
+        sub = words[2] if len(words) > 2 else ""
+        if sub not in SUBVERBS[verb]:
+            return f"kubectl {verb} {sub} is not allowed".strip()
+    parsed = _parse(words[2 + (sub is not None):], verb)
+    if isinstance(parsed, str):
+        return parsed
+    positional, flags = parsed
+    if verb in READ_VERBS or sub in _READ_SUBVERBS:
+        return _read_problem(verb, positional) or _namespace_problem(
+            flags, scope, cluster_wide=_only_cluster_scoped(positional, verb))
+    return _namespace_problem(flags, scope) or _change_problem(verb, sub, positional, flags,
+                                                               scope)
 
 
-def names_of(root: RootCause | None, target: Target | None) -> set[str]:
-    """The names a remediation may be about: the root object, its namespace, the target."""
-    names: set[str] = set()
-    if root is not None:
-        _kind, _, rest = root.object.partition("/")
-        namespace, _, name = rest.partition("/")
-        names |= {name, namespace} - {"-", ""}
-    if target is not None:
-        names.add(target.name)
-    return names
+def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]] | str:
+    """Positional words and flag values; a refused flag is the reason."""
+    positional: list[str] = []
+    flags: dict[str, list[str]] = {}
+    words = iter(args)
+    for word in words:
+        if word == "-":
+            return "it reads from standard input"
+        if not word.startswith("-") or word == "--":
+            if word != "--":
+                positional.append(word)
+            continue
+        name, has_value, value = word.partition("=")
+        if name.startswith("-n") and name not in ("-n", "--namespace") \
+                and not name.startswith("--"):
+            name, value, has_value = "-n", name[2:], "="
+        if name in _REFUSED_FLAGS or (name == "-f" and verb != "logs"):
+            return f"the flag {name} is not allowed"
+        if name in _FLAGS_WITH_VALUE and not has_value:
+            value = next(words, "")
+        flags.setdefault(name, []).append(value)
+    return positional, flags
 
 
-def vet_remediation(steps: list[ProposedStep], names: set[str]) -> tuple[list[Remediation], int]:
+def _namespace_problem(flags: dict[str, list[str]], scope: Scope,
+                       cluster_wide: bool = False) -> str | None:
+    named = flags.get("-n", []) + flags.get("--namespace", [])
+    if scope.namespace is None or (cluster_wide and not named):
+        return None
+    if not named:
+        return f"it names no namespace; add -n {scope.namespace}"
+    if any(n != scope.namespace for n in named):
+        return "it is about another namespace than the diagnosed one"
+    return None
+
+
+def _objects(positional: list[str], verb: str) -> list[tuple[Kind | None, str]] | str:
+    """(kind, name) pairs the command is about; name "" for a whole kind."""
+    plain = [p for p in positional if "=" not in p]  # not `KEY=VALUE`, `container=image`
+    if not plain:
+        return "it names no object"
+    first = plain[0]
+    if "/" in first:
+        pairs = []
+        for word in plain:
+            kind_text, _, name = word.partition("/")
+            pairs.append((parse_kind(kind_text), name))
+        return pairs
+    kinds = [parse_kind(k) for k in first.split(",")]
+    if verb == "logs" and kinds == [None]:
+        return [("Pod", first)]  # `kubectl logs POD`
+    names = plain[1:] or [""]
+    return [(kind, name) for kind in kinds for name in names]
+
+
+def _only_cluster_scoped(positional: list[str], verb: str) -> bool:
+    """Whether a read is about nodes only (which live in no namespace)."""
+    objects = _objects(positional, verb)
+    return not isinstance(objects, str) and all(
+        kind is not None and not info(kind).namespaced for kind, _ in objects)
+
+
+def _read_problem(verb: str, positional: list[str]) -> str | None:
+    if verb == "events" and not positional:
+        return None
+    objects = _objects(positional, verb)
+    if isinstance(objects, str):
+        return objects
+    for kind, _ in objects:
+        if kind is None:
+            return "it reads a kind the assistant does not read"
+        if not info(kind).namespaced and kind != "Node":
+            return f"it reads {kind}, which is cluster-wide"
+    return None
+
+
+def _change_problem(verb: str, sub: str | None, positional: list[str],
+                    flags: dict[str, list[str]], scope: Scope) -> str | None:
+    if any(flag in flags for flag in _SELECTORS):
+        return "a change by selector can touch more than the root object"
+    objects = _objects(positional, verb)
+    if isinstance(objects, str):
+        return objects
+    if len(objects) != 1 or objects[0][0] is None or not objects[0][1]:
+        return "a change must name exactly one object, KIND/NAME"
+    kind, name = objects[0]
+    if (kind, name) not in scope.objects:
+        return "it changes an object other than the root object or its owners"
+    if verb == "scale":
+        replicas = flags.get("--replicas", [""])
+        if not all(r.isdigit() and int(r) > 0 for r in replicas):
+            return "it scales to zero (or to no number) replicas"
+    if verb == "patch" and any(_PATCHED_FIELDS.search(p) for p in flags.get("-p", []) +
+                               flags.get("--patch", [])):
+        return "it patches images, commands, privileges, volumes or the service account"
+    if sub == "image":
+        images = [p.partition("=")[2] for p in positional if "=" in p]
+        if not images or any(image_origin(i) not in scope.origins for i in images):
+            return "it changes an image to a registry the pod spec does not already use"
+    return None
+
+
+def allowed_command(command: str, scope: Scope) -> bool:
+    return command_problem(command, scope) is None
+
+
+# --- free text --------------------------------------------------------------------------------
+
+def text_problem(text: str, scope: Scope) -> str | None:
+    """Why a step or a summary may not be shown: a URL, an instruction to run a program other
+    than kubectl, a kubectl command that would not pass as a command, deleting namespaces."""
+    if _PROSE_URL.search(text):
+        return "it contains a URL"
+    if _PROGRAMS.search(text):
+        return "it tells the reader to run something other than kubectl"
+    if _CHANGE_DELETE.search(text):
+        return "it proposes deleting namespaces"
+    for embedded in _embedded(text):
+        problem = command_problem(embedded, scope)
+        if problem:
+            return f"a command in it is refused: {problem}"
+    return None
+
+
+def _embedded(text: str) -> list[str]:
+    """kubectl commands written into prose, each up to the end of its sentence or quote."""
+    found = []
+    for match in re.finditer(r"kubectl\s", text):
+        rest = text[match.start():]
+        end = _PROSE_END.search(rest)
+        found.append(rest[:end.start()] if end else rest.rstrip("."))
+    return found
+
+
+def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:
     """The proposals that pass, and how many were dropped."""
     kept = [Remediation(step=s.step[:300], command=s.command, risk=s.risk) for s in steps
-            if _passes(s.command or _embedded(s.step), names)]
-    kept = [k for k in kept if not _mentions_forbidden(k.step)]
+            if text_problem(s.step, scope) is None
+            and (s.command is None or command_problem(s.command, scope) is None)]
     return kept, len(steps) - len(kept)
 
 
-def _embedded(step: str) -> str | None:
-    """A kubectl command written into the step's words, vetted like a command."""
-    at = step.find("kubectl ")
-    return None if at < 0 else step[at:].rstrip(".")
-
-
-def _passes(command: str | None, names: set[str]) -> bool:
-    return command is None or allowed_command(command, names)
-
-
-def _mentions_forbidden(text: str) -> bool:
-    lower = text.lower()
-    return "delete ns" in lower or "delete namespace" in lower or "kubectl delete" in lower
-
-
 def vet_summary(answer: Explanation, evidence_count: int, root: RootCause | None,
-                target: Target | None) -> str | None:
+                target: Target | None, scope: Scope) -> str | None:
     """Why the model's summary is not supported; None when it is."""
     cited = [i for i in answer.cites if 1 <= i <= evidence_count]
     if evidence_count and not cited:
         return "it cites no evidence item"
     if not answer.summary.strip():
         return "it is empty"
-    wanted = names_of(root, None) or ({target.name} if target else set())
+    wanted = names_of(root) or ({target.name} if target else set())
     if root is not None and not any(n.lower() in answer.summary.lower() for n in wanted):
         return "it does not name the root object"
-    if _mentions_forbidden(answer.summary):
-        return "it proposes deleting objects"
-    return None
+    return text_problem(answer.summary, scope)
+
+
+def names_of(root: RootCause | None) -> set[str]:
+    """The names a summary may be about: the root object and its namespace."""
+    if root is None:
+        return set()
+    _kind, _, rest = root.object.partition("/")
+    namespace, _, name = rest.partition("/")
+    return {name, namespace} - {"-", ""}
