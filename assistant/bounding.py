@@ -50,7 +50,7 @@ class BodyLimits:
             await _refuse(send, 400, f"The request nests deeper than {MAX_DEPTH} levels; no "
                                      "valid request does.")
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:
@@ -70,17 +70,19 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read, then the client's own messages (a streamed answer waits on them to learn
+    that the client left)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replayed
 
 
 async def _refuse(send: Send, status: int, sentence: str) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 import tools
 from tools import Cluster, Toolbox, ToolResult
 from tools.kinds import InvalidName, check_container, check_name, check_namespace
+from tools.redacting import configure as configure_redaction
 
 from . import engine, runbooks
 from .diagnosis import Diagnosis
@@ -275,6 +276,10 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
+    # Every interface (the CLI, `sre slack`, `sre web`) starts here: redaction's own settings
+    # (personal data, the user's token prefixes) hold for everything read after this line.
+    configure_redaction(pii=settings.redaction.pii,
+                        extra_prefixes=settings.redaction.extra_prefixes)
     if args.command == "runbooks":
         return runbooks.run(args, settings)
     _check_text(args)

@@ -86,6 +86,21 @@ class WebSettings(BaseModel):
     """Investigations run at once; more wait in a queue."""
     queue_limit: int = 20
     """Investigations waiting at most; past it the page is told to retry later (503)."""
+    allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]
+    """Host names the chat answers to (the `Host` header); others are refused, which stops DNS
+    rebinding. Add the name you reach it by behind a proxy; `*` allows any."""
+    token: SecretStr | None = None
+    """When set, the page and API need it: open `/?token=<token>` once (a cookie keeps it), or
+    send `Authorization: Bearer <token>`."""
+    trusted_header: str | None = None
+    """A header an authenticating proxy in front sets to the signed-in user
+    (`X-Forwarded-User` for oauth2-proxy); requests without it are refused. Only set it when
+    the chat is reachable through that proxy alone."""
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return _list_from_text(value)
 
     @field_validator("namespaces", mode="before")
     @classmethod

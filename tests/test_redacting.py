@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -432,3 +434,24 @@ def test_fifty_thousand_line_log_streams_through_redact_line() -> None:
             assert "password=pw" not in out and "ghp_" not in out
     assert count == 50_000
     assert redacted == 100
+
+
+@pytest.mark.parametrize(("env", "hidden"), [
+    ({}, False), ({"SRE_REDACTION__EXTRA_PREFIXES": "acme_live_"}, True)])
+def test_the_cli_applies_the_redaction_settings_at_start_up(tmp_path: Path, env: dict[str, str],
+                                                            hidden: bool) -> None:
+    """`sre` (and so `sre slack` and `sre web`, which start through it) configures redaction
+    from the settings before reading anything."""
+    (tmp_path / "shop" / "web").mkdir(parents=True)
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    frame = "==== {} logs for container app of pod shop/web ====\n"
+    (tmp_path / "shop" / "web" / "logs.txt").write_text(
+        frame.format("START") + "using key acme_live_abcdefgh1234 for billing\n"
+        + frame.format("END"))
+    done = subprocess.run([sys.executable, "-m", "assistant", "tool", "logs", "web", "-n", "shop",
+                           "--container", "app", "--snapshot", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **env})
+    assert done.returncode == 0, done.stderr
+    assert ("acme_live_abcdefgh1234" not in done.stdout) is hidden
+    assert "using key" in done.stdout

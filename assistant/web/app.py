@@ -6,7 +6,8 @@
                     or one `error` ({"error": sentence})
     GET  /healthz   200 once serving
 
-Bad input is a 400 with {"error": sentence} the page shows as it is (JSON nested too deep
+Who may reach it (Host, Origin, token or trusted proxy header) is `access.Gate`'s. Bad input
+is a 400 with {"error": sentence} the page shows as it is (JSON nested too deep
 included), a body past `MAX_BODY` a 413, a full queue a 503.
 Every request of one browser session carries the conversation key `web:<session>`, so
 follow-ups ("show me its previous logs") continue from the agent's memory.
@@ -24,7 +25,9 @@ from starlette.responses import Response
 
 from ..bounding import BodyLimits
 from ..investigation import Request as Question
+from ..settings import WebSettings
 from . import page
+from .access import Gate
 from .asking import Asking, drain
 
 MAX_QUESTION = 4000  # characters
@@ -68,11 +71,13 @@ def _bad(status: int, sentence: str) -> JSONResponse:
     return JSONResponse({"error": sentence}, status_code=status)
 
 
-def web_app(asking: Asking) -> FastAPI:
-    """The ASGI app; investigations run on `asking`'s worker threads, never on the loop."""
+def web_app(asking: Asking, config: WebSettings | None = None) -> FastAPI:
+    """The ASGI app; investigations run on `asking`'s worker threads, never on the loop.
+    `config` sets who may reach it (`access.Gate`): by default, loopback names only."""
     api = FastAPI(title="sre-assistant web chat", docs_url=None, redoc_url=None,
                   openapi_url=None)
     api.add_middleware(BodyLimits, limits={"/api/ask": MAX_BODY})
+    api.middleware("http")(Gate(config or WebSettings()))  # added last: runs first
     chat = page.load()
 
     @api.get("/")
@@ -85,6 +90,9 @@ def web_app(asking: Asking) -> FastAPI:
             question = parse_ask(await request.body())  # bounded by `BodyLimits`
         except BadInput as e:
             return _bad(400, str(e))
+        user = getattr(request.state, "user", None)  # set by `Gate` behind a trusted proxy
+        if user:
+            question = question.model_copy(update={"user": user})
         events = asking.submit(question)
         if events is None:
             return _bad(503, "I am busy with other investigations; please ask again in a "

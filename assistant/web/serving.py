@@ -47,8 +47,8 @@ def serve(settings: Settings, investigator: Investigator) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.web
     asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit)
-    server = uvicorn.Server(uvicorn.Config(web_app(asking), host=config.host, port=config.port,
-                                           log_level="info"))
+    server = uvicorn.Server(uvicorn.Config(web_app(asking, config), host=config.host,
+                                           port=config.port, log_level="info"))
     if config.namespaces is not None:
         log.info("web chat reads namespaces %s only", ", ".join(config.namespaces) or "(none)")
     try:

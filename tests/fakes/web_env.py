@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from harness.scenarios import Scenario, write_snapshot_dir
 
@@ -28,9 +29,9 @@ from fakes.slack_env import DEFAULT_SCENARIOS, merged
 class WebEnv:
     def __init__(self, state_dir: Path, *, scenario: Scenario | None = None,
                  namespaces: list[str] | None = None,
-                 cluster: tools.Cluster | None = None) -> None:
+                 cluster: tools.Cluster | None = None, **web: Any) -> None:
         self.settings = Settings(state_dir=state_dir / "state",
-                                 web=WebSettings(port=0, namespaces=namespaces))
+                                 web=WebSettings(port=0, namespaces=namespaces, **web))
         if cluster is None:
             snapshot = write_snapshot_dir(scenario or merged(DEFAULT_SCENARIOS),
                                           state_dir / "snapshot")
@@ -45,7 +46,7 @@ class WebEnv:
         agent = Agent(self.settings, restrict(self.cluster, self.settings.web),
                       checkpointer=memory, recall=recaller)
         self.asking = Asking(agent, workers=2, queue_limit=4)
-        self.server = HttpServer(web_app(self.asking), "127.0.0.1", 0).start()
+        self.server = HttpServer(web_app(self.asking, self.settings.web), "127.0.0.1", 0).start()
         return self
 
     @property

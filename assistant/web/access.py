@@ -1,0 +1,88 @@
+"""Who may reach the web chat, checked on every request before any route runs.
+
+- Host: the `Host` header must name one of `allowed_hosts` (default: loopback names). A page on
+  another site that rebinds its DNS name to 127.0.0.1 sends its own name, and is refused (400).
+- Origin: a browser's cross-site POST carries an `Origin` that is not this server: refused (403).
+  Requests without `Origin` (curl, scripts) are judged by the rest.
+- Who: with `token` set, a request needs `Authorization: Bearer <token>` or the cookie the page
+  gets from opening `/?token=<token>` once (HttpOnly, SameSite=Strict); with `trusted_header`
+  set (`X-Forwarded-User`, as oauth2-proxy sends), a request needs that header, and its value is
+  the user the investigation runs for. Otherwise 401. `/healthz` is always open.
+
+Each refusal is `{"error": sentence}` saying which setting to change.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.responses import Response
+
+from ..settings import WebSettings
+
+COOKIE = "sre_web_token"
+
+
+def _host_name(host: str) -> str:
+    """`127.0.0.1:8080` -> `127.0.0.1`, `[::1]:8080` -> `::1`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _refuse(status: int, sentence: str) -> JSONResponse:
+    return JSONResponse({"error": sentence}, status_code=status)
+
+
+class Gate:
+    """The checks above, as an HTTP middleware function."""
+
+    def __init__(self, config: WebSettings) -> None:
+        self.hosts = {h.lower().strip("[]") for h in config.allowed_hosts}
+        self.token = config.token.get_secret_value() if config.token else None
+        self.trusted_header = config.trusted_header
+
+    async def __call__(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        host = request.headers.get("host", "")
+        if "*" not in self.hosts and _host_name(host) not in self.hosts:
+            return _refuse(400, "This host name is not served here; add it to "
+                                "SRE_WEB__ALLOWED_HOSTS if it is yours.")
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+            return _refuse(403, "Requests from other sites are refused; open the chat from "
+                                "its own address.")
+        if request.url.path == "/healthz":
+            return await call_next(request)
+        if self.token is not None:
+            return await self._with_token(request, call_next, self.token)
+        if self.trusted_header is not None:
+            user = request.headers.get(self.trusted_header, "").strip()
+            if not user:
+                return _refuse(401, f"Sign in first: this chat runs behind a proxy that sets "
+                                    f"{self.trusted_header}, and this request has none.")
+            request.state.user = user
+        return await call_next(request)
+
+    async def _with_token(self, request: Request,
+                          call_next: Callable[[Request], Awaitable[Response]],
+                          token: str) -> Response:
+        offered = request.query_params.get("token")
+        if request.url.path == "/" and offered is not None:
+            if not hmac.compare_digest(offered, token):
+                return _refuse(401, "Wrong token; ask whoever runs the chat for the link.")
+            landing = RedirectResponse("/", status_code=303)  # the token leaves the address
+            landing.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            return landing
+        bearer = request.headers.get("authorization", "")
+        presented = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else \
+            request.cookies.get(COOKIE, "")
+        if not hmac.compare_digest(presented, token):
+            return _refuse(401, "This chat needs its token: open the link with ?token=... "
+                                "once, or send Authorization: Bearer <token>.")
+        return await call_next(request)
