@@ -12,21 +12,22 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 
-import tools
-from tools import Cluster, Toolbox, ToolResult
-from tools.kinds import InvalidName, check_container, check_name, check_namespace
-from tools.redacting import configure as configure_redaction
-
-from . import engine, runbooks
-from .diagnosis import Diagnosis
-from .investigation import EngineInvestigator, Request
-from .recalling import Recaller
-from .rendering import to_text
+from . import runbooks
 from .settings import PROVIDERS, Settings
+
+if TYPE_CHECKING:
+    import tools
+    from tools import Cluster, Toolbox, ToolResult
+
+    from .diagnosis import Diagnosis
+    from .investigation import Request
+
+# tools/ (the kubernetes client), the engine and the renderers are imported in the functions
+# that use them: `sre runbooks search` needs none of them and must answer within half a second.
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 2, 3
 
@@ -102,6 +103,8 @@ def _settings() -> Settings:
 def open_from_args(args: argparse.Namespace, settings: Settings) -> tools.Narrowed:
     """The cluster the arguments name; a user whose RBAC is namespace-scoped reads the namespaces
     named with `-n`/`--namespaces` where cluster-wide lists are refused."""
+    import tools
+
     named = [args.namespace, *(getattr(args, "namespaces", None) or "").split(",")]
     try:
         return tools.Narrowed(tools.open_cluster(
@@ -162,6 +165,9 @@ def _check_text(args: argparse.Namespace) -> None:
 def _check_names(args: argparse.Namespace) -> None:
     """Namespaces, names and containers go into API paths: what Kubernetes would refuse as a
     name is bad input (`-n 'a/b'`), refused before any cluster is asked."""
+    import tools
+    from tools.kinds import InvalidName, check_container, check_name, check_namespace
+
     try:
         check_namespace(args.namespace)
         for namespace in (getattr(args, "namespaces", None) or "").split(","):
@@ -193,6 +199,8 @@ def _need(value: str | None, what: str) -> str:
 
 
 def _need_kind(text: str | None) -> tools.Kind:
+    import tools
+
     kind = tools.parse_kind(text or "")
     if kind is None:
         raise Failure(EXIT_BAD_INPUT, f"unknown kind {text!r}; use KIND/NAME, e.g. deploy/checkout")
@@ -200,6 +208,8 @@ def _need_kind(text: str | None) -> tools.Kind:
 
 
 def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) -> int:
+    import tools
+
     namespaces = [n.strip() for n in args.namespaces.split(",")] if args.namespaces else None
     if args.namespace:
         namespaces = [*(namespaces or []), args.namespace]
@@ -224,6 +234,9 @@ def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diag
     """The agent's answer, with runbooks; its memory is opened only for a conversation
     (`--thread`). Offline and one-shot, the agent would add nothing to the engine's answer but
     the graph's start-up: the engine answers and the runbooks are recalled directly."""
+    from .investigation import EngineInvestigator
+    from .recalling import Recaller
+
     if settings.model.provider is None and not request.thread:
         with Recaller(settings) as recaller:
             result = EngineInvestigator(cluster).investigate(request)
@@ -245,6 +258,12 @@ def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diag
 
 
 def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Settings) -> int:
+    import tools
+
+    from . import engine
+    from .investigation import Request
+    from .rendering import to_text
+
     question = args.question if args.command == "ask" else f"diagnose {args.target or ''}".strip()
     target = args.target if args.command == "diagnose" else None
     if args.command == "ask" and not question.strip():
@@ -276,12 +295,16 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = _settings()
+    if args.command == "runbooks":  # reads runbook files only: nothing to redact, no tools/
+        return runbooks.run(args, settings)
+    import tools
+    from tools import Toolbox
+    from tools.redacting import configure as configure_redaction
+
     # Every interface (the CLI, `sre slack`, `sre web`) starts here: redaction's own settings
     # (personal data, the user's token prefixes) hold for everything read after this line.
     configure_redaction(pii=settings.redaction.pii,
                         extra_prefixes=settings.redaction.extra_prefixes)
-    if args.command == "runbooks":
-        return runbooks.run(args, settings)
     _check_text(args)
     _check_names(args)
     cluster = open_from_args(args, settings)

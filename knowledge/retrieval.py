@@ -8,12 +8,15 @@
         print(hit.path, hit.section, hit.score, hit.lexical, hit.dense)
 
 Without an index or a model the same call searches lexically, and `result.notes` says why.
+A local index is searched in its numpy copy when that is current (`knowledge.vectors`), so a
+search does not start Chroma; otherwise in Chroma.
 How scores are fused and when the search abstains: `knowledge.scoring`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +38,7 @@ from .scoring import (
     section_weight,
 )
 from .store import ChromaStore, StoreLocation, open_store
+from .vectors import SectionCopy, read_copy
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MAX_QUERY_CHARS = 2000
@@ -74,10 +78,12 @@ class SearchResult:
 
 
 class RunbookIndex:
-    """Searches runbook sections; dense only when both a store and an embedder are present."""
+    """Searches runbook sections; dense only when an embedder and the vectors are present: in a
+    store, or in a copy whose rows are `chunks`."""
 
     def __init__(self, chunks: Sequence[Chunk], *, store: ChromaStore | None = None,
-                 embedder: Embedder | None = None, notes: Sequence[str] = ()) -> None:
+                 embedder: Embedder | None = None, notes: Sequence[str] = (),
+                 vectors: SectionCopy | None = None) -> None:
         self._chunks = list(chunks)
         self._by_id = {c.id: c for c in self._chunks}
         self._position = {c.id: i for i, c in enumerate(self._chunks)}
@@ -85,15 +91,27 @@ class RunbookIndex:
         self._weights = [section_weight(c.section) for c in self._chunks]
         self._names = {c.path: exact_names(c.reasons) for c in self._chunks}
         self._known = set().union(*self._names.values()) if self._names else set()
-        self._store = store if embedder is not None else None
-        self._embedder = embedder
+        self._store: ChromaStore | None = None
+        self._vectors: SectionCopy | None = None
+        self._embedder: Embedder | None = None
+        if embedder is not None:
+            self._searches_dense(embedder, store=store, vectors=vectors)
         self.notes = list(notes)
+
+    def _searches_dense(self, embedder: Embedder, *, store: ChromaStore | None = None,
+                        vectors: SectionCopy | None = None) -> None:
+        """From now on, search densely too: in `vectors` (rows are this index's chunks) or
+        `store`."""
+        self._embedder = embedder
+        self._store = store
+        self._vectors = vectors
 
     def close(self) -> None:
         """Release the store's client; searching afterwards is lexical."""
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._vectors = None
 
     def sections(self, path: str) -> list[str]:
         """The section titles of the runbook at `path`, in order."""
@@ -108,7 +126,7 @@ class RunbookIndex:
 
     @property
     def mode(self) -> Mode:
-        return "hybrid" if self._store is not None else "lexical"
+        return "hybrid" if self._store is not None or self._vectors is not None else "lexical"
 
     def search(self, query: str, k: int = 5, *, categories: Sequence[str] = (),
                kinds: Sequence[str] = (), mode: Mode | None = None,
@@ -126,7 +144,7 @@ class RunbookIndex:
         if len(text) > MAX_QUERY_CHARS:
             text = text[:MAX_QUERY_CHARS]
             result.notes.append(f"the query was cut to its first {MAX_QUERY_CHARS} characters")
-        if result.mode != "lexical" and self._store is None:
+        if result.mode != "lexical" and self.mode == "lexical":
             result.mode = "lexical"
         wanted_kinds = [_KIND_ALIASES.get(x.lower(), x.lower()) for x in kinds]
         expanded = f"{text} {alert_words(text, self._known)}".strip()
@@ -134,7 +152,7 @@ class RunbookIndex:
         lexical = self._lexical.scores(expanded)
         dense: dict[int, float] = {}
         if result.mode != "lexical":
-            dense = self._dense_scores(expanded, categories, wanted_kinds)
+            dense = self._dense_scores(expanded, categories, wanted_kinds, admitted)
         ranked, evidence = self._rank(admitted, lexical, dense, result.mode,
                                       query_names(text), self._lexical.rarity(expanded))
         result.nearest = ranked[:k]
@@ -146,11 +164,14 @@ class RunbookIndex:
         result.hits = result.nearest if result.matched else []
         return result
 
-    def _dense_scores(self, text: str, categories: Sequence[str],
-                      kinds: Sequence[str]) -> dict[int, float]:
+    def _dense_scores(self, text: str, categories: Sequence[str], kinds: Sequence[str],
+                      admitted: Sequence[int]) -> dict[int, float]:
         """Cosine similarity of the nearest sections, by chunk position."""
-        assert self._store is not None and self._embedder is not None
+        assert self._embedder is not None
         vector = self._embedder.embed([text])[0]
+        if self._vectors is not None:
+            return dict(self._vectors.nearest(vector, CANDIDATES, admitted))
+        assert self._store is not None
         found = self._store.nearest(vector, CANDIDATES, _where(categories, kinds))
         return {self._position[chunk_id]: 1.0 - distance for chunk_id, distance in found
                 if chunk_id in self._position}
@@ -217,31 +238,50 @@ class RunbookIndex:
 def open_index(library: Library, location: StoreLocation, model_dir: Path,
                model_sha256: str = MODEL_SHA256) -> RunbookIndex:
     """Hybrid over the stored index when it and the model exist; lexical otherwise, with a note.
+    A local index is read from its numpy copy when that is current, without starting Chroma;
+    the model loads meanwhile, on a thread of its own.
 
     Raises `StoreError` when the store exists but cannot be read (or a server does not answer).
     """
-    store = open_store(location, create=False)
-    if store is None:
+    if location.host is None and not (location.path / "chroma.sqlite3").is_file():
         return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
-    kept = False
-    try:
-        chunks = store.chunks()
-        if not chunks:
+    with ThreadPoolExecutor(1, thread_name_prefix="embedding-model") as pool:
+        model = pool.submit(load_embedder, model_dir, model_sha256)
+        copy = read_copy(location)
+        if copy is not None:
+            return _over(copy.chunks, library, model, vectors=copy)
+        store = open_store(location, create=False)
+        if store is None:
             return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
-        notes: list[str] = []
-        stale = _stale(library, chunks)
-        if stale:
-            notes.append(f"the runbook index is out of date for {stale} runbook(s); run "
-                         f"`sre runbooks index`")
+        kept = False
         try:
-            embedder = load_embedder(model_dir, model_sha256)
-        except ModelUnavailable as e:
-            return RunbookIndex(chunks, notes=[*notes, f"{e}; runbooks were searched lexically"])
-        kept = True
-        return RunbookIndex(chunks, store=store, embedder=embedder, notes=notes)
-    finally:
-        if not kept:
-            store.close()
+            index = _over(store.chunks(), library, model, store=store)
+            kept = index.mode == "hybrid"
+            return index
+        finally:
+            if not kept:
+                store.close()
+
+
+def _over(chunks: list[Chunk], library: Library, model: Future[Embedder], *,
+          store: ChromaStore | None = None, vectors: SectionCopy | None = None) -> RunbookIndex:
+    """The index over stored `chunks`, with a note when they are out of date with `library`;
+    lexical (with a note) when nothing is stored or the model cannot be loaded."""
+    if not chunks:
+        return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
+    notes: list[str] = []
+    stale = _stale(library, chunks)
+    if stale:
+        notes.append(f"the runbook index is out of date for {stale} runbook(s); run "
+                     f"`sre runbooks index`")
+    index = RunbookIndex(chunks, notes=notes)  # the lexical side, built while the model loads
+    try:
+        embedder = model.result()
+    except ModelUnavailable as e:
+        index.notes.append(f"{e}; runbooks were searched lexically")
+        return index
+    index._searches_dense(embedder, store=store, vectors=vectors)
+    return index
 
 
 def lexical_index(library: Library, notes: Sequence[str] = ()) -> RunbookIndex:

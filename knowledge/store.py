@@ -83,6 +83,15 @@ class ChromaStore:
         return [Chunk.from_record(i, d, m) for i, d, m in zip(got["ids"], documents, metas,
                                                               strict=True)]
 
+    def records(self) -> tuple[list[tuple[str, str, dict[str, Any]]], Any]:
+        """Every stored chunk as Chroma holds it, (id, document, metadata), and the vectors in
+        the same order (a sequence of sequences of floats)."""
+        got = self._call(lambda: self._collection.get(
+            include=["documents", "metadatas", "embeddings"]))
+        documents, metas = got["documents"] or [], got["metadatas"] or []
+        rows = [(i, d, dict(m)) for i, d, m in zip(got["ids"], documents, metas, strict=True)]
+        return rows, got["embeddings"] if got["embeddings"] is not None else []
+
     def nearest(self, vector: Sequence[float], n: int,
                 where: dict[str, Any] | None) -> list[tuple[str, float]]:
         """(chunk id, cosine distance), nearest first."""
