@@ -43,8 +43,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     pods = target_pods(view, focus) if focus is not None else view.items("Pod")
     said = what_logs_say(view, pods)
     view.widen(sorted(namespaces_named(said)))
-    if intent.wants("not_scaling", "network"):  # metrics-server and cluster DNS live there
-        view.widen(["kube-system"])
+    if intent.wants("not_scaling"):
+        view.widen(view.homes_of("metrics-server"))
+    if intent.wants("network"):
+        view.widen(view.homes_of("coredns"))
     behind = dependency_pods(view, said, pods)
     said += what_logs_say(view, behind, limit=10)
     findings, _ = pod_findings(view)
@@ -58,7 +60,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet or not intent.health:
         known = {(f.object, f.category) for f in findings}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
-    findings += symptom_findings(view, focus, pods, intent, findings, behind)
+    findings += symptom_findings(view, focus, pods, intent, findings, behind, said)
     _explain_unready(findings)
     link(view, findings)
     for finding in findings:
@@ -69,11 +71,13 @@ def analyze(view: ClusterView, focus: Target | None = None,
 
 def _explain_unready(findings: list[Finding]) -> None:
     """A readiness probe that fails is a symptom when the same pods' logs say why (a dependency
-    they cannot reach, refused credentials): the log's finding explains it."""
+    they cannot reach, refused credentials; metrics-server that cannot scrape): the log's
+    finding explains it."""
     for unready in [f for f in findings if f.category == "readiness_probe"]:
         told = next((f for f in findings if f.object == unready.object and f is not unready
                      and f.category in ("dependency_unreachable", "credentials_rejected",
-                                        "tls_certificate", "storage_full")), None)
+                                        "tls_certificate", "storage_full", "hpa_limited")),
+                    None)
         if told is not None:
             told.summary = unready.summary
             told.explanation = f"{unready.explanation.split(';')[0]}; because {told.explanation}"
@@ -119,12 +123,7 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
 
 
 def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
-    seen = {finding.object}
-    while finding.caused_by and finding.caused_by in by_object \
-            and finding.caused_by not in seen:
-        finding = by_object[finding.caused_by]
-        seen.add(finding.object)
-    return finding
+    return _path(finding, by_object)[-1]
 
 
 def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
@@ -148,7 +147,10 @@ def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
 
 def compose(question: str, scope: Scope, view: ClusterView,
             findings: list[Finding], intent: Intent | None = None) -> Diagnosis:
-    by_object = {f.object: f for f in sorted(findings, key=lambda f: f.impact)}
+    # per object, the finding that explains it (a stuck rollout is caused by its own pods'
+    # failure when nothing old serves), else the one that hurts most
+    by_object = {f.object: f for f in sorted(
+        findings, key=lambda f: (f.caused_by != f.object, f.impact))}
     notes = [scope.note] if scope.note else []
     notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())][:6]
     relevant = findings
@@ -210,11 +212,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
 
 def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:
     """The findings from a symptom to its root, following `caused_by`."""
-    path, seen = [finding], {finding.object}
-    while finding.caused_by in by_object and finding.caused_by not in seen:
+    path = [finding]
+    while finding.caused_by in by_object and by_object[finding.caused_by] not in path:
         finding = by_object[finding.caused_by]
         path.append(finding)
-        seen.add(finding.object)
     return path
 
 

@@ -3,7 +3,8 @@ not the loudest symptom.
 
 Links followed: a dependency named in a log line -> its Service -> the workload behind it;
 pods on a NotReady or pressured node -> the node; pods pending on a claim -> the claim;
-a Service without ready endpoints -> its pods' own problem; a stuck rollout -> its new pods.
+a Service without ready endpoints -> its pods' own problem; a stuck rollout -> its new pods
+(the rollout is the root while the old ReplicaSet serves, the pods' failure when nothing does).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             for candidate in view.items("Pod", finding.object.split("/")[1]):
                 if pod_owner.get(pod_ref(candidate)) == finding.object:
                     for cause in by_object.get(finding.object, []):
-                        if cause is not finding and cause.category != "rollout_stuck":
+                        if cause is finding or cause.category == "rollout_stuck":
+                            continue
+                        if finding.facts.get("serving") == "0":  # no old version serves: the
+                            _set(finding, cause)  # pods' failure is the outage, not the rollout
+                        else:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
                             _set(cause, finding)
                     break

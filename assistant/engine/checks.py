@@ -13,6 +13,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
 from .pods import pod_ref
+from .reading import Said
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
 
@@ -22,7 +23,8 @@ SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving contain
 
 
 def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], intent: Intent,
-                     found: list[Finding], behind: list[Obj]) -> list[Finding]:
+                     found: list[Finding], behind: list[Obj],
+                     said: list[Said]) -> list[Finding]:
     """Findings of the plan's checks that the status analyzers do not make."""
     added: list[Finding] = []
     plan = intent.plan
@@ -30,8 +32,8 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, pods, small_only=False)
     elif intent.wants("latency", "timeouts", "errors"):
         added += _throttling(view, [*pods, *behind], small_only=True)
-    if "autoscaler" in plan:
-        added += _autoscaler(view, focus, intent, found)
+    if "autoscaler" in plan or any(s.match.signature.id == "queue-backlog" for s in said):
+        added += _autoscaler(view, focus, intent, said)
     return [f for f in added if (f.object, f.category) not in
             {(g.object, g.category) for g in found}]
 
@@ -87,32 +89,48 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Fi
 
 
 def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
-                found: list[Finding]) -> list[Finding]:
-    """What the question about scaling is really about: the autoscaler it names may not exist.
-    (Two that fight over one workload are a controller finding, asked about or not.)"""
-    if focus is None:
-        return []
-    workload = focus.ref
-    if focus.kind == "HorizontalPodAutoscaler":
-        return []
-    hpas = [h for h in view.items("HorizontalPodAutoscaler", focus.namespace)
-            if _scales(h, focus)]
-    asked_keda = bool(_KEDA.search(intent.text))
-    findings: list[Finding] = []
-    if not hpas and _AUTOSCALER.search(intent.text):  # "I scaled it to 6" asks about none
-        keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "
-                "ScaledObject), so a ScaledObject for it cannot exist or act"
-                if asked_keda and not keda_installed(view) else "")
-        findings.append(Finding(
-            category="autoscaler_missing", object=workload,
-            summary=f"{focus.name}: no autoscaler scales it",
-            explanation=(f"no HorizontalPodAutoscaler targets {focus.kind} {focus.name} in "
-                         f"{focus.namespace}, so nothing adds replicas{keda}"),
-            evidence=[Evidence(source="spec", object=workload,
-                               detail=f"0 HorizontalPodAutoscalers with scaleTargetRef "
-                                      f"{focus.kind}/{focus.name}")],
-            confidence=0.7, impact=SEVERITY["autoscaler_missing"]))
+                said: list[Said]) -> list[Finding]:
+    """What the question about scaling is really about: the autoscaler it names may not exist;
+    and a queue consumer whose backlog grows while nothing scales it, asked about or not.
+    (Two that fight over one workload are a controller finding.)"""
+    asked = focus is not None and focus.kind != "HorizontalPodAutoscaler" and bool(
+        _AUTOSCALER.search(intent.text))  # "I scaled it to 6" asks about none
+    wanted: dict[str, Said | None] = {focus.ref: None} if asked and focus else {}
+    for item in said:
+        if item.match.signature.id == "queue-backlog":
+            wanted.setdefault(workload_ref(view, item.pod), item)
+    findings = []
+    for workload, backlog in wanted.items():
+        kind, namespace, name = workload.split("/")
+        if kind == "Pod" or any(_scales(h, kind, name)
+                                for h in view.items("HorizontalPodAutoscaler", namespace)):
+            continue
+        findings.append(_unscaled(view, workload, intent, backlog))
     return findings
+
+
+def _unscaled(view: ClusterView, workload: str, intent: Intent,
+              backlog: Said | None) -> Finding:
+    kind, namespace, name = workload.split("/")
+    keda = ""
+    if (backlog is not None or _KEDA.search(intent.text)) and not keda_installed(view):
+        keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "
+                "ScaledObject), so a ScaledObject for it cannot exist or act")
+    grows = f"; its queue backlog grows ({backlog.match.line.strip()[:160]})" if backlog else ""
+    evidence = [Evidence(source="spec", object=workload,
+                         detail=f"0 HorizontalPodAutoscalers with scaleTargetRef {kind}/{name}")]
+    if backlog is not None:
+        evidence.insert(0, Evidence(source="log", object=f"{pod_ref(backlog.pod)}/"
+                                    f"{backlog.container}", detail=backlog.match.line.strip()))
+    finding = Finding(
+        category="autoscaler_missing", object=workload,
+        summary=f"{name}: no autoscaler scales it",
+        explanation=(f"no HorizontalPodAutoscaler targets {kind} {name} in {namespace}, so "
+                     f"nothing adds replicas{grows}{keda}"),
+        evidence=evidence, confidence=0.8 if backlog else 0.7,
+        impact=SEVERITY["autoscaler_missing"] * (2 if backlog else 1))
+    finding.facts = {"keda": "missing" if keda else "", "backlog": "true" if backlog else ""}
+    return finding
 
 
 def keda_installed(view: ClusterView) -> bool:
@@ -124,6 +142,6 @@ def keda_installed(view: ClusterView) -> bool:
                                        for d in view.items("Deployment"))
 
 
-def _scales(hpa: Obj, focus: Target) -> bool:
+def _scales(hpa: Obj, kind: str, name: str) -> bool:
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-    return bool(ref.get("kind") == focus.kind and ref.get("name") == focus.name)
+    return bool(ref.get("kind") == kind and ref.get("name") == name)

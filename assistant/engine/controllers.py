@@ -28,7 +28,25 @@ def controller_findings(view: ClusterView) -> list[Finding]:
     for hpa in view.items("HorizontalPodAutoscaler"):
         if object_ref("HorizontalPodAutoscaler", hpa) not in fighting:
             findings += _hpa(view, hpa)
+    server = _metrics_server(view)
+    if server is not None and not any(f.object == object_ref("Deployment", server[0])
+                                      and f.category == "hpa_limited" for f in findings):
+        findings.append(_scrape_failing(*server))
     return findings
+
+
+def _scrape_failing(server: Obj, line: str) -> Finding:
+    """metrics-server up but unable to scrape the kubelets: no HPA and no `kubectl top` works."""
+    ref = object_ref("Deployment", server)
+    return _with_facts(Finding(
+        category="hpa_limited", object=ref,
+        summary="metrics-server does not serve metrics",
+        explanation=("metrics-server cannot scrape the kubelets, so the resource metrics API "
+                     "(metrics.k8s.io) has nothing to serve: no HorizontalPodAutoscaler on CPU or "
+                     f"memory can act and `kubectl top` fails; its log: {line}"),
+        evidence=[Evidence(source="log", object=ref, detail=line)],
+        confidence=0.85, impact=SEVERITY["hpa_limited"] * 2), metrics="missing",
+        scrape="x509" if "x509" in line else "")
 
 
 def _competing(view: ClusterView) -> list[Finding]:
@@ -120,7 +138,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
             old, new = ordered[-2], ordered[-1]
             change = _template_change(old, new)
         serving = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in ordered[:-1])
-        found.append(Finding(
+        found.append(_with_facts(Finding(
             category="rollout_stuck", object=ref,
             summary=f"{name}: rollout stuck (ProgressDeadlineExceeded)",
             explanation=(f"the rollout of {name} exceeded its progress deadline"
@@ -131,7 +149,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
                                       f"{progressing.get('message', '')}")],
             confidence=0.85, impact=SEVERITY["rollout_stuck"],
             related=[object_ref("ReplicaSet", rs) for rs in ordered[-1:]],
-        ))
+        ), serving=str(serving)))
     return found
 
 
@@ -278,6 +296,8 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
                    "is not installed or not running")
         elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
             why = "; the custom or external metrics adapter does not answer"
+        if why:
+            view.widen(view.homes_of("metrics-server"))
         server = _metrics_server(view) if why else None
         if server is not None:
             return [_with_facts(Finding(
@@ -292,7 +312,7 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
                           Evidence(source="log", object=object_ref("Deployment", server[0]),
                                    detail=server[1])],
                 confidence=0.85, impact=SEVERITY["hpa_limited"] * 2, related=[ref]),
-                metrics="missing")]
+                metrics="missing", scrape="x509" if "x509" in server[1] else "")]
         return [_with_facts(Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} cannot read its metrics",

@@ -241,6 +241,8 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     last = (container.get("lastState") or {}).get("terminated") or {}
     if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"):
         return _image_issue(view, pod, container)
+    if reason == "ContainerCreating":
+        return _mount_issue(view, pod, name)
     if reason == "CreateContainerConfigError":
         message = waiting.get("message", "")
         return PodIssue("config_reference",
@@ -331,6 +333,45 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                     container=name, detail={"container": name})
 
 
+
+
+_MISSING_KEY = re.compile(r"non-existent config key: ([\w.-]+)")
+_MOUNT_FAILED = re.compile(r'MountVolume\.SetUp failed for volume "([\w.-]+)" ?: ?(.+)')
+
+
+def _mount_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None:
+    """A container stuck in ContainerCreating because a ConfigMap or Secret volume cannot be
+    mounted: the object or the key its items name does not exist."""
+    events = view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+    for event in events:
+        found = _MOUNT_FAILED.search(event.get("message") or "")
+        if event.get("reason") != "FailedMount" or not found:
+            continue
+        volume = next((v for v in (pod.get("spec") or {}).get("volumes") or []
+                       if v.get("name") == found.group(1)), {})
+        source = volume.get("configMap") or volume.get("secret") or {}
+        if not source:
+            continue
+        kind = "ConfigMap" if volume.get("configMap") else "Secret"
+        name = source.get("name") or source.get("secretName") or "?"
+        keys = ", ".join(str(i.get("key")) for i in source.get("items") or [])
+        explanation = (f"the container {container} cannot start: volume {found.group(1)} "
+                       f"from {kind} {name} cannot be mounted: {found.group(2).strip()}")
+        if keys:
+            explanation += f" (the pod's volume asks for key(s) {keys})"
+        held = view.find("ConfigMap", name, meta(pod).get("namespace")) if kind == "ConfigMap" \
+            else None
+        if held is not None:
+            explanation += f"; ConfigMap {name} holds: {', '.join(sorted(held.get('data') or {}))}"
+        return PodIssue("config_reference", explanation,
+                        [Evidence(source="event", object=pod_ref(pod),
+                                  detail=f"FailedMount: {event.get('message')}")],
+                        0.95, container=container,
+                        detail={"container": container, "ref_kind": kind.lower(),
+                                "ref_name": name, "volume": found.group(1),
+                                **({"key": key.group(1)} if (key := _MISSING_KEY.search(
+                                    found.group(2))) else {})})
+    return None
 
 
 def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
@@ -441,6 +482,10 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
         explanation += (f"; the probe asks {served['probe_where']}, but the app "
                         f"{served['served_how']}")
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=served["line"]))
+    told = None if served else _why_unready(view, pod, name)
+    if told:
+        explanation += f"; the app says why: {told}"
+        evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=told))
     return PodIssue("readiness_probe", explanation, evidence,
                     0.85 if events else 0.6, container=name, detail=facts)
 
@@ -449,6 +494,21 @@ _PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
 _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?(?:port |:)(\d{2,5})\b",
                      re.IGNORECASE)
 _HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
+
+
+_UNREADY_SAID = re.compile(r"\bnot[ _-]ready\b|\bunready\b|readiness (?:check )?fail",
+                           re.IGNORECASE)
+_ACCESS_LOG = re.compile(r"\"(?:GET|HEAD|POST) /|\b(?:GET|HEAD) /\S* HTTP/")
+
+
+def _why_unready(view: ClusterView, pod: Obj, container: str) -> str | None:
+    """The line in which the app itself says why it reports not ready (the last one)."""
+    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
+    if log is None:
+        return None
+    lines = [line.text.strip() for line in [*log.head, *log.errors, *log.tail]]
+    said = [line for line in lines if _UNREADY_SAID.search(line) and not _ACCESS_LOG.search(line)]
+    return said[-1][:300] if said else None
 
 
 def _served_instead(view: ClusterView, pod: Obj, container: str,

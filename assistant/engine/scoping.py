@@ -26,6 +26,10 @@ _LABEL_KINDS = (("deployment", "deployment"), ("statefulset", "statefulset"),
                 ("daemonset", "daemonset"), ("cronjob", "cronjob"), ("job_name", "job"),
                 ("horizontalpodautoscaler", "hpa"), ("persistentvolumeclaim", "pvc"),
                 ("pod", "pod"), ("node", "node"), ("service", "service"))
+# Parts of an alert that name the monitoring system, not the object: links and the labels that
+# say which Prometheus, scrape endpoint or instance reported it.
+_NOISE = re.compile(r"<?https?://\S+|^\s*[-•*]\s*\*?(?:prometheus|endpoint|instance|job|"
+                    r"service|receiver)\b.*$", re.MULTILINE | re.IGNORECASE)
 _EXPORTERS = ("kube-state-metrics", "node-exporter", "prometheus", "kubelet", "cadvisor")
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
@@ -76,7 +80,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     explicit = _KIND_NAME.search(text)
     if explicit and parse_kind(explicit.group(1)):
         return _explicit(box, known, explicit.group(0), namespace)
-    tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", text.lower())
+    tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", _NOISE.sub(" ", text).lower())
     mentioned = sorted({w for w in tokens if w in known})
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
         namespace = mentioned[0]
@@ -96,7 +100,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             return Scope([best.name], None)
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = None
-        if best.score < 100 and word not in best.name.split("-"):
+        if best.score < 100 and word not in best.name.split("-") and \
+                word.rstrip("s") != best.name.rstrip("s"):  # "orders" asks for orders
             note = f"no workload named {word}; the closest is {best.name}"
         twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})

@@ -88,6 +88,16 @@ class ClusterView:
                 for kind in NAMESPACED:
                     self._load(kind, namespace)
 
+    def homes_of(self, component: str) -> list[str]:
+        """The namespaces a cluster component's Deployments run in (metrics-server, coredns:
+        usually, not always, kube-system)."""
+        try:
+            deployments = self.cluster.list("Deployment")
+        except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+            return ["kube-system"]  # unreadable cluster-wide: look where it usually is
+        return sorted({meta(d).get("namespace") or "" for d in deployments
+                       if component in meta(d)["name"]})
+
     def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
         if namespace is None:
             return list(self.objects.get(kind, []))
