@@ -347,7 +347,7 @@ def _mount_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None
         found = _MOUNT_FAILED.search(event.get("message") or "")
         if event.get("reason") != "FailedMount" or not found:
             continue
-        volume = next((v for v in (pod.get("spec") or {}).get("volumes") or []
+        volume: Obj = next((v for v in (pod.get("spec") or {}).get("volumes") or []
                        if v.get("name") == found.group(1)), {})
         source = volume.get("configMap") or volume.get("secret") or {}
         if not source:

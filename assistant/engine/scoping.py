@@ -101,7 +101,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = None
         if best.score < 100 and word not in best.name.split("-") and \
-                word.rstrip("s") != best.name.rstrip("s"):  # "orders" asks for orders
+                best.name != f"{word}s":  # "order" asks for orders
             note = f"no workload named {word}; the closest is {best.name}"
         twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})
