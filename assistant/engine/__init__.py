@@ -167,6 +167,13 @@ def compose(question: str, scope: Scope, view: ClusterView,
                          for f in findings}.values(), key=lambda f: (-f.impact, -f.confidence))
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
+    nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
+        not intent.health else None
+    if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
+        ranked = [nearby]
+        nearby.confidence = round(nearby.confidence * 0.6, 2)
+        notes.append(f"nothing links {scope.target.ref if scope.target else where} to "
+                     f"{nearby.object} directly; it is the only problem in its namespace")
     if not ranked and (not intent.health or not holds_anything(view)):
         return undecided(question, scope, view, findings, intent, notes)
     if not ranked:
@@ -208,6 +215,16 @@ def compose(question: str, scope: Scope, view: ClusterView,
         evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
         ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
         notes=notes)
+
+
+def _only_problem_nearby(scope: Scope, findings: list[Finding],
+                         by_object: dict[str, Finding]) -> Finding | None:
+    """The one root problem in a quiet target's namespace, if there is exactly one."""
+    if scope.target is None:
+        return None
+    roots = {_chain_root(f, by_object).object: _chain_root(f, by_object) for f in findings
+             if f.object.split("/")[1] == scope.target.namespace}
+    return next(iter(roots.values())) if len(roots) == 1 else None
 
 
 def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:

@@ -322,8 +322,13 @@ def _missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
     names = [meta(s)["name"] for s in view.items("Service", ns)]
     from rapidfuzz import process
 
+    stem = parts[0].split("-")[0]
+    kin = sorted(n for n in names if n.split("-")[0] == stem)  # redis-queue: redis-master...
     best = process.extractOne(parts[0], names) if names else None
-    hint = f"; the closest is {best[0]}" if best and best[1] >= 60 else ""
+    if len(kin) > 1:
+        hint = f"; Services there with that stem: {', '.join(kin[:6])}"
+    else:
+        hint = f"; the closest is {best[0]}" if best and best[1] >= 60 else ""
     return f"; there is no Service named {parts[0]} in namespace {ns}{hint}"
 
 

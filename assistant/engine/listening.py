@@ -11,7 +11,7 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .pods import pod_ref
+from .pods import pod_ref, secret_of
 from .reading import Said
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
@@ -76,7 +76,7 @@ def _finding(item: Said, owner: str) -> Finding:
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
-        secret = _secret_of(item.pod, item.container)
+        secret = secret_of(item.pod, item.container)
         if secret:
             finding.facts["secret"] = secret
             finding.explanation += f"; its credentials come from Secret {secret}"
@@ -124,27 +124,6 @@ def _restarted(pod: Obj, container: str) -> bool:
         if status.get("name") == container:
             return not status.get("ready", True)
     return False
-
-
-_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
-                     "URL")
-
-
-def _secret_of(pod: Obj, container: str) -> str | None:
-    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
-    for item in _all_containers(pod):
-        if item.get("name") != container:
-            continue
-        refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
-                 .get("name")) for env in item.get("env") or []]
-        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
-            for name, secret in refs:
-                if secret and any(w in name.upper() for w in words):
-                    return str(secret)
-        for source in item.get("envFrom") or []:
-            if (source.get("secretRef") or {}).get("name"):
-                return str(source["secretRef"]["name"])
-    return None
 
 
 def cert_volume(pod: Obj, container: str, line: str, trust: bool) -> tuple[str, str] | None:

@@ -307,7 +307,12 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         detail = {"container": name}
         if cause.signature.category == "missing_env":
             detail["var"] = cause.groups[0]
-        explanation = cause.cause
+        secret = secret_of(pod, name) if cause.signature.category == "credentials_rejected" \
+            else None
+        if secret:
+            detail["secret"] = secret
+        explanation = cause.cause + (f"; its credentials come from Secret {secret}"
+                                     if secret else "")
         if cause.signature.category == "dependency_unreachable":
             target = cause.target or dependency_in_log(view, pod, name)
             if target:
@@ -388,8 +393,12 @@ def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
     text = " ".join(e.get("message") or "" for e in failures) + " " + waiting.get("message", "")
     for event in failures[:1]:
         evidence.append(Evidence(source="event", object=ref, detail=event.get("message", "")))
+    secrets = [str(s.get("name")) for s in (pod.get("spec") or {}).get("imagePullSecrets") or []]
     if _PULL_AUTH.search(text):
-        why = "the registry refuses the pull (authentication): check imagePullSecrets"
+        why = ("the registry refuses the pull (authentication): the credentials in "
+               f"imagePullSecrets {', '.join(secrets)} are wrong, expired or for another registry"
+               if secrets else "the registry refuses the pull (authentication): the pod has no "
+               "imagePullSecrets")
         kind = "auth"
     elif _PULL_MISSING.search(text):
         why = "the image or its tag does not exist in the registry"
@@ -401,7 +410,9 @@ def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
         waiting.get("message") or "")
     return PodIssue("image_pull", f"{why} (image {image}): {said}", evidence, 0.9,
                     container=name,
-                    detail={"image": image, "pull": kind, "container": name})
+                    detail={"image": image, "pull": kind, "container": name,
+                            "registry": image.split("/")[0] if "/" in image else "",
+                            "pull_secret": secrets[0] if secrets else ""})
 
 
 def _spec_image(pod: Obj, container: str) -> str:
@@ -491,8 +502,8 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
 
 
 _PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
-_LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?(?:port |:)(\d{2,5})\b",
-                     re.IGNORECASE)
+_LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
+                     r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
 _HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
 
 
@@ -520,10 +531,12 @@ def _served_instead(view: ClusterView, pod: Obj, container: str,
     action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
         "tcpSocket") or {}
     path, port = action.get("path"), str(action.get("port", ""))
-    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
-    if log is None:
+    logs = [view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, previous)
+            for previous in (False, True)]  # a restarted app said it in its previous life too
+    lines = [line.text for log in logs if log is not None
+             for line in [*log.head, *log.errors, *log.tail]]
+    if not lines:
         return None
-    lines = [line.text for line in [*log.head, *log.errors, *log.tail]]
     if port.isdigit():
         for line in lines:
             found = _LISTEN.search(line)
@@ -533,6 +546,7 @@ def _served_instead(view: ClusterView, pod: Obj, container: str,
                         "line": line.strip()}
     if not path:
         return None
+    served: list[tuple[str, str]] = []
     for line in lines:
         lowered = line.lower()
         for candidate in _PATH.findall(line):
@@ -541,8 +555,33 @@ def _served_instead(view: ClusterView, pod: Obj, container: str,
                 continue
             if " 404" in lowered and candidate in line.split(" 404")[0][-60:]:
                 continue  # a path the app does not serve either
-            return {"probe_where": f"path {path} on port {port}",
-                    "served_how": f"serves its health check at {candidate}",
-                    "serves_path": candidate.rstrip(".,;)"), "probe_path": path,
-                    "line": line.strip()}
+            served.append((candidate.rstrip(".,;)"), line.strip()))
+    if not served:
+        return None
+    kind = "ready" if which == "readinessProbe" else "live"  # /health/ready for readiness
+    candidate, line = max(served, key=lambda s: kind in s[0].lower())
+    return {"probe_where": f"path {path} on port {port}",
+            "served_how": f"serves its health check at {candidate}",
+            "serves_path": candidate, "probe_path": path, "line": line}
+
+
+_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
+                     "URL")
+
+
+def secret_of(pod: Obj, container: str) -> str | None:
+    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
+    for item in [*((pod.get("spec") or {}).get("initContainers") or []),
+                 *((pod.get("spec") or {}).get("containers") or [])]:
+        if item.get("name") != container:
+            continue
+        refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
+                 .get("name")) for env in item.get("env") or []]
+        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
+            for name, secret in refs:
+                if secret and any(w in name.upper() for w in words):
+                    return str(secret)
+        for source in item.get("envFrom") or []:
+            if (source.get("secretRef") or {}).get("name"):
+                return str(source["secretRef"]["name"])
     return None

@@ -72,10 +72,11 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
                      != "Succeeded"])
         name = ref.split("/")[-1]
         evidence = [e for _, i in entries[:3] for e in i.evidence][:6]
+        explanation = issue.explanation + _images_differ([p for p, _ in entries], pods_of[ref])
         findings.append(Finding(
             category=category, object=ref,
             summary=pods_summary(name, category, len(entries), max(total, len(entries))),
-            explanation=issue.explanation, evidence=evidence, confidence=issue.confidence,
+            explanation=explanation, evidence=evidence, confidence=issue.confidence,
             impact=SEVERITY.get(category, 1.0) * len(entries),
             related=[pod_ref(p) for p, _ in entries],
         ))
@@ -86,6 +87,24 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
             facts["signature"] = issue.signature.signature.id
         findings[-1].facts = facts
     return findings, pods_of
+
+
+def _images_differ(failing: list[Obj], all_pods: list[Obj]) -> str:
+    """When only some pods fail and they run other images than the healthy ones (a new
+    version rolling out), say so: the version is the lead."""
+    healthy = [p for p in all_pods if p not in failing]
+    if not healthy:
+        return ""
+    bad, good = _images(failing), _images(healthy)
+    if not bad or bad == good:
+        return ""
+    return (f"; the failing pods run {', '.join(sorted(bad - good))}, the healthy ones "
+            f"{', '.join(sorted(good - bad))}")
+
+
+def _images(pods: list[Obj]) -> set[str]:
+    return {str(c.get("image")) for p in pods
+            for c in (p.get("spec") or {}).get("containers") or []}
 
 
 def pods_summary(workload: str, category: str, affected: int, total: int) -> str:
