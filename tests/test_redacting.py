@@ -30,7 +30,7 @@ SECRETS: list[dict[str, Any]] = CORPUS["secrets"]
 TRAPS: list[str] = CORPUS["traps"]
 OBJECT_TRAPS: list[dict[str, Any]] = CORPUS["object_traps"]
 PII: list[dict[str, Any]] = CORPUS["pii"]
-PLANTED = ("text", "env", "args", "command", "data", "annotations", "labels")
+PLANTED = ("text", "env", "args", "command", "data", "annotations", "labels", "object")
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,8 @@ def pod_spec(case: dict[str, Any]) -> dict[str, Any]:
 def carriers(case: dict[str, Any]) -> list[dict[str, Any]]:
     """The objects a corpus fragment is planted in."""
     where = case["where"]
+    if where == "object":
+        return [case["object"]]
     meta = {"name": "app-7d9f8b6c4-x2k9p", "namespace": "shop"}
     if where in ("env", "args"):
         template = {"metadata": {"labels": {"app": "app"}}, "spec": pod_spec(case)}
@@ -128,7 +130,7 @@ def test_corpus_is_big_enough() -> None:
     ids = [case["id"] for case in [*SECRETS, *OBJECT_TRAPS, *PII]]
     assert len(set(ids)) == len(ids)
     assert {case["where"] for case in SECRETS} == {
-        "log", "env", "args", "configmap", "annotation", "label"}
+        "log", "env", "args", "configmap", "annotation", "label", "object"}
 
 
 def test_false_positive_rate_is_under_two_percent() -> None:

@@ -72,13 +72,19 @@ def configure(*, pii: bool = False, extra_prefixes: Iterable[str] = ()) -> None:
 _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
            "credential", "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase",
-           "sessionid")
+           "sessionid", "userkey")
 # A strong word ends a segment, perhaps with a plural or a value suffix: `dbpassword`,
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "creds", "signature", "sig", "sessid",
-                    "passin", "passout", "privkey", "masterauth", "xsrf", "csrf"})
+                    "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk", "totp",
+                    "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord", "haslo",
+                    "parola", "salasana", "losenord"})
+# Whole names (separators dropped) that hold a secret though no word above says so.
+_NAMED_SECRETS = ("motdepasse", "secretkeybase", "erlangcookie", "honeycombteam",
+                  "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
+                  "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
 _EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp"}
 _PASS_WORDS = frozenset({"bypass", "compass", "multipass", "onepass", "singlepass", "firstpass"})
 _KEY_QUALIFIERS = frozenset({
@@ -104,6 +110,8 @@ _SAFE_LAST = frozenset({
     "type", "kind", "length", "len", "size", "count", "enabled", "enable", "disabled",
     "required", "mode", "header", "version", "format", "algorithm", "policy", "provider",
     "location", "mount", "prefix", "tokens", "stdin", "min", "max", "require", "source",
+    "serializer", "deserializer", "issuer", "audience", "store", "domain", "hasher", "origins",
+    "template", "cidr", "age", "level", "registry", "hint", "hosts",
 })
 
 
@@ -123,6 +131,8 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         return True
     if segs[-1] in _SAFE_LAST:
         return False
+    if "".join(segs).endswith(_NAMED_SECRETS):
+        return True
     if broad:
         joined = "".join(seg for seg in segs if seg not in _NOT_STRONG)
         return (bool(_EXACT_BROAD.intersection(segs)) or any(w in joined for w in _STRONG)
@@ -148,8 +158,9 @@ def _ends_in_pass(seg: str) -> bool:
 
 
 _PLACEHOLDER = re.compile(
-    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_]\w*|\{\{.*\}\}|\*+|%\(\w+\)s|<[\w -]*>"
-    r"|.*\[REDACTED.*|(?:env|file|fd):\S+|stdin",
+    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Z_][A-Z0-9_]*|\$[a-z_][a-z0-9_]*|\{\{.*[\s.].*\}\}|\*+"
+    r"|%\(\w+\)s|<[\w -]*>|(?:file|fd):\S+|stdin"
+    r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
     re.DOTALL,
 )
 _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
@@ -215,10 +226,18 @@ _PEM = re.compile(
 )
 _URL_CREDENTIALS = re.compile(  # the password ends at the first `@` followed by a host
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>\[\]]*:)(?!\d{1,5}(?:[/?#]|$))"
-    r"(?P<pw>[^\s\"'<>]+?)(?=@[\w.\[\]:-]*(?:[/?(),;\s\"'<>]|$))"
+    r"(?P<pw>[^\s\"'<>\\]+?)(?=@[\w.\[\]:-]*(?:[/?(),;\s\"'<>\\]|$))"
 )
 _URL_TOKEN_USER = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<pw>[\w-]{20,})(?=@)")
-_SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/-]+")
+_SLACK_WEBHOOK = re.compile(  # Slack, Teams (outlook.office.com, *.webhook.office.com)
+    r"((?:hooks\.slack\.com/(?:services|workflows|triggers)|\.office(?:365)?\.com/webhook(?:b2)?)/)"
+    r"[\w/@.-]+")
+_MATTERMOST_HOOK = re.compile(r"(/hooks/)[a-z0-9]{26}(?![\w-])")
+_ORACLE_LOGIN = re.compile(  # jdbc:oracle:thin:scott/tiger@db, sqlplus scott/tiger@orcl
+    r"(?P<head>(?:\bjdbc:oracle:(?:thin|oci8?):|\b(?:sqlplus|expdp|impdp|exp|imp|rman|sqlldr)"
+    r"(?:[ \t]+-\w+)*[ \t]+(?:target[ \t]*=?[ \t]*)?)[\w$#.]+/)(?P<pw>[^\s@/\\\"']+)(?=@)",
+    re.IGNORECASE,
+)
 _CURL_USER = re.compile(  # not `docker run -u 1000:1000`
     r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
 )
@@ -248,14 +267,25 @@ _AUTH_COMMAND = re.compile(  # redis MONITOR `"AUTH" "pw"`, SMTP/IMAP `AUTH PLAI
 _AUTH_CALL = re.compile(  # mongo shell: db.auth("user", "pw")
     r"(?P<head>\.auth\([ \t]*([\"'])[^\"'\n]*\2[ \t]*,[ \t]*)(?P<pw>\"[^\"\n]*\"|'[^'\n]*')"
 )
+_ORACLE_HINTS = re.compile(r"sqlplus|expdp|impdp|\bexp\b|\bimp\b|rman|sqlldr")
 _CLI_HINTS = re.compile(r"mysql|redis-cli|sshpass|mongo|rabbitmqadmin|twine|login|sqlcmd|bcp"
                         r"|mosquitto|ldap|pass:|htpasswd|-U |net use")
-_AUTH_HEADER = re.compile(
-    r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)"
-    r"(?P<scheme>(?:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[ \t]+)?"
-    r"(?P<pw>[^\s\"'\\,;]+)",
+_AUTH_PARAM = r"[\w.-]{1,64}[ \t]*=[ \t]*(?:\"[^\"\n]{0,1024}\"|[^\s\"',\]]{1,1024})"
+_AUTH_PARAMS = re.compile(
+    r"(?P<name>[\w.-]+)(?P<eq>[ \t]*=[ \t]*)(?P<value>\"[^\"\n]*\"|[^\s\",\]]+)")
+# Parameters of Digest, SigV4 and the like that name, not prove: they stay.
+_AUTH_PARAMS_SHOWN = frozenset({"username", "realm", "uri", "algorithm", "qop", "nc",
+                                "credential", "signedheaders", "keyid", "headers", "created",
+                                "expires", "domain", "stale", "charset", "userhash"})
+_AUTH_HEADER = re.compile(  # any scheme (GenieKey, Splunk, SSWS, Api-Key...), Go's map[K:[V]]
+    r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\[?\\?[\"']?)"
+    r"(?P<scheme>[A-Za-z][\w.-]{0,31}[ \t]+(?=[^\s\"'\\,;\]]))?"
+    rf"(?P<pw>{_AUTH_PARAM}(?:(?:[ \t]*,[ \t]*|[ \t]+){_AUTH_PARAM})*|[^\s\"'\\,;\]]+)",
     re.IGNORECASE,
 )
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "ntlm", "apikey",
+                           "api-key", "aws4-hmac-sha256", "geniekey", "splunk", "ssws", "key",
+                           "dsn", "hmac", "signature", "oauth", "mac", "hoba", "vapid"})
 _BEARER = re.compile(r"(?P<head>\bbearer[ \t]+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _BASIC = re.compile(
     r"(?P<head>\bbasic[ \t]+)(?P<pw>[A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
@@ -268,12 +298,17 @@ _SESSION_COOKIE = re.compile(r"sid|sess|token|auth|jwt|remember|login|[xc]srf", 
 _COOKIE_ATTRIBUTES = frozenset({"path", "domain", "expires", "max-age", "samesite", "priority"})
 
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
-_HINTS = r"(?:p(?:ass|w)|s(?:ecret|ig|ess)|token|key|c(?:red|srf)|auth|dsn|mnemonic)"
+_HINTS = (r"(?:p(?:ass|w|sk|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key|c(?:red|srf|ookie"
+          r"|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo|losenord|t?otp"
+          r"|bearer|code)")
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
-_KEY = rf"[A-Za-z0-9_.-]*?{_HINTS}[A-Za-z0-9_.-]*"  # then `sensitive_name`
+# A key is a whole run of name characters holding a hint, then `sensitive_name` judges it. Both
+# sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
+_KEY_MAX = 64
+_KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>](?:(?!{_S}+[\w.-]+=)[^\n])*?){_S}*$",
+    rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _ASSIGNMENT = re.compile(
@@ -443,6 +478,27 @@ def _redact_encoded(m: re.Match[str]) -> str:
     return m.group() if redacted == plain else redacted
 
 
+def _redact_authorization(m: re.Match[str]) -> str:
+    """The whole credential after `Authorization:`, whatever its scheme; the scheme word stays.
+    Not "authorization: denied" nor "authorization failed for user bob": a lowercase word after
+    an unknown scheme word, or alone, is prose."""
+    scheme, pw = (m.group("scheme") or "").strip(), m.group("pw")
+    if scheme.lower() not in _AUTH_SCHEMES and pw.isalpha() and pw.islower():
+        return m.group()
+    if not is_secret_value(pw):
+        return m.group()
+    if "=" in pw and _AUTH_PARAMS.match(pw):
+        return m.group("head") + (m.group("scheme") or "") + _AUTH_PARAMS.sub(_auth_param, pw)
+    return m.group("head") + (m.group("scheme") or "") + REDACTED
+
+
+def _auth_param(p: re.Match[str]) -> str:
+    if p.group("name").lower() in _AUTH_PARAMS_SHOWN or not is_secret_value(p.group("value")):
+        return p.group()
+    quote = '"' if p.group("value").startswith('"') else ""
+    return p.group("name") + p.group("eq") + quote + REDACTED + quote
+
+
 def _redact_bearer(m: re.Match[str]) -> str:
     pw = m.group("pw")
     if pw.isalpha() and len(pw) < 24:  # "Bearer authentication failed"
@@ -586,8 +642,12 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
         if "@" in text:
             text = _URL_CREDENTIALS.sub(_keep_head, text)
             text = _URL_TOKEN_USER.sub(_redact_token_user, text)
-        if "hooks.slack.com" in lower:
+        if "hooks.slack.com" in lower or "/webhook" in lower:
             text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
+        if "/hooks/" in text:
+            text = _MATTERMOST_HOOK.sub(rf"\1{REDACTED}", text)
+    if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
+        text = _ORACLE_LOGIN.sub(_keep_head, text)
     if "-u" in text:
         text = _CURL_USER.sub(_keep_head, text)
     if (" -" in text or "\t-" in text or "/user:" in lower) and (
@@ -602,7 +662,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     if "%" in text and ("%3d" in lower or "%3a" in lower or "%40" in lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     if "authorization" in lower:
-        text = _AUTH_HEADER.sub(_keep_head, text)
+        text = _AUTH_HEADER.sub(_redact_authorization, text)
     if "bearer" in lower:
         text = _BEARER.sub(_redact_bearer, text)
     if "basic" in lower:
@@ -622,34 +682,39 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
 
 
 _RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_RUN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
                  lower: str, *, line: bool = False) -> str:
     """`pattern.sub(replace, text)` for a pattern whose key holds a key hint: tried only where
-    a hint is (at the start of its run, or of its `line`), not at every position."""
+    a hint is (at the start of its run of name characters, or of its `line`), once per run or
+    line however many hints it holds, and never on a run too long to be a key. Each try is
+    bounded (`_KEY_MAX`), so the whole costs time linear in the text."""
     if len(lower) != len(text):  # a few characters change length when lowercased
         return pattern.sub(replace, text)
     out: list[str] = []
-    pos, tried = 0, -1
+    pos = covered = 0
     for hint in _KEY_HINT.finditer(lower):
         at = hint.start()
-        if at < pos:
+        if at < pos or at < covered:
             continue
         if line:
             start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            covered = len(text) if end < 0 else end
             starts: tuple[int, ...] = (start,)
         else:
-            start, limit = at, max(0, at - 128)  # a key is shorter than this
+            start, limit = at, max(0, at - 2 * _KEY_MAX)
             while start > limit and text[start - 1] in _RUN_CHARS:
                 start -= 1
+            covered = _RUN.match(text, at).end()  # type: ignore[union-attr]
+            if covered - start > 2 * _KEY_MAX + 2:  # `--` and a key: no key is this long
+                continue
             begin = start
             while begin > max(0, start - 8) and text[begin - 1] in "\\\"'":
                 begin -= 1  # `"key"`, `\"key\"`, `\\\"key\\\"` (JSON in JSON in JSON)
             starts = tuple(range(begin, start + 1))
-        if start == tried:
-            continue
-        tried = start
         for begin in starts:
             m = pattern.match(text, begin) if begin >= pos else None
             if m:

@@ -1,6 +1,8 @@
 """Redaction of Kubernetes objects as the API returns them: the text rules of `redacting` applied
 to the fields where values live (env, args, ConfigMap data, labels and selectors, annotations,
 event and status messages, last-applied configurations), and Secret data replaced outright.
+Every other string goes through the text rules too, and a map's value goes when its key says
+secret, so a field no rule names (a StorageClass's `parameters`, a probe's `?token=`) is covered.
 Names stay, values go.
 """
 
@@ -28,7 +30,38 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = _copy(obj)
     _redact_in_place(out)
+    _redact_leaves(out)
     return out
+
+
+# Subtrees the field rules above have already judged (with exemptions of their own), or that
+# hold only field names.
+_JUDGED = frozenset({"labels", "annotations", "managedFields", "data", "stringData",
+                     "binaryData", "matchLabels", LAST_APPLIED})
+
+
+def _redact_leaves(value: Any) -> None:
+    """Every other string of the object, wherever it sits (PV and StorageClass `mountOptions`,
+    `parameters`, CSI `volumeAttributes`, flexVolume options, probe paths `?token=`, Ingress
+    paths...): text redaction, and a map's value goes when its key says secret."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if key in _JUDGED:
+                continue
+            if isinstance(item, str):
+                name = key.rpartition("/")[2] if isinstance(key, str) else ""
+                if name and sensitive_name(name) and is_secret_value(item):
+                    value[key] = REDACTED
+                else:
+                    value[key] = redact_value(item)
+            elif type(item) is dict or type(item) is list:
+                _redact_leaves(item)
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                value[i] = redact_value(item)
+            elif type(item) is dict or type(item) is list:
+                _redact_leaves(item)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -106,10 +139,23 @@ _OBJECT_REFS = re.compile(r"[a-z0-9][a-z0-9._/-]*(?:,[a-z0-9][a-z0-9._/-]*)*")
 
 def _redact_labelled(key: str, value: str) -> str:
     domain, _, name = key.rpartition("/")
-    if sensitive_name(name) and is_secret_value(value):
-        if not (domain.endswith(_INFRA_DOMAINS) and _OBJECT_REFS.fullmatch(value)):
+    if sensitive_name(name) and is_secret_value(value) and not _helm_checksum(domain, value):
+        if not (_infra_domain(domain) and _OBJECT_REFS.fullmatch(value)):
             return REDACTED
     return redact_value(value)
+
+
+def _infra_domain(domain: str) -> bool:
+    """`nginx.ingress.kubernetes.io`, `kubernetes.io`; not `evilk8s.io`: on a dot boundary."""
+    return any(domain == d or domain.endswith("." + d) for d in _INFRA_DOMAINS)
+
+
+_DIGEST = re.compile(r"[0-9a-f]{32,128}")
+
+
+def _helm_checksum(domain: str, value: str) -> bool:
+    """Helm's `checksum/secret: <sha256 of the rendered Secret>` restarts pods on a change."""
+    return domain == "checksum" and _DIGEST.fullmatch(value) is not None
 
 
 def _redact_last_applied(value: str) -> str:
