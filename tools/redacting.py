@@ -159,7 +159,7 @@ def _ends_in_pass(seg: str) -> bool:
 
 _PLACEHOLDER = re.compile(
     r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Z_][A-Z0-9_]*|\$[a-z_][a-z0-9_]*|\{\{.*[\s.].*\}\}|\*+"
-    r"|%\(\w+\)s|<[\w -]*>|(?:file|fd):\S+|stdin"
+    r"|%\(\w+\)s|<[\w -]*>|(?:file|fd):\S+|stdin|SIG[A-Z]{2,8}(?:[ \t]+[a-z][a-z ]*)?"
     r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
     re.DOTALL,
 )
@@ -436,6 +436,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         key = m.group("key") or m.groupdict().get("key2") or ""
         if not sensitive_name(key) or not is_secret_value(inner) or not is_secret_value(pw):
             return m.group()
+        if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
+            return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
         if inline and ":" in (m.groupdict().get("sep") or ""):
             if m.string[m.start() - 1 : m.start()] == ":" and m.group("sep") == ":":
                 return m.group()  # arn:aws:secretsmanager:...:secret:prod/db, urn:...
@@ -445,6 +447,9 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         return m.group("head") + open_ + REDACTED + close
 
     return replace
+
+
+_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 
 
 def _at_key_position(m: re.Match[str]) -> bool:
@@ -579,7 +584,7 @@ def redact_text(text: str) -> str:
     if "\n" not in text:
         return _redact_line(text, text.lower(), structure=True)
     text = _redact_structure(text, text.lower())
-    if "-----BEGIN CERTIFICATE-----" not in text:
+    if "-----BEGIN CERTIFICATE-----" not in text and " PUBLIC KEY-----" not in text:
         return _redact_lines(text)
     parts = _CERTIFICATE.split(text)
     return "".join(part if i % 2 else _redact_lines(part) for i, part in enumerate(parts))
@@ -753,7 +758,10 @@ def _redact_keyed(text: str, lower: str) -> str:
 
 # --- random-looking runs ----------------------------------------------------------------------
 
-_CERTIFICATE = re.compile(r"(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)", re.DOTALL)
+_CERTIFICATE = re.compile(  # and public keys: public, like certificates
+    r"(-----BEGIN (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----.*?"
+    r"-----END (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----)", re.DOTALL)
+_SSH_PUBLIC_KEY = re.compile(r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-[\w.@-]+)[ \t]$")
 _CANDIDATE = re.compile(r"(?<![\w+/~.=%-])[\w+/~.=%-]{20,}", re.ASCII)
 _RUN_KEY = re.compile(r"-{0,2}[A-Za-z_][\w.-]{0,63}=(?=[^=])")
 _SLASH = re.compile(r"(/|%2[Ff])")
@@ -820,6 +828,9 @@ def _judge_candidate(m: re.Match[str]) -> str:
     """A run of token characters: keep its `name=` prefixes, its trailing dots and the
     lowercase path pieces at either end; hide the rest if it is a token."""
     run = m.group()
+    if run.startswith("AAAA") and _SSH_PUBLIC_KEY.search(m.string, max(0, m.start() - 40),
+                                                          m.start()):
+        return run  # `ssh-ed25519 AAAAC3Nz... user@host`: a public key
     head = ""
     for _ in range(4):  # a=b=c: a few `name=` prefixes at most
         key = _RUN_KEY.match(run) if "=" in run else None
