@@ -185,6 +185,34 @@ def test_reads_carry_no_body_and_no_identity_change(core, listener) -> None:  # 
     assert listener.connections == 0
 
 
+
+def test_guarded_pools_check_origin_headers_and_body_too(core, listener) -> None:  # type: ignore[no-untyped-def]
+    """The pools below the wrapped manager, reached on purpose, hold the manager's line: another
+    origin, an identity or method change (however the header name is spaced, or hidden from
+    `__iter__`), a body."""
+    inner = next(s for s in _reachable(core.api_client) if type(s) is urllib3.PoolManager)
+    base = f"http://127.0.0.1:{listener.port}"
+    path = "/api/v1/namespaces/default/pods"
+
+    class Hiding(dict):  # type: ignore[type-arg]
+        def __iter__(self) -> Iterator[str]:
+            return iter(["Accept"])
+
+    for attempt in (
+        lambda: inner.request("GET", f"http://127.0.0.2:{listener.port}{path}", retries=False),
+        lambda: inner.request("GET", base + path, headers={"Impersonate-User": "admin"}),
+        lambda: inner.request("GET", base + path, headers={"X-HTTP-Method-Override ": "DELETE"}),
+        lambda: inner.request("GET", base + path, headers=Hiding({"Impersonate-User": "a"})),
+        lambda: inner.request("GET", base + path, body=b'{"x":1}'),
+        lambda: core.api_client.rest_client.pool_manager.request(
+            "GET", base + path, headers={"\tImpersonate-Group": "x"}),
+    ):
+        with pytest.raises(ReadOnlyViolation):
+            attempt()
+    with pytest.raises(ReadOnlyViolation):
+        check_request("GET", "///api/v1/pods")  # an empty netloc, not a plain path
+    assert listener.connections == 0
+
 # --- the allow-list lets every read of the tools through ---------------------------------------
 
 def test_every_recorded_request_of_the_tools_passes() -> None:

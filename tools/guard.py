@@ -16,8 +16,11 @@ Three layers apply the rule, so no code path, ours or the client library's, can 
 - `ReadOnlyPoolManager` stands in for the urllib3 pool manager every request of the `kubernetes`
   client goes through: it checks each request and the origin, and has no other door (no
   `connection_from_url`, no `pools`). Below it, every connection pool urllib3 creates is of a
-  guarded class that checks each request again (redirects and retries included), so even the
-  wrapped manager, reached on purpose, hands out no unguarded pool;
+  guarded class that checks each request again (redirects and retries included): the rule, the
+  origin, the headers and an empty body, so even the wrapped manager, reached on purpose, hands
+  out no unguarded pool. The raw connections a pool keeps (`_get_conn`, `_new_conn`) are not
+  checked: reaching them, like building a new `ApiClient` from the configuration, takes Python
+  code running in this process, which could as well open a socket;
 - `ReadOnlyApiClient` applies it in `call_api` (what every generated API method calls) and refuses
   to have `call_api` or its REST client swapped, which is how the client's `stream()` reaches the
   websocket transport used by exec, attach and port-forward; its REST client cannot have its pool
@@ -118,6 +121,8 @@ def check_request(method: str, url: str, *, prefix: str = "") -> None:
         parts = urlsplit(url)
     except ValueError as e:
         raise _refuse(method, url, "not a URL") from e
+    if not parts.scheme and url.startswith("//"):  # `///api/v1/pods`: an empty netloc
+        raise _refuse(method, url, "not a plain path (starts with '//')")
     if parts.scheme not in ("", "http", "https") or bool(parts.scheme) != bool(parts.netloc):
         raise _refuse(method, url, "neither an http(s) URL nor a path")
     if "@" in parts.netloc:
@@ -244,6 +249,8 @@ class _Rule:
     def __init__(self, host: str) -> None:
         parts = urlsplit(host)
         self.origin = (parts.scheme.lower(), parts.netloc.lower())
+        self.pool_origin = (parts.scheme.lower(),
+                            _netloc(parts.hostname or "", parts.port, parts.scheme))
         self.prefix = parts.path.rstrip("/")
 
     def check(self, method: str, url: str) -> None:
@@ -256,9 +263,21 @@ class _Rule:
         parts = urlsplit(url)
         if (parts.scheme.lower(), parts.netloc.lower()) != self.origin:
             raise _refuse(method, url, f"not the API server ({'://'.join(self.origin)})")
-        for header in map(str, headers or {}):
-            if header.lower() in _HEADERS_OFF or header.lower().startswith("impersonate-"):
-                raise _refuse(method, url, f"a read sends no {header} header")
+        check_headers(method, url, headers)
+
+
+def check_headers(method: str, url: str, headers: Any) -> None:
+    """No header that turns a read into something else (method overrides, `Impersonate-*`,
+    `Upgrade`), however its name is spaced or cased, judged on what `http.client` will send
+    (`.items()`, not what the mapping's `__iter__` shows)."""
+    if not headers:
+        return
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    for header, _ in pairs:
+        name = str(header).strip(" \t\r\n\x0b\x0c").lower()
+        if name in _HEADERS_OFF or name.startswith("impersonate-") or name != str(
+                header).lower() or not name:
+            raise _refuse(method, url, f"a read sends no {_shown(str(header))} header")
 
 
 def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTTPConnectionPool]:
@@ -270,6 +289,13 @@ def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTT
 
     def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         rule.check(method, url)
+        if (str(self.scheme).lower(),
+                _netloc(str(self.host), self.port, self.scheme)) != rule.pool_origin:
+            raise _refuse(method, url, f"not the API server ({'://'.join(rule.origin)})")
+        body = args[0] if args else kwargs.get("body")
+        if body:
+            raise _refuse(method, url, "a read sends no body")
+        check_headers(method, url, args[1] if len(args) > 1 else kwargs.get("headers"))
         return base.urlopen(self, method, url, *args, **kwargs)
 
     def _make_request(self: Any, conn: Any, method: str, url: str, *args: Any,
@@ -279,6 +305,12 @@ def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTT
 
     return type(f"ReadOnly{base.__name__}", (base,),
                 {"urlopen": urlopen, "_make_request": _make_request, "__module__": __name__})
+
+
+def _netloc(host: str, port: int | None, scheme: str) -> str:
+    default = {"http": 80, "https": 443}.get(str(scheme).lower())
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return (host if port in (None, default) else f"{host}:{port}").lower()
 
 
 def _guard_pools(manager: urllib3.PoolManager, rule: _Rule) -> None:
