@@ -13,7 +13,7 @@ from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, link
 from .checks import symptom_findings
 from .controllers import controller_findings
-from .infrastructure import node_findings, service_findings, storage_findings
+from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
 from .reading import namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
@@ -54,6 +54,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings += service_findings(view)
     findings += node_findings(view)
     findings += storage_findings(view)
+    findings += cordoned_roots(findings)
     findings = _merge_same_object(findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings

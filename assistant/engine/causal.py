@@ -33,6 +33,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
     for finding in findings:
         by_object.setdefault(finding.object, []).append(finding)
     pod_owner = {pod_ref(p): workload_ref(view, p) for p in view.items("Pod")}
+    for finding in findings:  # a finding about an object may also hang off what it affects
+        for related in finding.related:
+            if not related.startswith("Pod/") and finding not in by_object.get(related, []):
+                by_object.setdefault(related, []).append(finding)
     for finding in findings:
         if finding.category in ("node_not_ready", "node_pressure"):
             for related in finding.related:
@@ -48,7 +52,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                         if symptom.category == "pvc_unbound" and symptom is not finding:
                             _set(symptom, finding)
         if finding.category == "service_no_endpoints":
-            owners = {pod_owner.get(p) for p in finding.related}
+            owners = {pod_owner.get(p, p) for p in finding.related}
             for owner in owners:
                 for cause in by_object.get(owner or "", []):
                     if cause.category not in ("service_no_endpoints",):
@@ -70,10 +74,6 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
                             _set(cause, finding)
                     break
-    for finding in findings:  # a finding about an object may also hang off what it affects
-        for related in finding.related:
-            if not related.startswith("Pod/") and finding not in by_object.get(related, []):
-                by_object.setdefault(related, []).append(finding)
     for finding in list(findings):
         if finding.category == "tls_certificate" and finding.facts.get("target") and \
                 finding.facts.get("signature") == "x509-expired":

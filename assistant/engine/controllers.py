@@ -5,9 +5,10 @@ autoscalers that cannot read metrics or are pinned at their maximum."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from tools import Obj, parse_kind
-from tools.summaries import meta, pod_template
+from tools.summaries import meta, parse_time, pod_template
 
 from ..diagnosis import Evidence, Finding
 from .view import ClusterView
@@ -130,6 +131,9 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
                     - (deployment.get("status") or {}).get("availableReplicas", 0)),
             ))
     progressing = conditions.get("Progressing") or {}
+    paused = _paused(view, deployment, replica_sets)
+    if paused is not None:
+        found.append(paused)
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         ordered = sorted(replica_sets, key=lambda rs: int((meta(rs).get("annotations") or {}).get(
             "deployment.kubernetes.io/revision", "0")))
@@ -151,6 +155,34 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
             related=[object_ref("ReplicaSet", rs) for rs in ordered[-1:]],
         ), serving=str(serving)))
     return found
+
+
+def _paused(view: ClusterView, deployment: Obj, replica_sets: list[Obj]) -> Finding | None:
+    """A paused Deployment whose template changed: the new version never rolls out."""
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    if not spec.get("paused") or status.get("updatedReplicas", 0) >= status.get("replicas", 0):
+        return None
+    ref, name = object_ref("Deployment", deployment), meta(deployment)["name"]
+    wanted = {c.get("name"): c.get("image") for c in pod_template("Deployment", deployment)
+              .get("containers") or []}
+    running = {c.get("name"): c.get("image") for rs in replica_sets
+               if (rs.get("status") or {}).get("replicas")
+               for c in pod_template("ReplicaSet", rs).get("containers") or []}
+    change = "; ".join(f"{c} runs {running[c]}, the template asks for {image}"
+                       for c, image in wanted.items() if running.get(c) not in (None, image))
+    since = ((deployment.get("status") or {}).get("conditions") or [{}])
+    paused_at = next((c.get("lastTransitionTime") for c in since
+                      if c.get("reason") == "DeploymentPaused"), None)
+    return _with_facts(Finding(
+        category="rollout_stuck", object=ref, summary=f"{name}: rollout paused",
+        explanation=(f"the Deployment {name} is paused (spec.paused: true"
+                     + (f", since {paused_at}" if paused_at else "") + "), so its new template "
+                     f"never rolls out: {status.get('updatedReplicas', 0)} of "
+                     f"{status.get('replicas', 0)} pods are updated"
+                     + (f"; {change}" if change else "")),
+        evidence=[Evidence(source="spec", object=ref, detail="spec.paused: true; Progressing="
+                           "Unknown DeploymentPaused")],
+        confidence=0.95, impact=SEVERITY["rollout_stuck"] * 2), paused="true")
 
 
 def _template_change(old: Obj, new: Obj) -> str:
@@ -199,6 +231,9 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
                         + (f"; last scheduled {last}" if last else "; it never ran"),
             evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
             confidence=0.95, impact=SEVERITY["cronjob"]), suspended="true")]
+    stalled = _not_starting(view, cronjob)
+    if stalled is not None:
+        return [stalled]
     jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
                    if owner_of(view, j) == ("CronJob", name)),
                   key=lambda j: meta(j).get("creationTimestamp") or "", reverse=True)
@@ -217,6 +252,61 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
                   for j in failed[:3]],
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
         related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
+
+
+def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
+    """A CronJob that is not suspended and yet starts no Job: the controller gave up counting
+    missed start times, or a Job that never ends holds a Forbid policy."""
+    spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
+    ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
+    namespace = meta(cronjob).get("namespace")
+    gave_up = next((e for e in view.events_for("CronJob", name, namespace)
+                    if e.get("reason") == "FailedNeedsStart"), None)
+    if gave_up is not None:
+        deadline = spec.get("startingDeadlineSeconds")
+        return _with_facts(Finding(
+            category="cronjob", object=ref, summary=f"cronjob {name} starts no Job",
+            explanation=(f"the CronJob controller refuses to start {name}: "
+                         f"{gave_up.get('message')}; it was last scheduled "
+                         f"{status.get('lastScheduleTime')} and "
+                         + ("has no startingDeadlineSeconds, so every start missed since then "
+                            "counts" if deadline is None
+                            else f"startingDeadlineSeconds is {deadline}")),
+            evidence=[Evidence(source="event", object=ref,
+                               detail=f"FailedNeedsStart: {gave_up.get('message')}")],
+            confidence=0.95, impact=SEVERITY["job_failed"] * 2), missed="true")
+    active = [a.get("name") for a in status.get("active") or []]
+    period = _period(str(spec.get("schedule") or ""))
+    last = parse_time(status.get("lastScheduleTime"))
+    if spec.get("concurrencyPolicy") != "Forbid" or not active or last is None or period is None \
+            or (datetime.now(UTC) - last).total_seconds() < 1.5 * period:
+        return None
+    held = ", ".join(str(a) for a in active)
+    return _with_facts(Finding(
+        category="cronjob", object=ref, summary=f"cronjob {name}: a stuck Job blocks every run",
+        explanation=(f"the CronJob {name} has concurrencyPolicy Forbid and its Job {held} has "
+                     f"been active since {status.get('lastScheduleTime')}, longer than its "
+                     f"schedule ({spec.get('schedule')}) allows, so every later run is skipped"
+                     + ("" if (spec.get("jobTemplate") or {}).get("spec", {}).get(
+                         "activeDeadlineSeconds") else "; the Job has no activeDeadlineSeconds")),
+        evidence=[Evidence(source="status", object=ref, detail=f"status.active: {held}; "
+                           f"lastScheduleTime {status.get('lastScheduleTime')}")],
+        confidence=0.9, impact=SEVERITY["job_failed"] * 2), stuck_job=str(active[0]))
+
+
+def _period(schedule: str) -> int | None:
+    """Seconds between runs of a cron schedule, roughly (enough to tell a stuck run)."""
+    fields = schedule.split()
+    if len(fields) != 5:
+        return None
+    minute, hour, dom, _, dow = fields
+    if minute.startswith("*"):
+        return 60 * int(minute[2:] or 1) if minute[2:].isdigit() or minute == "*" else None
+    if hour.startswith("*"):
+        return 3600 * (int(hour[2:]) if hour[2:].isdigit() else 1)
+    if dow != "*":
+        return 7 * 86400
+    return 30 * 86400 if dom != "*" else 86400
 
 
 _SCRAPE = re.compile(r"unable to (?:fully )?scrape|failed to scrape|x509|no such host|"

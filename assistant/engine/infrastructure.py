@@ -23,6 +23,18 @@ def _label_index(view: ClusterView) -> dict[tuple[str | None, str, str], list[Ob
     return index
 
 
+def _template_selected(view: ClusterView, namespace: str | None,
+                       selector: dict[str, str]) -> str | None:
+    """The workload whose pod template carries the selector's labels, if one does."""
+    for kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        for workload in view.items(kind, namespace):
+            labels = (((workload.get("spec") or {}).get("template") or {}).get("metadata")
+                      or {}).get("labels") or {}
+            if all(str(labels.get(k)) == str(v) for k, v in selector.items()):
+                return object_ref(kind, workload)
+    return None
+
+
 def service_findings(view: ClusterView) -> list[Finding]:
     findings = []
     by_label = _label_index(view)
@@ -38,6 +50,17 @@ def service_findings(view: ClusterView) -> list[Finding]:
         pods = [p for p in first if all(id(p) in group for group in others)]
         sel = ",".join(f"{k}={v}" for k, v in selector.items())
         if not pods:
+            owner = _template_selected(view, ns, selector)
+            if owner is not None:  # the selector is right; the workload has no pods
+                findings.append(Finding(
+                    category="service_no_endpoints", object=ref,
+                    summary=f"service {meta(service)['name']} has no endpoints",
+                    explanation=f"{owner}, whose pods the selector {sel} of Service "
+                                f"{meta(service)['name']} selects, has no pods",
+                    evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
+                    confidence=0.85, impact=SEVERITY["service_no_endpoints"],
+                    related=[owner]))
+                continue
             closest = _closest_labels(view, ns, selector)
             findings.append(Finding(
                 category="service_selector_mismatch", object=ref,
@@ -176,3 +199,27 @@ def storage_findings(view: ClusterView) -> list[Finding]:
             explanation=explanation, evidence=evidence, confidence=0.85,
             impact=SEVERITY["pvc_unbound"]))
     return findings
+
+
+def cordoned_roots(findings: list[Finding]) -> list[Finding]:
+    """A cordoned node that is the only place pending pods can go (their volume's zone): the
+    node is the root, the pods' constraint its symptom."""
+    roots: dict[str, Finding] = {}
+    for finding in findings:
+        node = finding.facts.get("cordoned_root")
+        if finding.category != "scheduling_constraint" or not node:
+            continue
+        ref = f"Node/-/{node}"
+        if ref not in roots:
+            roots[ref] = Finding(
+                category="scheduling_constraint", object=ref,
+                summary=f"node {node} is cordoned (unschedulable)",
+                explanation=(f"node {node} is cordoned (spec.unschedulable: true) and is the "
+                             f"only node where {finding.object} can run: "
+                             f"{finding.explanation}"),
+                evidence=[Evidence(source="node", object=ref, detail="spec.unschedulable: true"),
+                          *finding.evidence[:2]],
+                confidence=0.9, impact=finding.impact, related=[finding.object])
+            roots[ref].facts = {"node": node, "cordoned": "true"}
+        finding.caused_by = ref
+    return list(roots.values())

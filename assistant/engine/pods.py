@@ -164,6 +164,19 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     if 4 in blocked:
         parts.append("its volume is bound to another zone than the nodes that could run it "
                      "(volume node affinity conflict)")
+    if 3 in blocked and 4 in blocked and detail.get("nodes"):  # the volume's zone is cordoned
+        zones = sorted({(n.get("metadata") or {}).get("labels", {}).get(
+            "topology.kubernetes.io/zone", "?") for n in view.items("Node")
+            if meta(n)["name"] in detail["nodes"].split(", ")})
+        detail["cordoned_root"] = detail["nodes"].split(", ")[0]
+        parts.append(f"the cordoned node(s) are the only ones in zone {', '.join(zones)}, where "
+                     "its volume lives")
+    selector = spec.get("nodeSelector") or {}
+    if 2 in blocked and selector:
+        pool = [meta(n)["name"] for n in view.items("Node") if all(
+            (meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
+        parts.append(f"its nodeSelector {', '.join(f'{k}={v}' for k, v in selector.items())} "
+                     f"allows {len(pool)} node(s), and each already runs a replica")
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
