@@ -27,6 +27,7 @@ class LogLine(BaseModel):
     number: int  # 1-based line number in the log
     text: str
     repeats: int = 1  # how many lines had this shape (numbers and ids folded)
+    last: int = 0  # the line number of the last line of this shape (0: the first is the last)
 
 
 class LogExcerpt(BaseModel):
@@ -102,6 +103,7 @@ def excerpt(
             key = shape(text)
             if key in errors:
                 errors[key].repeats += 1
+                errors[key].last = number
             elif len(errors) < max_errors:
                 errors[key] = LogLine(number=number, text=text)
             else:

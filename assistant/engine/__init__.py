@@ -6,7 +6,9 @@ links symptoms to causes, ranks the roots by impact and writes a `Diagnosis`.
 
 from __future__ import annotations
 
-from knowledge.symptoms import Intent, classify
+from dataclasses import replace
+
+from knowledge.symptoms import Intent, classify, symptom_classes
 from tools import Cluster
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
@@ -175,6 +177,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
         nearby.confidence = round(nearby.confidence * 0.6, 2)
         notes.append(f"nothing links {scope.target.ref if scope.target else where} to "
                      f"{nearby.object} directly; it is the only problem in its namespace")
+    if not ranked and not intent.health and _ran_on_schedule(view, scope, intent):
+        intent = replace(intent, health=True)  # its Jobs run and succeed: that is seen whole
     if not ranked and (not intent.health or not holds_anything(view)):
         return undecided(question, scope, view, findings, intent, notes)
     if not ranked:
@@ -216,6 +220,22 @@ def compose(question: str, scope: Scope, view: ClusterView,
         evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
         ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
         notes=notes)
+
+
+def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
+    """A question about a CronJob's missing output, when its latest Job succeeded on time."""
+    classes = symptom_classes()
+    if scope.target is None or scope.target.kind != "CronJob" or any(
+            not classes[s].seen for s in intent.symptoms if s != "missing_output"):
+        return False
+    cronjob = view.find("CronJob", scope.target.name, scope.target.namespace)
+    jobs = sorted((j for j in view.items("Job", scope.target.namespace)
+                   if any(o.get("kind") == "CronJob" and o.get("name") == scope.target.name
+                          for o in (j.get("metadata") or {}).get("ownerReferences") or [])),
+                  key=lambda j: (j.get("metadata") or {}).get("creationTimestamp") or "")
+    return cronjob is not None and bool(jobs) and any(
+        c.get("type") == "Complete" and c.get("status") == "True"
+        for c in (jobs[-1].get("status") or {}).get("conditions") or [])
 
 
 def _only_problem_nearby(scope: Scope, findings: list[Finding],

@@ -30,8 +30,9 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
     plan = intent.plan
     if intent.wants("throttling"):
         added += _throttling(view, pods, small_only=False)
-    elif intent.wants("latency", "timeouts", "errors"):
-        added += _throttling(view, [*pods, *behind], small_only=True)
+    elif intent.wants("latency", "timeouts", "errors"):  # the target's pods, or those that
+        slow = [s.pod for s in said if s.category == "slow_dependency"]  # log slowness
+        added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
     if "autoscaler" in plan or any(s.match.signature.id == "queue-backlog" for s in said):
         added += _autoscaler(view, focus, intent, said)
     return [f for f in added if (f.object, f.category) not in

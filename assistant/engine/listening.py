@@ -32,7 +32,7 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
     ordered = sorted(said, key=lambda s: (-s.match.signature.priority, -s.repeats))
     for item in ordered:
-        if item.category not in TOLD or _phase(item.pod) != "Running" or (
+        if item.category not in TOLD or _phase(item.pod) != "Running" or item.over or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
         if item.category == "slow_dependency" and not item.target:

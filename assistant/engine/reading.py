@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from knowledge import SignatureMatch, match_line
 from tools import Obj
+from tools.logs import LogExcerpt, LogLine, is_error_line
 from tools.summaries import meta
 
 from .view import ClusterView
@@ -24,6 +25,8 @@ _SVC_HOST = re.compile(
 _SVC_HOST_PORT = re.compile(
     r"\b([a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?::\d+)?)")
 SLOW_SECONDS = 1.0
+_RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
+                        r"connection (?:re-?)?established|healthy again)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Said:
     match: SignatureMatch
     repeats: int
     previous: bool
+    over: bool = False  # the app logged it, then ran clean to the end of its log
+
 
     @property
     def category(self) -> str:
@@ -88,16 +93,28 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                 log = view.log(namespace, name, container, previous)
                 if log is None:
                     continue
-                best: tuple[SignatureMatch, int] | None = None
+                best: tuple[SignatureMatch, LogLine] | None = None
                 for line in [*log.errors, *log.tail[-5:]]:
                     found = match_line(line.text)
                     if found is None or not _counts(found):
                         continue
                     if best is None or found.signature.priority >= best[0].signature.priority:
-                        best = (found, line.repeats)
+                        best = (found, line)
                 if best is not None:
-                    said.append(Said(pod, container, role, best[0], best[1], previous))
+                    said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
+                                     over=not previous and _over(best[1], log)))
     return said
+
+
+def _over(line: LogLine, log: LogExcerpt) -> bool:
+    """Whether an error line is history: after it, the app says it recovered ("reconnected")
+    or runs on for a whole tail without an error, and logs no error since."""
+    last = line.last or line.number
+    after = [t for t in log.tail if t.number > last]
+    if not after or any(is_error_line(t.text) for t in after):
+        return False
+    return any(_RECOVERED.search(t.text) for t in after) or (
+        len(log.tail) >= 10 and last < log.tail[0].number)
 
 
 def _counts(found: SignatureMatch) -> bool:

@@ -62,6 +62,8 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
     for pod in view.items("Pod"):
         ref = workload_ref(view, pod)
         pods_of[ref].append(pod)
+        if _job_completed(view, pod):  # a failed try of a Job that then succeeded is history
+            continue
         issue = analyze_pod(view, pod)
         if issue:
             grouped[(ref, issue.category)].append((pod, issue))
@@ -87,6 +89,15 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
             facts["signature"] = issue.signature.signature.id
         findings[-1].facts = facts
     return findings, pods_of
+
+
+def _job_completed(view: ClusterView, pod: Obj) -> bool:
+    job = next((o.get("name") for o in meta(pod).get("ownerReferences") or []
+                if o.get("kind") == "Job"), None)
+    found = view.find("Job", str(job), meta(pod).get("namespace")) if job else None
+    return found is not None and any(
+        c.get("type") == "Complete" and c.get("status") == "True"
+        for c in (found.get("status") or {}).get("conditions") or [])
 
 
 def _images_differ(failing: list[Obj], all_pods: list[Obj]) -> str:
