@@ -24,6 +24,7 @@ from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 
 _TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout")
+_SVC_NAMESPACE = re.compile(r"\.([a-z0-9-]+)\.svc(?:\.|$)")
 _HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
 
 
@@ -78,6 +79,11 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
         if finding.category == "tls_certificate" and finding.facts.get("target") and \
                 finding.facts.get("signature") == "x509-expired":
             _to_the_server(view, finding, findings, by_object)
+        if finding.category == "tls_certificate" and finding.caused_by is None:
+            own = _validity(view, [p for p in view.items("Pod", finding.object.split("/")[1])
+                                   if workload_ref(view, p) == finding.object])
+            if own and own not in finding.explanation:
+                finding.explanation += f"; the certificate it loads: {own}"
         if finding.category not in _FOLLOWED:
             continue
         if finding.category == "dependency_unreachable" and _blocked_by_egress(view, finding):
@@ -211,6 +217,9 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     """An expired (or not yet valid) certificate that a client rejects is the server's: the
     Service the client calls leads to the workload that serves it, and to the Secret it mounts."""
     parsed = _HOST_PORT.match(finding.facts["target"])
+    named = _SVC_NAMESPACE.search(parsed.group("host")) if parsed else None
+    if named:  # the server may live in a namespace the question did not name
+        view.widen([named.group(1)])
     service = _service_for(view, parsed.group("host"), finding.object.split("/")[1]) \
         if parsed else None
     selector = ((service or {}).get("spec") or {}).get("selector") or {}
@@ -255,17 +264,19 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     _set(finding, cause)
 
 
-_VALIDITY = re.compile(r"not[_ ]?after\W+([\dT:.Z-]{10,})|not[_ ]?before\W+([\dT:.Z-]{10,})",
-                       re.IGNORECASE)
+_WHEN = r"([\dT:.Z-]{10,}|[A-Z][a-z]{2} +\d+ [\d:]{8} \d{4}(?: GMT)?)"  # ISO or openssl's
+_VALIDITY = re.compile(rf"not[_ ]?after\W+{_WHEN}|not[_ ]?before\W+{_WHEN}", re.IGNORECASE)
 
 
 def _validity(view: ClusterView, pods: list[Obj]) -> str | None:
     """The certificate's validity as the server logs it at start (notAfter / notBefore)."""
     for pod in pods[:3]:
-        for container in (pod.get("spec") or {}).get("containers") or []:
+        spec = pod.get("spec") or {}
+        for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
             log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
                            container.get("name", ""), False)
-            for line in [*(log.head if log else []), *(log.errors if log else [])]:
+            for line in [*(log.head if log else []), *(log.errors if log else []),
+                         *(log.tail if log else [])]:
                 found = _VALIDITY.findall(line.text)
                 if found:
                     after = next((a for a, _ in found if a), None)

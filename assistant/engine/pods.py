@@ -326,7 +326,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             detail["secret"] = secret
         explanation = cause.cause + (f"; its credentials come from Secret {secret}"
                                      if secret else "")
-        if cause.signature.category == "dependency_unreachable":
+        if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
             target = cause.target or dependency_in_log(view, pod, name)
             if target:
                 detail["target"] = target

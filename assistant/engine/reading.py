@@ -98,12 +98,21 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     found = match_line(line.text)
                     if found is None or not _counts(found):
                         continue
-                    if best is None or found.signature.priority >= best[0].signature.priority:
+                    if best is None or _better(found, best[0]):
                         best = (found, line)
                 if best is not None:
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and _over(best[1], log)))
     return said
+
+
+def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
+    """A higher-priority line; of equal ones, the later, unless only the earlier names the
+    dependency ("Failed to connect to broker kafka-0...: x509" beats "got error from broker -1")."""
+    if found.signature.priority != best.signature.priority:
+        return found.signature.priority > best.signature.priority
+    named = (found.target or dependency_in(found.line), best.target or dependency_in(best.line))
+    return bool(named[0]) or not named[1]
 
 
 def _over(line: LogLine, log: LogExcerpt) -> bool:

@@ -82,18 +82,16 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         return _explicit(box, known, explicit.group(0), namespace)
     tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", _NOISE.sub(" ", text).lower())
     mentioned = sorted({w for w in tokens if w in known})
-    if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
-        namespace = mentioned[0]
     words = list(dict.fromkeys(w for w in tokens
                                if w not in _STOP and w not in known and len(w) > 2))
+    best_found = None
+    if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
+        best_found = _named(box, words, mentioned[0]) or _named(box, words, None, exact=True)
+        namespace = mentioned[0] if best_found is None or best_found[1].namespace == \
+            mentioned[0] else None
+    else:
+        best_found = _named(box, words, namespace)
     scope_ns = [namespace] if namespace else known
-    best_found: tuple[str, Match, list[Match]] | None = None
-    for word in words[:MAX_WORDS]:  # a bounded number of lookups, whatever the question's length
-        found = box.find(word, namespace=namespace)
-        matches = [m for m in found.matches if not namespace or m.score >= _CLOSE]
-        if found.ok and matches:  # the first name the question gives is what it is about
-            best_found = (word, matches[0], matches)
-            break
     if best_found is not None:
         word, best, matches = best_found
         if best.kind == "Namespace":
@@ -113,6 +111,19 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     scope = Scope([namespace] if namespace else scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
+
+
+def _named(box: Toolbox, words: list[str], namespace: str | None,
+           exact: bool = False) -> tuple[str, Match, list[Match]] | None:
+    """The first word of the question that names an object (in `namespace`, if given), with
+    its matches: the first name a question gives is what it is about."""
+    for word in words[:MAX_WORDS]:  # a bounded number of lookups, whatever the question's length
+        found = box.find(word, namespace=namespace)
+        floor = 100 if exact else _CLOSE if namespace else 0
+        matches = [m for m in found.matches if m.score >= floor]
+        if found.ok and matches:
+            return word, matches[0], matches
+    return None
 
 
 def alert_labels(text: str) -> dict[str, str]:
