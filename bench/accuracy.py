@@ -1,10 +1,11 @@
 """Accuracy of the offline engine over the scenario library (snapshot backend).
 
-    .venv/bin/python bench/accuracy.py      # prints: scenario, expected, got, pass, time; totals
+    .venv/bin/python bench/accuracy.py   # per scenario: expected, got, pass, time; p50/p95
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 import time
@@ -80,7 +81,10 @@ def main() -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)))
-    print(f"\n{passed}/{len(rows)} scenarios pass")
+    times = sorted(float(r[4].split()[0]) for r in rows)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    print(f"\n{passed}/{len(rows)} scenarios pass; p50 {statistics.median(times):.0f} ms, "
+          f"p95 {p95:.0f} ms per question")
     return 0
 
 
