@@ -23,7 +23,7 @@ from .reading import Said
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 
-_TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout")
+_TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout", "request-timeout", "context-deadline")
 _SVC_NAMESPACE = re.compile(r"\.([a-z0-9-]+)\.svc(?:\.|$)")
 _HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
 
@@ -315,6 +315,11 @@ def _service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
         for service in view.items("Service"):
             if (service.get("spec") or {}).get("clusterIP") == host:
                 return service
+        home = view.home_of_address(host)  # a Service outside the view (cluster DNS)
+        if home is not None:
+            view.widen([home])
+            return next((s for s in view.items("Service", home)
+                         if (s.get("spec") or {}).get("clusterIP") == host), None)
         return None
     parts = host.split(".")
     if "svc" in parts and parts.index("svc") >= 2:  # [pod.]service.namespace.svc[.cluster.local]
@@ -356,13 +361,33 @@ def _isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding)
         if not any(matches_selector(spec.get("podSelector") or {}, meta(p).get("labels") or {})
                    for p in backing):
             continue
-        admitted = any(
-            matches_selector(source.get("podSelector"), client_labels)
-            for rule in spec.get("ingress") or [] for source in rule.get("from") or [{}]
-            if "podSelector" in source or not source)
+        client_ns = meta(client).get("namespace") if client else None
+        admitted = any(_admits(source, meta(policy).get("namespace"), client_ns, client_labels)
+                       for rule in spec.get("ingress") or []
+                       for source in rule.get("from") or [{}])
         if not admitted:
             found.append(policy)
     return found
+
+
+def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
+            client_labels: dict[str, str]) -> bool:
+    """Whether one `from` entry of an ingress rule lets the client in. A podSelector alone
+    selects pods of the policy's own namespace; a namespaceSelector names others (by the
+    kubernetes.io/metadata.name label when it says which; any other label is given the benefit
+    of the doubt, as namespaces' labels are not read)."""
+    if not source:
+        return True
+    if "ipBlock" in source and len(source) == 1:
+        return False
+    spaces = source.get("namespaceSelector")
+    if spaces is None:
+        in_namespace = client_ns == policy_ns
+    else:
+        named = (spaces.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+        in_namespace = named is None or named == client_ns
+    pods = source.get("podSelector")
+    return in_namespace and (pods is None or matches_selector(pods, client_labels))
 
 
 def _policy_line(policy: Obj) -> str:

@@ -11,7 +11,7 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding
 from .pods import pod_ref
 from .view import ClusterView
-from .workloads import SEVERITY, object_ref
+from .workloads import SEVERITY, object_ref, workload_ref
 
 
 def _label_index(view: ClusterView) -> dict[tuple[str | None, str, str], list[Obj]]:
@@ -61,14 +61,15 @@ def service_findings(view: ClusterView) -> list[Finding]:
                     confidence=0.85, impact=SEVERITY["service_no_endpoints"],
                     related=[owner]))
                 continue
-            closest = _closest_labels(view, ns, selector)
+            closest, owner = _closest_labels(view, ns, selector)
             findings.append(Finding(
                 category="service_selector_mismatch", object=ref,
                 summary=f"service {meta(service)['name']} selects no pod",
                 explanation=f"the selector {sel} of Service {meta(service)['name']} matches no "
                             f"pod" + (f"; pods carry {closest}" if closest else ""),
                 evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
-                confidence=0.85, impact=SEVERITY["service_selector_mismatch"]))
+                confidence=0.85, impact=SEVERITY["service_selector_mismatch"],
+                related=[owner] if owner else []))
             continue
         mismatch = _port_mismatch(service, pods)
         if mismatch:
@@ -98,17 +99,19 @@ def service_findings(view: ClusterView) -> list[Finding]:
     return findings
 
 
-def _closest_labels(view: ClusterView, namespace: str | None, selector: dict[str, str]) -> str:
+def _closest_labels(view: ClusterView, namespace: str | None,
+                    selector: dict[str, str]) -> tuple[str, str | None]:
+    """The pod label nearest to the selector's, and the workload of the pod that carries it."""
     from rapidfuzz import fuzz
 
-    best, best_score = "", 0.0
+    best, best_score, owner = "", 0.0, None
     for pod in view.items("Pod", namespace):
         for key, value in (meta(pod).get("labels") or {}).items():
             for want_key, want in selector.items():
                 score = float(fuzz.ratio(f"{want_key}={want}", f"{key}={value}"))
                 if score > best_score and score >= 70:
-                    best, best_score = f"{key}={value}", score
-    return best
+                    best, best_score, owner = f"{key}={value}", score, workload_ref(view, pod)
+    return best, owner
 
 
 def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:

@@ -98,6 +98,15 @@ class ClusterView:
         return sorted({meta(d).get("namespace") or "" for d in deployments
                        if component in meta(d)["name"]})
 
+    def home_of_address(self, address: str) -> str | None:
+        """The namespace of the Service with this cluster IP, read cluster-wide."""
+        try:
+            services = self.cluster.list("Service")
+        except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+            return None
+        return next((meta(s).get("namespace") for s in services
+                     if (s.get("spec") or {}).get("clusterIP") == address), None)
+
     def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
         if namespace is None:
             return list(self.objects.get(kind, []))
