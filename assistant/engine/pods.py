@@ -11,6 +11,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence
 from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
+from .probing import probe_line, served_instead, why_unready
 from .view import ClusterView
 
 _PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
@@ -288,11 +289,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         for event in liveness[:2]:
             evidence.append(Evidence(source="event", object=ref,
                                      detail=f"{event.get('reason')}: {event.get('message')}"))
-        probe = _probe(pod, name, "livenessProbe")
+        probe = probe_line(pod, name, "livenessProbe")
         facts = {"container": name}
         explanation = (f"the liveness probe of {name} fails and the kubelet restarts it "
                        f"(exit code {exit_code}); {probe}")
-        served = _served_instead(view, pod, name, "livenessProbe")
+        served = served_instead(view, pod, name, "livenessProbe")
         if served:
             facts.update(served)
             explanation += (f"; the probe asks {served['probe_where']}, but the app "
@@ -444,24 +445,6 @@ def _memory_limit(pod: Obj, container: str) -> str | None:
     return None
 
 
-def _probe(pod: Obj, container: str, which: str) -> str:
-    for item in (pod.get("spec") or {}).get("containers") or []:
-        if item.get("name") == container and item.get(which):
-            probe = item[which]
-            action = probe.get("httpGet") or probe.get("tcpSocket") or {}
-            where = ""
-            if "httpGet" in probe:
-                where = f"HTTP GET {action.get('path', '/')} on port {action.get('port')}, "
-            elif "tcpSocket" in probe:
-                where = f"TCP port {action.get('port')}, "
-            elif "exec" in probe:
-                where = f"exec {' '.join((probe['exec'] or {}).get('command') or [])}, "
-            return (f"probe {where}initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
-                    f"periodSeconds={probe.get('periodSeconds', 10)}, "
-                    f"failureThreshold={probe.get('failureThreshold', 3)}")
-    return "no probe details"
-
-
 def _config_detail(message: str) -> dict[str, str]:
     found = re.search(r'(configmap|secret) "([^"]+)" not found', message, re.IGNORECASE)
     if found:
@@ -496,86 +479,22 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
     evidence += [Evidence(source="event", object=ref, detail=f"{e.get('reason')}: "
                           f"{e.get('message')}") for e in events[:2]]
     name = unready[0].get("name", "?")
-    probe = _probe(pod, name, "readinessProbe")
+    probe = probe_line(pod, name, "readinessProbe")
     detail = events[0].get("message") if events else "no readiness events recorded"
     facts = {"container": name}
-    served = _served_instead(view, pod, name, "readinessProbe")
+    served = served_instead(view, pod, name, "readinessProbe")
     explanation = f"the readiness probe of {name} fails ({detail}); {probe}"
     if served:
         facts.update(served)
         explanation += (f"; the probe asks {served['probe_where']}, but the app "
                         f"{served['served_how']}")
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=served["line"]))
-    told = None if served else _why_unready(view, pod, name)
+    told = None if served else why_unready(view, pod, name)
     if told:
         explanation += f"; the app says why: {told}"
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=told))
     return PodIssue("readiness_probe", explanation, evidence,
                     0.85 if events else 0.6, container=name, detail=facts)
-
-
-_PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
-_LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
-                     r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
-_HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
-
-
-_UNREADY_SAID = re.compile(r"\bnot[ _-]ready\b|\bunready\b|readiness (?:check )?fail",
-                           re.IGNORECASE)
-_ACCESS_LOG = re.compile(r"\"(?:GET|HEAD|POST) /|\b(?:GET|HEAD) /\S* HTTP/")
-
-
-def _why_unready(view: ClusterView, pod: Obj, container: str) -> str | None:
-    """The line in which the app itself says why it reports not ready (the last one)."""
-    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
-    if log is None:
-        return None
-    lines = [line.text.strip() for line in [*log.head, *log.errors, *log.tail]]
-    said = [line for line in lines if _UNREADY_SAID.search(line) and not _ACCESS_LOG.search(line)]
-    return said[-1][:300] if said else None
-
-
-def _served_instead(view: ClusterView, pod: Obj, container: str,
-                    which: str) -> dict[str, str] | None:
-    """What the app's log says it serves, when the probe asks for something else: a health
-    path it registers or answers, or the port it listens on."""
-    spec: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
-                      if c.get("name") == container), {})
-    action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
-        "tcpSocket") or {}
-    path, port = action.get("path"), str(action.get("port", ""))
-    logs = [view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, previous)
-            for previous in (False, True)]  # a restarted app said it in its previous life too
-    lines = [line.text for log in logs if log is not None
-             for line in [*log.head, *log.errors, *log.tail]]
-    if not lines:
-        return None
-    if port.isdigit():
-        for line in lines:
-            found = _LISTEN.search(line)
-            if found and found.group(1) != port:
-                return {"probe_where": f"port {port}", "served_how": f"listens on port "
-                        f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
-                        "line": line.strip()}
-    if not path:
-        return None
-    served: list[tuple[str, str]] = []
-    for line in lines:
-        lowered = line.lower()
-        for candidate in _PATH.findall(line):
-            if candidate.rstrip("/") == path.rstrip("/") or not any(
-                    w in candidate.lower() for w in _HEALTH_WORDS):
-                continue
-            if " 404" in lowered and candidate in line.split(" 404")[0][-60:]:
-                continue  # a path the app does not serve either
-            served.append((candidate.rstrip(".,;)"), line.strip()))
-    if not served:
-        return None
-    kind = "ready" if which == "readinessProbe" else "live"  # /health/ready for readiness
-    candidate, line = max(served, key=lambda s: kind in s[0].lower())
-    return {"probe_where": f"path {path} on port {port}",
-            "served_how": f"serves its health check at {candidate}",
-            "serves_path": candidate, "probe_path": path, "line": line}
 
 
 _CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",

@@ -1,0 +1,95 @@
+"""What the app says about its own health, beside what its probes ask: the probe in words, the
+health path or port the app serves when the probe asks for another, and the line in which it says
+why it reports not ready."""
+
+from __future__ import annotations
+
+import re
+
+from tools import Obj
+from tools.summaries import meta
+
+from .view import ClusterView
+
+
+def probe_line(pod: Obj, container: str, which: str) -> str:
+    """The probe in words: "probe HTTP GET /healthz on port http, initialDelaySeconds=5, ..."."""
+    for item in (pod.get("spec") or {}).get("containers") or []:
+        if item.get("name") == container and item.get(which):
+            probe = item[which]
+            action = probe.get("httpGet") or probe.get("tcpSocket") or {}
+            where = ""
+            if "httpGet" in probe:
+                where = f"HTTP GET {action.get('path', '/')} on port {action.get('port')}, "
+            elif "tcpSocket" in probe:
+                where = f"TCP port {action.get('port')}, "
+            elif "exec" in probe:
+                where = f"exec {' '.join((probe['exec'] or {}).get('command') or [])}, "
+            return (f"probe {where}initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
+                    f"periodSeconds={probe.get('periodSeconds', 10)}, "
+                    f"failureThreshold={probe.get('failureThreshold', 3)}")
+    return "no probe details"
+
+
+_PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
+_LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
+                     r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
+_HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
+
+
+_UNREADY_SAID = re.compile(r"\bnot[ _-]ready\b|\bunready\b|readiness (?:check )?fail",
+                           re.IGNORECASE)
+_ACCESS_LOG = re.compile(r"\"(?:GET|HEAD|POST) /|\b(?:GET|HEAD) /\S* HTTP/")
+
+
+def why_unready(view: ClusterView, pod: Obj, container: str) -> str | None:
+    """The line in which the app itself says why it reports not ready (the last one)."""
+    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
+    if log is None:
+        return None
+    lines = [line.text.strip() for line in [*log.head, *log.errors, *log.tail]]
+    said = [line for line in lines if _UNREADY_SAID.search(line) and not _ACCESS_LOG.search(line)]
+    return said[-1][:300] if said else None
+
+
+def served_instead(view: ClusterView, pod: Obj, container: str,
+                    which: str) -> dict[str, str] | None:
+    """What the app's log says it serves, when the probe asks for something else: a health
+    path it registers or answers, or the port it listens on."""
+    spec: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                      if c.get("name") == container), {})
+    action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
+        "tcpSocket") or {}
+    path, port = action.get("path"), str(action.get("port", ""))
+    logs = [view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, previous)
+            for previous in (False, True)]  # a restarted app said it in its previous life too
+    lines = [line.text for log in logs if log is not None
+             for line in [*log.head, *log.errors, *log.tail]]
+    if not lines:
+        return None
+    if port.isdigit():
+        for line in lines:
+            found = _LISTEN.search(line)
+            if found and found.group(1) != port:
+                return {"probe_where": f"port {port}", "served_how": f"listens on port "
+                        f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
+                        "line": line.strip()}
+    if not path:
+        return None
+    served: list[tuple[str, str]] = []
+    for line in lines:
+        lowered = line.lower()
+        for candidate in _PATH.findall(line):
+            if candidate.rstrip("/") == path.rstrip("/") or not any(
+                    w in candidate.lower() for w in _HEALTH_WORDS):
+                continue
+            if " 404" in lowered and candidate in line.split(" 404")[0][-60:]:
+                continue  # a path the app does not serve either
+            served.append((candidate.rstrip(".,;)"), line.strip()))
+    if not served:
+        return None
+    kind = "ready" if which == "readinessProbe" else "live"  # /health/ready for readiness
+    candidate, line = max(served, key=lambda s: kind in s[0].lower())
+    return {"probe_where": f"path {path} on port {port}",
+            "served_how": f"serves its health check at {candidate}",
+            "serves_path": candidate, "probe_path": path, "line": line}
