@@ -36,6 +36,7 @@ from harness import (
 )
 from harness.scenarios import Scenario, Seeder
 from kubernetes import client as k8s
+from playwright.sync_api import Browser, sync_playwright
 
 import tools
 
@@ -176,3 +177,25 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- one headless chromium for every browser test: Playwright's sync API runs one event loop
+# per thread, so a second `sync_playwright()` beside a live one fails -------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Fails (never skips) without chromium; the message names `make browser`."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` to install Debian's chromium "
+                    "(scripts/install-chromium.sh); the web chat tests drive it headless",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

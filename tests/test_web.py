@@ -23,7 +23,7 @@ import pytest
 from fakes.slack_env import DEFAULT_SCENARIOS, merged
 from fakes.web_env import WebEnv
 from harness.scenarios import write_snapshot_dir
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page
 
 import tools
 from assistant.diagnosis import Diagnosis
@@ -32,8 +32,6 @@ from assistant.settings import Settings
 from assistant.slack import HttpServer
 from assistant.web import MAX_QUESTION, Asking, web_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ANSWER_TIMEOUT = 30_000  # ms
 SESSION = "test-session-0001"
 
@@ -52,21 +50,6 @@ new MutationObserver((records) => {
   }
 }).observe(document, {subtree: true, childList: true});
 """
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Fails (never skips) without chromium; the message names `make browser`."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` to install Debian's chromium "
-                    "(scripts/install-chromium.sh); the web chat tests drive it headless",
-                    pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ import httpx
 import pytest
 import yaml
 from fakes.web_env import WebEnv
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 PROBES = yaml.safe_load((Path(__file__).parent / "data" / "web_access_probes.yaml").read_text())
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +54,19 @@ def test_access_probe(probe: dict[str, Any], servers: dict[str, WebEnv]) -> None
 
 
 def test_the_page_opened_with_its_token_link_answers_in_a_browser(
-        servers: dict[str, WebEnv]) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser`", pytrace=False)
+        servers: dict[str, WebEnv], browser: Browser) -> None:
     env = servers["token"]
     token = PROBES["configs"]["token"]["token"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            page = browser.new_page()
-            refused = page.goto(env.url)
-            assert refused is not None and refused.status == 401
-            page.goto(f"{env.url}/?token={token}")
-            assert page.url == env.url + "/"  # no token left in the address bar
-            page.fill("#question", "why is checkout failing?")
-            page.click("#send")
-            answer = page.locator(".turn .answer")
-            answer.wait_for(timeout=60_000)
-            assert "DATABASE_URL" in answer.inner_text()
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        refused = page.goto(env.url)
+        assert refused is not None and refused.status == 401
+        page.goto(f"{env.url}/?token={token}")
+        assert page.url == env.url + "/"  # no token left in the address bar
+        page.fill("#question", "why is checkout failing?")
+        page.click("#send")
+        answer = page.locator(".turn .answer")
+        answer.wait_for(timeout=60_000)
+        assert "DATABASE_URL" in answer.inner_text()
+    finally:
+        page.close()
