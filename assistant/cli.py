@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from pydantic import ValidationError
 
 from . import runbooks
+from .exiting import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_OK, Failure
 from .settings import PROVIDERS, Settings
 
 if TYPE_CHECKING:
@@ -29,18 +30,8 @@ if TYPE_CHECKING:
 # tools/ (the kubernetes client), the engine and the renderers are imported in the functions
 # that use them: `sre runbooks search` needs none of them and must answer within half a second.
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 2, 3
-
 TOOLS = ("pods", "workloads", "events", "nodes", "services", "storage", "autoscalers", "quotas",
          "ingresses", "network_policies", "metrics", "describe", "logs", "find")
-
-
-class Failure(Exception):
-    """Ends the command with a one-line message and an exit code."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -25,9 +25,9 @@ from knowledge import (
 from knowledge.embedding import load_embedder
 from knowledge.scoring import MATCH_THRESHOLD
 
+from .exiting import EXIT_BAD_INPUT, EXIT_OK
 from .settings import Settings
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
 MAX_K = 50
 
 

@@ -125,7 +125,7 @@ def missing_settings(settings: Settings) -> list[str]:
 
 def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre slack`: serve until interrupted; 2 when a needed setting is missing."""
-    from ..cli import EXIT_BAD_INPUT, Failure
+    from ..exiting import EXIT_BAD_INPUT, Failure
 
     missing = missing_settings(settings)
     if missing:

@@ -29,7 +29,7 @@ def restrict(cluster: Cluster, config: WebSettings) -> Cluster:
 def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre web`: serve until interrupted."""
     from ..agent import Agent, MemoryConfigError, open_memory
-    from ..cli import EXIT_BAD_INPUT, Failure
+    from ..exiting import EXIT_BAD_INPUT, Failure
     from ..recalling import Recaller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
