@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale browser
+.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale browser prometheus
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -22,6 +22,11 @@ apiserver:
 # throwaway server from them for the conversation memory (tests/harness/postgres.py).
 postgres:
 	@bash scripts/install-postgres.sh >/dev/null
+
+# Debian's Prometheus and Alertmanager, only when missing: the tests start throwaway servers from
+# them on loopback (tests/harness/promserver.py, tests/harness/alerting.py).
+prometheus:
+	@bash scripts/install-prometheus.sh
 
 # Debian's chromium, only when missing: tests/test_web.py drives it headless through Playwright
 # (never Playwright's own browser download).
@@ -42,7 +47,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver postgres model browser lint typecheck
+test: $(STAMP) apiserver postgres model browser prometheus lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.
