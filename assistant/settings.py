@@ -71,6 +71,9 @@ class SlackSettings(BaseModel):
     state_file: str = "slack.sqlite3"
     """SQLite file under state_dir: alert threads, answers, feedback, seen events; unused when
     memory.postgres_url is set (then they live in Postgres, shared by every replica)."""
+    metrics_token: SecretStr | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus' scrape
+    `authorization`); unset, it is open like /healthz."""
 
 class WebSettings(BaseModel):
     """The web chat (`sre web`): see README "Web chat"."""
@@ -96,6 +99,10 @@ class WebSettings(BaseModel):
     """A header an authenticating proxy in front sets to the signed-in user
     (`X-Forwarded-User` for oauth2-proxy); requests without it are refused. Only set it when
     the chat is reachable through that proxy alone."""
+    metrics_token: SecretStr | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <token>` and nothing else (a scraper
+    reaches pods by address, whatever `allowed_hosts` says); unset, /metrics is guarded like
+    the chat (allowed hosts, then `token` or `trusted_header` when set)."""
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -182,6 +189,26 @@ class RedactionSettings(BaseModel):
         return _list_from_text(value)
 
 
+class LogSettings(BaseModel):
+    """The servers' logs (`sre slack`, `sre web`), on stderr; see assistant/logs.py."""
+
+    format: Literal["text", "json"] = "text"
+    """`text` for people; `json`: one JSON object a line (time, level, logger, message, and
+    the record's fields), every string redacted as cluster text is."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe level written."""
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces of the servers' investigations; see README "Observability"."""
+
+    otlp_endpoint: str | None = None
+    """An OTLP/gRPC collector (`http://otel-collector:4317`): one trace per investigation, a
+    span per graph step. Unset: no tracing, and the OpenTelemetry SDK is never imported."""
+    service_name: str = "sre-assistant"
+    """The `service.name` the traces carry."""
+
+
 class MemorySettings(BaseModel):
     sqlite_path: Path | None = None
     """Conversation memory file; `<state_dir>/memory.sqlite` when unset."""
@@ -209,6 +236,8 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     redaction: RedactionSettings = RedactionSettings()
+    log: LogSettings = LogSettings()
+    tracing: TracingSettings = TracingSettings()
     state_dir: Path = Path("~/.local/state/sre-assistant")
     """Where conversation memory, the runbook index and alert state live."""
 
