@@ -115,13 +115,41 @@ class WebSettings(BaseModel):
         return _list_from_text(value)
 
 
-Provider = Literal["openai", "anthropic", "ollama", "openai-compatible"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "ollama", "openai-compatible")
+Provider = str
+"""A provider name LangChain's `init_chat_model` knows (`google_genai`, `bedrock_converse`,
+`azure_openai`, `mistralai`, ...), or `openai-compatible` (the `openai` client at `base_url`)."""
+TESTED_PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "ollama", "openai-compatible")
+"""The providers the tests exercise (model cassettes, wire format); others are passed through."""
+
+
+class MCPSettings(BaseModel):
+    """The MCP server (`sre mcp`): see README "MCP"."""
+
+    host: str = "127.0.0.1"
+    """Address the streamable HTTP transport binds (`sre mcp --http`)."""
+    port: int = 8090
+    """Port of the streamable HTTP transport; its endpoint is `/mcp`."""
+    token: SecretStr | None = None
+    """`Authorization: Bearer <token>` every HTTP request must carry; `sre mcp --http` refuses
+    to start without it. Unused over stdio (the client that started the process is the user)."""
+    namespaces: Annotated[list[str] | None, NoDecode] = None
+    """Allow-list of namespaces the MCP tools may read; unset: every namespace. Comma-separated
+    or a JSON list; outside it, namespaces read as if they did not exist."""
+    workers: int = 4
+    """Investigations (`diagnose`, `ask`) run at once; more wait in a queue."""
+    queue_limit: int = 20
+    """Investigations waiting at most; past it the call is refused with "busy"."""
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        return _list_from_text(value)
 
 
 class ModelSettings(BaseModel):
     provider: Provider | None = None
-    """Which chat model API to use; unset: offline (the engine and templates, no model)."""
+    """Which chat model API to use, any provider `init_chat_model` accepts (tested:
+    `TESTED_PROVIDERS`); unset: offline (the engine and templates, no model)."""
     name: str = ""
     """The model's name at the provider ("gpt-4o-mini", "claude-sonnet-4-5", "qwen2.5:7b")."""
     base_url: str | None = None
@@ -224,7 +252,8 @@ class Settings(BaseSettings):
 
     kubeconfig: str | None = Field(
         default=None, validation_alias=AliasChoices("SRE_KUBECONFIG", "KUBECONFIG"))
-    """Path of the kubeconfig (the first of $KUBECONFIG); ~/.kube/config when unset."""
+    """The kubeconfig: one path or a `:`-separated list merged as kubectl merges them (the
+    first file to define a name or set current-context wins); ~/.kube/config when unset."""
     kubernetes_service_host: str | None = Field(
         default=None, validation_alias="KUBERNETES_SERVICE_HOST")
     """Set by Kubernetes inside a pod: then the in-cluster service account is used."""
@@ -234,6 +263,7 @@ class Settings(BaseSettings):
     memory: MemorySettings = MemorySettings()
     slack: SlackSettings = SlackSettings()
     web: WebSettings = WebSettings()
+    mcp: MCPSettings = MCPSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     redaction: RedactionSettings = RedactionSettings()
     log: LogSettings = LogSettings()
@@ -243,6 +273,5 @@ class Settings(BaseSettings):
 
     @property
     def kubeconfig_path(self) -> str | None:
-        if not self.kubeconfig:
-            return None
-        return self.kubeconfig.split(":")[0] or None
+        """The kubeconfig as given, a list included (`tools.live.connect` merges it)."""
+        return self.kubeconfig or None

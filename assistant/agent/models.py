@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from tools import redact_text
 
-from ..settings import PROVIDERS, ModelSettings, Provider
+from ..settings import TESTED_PROVIDERS, ModelSettings, Provider
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -46,12 +46,14 @@ class ModelConfigError(ValueError):
 
 
 def chat_model(settings: ModelSettings, timeout: float | None = None) -> BaseChatModel | None:
-    """The configured chat model; None when no provider is set (offline mode)."""
+    """The configured chat model; None when no provider is set (offline mode).
+
+    Any provider `init_chat_model` knows is passed through with its integration package
+    installed (`pip install langchain-google-genai` for `google_genai`); `TESTED_PROVIDERS`
+    are the ones the tests exercise.
+    """
     if settings.provider is None:
         return None
-    if settings.provider not in PROVIDERS:
-        raise ModelConfigError(f"unknown model provider {settings.provider!r}; supported: "
-                               + ", ".join(PROVIDERS))
     if not settings.name:
         raise ModelConfigError("model.name is required with a model provider")
     if settings.provider == "openai-compatible" and not settings.base_url:
@@ -74,7 +76,19 @@ def chat_model(settings: ModelSettings, timeout: float | None = None) -> BaseCha
 
     try:
         model: BaseChatModel = init_chat_model(settings.name, model_provider=provider, **kwargs)
-    except (openai.OpenAIError, anthropic.AnthropicError, ValidationError) as e:
+    except ImportError as e:  # a provider init_chat_model knows, its package not installed
+        missing = e.__cause__ if isinstance(e.__cause__, ImportError) else e
+        package = (missing.name or "").split(".")[0].replace("_", "-")
+        raise ModelConfigError(f"the {settings.provider} provider needs its LangChain package: "
+                               f"pip install {package or 'langchain-' + provider}") from e
+    except ValueError as e:  # init_chat_model's "Unsupported provider" (ValidationError below)
+        if isinstance(e, ValidationError):
+            raise ModelConfigError(f"the {settings.provider} model cannot be set up: "
+                                   "ValidationError; check model.name and model.api_key") from e
+        raise ModelConfigError(f"unknown model provider {settings.provider!r}: use one that "
+                               "LangChain's init_chat_model accepts (tested: "
+                               + ", ".join(TESTED_PROVIDERS) + ")") from e
+    except (openai.OpenAIError, anthropic.AnthropicError) as e:
         raise ModelConfigError(f"the {settings.provider} model cannot be set up: "
                                f"{type(e).__name__}; check model.name and model.api_key") from e
     return model
