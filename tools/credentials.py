@@ -1,0 +1,209 @@
+"""Credentials recognised by the shape around them, with or without a key: private keys (PEM
+blocks, PuTTY lines; certificates are public and stay), URL userinfo, chat webhooks, Oracle
+`user/pw@db` logins, the password flags of database, registry and directory clients, passwords
+piped to `--password-stdin`, `AUTH` commands, `Authorization:` headers of any scheme, `Bearer`
+and `Basic` credentials, JWTs, session cookies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from .secret_names import is_secret_value, keep_head, keep_quotes, sensitive_name
+from .secret_tokens import REDACTED, known_token, looks_random
+
+
+def redact_private_keys(text: str, lower: str) -> str:
+    """PEM private-key blocks, whole, across lines (one cut off before its END: to the end of the
+    text); PuTTY `Private-Lines`."""
+    if "-----begin" in lower and "private key" in lower:
+        text = _PEM.sub(lambda m: m.group("head") + REDACTED + (m.group("end") or ""), text)
+    if "Private-Lines:" in text:
+        text = _PUTTY_PRIVATE.sub(lambda m: m.group("head") + REDACTED + "\n", text)
+    return text
+
+
+def redact_credentials(text: str, lower: str) -> str:
+    """The one-line rules above, each behind a cheap substring check of `lower`."""
+    if "://" in text:
+        if "@" in text:
+            text = _URL_CREDENTIALS.sub(keep_head, text)
+            text = _URL_TOKEN_USER.sub(_redact_token_user, text)
+        if "hooks.slack.com" in lower or "/webhook" in lower:
+            text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
+        if "/hooks/" in text:
+            text = _MATTERMOST_HOOK.sub(rf"\1{REDACTED}", text)
+    if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
+        text = _ORACLE_LOGIN.sub(keep_head, text)
+    if "-u" in text:
+        text = _CURL_USER.sub(keep_head, text)
+    if (" -" in text or "\t-" in text or "/user:" in lower) and (
+            _CLI_HINTS.search(lower) or "-U " in text):
+        text = _CLI_PASSWORD.sub(keep_quotes, text)
+    if "|" in text and ("stdin" in lower or "chpasswd" in lower):
+        text = _PIPED_PASSWORD.sub(keep_quotes, text)
+    if "AUTH" in text:
+        text = _AUTH_COMMAND.sub(_redact_auth_command, text)
+    if ".auth(" in lower:
+        text = _AUTH_CALL.sub(keep_quotes, text)
+    if "authorization" in lower:
+        text = _AUTH_HEADER.sub(_redact_authorization, text)
+    if "bearer" in lower:
+        text = _BEARER.sub(_redact_bearer, text)
+    if "basic" in lower:
+        text = _BASIC.sub(_redact_basic, text)
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    if "cookie" in lower:
+        text = _COOKIE.sub(_redact_cookies, text)
+    return text
+
+
+_PEM = re.compile(
+    r"(?P<head>-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----)"
+    r"(?:.*?(?P<end>-----END (?P=label)-----)|.*)",
+    re.DOTALL,
+)
+_PUTTY_PRIVATE = re.compile(
+    r"(?P<head>^Private-Lines:[ \t]*\d+[ \t]*\r?\n)(?P<pw>(?:[A-Za-z0-9+/=]+(?:\r?\n|$))+)",
+    re.MULTILINE,
+)
+_URL_CREDENTIALS = re.compile(  # the password ends at the first `@` followed by a host
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>\[\]]*:)(?!\d{1,5}(?:[/?#]|$))"
+    r"(?P<pw>[^\s\"'<>\\]+?)(?=@[\w.\[\]:-]*(?:[/?(),;\s\"'<>\\]|$))"
+)
+_URL_TOKEN_USER = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<pw>[\w-]{20,})(?=@)")
+_SLACK_WEBHOOK = re.compile(  # Slack, Teams (outlook.office.com, *.webhook.office.com)
+    r"((?:hooks\.slack\.com/(?:services|workflows|triggers)|\.office(?:365)?\.com/webhook(?:b2)?)/)"
+    r"[\w/@.-]+")
+_MATTERMOST_HOOK = re.compile(r"(/hooks/)[a-z0-9]{26}(?![\w-])")
+_ORACLE_LOGIN = re.compile(  # jdbc:oracle:thin:scott/tiger@db, sqlplus scott/tiger@orcl
+    r"(?P<head>(?:\bjdbc:oracle:(?:thin|oci8?):|\b(?:sqlplus|expdp|impdp|exp|imp|rman|sqlldr)"
+    r"(?:[ \t]+-\w+)*[ \t]+(?:target[ \t]*=?[ \t]*)?)[\w$#.]+/)(?P<pw>[^\s@/\\\"']+)(?=@)",
+    re.IGNORECASE,
+)
+_CURL_USER = re.compile(  # not `docker run -u 1000:1000`
+    r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
+)
+_CLI_PASSWORD = re.compile(
+    r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
+    r"|redis-cli\b[^\n]{0,200}?[ \t]-a[ \t]+"
+    r"|(?:sshpass|mongosh?|rabbitmqadmin|twine)\b[^\n]{0,200}?[ \t]-p[ \t]+"
+    r"|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|oc|cf|helm[ \t]+registry|crane[ \t]+auth)"
+    r"[ \t]+login\b[^\n]{0,200}?[ \t]-p[ \t]+"
+    r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]{0,200}?[ \t]-P[ \t]*"
+    r"|ldap\w*\b[^\n]{0,200}?[ \t]-w[ \t]+"
+    r"|htpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+)"
+    r"|(?<!\S)-pass(?:in|out)?[ \t]+pass:"
+    r"|(?<!\S)-U[ \t]+[^\s%\"']+%"
+    r"|\bnet[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+)"
+    r"(?P<pw>'[^'\n]*'|\"[^\"\n]*\"|[^\s\"'/][^\s\"']*)"
+)
+_PIPED_PASSWORD = re.compile(  # echo 'pw' | docker login --password-stdin; echo u:pw | chpasswd
+    r"(?P<head>\b(?:echo|printf)(?:[ \t]+-[neE]+)?(?:[ \t]+[\"']?%s(?:\\n)?[\"']?)?[ \t]+)"
+    r"(?P<pw>'[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
+    r"(?=[ \t]*\|[^\n]{0,200}(?:-stdin|chpasswd|/dev/stdin))"
+)
+_AUTH_COMMAND = re.compile(  # redis MONITOR `"AUTH" "pw"`, SMTP/IMAP `AUTH PLAIN <base64>`
+    r"(?P<head>\"?\bAUTH\"?[ \t]+(?:(?:PLAIN|LOGIN|XOAUTH2)[ \t]+|\"[^\"\s]*\"[ \t]+(?=\"))?)"
+    r"(?P<pw>\"[^\"\n]+\"|[^\s\"]+)"
+)
+_AUTH_CALL = re.compile(  # mongo shell: db.auth("user", "pw")
+    r"(?P<head>\.auth\([ \t]*([\"'])[^\"'\n]*\2[ \t]*,[ \t]*)(?P<pw>\"[^\"\n]*\"|'[^'\n]*')"
+)
+_ORACLE_HINTS = re.compile(r"sqlplus|expdp|impdp|\bexp\b|\bimp\b|rman|sqlldr")
+_CLI_HINTS = re.compile(r"mysql|redis-cli|sshpass|mongo|rabbitmqadmin|twine|login|sqlcmd|bcp"
+                        r"|mosquitto|ldap|pass:|htpasswd|-U |net use")
+_AUTH_PARAM = r"[\w.-]{1,64}[ \t]*=[ \t]*(?:\"[^\"\n]{0,1024}\"|[^\s\"',\]]{1,1024})"
+_AUTH_PARAMS = re.compile(
+    r"(?P<name>[\w.-]+)(?P<eq>[ \t]*=[ \t]*)(?P<value>\"[^\"\n]*\"|[^\s\",\]]+)")
+# Parameters of Digest, SigV4 and the like that name, not prove: they stay.
+_AUTH_PARAMS_SHOWN = frozenset({"username", "realm", "uri", "algorithm", "qop", "nc",
+                                "credential", "signedheaders", "keyid", "headers", "created",
+                                "expires", "domain", "stale", "charset", "userhash"})
+_AUTH_HEADER = re.compile(  # any scheme (GenieKey, Splunk, SSWS, Api-Key...), Go's map[K:[V]]
+    r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\[?\\?[\"']?)"
+    r"(?P<scheme>[A-Za-z][\w.-]{0,31}[ \t]+(?=[^\s\"'\\,;\]]))?"
+    rf"(?P<pw>{_AUTH_PARAM}(?:(?:[ \t]*,[ \t]*|[ \t]+){_AUTH_PARAM})*|[^\s\"'\\,;\]]+)",
+    re.IGNORECASE,
+)
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "ntlm", "apikey",
+                           "api-key", "aws4-hmac-sha256", "geniekey", "splunk", "ssws", "key",
+                           "dsn", "hmac", "signature", "oauth", "mac", "hoba", "vapid"})
+_BEARER = re.compile(r"(?P<head>\bbearer[ \t]+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_BASIC = re.compile(
+    r"(?P<head>\bbasic[ \t]+)(?P<pw>[A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
+)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+_COOKIE = re.compile(r"(?P<head>\b(?:set-)?cookie[ \t]*:[ \t]*)(?P<pw>[^\n\"'\\]+)",
+                     re.IGNORECASE)
+_COOKIE_PAIR = re.compile(r"(?P<name>[^\s=;,]+)=(?P<value>[^;\s,]*)")
+_SESSION_COOKIE = re.compile(r"sid|sess|token|auth|jwt|remember|login|[xc]srf", re.IGNORECASE)
+_COOKIE_ATTRIBUTES = frozenset({"path", "domain", "expires", "max-age", "samesite", "priority"})
+
+
+def _redact_basic(m: re.Match[str]) -> str:
+    try:
+        decoded = base64.b64decode(m.group("pw"), validate=True)
+    except (binascii.Error, ValueError):
+        return m.group()
+    return m.group("head") + REDACTED if b":" in decoded else m.group()
+
+
+def _redact_auth_command(m: re.Match[str]) -> str:
+    inner = m.group("pw").strip('"')
+    if inner.isalpha() and (inner.islower() or inner.isupper()):  # AUTH failed, AUTH OK
+        return m.group()
+    return keep_quotes(m)
+
+
+def _redact_authorization(m: re.Match[str]) -> str:
+    """The whole credential after `Authorization:`, whatever its scheme; the scheme word stays.
+    Not "authorization: denied" nor "authorization failed for user bob": a lowercase word after
+    an unknown scheme word, or alone, is prose."""
+    scheme, pw = (m.group("scheme") or "").strip(), m.group("pw")
+    if scheme.lower() not in _AUTH_SCHEMES and pw.isalpha() and pw.islower():
+        return m.group()
+    if not is_secret_value(pw):
+        return m.group()
+    if "=" in pw and _AUTH_PARAMS.match(pw):
+        return m.group("head") + (m.group("scheme") or "") + _AUTH_PARAMS.sub(_auth_param, pw)
+    return m.group("head") + (m.group("scheme") or "") + REDACTED
+
+
+def _auth_param(p: re.Match[str]) -> str:
+    if p.group("name").lower() in _AUTH_PARAMS_SHOWN or not is_secret_value(p.group("value")):
+        return p.group()
+    quote = '"' if p.group("value").startswith('"') else ""
+    return p.group("name") + p.group("eq") + quote + REDACTED + quote
+
+
+def _redact_bearer(m: re.Match[str]) -> str:
+    pw = m.group("pw")
+    if pw.isalpha() and len(pw) < 24:  # "Bearer authentication failed"
+        return m.group()
+    return m.group("head") + REDACTED
+
+
+def _redact_token_user(m: re.Match[str]) -> str:
+    """`https://<key>@o450.ingest.sentry.io`: a user name that is a key, not a name."""
+    user = m.group("pw")
+    if re.fullmatch(r"[0-9a-f]{32,}", user) or known_token().fullmatch(user) or (
+            looks_random(user)):
+        return m.group("head") + REDACTED
+    return m.group()
+
+
+def _redact_cookies(m: re.Match[str]) -> str:
+    def pair(p: re.Match[str]) -> str:
+        name, value = p.group("name"), p.group("value")
+        if name.lower() in _COOKIE_ATTRIBUTES or not is_secret_value(value):
+            return p.group()
+        if _SESSION_COOKIE.search(name) or sensitive_name(name) or (
+                len(value) >= 16 and re.search(r"\d", value) and re.search(r"[A-Za-z]", value)):
+            return f"{name}={REDACTED}"
+        return p.group()
+
+    return m.group("head") + _COOKIE_PAIR.sub(pair, m.group("pw"))

@@ -1,0 +1,284 @@
+"""Values hidden by the key that names them: `key=value`, `key: value`, JSON (escaped to any
+depth, or with the value on the next line), `--flag value`, XML elements and `name=/value=`
+pairs, YAML block scalars, `name:`/`value:` env lists, `kubectl describe` output, connection
+strings, SQL (`PASSWORD '...'`, `IDENTIFIED BY`), config directives (`requirepass`,
+`proxy_set_header X-Api-Key`), and prose ("the password is X") when X looks like a credential.
+A line that starts with such a key loses the rest of the line.
+
+Every rule starts from a key hint (`_KEY_HINT`, on lowercased text) and is tried only where one
+is, with keys and values bounded in length, so the whole costs time linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .secret_names import (
+    is_secret_value,
+    keep_head,
+    keep_quotes,
+    sensitive_name,
+    unquote_value,
+)
+from .secret_tokens import REDACTED, looks_random
+
+
+def has_key_hint(lower: str) -> bool:
+    """Whether lowercased text holds a word a sensitive key contains: the keyed rules' gate."""
+    return _KEY_HINT.search(lower) is not None
+
+
+def redact_keyed_structure(text: str, lower: str) -> str:
+    """The keyed rules that may span lines (XML elements, YAML block scalars, env lists, JSON
+    values on the next line, `kubectl describe` output)."""
+    if "</" in text:
+        text = _XML_ELEMENT.sub(_keep_key(inline=False), text)
+    if "\n" in text and ("|" in text or ">" in text):
+        text = _sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True)
+    if "value" in lower or "key" in lower or "name" in lower:
+        text = _NAMED_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
+    if "\n" in text and ('":' in text or "':" in text):
+        text = _sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+    if "\n----" in text:
+        text = _DESCRIBED.sub(_redact_described, text)
+    return text
+
+
+_S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
+# Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
+_HINTS = (r"(?:p(?:ass|w|sk|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key|c(?:red|srf|ookie"
+          r"|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo|losenord|t?otp"
+          r"|bearer|code)")
+_KEY_HINT = re.compile(_HINTS)  # on lowercased text
+# A key is a whole run of name characters holding a hint, then `sensitive_name` judges it. Both
+# sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
+_KEY_MAX = 64
+_KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
+_LINE_ASSIGNMENT = re.compile(
+    rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
+    rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ASSIGNMENT = re.compile(
+    rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
+    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
+    r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
+    r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
+    re.IGNORECASE,
+)
+_FLAG_VALUE = re.compile(
+    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY})[ \t]+)"
+    r"(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'-]\S{0,1024})",
+    re.IGNORECASE,
+)
+_KEY_POSITION = "{,;([&?:|\"'"
+_XML_ELEMENT = re.compile(
+    rf"(?P<head><(?P<tag>(?:[\w.-]+:)?(?P<key>{_KEY}))(?:\s[^<>]*)?>)"
+    r"(?P<pw><!\[CDATA\[.*?\]\]>|[^<]+)(?=</(?P=tag)>)",
+    re.IGNORECASE | re.DOTALL,
+)
+_NAMED_VALUE = re.compile(  # <add key="K" value="V"/>, {"name":"K","value":"V"}, YAML env lists
+    rf"(?P<head>\b(?:name|key)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<key>{_KEY})\\?[\"']?"
+    r"(?:[ \t]*,?[ \t]*|[ \t]*\n[ \t]*)\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+    r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>\n]{0,200}>)"
+    r"(?P<pw>[^\"'\\\n<>]+)",
+    re.IGNORECASE,
+)
+_YAML_BLOCK = re.compile(
+    rf"^(?P<head>(?P<indent>{_S}*)(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*[|>][-+0-9]*"
+    rf"{_S}*\n)(?P<pw>(?:(?P=indent){_S}+\S[^\n]*(?:\n|$)|{_S}*\n)+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_NEXT_LINE_VALUE = re.compile(  # "password":\n    "x"
+    rf"(?P<head>(?P<q>[\"'])(?P<key>{_KEY})(?P=q)[ \t]*:[ \t]*\r?\n[ \t]*)"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')",
+    re.IGNORECASE,
+)
+_NESTED_VALUE = re.compile(  # "secret": {"value": "x"}
+    rf"(?P<head>[\"']?(?P<key>{_KEY})[\"']?[ \t]*:[ \t]*\{{[ \t]*[\"']?"
+    r"(?:value|data|plaintext|text)[\"']?[ \t]*:[ \t]*)(?P<pw>\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*')",
+    re.IGNORECASE,
+)
+_DESCRIBED = re.compile(  # `kubectl describe configmap`: KEY:, a line of dashes, the value
+    r"(?P<head>^(?P<key>[\w.-]+):[ \t]*\r?\n-{4}[ \t]*\r?\n)"
+    r"(?P<pw>.*?)(?=\r?\n(?:[\w.-]+:[ \t]*\r?\n-{4}|[ \t]*\r?\n|BinaryData\b|Events:)|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
+_CONN_STRING_PASSWORD = re.compile(
+    r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>[^;\n\"']+)", re.IGNORECASE
+)
+_SQL_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password[ \t]*\([ \t]*|(?:password|identified(?:[ \t]+with[ \t]+\w+)?"
+    r"[ \t]+by)[ \t]+))"
+    r"(?P<pw>'(?:[^'\\\n]|\\.|'')*')",
+    re.IGNORECASE,
+)
+_DIRECTIVE = re.compile(  # redis.conf, keepalived, .netrc, HAProxy userlists
+    r"(?P<head>(?:^[ \t]*(?:requirepass|masterauth|auth_pass|rpcpassword)"
+    r"|\blogin[ \t]+\S+[ \t]+password|\binsecure-password)[ \t]+)(?P<pw>[^\s;]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DIRECTIVE_HINTS = re.compile(r"requirepass|masterauth|auth_pass|rpcpassword|login|insecure-pas")
+_HEADER_DIRECTIVE = re.compile(  # nginx, HAProxy, Envoy: a header set to a literal
+    rf"(?P<head>\b(?:proxy_set_header|add_header|grpc_set_header|more_set_headers|set-header"
+    rf"|add-header)[ \t]+[\"']?(?P<key>{_KEY})[\"']?[ \t]+[\"']?)(?P<pw>[^\s\"';]+)",
+    re.IGNORECASE,
+)
+_PROSE = re.compile(
+    r"(?P<head>\b(?:(?:(?:api|access|secret|private)[ _-]?key|password|passwd|passphrase"
+    r"|passcode|secret|token)(?:[ \t]+(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+|account[ \t]+)?"
+    r"[^\s,;]+)?[ \t]+(?:(?:was[ \t]+|is[ \t]+)?(?:set|changed|reset)[ \t]+to|is[ \t]+now"
+    r"|is|was|to)|(?:with|using)[ \t]+(?:the[ \t]+)?(?:password|passwd|passphrase|token"
+    r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
+    re.IGNORECASE,
+)
+_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
+
+
+def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
+    """Replacement for assignments: hide `pw` when `key` names a secret; keep its quotes."""
+
+    def replace(m: re.Match[str]) -> str:
+        pw = m.group("pw")
+        escapes = len(pw) - len(pw.lstrip("\\"))
+        if escapes and pw[escapes : escapes + 1] == '"':
+            open_ = close = pw[: escapes + 1]
+            inner = pw[escapes + 1 : -(escapes + 1)]
+        elif pw[:1] in "\"'":
+            open_, close, inner = pw[0], pw[0], pw[1:-1]
+        else:
+            inner = pw.rstrip(")]}>")
+            open_, close = "", pw[len(inner) :]
+        key = m.group("key") or m.groupdict().get("key2") or ""
+        if not sensitive_name(key) or not is_secret_value(inner) or not is_secret_value(pw):
+            return m.group()
+        if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
+            return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
+        if inline and ":" in (m.groupdict().get("sep") or ""):
+            if m.string[m.start() - 1 : m.start()] == ":" and m.group("sep") == ":":
+                return m.group()  # arn:aws:secretsmanager:...:secret:prod/db, urn:...
+            if inner.isalpha() and not _at_key_position(m) and (
+                    inner.islower() or not looks_random(inner)):
+                return m.group()  # prose: "failed to refresh token: context deadline"
+        return m.group("head") + open_ + REDACTED + close
+
+    return replace
+
+
+_DIGEST = re.compile(r"[0-9a-f]{32,128}")
+
+
+def _at_key_position(m: re.Match[str]) -> bool:
+    before = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
+    return not before or before[-1] in _KEY_POSITION
+
+
+def _redact_described(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key"), broad=True) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED
+
+
+def _redact_block(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    ending = "\n" if m.group("pw").endswith("\n") else ""
+    return f"{m.group('head')}{m.group('indent')}  {REDACTED}{ending}"
+
+
+_CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]")
+
+
+def _redact_prose(m: re.Match[str]) -> str:
+    """"the password is Summer2024!": a value that looks like a credential, or is quoted; not
+    "the password is incorrect" nor "the secret is db-credentials"."""
+    pw = m.group("pw")
+    open_, close, inner = unquote_value(pw)
+    if not open_:
+        inner = pw.rstrip(".,;:)")
+        close = pw[len(inner):]
+        if (len(inner) < 4 or "=" in inner or "://" in inner
+                or not _CREDENTIAL_SHAPE.match(inner)):
+            return m.group()
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
+
+
+_SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
+_SUB_ASSIGNMENT = _keep_key(inline=True)
+_KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
+                (_ASSIGNMENT, _SUB_ASSIGNMENT, False),
+                (_FLAG_VALUE, _SUB_ASSIGNMENT_LINE, False))
+
+
+_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_RUN = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+                 lower: str, *, line: bool = False) -> str:
+    """`pattern.sub(replace, text)` for a pattern whose key holds a key hint: tried only where
+    a hint is (at the start of its run of name characters, or of its `line`), once per run or
+    line however many hints it holds, and never on a run too long to be a key. Each try is
+    bounded (`_KEY_MAX`), so the whole costs time linear in the text."""
+    if len(lower) != len(text):  # a few characters change length when lowercased
+        return pattern.sub(replace, text)
+    out: list[str] = []
+    pos = covered = 0
+    for hint in _KEY_HINT.finditer(lower):
+        at = hint.start()
+        if at < pos or at < covered:
+            continue
+        if line:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            covered = len(text) if end < 0 else end
+            starts: tuple[int, ...] = (start,)
+        else:
+            start, limit = at, max(0, at - 2 * _KEY_MAX)
+            while start > limit and text[start - 1] in _RUN_CHARS:
+                start -= 1
+            covered = _RUN.match(text, at).end()  # type: ignore[union-attr]
+            if covered - start > 2 * _KEY_MAX + 2:  # `--` and a key: no key is this long
+                continue
+            begin = start
+            while begin > max(0, start - 8) and text[begin - 1] in "\\\"'":
+                begin -= 1  # `"key"`, `\"key\"`, `\\\"key\\\"` (JSON in JSON in JSON)
+            starts = tuple(range(begin, start + 1))
+        for begin in starts:
+            m = pattern.match(text, begin) if begin >= pos else None
+            if m:
+                out += (text[pos : m.start()], replace(m))
+                pos = m.end()
+                break
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def redact_keyed(text: str, lower: str) -> str:
+    """The one-line rules that start from a key name, then prose."""
+    original, prose = text, _PROSE_HINTS.search(lower) is not None
+    if ";" in text:
+        text = _CONN_STRING_PASSWORD.sub(keep_head, text)
+    if "'" in text and ("password" in lower or "identified" in lower):
+        text = _SQL_PASSWORD.sub(keep_quotes, text)
+    if _DIRECTIVE_HINTS.search(lower):
+        text = _DIRECTIVE.sub(keep_head, text)
+    if "header" in lower:
+        text = _HEADER_DIRECTIVE.sub(_SUB_ASSIGNMENT_LINE, text)
+    if "{" in text and "value" in lower:
+        text = _sub_at_keys(_NESTED_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+    if text is not original:
+        lower = text.lower()
+    for pattern, replace, line in _KEYED_RULES:
+        if pattern is _FLAG_VALUE and "-" not in text:
+            continue
+        redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
+        if redacted is not text:
+            text, lower = redacted, redacted.lower()
+    return _PROSE.sub(_redact_prose, text) if prose else text

@@ -1,0 +1,149 @@
+"""What is a secret by its name, and which values say nothing: `sensitive_name` judges a key
+(`DB_PASSWORD`, `PassWord`, `pw`, `X-Api-Key`; not `tokenManager` or `password_file`),
+`is_secret_value` spares booleans, references, templates, paths and what was already redacted.
+The replacements every keyed rule shares keep the key and its quotes and hide the value.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from .secret_tokens import REDACTED, SEGMENT, looks_random
+
+_STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
+           "credential", "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase",
+           "sessionid", "userkey")
+# A strong word ends a segment, perhaps with a plural or a value suffix: `dbpassword`,
+# `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
+_STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
+_NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
+_EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "creds", "signature", "sig", "sessid",
+                    "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk", "totp",
+                    "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord", "haslo",
+                    "parola", "salasana", "losenord"})
+# Whole names (separators dropped) that hold a secret though no word above says so.
+_NAMED_SECRETS = ("motdepasse", "secretkeybase", "erlangcookie", "honeycombteam",
+                  "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
+                  "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
+_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp"}
+_PASS_WORDS = frozenset({"bypass", "compass", "multipass", "onepass", "singlepass", "firstpass"})
+_KEY_QUALIFIERS = frozenset({
+    "api", "access", "secret", "private", "ssh", "encryption", "decryption", "signing", "master",
+    "client", "license", "app", "application", "service", "account", "storage", "webhook",
+    "hmac", "aes", "gpg", "pgp", "deploy", "admin", "root", "auth", "session", "crypto", "enc",
+    "sign", "shared", "wallet", "signer", "validator", "ingest", "integration", "routing",
+    "server", "write", "unseal", "recovery", "consumer", "personal", "user",
+})
+_CONN_PREFIXES = frozenset({
+    "database", "db", "redis", "mongo", "mongodb", "postgres", "postgresql", "pg", "mysql",
+    "amqp", "rabbitmq", "broker", "sentry", "conn", "connection",
+})
+_CONN_LAST = frozenset({"url", "uri", "dsn", "str", "string"})
+_VALUE_SUFFIX = frozenset({
+    "value", "hash", "b64", "base64", "encoded", "encrypted", "plain", "plaintext", "raw", "text",
+    "str", "string", "data", "id", "hex", "bytes",
+})
+# A name ending in one of these holds something about a secret, not the secret itself.
+_SAFE_LAST = frozenset({
+    "name", "names", "file", "files", "path", "paths", "dir", "directory", "ref", "url", "uri",
+    "endpoint", "host", "hostname", "port", "ttl", "expiry", "expires", "expiration", "timeout",
+    "type", "kind", "length", "len", "size", "count", "enabled", "enable", "disabled",
+    "required", "mode", "header", "version", "format", "algorithm", "policy", "provider",
+    "location", "mount", "prefix", "tokens", "stdin", "min", "max", "require", "source",
+    "serializer", "deserializer", "issuer", "audience", "store", "domain", "hasher", "origins",
+    "template", "cidr", "age", "level", "registry", "hint", "hosts",
+})
+
+
+@functools.lru_cache(maxsize=4096)  # names repeat across every replica of every workload
+def sensitive_name(name: str, *, broad: bool = False) -> bool:
+    """Whether a key names a secret, in any case (`password`, `PassWord`, `PASSWD`, `pw`).
+
+    In log text the secret word must name the value itself (`access_token`, `passwordHash`,
+    `X-Api-Key`, `session_id`; not `tokenManager` or `--auth-local`). Env names and ConfigMap
+    keys are `broad`: the word may sit anywhere, and KEY, PRIVATE, CONN and DATABASE_URL-like
+    names count too.
+    """
+    segs = [s.lower() for s in SEGMENT.findall(name)]
+    if not segs:
+        return False
+    if broad and segs[-1] in _CONN_LAST and _CONN_PREFIXES.intersection(segs):
+        return True
+    if segs[-1] in _SAFE_LAST:
+        return False
+    if "".join(segs).endswith(_NAMED_SECRETS):
+        return True
+    if broad:
+        joined = "".join(seg for seg in segs if seg not in _NOT_STRONG)
+        return (bool(_EXACT_BROAD.intersection(segs)) or any(w in joined for w in _STRONG)
+                or any(_ends_in_pass(seg) for seg in segs))
+    if len(segs) > 1 and segs[-2:] == ["session", "id"]:
+        return True
+    if len(segs) > 1 and (segs[-1] in _VALUE_SUFFIX or segs[-1].isdigit()):
+        segs = segs[:-1]  # password_hash, secret_id, password2
+    last = segs[-1]
+    if last in _EXACT or _ends_in_pass(last) or (
+            last not in _NOT_STRONG and any(map(last.endswith, _STRONG_ENDINGS))):
+        return True
+    if len(segs) > 1:  # PassWord, Pass_Phrase: the word spans two segments
+        pair = segs[-2] + last
+        if any(w in pair and w not in segs[-2] for w in _STRONG):
+            return True
+    return last in ("key", "keys") and len(segs) > 1 and segs[-2] in _KEY_QUALIFIERS
+
+
+def _ends_in_pass(seg: str) -> bool:
+    """`storepass`, `keypass`, `requirepass`, `pgpass`; not `bypass`."""
+    return len(seg) > 4 and seg.endswith("pass") and seg not in _PASS_WORDS
+
+
+_PLACEHOLDER = re.compile(
+    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Z_][A-Z0-9_]*|\$[a-z_][a-z0-9_]*|\{\{.*[\s.].*\}\}|\*+"
+    r"|%\(\w+\)s|<[\w -]*>|(?:file|fd):\S+|stdin|SIG[A-Z]{2,8}(?:[ \t]+[a-z][a-z ]*)?"
+    r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
+    re.DOTALL,
+)
+_NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
+                         "enabled", "disabled", "on", "off", "required", "optional"})
+_FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?")
+_RELATIVE_PATH = re.compile(r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}")  # secret/data/shop/db
+
+
+def is_secret_value(value: str) -> bool:
+    """False for values that say nothing (booleans, `$(VAR)` references, templates, `***`,
+    what was already redacted) and for paths such as `/var/secrets/google/key.json` or the Vault
+    path `secret/data/shop/db`, which SREs need to see."""
+    v = value.strip()
+    if v.lower() in _NOT_SECRET or _PLACEHOLDER.fullmatch(v):
+        return False
+    if _RELATIVE_PATH.fullmatch(v):
+        return False
+    return not (_FILE_PATH.fullmatch(v) and not looks_random(v))
+
+
+def keep_head(m: re.Match[str]) -> str:
+    """Replacement for rules with a `head` to keep and a `pw` to hide (unless it says nothing)."""
+    if not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + (m.groupdict().get("scheme") or "") + REDACTED
+
+
+def keep_quotes(m: re.Match[str]) -> str:
+    """Like `keep_head`, for a `pw` that may be quoted (`'...'`, `"..."`, CDATA)."""
+    pw = m.group("pw")
+    open_, close, inner = unquote_value(pw)
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
+
+
+def unquote_value(pw: str) -> tuple[str, str, str]:
+    if pw.startswith("<![CDATA[") and pw.endswith("]]>"):
+        return "<![CDATA[", "]]>", pw[9:-3]
+    if pw.startswith('\\"') and pw.endswith('\\"') and len(pw) >= 4:
+        return '\\"', '\\"', pw[2:-2]
+    if len(pw) >= 2 and pw[0] in "\"'`" and pw[-1] == pw[0]:
+        return pw[0], pw[0], pw[1:-1]
+    trailing = len(pw) - len(pw.rstrip(" \t"))
+    return "", pw[len(pw) - trailing:], pw[: len(pw) - trailing]
