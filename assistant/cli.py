@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `sre` command line: thin, it turns arguments into calls and renders the result.
 
 Exit codes: 0 answered (healthy or not), 2 bad input, 3 cluster unreachable or forbidden.
@@ -11,12 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import argcomplete
 from pydantic import ValidationError
 
-from . import runbooks
+from . import completion, runbooks
 from .exiting import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_OK, Failure
 from .settings import Settings
 
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from tools import Cluster, Toolbox, ToolResult
 
     from .diagnosis import Diagnosis
-    from .investigation import Request
+    from .investigation import OnProgress, Request
 
 # tools/ (the kubernetes client), the engine and the renderers are imported in the functions
 # that use them: `sre runbooks search` needs none of them and must answer within half a second.
@@ -42,16 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--context", help="kubeconfig context (default: the current one)")
     source.add_argument("--kubeconfig", 
                         help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config)")
-    common.add_argument("-n", "--namespace", help="namespace (default: all)")
+    common.add_argument("-n", "--namespace", help="namespace (default: all)"
+                        ).completer = completion.namespaces  # type: ignore[attr-defined]
     common.add_argument("--json", action="store_true", help="machine output on stdout")
 
     parser = argparse.ArgumentParser(
         prog="sre", description="A read-only virtual SRE for Kubernetes.")
+    parser.add_argument("--version", action="version",
+                        version=f"sre {version('sre-assistant')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     diagnose = commands.add_parser("diagnose", parents=[common],
                                    help="find what is wrong, ranked, with root causes")
-    diagnose.add_argument("target", nargs="?", help="KIND/NAME, NAME (fuzzy) or nothing")
+    diagnose.add_argument("target", nargs="?", help="KIND/NAME, NAME (fuzzy) or nothing"
+                          ).completer = completion.workloads  # type: ignore[attr-defined]
     ask = commands.add_parser("ask", parents=[common], help="answer a free-form question")
     ask.add_argument("question")
     for command in (diagnose, ask):
@@ -75,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="run the Slack app (settings: SRE_SLACK__*, see README)")
     commands.add_parser("web", parents=[common],
                         help="run the web chat (settings: SRE_WEB__*, see README)")
+    mcp = commands.add_parser("mcp", parents=[common],
+                              help="serve the read-only tools over MCP (stdio, or --http)")
+    mcp.add_argument("--http", action="store_true",
+                     help="streamable HTTP on SRE_MCP__HOST:PORT/mcp (needs SRE_MCP__TOKEN)")
     runbooks.add_parser(commands)
     return parser
 
@@ -218,7 +229,8 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
     return EXIT_OK
 
 
-def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diagnosis:
+def _investigate(settings: Settings, cluster: Cluster, request: Request,
+                 on_progress: OnProgress | None = None) -> Diagnosis:
     """The agent's answer, with runbooks; its memory is opened only for a conversation
     (`--thread`). Offline and one-shot, the agent would add nothing to the engine's answer but
     the graph's start-up: the engine answers and the runbooks are recalled directly."""
@@ -227,7 +239,7 @@ def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diag
 
     if settings.model.provider is None and not request.thread:
         with Recaller(settings) as recaller:
-            result = EngineInvestigator(cluster).investigate(request)
+            result = EngineInvestigator(cluster).investigate(request, on_progress)
             if result.healthy is False:
                 result = result.model_copy(update={"runbooks": recaller(result)})
         notes = [f"runbooks: {note}" for note in recaller.notes]
@@ -238,7 +250,7 @@ def _investigate(settings: Settings, cluster: Cluster, request: Request) -> Diag
         with Recaller(settings) as recaller, ExitStack() as stack:
             memory = stack.enter_context(open_memory(settings)) if request.thread else None
             result = Agent(settings, cluster, checkpointer=memory,
-                           recall=recaller).investigate(request)
+                           recall=recaller).investigate(request, on_progress)
     except (ModelConfigError, MemoryConfigError) as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
     notes = [f"runbooks: {note}" for note in recaller.notes]
@@ -250,6 +262,7 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 
     from . import engine
     from .investigation import Request
+    from .progressline import ProgressLine
     from .rendering import to_text
 
     question = args.question if args.command == "ask" else f"diagnose {args.target or ''}".strip()
@@ -258,9 +271,10 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
         raise Failure(EXIT_BAD_INPUT, "the question is empty; ask e.g. \"why is checkout "
                                       "failing?\"")
     try:
-        result = _investigate(settings, cluster, Request(
-            question=question, target=target, namespace=args.namespace,
-            thread=f"cli:{args.thread}" if args.thread else None))
+        with ProgressLine(sys.stderr) as progress:  # a terminal's stderr only, never stdout
+            result = _investigate(settings, cluster, Request(
+                question=question, target=target, namespace=args.namespace,
+                thread=f"cli:{args.thread}" if args.thread else None), progress)
     except engine.ClusterUnavailable as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
     except tools.Forbidden as e:
@@ -281,7 +295,9 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argcomplete.autocomplete(parser)  # answers and exits when the shell asks for completions
+    args = parser.parse_args(argv)
     settings = _settings()
     if args.command == "runbooks":  # reads runbook files only: nothing to redact, no tools/
         return runbooks.run(args, settings)
@@ -309,6 +325,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "web":
             from .web import run_from_cli as run_web  # FastAPI and uvicorn: only here
             return run_web(settings, cluster)
+        if args.command == "mcp":
+            from .mcp import run_from_cli as run_mcp  # the MCP SDK: only here
+            return run_mcp(settings, cluster, http=args.http)
         result = _run_tool(args, Toolbox(cluster))
         _check_reachable(result)
         if args.json:

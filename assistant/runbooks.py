@@ -104,9 +104,9 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_result_json(result), indent=2))
+        print(json.dumps(result_json(result), indent=2))
     else:
-        print(_result_text(result))
+        print(result_text(result))
     return EXIT_OK
 
 
@@ -117,7 +117,7 @@ def _report_json(report: IndexReport, location: StoreLocation) -> dict[str, Any]
             "warnings": report.warnings}
 
 
-def _result_json(result: SearchResult) -> dict[str, Any]:
+def result_json(result: SearchResult) -> dict[str, Any]:
     """`hits` is empty when no runbook matches; `nearest` always has the best candidates with
     their raw scores (`lexical`: BM25, `dense`: cosine similarity or null), so a threshold can
     be judged from the outside."""
@@ -133,7 +133,7 @@ def _result_json(result: SearchResult) -> dict[str, Any]:
             "nearest": [hit(h) for h in result.nearest]}
 
 
-def _result_text(result: SearchResult) -> str:
+def result_text(result: SearchResult) -> str:
     if not result.matched and result.nearest:
         closest = result.nearest[0]
         return (f"no runbook matches {result.query!r} (closest: {closest.title}, "
