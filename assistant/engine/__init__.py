@@ -15,6 +15,7 @@ from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, link
 from .checks import symptom_findings
 from .controllers import controller_findings
+from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
 from .reading import namespaces_named, what_logs_say
@@ -145,7 +146,32 @@ def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
     intent = classify(question)
     view = ClusterView.load(cluster, scope.namespaces)
     findings = analyze(view, scope.target, intent)
-    return compose(question, scope, view, findings, intent)
+    diagnosis = compose(question, scope, view, findings, intent)
+    if question and diagnosis.healthy is not None:
+        _add_unrelated(diagnosis, cluster, scope, view, findings)
+    return diagnosis
+
+
+def _add_unrelated(diagnosis: Diagnosis, cluster: Cluster, scope: Scope, view: ClusterView,
+                   findings: list[Finding]) -> None:
+    """Name, after the answer, the problems it is not about: those of the scope outside the
+    target's neighbourhood, then those of the rest of the cluster (two problems at once are
+    common; an answer about one must not hide the other)."""
+    said = " ".join([diagnosis.summary, *diagnosis.notes])
+    by_object = {f.object: f for f in findings}
+    inside: list[Finding] = []
+    if scope.target is not None:
+        hood = neighbourhood(view, scope.target)
+        roots = {r.object: r for r in (_chain_root(f, by_object) for f in findings
+                                      if not _touches(f, hood))}
+        inside = sorted((r for r in roots.values() if r.object not in said and r.impact >= 1.0),
+                        key=lambda f: (-f.impact, -f.confidence))
+    others = [*inside, *elsewhere(cluster, view, {f.object for f in findings})][:3]
+    if not others:
+        return
+    diagnosis.findings += [f for f in others if f not in diagnosis.findings]
+    diagnosis.notes.append("also, unrelated: " + "; ".join(
+        f"{f.object}: {f.summary}" for f in others))
 
 
 def compose(question: str, scope: Scope, view: ClusterView,
@@ -258,6 +284,8 @@ def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:
 
 
 def _where(scope: Scope) -> str:
+    if scope.target and scope.target.namespace is None:
+        return f"{scope.target.kind} {scope.target.name}"
     if scope.target:
         return f"{scope.target.kind} {scope.target.name} in {scope.target.namespace}"
     if len(scope.namespaces) == 1:

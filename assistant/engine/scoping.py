@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound, Toolbox, parse_kind
 from tools.results import Match
+from tools.summaries import meta
 
 from ..diagnosis import Target
 
@@ -81,14 +82,21 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     if explicit and parse_kind(explicit.group(1)):
         return _explicit(box, known, explicit.group(0), namespace)
     tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", _NOISE.sub(" ", text).lower())
+    node = _node_named(box.cluster, tokens)
+    if node is not None:  # "is aks-nodepool1-...-vmss000003 ok?"
+        return _explicit(box, known, f"node/{node}", None)
     mentioned = sorted({w for w in tokens if w in known})
     words = list(dict.fromkeys(w for w in tokens
                                if w not in _STOP and w not in known and len(w) > 2))
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
-        best_found = _named(box, words, mentioned[0]) or _named(box, words, None, exact=True)
-        namespace = mentioned[0] if best_found is None or best_found[1].namespace == \
-            mentioned[0] else None
+        best_found = _named(box, words, mentioned[0])
+        other = None if best_found else _named(box, words, None, exact=True)
+        if other is not None and other[1].namespace and other[1].kind != "Namespace":
+            # two subjects ("checkout throws 503 and loki-2 is Pending too"): both namespaces,
+            # and the answer leads with whichever problem hurts more
+            return Scope(sorted({mentioned[0], other[1].namespace}), None)
+        namespace = mentioned[0]
     else:
         best_found = _named(box, words, namespace)
     scope_ns = [namespace] if namespace else known
@@ -124,6 +132,17 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
         if found.ok and matches:
             return word, matches[0], matches
     return None
+
+
+def _node_named(cluster: Cluster, tokens: list[str]) -> str | None:
+    """The node a question names by its full name (node names are long and specific: a
+    partial match is not a node's name)."""
+    words = set(tokens[:64])
+    try:
+        return next((n for n in (meta(o)["name"] for o in cluster.list("Node")) if n in words),
+                    None)
+    except (Forbidden, KindUnavailable, NotFound):
+        return None
 
 
 def alert_labels(text: str) -> dict[str, str]:
