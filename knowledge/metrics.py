@@ -178,7 +178,7 @@ def _item(query: PromQuery, promql: str, labels: Mapping[str, str], value: float
           namespace: str, workload: str, kind: str) -> MetricEvidence:
     reading = query.reading.format(who=_who(query, labels, workload),
                                    value=_written(value, query.unit))
-    concerning = query.concern is not None and value >= query.concern
+    concerning = query.concern is not None and round(value, 9) >= query.concern
     return MetricEvidence(query.id, _object(labels, namespace, workload, kind), value, promql,
                           reading, concerning)
 

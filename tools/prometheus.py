@@ -390,10 +390,10 @@ def _why(error: HTTPError) -> str:
         return "its host name does not resolve"
     if isinstance(reason, SSLError):
         return "the TLS handshake failed (is SRE_PROMETHEUS__CA_FILE the CA that signed it?)"
+    if isinstance(reason, NewConnectionError):  # a ConnectTimeoutError too, in urllib3 2
+        return "the connection was refused or has no route"
     if isinstance(reason, TimeoutError):
         return "no answer in time"
-    if isinstance(reason, NewConnectionError):
-        return "the connection was refused or has no route"
     return "the connection failed"
 
 

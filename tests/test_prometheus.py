@@ -1,0 +1,394 @@
+"""The Prometheus reader against a real Prometheus (Debian's 2.42) on loopback, holding series
+backfilled with promtool from the same OpenMetrics files a snapshot keeps; and the snapshot
+reader over those files, which must give the same evidence.
+
+Series: tests/data/metrics/checkout-slow.yaml (throttled in 80% of CPU periods, working set at
+95% of the memory limit, p99 2.3 s, 5% 5xx) plus 1,000 series of one metric for the bounds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import urllib3
+import yaml
+from fakes.listener import CountingListener
+from harness.prometheus import BearerProxy, PrometheusServer, start_prometheus
+from harness.series import expand
+
+from knowledge.metrics import (
+    NOT_CONFIGURED,
+    MetricEvidence,
+    MetricsAnswer,
+    library,
+    metric_evidence,
+    plan_metric_names,
+)
+from tools import ReadOnlyViolation
+from tools.openmetrics import SnapshotMetrics, capture_metrics, read_openmetrics, write_openmetrics
+from tools.prometheus import (
+    BadQuery,
+    Limits,
+    LivePrometheus,
+    MetricsUnauthorized,
+    MetricsUnreachable,
+    NotEvaluated,
+    NotPrometheus,
+    Series,
+    check_metrics_request,
+    connect_prometheus,
+)
+
+DATA = Path(__file__).resolve().parent / "data" / "metrics"
+NS, WORKLOAD = "shop", "checkout"
+SLOW, CALM = "checkout-7d9f8b6c4-x2k9p", "checkout-7d9f8b6c4-b5n2q"
+PODS = [SLOW, CALM]
+END = float(int(time.time()) // 60 * 60 - 120)  # the last sample: two minutes ago, whole minute
+AT = END + 7  # evaluation time: not on a sample, so no window edge is ever in question
+# kube-prometheus-stack's CPUThrottlingHigh, as its rule file writes it
+CPU_THROTTLING_HIGH = (
+    'sum(increase(container_cpu_cfs_throttled_periods_total{container!="", }[5m])) by '
+    '(container, pod, namespace) / sum(increase(container_cpu_cfs_periods_total{}[5m])) by '
+    '(container, pod, namespace) > ( 25 / 100 )')
+
+
+def _write_series(directory: Path) -> Path:
+    specs = yaml.safe_load((DATA / "checkout-slow.yaml").read_text())
+    path = directory / "metrics" / f"{NS}.om"
+    write_openmetrics(expand(specs, END), path)
+    return path
+
+
+def _write_load(directory: Path) -> Path:
+    series = [Series({"__name__": "load_gauge", "namespace": "load", "i": str(i)},
+                     ((END - 30, float(i)), (END, float(i))))
+              for i in range(1000)]
+    path = directory / "load.om"
+    write_openmetrics(series, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def snapshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("snapshot")
+    _write_series(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def prometheus(snapshot_dir: Path, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[PrometheusServer]:
+    load = _write_load(tmp_path_factory.mktemp("load"))
+    server = start_prometheus([snapshot_dir / "metrics" / f"{NS}.om", load])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(prometheus: PrometheusServer) -> Iterator[LivePrometheus]:
+    reader = connect_prometheus(prometheus.url)
+    yield reader
+    reader.close()
+
+
+def _by_question(answer: MetricsAnswer, question: str) -> list[MetricEvidence]:
+    return [e for e in answer.evidence if e.question == question]
+
+
+# --- the numbers, with their queries -------------------------------------------------------------
+
+def test_throttling_is_read_as_80_percent_with_its_query(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "throttling", NS, WORKLOAD, PODS, at=AT)
+    top = _by_question(answer, "throttling")[0]
+    assert top.object == f"Pod/{NS}/{SLOW}"
+    assert top.value == pytest.approx(0.80)
+    assert top.concerning
+    assert top.reading == (f"container app of pod {SLOW} was throttled in 80% of its CPU "
+                           "periods (last 5m)")
+    assert "container_cpu_cfs_throttled_periods_total" in top.query
+    assert "container_cpu_cfs_periods_total" in top.query
+    assert f'namespace="{NS}"' in top.query and SLOW in top.query
+    calm = _by_question(answer, "throttling")[1]
+    assert calm.value == pytest.approx(0.10) and not calm.concerning
+    assert top.detail.endswith(f"[PromQL: {top.query}]")
+    # the query as shown is the query Prometheus ran: asking it again gives the number
+    values = {s.labels["pod"]: s.value for s in live.query(top.query, AT).series}
+    assert values == {SLOW: pytest.approx(0.80), CALM: pytest.approx(0.10)}
+
+
+def test_memory_is_read_as_95_percent_of_the_limit(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "memory", NS, WORKLOAD, PODS, at=AT)
+    top = _by_question(answer, "memory")[0]
+    assert top.value == pytest.approx(0.95, abs=1e-6)
+    assert top.reading == f"container app of pod {SLOW} uses 95% of its memory limit (working set)"
+    assert "container_memory_working_set_bytes" in top.query
+    assert "kube_pod_container_resource_limits" in top.query
+    restarts = _by_question(answer, "restarts")[0]
+    assert restarts.object == f"Pod/{NS}/{SLOW}" and round(restarts.value) == 3
+
+
+def test_latency_p99_is_2_3_seconds(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "latency", NS, WORKLOAD, PODS, at=AT)
+    p99 = _by_question(answer, "latency_p99")[0]
+    assert p99.value == pytest.approx(2.3)
+    assert p99.reading == "checkout answers 99% of requests within 2.3 s (p99, last 5m)"
+    assert p99.query.startswith("histogram_quantile(0.99, ")
+    assert "http_request_duration_seconds_bucket" in p99.query
+    assert _by_question(answer, "request_rate")[0].value == pytest.approx(100)
+
+
+def test_errors_read_the_5xx_share(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "errors", NS, WORKLOAD, PODS, at=AT)
+    ratio = _by_question(answer, "error_ratio")[0]
+    assert ratio.value == pytest.approx(0.05)
+    assert ratio.reading == "checkout answers 5.0% of its requests with 5xx (last 5m)"
+
+
+def test_the_firing_alerts_own_expression_is_evaluated(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "throttling", NS, WORKLOAD, PODS,
+                             alert_expression=CPU_THROTTLING_HIGH, at=AT)
+    alert = _by_question(answer, "alert")
+    assert [(e.object, round(e.value, 6)) for e in alert] == [(f"Pod/{NS}/{SLOW}", 0.8)]
+    assert alert[0].query == CPU_THROTTLING_HIGH
+
+
+def test_a_symptom_without_series_says_so(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "latency", NS, "inventory", ["inventory-5f6d8-abcde"], at=AT)
+    assert answer.evidence == []
+    assert any(u.startswith("99th percentile request latency: no series of "
+                            "http_request_duration_seconds_bucket") for u in answer.unanswered)
+
+
+def test_without_prometheus_each_question_says_what_it_needs() -> None:
+    answer = metric_evidence(None, "throttling", NS, WORKLOAD, PODS,
+                             alert_expression=CPU_THROTTLING_HIGH)
+    assert answer.evidence == []
+    assert answer.unanswered[0] == (
+        "CPU throttled ratio per container (container_cpu_cfs_throttled_periods_total / "
+        f"container_cpu_cfs_periods_total): {NOT_CONFIGURED}")
+    assert answer.unanswered[-1] == f"the alert's expression now: {NOT_CONFIGURED}"
+    memory = metric_evidence(None, "memory", NS, WORKLOAD, PODS)
+    assert any("container_memory_working_set_bytes / kube_pod_container_resource_limits"
+               in u for u in memory.unanswered)
+
+
+# --- twins: the snapshot's series give the same evidence -----------------------------------------
+
+@pytest.mark.parametrize("symptom", ["latency", "errors", "throttling", "memory", "saturation",
+                                     "not_scaling"])
+def test_live_and_snapshot_give_the_same_evidence(live: LivePrometheus, snapshot_dir: Path,
+                                                  symptom: str) -> None:
+    snapshot = SnapshotMetrics(snapshot_dir)
+    alert = CPU_THROTTLING_HIGH if symptom == "throttling" else None
+    one = metric_evidence(live, symptom, NS, WORKLOAD, PODS, alert_expression=alert, at=AT)
+    two = metric_evidence(snapshot, symptom, NS, WORKLOAD, PODS, alert_expression=alert, at=AT)
+    assert one.evidence, one.unanswered
+    assert [(e.question, e.object, e.query, e.reading, e.concerning) for e in one.evidence] == [
+        (e.question, e.object, e.query, e.reading, e.concerning) for e in two.evidence]
+    for a, b in zip(one.evidence, two.evidence, strict=True):
+        assert a.value == pytest.approx(b.value, rel=1e-9)
+    assert one.unanswered == two.unanswered and one.answered == two.answered
+
+
+def test_every_library_query_runs_on_both_and_agrees(live: LivePrometheus,
+                                                     snapshot_dir: Path) -> None:
+    snapshot = SnapshotMetrics(snapshot_dir)
+    for query in library().values():
+        promql = query.promql.replace("$ns", NS).replace("$pods", "|".join(PODS)).replace(
+            "$workload", WORKLOAD)
+        want = sorted((sorted(s.labels.items()), s.value) for s in live.query(promql, AT).series)
+        got = sorted((sorted(s.labels.items()), s.value)
+                     for s in snapshot.query(promql, AT).series)
+        assert [w[0] for w in want] == [g[0] for g in got], query.id
+        assert want, query.id
+        for (_, a), (_, b) in zip(want, got, strict=True):
+            assert a == pytest.approx(b, rel=1e-9), query.id
+
+
+def test_sre_snapshot_capture_reads_back_as_the_live_server(live: LivePrometheus,
+                                                            tmp_path: Path) -> None:
+    """Live Prometheus -> capture (OpenMetrics) -> snapshot reader, and -> promtool -> a second
+    Prometheus: all three give the same evidence."""
+    report = capture_metrics(live, tmp_path, [NS, "empty"], plan_metric_names())
+    assert report.files == [tmp_path / "metrics" / f"{NS}.om"] and not report.skipped
+    captured = read_openmetrics(report.files[0])
+    names = {s.labels["__name__"] for s in captured}
+    assert names == set(plan_metric_names())  # `up` is not a metric the plans read
+    assert report.series == len(captured) == 31
+    assert report.files[0].read_text().rstrip().endswith("# EOF")
+    second = start_prometheus(report.files)
+    try:
+        again = connect_prometheus(second.url)
+        for symptom in ("throttling", "memory", "latency"):
+            answers = [metric_evidence(m, symptom, NS, WORKLOAD, PODS, at=AT)
+                       for m in (live, SnapshotMetrics(tmp_path), again)]
+            shown = [[(e.object, e.reading, e.query) for e in a.evidence] for a in answers]
+            assert shown[0] and shown[0] == shown[1] == shown[2]
+        again.close()
+    finally:
+        second.stop()
+
+
+def test_snapshot_time_is_its_newest_sample(snapshot_dir: Path) -> None:
+    snapshot = SnapshotMetrics(snapshot_dir)
+    assert snapshot.now() == END
+    assert SnapshotMetrics.present(snapshot_dir)
+    with pytest.raises(NotEvaluated, match="offset"):
+        snapshot.query("rate(http_requests_total[5m] offset 1h)")
+    with pytest.raises(NotEvaluated):
+        snapshot.query("topk(3, http_requests_total)")
+
+
+# --- read-only, before anything is sent ----------------------------------------------------------
+
+REFUSED = [
+    ("POST", "/api/v1/query?query=up"),
+    ("PUT", "/api/v1/query"),
+    ("DELETE", "/api/v1/series?match[]=up"),
+    ("POST", "/api/v1/admin/tsdb/delete_series?match[]=up"),
+    ("GET", "/api/v1/admin/tsdb/snapshot"),
+    ("POST", "/-/quit"),
+    ("GET", "/-/reload"),
+    ("GET", "/federate?match[]=up"),
+    ("GET", "/api/v1/targets"),
+    ("GET", "/api/v1/status/config"),
+    ("GET", "/api/v1/query/../admin/tsdb/snapshot"),
+    ("GET", "/api/v1/%71uery?query=up"),
+    ("GET", "/api/v1/query?query=up&nocache=1"),
+    ("GET", "/graph"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), REFUSED)
+def test_anything_but_the_six_reads_is_refused_before_a_connection(method: str,
+                                                                   path: str) -> None:
+    listener = CountingListener()
+    reader = connect_prometheus(f"http://127.0.0.1:{listener.port}")
+    try:
+        with pytest.raises(ReadOnlyViolation):
+            check_metrics_request(method, path)
+        with pytest.raises(ReadOnlyViolation):
+            reader._pool.request(method, f"http://127.0.0.1:{listener.port}{path}")
+        with pytest.raises(ReadOnlyViolation):  # another host, through the same pool
+            reader._pool.request("GET", "http://127.0.0.2:9090/api/v1/query?query=up")
+        assert listener.connections == 0
+    finally:
+        reader.close()
+        listener.close()
+
+
+def test_the_six_reads_pass_the_rule_below_a_prefix() -> None:
+    for endpoint in ("query", "query_range", "series", "labels", "rules", "alerts"):
+        assert check_metrics_request("GET", f"/prom/api/v1/{endpoint}", prefix="/prom") == endpoint
+    with pytest.raises(ReadOnlyViolation):
+        check_metrics_request("GET", "/api/v1/query", prefix="/prom")
+
+
+def test_a_body_is_refused_even_on_get() -> None:
+    listener = CountingListener()
+    reader = connect_prometheus(f"http://127.0.0.1:{listener.port}")
+    try:
+        with pytest.raises(ReadOnlyViolation, match="no body"):
+            reader._pool.urlopen("GET", f"http://127.0.0.1:{listener.port}/api/v1/query",
+                                 body=b"query=up")
+        assert listener.connections == 0
+    finally:
+        reader.close()
+        listener.close()
+
+
+# --- errors a human can act on -------------------------------------------------------------------
+
+def test_401_behind_a_bearer_token_is_a_clear_error(prometheus: PrometheusServer) -> None:
+    proxy = BearerProxy(prometheus.url, "right-token")
+    try:
+        wrong = connect_prometheus(proxy.url, bearer_token="wrong-token")
+        with pytest.raises(MetricsUnauthorized, match=r"refused the credentials \(401\): check "
+                                                      "SRE_PROMETHEUS__BEARER_TOKEN"):
+            wrong.query("up", AT)
+        answer = metric_evidence(wrong, "throttling", NS, WORKLOAD, PODS, at=AT)
+        assert answer.evidence == []
+        assert len(answer.unanswered) == len([q for q in library().values()
+                                              if "throttling" in q.symptoms])
+        assert all("(401)" in u for u in answer.unanswered)
+        assert len(proxy.requests) == 2  # the first refusal ends the plan: no retry storm
+        right = connect_prometheus(proxy.url, bearer_token="right-token")
+        top = metric_evidence(right, "throttling", NS, WORKLOAD, PODS, at=AT).evidence[0]
+        assert top.value == pytest.approx(0.8)
+        assert all(r.startswith("GET /api/v1/query?") for r in proxy.requests)
+    finally:
+        proxy.close()
+
+
+def test_unreachable_and_not_prometheus_are_told_apart() -> None:
+    listener = CountingListener()  # accepts and hangs up
+    port = listener.port
+    listener.close()
+    with pytest.raises(MetricsUnreachable, match="refused or has no route"):
+        connect_prometheus(f"http://127.0.0.1:{port}", timeout=2).query("up")
+    server = BearerProxy("http://127.0.0.1:1", "t")  # answers 401 text, not JSON, without auth
+    try:
+        with pytest.raises(MetricsUnauthorized):
+            connect_prometheus(server.url).query("up")
+    finally:
+        server.close()
+
+
+def test_a_page_that_is_not_prometheus(prometheus: PrometheusServer) -> None:
+    with pytest.raises(NotPrometheus, match="check SRE_PROMETHEUS__URL"):
+        connect_prometheus(prometheus.url + "/graph").query("up")
+
+
+def test_a_bad_query_says_what_prometheus_said(live: LivePrometheus) -> None:
+    with pytest.raises(BadQuery, match="Prometheus refused the query: .*parse error"):
+        live.query("sum(rate(http_requests_total[5m]", AT)
+
+
+# --- bounded, redacted ---------------------------------------------------------------------------
+
+def test_huge_results_are_bounded(prometheus: PrometheusServer) -> None:
+    reader = connect_prometheus(prometheus.url, limits=Limits(series=50, points=20))
+    result = reader.query('load_gauge{namespace="load"}', AT)
+    assert len(result.series) == 50 and result.dropped_series == 950
+    assert result.note == "1000 series, the first 50 kept"
+    ranged = reader.query(f'container_cpu_cfs_periods_total{{pod="{SLOW}"}}[1h]', AT)
+    assert len(ranged.series[0].points) == 20 and ranged.dropped_points == 240 - 20
+    assert ranged.series[0].points[-1][0] == END  # the most recent are kept
+    steps = reader.query_range("sum(container_cpu_cfs_periods_total)", END - 3600, END, step=1)
+    assert 15 <= len(steps.series[0].points) <= 20  # the step grew from 1 s to fit the bound
+    small = connect_prometheus(prometheus.url, limits=Limits(response_bytes=4096))
+    with pytest.raises(BadQuery, match="larger than"):
+        small.query('load_gauge{namespace="load"}', AT)
+    reader.close()
+    small.close()
+
+
+def test_label_values_pass_the_redactor(live: LivePrometheus, snapshot_dir: Path) -> None:
+    for reader in (live, SnapshotMetrics(snapshot_dir)):
+        (series,) = reader.query(f'up{{pod="{SLOW}"}}', AT).series
+        assert "Sup3rS3cretPassw0rd" not in series.labels["scrape_url"]
+        assert series.labels["scrape_url"].startswith("postgres://checkout:")
+    assert not any("Sup3rS3cret" in str(s) for s in live.series(["up"], END - 600, END))
+
+
+def test_rules_alerts_labels_series(live: LivePrometheus) -> None:
+    assert live.rules() == [] and live.alerts() == []
+    assert "container" in live.labels() and "__name__" in live.labels()
+    found = live.series([f'kube_pod_container_resource_limits{{pod="{SLOW}"}}'], END - 600, END)
+    assert sorted(s["resource"] for s in found) == ["cpu", "memory"]
+
+
+def test_values_prometheus_writes_as_strings(live: LivePrometheus) -> None:
+    (nan,) = live.query("vector(0) / 0", AT).series
+    assert math.isnan(nan.value)
+    assert live.query("1 + 1", AT).series[0].value == 2.0
+
+
+def test_urllib3_is_the_only_transport() -> None:
+    reader = connect_prometheus("https://prometheus.example:9090/prom", bearer_token="t")
+    assert isinstance(reader._pool, urllib3.PoolManager)
+    assert reader.source == "Prometheus https://prometheus.example:9090/prom"
