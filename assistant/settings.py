@@ -237,6 +237,29 @@ class TracingSettings(BaseModel):
     """The `service.name` the traces carry."""
 
 
+class PrometheusSettings(BaseModel):
+    """An optional Prometheus, read for numbers as evidence (PromQL, GET only): README
+    "Prometheus". Unset, answers say which questions needed it."""
+
+    url: str | None = None
+    """Address of Prometheus itself, with any path prefix
+    (`http://prometheus-operated.monitoring:9090`); unset: no metrics."""
+    bearer_token: SecretStr | None = None
+    """Sent as `Authorization: Bearer <token>` (a proxy in front, a managed Prometheus)."""
+    username: str | None = None
+    """Basic auth user (Prometheus' own web.config.yml `basic_auth_users`)."""
+    password: SecretStr | None = None
+    """Basic auth password."""
+    ca_file: Path | None = None
+    """CA bundle that signed Prometheus' TLS certificate (https URLs); the system's when unset."""
+    timeout: float = 10.0
+    """Seconds one query may take (sent to Prometheus as its `timeout` too)."""
+    max_series: int = 200
+    """Series kept of one result; the rest are counted and said, not kept."""
+    max_points: int = 1000
+    """Points kept per series; a range query asks for no more steps than this."""
+
+
 class MemorySettings(BaseModel):
     sqlite_path: Path | None = None
     """Conversation memory file; `<state_dir>/memory.sqlite` when unset."""
@@ -266,6 +289,7 @@ class Settings(BaseSettings):
     mcp: MCPSettings = MCPSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     redaction: RedactionSettings = RedactionSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
     log: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
     state_dir: Path = Path("~/.local/state/sre-assistant")
