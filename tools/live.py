@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,12 @@ from .kinds import Kind, KindInfo, check_container, check_name, check_namespace,
 from .reading import Obj
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
+
+RequestObserver = Callable[[str, str, str, float], None]
+"""Told of every request the live backend sends, once its answer's status is known:
+`(verb, resource, outcome, seconds)`, verb `get`/`list`, resource a plural (`pods`, `pods/log`,
+`discovery`), outcome `ok` or why not (`unreachable`, `unauthorized`, `forbidden`, `not_found`,
+`server_error`, `client_error`). Never the path, a name or the answer's text."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,11 @@ class LiveCluster:
         self._timeout = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
         self._served: dict[str, set[str] | None] = {}
         self.requests = 0  # how many API requests this reader sent (benchmarks count them)
+        self._observer: RequestObserver | None = None
+
+    def observe(self, observer: RequestObserver | None) -> None:
+        """Tell `observer` of every request from now on (the servers' `/metrics` count them)."""
+        self._observer = observer
 
     @property
     def source(self) -> str:
@@ -145,13 +157,16 @@ class LiveCluster:
     ) -> Any:
         url = self.host + path + ("?" + urlencode(params) if params else "")
         self.requests += 1
+        started = time.monotonic()
         try:
             response = self._api.rest_client.pool_manager.request(
                 "GET", url, headers=self._headers(), timeout=self._timeout,
                 preload_content=not stream, retries=False,
             )
         except urllib3.exceptions.HTTPError as e:
+            self._tell(verb, resource, "unreachable", started)
             raise Unreachable(_unreachable_reason(self.host, e)) from e
+        self._tell(verb, resource, _outcome(response.status), started)
         if response.status < 400:
             return response
         body = response.data if stream else response.data
@@ -172,6 +187,10 @@ class LiveCluster:
                               f"{path}: {message or 'it gave no reason'}; try again later")
         raise ServerError(f"unexpected answer {response.status} from the API server at "
                           f"{self.host} for {path}: {message or 'it gave no reason'}")
+
+    def _tell(self, verb: str, resource: str, outcome: str, started: float) -> None:
+        if self._observer is not None:
+            self._observer(verb, resource, outcome, time.monotonic() - started)
 
     def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
         response = self._send(path, params, **why)
@@ -331,6 +350,13 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
             pending = b""
     if pending:
         yield pending[:_MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    named = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+    return named.get(status) or ("server_error" if status >= 500 else "client_error")
 
 
 def _status_message(body: bytes | None) -> str:

@@ -110,6 +110,7 @@ class AlertIntake:
         hook = parse(body)
         if isinstance(hook, str):
             return 400, {"error": hook}
+        self.investigations.metrics.alerts.labels(hook.status).inc()
         key = hashlib.sha256(hook.group_key.encode()).hexdigest()[:24]
         with self.store.alert_group_lock(key):  # one webhook per group at a time, any replica
             try:
@@ -130,6 +131,8 @@ class AlertIntake:
                 group.status = "resolved"
                 self.messenger.update(group.channel, group.ts, _root(hook, group))
                 self.store.save_alert_group(group)
+            else:
+                self.investigations.metrics.alerts_deduplicated.inc()
             return 200, {"status": "resolved"}
         fingerprints = sorted(a.fingerprint or json.dumps(a.labels, sort_keys=True)
                               for a in hook.firing())
@@ -157,6 +160,8 @@ class AlertIntake:
         self.store.save_alert_group(group)
         if new or reopened:
             self._investigate(hook, group)
+        else:
+            self.investigations.metrics.alerts_deduplicated.inc()
         return 200, {"status": "updated", "thread": group.ts}
 
     def _investigate(self, hook: Webhook, group: AlertGroup) -> None:
@@ -177,7 +182,8 @@ class AlertIntake:
         headline = f"Investigating `{blocks.escape(hook.question())}`…"
         progress_ts = self.messenger.post(group.channel, blocks.progress(headline, []),
                                           group.ts)
-        job = Job(request, group.channel, group.ts, progress_ts, headline, access)
+        job = Job(request, group.channel, group.ts, progress_ts, headline, access,
+                  interface="alerts")
         if not self.investigations.submit(job):
             self.messenger.update(group.channel, progress_ts, blocks.notice(
                 ":hourglass: Too many investigations are running; this alert was not "

@@ -22,6 +22,7 @@ from tools import Cluster
 
 from ..diagnosis import Diagnosis
 from ..investigation import EngineInvestigator, Request
+from ..observing import Metrics
 from ..settings import Settings
 from . import blocks, commands
 from .access import AccessPolicy
@@ -52,9 +53,13 @@ class SlackApp:
 
 def build(settings: Settings, cluster: Cluster,
           investigator: InvestigatorFactory = EngineInvestigator,
-          runbook_search: RunbookSearch | None = None) -> SlackApp:
+          runbook_search: RunbookSearch | None = None,
+          metrics: Metrics | None = None) -> SlackApp:
     """The app, ready to serve. Raises `SlackError` when Slack refuses the token or is down,
-    `StoreConfigError` when its state (SQLite, or Postgres with several replicas) cannot open."""
+    `StoreConfigError` when its state (SQLite, or Postgres with several replicas) cannot open.
+    Investigations, alerts and `cluster`'s API requests are counted in `metrics`."""
+    metrics = metrics or Metrics()
+    metrics.watch_cluster(cluster)
     config = settings.slack
     token = config.bot_token.get_secret_value() if config.bot_token else None
     client = make_client(token, config.api_base_url)
@@ -67,7 +72,8 @@ def build(settings: Settings, cluster: Cluster,
                listener_executor=ThreadPoolExecutor(max_workers=16,
                                                     thread_name_prefix="slack-listener"))
     investigations = Investigations(messenger, store, cluster, investigator,
-                                    workers=config.workers, queue_limit=config.queue_limit)
+                                    workers=config.workers, queue_limit=config.queue_limit,
+                                    metrics=metrics)
     policy = AccessPolicy(config.channel_namespaces)
     alerts = AlertIntake(messenger, store, investigations, policy, config.incident_channel,
                          config.alerts_token.get_secret_value() if config.alerts_token else None)

@@ -20,6 +20,7 @@ from tools import Cluster
 
 from ..engine import ClusterUnavailable
 from ..investigation import Investigator, Progress, Request
+from ..observing import Interface, Metrics
 from . import blocks
 from .access import Access
 from .messaging import Messenger, SlackError
@@ -46,6 +47,7 @@ class Job:
     headline: str
     access: Access
     steps: list[str] = field(default_factory=list)
+    interface: Interface = "slack"  # "alerts" for an Alertmanager notification's investigation
 
 
 def thread_key(channel: str, thread_ts: str) -> str:
@@ -55,18 +57,23 @@ def thread_key(channel: str, thread_ts: str) -> str:
 
 class Investigations:
     def __init__(self, messenger: Messenger, store: Store, cluster: Cluster,
-                 factory: InvestigatorFactory, *, workers: int, queue_limit: int) -> None:
+                 factory: InvestigatorFactory, *, workers: int, queue_limit: int,
+                 metrics: Metrics | None = None) -> None:
         self.messenger = messenger
         self.store = store
         self.cluster = cluster
         self.factory = factory
+        self.metrics = metrics or Metrics()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="investigation")
         self.slots = threading.BoundedSemaphore(workers + queue_limit)
 
     def submit(self, job: Job) -> bool:
         """Queue `job`; False when the queue is full (then nothing runs)."""
+        queue = self.metrics.queue(job.interface)
         if not self.slots.acquire(blocking=False):
+            queue.rejected()
             return False
+        queue.waiting()
         future = self.pool.submit(self._run, job)
         future.add_done_callback(self._release)
         return True
@@ -90,8 +97,10 @@ class Investigations:
                               blocks.progress(job.headline, job.steps))
 
         try:
-            investigator = self.factory(job.access.restrict(self.cluster))
-            diagnosis = investigator.investigate(job.request, on_progress)
+            with self.metrics.queue(job.interface).running():
+                investigator = self.metrics.observed(
+                    self.factory(job.access.restrict(self.cluster)), job.interface)
+                diagnosis = investigator.investigate(job.request, on_progress)
         except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
             log.exception("cluster unavailable for %s", job.request.thread)
             self._quietly(self.messenger.update, job.channel, job.progress_ts,

@@ -4,6 +4,8 @@ the Socket Mode connection when the mode is `socket`.
     POST /slack/events   Slack's Events API, slash commands and button clicks (HTTP mode)
     POST /alerts         Alertmanager webhook (version 4)
     GET  /healthz        200 once serving
+    GET  /metrics        Prometheus metrics (`observing`); with `metrics_token` set, only for
+                         `Authorization: Bearer <token>`
 
 Bodies past `MAX_BODY` are a 413 and JSON nested past `bounding.MAX_DEPTH` a 400, before Bolt
 or the alert intake parses them; a Slack request whose timestamp is not a number is a 401.
@@ -11,6 +13,7 @@ or the alert intake parses them; a Slack request whose timestamp is not a number
 
 from __future__ import annotations
 
+import hmac
 import logging
 import socket
 import threading
@@ -26,8 +29,10 @@ from starlette.responses import Response
 
 from tools import Cluster
 
+from .. import logs, tracing
 from ..bounding import BodyLimits
 from ..investigation import EngineInvestigator, Investigator
+from ..observing import Metrics
 from ..settings import Settings
 from .app import SlackApp, build
 from .investigating import InvestigatorFactory
@@ -40,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # bytes; Slack's payloads and Alertmanager's groups are far smaller
 
 
-def http_app(slack: SlackApp, *, events: bool = True) -> FastAPI:
+def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None = None
+             ) -> FastAPI:
     """The ASGI app; Bolt's dispatch runs in a thread so one slow ack never blocks another."""
     api = FastAPI(title="sre-assistant slack", docs_url=None, redoc_url=None, openapi_url=None)
     api.add_middleware(BodyLimits, limits={"/slack/events": MAX_BODY, "/alerts": MAX_BODY})
@@ -67,6 +73,16 @@ def http_app(slack: SlackApp, *, events: bool = True) -> FastAPI:
     @api.get("/healthz")
     async def healthz() -> Response:
         return PlainTextResponse("ok")
+
+    @api.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        if metrics_token is not None and not hmac.compare_digest(
+                request.headers.get("authorization", "").encode("latin-1"),
+                f"Bearer {metrics_token}".encode()):
+            return JSONResponse({"error": "the metrics need SRE_SLACK__METRICS_TOKEN: send "
+                                          "Authorization: Bearer <token>"}, status_code=401)
+        body, content_type = slack.investigations.metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return api
 
@@ -131,18 +147,22 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     if missing:
         raise Failure(EXIT_BAD_INPUT, "sre slack needs " + ", ".join(missing)
                       + " (see README, Slack)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                                                   "%(message)s")
+    logs.configure(settings)
     from ..agent import Agent, MemoryConfigError, open_memory
     from ..recalling import Recaller, open_runbooks
 
+    metrics = Metrics()
     try:  # one memory (threads continue across restarts) and one runbook index for the process
         with open_memory(settings) as memory, Recaller(settings) as recaller, \
-                open_runbooks(settings) as index:
-            def agent(cluster: Cluster) -> Investigator:
-                return Agent(settings, cluster, checkpointer=memory, recall=recaller)
+                open_runbooks(settings) as index, tracing.opened(settings.tracing) as traces:
+            metrics.tracing = traces
 
-            return serve(settings, cluster, knowledge_search(index), agent)
+            def agent(cluster: Cluster) -> Investigator:
+                made = Agent(settings, cluster, checkpointer=memory, recall=recaller)
+                metrics.watch_model(made.model, settings.model.provider)
+                return made
+
+            return serve(settings, cluster, knowledge_search(index), agent, metrics)
     except (MemoryConfigError, StoreConfigError) as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
     except SlackError as e:
@@ -150,16 +170,19 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
 
 
 def serve(settings: Settings, cluster: Cluster, runbook_search: RunbookSearch | None = None,
-          investigator: InvestigatorFactory = EngineInvestigator) -> int:
+          investigator: InvestigatorFactory = EngineInvestigator,
+          metrics: Metrics | None = None) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.slack
-    slack = build(settings, cluster, investigator, runbook_search)
+    slack = build(settings, cluster, investigator, runbook_search, metrics)
     socket_mode = None
     if config.mode == "socket" and config.app_token is not None:
         socket_mode = connect_socket_mode(slack, config.app_token.get_secret_value())
-    api = http_app(slack, events=socket_mode is None)
+    token = config.metrics_token.get_secret_value() if config.metrics_token else None
+    api = http_app(slack, events=socket_mode is None, metrics_token=token)
     server = uvicorn.Server(uvicorn.Config(api, host=config.host, port=config.port,
-                                           log_level="info"))
+                                           log_level="info",
+                                           log_config=None))  # logs.configure's handler
     try:
         server.run()
     finally:

@@ -8,6 +8,10 @@
   gets from opening `/?token=<token>` once (HttpOnly, SameSite=Strict); with `trusted_header`
   set (`X-Forwarded-User`, as oauth2-proxy sends), a request needs that header, and its value is
   the user the investigation runs for. Otherwise 401. `/healthz` is always open.
+- Metrics: `/metrics` is held to the same checks as the chat, unless `metrics_token` is set:
+  then it needs `Authorization: Bearer <metrics_token>` and nothing else, since Prometheus
+  reaches a pod by its address (no allowed host name) and cannot sign in through a proxy. The
+  chat's own token does not open it then, nor does the metrics token open the chat.
 
 Each refusal is `{"error": sentence}` saying which setting to change.
 """
@@ -46,9 +50,18 @@ class Gate:
         self.hosts = {h.lower().strip("[]") for h in config.allowed_hosts}
         self.token = config.token.get_secret_value() if config.token else None
         self.trusted_header = config.trusted_header
+        self.metrics_token = (config.metrics_token.get_secret_value()
+                              if config.metrics_token else None)
 
     async def __call__(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path == "/metrics" and self.metrics_token is not None:
+            bearer = request.headers.get("authorization", "")
+            if not hmac.compare_digest(bearer.encode("latin-1"),  # the bytes as sent
+                                       f"Bearer {self.metrics_token}".encode()):
+                return _refuse(401, "The metrics need SRE_WEB__METRICS_TOKEN: send "
+                                    "Authorization: Bearer <token>.")
+            return await call_next(request)
         host = request.headers.get("host", "")
         if "*" not in self.hosts and _host_name(host) not in self.hosts:
             return _refuse(400, "This host name is not served here; add it to "

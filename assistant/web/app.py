@@ -5,8 +5,10 @@
                     `progress` events (a `Progress` each), then one `diagnosis` (a `Diagnosis`)
                     or one `error` ({"error": sentence})
     GET  /healthz   200 once serving
+    GET  /metrics   Prometheus metrics (see `observing`)
 
-Who may reach it (Host, Origin, token or trusted proxy header) is `access.Gate`'s. Bad input
+Who may reach it (Host, Origin, token or trusted proxy header; for /metrics its own token when
+one is set) is `access.Gate`'s. Bad input
 is a 400 with {"error": sentence} the page shows as it is (JSON nested too deep
 included), a body past `MAX_BODY` a 413, a full queue a 503.
 Every request of one browser session carries the conversation key `web:<session>`, so
@@ -109,5 +111,10 @@ def web_app(asking: Asking, config: WebSettings | None = None) -> FastAPI:
     @api.get("/healthz")
     async def healthz() -> Response:
         return PlainTextResponse("ok")
+
+    @api.get("/metrics")
+    async def metrics() -> Response:
+        body, content_type = asking.metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return api

@@ -24,6 +24,7 @@ import tools
 
 from ..engine import ClusterUnavailable
 from ..investigation import Investigator, Progress, Request
+from ..observing import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,14 @@ def error(sentence: str) -> Event:
 
 
 class Asking:
-    """Runs requests on `workers` threads; at most `queue_limit` more wait their turn."""
+    """Runs requests on `workers` threads; at most `queue_limit` more wait their turn. Each is
+    counted and timed in `metrics` (a registry of its own unless one is given)."""
 
-    def __init__(self, investigator: Investigator, *, workers: int, queue_limit: int) -> None:
-        self.investigator = investigator
+    def __init__(self, investigator: Investigator, *, workers: int, queue_limit: int,
+                 metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
+        self.investigator = self.metrics.observed(investigator, "web")
+        self.queue = self.metrics.queue("web")
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web-ask")
         self.slots = threading.BoundedSemaphore(workers + queue_limit)
 
@@ -69,6 +74,7 @@ class Asking:
         """Start `request`; its events arrive on the returned queue, the last one final.
         None when the pool is full (then nothing runs). Call from the event loop."""
         if not self.slots.acquire(blocking=False):
+            self.queue.rejected()
             return None
         events: asyncio.Queue[Event] = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -79,6 +85,7 @@ class Asking:
             except RuntimeError:  # the loop is closed: the server stopped, no one listens
                 log.debug("dropped %s event after shutdown", event.name)
 
+        self.queue.waiting()
         future = self.pool.submit(self._run, request, send)
         future.add_done_callback(self._release)
         return events
@@ -91,7 +98,8 @@ class Asking:
             send(Event("progress", progress.model_dump_json()))
 
         try:
-            diagnosis = self.investigator.investigate(request, on_progress)
+            with self.queue.running():
+                diagnosis = self.investigator.investigate(request, on_progress)
         except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
             log.exception("cluster unavailable for %s", request.thread)
             send(error(CLUSTER_DOWN))

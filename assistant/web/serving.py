@@ -13,7 +13,9 @@ import uvicorn
 from tools import Cluster
 from tools.restricting import Restricted
 
+from .. import logs, tracing
 from ..investigation import Investigator
+from ..observing import Metrics
 from ..settings import Settings, WebSettings
 from .app import web_app
 from .asking import Asking
@@ -32,23 +34,29 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     from ..exiting import EXIT_BAD_INPUT, Failure
     from ..recalling import Recaller
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                                                   "%(message)s")
+    logs.configure(settings)
+    metrics = Metrics()
+    metrics.watch_cluster(cluster)
     try:  # one memory (sessions continue across restarts) and one runbook index
-        with open_memory(settings) as memory, Recaller(settings) as recaller:
+        with open_memory(settings) as memory, Recaller(settings) as recaller, \
+                tracing.opened(settings.tracing) as traces:
+            metrics.tracing = traces
             agent = Agent(settings, restrict(cluster, settings.web), checkpointer=memory,
                           recall=recaller)
-            return serve(settings, agent)
+            metrics.watch_model(agent.model, settings.model.provider)
+            return serve(settings, agent, metrics)
     except MemoryConfigError as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
 
 
-def serve(settings: Settings, investigator: Investigator) -> int:
+def serve(settings: Settings, investigator: Investigator, metrics: Metrics | None = None) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.web
-    asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit)
+    asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit,
+                    metrics=metrics)
     server = uvicorn.Server(uvicorn.Config(web_app(asking, config), host=config.host,
-                                           port=config.port, log_level="info"))
+                                           port=config.port, log_level="info",
+                                           log_config=None))  # logs.configure's handler
     if config.namespaces is not None:
         log.info("web chat reads namespaces %s only", ", ".join(config.namespaces) or "(none)")
     try:
