@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale browser prometheus
+.PHONY: demo test lint typecheck apiserver postgres clean cassettes-model bench-agent bench-slack model bench-retrieval cassettes bench-scale browser prometheus helm image
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -33,6 +33,18 @@ prometheus:
 browser:
 	@bash scripts/install-chromium.sh
 
+# Helm itself, as a library: helm-sdkpy wraps Helm v4's Go code (cffi); tests/test_chart.py lints
+# and installs deploy/chart with it. Test-only, and outside pyproject: it declares Python >= 3.12
+# yet works on 3.11, which pip accepts only when told to.
+HELM_SDKPY_VERSION := 0.1.32
+helm: $(STAMP)
+	@$(BIN)/pip show helm-sdkpy 2>/dev/null | grep -qx 'Version: $(HELM_SDKPY_VERSION)' \
+	  || $(BIN)/pip install -q --ignore-requires-python 'helm-sdkpy==$(HELM_SDKPY_VERSION)'
+
+# The container image from deploy/Dockerfile, with docker or podman (not part of `test`).
+image:
+	@bash scripts/build-image.sh $(IMAGE)
+
 # The embedding model for runbook search (cached in ~/.cache; see knowledge/provisioning.py).
 model: $(STAMP)
 	@$(BIN)/python -m knowledge.provisioning
@@ -47,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) apiserver postgres model browser prometheus lint typecheck
+test: $(STAMP) apiserver postgres model browser prometheus helm lint typecheck
 	$(BIN)/pytest -q
 
 # Re-record the tool layer's vcrpy cassettes (tests/cassettes/tools) from the real test apiserver.
