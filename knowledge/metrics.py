@@ -159,12 +159,15 @@ def _alert(metrics: Metrics, expression: str, at: float, namespace: str, workloa
     except MetricsError as e:
         answer.unanswered.append(f"the alert's expression now: {e}")
         return
-    if not result.series:
+    # An alert's expression is usually cluster-wide: only this namespace's series are evidence
+    # here (and other namespaces stay out of reach of whoever asks about this one).
+    mine = [s for s in result.series if s.labels.get("namespace", namespace) == namespace]
+    if not mine:
         answer.evidence.append(MetricEvidence(
             "alert", f"{kind}/{namespace}/{workload}", math.nan, expression,
             "the alert's expression returns nothing now: the condition no longer holds", False))
         return
-    for series in result.series[:_PER_QUESTION]:
+    for series in sorted(mine, key=lambda x: -x.value)[:_PER_QUESTION]:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(series.labels.items())
                            if k in ("namespace", "pod", "container", "job", "service"))
         answer.evidence.append(MetricEvidence(

@@ -28,7 +28,7 @@ from knowledge.metrics import (
     metric_evidence,
     plan_metric_names,
 )
-from tools import ReadOnlyViolation
+from tools import ReadOnlyViolation, Toolbox, open_cluster, open_metrics
 from tools.openmetrics import SnapshotMetrics, capture_metrics, read_openmetrics, write_openmetrics
 from tools.prometheus import (
     BadQuery,
@@ -213,7 +213,7 @@ def test_sre_snapshot_capture_reads_back_as_the_live_server(live: LivePrometheus
                                                             tmp_path: Path) -> None:
     """Live Prometheus -> capture (OpenMetrics) -> snapshot reader, and -> promtool -> a second
     Prometheus: all three give the same evidence."""
-    report = capture_metrics(live, tmp_path, [NS, "empty"], plan_metric_names())
+    report = capture_metrics(live, tmp_path, [NS, "empty"], plan_metric_names(), at=AT)
     assert report.files == [tmp_path / "metrics" / f"{NS}.om"] and not report.skipped
     captured = read_openmetrics(report.files[0])
     names = {s.labels["__name__"] for s in captured}
@@ -392,3 +392,40 @@ def test_urllib3_is_the_only_transport() -> None:
     reader = connect_prometheus("https://prometheus.example:9090/prom", bearer_token="t")
     assert isinstance(reader._pool, urllib3.PoolManager)
     assert reader.source == "Prometheus https://prometheus.example:9090/prom"
+
+
+# --- the agent's tool ----------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cascade"
+
+
+def test_prometheus_query_tool_only_when_configured(live: LivePrometheus) -> None:
+    cluster = open_cluster(snapshot=EXAMPLE)
+    off = Toolbox(cluster).prometheus_query(f'up{{namespace="{NS}"}}', NS)
+    assert off.status == "unavailable" and "SRE_PROMETHEUS__URL" in (off.message or "")
+    box = Toolbox(cluster, live)
+    # over a day: the series end minutes before "now", however late this test runs
+    live_now = box.prometheus_query(f'max by (pod) (max_over_time(container_memory_working_set_'
+                                    f'bytes{{namespace="{NS}", container="app"}}[1d]))', NS)
+    assert live_now.ok and live_now.entries[0].startswith("query: max by (pod)")
+    assert f"{{pod='{SLOW}'}} 5.10027e+08" in live_now.entries
+    for query in ("up", 'up{namespace="data"}', '{__name__=~".+"}',
+                  f'sum(rate(http_requests_total{{namespace="{NS}"}}[5m])) / sum(rate(x[5m]))'):
+        refused = box.prometheus_query(query, NS)
+        assert refused.status == "forbidden" and "namespace" in (refused.message or ""), query
+    bad = box.prometheus_query(f'sum(up{{namespace="{NS}"}}', NS)
+    assert bad.status == "unavailable" and "parse error" in (bad.message or "")
+
+
+def test_the_alert_expression_keeps_to_the_namespace(live: LivePrometheus) -> None:
+    answer = metric_evidence(live, "throttling", "payments", "ledger", ["ledger-0"],
+                             alert_expression=CPU_THROTTLING_HIGH, at=AT)
+    (alert,) = _by_question(answer, "alert")
+    assert SLOW not in alert.object and "no longer holds" in alert.reading
+
+
+def test_open_metrics_picks_the_backend(snapshot_dir: Path, tmp_path: Path) -> None:
+    assert isinstance(open_metrics(snapshot=snapshot_dir), SnapshotMetrics)
+    assert open_metrics(snapshot=tmp_path) is None  # a snapshot without metrics/: no metrics
+    assert open_metrics() is None
+    assert isinstance(open_metrics(url="http://127.0.0.1:9"), LivePrometheus)

@@ -26,6 +26,15 @@ from .errors import (
 from .kinds import KINDS, Kind, parse_kind
 from .live import LiveCluster, Timeouts, connect
 from .narrowing import Narrowed
+from .openmetrics import SnapshotMetrics, capture_metrics
+from .prometheus import (
+    Limits,
+    LivePrometheus,
+    Metrics,
+    MetricsError,
+    QueryResult,
+    connect_prometheus,
+)
 from .reading import Cluster, Obj, Redacted
 from .redacting import redact_text
 from .results import ToolResult
@@ -35,12 +44,13 @@ from .snapshotting import SnapshotReport, write_snapshot
 from .toolbox import Toolbox, base_name, owned_pods
 
 __all__ = [
-    "KINDS", "ApiError", "Cluster", "ClusterError", "ConfigurationError", "Forbidden", "Kind",
-    "KindUnavailable", "LiveCluster", "Narrowed", "NotFound", "NotKubernetes", "Obj",
-    "ReadOnlyViolation", "Redacted", "ServerError", "SnapshotCluster", "SnapshotError",
-    "SnapshotReport", "Timeouts", "Toolbox", "ToolResult", "Unauthorized", "Unreachable",
-    "base_name", "open_cluster", "owned_pods", "parse_kind", "redact_object", "redact_text",
-    "write_snapshot",
+    "ApiError", "Cluster", "ClusterError", "ConfigurationError", "Forbidden", "KINDS", "Kind",
+    "KindUnavailable", "Limits", "LiveCluster", "LivePrometheus", "Metrics", "MetricsError",
+    "Narrowed", "NotFound", "NotKubernetes", "Obj", "QueryResult", "ReadOnlyViolation", "Redacted",
+    "ServerError", "SnapshotCluster", "SnapshotError", "SnapshotMetrics", "SnapshotReport",
+    "Timeouts", "ToolResult", "Toolbox", "Unauthorized", "Unreachable", "base_name",
+    "capture_metrics", "connect_prometheus", "open_cluster", "open_metrics", "owned_pods",
+    "parse_kind", "redact_object", "redact_text", "write_snapshot",
 ]
 
 
@@ -57,3 +67,24 @@ def open_cluster(
         return Redacted(SnapshotCluster(snapshot))
     return Redacted(connect(kubeconfig=kubeconfig, context=context, timeouts=timeouts,
                             in_cluster_env=in_cluster_env))
+
+
+def open_metrics(
+    *,
+    snapshot: Path | None = None,
+    url: str | None = None,
+    bearer_token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    ca_file: str | None = None,
+    timeout: float = 10.0,
+    limits: Limits | None = None,
+) -> Metrics | None:
+    """The metrics beside a cluster: a snapshot's series (`DIR/metrics/*.om`) when reading a
+    snapshot, else a live Prometheus at `url`; None when there are none (not configured)."""
+    if snapshot is not None:
+        return SnapshotMetrics(snapshot, limits) if SnapshotMetrics.present(snapshot) else None
+    if not url:
+        return None
+    return connect_prometheus(url, bearer_token=bearer_token, username=username,
+                              password=password, ca_file=ca_file, timeout=timeout, limits=limits)

@@ -202,11 +202,12 @@ class MetricsCapture:
 
 
 def capture_metrics(metrics: Metrics, directory: Path, namespaces: Iterable[str],
-                    names: Iterable[str], window: float = CAPTURE_WINDOW) -> MetricsCapture:
-    """Write every sample of the last `window` seconds of the metrics `names`, per namespace,
-    into `directory/metrics/<namespace>.om` (a namespace with none gets no file)."""
+                    names: Iterable[str], window: float = CAPTURE_WINDOW,
+                    at: float | None = None) -> MetricsCapture:
+    """Write every sample of the `window` seconds before `at` (now) of the metrics `names`, per
+    namespace, into `directory/metrics/<namespace>.om` (a namespace with none gets no file)."""
     report = MetricsCapture()
-    at = metrics.now()
+    at = metrics.now() if at is None else at
     wanted = list(dict.fromkeys(names))
     for namespace in namespaces:
         kept: list[Series] = []

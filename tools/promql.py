@@ -458,3 +458,29 @@ def metric_names(expression: str) -> list[str]:
         if text not in names:
             names.append(text)
     return names
+
+
+def unconfined(expression: str, namespace: str) -> str | None:
+    """Why `expression` may read beyond `namespace` (a selector without `namespace="<ns>"`), or
+    None when every selector in it is held to that namespace. Metrics of other namespaces stay
+    out of reach of whoever may read only this one."""
+    try:
+        tokens = _tokens(expression)
+    except Unsupported as e:
+        return str(e)
+    names = set(metric_names(expression))
+    for i, (kind, text) in enumerate(tokens):
+        opens = text == "{" and (i == 0 or tokens[i - 1][1] not in names)
+        if kind == "ident" and text in names or opens:
+            start = i + 1 if text != "{" else i
+            if text != "{" and (start >= len(tokens) or tokens[start][1] != "{"):
+                return f"{text} is not held to a namespace: add {{namespace=\"{namespace}\"}}"
+            end = next((j for j in range(start, len(tokens)) if tokens[j][1] == "}"), len(tokens))
+            inner = [t[1] for t in tokens[start + 1:end]]
+            held = any(inner[j:j + 3] == ["namespace", "=", f'"{namespace}"']
+                       for j in range(len(inner) - 2))
+            if not held:
+                shown = text if text != "{" else "a selector"
+                return f"{shown} is not held to namespace {namespace}: add " \
+                       f"namespace=\"{namespace}\" to its matchers"
+    return None

@@ -29,6 +29,8 @@ from .kinds import (
     check_namespace,
     parse_kind,
 )
+from .prometheus import Metrics, MetricsError, MetricsForbidden, NotEvaluated
+from .promql import unconfined
 from .reading import Cluster, Obj
 from .results import (
     DescribeResult,
@@ -90,10 +92,12 @@ def base_name(pod_name: str) -> str:
 
 
 class Toolbox:
-    """The tools, bound to one cluster. Methods are the agent's tool schemas."""
+    """The tools, bound to one cluster (and its Prometheus, when one is configured). Methods are
+    the agent's tool schemas."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, metrics: Metrics | None = None) -> None:
         self.cluster = cluster
+        self.prometheus = metrics
         # What `find` compares names with, per (kind, namespace), or the error reading it: a
         # question of a thousand words costs the same few lists as one of three.
         self._names: dict[tuple[Kind | None, str | None], _Names | ApiError] = {}
@@ -349,6 +353,29 @@ class Toolbox:
             entries = [f"node {meta(i)['name']}: cpu={i['usage'].get('cpu')} "
                        f"memory={i['usage'].get('memory')}" for i in nodes]
         return TextList(tool="metrics", entries=entries)
+
+    def prometheus_query(self, query: str, namespace: str) -> TextList:
+        """Evaluate one PromQL expression now, read-only; every selector must carry
+        namespace="<namespace>". Only when Prometheus is configured."""
+        check_namespace(namespace)
+        if self.prometheus is None:
+            return TextList(tool="prometheus_query", status="unavailable",
+                            message="no Prometheus is configured (SRE_PROMETHEUS__URL)")
+        problem = unconfined(query, namespace)
+        if problem:
+            return TextList(tool="prometheus_query", status="forbidden", message=problem)
+        try:
+            result = self.prometheus.query(query)
+        except NotEvaluated as e:
+            return TextList(tool="prometheus_query", status="unavailable", message=str(e))
+        except MetricsError as e:
+            status: Status = "forbidden" if isinstance(e, MetricsForbidden) else next(
+                (s for t, s in _STATUS.items() if isinstance(e, t)), "unavailable")
+            return TextList(tool="prometheus_query", status=status, message=str(e))
+        entries = [f"{{{', '.join(f'{k}={v!r}' for k, v in sorted(s.labels.items()))}}} "
+                   f"{s.value:.6g}" for s in result.series]
+        return TextList(tool="prometheus_query", entries=[f"query: {query}", *entries],
+                        message=result.note or (None if entries else "no series"))
 
     # --- describe -----------------------------------------------------------------------------
 
