@@ -200,6 +200,37 @@ def test_helm_lint_passes_the_chart() -> None:
     assert _lint(CHART) == []
 
 
+def _merged(base: Json, over: Json) -> Json:
+    """Helm's coalescing of values: maps merge key by key, anything else is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (_merged(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
+EVERYTHING_ON: Json = {  # every optional object, the ServiceMonitor among them
+    "replicas": 2, "memory": {"postgresUrlSecret": {"name": "pg", "key": "url"}},
+    "web": {"enabled": True, "existingSecret": "web"},
+    "serviceMonitor": {"enabled": True, "labels": {"release": "prom"},
+                       "bearerTokenSecret": {"name": "metrics", "key": "token"}},
+    "networkPolicy": {"enabled": True, "egress": [{"ports": [{"port": 443}]}]},
+    "prometheus": {"url": "http://prometheus:9090",
+                   "bearerTokenSecret": {"name": "prom", "key": "token"}},
+}
+
+
+@pytest.mark.parametrize("values", ["ha.yaml", "socket-mode-namespaced.yaml", "everything-on"])
+def test_helm_lint_passes_with_each_values_file(values: str, tmp_path: Path) -> None:
+    # `helm lint -f FILE`: the library lints a chart's own values, so they go into a copy.
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    over = EVERYTHING_ON if values == "everything-on" else _example(values)
+    (chart / "values.yaml").write_text(yaml.safe_dump(_merged(defaults, over)))
+    assert _lint(chart) == []
+
+
 def test_helm_lint_fails_a_broken_template(tmp_path: Path) -> None:
     broken = tmp_path / "chart"
     shutil.copytree(CHART, broken)
