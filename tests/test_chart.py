@@ -38,6 +38,8 @@ READ_VERBS = {"get", "list", "watch"}
 HELM_LABELS = {"app.kubernetes.io/instance", "app.kubernetes.io/version",
                "app.kubernetes.io/managed-by", "helm.sh/chart"}
 LINT_SEVERITY = {0: "unknown", 1: "info", 2: "warning", 3: "error"}  # helm's support.Severity
+
+
 # --- Helm ------------------------------------------------------------------------------------
 
 def _lint(chart: Path) -> list[tuple[str, str]]:
@@ -64,10 +66,9 @@ def _example(name: str) -> Json:
 # --- reading back --------------------------------------------------------------------------
 
 def _path(doc: Json, namespace: str) -> str:
-    """The API path of a manifest's object (plural by the usual English rule, as for these)."""
+    """The API path of a manifest's object (the plural as English makes it, true of these)."""
     kind = doc["kind"].lower()
-    plural = kind[:-1] + "ies" if kind.endswith("y") else kind + ("es" if kind.endswith("s")
-                                                                   else "s")
+    plural = re.sub(r"y$", "ie", kind) + ("es" if kind.endswith("s") else "s")
     version = doc["apiVersion"]
     root = "/api/v1" if version == "v1" else f"/apis/{version}"
     if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
@@ -347,13 +348,21 @@ def test_a_disruption_budget_exactly_when_replicas_exceed_one(
         assert budget["spec"]["selector"]["matchLabels"].items() <= template.items()
 
 
+def _means(text: str, setting: object) -> bool:
+    """Whether a variable's text is what its setting reads from it: the same scalar, the same
+    JSON, or the same comma-separated list."""
+    if isinstance(setting, list) and not text.startswith("["):
+        return setting == text.split(",")
+    return setting == yaml.safe_load(text) or str(setting) == text
+
+
 def test_every_variable_the_pod_gets_is_a_setting(installed: Installed,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     for container in installed.pod["containers"]:
         values = dict(installed.one("ConfigMap")["data"])
         secret_names = []
         for env in container.get("env", []):
-            if "value" in env:  # $(POD_IP) is expanded by the kubelet from the env before it
+            if "value" in env:  # the kubelet expands $(POD_IP) from the variable before it
                 values[env["name"]] = env["value"].replace("$(POD_IP)", "10.1.2.3")
             elif env["name"].startswith("SRE_"):
                 secret_names.append(env["name"])
@@ -367,8 +376,7 @@ def test_every_variable_the_pod_gets_is_a_setting(installed: Installed,
                 assert isinstance(node, dict) and part in node, f"{key} is not a setting"
                 node = node[part]
             if key in sre:
-                assert node == yaml.safe_load(sre[key]) or str(node) == sre[key] or \
-                    ",".join(map(str, node if isinstance(node, list) else [])) == sre[key], key
+                assert _means(sre[key], node), (key, sre[key], node)
         if container["name"] == "web":  # probes and scrapes come with the pod's IP as Host
             assert {"localhost", "10.1.2.3"} <= set(settings["web"]["allowed_hosts"])
         for key in sre:
