@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("directory", type=Path, metavar="DIR")
     snap.add_argument("--namespaces", help="comma-separated namespaces (default: all)")
     snap.add_argument("--no-logs", action="store_true", help="skip container logs")
+    snap.add_argument("--no-metrics", action="store_true",
+                      help="skip the Prometheus series the plans read (SRE_PROMETHEUS__URL)")
 
     tool = commands.add_parser("tool", parents=[common],
                                help="run one read-only tool and print its result")
@@ -217,16 +219,38 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
                                       max_log_bytes=settings.cluster.snapshot_log_bytes)
     except tools.ApiError as e:
         raise Failure(EXIT_CLUSTER, str(e)) from e
+    series = _snapshot_metrics(args, settings, report)
     for line in report.skipped:
         print(f"skipped {line}", file=sys.stderr)
     summary = {"directory": str(report.directory), "namespaces": report.namespaces,
-               "objects": report.objects, "logs": report.logs, "skipped": report.skipped}
+               "objects": report.objects, "logs": report.logs, "series": series,
+               "skipped": report.skipped}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"wrote {report.objects} objects and {report.logs} container logs from "
-              f"{len(report.namespaces)} namespaces to {report.directory}")
+        print(f"wrote {report.objects} objects, {report.logs} container logs and {series} "
+              f"metric series from {len(report.namespaces)} namespaces to {report.directory}")
     return EXIT_OK
+
+
+def _snapshot_metrics(args: argparse.Namespace, settings: Settings,
+                      report: tools.SnapshotReport) -> int:
+    """The last hour of the series the plans read, per namespace, when Prometheus is set."""
+    import tools
+    from knowledge.metrics import plan_metric_names
+
+    from .measuring import open_metrics
+
+    metrics = None if args.no_metrics else open_metrics(settings)
+    if metrics is None:
+        return 0
+    try:
+        captured = tools.capture_metrics(metrics, args.directory, report.namespaces,
+                                         plan_metric_names())
+    finally:
+        metrics.close()
+    report.skipped += [f"metrics: {line}" for line in captured.skipped]
+    return captured.series
 
 
 def _investigate(settings: Settings, cluster: Cluster, request: Request,

@@ -9,6 +9,9 @@ Series: tests/data/metrics/checkout-slow.yaml (throttled in 80% of CPU periods, 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,7 @@ import yaml
 from fakes.listener import CountingListener
 from harness.prometheus import BearerProxy, PrometheusServer, start_prometheus
 from harness.series import expand
+from kubernetes import client as k8s
 
 from knowledge.metrics import (
     NOT_CONFIGURED,
@@ -429,3 +433,31 @@ def test_open_metrics_picks_the_backend(snapshot_dir: Path, tmp_path: Path) -> N
     assert open_metrics(snapshot=tmp_path) is None  # a snapshot without metrics/: no metrics
     assert open_metrics() is None
     assert isinstance(open_metrics(url="http://127.0.0.1:9"), LivePrometheus)
+
+
+def test_sre_snapshot_captures_the_series_beside_the_cluster(
+        admin_client: k8s.ApiClient, readonly_kubeconfig: Path, prometheus: PrometheusServer,
+        live: LivePrometheus, tmp_path: Path) -> None:
+    try:
+        k8s.CoreV1Api(admin_client).create_namespace({"metadata": {"name": NS}})
+    except k8s.ApiException as e:
+        assert e.status == 409  # another test made it: namespaces never finish deleting here
+    out = tmp_path / "snap"
+    env = {**os.environ, "SRE_PROMETHEUS__URL": prometheus.url}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "snapshot", str(out), "--kubeconfig",
+         str(readonly_kubeconfig), "--namespaces", NS, "--json"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert '"series": 31' in done.stdout
+    assert (out / "metrics" / f"{NS}.om").is_file()
+    for symptom in ("throttling", "memory", "latency"):  # 5-minute windows: inside the capture
+        want = metric_evidence(live, symptom, NS, WORKLOAD, PODS, at=AT)
+        got = metric_evidence(open_metrics(snapshot=out), symptom, NS, WORKLOAD, PODS, at=AT)
+        assert [e.reading for e in got.evidence] == [e.reading for e in want.evidence]
+    skipped = subprocess.run(
+        [sys.executable, "-m", "assistant", "snapshot", str(tmp_path / "bare"), "--kubeconfig",
+         str(readonly_kubeconfig), "--namespaces", NS, "--no-metrics"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert skipped.returncode == 0 and "and 0 metric series" in skipped.stdout
+    assert not (tmp_path / "bare" / "metrics").exists()
