@@ -15,6 +15,10 @@ from importlib import resources
 import yaml
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+# "pods are green, no restarts": a symptom the person says is absent is not asked about
+_ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor)\s+(?:recent\s+|new\s+|any\s+)?"
+                     r"(?:restarts?|restarting|crash\w*|errors?|oom\w*|exceptions?|5xx|"
+                     r"time ?outs?|throttl\w*|evictions?|warnings?)\b")
 _RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
 
 
@@ -88,7 +92,8 @@ def classify(question: str) -> Intent:
         return Intent(symptoms=tuple(found), alerts=alerts, text=text.lower(), health=bool(
             _RESOLVED.search(text)) or all(classes[s].seen for s in found))
     lowered = text.lower()
+    asked = _ABSENT.sub(" ", lowered)
     found = [s.id for s in classes.values()
-             if s.id != "health" and any(w.search(lowered) for w in s.words)]
+             if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found)
     return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered)

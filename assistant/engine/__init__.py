@@ -50,7 +50,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
-    behind = dependency_pods(view, said, pods)
+    serving = dependency_pods(view, said, [])  # the pods behind what the logs name
+    read = {id(p) for p in pods}
+    behind = [p for p in serving if id(p) not in read]
     said += what_logs_say(view, behind, limit=10)
     findings, _ = pod_findings(view)
     findings += controller_findings(view)
@@ -64,7 +66,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet or not intent.health:
         known = {(f.object, f.category) for f in findings}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
-    findings += symptom_findings(view, focus, pods, intent, findings, behind, said)
+    findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     _explain_unready(findings)
     link(view, findings)
     for finding in findings:

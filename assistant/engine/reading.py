@@ -40,7 +40,7 @@ class Said:
     repeats: int
     previous: bool
     over: bool = False  # the app logged it, then ran clean to the end of its log
-
+    hint: str | None = None  # the dependency another line or the env names, when this one does not
 
     @property
     def category(self) -> str:
@@ -50,7 +50,7 @@ class Said:
     def target(self) -> str | None:
         """The dependency the line names: the signature's own group, else a Service name, a
         JSON field (upstream, host, addr), a URL's host or a host:port in the line."""
-        return self.match.target or dependency_in(self.match.line)
+        return self.match.target or dependency_in(self.match.line) or self.hint
 
 
 _JSON_HOST = re.compile(
@@ -101,9 +101,46 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     if best is None or _better(found, best[0]):
                         best = (found, line)
                 if best is not None:
+                    hint = None if best[0].target or dependency_in(best[0].line) else \
+                        _named_elsewhere(best[0].line, log, _env(pod, container))
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
-                                     over=not previous and _over(best[1], log)))
+                                     over=not previous and _over(best[1], log), hint=hint))
     return said
+
+
+_WORDS = re.compile(r"[a-z][a-z0-9]{3,}")
+_COMMON = {"error", "errors", "timeout", "timed", "exceeded", "failed", "failure", "request",
+           "requests", "call", "calls", "http", "https", "connect", "connection", "refused",
+           "level", "time", "warn", "info", "duration", "cluster", "local", "default", "with",
+           "from", "after", "while", "service", "client", "server", "upstream", "svc"}
+
+
+def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> str | None:
+    """The dependency an error line means but does not name ("pricing: timeout of 2000ms"):
+    a host another line of the same log names, or an env value (PRICING_URL), that shares a
+    word with the line."""
+    words = set(_WORDS.findall(line.lower())) - _COMMON
+    if not words:
+        return None
+    for other in [*log.errors, *log.head, *log.tail]:
+        host = dependency_in(other.text)
+        if host and words & set(re.split(r"[.:_-]", host.lower())):
+            return host
+    for name, value in env:
+        host = dependency_in(value)
+        if host and words & set(re.split(r"[.:_-]", f"{name}.{host}".lower())):
+            return host
+    return None
+
+
+def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
+    """(name, literal value) of a container's env (values from Secrets are never here)."""
+    spec = pod.get("spec") or {}
+    for each in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        if each.get("name") == container:
+            return [(str(e.get("name", "")), str(e["value"])) for e in each.get("env") or []
+                    if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    return []
 
 
 def _better(found: SignatureMatch, best: SignatureMatch) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from knowledge import alert_labels as semantics
 from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound, Toolbox, parse_kind
 from tools.results import Match
 from tools.summaries import meta
@@ -21,17 +23,6 @@ _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *ke
     re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+)`", re.MULTILINE),
     re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+)\s*$", re.MULTILINE),
 )
-# Alert labels that name the object an alert is about, most specific first. `job` is the scrape
-# job in an alert (kube-state-metrics), a Kubernetes Job only in a person's `job=name`.
-_LABEL_KINDS = (("deployment", "deployment"), ("statefulset", "statefulset"),
-                ("daemonset", "daemonset"), ("cronjob", "cronjob"), ("job_name", "job"),
-                ("horizontalpodautoscaler", "hpa"), ("persistentvolumeclaim", "pvc"),
-                ("pod", "pod"), ("node", "node"), ("service", "service"))
-# Parts of an alert that name the monitoring system, not the object: links and the labels that
-# say which Prometheus, scrape endpoint or instance reported it.
-_NOISE = re.compile(r"<?https?://\S+|^\s*[-•*]\s*\*?(?:prometheus|endpoint|instance|job|"
-                    r"service|receiver)\b.*$", re.MULTILINE | re.IGNORECASE)
-_EXPORTERS = ("kube-state-metrics", "node-exporter", "prometheus", "kubelet", "cadvisor")
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
     r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
@@ -67,21 +58,20 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         return Scope([], None, unknown=_unknown_namespace(namespace, known))
     text = question or ""
     labels = alert_labels(text)
-    if labels.get("namespace") and not namespace:
-        namespace = labels["namespace"]
+    namespace = namespace or semantics.namespace(labels)
     if not namespace:
         for word in _NS_WORDS.findall(text):
             if word in known:
                 namespace = word
     if target:
         return _explicit(box, known, target, namespace)
-    about = _labelled_object(labels)
+    about = semantics.subject(labels)
     if about:
-        return _explicit(box, known, about, namespace)
+        return _labelled(box, known, about, namespace)
     explicit = _KIND_NAME.search(text)
     if explicit and parse_kind(explicit.group(1)):
         return _explicit(box, known, explicit.group(0), namespace)
-    tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", _NOISE.sub(" ", text).lower())
+    tokens = re.findall(r"[a-z0-9][a-z0-9-]*[a-z0-9]", _noise().sub(" ", text).lower())
     node = _node_named(box.cluster, tokens)
     if node is not None:  # "is aks-nodepool1-...-vmss000003 ok?"
         return _explicit(box, known, f"node/{node}", None)
@@ -154,19 +144,24 @@ def alert_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def _labelled_object(labels: dict[str, str]) -> str | None:
-    """kind/name of the object the labels are about, not the exporter that reported it."""
-    scraped_by = labels.get("job", "")
-    for key, kind in _LABEL_KINDS:
-        value = labels.get(key)
-        if not value or any(e in value for e in _EXPORTERS):
-            continue
-        if key == "pod" and scraped_by and labels.get("container") == scraped_by:
-            continue  # the exporter's own pod
-        return f"{kind}/{value}"
-    if scraped_by and "alertname" not in labels and not any(e in scraped_by for e in _EXPORTERS):
-        return f"job/{scraped_by}"
-    return None
+def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,
+              namespace: str | None) -> Scope:
+    """The scope of the object an alert's labels name. When it is gone (a pod replaced since the
+    alert fired), its namespace is still where to look, and the note says so."""
+    scope = _explicit(box, known, f"{about.kind}/{about.name}", namespace)
+    if scope.unknown and namespace and namespace in known and about.namespace:
+        return Scope([namespace], None, note=f"{scope.unknown} (gone since the alert fired?); "
+                     f"looking at namespace {namespace}")
+    return scope
+
+
+@cache
+def _noise() -> re.Pattern[str]:
+    """Parts of an alert that name the monitoring system, not the object: links, and the lines
+    of labels that say which Prometheus, scrape job, target or receiver reported it."""
+    names = "|".join(re.escape(label) for label in semantics.semantics().monitoring)
+    return re.compile(rf"<?https?://\S+|^\s*[-•*]\s*\*?(?:{names})\b.*$",
+                      re.MULTILINE | re.IGNORECASE)
 
 
 _KIND_WORDS: dict[str, Kind] = {
