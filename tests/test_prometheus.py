@@ -21,6 +21,7 @@ import urllib3
 import yaml
 from fakes.listener import CountingListener
 from harness.prometheus import BearerProxy, PrometheusServer, start_prometheus
+from harness.scenarios import load, write_snapshot_dir
 from harness.series import expand
 from kubernetes import client as k8s
 
@@ -461,3 +462,24 @@ def test_sre_snapshot_captures_the_series_beside_the_cluster(
         capture_output=True, text=True, timeout=120, env=env)
     assert skipped.returncode == 0 and "and 0 metric series" in skipped.stdout
     assert not (tmp_path / "bare" / "metrics").exists()
+
+
+def test_a_scenario_carries_its_series_to_both_backends(tmp_path: Path) -> None:
+    scenario = load(DATA / "scenario-with-series.yaml").renamed({"shop": "t-shop-7"})
+    directory = write_snapshot_dir(scenario, tmp_path / "dump")
+    assert sorted(p.name for p in (directory / "metrics").iterdir()) == ["cluster.om",
+                                                                           "t-shop-7.om"]
+    server = start_prometheus(sorted((directory / "metrics").iterdir()))
+    try:
+        live = connect_prometheus(server.url)
+        at = SnapshotMetrics(directory).now() + 7
+        answers = [metric_evidence(m, "throttling", "t-shop-7", "pricing",
+                                   ["pricing-6c9d7f5b8-q4w7z"], at=at)
+                   for m in (live, open_metrics(snapshot=directory))]
+        assert [e.reading for e in answers[0].evidence] == [e.reading for e in answers[1].evidence]
+        assert answers[0].evidence[0].reading == (
+            "container app of pod pricing-6c9d7f5b8-q4w7z was throttled in 90% of its CPU periods "
+            "(last 5m)")
+        live.close()
+    finally:
+        server.stop()

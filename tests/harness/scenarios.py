@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,11 @@ from typing import Any
 import urllib3
 import yaml
 
+from tools.openmetrics import METRICS_DIR, SUFFIX, write_openmetrics
+from tools.prometheus import Series
+
 from .apiserver import ApiServer
+from .series import expand
 
 Json = dict[str, Any]
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -84,6 +89,7 @@ class Scenario:
     path: Path
     namespaces: list[str] = field(default_factory=list)
     family: str = ""  # incidents only: the family of tests/incidents/README.md
+    metrics: list[Json] = field(default_factory=list)  # series specs (harness/series.py)
 
     def renamed(self, mapping: dict[str, str]) -> Scenario:
         """The same scenario with its namespaces renamed (for a fresh namespace per test)."""
@@ -106,7 +112,9 @@ class Scenario:
             expect={**_rename_expect(self.expect, mapping),
                     "phrases": [text(str(p)) for p in self.expect.get("phrases") or []]},
             path=self.path,
-            namespaces=[mapping.get(n, n) for n in self.namespaces], family=self.family)
+            namespaces=[mapping.get(n, n) for n in self.namespaces], family=self.family,
+            metrics=[{**spec, "series": _rename_series(spec["series"], mapping)}
+                     for spec in self.metrics])
 
 
 def rename_ref(ref: str | None, mapping: dict[str, str]) -> str | None:
@@ -184,7 +192,7 @@ def load(path: Path, now: datetime | None = None) -> Scenario:
         logs=doc.get("logs") or {}, previous_logs=doc.get("previous_logs") or {},
         questions=doc.get("questions") or [], target=doc.get("target"),
         expect=doc.get("expect") or {}, path=path, namespaces=namespaces,
-        family=doc.get("family") or "")
+        family=doc.get("family") or "", metrics=doc.get("metrics") or [])
 
 
 def all_scenarios() -> list[Path]:
@@ -244,7 +252,29 @@ def write_snapshot_dir(scenario: Scenario, directory: Path) -> Path:
                 _dump(directory / ns / file_name, kind, buckets.get((kind, ns), []))
     _write_logs(directory, scenario.logs, "logs", "logs.txt")
     _write_logs(directory, scenario.previous_logs, "previous logs", "previous-logs.txt")
+    write_metric_files(scenario, directory)
     return directory
+
+
+def write_metric_files(scenario: Scenario, directory: Path, end: float | None = None
+                       ) -> list[Path]:
+    """The scenario's series, the last hour before `end` (now), as `DIR/metrics/<ns>.om`: what
+    the snapshot reader evaluates and what `harness.prometheus.start_prometheus` backfills."""
+    by_namespace: dict[str, list[Series]] = {}
+    for series in expand(scenario.metrics, time.time() if end is None else end):
+        by_namespace.setdefault(series.labels.get("namespace", "cluster"), []).append(series)
+    paths = []
+    for namespace, found in sorted(by_namespace.items()):
+        path = directory / METRICS_DIR / f"{namespace}{SUFFIX}"
+        write_openmetrics(found, path)
+        paths.append(path)
+    return paths
+
+
+def _rename_series(selector: str, mapping: dict[str, str]) -> str:
+    for old, new in mapping.items():
+        selector = re.sub(rf'(\bnamespace\s*=\s*"){re.escape(old)}"', rf'\g<1>{new}"', selector)
+    return selector
 
 
 def _dump(path: Path, kind: str, items: list[Json]) -> None:
