@@ -72,6 +72,10 @@ def _write_load(directory: Path) -> Path:
     series = [Series({"__name__": "load_gauge", "namespace": "load", "i": str(i)},
                      ((END - 30, float(i)), (END, float(i))))
               for i in range(1000)]
+    # a counter that resets twice in the last ten minutes, scraped every 20 s (not every 15)
+    values = [5.0 * k % 180.0 + 3.0 for k in range(60)]
+    series.append(Series({"__name__": "resets_total", "namespace": "load"},
+                         tuple((END - 20.0 * (59 - k), v) for k, v in enumerate(values))))
     path = directory / "load.om"
     write_openmetrics(series, path)
     return path
@@ -246,6 +250,59 @@ def test_snapshot_time_is_its_newest_sample(snapshot_dir: Path) -> None:
         snapshot.query("rate(http_requests_total[5m] offset 1h)")
     with pytest.raises(NotEvaluated):
         snapshot.query("topk(3, http_requests_total)")
+
+
+DIFFERENTIAL = [
+    "rate(resets_total[5m])", "increase(resets_total[10m])", "rate(resets_total[1h])",
+    'max_over_time(load_gauge{i="7"}[1h])', 'avg_over_time(resets_total[3m])',
+    'min_over_time(resets_total[10m])', 'last_over_time(resets_total[10m])',
+    'sum without (i) (load_gauge)', "count(load_gauge)", "avg(load_gauge)", "min(load_gauge)",
+    'load_gauge{i=~"1.5"} > 150', 'load_gauge{i=~"1.5"} <= 150', "2 * 3 + 1 / 4", "-vector(3)",
+    "histogram_quantile(0.9, sum by (le, pod) (rate(http_request_duration_seconds_bucket[5m])))",
+    "histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket'
+    '{le!="+Inf"}[5m])))',
+    "histogram_quantile(1.5, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    'sum by (pod) (rate(http_requests_total[5m])) / on (pod) sum by (pod) '
+    '(rate(http_requests_total{code="500"}[5m]))',
+    'sum by (pod, code) (rate(http_requests_total{code="500"}[5m])) / ignoring (code) '
+    'sum by (pod) (rate(http_requests_total[5m]))',
+    'kube_pod_container_resource_limits{resource="memory"} - 0',
+    "sum(rate(container_cpu_usage_seconds_total[5m])) by (pod) * 1000",
+    'container_memory_working_set_bytes{container!=""} / 1024 / 1024',
+    'max by (pod) (kube_pod_container_status_restarts_total) >= 3',
+]
+
+
+@pytest.mark.parametrize("expression", DIFFERENTIAL)
+def test_the_evaluator_agrees_with_prometheus(live: LivePrometheus, snapshot_dir: Path,
+                                              tmp_path: Path, expression: str) -> None:
+    """The snapshot evaluator against the real server, beyond the library's own queries."""
+    load_file = _write_load(tmp_path)
+    for path in (snapshot_dir / "metrics").glob("*.om"):
+        (tmp_path / "metrics").mkdir(exist_ok=True)
+        (tmp_path / "metrics" / path.name).write_text(path.read_text())
+    (tmp_path / "metrics" / "load.om").write_text(load_file.read_text())
+    want = live.query(expression, AT)
+    got = SnapshotMetrics(tmp_path, Limits(series=2000)).query(expression, AT)
+
+    def shown(series: list[Series]) -> list[tuple[list[tuple[str, str]], float]]:
+        return sorted((sorted(s.labels.items()), s.value) for s in series)
+
+    assert [labels for labels, _ in shown(want.series)] == [
+        labels for labels, _ in shown(got.series)]
+    for (_, a), (_, b) in zip(shown(want.series), shown(got.series), strict=True):
+        assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9), expression
+
+
+def test_many_to_one_without_group_left_is_refused_by_both(live: LivePrometheus,
+                                                          snapshot_dir: Path) -> None:
+    expression = ('sum by (pod, code) (rate(http_requests_total[5m])) / ignoring (code) '
+                  'sum by (pod) (rate(http_requests_total[5m]))')
+    with pytest.raises(BadQuery, match="many-to-one matching must be explicit"):
+        live.query(expression, AT)
+    with pytest.raises(NotEvaluated, match="many-to-one needs group_left"):
+        SnapshotMetrics(snapshot_dir).query(expression, AT)
 
 
 # --- read-only, before anything is sent ----------------------------------------------------------

@@ -238,7 +238,9 @@ class Evaluator:
             raise Unsupported(f"{function}() of something that is not a range selector")
         result = []
         for series in cast(list[Ranged], argument):
-            labels = _without_name(series.labels)
+            # last_over_time keeps the metric name, as Prometheus does; the others drop it
+            labels = (dict(series.labels) if function == "last_over_time"
+                      else _without_name(series.labels))
             if function in ("rate", "increase"):
                 value = _extrapolated(series, is_rate=function == "rate")
             elif function in _OVER_TIME:
@@ -331,7 +333,8 @@ def _binary(op: str, left: Value, right: Value, on: tuple[str, ...] | None,
     rights: dict[tuple[tuple[str, str], ...], Sample] = {}
     for s in _samples(right, f"'{op}'"):
         if signature(s.labels) in rights:
-            raise Unsupported("many-to-many matching (duplicate series on the right side)")
+            raise Unsupported("several series on the right side match one signature "
+                              "(many-to-one needs group_left/group_right)")
         rights[signature(s.labels)] = s
     out, seen = [], set()
     for s in _samples(left, f"'{op}'"):
@@ -340,7 +343,8 @@ def _binary(op: str, left: Value, right: Value, on: tuple[str, ...] | None,
         if match is None:
             continue
         if key in seen:
-            raise Unsupported("many-to-many matching (duplicate series on the left side)")
+            raise Unsupported("several series on the left side match one signature "
+                              "(many-to-one needs group_left/group_right)")
         seen.add(key)
         if op in _COMPARISONS:
             if _compare(op, s.value, match.value):
