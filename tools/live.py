@@ -16,7 +16,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +36,7 @@ from .errors import (
 )
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
+from .kubeconfigs import Kubeconfigs
 from .reading import Obj
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
@@ -67,18 +67,20 @@ def connect(
     environment); in-cluster config is tried only when no kubeconfig exists.
     """
     configuration = Configuration()
-    path = Path(kubeconfig).expanduser() if kubeconfig else Path("~/.kube/config").expanduser()
-    if kubeconfig or path.exists():
-        if not path.exists():
-            raise ConfigurationError(f"no kubeconfig at {path}; pass --kubeconfig or --snapshot")
+    files = Kubeconfigs.named(kubeconfig)  # a KUBECONFIG list is merged as kubectl merges it
+    if kubeconfig or files.existing:
+        if not files.existing:
+            raise ConfigurationError(f"no kubeconfig at {files.describe()}; pass --kubeconfig "
+                                     "or --snapshot")
+        context = context or files.current_context  # kubectl's pick: the first one set
         try:
             kube_config.load_kube_config(
-                config_file=str(path), context=context, client_configuration=configuration,
-                persist_config=False,
+                config_file=files.config_file, context=context,
+                client_configuration=configuration, persist_config=False,
             )
         except ConfigException as e:
-            raise ConfigurationError(_config_problem(path, context, e)) from e
-        source = f"context {context or _current_context(path)}"
+            raise ConfigurationError(_config_problem(files, context, e)) from e
+        source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
             kube_config.load_incluster_config(client_configuration=configuration)
@@ -90,30 +92,24 @@ def connect(
         source = "in-cluster service account"
     else:
         raise ConfigurationError(
-            f"no kubeconfig at {path} and not running in a cluster: set KUBECONFIG, "
-            "pass --context, or use --snapshot DIR"
+            f"no kubeconfig at {files.describe()} and not running in a cluster: set "
+            "KUBECONFIG, pass --context, or use --snapshot DIR"
         )
     return LiveCluster(ReadOnlyApiClient(configuration), source, timeouts or Timeouts())
 
 
-def _current_context(path: Path) -> str:
-    try:
-        _, active = kube_config.list_kube_config_contexts(config_file=str(path))
-    except ConfigException:
-        return "?"
-    return str(active.get("name", "?")) if active else "?"
-
-
-def _config_problem(path: Path, context: str | None, error: ConfigException) -> str:
+def _config_problem(files: Kubeconfigs, context: str | None, error: ConfigException) -> str:
+    where = ", ".join(str(path) for path in files.existing)
     if context:
         try:
-            contexts, _ = kube_config.list_kube_config_contexts(config_file=str(path))
+            contexts, _ = kube_config.list_kube_config_contexts(config_file=files.config_file)
         except ConfigException:
             contexts = []
         names = sorted(c.get("name", "") for c in contexts or [])
         if context not in names:
-            return f"no context {context!r} in {path}; known contexts: {', '.join(names) or 'none'}"
-    return f"kubeconfig {path} cannot be used; check its current context and credentials"
+            known = ", ".join(names) or "none"
+            return f"no context {context!r} in {where}; known contexts: {known}"
+    return f"kubeconfig {where} cannot be used; check its current context and credentials"
 
 
 class LiveCluster:

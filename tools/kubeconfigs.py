@@ -1,0 +1,59 @@
+"""Kubeconfig files as kubectl reads them.
+
+`KUBECONFIG` may list several files, separated by `:` (`;` on Windows). kubectl merges them:
+the first file to define a cluster, user or context of a name wins, and so does the first file
+to set `current-context`; files in the list that do not exist are skipped.
+
+    files = Kubeconfigs.named("~/.kube/config:./staging.yaml")
+    files.existing          # the files to merge, in order
+    files.current_context   # the first one set, as kubectl picks it
+
+The kubernetes client merges names the same way (first wins), but takes the *last*
+`current-context` it reads; `tools.live.connect` passes `current_context` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEFAULT = "~/.kube/config"
+
+
+@dataclass(frozen=True)
+class Kubeconfigs:
+    listed: tuple[Path, ...]
+
+    @classmethod
+    def named(cls, spec: str | None) -> Kubeconfigs:
+        """The files `spec` lists (one path or an `os.pathsep` list); ~/.kube/config if none."""
+        parts = [part for part in (spec or DEFAULT).split(os.pathsep) if part.strip()]
+        return cls(tuple(Path(part).expanduser() for part in parts or [DEFAULT]))
+
+    @property
+    def existing(self) -> list[Path]:
+        return [path for path in self.listed if path.is_file()]
+
+    @property
+    def config_file(self) -> str:
+        """The existing files joined as the kubernetes client's loader takes them."""
+        return os.pathsep.join(str(path) for path in self.existing)
+
+    def describe(self) -> str:
+        return ", ".join(str(path) for path in self.listed)
+
+    @property
+    def current_context(self) -> str | None:
+        """The first `current-context` set among the existing files, as kubectl picks it."""
+        for path in self.existing:
+            try:
+                doc = yaml.safe_load(path.read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # the client's own loader says what is wrong with it
+            name = doc.get("current-context") if isinstance(doc, dict) else None
+            if isinstance(name, str) and name:
+                return name
+        return None
