@@ -16,10 +16,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import bcrypt
 import pytest
 import urllib3
 import yaml
 from fakes.listener import CountingListener
+from harness.certs import make_pki
 from harness.prometheus import BearerProxy, PrometheusServer, start_prometheus
 from harness.scenarios import load, write_snapshot_dir
 from harness.series import expand
@@ -384,6 +386,30 @@ def test_401_behind_a_bearer_token_is_a_clear_error(prometheus: PrometheusServer
         assert all(r.startswith("GET /api/v1/query?") for r in proxy.requests)
     finally:
         proxy.close()
+
+
+def test_tls_and_basic_auth_of_prometheus_itself(snapshot_dir: Path, tmp_path: Path) -> None:
+    """Prometheus' own web.config.yml: https with a certificate of a private CA, and a bcrypt
+    basic-auth user (SRE_PROMETHEUS__CA_FILE, __USERNAME, __PASSWORD)."""
+    pki = make_pki(tmp_path / "pki")
+    hashed = bcrypt.hashpw(b"s3cret-pass-9", bcrypt.gensalt(rounds=4)).decode()
+    server = start_prometheus(
+        [snapshot_dir / "metrics" / f"{NS}.om"],
+        web_config=f"tls_server_config:\n  cert_file: {pki.kubelet.cert}\n"
+                   f"  key_file: {pki.kubelet.key}\nbasic_auth_users:\n  sre: '{hashed}'\n")
+    try:
+        assert server.url.startswith("https://")
+        good = connect_prometheus(server.url, username="sre", password="s3cret-pass-9",
+                                  ca_file=str(pki.ca.cert))
+        top = metric_evidence(good, "throttling", NS, WORKLOAD, PODS, at=AT).evidence[0]
+        assert top.value == pytest.approx(0.8)
+        with pytest.raises(MetricsUnauthorized, match="SRE_PROMETHEUS__USERNAME"):
+            connect_prometheus(server.url, username="sre", password="wrong",
+                               ca_file=str(pki.ca.cert)).query("up", AT)
+        with pytest.raises(MetricsUnreachable, match="TLS handshake failed.*CA_FILE"):
+            connect_prometheus(server.url, username="sre", password="s3cret-pass-9").query("up")
+    finally:
+        server.stop()
 
 
 def test_unreachable_and_not_prometheus_are_told_apart() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -65,21 +66,28 @@ def backfill(files: Iterable[Path], data_dir: Path) -> None:
             raise HarnessError(f"promtool could not backfill {path}:\n{done.stderr[-2000:]}")
 
 
-def start_prometheus(files: Iterable[Path] = ()) -> PrometheusServer:
-    """A fresh Prometheus on a free loopback port, holding the series of `files`."""
+def start_prometheus(files: Iterable[Path] = (), web_config: str | None = None,
+                     ) -> PrometheusServer:
+    """A fresh Prometheus on a free loopback port, holding the series of `files`; `web_config`
+    is its own web.config.yml (TLS, `basic_auth_users`), https when it has `tls_server_config`."""
     prometheus, _ = binaries()
     directory = Path(tempfile.mkdtemp(prefix="sre-prometheus-"))
     backfill(files, directory / "data")
     config = directory / "prometheus.yml"
     config.write_text("global: {evaluation_interval: 1h}\nscrape_configs: []\n")
+    extra, scheme = [], "http"
+    if web_config is not None:
+        (directory / "web.yml").write_text(web_config)
+        extra = [f"--web.config.file={directory / 'web.yml'}"]
+        scheme = "https" if "tls_server_config" in web_config else "http"
     for attempt in range(_ATTEMPTS):
         (port,) = _free_ports(1)
         process = _spawn([
             prometheus, f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=3650d",
-            "--log.level=warn",
+            "--log.level=warn", *extra,
         ], directory / "prometheus.log")
-        server = PrometheusServer(f"http://127.0.0.1:{port}", directory, process)
+        server = PrometheusServer(f"{scheme}://127.0.0.1:{port}", directory, process)
         if _wait_ready(server):
             return server
         _terminate(process)
@@ -91,14 +99,21 @@ def start_prometheus(files: Iterable[Path] = ()) -> PrometheusServer:
 
 
 def _wait_ready(server: PrometheusServer) -> bool:
+    """Up when it answers /-/ready: 200, or 401 behind its own basic auth (this probe alone
+    skips certificate checks; the tests check them)."""
     deadline = time.monotonic() + _READY_TIMEOUT
+    context = ssl._create_unverified_context()
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as response:
+            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2,
+                                        context=context) as response:
                 if response.status == 200:
                     return True
+        except urllib.error.HTTPError as e:
+            if e.code == 401:
+                return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
