@@ -404,6 +404,12 @@ PATHOLOGICAL = {
     "echo-pipes": "echo a " * 30_000 + "| x --password-stdin",
     "quoted-keys": '"password":' * 20_000,
     "random-run": "aB3xQ9zK7m=" * 20_000,
+    "passphrase-words": "password=a " * 20_000,
+    "env-block-heads": "- name: DB_PASSWORD\n  value: |\n" * 6_000,
+    "keys-alone-on-lines": "password:\n- a\n" * 15_000,
+    "flag-continuations": "--password \\\n" * 15_000,
+    "argv-flag-items": '"--token", ' * 20_000,
+    "unclosed-quotes": 'password="' * 20_000,
 }
 
 

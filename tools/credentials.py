@@ -35,6 +35,8 @@ def redact_credentials(text: str, lower: str) -> str:
             text = _SLACK_WEBHOOK.sub(rf"\1{REDACTED}", text)
         if "/hooks/" in text:
             text = _MATTERMOST_HOOK.sub(rf"\1{REDACTED}", text)
+    if ":" in text and "@" in text:
+        text = _USERINFO.sub(_redact_userinfo, text)
     if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
         text = _ORACLE_LOGIN.sub(keep_head, text)
     if "-u" in text:
@@ -61,10 +63,14 @@ def redact_credentials(text: str, lower: str) -> str:
     return text
 
 
-_PEM = re.compile(
+_PEM = re.compile(  # any case: a lowercased dump is still a key
     r"(?P<head>-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----)"
     r"(?:.*?(?P<end>-----END (?P=label)-----)|.*)",
-    re.DOTALL,
+    re.DOTALL | re.IGNORECASE,
+)
+_USERINFO = re.compile(  # no scheme: `app:pw@db.shop.svc:5432`, Go's `app:pw@tcp(db:3306)/x`
+    r"(?<![\w.:/@-])(?P<head>[\w.-]{1,64}:)(?P<pw>[^\s\"'<>@:/\\]{1,256})"
+    r"(?=@(?:(?:tcp|unix)\(|[\w-]{1,63}(?:\.[\w-]{1,63})+(?::\d{1,5})?(?![\w.-])))",
 )
 _PUTTY_PRIVATE = re.compile(
     r"(?P<head>^Private-Lines:[ \t]*\d+[ \t]*\r?\n)(?P<pw>(?:[A-Za-z0-9+/=]+(?:\r?\n|$))+)",
@@ -207,3 +213,10 @@ def _redact_cookies(m: re.Match[str]) -> str:
         return p.group()
 
     return m.group("head") + _COOKIE_PAIR.sub(pair, m.group("pw"))
+
+
+def _redact_userinfo(m: re.Match[str]) -> str:
+    """Not `12:30@host.example.com` nor a digest's `sha256:...@...`: the password is no number."""
+    if m.group("pw").isdigit():
+        return m.group()
+    return keep_head(m)

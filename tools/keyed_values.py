@@ -18,6 +18,7 @@ from .secret_names import (
     is_secret_value,
     keep_head,
     keep_quotes,
+    names_password,
     sensitive_name,
     unquote_value,
 )
@@ -42,7 +43,22 @@ def redact_keyed_structure(text: str, lower: str) -> str:
         text = _sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if "\n----" in text:
         text = _DESCRIBED.sub(_redact_described, text)
+    if ('"-' in text or "'-" in text) and "," in text:
+        text = _sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
+    if "\n" not in text:
+        return text
+    if "name" in lower and "value" in lower:
+        text = _sub_at_keys(_ENV_ENTRY, _redact_next_lines, text, text.lower(), line=True)
+        text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
+    if ":" in text:
+        text = _sub_at_keys(_YAML_NEXT_LINE, _redact_next_lines, text, text.lower(), line=True)
+    if "\\\n" in text or "\\\r\n" in text:
+        text = _sub_at_keys(_CONTINUED, _SUB_ASSIGNMENT_LINE, text, text.lower(), line=True)
+        text = _sub_at_keys(_CONTINUED_FLAG, _SUB_ASSIGNMENT_LINE, text, text.lower())
+    if "-" in text:
+        text = _sub_at_keys(_FLAG_NEXT_LINE, _SUB_ASSIGNMENT_LINE, text, text.lower(), line=True)
     return text
+
 
 
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
@@ -60,12 +76,26 @@ _LINE_ASSIGNMENT = re.compile(
     rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# What wraps a value in code and reprs: `SecretStr('x')`, `Some("x")`, `Optional[x]`, `b'x'`.
+# Possessive: once a wrapper is read, the value is what it wraps.
+_WRAP = r"(?P<wrap>[A-Za-z_][\w.]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU]{1,2}(?=[\"']))?+"
 _ASSIGNMENT = re.compile(
     rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
+    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*){_WRAP})"
     r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
     r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
+    r"|<[^<>\n]{1,64}>"  # a placeholder: <your password>
+    r"|[\"'][^\"'\n]{1,1024}$"  # a quote never closed: to the end of the line
     r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
+    re.IGNORECASE,
+)
+# A password's value may hold spaces: to the end of the line, or to the next `key=`. Words and
+# their number are bounded, so a try reads a few kilobytes at most.
+_PASSPHRASE = re.compile(  # not in a query string (`?a=b&password=x`)
+    rf"(?<![A-Za-z0-9_.?&-])(?P<head>(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
+    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
+    rf"(?P<pw>[^\s\"'`|>{{\[(<][^\s&;,=]{{0,256}}(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,256}}){{1,16}})"
+    rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:]))",
     re.IGNORECASE,
 )
 _FLAG_VALUE = re.compile(
@@ -81,9 +111,9 @@ _XML_ELEMENT = re.compile(
 )
 _NAMED_VALUE = re.compile(  # <add key="K" value="V"/>, {"name":"K","value":"V"}, YAML env lists
     rf"(?P<head>\b(?:name|key)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<key>{_KEY})\\?[\"']?"
-    r"(?:[ \t]*,?[ \t]*|[ \t]*\n[ \t]*)\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+    r"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
     r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>\n]{0,200}>)"
-    r"(?P<pw>[^\"'\\\n<>]+)",
+    r"(?P<pw>[^\s\"'\\<>|][^\"'\\\r\n<>]*)",  # not a block scalar's `|`: its body is below
     re.IGNORECASE,
 )
 _YAML_BLOCK = re.compile(
@@ -105,6 +135,51 @@ _DESCRIBED = re.compile(  # `kubectl describe configmap`: KEY:, a line of dashes
     r"(?P<head>^(?P<key>[\w.-]+):[ \t]*\r?\n-{4}[ \t]*\r?\n)"
     r"(?P<pw>.*?)(?=\r?\n(?:[\w.-]+:[ \t]*\r?\n-{4}|[ \t]*\r?\n|BinaryData\b|Events:)|\Z)",
     re.MULTILINE | re.DOTALL,
+)
+# An env entry whose value is a block scalar or sits on the next line:
+#   - name: DB_PASSWORD
+#     value: |
+#       x
+_ENV_ENTRY = re.compile(
+    rf"^(?P<head>(?P<indent>{_S}*)-{_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*\n"
+    rf"(?:(?P=indent){_S}+#[^\n]{{0,256}}\n){{0,4}}(?P=indent){_S}+value{_S}*:{_S}*"
+    rf"(?:[|>][-+0-9]{{0,2}}{_S}*)?(?:#[^\n]{{0,256}})?\n)"
+    rf"(?P<pw>(?:(?P=indent){_S}{{3,}}\S[^\n]*(?:\n|$)|{_S}*\n){{1,256}})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_VALUE_THEN_NAME = re.compile(  # {"value": "x", "name": "DB_PASSWORD"}, `- value: x\n  name: K`
+    r"(?P<head>\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)(?P<pw>[^\"'\\\n<>]{1,1024}?)"
+    r"(?=\\?[\"']?[ \t]*,?[ \t]*\r?\n?[ \t]*\\?[\"']?name\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+    rf"(?P<key>{_KEY})(?![\w.-]))",
+    re.IGNORECASE,
+)
+# `password:` alone on its line, its value on the lines below (a scalar, or a list of them):
+_YAML_NEXT_LINE = re.compile(
+    rf"^(?P<head>(?P<indent>{_S}*)(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*\n)"
+    rf"(?P<pw>(?:(?P=indent)(?:{_S}+(?:-{_S}+)?|-{_S}+)[^\s#][^\n]*(?:\n|$)){{1,64}})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
+# A value continued on the next lines with a trailing backslash (Java .properties, shells):
+_CONTINUED = re.compile(
+    rf"^(?P<head>{_S}*(?P<key>(?!-){_KEY})(?:{_S}*[=:]{_S}*|{_S}+))"
+    r"(?P<pw>[^\n]{0,1024}?\\\r?\n(?:[^\n]{0,1024}\\\r?\n){0,63}[^\n]{0,1024})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CONTINUED_FLAG = re.compile(  # `--db-password \` and the value on the next line
+    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY}){_S}+\\\r?\n{_S}*)(?P<pw>[^\s\\-]\S{{0,1024}})",
+    re.IGNORECASE,
+)
+_FLAG_NEXT_LINE = re.compile(  # a YAML args list, `kubectl describe` Args: one item a line
+    rf"^(?P<head>(?P<indent>{_S}*)(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?{_S}*\r?\n"
+    rf"(?P=indent)(?:-{_S}+)?)(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'"
+    r"|[^\s\"'#-][^\n]{0,1024}?)(?=[ \t]*\r?$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FLAG_ITEM = re.compile(
+    rf"(?P<head>(?P<q>\\*[\"'])--?(?P<key>{_KEY})(?P=q)[ \t]*,[ \t]*(?:\r?\n[ \t]*)?(?P=q))"
+    r"(?P<pw>[^\"'\\\n]{1,1024})(?=(?P=q))",
+    re.IGNORECASE,
 )
 _CONN_STRING_PASSWORD = re.compile(
     r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>[^;\n\"']+)", re.IGNORECASE
@@ -147,7 +222,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             open_ = close = pw[: escapes + 1]
             inner = pw[escapes + 1 : -(escapes + 1)]
         elif pw[:1] in "\"'":
-            open_, close, inner = pw[0], pw[0], pw[1:-1]
+            closed = len(pw) > 1 and pw[-1] == pw[0]
+            open_, close, inner = pw[0], pw[0] if closed else "", pw[1:-1] if closed else pw[1:]
         else:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
@@ -156,18 +232,33 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             return m.group()
         if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
             return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
+        call = m.groupdict().get("wrap") or _CALL.match(inner)
+        if call and _LOOKUP.search((call if isinstance(call, str) else call.group()).lower()):
+            return m.group()  # os.getenv('DB_PASSWORD'): where the value comes from
+        words = inner.split()
+        if len(words) > 1 and not is_secret_value(words[0]):
+            return m.group()  # "password=*** rejected by server"
         if inline and ":" in (m.groupdict().get("sep") or ""):
             if m.string[m.start() - 1 : m.start()] == ":" and m.group("sep") == ":":
                 return m.group()  # arn:aws:secretsmanager:...:secret:prod/db, urn:...
             if inner.isalpha() and not _at_key_position(m) and (
-                    inner.islower() or not looks_random(inner)):
+                    inner.islower() or not looks_random(inner)) and not (
+                    names_password(key) and not _WORD_AFTER.match(m.string, m.end())):
                 return m.group()  # prose: "failed to refresh token: context deadline"
+        if m.re is _PASSPHRASE and len(words) > 1:
+            if not names_password(key) or (
+                    ":" in m.group("sep") and not _at_key_position(m)
+                    and all(w.isalpha() and w.islower() for w in words)):
+                return m.group()  # a token's value has no spaces; "password: not set"
         return m.group("head") + open_ + REDACTED + close
 
     return replace
 
 
 _DIGEST = re.compile(r"[0-9a-f]{32,128}")
+_LOOKUP = re.compile(r"env|get|lookup|read|load|file|fetch|input|prompt|resolve|ref\b")
+_CALL = re.compile(r"[A-Za-z_][\w.]{0,40}[(\[]")
+_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
 
 
 def _at_key_position(m: re.Match[str]) -> bool:
@@ -186,6 +277,23 @@ def _redact_block(m: re.Match[str]) -> str:
         return m.group()
     ending = "\n" if m.group("pw").endswith("\n") else ""
     return f"{m.group('head')}{m.group('indent')}  {REDACTED}{ending}"
+
+
+def _redact_next_lines(m: re.Match[str]) -> str:
+    """A value on the lines below its key: hidden whole, at the indentation of its first line;
+    kept when those lines are a mapping (`password:` then `  minLength: 12`)."""
+    pw = m.group("pw")
+    env = m.re is _ENV_ENTRY
+    if not sensitive_name(m.group("key"), broad=env) or not is_secret_value(pw):
+        return m.group()
+    lines = [line for line in pw.split("\n") if line.strip()]
+    if not env and any(_MAPPING_LINE.match(line) for line in lines):
+        return m.group()
+    first = lines[0]
+    lead = first[: len(first) - len(first.lstrip())]
+    if not env and first.lstrip().startswith("-"):
+        lead += "- "
+    return m.group("head") + lead + REDACTED + ("\n" if pw.endswith("\n") else "")
 
 
 _CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]")
@@ -210,6 +318,7 @@ def _redact_prose(m: re.Match[str]) -> str:
 _SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
 _SUB_ASSIGNMENT = _keep_key(inline=True)
 _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
+                (_PASSPHRASE, _SUB_ASSIGNMENT, False),
                 (_ASSIGNMENT, _SUB_ASSIGNMENT, False),
                 (_FLAG_VALUE, _SUB_ASSIGNMENT_LINE, False))
 

@@ -90,14 +90,14 @@ _CERTIFICATE = re.compile(  # and public keys: public, like certificates
     r"(-----BEGIN (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----.*?"
     r"-----END (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----)", re.DOTALL)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF])")
+_ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][0-9a-fA-F]|[57][0-9aA]|5[fF])")
 _SEPARATOR = re.compile(r"[=:\s：＝]")
 _ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
 
 
 def _normalize(text: str) -> str:
     r"""Undo what hides a key from the rules: terminal colours (`\x1b[33mpassword\x1b[0m=`),
-    JSON-escaped slashes in URLs (`mongodb:\/\/`) and letters (`pass\u0077ord`)."""
+    JSON-escaped slashes in URLs (`mongodb:\/\/`), letters (`pass\u0077ord`) and `@`."""
     if "\x1b[" in text:
         text = _ANSI.sub("", text)
     if ":\\/\\/" in text:

@@ -93,6 +93,19 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     return last in ("key", "keys") and len(segs) > 1 and segs[-2] in _KEY_QUALIFIERS
 
 
+_PASSWORD_WORDS = re.compile(
+    r"pass|pwd?$|^pw|kennwort|contrasena|senha|wachtwoord|haslo|parola|salasana|losenord")
+
+
+@functools.lru_cache(maxsize=1024)
+def names_password(name: str) -> bool:
+    """Whether a key names a password or passphrase: chosen by a human, it may hold spaces
+    (`password=correct horse battery staple`), where a token never does."""
+    return sensitive_name(name) and any(
+        _PASSWORD_WORDS.search(seg) and seg not in _PASS_WORDS
+        for seg in (s.lower() for s in SEGMENT.findall(name)))
+
+
 def _ends_in_pass(seg: str) -> bool:
     """`storepass`, `keypass`, `requirepass`, `pgpass`; not `bypass`."""
     return len(seg) > 4 and seg.endswith("pass") and seg not in _PASS_WORDS
@@ -105,7 +118,12 @@ _PLACEHOLDER = re.compile(
     re.DOTALL,
 )
 _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
-                         "enabled", "disabled", "on", "off", "required", "optional"})
+                         "enabled", "disabled", "on", "off", "required", "optional",
+                         # what a log says about a secret: `password: incorrect`
+                         "incorrect", "invalid", "missing", "expired", "wrong", "empty", "unset",
+                         "set", "changed", "updated", "accepted", "rejected", "denied", "ok",
+                         "hidden", "masked", "omitted", "provided", "present", "absent",
+                         "unknown", "blank", "mismatch", "ignored", "generated", "supplied"})
 _FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?")
 _RELATIVE_PATH = re.compile(r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}")  # secret/data/shop/db
 
