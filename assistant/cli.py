@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # that use them: `sre runbooks search` needs none of them and must answer within half a second.
 
 TOOLS = ("pods", "workloads", "events", "nodes", "services", "storage", "autoscalers", "quotas",
-         "ingresses", "network_policies", "metrics", "describe", "logs", "find")
+         "ingresses", "network_policies", "metrics", "describe", "logs", "find",
+         "prometheus_query")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,6 +147,8 @@ def _run_tool(args: argparse.Namespace, box: Toolbox) -> ToolResult:
         "logs": lambda: box.logs(_need(ns, "-n NAMESPACE"), _need(name, "POD"),
                                  args.container, previous=args.previous),
         "find": lambda: box.find(_need(name, "a name to look for"), namespace=ns),
+        "prometheus_query": lambda: box.prometheus_query(_need(target, "a PromQL expression"),
+                                                         _need(ns, "-n NAMESPACE")),
     }
     result: ToolResult = calls[args.name]()
     return result
@@ -352,7 +355,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "mcp":
             from .mcp import run_from_cli as run_mcp  # the MCP SDK: only here
             return run_mcp(settings, cluster, http=args.http)
-        result = _run_tool(args, Toolbox(cluster))
+        from .measuring import open_metrics
+
+        result = _run_tool(args, Toolbox(cluster, open_metrics(settings, args.snapshot)))
         _check_reachable(result)
         if args.json:
             print(result.model_dump_json(indent=2))

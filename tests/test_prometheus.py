@@ -566,3 +566,30 @@ def test_a_scenario_carries_its_series_to_both_backends(tmp_path: Path) -> None:
         live.close()
     finally:
         server.stop()
+
+
+def _sre(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from assistant.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(list(argv))
+    return int(ended.value.code or 0), capsys.readouterr().out
+
+
+def test_sre_tool_prometheus_query_reads_a_snapshots_series(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = load(DATA / "scenario-with-series.yaml")
+    directory = str(write_snapshot_dir(scenario, tmp_path / "dump"))
+    query = ('sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{namespace="shop"}[5m]))'
+             ' / sum by (pod) (rate(container_cpu_cfs_periods_total{namespace="shop"}[5m]))')
+    code, out = _sre(capsys, "tool", "prometheus_query", query, "-n", "shop", "--snapshot",
+                     directory)
+    assert code == 0 and out.startswith("[prometheus_query] ok")
+    assert "{pod='pricing-6c9d7f5b8-q4w7z'} 0.9" in out
+    code, out = _sre(capsys, "tool", "prometheus_query", 'up{namespace="data"}', "-n", "shop",
+                     "--snapshot", directory)
+    assert "[prometheus_query] forbidden: up is not held to namespace shop" in out
+    bare = write_snapshot_dir(load(DATA.parent / "tools-cluster.yaml"), tmp_path / "bare")
+    code, out = _sre(capsys, "tool", "prometheus_query", query, "-n", "shop", "--snapshot",
+                     str(bare))
+    assert code == 0 and "unavailable: no Prometheus is configured" in out
