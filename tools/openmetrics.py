@@ -32,7 +32,8 @@ from .prometheus import (
     QueryResult,
     Series,
 )
-from .promql import Labels, Matcher, Points, Ranged, Sample, Unsupported, evaluate
+from .promql import Matcher, evaluate
+from .promvalues import Labels, Points, Ranged, Sample, Unsupported
 from .redacting import redact_line
 
 METRICS_DIR = "metrics"
