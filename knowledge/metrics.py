@@ -24,6 +24,7 @@ import yaml
 
 from tools.prometheus import Metrics, MetricsError, MetricsUnauthorized, MetricsUnreachable
 from tools.promql import metric_names
+from tools.redacting import redact_line
 
 SYMPTOMS = ("latency", "errors", "throttling", "memory", "saturation", "not_scaling")
 NOT_CONFIGURED = "no Prometheus is configured (SRE_PROMETHEUS__URL)"
@@ -108,7 +109,12 @@ def metric_evidence(
     at: float | None = None,
 ) -> MetricsAnswer:
     """The numbers the `symptom` plan reads for a workload's pods (and containers, when named),
-    plus the firing alert's own expression evaluated at `at` (default: the reader's now)."""
+    plus the firing alert's own expression evaluated at `at` (default: the reader's now).
+
+    `symptom` is a class of `SYMPTOMS`; another (crash, pending...) reads no numbers. `pods`
+    empty: the workload's name followed by `-` is the pod pattern. An error of Prometheus
+    becomes an unanswered question with its sentence; unreachable or refused credentials end
+    the plan there (every other query would fail the same way)."""
     answer = MetricsAnswer()
     asked = queries_for(symptom)
     if metrics is None:
@@ -159,6 +165,7 @@ def _alert(metrics: Metrics, expression: str, at: float, namespace: str, workloa
     except MetricsError as e:
         answer.unanswered.append(f"the alert's expression now: {e}")
         return
+    expression = redact_line(expression)  # the rule's text, shown as evidence
     # An alert's expression is usually cluster-wide: only this namespace's series are evidence
     # here (and other namespaces stay out of reach of whoever asks about this one).
     mine = [s for s in result.series if s.labels.get("namespace", namespace) == namespace]

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from knowledge.metrics import (
     NOT_CONFIGURED,
     MetricEvidence,
     MetricsAnswer,
+    expression_from_generator_url,
     library,
     metric_evidence,
     plan_metric_names,
@@ -165,6 +167,18 @@ def test_the_firing_alerts_own_expression_is_evaluated(live: LivePrometheus) -> 
     alert = _by_question(answer, "alert")
     assert [(e.object, round(e.value, 6)) for e in alert] == [(f"Pod/{NS}/{SLOW}", 0.8)]
     assert alert[0].query == CPU_THROTTLING_HIGH
+
+
+def test_the_alerts_expression_comes_from_its_generator_url(live: LivePrometheus) -> None:
+    # as Alertmanager passes it on: Prometheus' /graph link with the rule's expression
+    url = ("http://prometheus-k8s.monitoring:9090/graph?g0.expr=" + urllib.parse.quote_plus(
+        CPU_THROTTLING_HIGH) + "&g0.tab=1")
+    expression = expression_from_generator_url(url)
+    assert expression == CPU_THROTTLING_HIGH
+    assert expression_from_generator_url("http://prometheus:9090/graph") is None
+    answer = metric_evidence(live, "throttling", NS, WORKLOAD, PODS, alert_expression=expression,
+                             at=AT)
+    assert "the alert's expression now" in answer.answered
 
 
 def test_a_symptom_without_series_says_so(live: LivePrometheus) -> None:
