@@ -1,14 +1,20 @@
-"""Alertmanager webhooks into the incident channel, over real HTTP: one thread per alert group,
-re-fires and resolves in it, across a restart of the app; malformed payloads refused clearly."""
+"""Alertmanager webhooks into the incident channel, over real HTTP, with hand-made payloads for
+the cases a real Alertmanager makes hard to time (tests/test_alert_chain.py is the real chain):
+one thread per alert group, every alert investigated and one root cause answered once, what
+changed said in the thread, duplicates and a slower peer's old news quiet, across a restart of
+the app; malformed payloads refused clearly."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.alertmanager import alert, post, webhook
+from fakes.alertmanager import alert, post, replicas_mismatch, webhook
+from fakes.slack_api import Posted
 from fakes.slack_env import INCIDENTS, SlackEnv
 
 
@@ -18,8 +24,21 @@ def env(tmp_path: Path) -> Iterator[SlackEnv]:
         yield running
 
 
-POD = "checkout-5f7d9c8b6-h2x7q"
-OTHER_POD = "checkout-5f7d9c8b6-p8k4z"
+POD = "checkout-7d9f8b6c4-x2k9p"  # the two pods of crashloop-missing-env's checkout
+OTHER_POD = "checkout-7d9f8b6c4-q8w5m"
+RUNBOOK = "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping"
+
+
+def answers(env: SlackEnv, thread_ts: str, count: int) -> list[Posted]:
+    fake = env.fake
+    return fake.wait_for(
+        lambda: len([m for m in fake.posts(thread_ts=thread_ts) if m.buttons()]) >= count
+        and [m for m in fake.posts(thread_ts=thread_ts) if m.buttons()],
+        what=f"{count} answer(s) in thread {thread_ts}")
+
+
+def notes(env: SlackEnv, thread_ts: str, text: str) -> list[Posted]:
+    return [m for m in env.fake.posts(thread_ts=thread_ts) if text in m.all_text()]
 
 
 def test_fire_restart_refire_resolve_stays_in_one_thread(env: SlackEnv) -> None:
@@ -28,47 +47,121 @@ def test_fire_restart_refire_resolve_stays_in_one_thread(env: SlackEnv) -> None:
     assert (status, doc["status"]) == (202, "investigating")
     root = fake.wait_for(lambda: fake.posts(channel=INCIDENTS, top_level=True))[0]
     assert "*FIRING* `KubePodCrashLooping`" in root.all_text()
-    assert f"namespace=shop pod={POD} container=checkout" in root.all_text()
-    answer = fake.wait_for(lambda: [m for m in fake.posts(thread_ts=root.ts) if m.buttons()])
-    assert "DATABASE_URL" in answer[0].all_text()
+    assert f"namespace=shop pod={POD} container=app" in root.all_text()
+    assert "kube-state-metrics" not in root.all_text()  # who reported it is not what it is about
+    assert "DATABASE_URL" in answers(env, root.ts, 1)[0].all_text()
     request = env.recorder.requests[0]
-    assert request.question == f"KubePodCrashLooping namespace=shop pod={POD} container=checkout"
+    assert request.question == (f"KubePodCrashLooping namespace=shop pod={POD} container=app "
+                                "reason=CrashLoopBackOff")
     assert request.alert_labels["pod"] == POD and request.namespace == "shop"
     assert request.thread == f"slack:{INCIDENTS}:{root.ts}"
 
     env.restart()  # a new app object on the same state directory
 
-    status, doc = post(env, webhook("firing", [alert(POD)]))
-    assert (status, doc["status"], doc["thread"]) == (200, "updated", root.ts)
+    status, doc = post(env, webhook("firing", [alert(POD)]))  # a duplicate: nothing changed
+    assert (status, doc["status"], doc["thread"]) == (200, "duplicate", root.ts)
     assert len(fake.posts(channel=INCIDENTS, top_level=True)) == 1
-    assert "notified 2 times" in root.all_text()
-    fake.wait_for(lambda: [m for m in fake.posts(thread_ts=root.ts)
-                           if "Firing again" in m.all_text()])
-    assert len(env.recorder.requests) == 1  # same alerts: not investigated again
+    assert len(env.recorder.requests) == 1
 
-    post(env, webhook("firing", [alert(POD), alert(OTHER_POD)]))
-    fake.wait_for(lambda: len([m for m in fake.posts(thread_ts=root.ts) if m.buttons()]) == 2)
-    assert "1 new alert(s) joined" in "".join(m.all_text() for m in fake.posts(thread_ts=root.ts))
+    status, doc = post(env, webhook("firing", [alert(POD), alert(OTHER_POD)]))
+    assert (status, doc["status"], doc["thread"]) == (200, "updated", root.ts)
+    assert "notified 2 times" in root.all_text() and OTHER_POD in root.all_text()
+    assert len(notes(env, root.ts, "Firing again")) == 1
+    assert "1 new alert(s) joined" in notes(env, root.ts, "Firing again")[0].all_text()
+    assert OTHER_POD in answers(env, root.ts, 2)[1].all_text()
+    assert env.recorder.requests[1].alert_labels["pod"] == OTHER_POD  # only the new one
 
     env.sender.event({"type": "message", "channel": INCIDENTS, "user": "U0BOB",
                       "ts": "9.000100", "thread_ts": root.ts, "text": "is the node ok?"})
-    fake.wait_for(lambda: len([m for m in fake.posts(thread_ts=root.ts) if m.buttons()]) == 3)
+    answers(env, root.ts, 3)
     assert {r.thread for r in env.recorder.requests} == {f"slack:{INCIDENTS}:{root.ts}"}
 
+    status, doc = post(env, webhook("firing", [alert(POD), alert(OTHER_POD, "resolved")]))
+    assert (status, doc["status"]) == (200, "updated")
+    assert "1 alert(s) resolved" in notes(env, root.ts, "resolved at")[0].all_text()
     status, doc = post(env, webhook("resolved", [alert(POD, "resolved"),
                                                  alert(OTHER_POD, "resolved")]))
     assert (status, doc["status"]) == (200, "resolved")
     assert "*RESOLVED* `KubePodCrashLooping`" in root.all_text()
-    assert [m for m in fake.posts(thread_ts=root.ts) if "Resolved at" in m.all_text()]
+    assert len(notes(env, root.ts, "Resolved at")) == 1
     assert len(fake.posts(channel=INCIDENTS, top_level=True)) == 1
     assert post(env, webhook("resolved", [alert(POD, "resolved")]))[0] == 200
-    assert len([m for m in fake.posts(thread_ts=root.ts) if "Resolved at" in m.all_text()]) == 1
+    assert len(notes(env, root.ts, "Resolved at")) == 1
+    assert len(env.recorder.requests) == 3
+
+
+def test_every_alert_is_investigated_and_one_root_cause_answers_them_together(
+        env: SlackEnv) -> None:
+    post(env, webhook("firing", [alert(POD), alert(OTHER_POD), replicas_mismatch("checkout")]))
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    text = root.all_text()
+    assert "*FIRING* `KubePodCrashLooping`, `KubeDeploymentReplicasMismatch` · 3 alert(s)" in text
+    assert f"<{RUNBOOK}|Runbook>" in text and "Pod is crash looping." in text
+    assert f"Pod shop/{OTHER_POD} (app) is in waiting state" in text  # each description
+    assert "namespace=shop deployment=checkout" in text
+    answer = answers(env, root.ts, 1)[0]
+    assert "DATABASE_URL" in answer.all_text()
+    assert sorted(r.question.split()[0] + " " + r.question.split()[2]
+                  for r in env.recorder.requests) == [
+        "KubeDeploymentReplicasMismatch deployment=checkout",
+        f"KubePodCrashLooping pod={OTHER_POD}", f"KubePodCrashLooping pod={POD}"]
+    heading = notes(env, root.ts, "root cause*")
+    assert len(heading) == 1 and "*3 alerts, 1 root cause*" in heading[0].all_text()
+    progress = env.fake.wait_for(lambda: notes(env, root.ts, "3 alerts, 1 root cause: "))
+    assert "missing_env on Deployment/shop/checkout" in progress[0].all_text()
+
+
+def test_the_same_first_notification_twice_at_once_opens_one_quiet_thread(
+        env: SlackEnv) -> None:
+    start = threading.Barrier(2)
+
+    def deliver(_: int) -> tuple[int, dict[str, Any]]:
+        start.wait()
+        return post(env, webhook("firing", [alert(POD)]))
+
+    with ThreadPoolExecutor(2) as pool:
+        replies = sorted((s, d["status"]) for s, d in pool.map(deliver, range(2)))
+    assert replies == [(200, "duplicate"), (202, "investigating")]
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    answers(env, root.ts, 1)
+    assert notes(env, root.ts, "Firing again") == [] and "notified" not in root.all_text()
+    assert len(env.recorder.requests) == 1
+
+
+def test_a_slower_peers_older_notification_changes_nothing(env: SlackEnv) -> None:
+    post(env, webhook("firing", [alert(POD)]))
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    post(env, webhook("resolved", [alert(POD, "resolved")]))
+    assert "*RESOLVED*" in root.all_text()
+    status, doc = post(env, webhook("firing", [alert(POD)]))  # the same episode, late
+    assert (status, doc["status"]) == (200, "duplicate")
+    assert "*RESOLVED*" in root.all_text() and notes(env, root.ts, "Firing again") == []
+    again = alert(POD) | {"startsAt": "2026-11-29T11:00:00Z"}  # a new episode: it fires again
+    status, doc = post(env, webhook("firing", [again]))
+    assert (status, doc["status"]) == (200, "updated")
+    assert "after it had resolved" in notes(env, root.ts, "Firing again")[0].all_text()
+    status, doc = post(env, webhook("resolved", [alert(POD, "resolved")]))  # the old episode's
+    assert (status, doc["status"]) == (200, "duplicate")
+    assert "*FIRING*" in root.all_text()
+    answers(env, root.ts, 2)
+
+
+def test_alerts_about_the_exporter_are_about_the_object(env: SlackEnv) -> None:
+    """A deployment alert carries kube-state-metrics' own pod, container and job: the question
+    names the deployment only (no Job named kube-state-metrics, no exporter pod)."""
+    post(env, webhook("firing", [replicas_mismatch("checkout")]))
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    assert "DATABASE_URL" in answers(env, root.ts, 1)[0].all_text()
+    request = env.recorder.requests[0]
+    assert request.question == "KubeDeploymentReplicasMismatch namespace=shop deployment=checkout"
+    assert "could not look into" not in "".join(m.all_text()
+                                                for m in env.fake.posts(thread_ts=root.ts))
 
 
 def test_separate_groups_get_separate_threads_and_unknown_resolves_are_ignored(
         env: SlackEnv) -> None:
     post(env, webhook("firing", [alert(POD)]))
-    post(env, webhook("firing", [alert(POD)], group_key='{}:{alertname="Other"}'))
+    post(env, webhook("firing", [alert(POD)], group_key='{}:{namespace="payments"}'))
     tops = env.fake.wait_for(lambda: len(env.fake.posts(top_level=True)) == 2
                              and env.fake.posts(top_level=True))
     assert tops[0].ts != tops[1].ts

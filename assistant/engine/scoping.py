@@ -115,10 +115,15 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
            exact: bool = False) -> tuple[str, Match, list[Match]] | None:
     """The first word of the question that names an object (in `namespace`, if given), with
     its matches: the first name a question gives is what it is about."""
-    for word in words[:MAX_WORDS]:  # a bounded number of lookups, whatever the question's length
-        found = box.find(word, namespace=namespace)
-        floor = 100 if exact else _CLOSE if namespace else 0
-        matches = [m for m in found.matches if m.score >= floor]
+    looked = [(w, box.find(w, namespace=namespace)) for w in words[:MAX_WORDS]]  # bounded
+    for word, found in looked:  # an exact name anywhere beats a near one first ("database")
+        matches = [m for m in found.matches if m.score >= 100]
+        if found.ok and matches:
+            return word, matches[0], matches
+    if exact:
+        return None
+    for word, found in looked:
+        matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)]
         if found.ok and matches:
             return word, matches[0], matches
     return None

@@ -17,6 +17,7 @@ from .messaging import Message
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_TEXT = 40000
+MAX_ALERTS_LISTED = 10  # alerts named one by one in a message; the rest are counted
 
 SHOW_EVIDENCE, HIDE_EVIDENCE, RERUN = "sre_show_evidence", "sre_hide_evidence", "sre_rerun"
 HELPFUL, NOT_HELPFUL = "sre_helpful", "sre_not_helpful"
@@ -127,6 +128,17 @@ def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False) -> list
                 for n, page in enumerate(pages)]
     messages[-1].blocks.append(actions)
     return messages
+
+
+def alerts_heading(alerts: list[str], d: Diagnosis) -> str:
+    """"*3 alerts, 1 root cause*" and the alerts an answer explains: the message (mrkdwn) that
+    goes before that answer in an alert's thread."""
+    count = f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
+    head = f"*{count}, 1 root cause*" if d.root_cause else f"*{count}*"
+    shown = [f"• `{escape(a)}`" for a in alerts[:MAX_ALERTS_LISTED]]
+    if len(alerts) > MAX_ALERTS_LISTED:
+        shown.append(f"• …and {len(alerts) - MAX_ALERTS_LISTED} more")
+    return "\n".join([head, *shown])
 
 
 def _fallback(d: Diagnosis) -> str:

@@ -1,7 +1,8 @@
 """What the Slack app remembers across restarts and shares across replicas.
 
-- alert groups: Alertmanager group -> the thread it lives in, its status and fingerprints, so a
-  re-fire or a resolve lands in the same thread and a restart never posts an alert twice;
+- alert groups: Alertmanager group -> the thread it lives in, its status and its alerts' (each
+  by fingerprint: firing or resolved, since when), so a re-fire or a resolve lands in the same
+  thread and a restart never posts an alert twice;
 - answers: the request and the diagnosis behind each posted answer (for "Show evidence" and
   "Re-run");
 - feedback: one vote per user per answer;
@@ -60,8 +61,9 @@ class AlertGroup:
     channel: str
     ts: str | None
     status: str  # "firing" | "resolved"
-    fingerprints: list[str]
+    alerts: dict[str, dict[str, str]]  # fingerprint -> {"status": ..., "since": startsAt}
     fired: int  # how many firing notifications arrived
+    updated: float = 0.0  # when a webhook last changed it (time.time())
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Store:
                              " ON CONFLICT (group_key) DO NOTHING",
                              group_key, channel, time.time()).rowcount == 1
             if created:
-                return AlertGroup(group_key, channel, None, "firing", [], 0), True
+                return AlertGroup(group_key, channel, None, "firing", {}, 0, time.time()), True
             row = db.run("SELECT * FROM alert_groups WHERE group_key = ?", group_key).fetchone()
         return _group(row), False
 
@@ -112,7 +114,7 @@ class Store:
         with self.database.session() as db:
             db.run("UPDATE alert_groups SET channel = ?, ts = ?, status = ?, fingerprints = ?,"
                    " fired = ?, updated = ? WHERE group_key = ?",
-                   group.channel, group.ts, group.status, json.dumps(group.fingerprints),
+                   group.channel, group.ts, group.status, json.dumps(group.alerts),
                    group.fired, time.time(), group.group_key)
 
     def forget_alert_group(self, group_key: str) -> None:
@@ -175,5 +177,8 @@ def open_store(settings: Settings) -> Store:
 
 
 def _group(row: tuple[Any, ...]) -> AlertGroup:
-    key, channel, ts, status, fingerprints, fired, _ = row
-    return AlertGroup(key, channel, ts, status, json.loads(fingerprints), fired)
+    key, channel, ts, status, fingerprints, fired, updated = row
+    alerts = json.loads(fingerprints)
+    if isinstance(alerts, list):  # written before alerts kept their status: all were firing
+        alerts = {f: {"status": "firing", "since": ""} for f in alerts}
+    return AlertGroup(key, channel, ts, status, alerts, fired, float(updated))
