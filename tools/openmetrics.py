@@ -40,7 +40,7 @@ METRICS_DIR = "metrics"
 SUFFIX = ".om"
 CAPTURE_WINDOW = 3600.0  # seconds of history `sre snapshot` keeps
 
-_LINE = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(\S+))?\s*')
+_HEAD = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
 
 
@@ -81,7 +81,7 @@ def write_openmetrics(series: Iterable[Series], path: Path) -> int:
 
 def read_openmetrics(path: Path) -> list[Series]:
     """The series of one OpenMetrics file (labels redacted), oldest sample first."""
-    found: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+    found: dict[str, list[tuple[float, float]]] = {}  # `name{labels}` as written -> points
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -91,19 +91,31 @@ def read_openmetrics(path: Path) -> list[Series]:
             break
         if not line.strip() or line.startswith("#"):
             continue
-        m = _LINE.fullmatch(line)
-        if m is None or m.group(4) is None:
+        parts = line.rsplit(" ", 2)  # a label value may hold spaces; value and time never do
+        if len(parts) != 3:
             raise SnapshotError(str(path), f"line {number} is not `name{{labels}} value time`")
-        labels = {"__name__": m.group(1)}
-        for key, value in _LABEL.findall(m.group(2) or ""):
-            labels[key] = redact_line(re.sub(r"\\(.)", lambda e: "\n" if e.group(1) == "n"
-                                             else e.group(1), value))
         try:
-            point = (float(m.group(4)), float(m.group(3)))
+            point = (float(parts[2]), float(parts[1]))
         except ValueError as e:
             raise SnapshotError(str(path), f"line {number}: value or time is not a number") from e
-        found.setdefault(tuple(sorted(labels.items())), []).append(point)
-    return [Series(dict(key), tuple(sorted(points))) for key, points in found.items()]
+        points = found.get(parts[0])
+        if points is None:
+            points = found[parts[0]] = []
+            _labels(parts[0], path, number)  # the series' first line: check its labels now
+        points.append(point)
+    return [Series(_labels(head, path, 0), tuple(sorted(points)))
+            for head, points in found.items()]
+
+
+def _labels(head: str, path: Path, number: int) -> dict[str, str]:
+    m = _HEAD.fullmatch(head.strip())
+    if m is None:
+        raise SnapshotError(str(path), f"line {number} is not `name{{labels}} value time`")
+    labels = {"__name__": m.group(1)}
+    for key, value in _LABEL.findall(m.group(2) or ""):
+        labels[key] = redact_line(re.sub(r"\\(.)", lambda e: "\n" if e.group(1) == "n"
+                                         else e.group(1), value))
+    return labels
 
 
 class SnapshotMetrics:
