@@ -196,17 +196,16 @@ class Queue:
 
 class _Observed:
     """An `Investigator` that counts, times and logs what the one it wraps does. Step times
-    come from the progress the graph reports (`step_started` .. `step_finished`)."""
+    come from the progress the graph reports (`step_started` .. `step_finished`). A request
+    that carries an alert's labels counts as interface `alerts`, whoever passed it on."""
 
     def __init__(self, inner: Investigator, metrics: Metrics, interface: Interface) -> None:
         self.inner, self.metrics, self.interface = inner, metrics, interface
 
-    def __getattr__(self, name: str) -> Any:  # `model`, `tokens_sent`, ... of the agent
-        return getattr(self.inner, name)
-
     def investigate(self, request: Request, on_progress: OnProgress | None = None) -> Diagnosis:
         metrics, started = self.metrics, time.monotonic()
-        trace = metrics.tracing.investigation(self.interface) if metrics.tracing else None
+        interface: Interface = "alerts" if request.alert_labels else self.interface
+        trace = metrics.tracing.investigation(interface) if metrics.tracing else None
         steps: dict[str, float] = {}
 
         def watch(progress: Progress) -> None:
@@ -233,13 +232,13 @@ class _Observed:
             raise
         finally:
             seconds = time.monotonic() - started
-            metrics.investigations.labels(self.interface, outcome).inc()
-            metrics.investigation_seconds.labels(self.interface).observe(seconds)
+            metrics.investigations.labels(interface, outcome).inc()
+            metrics.investigation_seconds.labels(interface).observe(seconds)
             if trace is not None:
                 trace.end(outcome, started, time.monotonic())
-            log.info("%s investigation of %r: %s in %.2f s", self.interface, request.question,
+            log.info("%s investigation of %r: %s in %.2f s", interface, request.question,
                      outcome, seconds,
-                     extra={"interface": self.interface, "verdict": outcome,
+                     extra={"interface": interface, "verdict": outcome,
                             "seconds": round(seconds, 3), "conversation": request.thread,
                             "root_cause": root})
 

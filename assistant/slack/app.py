@@ -21,7 +21,7 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from tools import Cluster
 
 from ..diagnosis import Diagnosis
-from ..investigation import EngineInvestigator, Request
+from ..investigation import EngineInvestigator, Investigator, Request
 from ..observing import Metrics
 from ..settings import Settings
 from . import blocks, commands
@@ -71,7 +71,10 @@ def build(settings: Settings, cluster: Cluster,
                request_verification_enabled=config.mode == "http",
                listener_executor=ThreadPoolExecutor(max_workers=16,
                                                     thread_name_prefix="slack-listener"))
-    investigations = Investigations(messenger, store, cluster, investigator,
+    def observed(readable: Cluster) -> Investigator:  # counted, timed, traced
+        return metrics.observed(investigator(readable), "slack")
+
+    investigations = Investigations(messenger, store, cluster, observed,
                                     workers=config.workers, queue_limit=config.queue_limit,
                                     metrics=metrics)
     policy = AccessPolicy(config.channel_namespaces)
