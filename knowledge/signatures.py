@@ -18,6 +18,7 @@ class Signature:
     pattern: re.Pattern[str]
     cause: str
     target: int | None  # index of the group holding a dependency's host[:port]
+    itself: bool = False  # the line says the logging workload is the slow or failing part
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def signatures() -> tuple[Signature, ...]:
     loaded = [
         Signature(id=e["id"], category=e["category"], priority=int(e["priority"]),
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
-                  cause=e["cause"], target=e.get("target"))
+                  cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")))
         for e in entries
     ]
     return tuple(sorted(loaded, key=lambda s: -s.priority))

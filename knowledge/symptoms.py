@@ -16,8 +16,9 @@ import yaml
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 # "pods are green, no restarts": a symptom the person says is absent is not asked about
-_ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor)\s+(?:recent\s+|new\s+|any\s+)?"
-                     r"(?:restarts?|restarting|crash\w*|errors?|oom\w*|exceptions?|5xx|"
+_ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none)\s+"
+                     r"(?:recent\s+|new\s+|any\s+)?"
+                     r"(?:restart\w*|crash\w*|errors?|oom\w*|exceptions?|5xx|"
                      r"time ?outs?|throttl\w*|evictions?|warnings?)\b")
 _RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
 

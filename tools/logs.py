@@ -28,6 +28,7 @@ class LogLine(BaseModel):
     text: str
     repeats: int = 1  # how many lines had this shape (numbers and ids folded)
     last: int = 0  # the line number of the last line of this shape (0: the first is the last)
+    context: list[str] = []  # the lines that continue it (a DETAIL or STATEMENT, a stack frame)
 
 
 class LogExcerpt(BaseModel):
@@ -67,6 +68,11 @@ def fit(text: str, budget: int) -> str:
     return text[:keep] + f"\n... [{len(text) - keep} more characters cut]"
 
 
+CONTEXT_LINES = 3  # continuation lines kept after the first line of each error shape
+# A line that continues the one before: PostgreSQL's DETAIL/STATEMENT, a stack frame, a cause.
+CONTINUATION = re.compile(r"\b(?:DETAIL|STATEMENT|HINT|CONTEXT|QUERY):\s|^\s+at\s|^Caused by:")
+
+
 def is_error_line(line: str) -> bool:
     return bool(_ERROR.search(line.lower()))
 
@@ -92,6 +98,7 @@ def excerpt(
     last: deque[tuple[int, str]] = deque(maxlen=tail)
     total_lines = total_bytes = 0
     truncated = False
+    opened: LogLine | None = None  # the error line whose continuation lines are being kept
     for number, raw in enumerate(lines, start=1):
         total_lines = number
         total_bytes += len(raw) + 1
@@ -99,6 +106,11 @@ def excerpt(
         if len(first) < head:
             first.append((number, text))
         last.append((number, text))
+        continues = opened is not None and CONTINUATION.search(raw) is not None
+        if opened is not None and continues and len(opened.context) < CONTEXT_LINES:
+            opened.context.append(text)
+        elif not continues:
+            opened = None
         if is_error_line(raw):
             key = shape(text)
             if key in errors:
@@ -106,6 +118,7 @@ def excerpt(
                 errors[key].last = number
             elif len(errors) < max_errors:
                 errors[key] = LogLine(number=number, text=text)
+                opened = opened if continues else errors[key]
             else:
                 extra_error_shapes += 1
         if total_bytes >= max_scan_bytes:

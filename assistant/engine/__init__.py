@@ -10,10 +10,12 @@ from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
 from tools import Cluster
+from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, link
 from .checks import symptom_findings
+from .clients import MAX_CLIENT_PODS, clients_of
 from .controllers import controller_findings
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
@@ -50,6 +52,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
+    if focus is not None:  # what its clients say about it ("is it the database?")
+        clients = clients_of(view, focus)
+        view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
+        said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
     serving = dependency_pods(view, said, [])  # the pods behind what the logs name
     read = {id(p) for p in pods}
     behind = [p for p in serving if id(p) not in read]

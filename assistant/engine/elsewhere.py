@@ -59,19 +59,16 @@ def elsewhere(cluster: Cluster, scoped: ClusterView, known: set[str]) -> list[Fi
 
 
 def _rest_of(cluster: Cluster, scoped: ClusterView, rest: list[str]) -> ClusterView | None:
-    """A view of the namespaces in `rest` (nodes and volumes shared with `scoped`), read with
-    one cluster-wide list per kind; None when the cluster does not allow that."""
+    """A view of the namespaces in `rest` (nodes and volumes shared with `scoped`), from the
+    cluster-wide lists `scoped` reads once per kind; None when the cluster does not allow that."""
     view = ClusterView(cluster, list(rest), now=scoped.now)
     wanted = set(rest)
     for kind in ("Node", "PersistentVolume", "StorageClass"):
         view.objects[kind] = scoped.items(kind)
     for kind in NAMESPACED:
-        try:
-            listed = cluster.list(kind, None)
-        except (KindUnavailable, NotFound):
-            continue
-        except (Forbidden, Unreachable, Unauthorized):
-            return None
+        listed = scoped.everywhere(kind)
+        if not listed and kind == "Pod":
+            return None  # not readable cluster-wide (or nothing runs anywhere)
         view.objects[kind] = [o for o in listed
                               if (o.get("metadata") or {}).get("namespace") in wanted]
     return view

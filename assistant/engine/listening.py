@@ -35,7 +35,8 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if item.category not in TOLD or _phase(item.pod) != "Running" or item.over or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
-        if item.category == "slow_dependency" and not item.target:
+        if item.category == "slow_dependency" and not item.target and \
+                not item.match.signature.itself:
             continue  # slow, but not waiting on anything named: the plan's checks say why
         owner = claim_of(item) or workload_ref(view, item.pod)
         key = (owner, item.category)
@@ -63,7 +64,8 @@ def _finding(item: Said, owner: str) -> Finding:
         else f"{short} is up, but {cause}",
         evidence=[Evidence(source="log", object=where,
                            detail=item.match.line.strip()
-                           + (f" (x{item.repeats})" if item.repeats > 1 else ""))],
+                           + (f" (x{item.repeats})" if item.repeats > 1 else "")),
+                  *(Evidence(source="log", object=where, detail=line) for line in item.context)],
         confidence=0.75, impact=SEVERITY.get(item.category, 1.5), related=[pod_ref(item.pod)])
     finding.facts = {"signature": item.match.signature.id, "container": item.container,
                      "role": item.role}

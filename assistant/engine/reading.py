@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from knowledge import SignatureMatch, match_line
 from tools import Obj
-from tools.logs import LogExcerpt, LogLine, is_error_line
+from tools.logs import CONTEXT_LINES, CONTINUATION, LogExcerpt, LogLine, is_error_line, shape
 from tools.summaries import meta
 
 from .view import ClusterView
@@ -41,6 +41,7 @@ class Said:
     previous: bool
     over: bool = False  # the app logged it, then ran clean to the end of its log
     hint: str | None = None  # the dependency another line or the env names, when this one does not
+    context: tuple[str, ...] = ()  # lines that continue it (DETAIL, STATEMENT, a cause)
 
     @property
     def category(self) -> str:
@@ -104,7 +105,8 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     hint = None if best[0].target or dependency_in(best[0].line) else \
                         _named_elsewhere(best[0].line, log, _env(pod, container))
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
-                                     over=not previous and _over(best[1], log), hint=hint))
+                                     over=not previous and _over(best[1], log), hint=hint,
+                                     context=_context(best[0], log)))
     return said
 
 
@@ -128,7 +130,7 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> 
             return host
     for name, value in env:
         host = dependency_in(value)
-        if host and words & set(re.split(r"[.:_-]", f"{name}.{host}".lower())):
+        if host and words & set(re.split(r"[.:_/-]", f"{name}.{value}".lower())):
             return host
     return None
 
@@ -141,6 +143,27 @@ def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
             return [(str(e.get("name", "")), str(e["value"])) for e in each.get("env") or []
                     if isinstance(e, dict) and isinstance(e.get("value"), str)]
     return []
+
+
+def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
+    """Up to three distinct lines that continue the lines this signature recognises (the
+    STATEMENT after "still waiting for AccessExclusiveLock", the cause under an exception)."""
+    lines = sorted({line.number: line for line in [*log.errors, *log.head, *log.tail]}.items())
+    kept: dict[str, str] = {}
+    for index, (_, line) in enumerate(lines):
+        same = match_line(line.text)
+        if same is None or same.signature.id != found.signature.id:
+            continue
+        following = list(line.context)
+        for number, after in lines[index + 1:index + 1 + CONTEXT_LINES]:
+            if number - line.number > CONTEXT_LINES or not CONTINUATION.search(after.text):
+                break
+            following.append(after.text)
+        for text in following:
+            kept.setdefault(shape(text), text.strip())
+        if len(kept) >= 3:
+            break
+    return tuple(list(kept.values())[:3])
 
 
 def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
@@ -164,6 +187,8 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
 
 
 def _counts(found: SignatureMatch) -> bool:
+    if found.signature.id == "slow-call-ms":  # "durationMs": 8371
+        return float(found.groups[0]) / 1000 >= SLOW_SECONDS
     if found.signature.id != "slow-call":
         return True
     duration = _DURATION.search(found.groups[0] if found.groups else found.line)
@@ -191,6 +216,6 @@ def namespaces_named(said: list[Said]) -> set[str]:
     """Namespaces that the dependencies in the logs live in (`name.ns.svc`)."""
     found: set[str] = set()
     for item in said:
-        for match in _SVC_HOST.finditer(item.match.line):
+        for match in _SVC_HOST.finditer(f"{item.match.line} {item.target or ''}"):
             found.add(match.group(3))
     return found

@@ -116,15 +116,16 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
     """The first word of the question that names an object (in `namespace`, if given), with
     its matches: the first name a question gives is what it is about."""
     looked = [(w, box.find(w, namespace=namespace)) for w in words[:MAX_WORDS]]  # bounded
-    for word, found in looked:  # an exact name anywhere beats a near one first ("database")
-        matches = [m for m in found.matches if m.score >= 100]
-        if found.ok and matches:
-            return word, matches[0], matches
+    exacts = [(w, [m for m in found.matches if m.score >= 100]) for w, found in looked
+              if found.ok]
+    named = next(((w, m[0], m) for w, m in exacts if m), None)
     if exact:
-        return None
+        return named
     for word, found in looked:
         matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)]
         if found.ok and matches:
+            if matches[0].kind == "Namespace" and matches[0].score < 100 and named:
+                return named  # "is it the database? orders-db..." is about orders-db
             return word, matches[0], matches
     return None
 

@@ -49,6 +49,7 @@ class ClusterView:
     _by_namespace: dict[Kind, dict[str | None, list[Obj]]] = field(default_factory=dict)
     _by_name: dict[Kind, dict[tuple[str | None, str | None], Obj]] = field(default_factory=dict)
     _events: dict[tuple[str | None, str | None], list[Obj]] | None = None
+    _everywhere: dict[Kind, list[Obj]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, cluster: Cluster, namespaces: list[str]) -> ClusterView:
@@ -87,6 +88,16 @@ class ClusterView:
                 self.namespaces.append(namespace)
                 for kind in NAMESPACED:
                     self._load(kind, namespace)
+
+    def everywhere(self, kind: Kind) -> list[Obj]:
+        """Every object of a kind in the cluster, read once (one cluster-wide list); empty when
+        the cluster does not allow that (a caller limited to some namespaces)."""
+        if kind not in self._everywhere:
+            try:
+                self._everywhere[kind] = self.cluster.list(kind, None)
+            except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+                self._everywhere[kind] = []
+        return self._everywhere[kind]
 
     def homes_of(self, component: str) -> list[str]:
         """The namespaces a cluster component's Deployments run in (metrics-server, coredns:

@@ -1,0 +1,72 @@
+"""Who calls a target: the pods whose configuration names one of its Services.
+
+"Is it the database?" is answered from both sides: the database's own logs, and what its
+clients say about it (a pool that times out, refused connections). Clients are found by their
+env values, command and args naming `service.namespace` (any namespace) or the bare Service
+name (the same namespace); their logs are then read like the target's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tools import Obj
+from tools.selectors import matches_selector
+from tools.summaries import meta
+
+from ..diagnosis import Target
+from .relevance import target_pods
+from .view import ClusterView
+from .workloads import workload_ref
+
+MAX_CLIENT_PODS = 6  # one pod per client workload first
+
+
+def clients_of(view: ClusterView, target: Target) -> list[Obj]:
+    """Pods outside the target that name one of its Services in their configuration."""
+    served = target_pods(view, target)
+    services = _services_of(view, target, served)
+    if not services:
+        return []
+    own = {id(p) for p in served} | {(meta(p).get("namespace"), meta(p)["name"]) for p in served}
+    names = [(meta(s)["name"], meta(s).get("namespace") or "") for s in services]
+    anywhere = re.compile("|".join(rf"\b{re.escape(n)}\.{re.escape(ns)}\b" for n, ns in names))
+    nearby = re.compile("|".join(rf"(?:^|[/@=\s,\"'])({re.escape(n)})(?=:\d|/|$|[\s,\"'])"
+                                 for n, _ in names))
+    home = target.namespace
+    first: dict[str, Obj] = {}
+    rest: list[Obj] = []
+    for pod in view.everywhere("Pod"):
+        key = (meta(pod).get("namespace"), meta(pod)["name"])
+        if key in own:
+            continue
+        text = "\n".join(_configured(pod))
+        if anywhere.search(text) or (key[0] == home and nearby.search(text)):
+            owner = workload_ref(view, pod)
+            if owner in first:
+                rest.append(pod)
+            else:
+                first[owner] = pod
+    return [*first.values(), *rest][:MAX_CLIENT_PODS]
+
+
+def _services_of(view: ClusterView, target: Target, pods: list[Obj]) -> list[Obj]:
+    if target.kind == "Service":
+        found = view.find("Service", target.name, target.namespace)
+        return [found] if found is not None else []
+    labels = [meta(p).get("labels") or {} for p in pods]
+    return [s for s in view.items("Service", target.namespace)
+            if (selector := (s.get("spec") or {}).get("selector"))
+            and any(matches_selector({"matchLabels": selector}, lab) for lab in labels)]
+
+
+def _configured(pod: Obj) -> list[str]:
+    """The literal env values, commands and args of every container of a pod."""
+    spec = pod.get("spec") or {}
+    texts: list[str] = []
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        texts += [str(e["value"]) for e in container.get("env") or []
+                  if isinstance(e, dict) and isinstance(e.get("value"), str)]
+        texts += [str(a) for a in [*(container.get("command") or []),
+                                   *(container.get("args") or [])]]
+    return texts
