@@ -2,7 +2,7 @@
 Events while the agent works.
 
     asking = Asking(agent, workers=4, queue_limit=20)   # the investigations' worker threads
-    api = web_app(asking)                                # GET /, POST /api/ask, GET /healthz
+    api = web_app(asking)          # GET /, POST /api/ask, GET /healthz, GET /metrics
 
 `sre web` runs it (`serving.run_from_cli`), with the agent's memory so that every browser
 session is one conversation (`web:<session>`).
