@@ -607,3 +607,38 @@ def test_sre_tool_prometheus_query_reads_a_snapshots_series(
     code, out = _sre(capsys, "tool", "prometheus_query", query, "-n", "shop", "--snapshot",
                      str(bare))
     assert code == 0 and "unavailable: no Prometheus is configured" in out
+
+
+def test_the_agent_offers_prometheus_query_only_when_configured(tmp_path: Path) -> None:
+    from agent_fakes import ScriptedChatModel, call
+
+    from assistant.agent import Agent
+    from assistant.investigation import Request
+    from assistant.settings import ModelSettings, Settings
+
+    directory = write_snapshot_dir(load(DATA / "scenario-with-series.yaml"), tmp_path / "dump")
+    cluster = open_cluster(snapshot=directory)
+    settings = Settings(model=ModelSettings(provider="openai-compatible", name="scripted",
+                                            base_url="http://127.0.0.1:9/v1"))
+    query = ('sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{namespace="shop"}[5m]))'
+             ' / sum by (pod) (rate(container_cpu_cfs_periods_total{namespace="shop"}[5m]))')
+    explanation = call("Explanation", summary="pricing is throttled.", cites=[1])
+
+    def offered(model: ScriptedChatModel) -> list[str]:
+        schema = model.bindings[0]["tools"][0]["function"]["parameters"]
+        return list(schema["properties"]["tool"]["enum"])
+
+    model = ScriptedChatModel(script=[call("NextStep", tool="prometheus_query", query=query),
+                                      call("NextStep", tool="done"), explanation])
+    Agent(settings, cluster, model=model, metrics=open_metrics(snapshot=directory)).investigate(
+        Request(question="why is pricing slow in namespace shop?"))
+    assert "prometheus_query" in offered(model)
+    assert [b["tool_choice"] for b in model.bindings][:2] == ["NextStep", "NextStep"]
+    second = str(model.prompts[1][-1].content)
+    assert "prometheus_query" in second and "{pod='pricing-6c9d7f5b8-q4w7z'} 0.9" in second
+
+    model = ScriptedChatModel(script=[call("NextStep", tool="done"), explanation])
+    Agent(settings, cluster, model=model).investigate(
+        Request(question="why is pricing slow in namespace shop?"))
+    assert "prometheus_query" not in offered(model)
+    assert "prometheus_query" not in str(model.prompts[0][-1].content)

@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tools import Cluster
+from tools import Cluster, Metrics
 
 from ..diagnosis import Diagnosis
 from ..investigation import OnProgress, Progress, Request
@@ -35,8 +35,10 @@ class Agent:
 
     def __init__(self, settings: Settings, cluster: Cluster, *,
                  checkpointer: BaseCheckpointSaver[Any] | None = None,
-                 model: BaseChatModel | None = None, recall: Recall = no_runbooks) -> None:
+                 model: BaseChatModel | None = None, recall: Recall = no_runbooks,
+                 metrics: Metrics | None = None) -> None:
         self.settings, self.cluster, self.recall = settings, cluster, recall
+        self.metrics = metrics  # assistant.measuring.open_metrics(settings, snapshot)
         self.model = model if model is not None else chat_model(
             settings.model, timeout=settings.agent.wall_time)
         self.checkpointer = checkpointer if checkpointer is not None else InMemorySaver()
@@ -50,7 +52,7 @@ class Agent:
                                   "recursion_limit": self.settings.agent.max_steps * 2 + 12}
         context = Context(cluster=self.cluster, model=self.model,
                           provider=self.settings.model.provider if self.model else None,
-                          limits=self.settings.agent, recall=self.recall)
+                          limits=self.settings.agent, recall=self.recall, metrics=self.metrics)
         # `None` starts the per-turn lists over (see state.turn_list).
         turn = cast(State, {"request": request.model_dump(mode="json"), "observations": None,
                             "notes": None, "steps": 0, "tokens": 0, "investigating": True})

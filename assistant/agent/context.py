@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
-from tools import Cluster, Toolbox
+from tools import Cluster, Metrics, Toolbox
 
 from ..diagnosis import Diagnosis, RunbookCitation
 from ..settings import AgentSettings, Provider
@@ -32,11 +32,12 @@ class Context:
     provider: Provider | None = None
     limits: AgentSettings = field(default_factory=AgentSettings)
     recall: Recall = no_runbooks
+    metrics: Metrics | None = None  # a Prometheus (or a snapshot's series); None: not configured
     started: float = field(default_factory=time.monotonic)
 
     @property
     def toolbox(self) -> Toolbox:
-        return Toolbox(self.cluster)
+        return Toolbox(self.cluster, self.metrics)
 
     def remaining(self) -> float:
         """Seconds left of this turn's wall time."""

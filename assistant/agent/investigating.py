@@ -58,6 +58,7 @@ def run(box: Toolbox, step: NextStep, namespace: str, budget: int,
         chosen_by: str = "plan") -> Observation:
     """One read-only tool call, confined to the turn's namespace."""
     name = step.name.strip() or None
+    tool: str = step.tool  # NextStep's tools, or NextStepWithMetrics' (prometheus_query too)
     result: ToolResult
     if step.tool == "describe" and name:
         result = box.describe(step.kind, name, None if step.kind == "Node" else namespace)
@@ -78,10 +79,14 @@ def run(box: Toolbox, step: NextStep, namespace: str, budget: int,
         result = box.network_policies(namespace)
     elif step.tool == "autoscalers":
         result = box.autoscalers(namespace)
+    elif tool == "prometheus_query":
+        result = box.prometheus_query(getattr(step, "query", ""), namespace)
     else:
         result = ToolResult(tool=step.tool, status="not_found",
                             message=f"{step.tool} needs the name of an object")
     args: Json = {"namespace": namespace, "name": name or "", "kind": step.kind}
+    if tool == "prometheus_query":
+        args["query"] = getattr(step, "query", "")
     return Observation(tool=step.tool, args=args, text=redact_text(result.text(budget)),
                        status=result.status, chosen_by="model" if chosen_by == "model" else "plan")
 

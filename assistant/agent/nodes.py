@@ -20,7 +20,7 @@ from .context import Context
 from .followups import intent_of, is_follow_up, scope_json
 from .investigating import plan, run
 from .models import ask
-from .schemas import NextStep
+from .schemas import next_step_schema
 from .state import State
 
 Update = dict[str, Any]
@@ -73,13 +73,15 @@ def investigate(state: State, runtime: Runtime[Context]) -> Update:
         return {"investigating": False, "notes": [limit] if "time" in limit else []}
     assert context.model is not None
     seen = state.get("observations") or []
+    metrics = context.metrics is not None
     reply = ask(context.model, context.provider, prompts.next_step(
         state["request"]["question"], state["scope"], seen,
-        context.limits.max_steps - steps + 1), NextStep)
+        context.limits.max_steps - steps + 1, metrics=metrics), next_step_schema(metrics))
     tokens = state.get("tokens", 0) + reply.tokens
     step = reply.value
     done = step is None or step.tool == "done" or any(
-        o["tool"] == step.tool and o["args"].get("name") == step.name for o in seen)
+        o["tool"] == step.tool and o["args"].get("name") == step.name
+        and o["args"].get("query", "") == getattr(step, "query", "") for o in seen)
     if step is None or done:
         _say(runtime, "step_finished", "investigate", "enough evidence")
         notes = [f"investigation: {reply.problem}"] if reply.problem else []

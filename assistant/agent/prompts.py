@@ -27,7 +27,7 @@ def fence(label: str, text: str) -> str:
 
 
 def next_step(question: str, scope: Json, observations: list[Observation],
-              steps_left: int) -> list[BaseMessage]:
+              steps_left: int, metrics: bool = False) -> list[BaseMessage]:
     target = scope.get("target") or {}
     where = (f"{target.get('kind')} {target.get('name')} in namespace {target.get('namespace')}"
              if target else "namespace(s) " + ", ".join(scope.get("namespaces") or []))
@@ -37,8 +37,11 @@ def next_step(question: str, scope: Json, observations: list[Observation],
         f"Question: {question}\nScope: {where}\n\nWhat was read so far:\n{seen}\n\n"
         f"You may take {steps_left} more read-only step(s). Call NextStep with the tool that "
         "would best show the root cause (describe, events, logs, previous_logs, services, "
-        "storage, nodes, quotas, network_policies, autoscalers), with the object's name; "
-        "choose tool=done if the evidence above already shows the cause.")]
+        "storage, nodes, quotas, network_policies, autoscalers"
+        + (", prometheus_query" if metrics else "") + "), with the object's name"
+        + ("; for prometheus_query a PromQL query whose every selector carries the namespace"
+           if metrics else "") + "; choose tool=done if the evidence above already shows the "
+        "cause.")]
 
 
 def explain(question: str, diagnosis: Diagnosis, evidence: list[Evidence]) -> list[BaseMessage]:

@@ -5,12 +5,15 @@ Each is sent as a forced tool (or a JSON schema), so even a small local model an
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 ToolName = Literal["describe", "events", "logs", "previous_logs", "services", "storage",
                    "nodes", "quotas", "network_policies", "autoscalers", "done"]
+MetricsToolName = Literal["describe", "events", "logs", "previous_logs", "services", "storage",
+                          "nodes", "quotas", "network_policies", "autoscalers",
+                          "prometheus_query", "done"]
 ObjectKind = Literal["Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
                      "Service", "Node", "PersistentVolumeClaim"]
 
@@ -21,6 +24,21 @@ class NextStep(BaseModel):
     tool: ToolName = Field(description="the read-only tool to run next, or done")
     kind: ObjectKind = Field(default="Pod", description="kind of the object, for describe")
     name: str = Field(default="", description="name of the pod or object to look at")
+
+
+# With a Prometheus configured the model may also ask it one PromQL expression: the same schema,
+# under the same name (the forced tool is named for it), with one more tool and its query.
+NextStepWithMetrics = cast(type[NextStep], create_model(
+    "NextStep", __base__=NextStep, __doc__=NextStep.__doc__,
+    tool=(MetricsToolName, Field(description="the read-only tool to run next, or done")),
+    query=(str, Field(default="", description=(
+        'for prometheus_query: one PromQL expression; every selector must carry '
+        'namespace="<the namespace in scope>"')))))
+
+
+def next_step_schema(metrics: bool) -> type[NextStep]:
+    """The NextStep the model is offered: with prometheus_query only when Prometheus is set."""
+    return NextStepWithMetrics if metrics else NextStep
 
 
 class ProposedStep(BaseModel):
