@@ -22,7 +22,7 @@ tools read): no question, name or log text ever becomes a label.
     sre_cluster_request_errors_total{verb, resource, reason}
     sre_cluster_request_duration_seconds{verb}            histogram, until the answer's status
     sre_alerts_received_total{status}                     webhooks, firing|resolved
-    sre_alerts_deduplicated_total                         notifications that started nothing new
+    sre_alerts_deduplicated_total                         notifications that changed nothing
     sre_model_calls_total{provider, outcome}              ok|error
     sre_model_tokens_total{provider, direction}           prompt|completion
 """
