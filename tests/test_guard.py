@@ -6,6 +6,7 @@ list of crafted requests (encodings, case, dot segments...) is data: tests/data/
 
 from __future__ import annotations
 
+import copy
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,3 +260,61 @@ def test_a_server_below_a_path_prefix(listener) -> None:  # type: ignore[no-unty
         assert listener.connections == 1
     finally:
         api_client.close()
+
+
+# --- in-process routes: what the connections themselves refuse ---------------------------------
+
+def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
+    return next(s for s in _reachable(api_client) if type(s) is urllib3.PoolManager)
+
+
+@pytest.mark.parametrize("attempt", [
+    lambda api, base: _inner_manager(api).connection_from_url(base)._get_conn().request(
+        "DELETE", "/api/v1/namespaces/prod"),
+    lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().request(
+        "POST", "/api/v1/namespaces", body=b"{}"),
+    lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().request(
+        "GET", "/api/v1/namespaces/default/secrets"),
+    lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().request(
+        "GET", "/api/v1/pods", headers={"Impersonate-User": "system:admin"}),
+    lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().request(
+        "GET", "/api/v1/pods", body=b"{}"),
+    lambda api, base: (
+        setattr(_inner_manager(api), "pool_classes_by_scheme",
+                {"http": urllib3.HTTPConnectionPool, "https": urllib3.HTTPSConnectionPool}),
+        _inner_manager(api).clear(),
+        _inner_manager(api).request("DELETE", base + "/api/v1/namespaces/prod", retries=False)),
+    lambda api, base: (
+        object.__setattr__(api.rest_client, "pool_manager", urllib3.PoolManager()),
+        api.rest_client.request("DELETE", base + "/api/v1/namespaces/prod")),
+    lambda api, base: k8s.CoreV1Api(k8s.ApiClient(api.configuration)).delete_namespace("prod"),
+    lambda api, base: k8s.CoreV1Api(k8s.ApiClient(copy.deepcopy(api.configuration))
+                                    ).read_namespaced_secret("db", "default"),
+    lambda api, base: stream(
+        k8s.CoreV1Api(k8s.ApiClient(api.configuration)).connect_get_namespaced_pod_exec,
+        "p", "default", command=["sh"], stderr=True, stdin=False, stdout=True, tty=False),
+], ids=["get-conn-delete", "new-conn-post", "new-conn-secrets", "new-conn-impersonate",
+        "new-conn-body", "pool-class-swap", "setattr-past-the-seal", "new-api-client",
+        "new-api-client-from-a-copy", "new-api-client-exec-stream"])
+def test_in_process_routes_are_refused_at_the_connection(core, listener, attempt) -> None:  # type: ignore[no-untyped-def]
+    """The routes an attacker pass found by walking the client's insides: each now meets the
+    check in `http.client` (or the websocket transport) for connections made from the guarded
+    configuration, and nothing reaches the socket."""
+    base = f"http://127.0.0.1:{listener.port}"
+    with pytest.raises((ReadOnlyViolation, k8s.ApiException)) as refused:
+        attempt(core.api_client, base)
+    assert "refused" in str(refused.value)
+    assert listener.connections == 0
+
+
+def test_marked_configuration_still_reads_and_others_pass_untouched(core, listener) -> None:  # type: ignore[no-untyped-def]
+    """A new client from the guarded configuration still reads; a connection that is not from a
+    guarded configuration (another client, the Slack or Prometheus ones) is not judged at all."""
+    base = f"http://127.0.0.1:{listener.port}"
+    with pytest.raises(urllib3.exceptions.HTTPError):  # it leaves; the listener hangs up
+        k8s.ApiClient(core.api_client.configuration).rest_client.pool_manager.request(
+            "GET", base + "/api/v1/nodes", retries=False)
+    assert listener.connections == 1
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        urllib3.PoolManager().request("POST", base + "/anything", body=b"x", retries=False)
+    assert listener.connections == 2

@@ -33,6 +33,7 @@ import yaml
 from harness import ApiServer, Json, create_namespace, make_node, request_json, set_pod_status
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream
 
 import tools
 from tools import ReadOnlyViolation, Toolbox
@@ -357,3 +358,65 @@ def test_the_tools_work_for_a_user_allowed_everything(cluster: Cluster, tmp_path
         assert box.services(ns).ok and box.workloads(ns).ok
     finally:
         reader.close()
+
+
+def test_in_process_routes_are_refused_for_a_user_allowed_everything(cluster: Cluster) -> None:
+    """What code inside the process could try with the guarded client in hand (the routes an
+    attacker pass found): raw connections of its pools, its pool classes swapped back, its pool
+    manager replaced past the seal, a new `ApiClient` from its configuration, exec over that
+    client's websocket. With a token allowed everything, none reaches the server: the namespace
+    and the Secret are untouched, no byte arrives."""
+    relay = Relay(int(cluster.apiserver.url.rsplit(":", 1)[1]))
+    configuration = k8s.Configuration()
+    configuration.host = f"https://127.0.0.1:{relay.port}"
+    configuration.ssl_ca_cert = str(cluster.apiserver.ca_file)
+    configuration.api_key = {"authorization": f"Bearer {cluster.token}"}
+    api = ReadOnlyApiClient(configuration)
+    ns, host = cluster.names["ns"], str(configuration.host)
+    inner = next(cell.cell_contents for cell in api.rest_client.pool_manager._request.__closure__
+                 if isinstance(cell.cell_contents, urllib3.PoolManager))
+    auth = {"Authorization": f"Bearer {cluster.token}"}
+    attempts: list[Callable[[], Any]] = [
+        lambda: inner.connection_from_url(host)._get_conn().request(
+            "DELETE", f"/api/v1/namespaces/{ns}", headers=auth),
+        lambda: inner.connection_from_url(host)._new_conn().request(
+            "GET", f"/api/v1/namespaces/{ns}/secrets", headers=auth),
+        lambda: (setattr(inner, "pool_classes_by_scheme", {
+            "http": urllib3.HTTPConnectionPool, "https": urllib3.HTTPSConnectionPool}),
+            inner.clear(), inner.request("DELETE", f"{host}/api/v1/namespaces/{ns}",
+                                         headers=auth, retries=False)),
+        lambda: k8s.CoreV1Api(k8s.ApiClient(api.configuration)).delete_namespace(ns),
+        lambda: k8s.CoreV1Api(k8s.ApiClient(api.configuration)).read_namespaced_secret(
+            "probe-secret", ns),
+        lambda: stream(k8s.CoreV1Api(k8s.ApiClient(api.configuration)
+                                     ).connect_get_namespaced_pod_exec,
+                       "probe-pod", ns, command=["sh"], stderr=True, stdin=False, stdout=True,
+                       tty=False),
+        lambda: (object.__setattr__(api.rest_client, "pool_manager",
+                                    urllib3.PoolManager(ca_certs=str(cluster.apiserver.ca_file))),
+                 api.rest_client.request("DELETE", f"{host}/api/v1/namespaces/{ns}",
+                                         headers=auth)),
+    ]
+    kubelet_before = len(cluster.apiserver.kubelet.requests)
+    try:
+        handshake = inner.connection_from_url(host)._new_conn()
+        handshake.connect()  # what a TLS handshake alone sends: a pool of urllib3's own class
+        handshake.close()    # shakes hands before the request line is judged
+        assert relay.connections == 1
+        alone = relay.bytes_in
+        for attempt in attempts:
+            with pytest.raises((ReadOnlyViolation, ApiException)) as refused:
+                attempt()
+            assert "refused" in str(refused.value)
+        assert relay.bytes_in <= alone * relay.connections  # handshakes, never a request
+        assert len(cluster.apiserver.kubelet.requests) == kubelet_before
+        with _plain_pool(cluster.apiserver) as pool:
+            namespace = pool.request("GET", f"{cluster.apiserver.url}/api/v1/namespaces/{ns}",
+                                     headers=cluster.headers)
+        assert namespace.status == 200 and b'"deletionTimestamp"' not in namespace.data
+        reader = k8s.CoreV1Api(k8s.ApiClient(api.configuration))  # still a reader
+        assert [p.metadata.name for p in reader.list_namespaced_pod(ns).items] == ["probe-pod"]
+        assert relay.bytes_in > 0
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+        relay.close()

@@ -11,24 +11,36 @@ resolved. A path that is not already in that plain form (`%73ecrets`, `pods/../s
 `secrets%2F`, `//`, a trailing `/`) is refused too, whatever it decodes to: the tools never write
 one, and the server should never have to interpret one.
 
-Three layers apply the rule, so no code path, ours or the client library's, can do more than read:
+Four layers apply the rule, so no code path, ours or the client library's, can do more than read:
 - `check_request` is the rule;
-- `ReadOnlyPoolManager` stands in for the urllib3 pool manager every request of the `kubernetes`
-  client goes through: it checks each request and the origin, and has no other door (no
-  `connection_from_url`, no `pools`). Below it, every connection pool urllib3 creates is of a
-  guarded class that checks each request again (redirects and retries included): the rule, the
-  origin, the headers and an empty body, so even the wrapped manager, reached on purpose, hands
-  out no unguarded pool. The raw connections a pool keeps (`_get_conn`, `_new_conn`) are not
-  checked: reaching them, like building a new `ApiClient` from the configuration, takes Python
-  code running in this process, which could as well open a socket;
 - `ReadOnlyApiClient` applies it in `call_api` (what every generated API method calls) and refuses
-  to have `call_api` or its REST client swapped, which is how the client's `stream()` reaches the
-  websocket transport used by exec, attach and port-forward; its REST client cannot have its pool
-  manager swapped either.
+  to have `call_api`, `request` or its REST client swapped, which is how the client's `stream()`
+  reaches the websocket transport used by exec, attach and port-forward. Its REST client checks
+  each `request` too, and cannot have its pool manager swapped;
+- `ReadOnlyPoolManager` stands in for the urllib3 pool manager: it checks each request and the
+  origin, and has no other door (no `connection_from_url`, no `pools`). Below it, every connection
+  pool urllib3 creates is of a guarded class that checks each request again (redirects and
+  retries included): the rule, the origin, the headers and an empty body;
+- the connections: the guarded client's `Configuration` carries a mark in its socket options,
+  which urllib3 hands to every connection made from it, by this client or by any other
+  `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
+  connection, `http.client` itself (where urllib3's connections end) checks the request line, each
+  header and the body before a byte is sent, so a raw `_get_conn()`/`_new_conn()`, a swapped pool
+  class or a new `ApiClient(configuration)` is refused there; the websocket transport refuses a
+  marked configuration outright. The check is installed when the first guarded client is made;
+  unmarked connections (Slack, Prometheus, a test harness) pass untouched.
+
+What no Python guard can stop, and the read-only RBAC in `deploy/` must: code running inside this
+process can read the credentials (the configuration's token, the kubeconfig or service-account
+token on disk) and send them another way: a fresh `urllib3.PoolManager` or `http.client`
+connection carrying the token, a copy of the configuration with the mark removed, the unpatched
+methods kept in this module's closures, raw sockets, or `kubectl` in a subprocess. The guard keeps
+our code, the client library and a model's choices read-only; it is not a sandbox.
 """
 
 from __future__ import annotations
 
+import http.client
 import posixpath
 import re
 from collections.abc import Callable
@@ -38,6 +50,9 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 import urllib3
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.rest import RESTClientObject
+from kubernetes.stream import ws_client
+from kubernetes.utils.keepalive import tcp_keepalive_socket_options
+from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
 from .errors import ReadOnlyViolation
@@ -256,6 +271,18 @@ class _Rule:
     def check(self, method: str, url: str) -> None:
         check_request(method, url, prefix=self.prefix)
 
+    def check_connection(self, method: str, url: str, connection: Any) -> None:
+        """For a connection about to send `method url`: the rule, and the server's origin (the
+        proxy tunnel's target, when there is one)."""
+        if not url.startswith("/"):
+            self.check_absolute(method, url)
+            return
+        self.check(method, url)
+        host = getattr(connection, "_tunnel_host", None) or connection.host
+        port = getattr(connection, "_tunnel_port", None) or connection.port
+        if _netloc(str(host), port, self.pool_origin[0]) != self.pool_origin[1]:
+            raise _refuse(method, url, f"not the API server ({'://'.join(self.origin)})")
+
     def check_absolute(self, method: str, url: str, headers: Any = None) -> None:
         """For the pool manager and `call_api`, which take absolute URLs: the origin must be the
         server's, and no header may turn the read into something else."""
@@ -364,16 +391,27 @@ class ReadOnlyPoolManager:
 
 
 class _ReadOnlyRestClient(RESTClientObject):
-    """The client's REST layer over a `ReadOnlyPoolManager` that cannot be swapped."""
+    """The client's REST layer over a `ReadOnlyPoolManager` that cannot be swapped, and that
+    checks each request itself too (were its manager swapped anyway, with `object.__setattr__`)."""
 
     _sealed: bool
+    _rule: _Rule
 
     def __init__(self, configuration: Configuration) -> None:
         object.__setattr__(self, "_sealed", False)
         super().__init__(configuration)
-        self.pool_manager = cast(urllib3.PoolManager, ReadOnlyPoolManager(
-            self.pool_manager, _Rule(str(configuration.host))))
+        rule = _Rule(str(configuration.host))
+        self.pool_manager = cast(urllib3.PoolManager, ReadOnlyPoolManager(self.pool_manager, rule))
+        object.__setattr__(self, "_rule", rule)
         object.__setattr__(self, "_sealed", True)
+
+    def request(self, method: str, url: str, headers: Any = None, body: Any = None,
+                post_params: Any = None, _request_timeout: Any = None) -> Any:
+        self._rule.check_absolute(method, url, headers)
+        if body is not None or post_params:
+            raise _refuse(method, url, "a read sends no body")
+        return super().request(  # type: ignore[no-untyped-call]
+            method, url, headers, None, None, _request_timeout)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "pool_manager" and self._sealed:
@@ -392,6 +430,7 @@ class ReadOnlyApiClient(ApiClient):
 
     def __init__(self, configuration: Configuration) -> None:
         object.__setattr__(self, "_sealed", False)
+        _mark_connections(configuration)
         super().__init__(configuration)
         self.rest_client.close()  # the unguarded one it made: no pool was ever opened
         self.rest_client = _ReadOnlyRestClient(configuration)
@@ -411,3 +450,79 @@ class ReadOnlyApiClient(ApiClient):
                 f"refused to replace {name}: exec, attach and port-forward are off"
             )
         object.__setattr__(self, name, value)
+
+
+# --- the connection layer -------------------------------------------------------------------------
+
+class _Marked(list[tuple[int, int, int]]):
+    """The socket options of every connection made from a guarded configuration: urllib3's own
+    (or the keep-alive ones), and a mark that `http.client` below checks for. Any `ApiClient`
+    built from that configuration, any pool manager its REST client makes, hands the mark on to
+    every connection it opens."""
+
+    def __init__(self, options: list[tuple[int, int, int]], rule: _Rule) -> None:
+        super().__init__(options)
+        self.rule = rule
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Marked:  # Configuration copies stay marked
+        return self
+
+
+def _mark_connections(configuration: Configuration) -> None:
+    if isinstance(configuration.socket_options, _Marked):
+        return
+    if configuration.socket_options is not None:
+        options = list(configuration.socket_options)
+    elif getattr(configuration, "keep_alive", False):
+        options = tcp_keepalive_socket_options()
+    else:
+        options = list(HTTPConnection.default_socket_options)
+    configuration.socket_options = _Marked(options, _Rule(str(configuration.host)))
+    _install_connection_check()
+
+
+def _install_connection_check() -> None:
+    """Check, in `http.client` (which urllib3's connections and pools all end in), every request
+    line and header a marked connection sends. Installed once, when the first guarded client is
+    made; connections without the mark (the Slack client's, Prometheus', a test harness') pass
+    untouched."""
+    connection = http.client.HTTPConnection
+    if getattr(connection.putrequest, "_read_only", False):
+        return
+    putrequest, putheader, endheaders = (
+        connection.putrequest, connection.putheader, connection.endheaders)
+
+    def checked_putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        mark = getattr(self, "socket_options", None)
+        if type(mark) is _Marked:
+            mark.rule.check_connection(method, url, self)
+        return putrequest(self, method, url, *args, **kwargs)
+
+    def checked_putheader(self: Any, header: Any, *values: Any) -> Any:
+        if type(getattr(self, "socket_options", None)) is _Marked:
+            name = header.decode("latin-1") if isinstance(header, bytes) else str(header)
+            check_headers("GET", "(header)", {name: ""})
+            sent = [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in values]
+            if name.lower() == "transfer-encoding" or (
+                    name.lower() == "content-length" and sent != ["0"]):
+                raise ReadOnlyViolation("refused a request body: a read sends none")
+        return putheader(self, header, *values)
+
+    def checked_endheaders(self: Any, message_body: Any = None, **kwargs: Any) -> Any:
+        if type(getattr(self, "socket_options", None)) is _Marked and message_body:
+            raise ReadOnlyViolation("refused a request body: a read sends none")
+        return endheaders(self, message_body, **kwargs)
+
+    def checked_websocket(configuration: Any, url: str, headers: Any = None) -> Any:
+        if type(getattr(configuration, "socket_options", None)) is _Marked:
+            raise ReadOnlyViolation(f"refused a websocket to {_shown(url)}: exec, attach and "
+                                    "port-forward are off")
+        return create_websocket(configuration, url, headers)  # type: ignore[no-untyped-call]
+
+    create_websocket = ws_client.create_websocket
+    ws_client.create_websocket = checked_websocket
+    for check in (checked_putrequest, checked_putheader, checked_endheaders):
+        setattr(check, "_read_only", True)  # noqa: B010  # a function attribute
+    connection.putrequest = checked_putrequest  # type: ignore[method-assign]
+    connection.putheader = checked_putheader  # type: ignore[method-assign]
+    connection.endheaders = checked_endheaders  # type: ignore[method-assign]
