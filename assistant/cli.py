@@ -236,6 +236,9 @@ def _snapshot(args: argparse.Namespace, cluster: Cluster, settings: Settings) ->
     return EXIT_OK
 
 
+_CAPTURED_SERIES = 5000  # per metric and namespace: every pod's series, not an answer's 200
+
+
 def _snapshot_metrics(args: argparse.Namespace, settings: Settings,
                       report: tools.SnapshotReport) -> int:
     """The last hour of the series the plans read, per namespace, when Prometheus is set."""
@@ -244,7 +247,8 @@ def _snapshot_metrics(args: argparse.Namespace, settings: Settings,
 
     from .measuring import open_metrics
 
-    metrics = None if args.no_metrics else open_metrics(settings)
+    metrics = None if args.no_metrics else open_metrics(
+        settings, max_series=max(settings.prometheus.max_series, _CAPTURED_SERIES))
     if metrics is None:
         return 0
     try:

@@ -18,10 +18,12 @@ from .exiting import EXIT_BAD_INPUT, Failure
 from .settings import Settings
 
 
-def open_metrics(settings: Settings, snapshot: Path | None = None) -> Metrics | None:
-    """The snapshot's series, or the configured Prometheus, or None."""
+def open_metrics(settings: Settings, snapshot: Path | None = None, *,
+                 max_series: int | None = None) -> Metrics | None:
+    """The snapshot's series, or the configured Prometheus, or None. `max_series` overrides
+    the setting (`sre snapshot` keeps every pod's series, not the first 200 of an answer)."""
     config = settings.prometheus
-    limits = Limits(series=config.max_series, points=config.max_points)
+    limits = Limits(series=max_series or config.max_series, points=config.max_points)
     if snapshot is not None:
         return _open(snapshot=snapshot, limits=limits)
     try:
