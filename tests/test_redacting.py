@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+import tools
 from tools import redacting
 from tools.redacting import REDACTED, configure, redact_line, redact_text
 from tools.scrubbing import redact_object
@@ -395,6 +396,40 @@ def test_pem_streamed_line_by_line_loses_its_body() -> None:
     lines = [redact_line(line) for line in case["text"].splitlines()]
     body = [line for line in case["text"].splitlines() if len(line) == 64]
     assert body and not any(b in out for b in body for out in lines)
+
+
+@pytest.mark.parametrize("prefix", [
+    "", "2024-01-15T10:23:45.123456789Z stdout F ", "I0115 10:23:45.1 1 tls.go:42] ",
+    "checkout-7d9f8b6c4-x2k9p | "])
+def test_a_private_key_logged_a_line_at_a_time_loses_every_body_line(
+        prefix: str, tmp_path: Path) -> None:
+    """Through the snapshot reader, as `sre tool logs` reads it: each line with its prefix, the
+    DER header and the short last line (neither random-looking) hidden too, and the lines after
+    the END line as they were."""
+    body = ["MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDDdulMN8Efjsbv",  # DER header
+            "xP1Fz0t9Obg3YjJ0MJ8hBLNU3/xGw1DApjC3kBPnHCHgx7H18d8VCIX6VELmCPkl",
+            "Kq1l4Qx9xY=="]  # the last line: short
+    lines = ["loaded key:", "-----BEGIN PRIVATE KEY-----", *body, "-----END PRIVATE KEY-----",
+             "server listening on :8443"]
+    pod = tmp_path / "shop" / "web"
+    pod.mkdir(parents=True)
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    frame = "==== {} logs for container app of pod shop/web ====\n"
+    (pod / "logs.txt").write_text(frame.format("START") + "".join(
+        prefix + line + "\n" for line in lines) + frame.format("END"))
+    reader = tools.open_cluster(snapshot=tmp_path)
+    out = list(reader.log_lines("shop", "web", "app"))
+    assert len(body) == 3 and not any(b in line for b in body for line in out), out
+    assert out[-1] == prefix + "server listening on :8443"
+    assert out[0] == prefix + "loaded key:"
+
+
+def test_a_private_key_without_its_end_line_stops_hiding_after_its_longest_length() -> None:
+    lines = ["-----BEGIN PRIVATE KEY-----", *(["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"] * 10),
+             *(["GET /healthz 200"] * 200)]
+    out = list(redacting.redact_lines(lines))
+    assert out[1:11] == [REDACTED] * 10
+    assert out[-1] == "GET /healthz 200" and out.count("GET /healthz 200") > 70
 
 
 PATHOLOGICAL = {

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from .kinds import Kind
-from .redacting import redact_line
+from .redacting import redact_lines
 from .scrubbing import redact_object
 
 Obj = dict[str, Any]
@@ -80,8 +80,8 @@ class Redacted:
     def log_lines(
         self, namespace: str, pod: str, container: str, *, previous: bool = False
     ) -> Iterator[str]:
-        for line in self.inner.log_lines(namespace, pod, container, previous=previous):
-            yield redact_line(line)
+        yield from redact_lines(
+            self.inner.log_lines(namespace, pod, container, previous=previous))
 
     def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         return self.inner.namespaces()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
@@ -35,7 +35,7 @@ from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
-           "redact_line", "redact_text", "redact_value", "sensitive_name"]
+           "redact_line", "redact_lines", "redact_text", "redact_value", "sensitive_name"]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -82,8 +82,29 @@ def redact_value(text: str) -> str:
 
 def redact_line(line: str) -> str:
     """One log line. The same rules as `redact_text`; a PEM block split over lines is caught
-    line by line, its base64 body lines being random-looking tokens."""
+    line by line, its base64 body lines being random-looking tokens (`redact_lines` hides them
+    all)."""
     return redact_text(line)
+
+
+def redact_lines(lines: Iterable[str]) -> Iterator[str]:
+    """`redact_line` for each line of a log, and what spreads over lines: the body of a private
+    key whose BEGIN and END lines came apart (a log prints a line at a time, each with its own
+    prefix: a timestamp, a pod name, docker's JSON). Its lines lose the base64 run that starts
+    where `-----BEGIN` did on its line, short or low in entropy (the DER header, the last line)."""
+    at, left = 0, 0  # where the key's body starts on each line; how many lines it may have left
+    for line in lines:
+        if left:
+            left -= 1
+            if "-----END" in line.upper():
+                left = 0
+            elif body := _KEY_BODY.match(line, at):
+                line = line[: body.start()] + REDACTED + line[body.end() :]
+        out = redact_line(line)
+        begin = _KEY_BEGIN.search(line) if "-----" in line else None
+        if begin and "-----END" not in line[begin.end() :].upper():
+            at, left = begin.start(), _KEY_LINES
+        yield out
 
 
 _CERTIFICATE = re.compile(  # and public keys: public, like certificates
@@ -92,6 +113,9 @@ _CERTIFICATE = re.compile(  # and public keys: public, like certificates
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][0-9a-fA-F]|[57][0-9aA]|5[fF])")
 _SEPARATOR = re.compile(r"[=:\s：＝]")
+_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", re.IGNORECASE)
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
+_KEY_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
 _ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
 
 
