@@ -96,6 +96,22 @@ def expression_from_generator_url(url: str) -> str | None:
     return values[0] if values else None
 
 
+def alert_expression(metrics: Metrics | None, alertname: str,
+                     generator_url: str | None = None) -> str | None:
+    """A firing alert's expression: from its `generatorURL` when Alertmanager passed one on,
+    else from the alerting rule of that name Prometheus reports (None: not found)."""
+    if generator_url and (found := expression_from_generator_url(generator_url)):
+        return found
+    if metrics is None:
+        return None
+    try:
+        rules = metrics.rules()
+    except MetricsError:
+        return None
+    return next((str(r["query"]) for r in rules
+                 if r.get("type") == "alerting" and r.get("name") == alertname), None)
+
+
 def metric_evidence(
     metrics: Metrics | None,
     symptom: str,

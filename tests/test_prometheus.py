@@ -32,6 +32,7 @@ from knowledge.metrics import (
     NOT_CONFIGURED,
     MetricEvidence,
     MetricsAnswer,
+    alert_expression,
     expression_from_generator_url,
     library,
     metric_evidence,
@@ -642,3 +643,49 @@ def test_the_agent_offers_prometheus_query_only_when_configured(tmp_path: Path) 
         Request(question="why is pricing slow in namespace shop?"))
     assert "prometheus_query" not in offered(model)
     assert "prometheus_query" not in str(model.prompts[0][-1].content)
+
+
+RULES = f"""groups:
+- name: kubernetes-resources
+  interval: 1s
+  rules:
+  - alert: CPUThrottlingHigh
+    annotations:
+      description: '{{{{ $value | humanizePercentage }}}} throttling of CPU in namespace
+        {{{{ $labels.namespace }}}} for container {{{{ $labels.container }}}} in pod
+        {{{{ $labels.pod }}}}. Dashboard https://grafana.example/d/x?auth_token=ghp_16C7e42F292c6912E7710c838347Ae178B4a'
+      runbook_url: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/cputhrottlinghigh
+      summary: Processes experience elevated CPU throttling.
+    expr: {CPU_THROTTLING_HIGH}
+    labels:
+      severity: info
+"""
+
+
+def test_rules_and_alerts_of_a_real_prometheus(tmp_path: Path) -> None:
+    # the rule evaluates "now": the series must end inside its 5-minute windows
+    directory = tmp_path
+    specs = yaml.safe_load((DATA / "checkout-slow.yaml").read_text())
+    write_openmetrics(expand(specs, float(int(time.time()) - 20)), directory / f"{NS}.om")
+    server = start_prometheus([directory / f"{NS}.om"], rules=RULES)
+    try:
+        reader = connect_prometheus(server.url)
+        (rule,) = reader.rules()
+        assert rule["name"] == "CPUThrottlingHigh"  # its query as Prometheus prints it back:
+        assert rule["query"].startswith("sum by (container, pod, namespace) (increase(")
+        assert alert_expression(reader, "CPUThrottlingHigh") == rule["query"]
+        assert alert_expression(reader, "KubePodCrashLooping") is None
+        deadline = time.monotonic() + 20
+        while not reader.alerts() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        (alert,) = reader.alerts()
+        assert alert["labels"]["pod"] == SLOW and alert["state"] in ("firing", "pending")
+        assert "ghp_16C7e42F292c6912E7710c838347Ae178B4a" not in str(alert)
+        assert "ghp_16C7e42F292c6912E7710c838347Ae178B4a" not in str(rule)
+        assert "throttling of CPU in namespace shop" in alert["annotations"]["description"]
+        answer = metric_evidence(reader, "throttling", NS, WORKLOAD, PODS,
+                                 alert_expression=alert_expression(reader, "CPUThrottlingHigh"))
+        assert [e.object for e in _by_question(answer, "alert")] == [f"Pod/{NS}/{SLOW}"]
+        reader.close()
+    finally:
+        server.stop()

@@ -67,14 +67,18 @@ def backfill(files: Iterable[Path], data_dir: Path) -> None:
 
 
 def start_prometheus(files: Iterable[Path] = (), web_config: str | None = None,
-                     ) -> PrometheusServer:
+                     rules: str | None = None) -> PrometheusServer:
     """A fresh Prometheus on a free loopback port, holding the series of `files`; `web_config`
-    is its own web.config.yml (TLS, `basic_auth_users`), https when it has `tls_server_config`."""
+    is its own web.config.yml (TLS, `basic_auth_users`), https when it has `tls_server_config`;
+    `rules` a rule file it evaluates (give its groups a short `interval`)."""
     prometheus, _ = binaries()
     directory = Path(tempfile.mkdtemp(prefix="sre-prometheus-"))
     backfill(files, directory / "data")
     config = directory / "prometheus.yml"
-    config.write_text("global: {evaluation_interval: 1h}\nscrape_configs: []\n")
+    config.write_text("global: {evaluation_interval: 1h}\nscrape_configs: []\n"
+                      + ("rule_files: [rules.yml]\n" if rules else ""))
+    if rules:
+        (directory / "rules.yml").write_text(rules)
     extra, scheme = [], "http"
     if web_config is not None:
         (directory / "web.yml").write_text(web_config)
