@@ -13,7 +13,7 @@ from tools import Cluster
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
-from .causal import dependency_pods, link
+from .causal import dependency_pods, full_claims, link
 from .checks import symptom_findings
 from .clients import MAX_CLIENT_PODS, clients_of
 from .controllers import controller_findings
@@ -66,6 +66,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings += node_findings(view)
     findings += storage_findings(view)
     findings += cordoned_roots(findings)
+    findings += full_claims(view, findings)
     findings = _merge_same_object(findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings

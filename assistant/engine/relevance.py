@@ -26,6 +26,8 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
         selector = ((service or {}).get("spec") or {}).get("selector") or {}
         return [p for p in view.items("Pod", ns) if selector and matches_selector(
             {"matchLabels": selector}, meta(p).get("labels") or {})]
+    if target.kind == "PersistentVolumeClaim":
+        return [p for p in view.items("Pod", ns) if target.name in pod_claims(p)]
     if target.kind == "HorizontalPodAutoscaler":
         hpa = view.find("HorizontalPodAutoscaler", target.name, ns)
         scaled = ((hpa or {}).get("spec") or {}).get("scaleTargetRef") or {}
