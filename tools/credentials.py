@@ -159,8 +159,8 @@ def _redact_basic(m: re.Match[str]) -> str:
 
 
 def _redact_auth_command(m: re.Match[str]) -> str:
-    inner = m.group("pw").strip('"')
-    if inner.isalpha() and (inner.islower() or inner.isupper()):  # AUTH failed, AUTH OK
+    inner = m.group("pw").strip('"').rstrip(".,:;!")
+    if inner.isalpha() and (inner.islower() or inner.isupper()):  # AUTH failed:, AUTH OK
         return m.group()
     return keep_quotes(m)
 

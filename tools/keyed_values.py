@@ -84,7 +84,7 @@ _ASSIGNMENT = re.compile(
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*){_WRAP})"
     r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
     r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
-    r"|<[^<>\n]{1,64}>"  # a placeholder: <your password>
+    r"|<[^<>\n]{1,64}>|\$\([^()\n]{1,256}\)|\$\{[^{}\n]{1,256}\}"  # placeholders, $(cat f)
     r"|[\"'][^\"'\n]{1,1024}$"  # a quote never closed: to the end of the line
     r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
     re.IGNORECASE,
@@ -94,7 +94,7 @@ _ASSIGNMENT = re.compile(
 _PASSPHRASE = re.compile(  # not in a query string (`?a=b&password=x`)
     rf"(?<![A-Za-z0-9_.?&-])(?P<head>(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
-    rf"(?P<pw>[^\s\"'`|>{{\[(<][^\s&;,=]{{0,256}}(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,256}}){{1,16}})"
+    rf"(?P<pw>(?!\$[({{])[^\s\"'`|>{{\[(<][^\s&;,=]{{0,256}}(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,256}}){{1,16}})"
     rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:]))",
     re.IGNORECASE,
 )

@@ -139,6 +139,8 @@ def _judge_candidate(m: re.Match[str]) -> str:
     """A run of token characters: keep its `name=` prefixes, its trailing dots and the
     lowercase path pieces at either end; hide the rest if it is a token."""
     run = m.group()
+    if run.startswith(("sha256-", "sha384-", "sha512-")):
+        return run  # a subresource integrity digest
     if run.startswith("AAAA") and _SSH_PUBLIC_KEY.search(m.string, max(0, m.start() - 40),
                                                           m.start()):
         return run  # `ssh-ed25519 AAAAC3Nz... user@host`: a public key
