@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tools import Cluster
 from tools.restricting import Restricted
 
+from .. import logs
 from ..exiting import EXIT_BAD_INPUT, EXIT_OK, Failure
 from ..opening import open_agent
 from ..recalling import open_runbooks
@@ -80,8 +81,7 @@ def run_from_cli(settings: Settings, cluster: Cluster, *, http: bool) -> int:
     config = settings.mcp
     if http:
         _token(config)  # refused before anything is opened
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                                                   "%(message)s")  # stderr: stdout is stdio's
+    logs.configure(settings)  # stderr (stdout is stdio's), redacted, SRE_LOG__FORMAT
     readable = restrict(cluster, config)
     if config.namespaces is not None:
         log.info("MCP tools read namespaces %s only", ", ".join(config.namespaces) or "(none)")
@@ -91,5 +91,5 @@ def run_from_cli(settings: Settings, cluster: Cluster, *, http: bool) -> int:
             anyio.run(server.run_stdio_async)
             return EXIT_OK
         uvicorn.Server(uvicorn.Config(http_app(server, config), host=config.host,
-                                      port=config.port, log_level="info")).run()
+                                      port=config.port, log_config=None)).run()
     return EXIT_OK

@@ -33,6 +33,7 @@ import tools
 from knowledge import KnowledgeError, RunbookIndex
 from tools import Cluster, Kind, Toolbox, ToolResult, redact_text
 
+from ..diagnosis import Diagnosis
 from ..engine import ClusterUnavailable
 from ..investigation import Investigator, Progress, Request
 from ..rendering import to_markdown
@@ -196,7 +197,7 @@ class Answers:
         return CallToolResult(content=[TextContent(type="text", text=to_markdown(diagnosis))],
                               structured_content=diagnosis.model_dump(mode="json"))
 
-    def _run(self, ctx: Context, request: Request) -> Any:
+    def _run(self, ctx: Context, request: Request) -> Diagnosis:
         """On a worker thread: the investigation, its progress sent back through the loop."""
         steps = 0
 
