@@ -96,7 +96,7 @@ def expression_from_generator_url(url: str) -> str | None:
     return values[0] if values else None
 
 
-def alert_expression(metrics: Metrics | None, alertname: str,
+def expression_of_alert(metrics: Metrics | None, alertname: str,
                      generator_url: str | None = None) -> str | None:
     """A firing alert's expression: from its `generatorURL` when Alertmanager passed one on,
     else from the alerting rule of that name Prometheus reports (None: not found)."""

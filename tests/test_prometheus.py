@@ -32,8 +32,8 @@ from knowledge.metrics import (
     NOT_CONFIGURED,
     MetricEvidence,
     MetricsAnswer,
-    alert_expression,
     expression_from_generator_url,
+    expression_of_alert,
     library,
     metric_evidence,
     plan_metric_names,
@@ -673,8 +673,8 @@ def test_rules_and_alerts_of_a_real_prometheus(tmp_path: Path) -> None:
         (rule,) = reader.rules()
         assert rule["name"] == "CPUThrottlingHigh"  # its query as Prometheus prints it back:
         assert rule["query"].startswith("sum by (container, pod, namespace) (increase(")
-        assert alert_expression(reader, "CPUThrottlingHigh") == rule["query"]
-        assert alert_expression(reader, "KubePodCrashLooping") is None
+        assert expression_of_alert(reader, "CPUThrottlingHigh") == rule["query"]
+        assert expression_of_alert(reader, "KubePodCrashLooping") is None
         deadline = time.monotonic() + 20
         while not reader.alerts() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -684,7 +684,7 @@ def test_rules_and_alerts_of_a_real_prometheus(tmp_path: Path) -> None:
         assert "ghp_16C7e42F292c6912E7710c838347Ae178B4a" not in str(rule)
         assert "throttling of CPU in namespace shop" in alert["annotations"]["description"]
         answer = metric_evidence(reader, "throttling", NS, WORKLOAD, PODS,
-                                 alert_expression=alert_expression(reader, "CPUThrottlingHigh"))
+                                 alert_expression=expression_of_alert(reader, "CPUThrottlingHigh"))
         assert [e.object for e in _by_question(answer, "alert")] == [f"Pod/{NS}/{SLOW}"]
         reader.close()
     finally:
