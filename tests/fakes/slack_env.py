@@ -92,6 +92,7 @@ class SlackEnv:
         self.cluster = tools.open_cluster(snapshot=self.snapshot)
         self.app: SlackApp | None = None
         self.server: HttpServer | None = None
+        self.port = 0  # the first start picks one; a restart keeps it (a Service in front)
         self.socket_mode: SocketModeHandler | None = None
 
     def start(self) -> SlackEnv:
@@ -99,7 +100,8 @@ class SlackEnv:
                          self.runbook_search)
         socket_mode = self.settings.slack.mode == "socket"
         self.server = HttpServer(http_app(self.app, events=not socket_mode), "127.0.0.1",
-                                 0).start()
+                                 self.port).start()
+        self.port = self.server.port
         self.sender = SlackSender(self.server.url, SECRET, self.fake)
         if socket_mode:
             self.socket_mode = connect_socket_mode(self.app, "xapp-test")
@@ -111,7 +113,7 @@ class SlackEnv:
         return self.server.url
 
     def restart(self) -> None:
-        """A new app object on the same state directory (what a pod restart is)."""
+        """A new app object on the same state directory and port (what a pod restart is)."""
         self.stop_app()
         self.start()
 
