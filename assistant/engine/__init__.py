@@ -15,7 +15,7 @@ from tools.summaries import meta
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, full_claims, link
 from .checks import symptom_findings
-from .clients import MAX_CLIENT_PODS, clients_of
+from .clients import MAX_CLIENT_PODS, calls, clients_of
 from .controllers import controller_findings
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
@@ -52,10 +52,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
-    if focus is not None:  # what its clients say about it ("is it the database?")
-        clients = clients_of(view, focus)
-        view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
-        said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
+    services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
+    view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
+    said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
     serving = dependency_pods(view, said, [])  # the pods behind what the logs name
     read = {id(p) for p in pods}
     behind = [p for p in serving if id(p) not in read]
@@ -74,6 +73,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
         known = {(f.object, f.category) for f in findings}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
+    if focus is not None:  # a client failing against the target is about the target
+        for finding in findings:
+            if calls(finding.facts.get("target") or "", services):
+                finding.related.append(focus.ref)
     _explain_unready(findings)
     link(view, findings)
     for finding in findings:

@@ -22,18 +22,37 @@ from .workloads import workload_ref
 MAX_CLIENT_PODS = 6  # one pod per client workload first
 
 
-def clients_of(view: ClusterView, target: Target) -> list[Obj]:
-    """Pods outside the target that name one of its Services in their configuration."""
-    served = target_pods(view, target)
-    services = _services_of(view, target, served)
+def clients_of(view: ClusterView, target: Target | None) -> tuple[list[Obj], list[Obj]]:
+    """(the Services of a target, or of the only namespace in view; the pods outside it that
+    name one of them in their configuration)."""
+    if target is None:
+        if len(view.namespaces) != 1:
+            return [], []
+        services = view.items("Service", view.namespaces[0])
+        served = view.items("Pod", view.namespaces[0])
+    else:
+        served = target_pods(view, target)
+        services = _services_of(view, target, served)
     if not services:
-        return []
-    own = {id(p) for p in served} | {(meta(p).get("namespace"), meta(p)["name"]) for p in served}
+        return [], []
+    return services, _naming(view, services, served)
+
+
+def calls(finding_target: str, services: list[Obj]) -> bool:
+    """Whether a dependency a log names (host[:port]) is one of these Services."""
+    host = finding_target.split(":")[0].lower()
+    parts = host.split(".")
+    return any(parts[0] == meta(s)["name"] and (len(parts) == 1 or parts[1] == meta(s).get(
+        "namespace")) for s in services)
+
+
+def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[Obj]:
+    own = {(meta(p).get("namespace"), meta(p)["name"]) for p in served}
+    home = meta(services[0]).get("namespace")
     names = [(meta(s)["name"], meta(s).get("namespace") or "") for s in services]
     anywhere = re.compile("|".join(rf"\b{re.escape(n)}\.{re.escape(ns)}\b" for n, ns in names))
     nearby = re.compile("|".join(rf"(?:^|[/@=\s,\"'])({re.escape(n)})(?=:\d|/|$|[\s,\"'])"
                                  for n, _ in names))
-    home = target.namespace
     first: dict[str, Obj] = {}
     rest: list[Obj] = []
     for pod in view.everywhere("Pod"):

@@ -51,7 +51,10 @@ class Said:
     def target(self) -> str | None:
         """The dependency the line names: the signature's own group, else a Service name, a
         JSON field (upstream, host, addr), a URL's host or a host:port in the line."""
-        return self.match.target or dependency_in(self.match.line) or self.hint
+        named, inline = self.match.target, dependency_in(self.match.line)
+        if named and inline and ":" not in named and inline.startswith(f"{named}:"):
+            return inline  # the same host, with its port
+        return named or inline or self.hint
 
 
 _JSON_HOST = re.compile(
@@ -64,8 +67,14 @@ _IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b")
 _FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java")
 
 
+_KEYWORD_HOST = re.compile(r"\bhost=['\"]?([\w.-]+)['\"]?,\s*port=(\d+)")  # urllib3, psycopg
+
+
 def dependency_in(line: str) -> str | None:
     """host[:port] of the dependency a log line names, if it names one."""
+    keyword = _KEYWORD_HOST.search(line)
+    if keyword:
+        return f"{keyword.group(1)}:{keyword.group(2)}"
     for pattern in (_SVC_HOST_PORT, _JSON_HOST, _URL_HOST, _HOST_PORT, _IP_PORT):
         for found in pattern.finditer(line):
             host = found.group(1)
@@ -132,7 +141,8 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> 
         host = dependency_in(value)
         if host and words & set(re.split(r"[.:_/-]", f"{name}.{value}".lower())):
             return host
-    return None
+    named = {h for h in (dependency_in(e.text) for e in log.errors) if h}
+    return named.pop() if len(named) == 1 else None  # the one dependency its errors name
 
 
 def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
