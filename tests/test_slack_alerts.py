@@ -17,6 +17,8 @@ from fakes.alertmanager import alert, post, replicas_mismatch, webhook
 from fakes.slack_api import Posted
 from fakes.slack_env import INCIDENTS, SlackEnv
 
+from assistant.slack import alerts
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[SlackEnv]:
@@ -216,3 +218,28 @@ def test_alerts_outside_the_incident_channels_allow_list_are_not_investigated(
         note = env.fake.wait_for(lambda: env.fake.posts(thread_ts=root.ts))[0]
         assert "Not investigated: this channel is not allowed to read" in note.all_text()
         assert env.recorder.requests == []
+
+
+def test_a_repeat_after_the_duplicate_window_updates_the_message_only(
+        env: SlackEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    post(env, webhook("firing", [alert(POD)]))
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    answers(env, root.ts, 1)
+    before = len(env.fake.posts(thread_ts=root.ts))
+    monkeypatch.setattr(alerts, "DUPLICATE_WINDOW", 0.0)  # as if repeat_interval had passed
+    status, doc = post(env, webhook("firing", [alert(POD)]))
+    assert (status, doc["status"]) == (200, "unchanged")
+    assert "notified 2 times" in root.all_text()
+    assert len(env.fake.posts(thread_ts=root.ts)) == before  # the thread stays quiet
+    assert len(env.recorder.requests) == 1
+
+
+def test_a_notification_about_many_objects_investigates_the_first_ten(env: SlackEnv) -> None:
+    pods = [f"checkout-7d9f8b6c4-{n:05d}" for n in range(12)]
+    post(env, webhook("firing", [alert(pod) for pod in pods]))
+    root = env.fake.wait_for(lambda: env.fake.posts(channel=INCIDENTS, top_level=True))[0]
+    assert "…and 2 more alert(s)" in root.all_text()
+    note = env.fake.wait_for(lambda: notes(env, root.ts, "the first 10 were investigated"))
+    assert "about 12 objects" in note[0].all_text()
+    answers(env, root.ts, 1)
+    assert len(env.recorder.requests) == 10
