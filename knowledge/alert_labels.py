@@ -53,7 +53,8 @@ class AlertLabels:
 
 
 @cache
-def semantics() -> AlertLabels:
+def definitions() -> AlertLabels:
+    """The data of alert_labels.yaml, read once."""
     text = resources.files("knowledge").joinpath("alert_labels.yaml").read_text(encoding="utf-8")
     doc = yaml.safe_load(text)
     objects = tuple(_object(entry) for entry in doc["objects"])
@@ -85,7 +86,7 @@ def subject(labels: Mapping[str, str]) -> Subject | None:
     A rule known to be about one label (KubeJobFailed: `job_name`) is about that label. Other
     alerts are about their first object label that is not the exporter's own; a person's words
     may also name a Job (`job=`) or a Service (`service=`)."""
-    known = semantics()
+    known = definitions()
     rule = known.alerts.get(labels.get("alertname", ""))
     if rule is not None and labels.get(rule.label):
         return _subject(rule, labels)
@@ -106,7 +107,7 @@ def namespace(labels: Mapping[str, str]) -> str | None:
 def describe(labels: Mapping[str, str]) -> str:
     """"KubePodCrashLooping namespace=shop pod=X container=app": the alert's name and the labels
     that say what it is about, none that say who reported it."""
-    known = semantics()
+    known = definitions()
     found = subject(labels)
     keys = ["namespace"] if namespace(labels) else []
     if found is not None:
@@ -118,7 +119,7 @@ def describe(labels: Mapping[str, str]) -> str:
 
 
 def _exporters_own(entry: ObjectLabel, labels: Mapping[str, str]) -> bool:
-    exporters = semantics().exporters
+    exporters = definitions().exporters
     value = labels.get(entry.label, "")
     if any(e in value for e in exporters):
         return True

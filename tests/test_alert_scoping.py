@@ -82,7 +82,7 @@ def test_every_kube_prometheus_stack_alert_scopes_to_its_object(name: str,
         assert scope.unknown is None, text
         assert scope.target is not None and scope.target.ref == want, text
     question = alert_labels.describe(labels)  # what the Slack alert intake asks
-    assert not any(f"{k}=" in question for k in alert_labels.semantics().monitoring
+    assert not any(f"{k}=" in question for k in alert_labels.definitions().monitoring
                    if k != found.label)  # TargetDown's `service` is its object
     diagnosis = diagnose(cluster, question, None, alert_labels.namespace(labels))
     assert diagnosis.target is not None and diagnosis.target.ref == want

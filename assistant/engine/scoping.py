@@ -165,7 +165,7 @@ def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,
 def _noise() -> re.Pattern[str]:
     """Parts of an alert that name the monitoring system, not the object: links, and the lines
     of labels that say which Prometheus, scrape job, target or receiver reported it."""
-    names = "|".join(re.escape(label) for label in semantics.semantics().monitoring)
+    names = "|".join(re.escape(label) for label in semantics.definitions().monitoring)
     return re.compile(rf"<?https?://\S+|^\s*[-•*]\s*\*?(?:{names})\b.*$",
                       re.MULTILINE | re.IGNORECASE)
 
