@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from fakes.alertmanager import fixtures, rendered
 from fakes.slack_api import Posted
 from fakes.slack_env import INCIDENTS, SlackEnv
 from harness.alerting import AlertChain, Exporter, Rule, Target, start_alerting
 from harness.apiserver import _free_ports
-from test_alert_scoping import fixtures, rendered
 
 TOKEN = "alertmanager-bearer-1f3c"
 T = TypeVar("T")

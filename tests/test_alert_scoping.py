@@ -7,45 +7,17 @@ test_alert_chain.py proves a real Prometheus fires exactly these)."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+from fakes.alertmanager import fixtures, rendered
 from harness.scenarios import SCENARIO_DIR, load, write_snapshot_dir
 
 import tools
 from assistant.engine import diagnose, resolve
 from knowledge import alert_labels
 
-ALERTS_FILE = Path(__file__).parent / "data" / "kube_prometheus_alerts.yaml"
-
-
-@cache
-def fixtures() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(ALERTS_FILE.read_text(encoding="utf-8"))
-    return doc
-
-
 ALERTS = sorted(fixtures()["alerts"])
-_TEMPLATE = re.compile(r"\{\{\s*(?:\$labels\.(\w+)|\$value \| humanizePercentage|"
-                       r'printf "%\.4g" \$value)\s*\}\}')
-
-
-def rendered(name: str) -> dict[str, str]:
-    """Alert `name`'s annotations as Prometheus renders them (the templates the fixtures use)."""
-    case = fixtures()["alerts"][name]
-    value = float(case.get("value", 1))
-
-    def fill(found: re.Match[str]) -> str:
-        if found.group(1):
-            return str(case["labels"][found.group(1)])
-        return f"{value * 100:.4g}%" if "humanizePercentage" in found.group(0) \
-            else f"{value:.4g}"
-
-    return {k: _TEMPLATE.sub(fill, v) for k, v in case["annotations"].items()}
 
 
 def cluster_for(scenario: str, tmp_path: Path) -> tools.Cluster:

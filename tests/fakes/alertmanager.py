@@ -1,16 +1,47 @@
-"""What Alertmanager sends: webhook payloads (version 4) and the POST that delivers them.
+"""What Alertmanager sends: webhook payloads (version 4) and the POST that delivers them, and
+kube-prometheus-stack's alerts as data (tests/data/kube_prometheus_alerts.yaml).
 
     status, doc = post(env, webhook("firing", [alert(POD)]))
+    fixtures()["alerts"]["KubeJobFailed"]["labels"]; rendered("KubeJobFailed")["description"]
 """
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from fakes.slack_env import SlackEnv
+
+ALERTS_FILE = Path(__file__).resolve().parent.parent / "data" / "kube_prometheus_alerts.yaml"
+_TEMPLATE = re.compile(r"\{\{\s*(?:\$labels\.(\w+)|\$value \| humanizePercentage|"
+                       r'printf "%\.4g" \$value)\s*\}\}')
+
+
+@cache
+def fixtures() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(ALERTS_FILE.read_text(encoding="utf-8"))
+    return doc
+
+
+def rendered(name: str) -> dict[str, str]:
+    """Alert `name`'s annotations as Prometheus renders them (the templates the fixtures use)."""
+    case = fixtures()["alerts"][name]
+    value = float(case.get("value", 1))
+
+    def fill(found: re.Match[str]) -> str:
+        if found.group(1):
+            return str(case["labels"][found.group(1)])
+        return f"{value * 100:.4g}%" if "humanizePercentage" in found.group(0) \
+            else f"{value:.4g}"
+
+    return {k: _TEMPLATE.sub(fill, v) for k, v in case["annotations"].items()}
 
 
 def webhook(status: str, alerts: list[dict[str, Any]],
