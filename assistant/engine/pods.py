@@ -246,6 +246,17 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
                     signature=cause, detail={"container": name})
 
 
+RECURRING_HOURS = 24  # an OOMKill this recent, after earlier restarts, will come back
+
+
+def _oom_again(view: ClusterView, container: Obj, last: Obj) -> bool:
+    """A container that runs and is Ready now, but was OOMKilled within the day after
+    earlier restarts: it restarts every few hours, and the next kill is coming."""
+    age = view.age_seconds(last.get("finishedAt"))
+    return last.get("reason") == "OOMKilled" and int(container.get("restartCount") or 0) >= 2 \
+        and age is not None and age < RECURRING_HOURS * 3600
+
+
 def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | None:
     state = container.get("state") or {}
     waiting = state.get("waiting") or {}
@@ -270,7 +281,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     restarted_by_probe = bool(last) and any(
         "liveness probe" in (e.get("message") or "").lower()
         for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace")))
-    if not crashed and not restarted_by_probe:
+    if not crashed and not restarted_by_probe and not _oom_again(view, container, last):
         return None
     final = last or terminated
     exit_code, last_reason = final.get("exitCode"), final.get("reason")
