@@ -18,6 +18,7 @@ from fakes.slack_api import Posted
 from fakes.slack_env import INCIDENTS, SlackEnv
 
 from assistant.slack import alerts
+from assistant.slack.store import AlertGroup
 
 
 @pytest.fixture
@@ -243,3 +244,16 @@ def test_a_notification_about_many_objects_investigates_the_first_ten(env: Slack
     assert "about 12 objects" in note[0].all_text()
     answers(env, root.ts, 1)
     assert len(env.recorder.requests) == 10
+
+
+def test_a_group_remembers_a_bounded_number_of_resolved_alerts() -> None:
+    group = AlertGroup("k", INCIDENTS, "1.0", "firing", {
+        f"fp-{n}": {"status": "resolved", "since": "2026-11-29T09:00:00Z"} for n in range(600)},
+        3)
+    group.alerts["fp-old-firing"] = {"status": "firing", "since": "2026-11-29T09:00:00Z"}
+    hook = alerts.Webhook.model_validate(webhook("firing", [alert(POD)]))
+    found = alerts.changes(hook, group)
+    assert [a.labels["pod"] for a in found.joined] == [POD]
+    assert len(group.alerts) == alerts.MAX_REMEMBERED
+    assert group.alerts["fp-old-firing"]["status"] == "firing" and f"fp-{POD}" in group.alerts
+    assert "fp-0" not in group.alerts and "fp-599" in group.alerts  # the oldest went first

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW = 60.0  # seconds: an unchanged notification this soon is a duplicate
 MAX_INVESTIGATED = 10  # objects investigated for one notification; the others are named
+MAX_REMEMBERED = 500  # alerts a group remembers; the oldest resolved ones are forgotten first
 _DESCRIPTION = 300  # characters of an alert's description in the group's message
 _LINK = re.compile(r"https?://[^\s<>|`]+")
 
@@ -139,6 +140,9 @@ def changes(hook: Webhook, group: AlertGroup) -> Changes:
         elif alert.status == "resolved" and before is not None and before["status"] == "firing":
             found.resolved.append(alert)
         group.alerts[alert.key] = {"status": alert.status, "since": since}
+    over = len(group.alerts) - MAX_REMEMBERED  # pods come and go: a group's history is bounded
+    for key in [k for k, a in group.alerts.items() if a["status"] == "resolved"][:max(over, 0)]:
+        del group.alerts[key]
     return found
 
 
