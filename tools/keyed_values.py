@@ -230,6 +230,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         key = m.group("key") or m.groupdict().get("key2") or ""
         if not sensitive_name(key) or not is_secret_value(inner) or not is_secret_value(pw):
             return m.group()
+        if _BLOCK_INDICATOR.fullmatch(inner):
+            return m.group()  # `password: |`: the value is on the lines below
         if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
             return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
         call = m.groupdict().get("wrap") or _CALL.match(inner)
@@ -391,3 +393,132 @@ def redact_keyed(text: str, lower: str) -> str:
         if redacted is not text:
             text, lower = redacted, redacted.lower()
     return _PROSE.sub(_redact_prose, text) if prose else text
+
+
+
+class SpreadValues:
+    """Values a log spreads over the lines below their key, for logs read a line at a time: a
+    YAML value or block under a secret key (`password: |`, `password:`), an env entry's `value:`
+    below its `name:`, a `.properties` or shell value continued with `\\`, a flag's value on the
+    next line. `hide(line)` takes each line in order, before the one-line rules, and hides what
+    the lines above opened. Columns tell what lies below a key, so a constant-width prefix (a
+    timestamp, a pod name) changes nothing."""
+
+    def __init__(self) -> None:
+        self._kind = ""  # "block", "env", "sibling", "continued", "flag", "next": what is open
+        self._column = 0  # the key's column (the dash's, for an env entry or a list item)
+        self._left = 0  # lines it may still take
+        self._first = False  # the first line below a block's key: a mapping there closes it
+
+    def hide(self, line: str) -> str:
+        if self._kind:
+            hidden = self._hide_below(line)
+            if self._kind or hidden is not line:
+                return hidden
+        if len(line) > 4096 or not _KEY_HINT.search(line.lower()):
+            return line
+        if (opener := _OPENS_BLOCK.search(line)) and sensitive_name(opener.group("key")):
+            self._open("block", opener.start("key"), line)
+        elif (opener := _OPENS_ENV.search(line)) and sensitive_name(opener.group("key"),
+                                                                    broad=True):
+            self._open("env", opener.start("dash"), line)
+        elif (opener := _OPENS_NAMED.search(line)) and sensitive_name(opener.group("key"),
+                                                                      broad=True):
+            self._open("sibling", opener.start("name"), line)
+        elif (opener := _OPENS_FLAG.search(line)) and sensitive_name(opener.group("key")):
+            continued = opener.group("continued") is not None  # the value starts the next line
+            self._open("next" if continued else "flag",
+                       0 if continued else opener.start("item"), line)
+        elif line.endswith("\\") and (opener := _CONTINUED_LINE.search(line)) and (
+                sensitive_name(opener.group("key"))):
+            self._open("continued", opener.start("key"), line)
+        return line
+
+    def _open(self, kind: str, column: int, line: str = "") -> None:
+        self._kind, self._column, self._left, self._first = kind, column, 64, True
+        prefix = line[:column].rstrip(" \t-\"'")  # a prefix before the indentation, if any
+        self._prefix = _shape(prefix)
+
+    def _under(self, line: str, start: int) -> bool:
+        """Whether `line` has the opener's prefix (its shape: a timestamp differs in its
+        digits), then only indentation up to `start`: not prose that happens to follow."""
+        width = len(self._prefix)
+        return _shape(line[:width]) == self._prefix and not line[width:start].strip(" \t-")
+
+    def _hide_below(self, line: str) -> str:
+        self._left -= 1
+        first, self._first = self._first, False
+        column = self._column
+        if not line[column:].strip():
+            if not self._left:
+                self._kind = ""
+            return line
+        start = len(line) - len(line[column:].lstrip())  # the first character at or after it
+        if not self._under(line, start):
+            self._kind = ""
+            return line
+        if self._kind == "continued":
+            if not line.endswith("\\") or not self._left:
+                self._kind = ""
+            return line[:start] + REDACTED
+        if self._kind == "sibling":  # {"name": "DB_PASSWORD", and "value": "x" on the next line
+            self._kind = ""
+            value = _SIBLING_VALUE.match(line, column)
+            if value is None or not is_secret_value(value.group("pw")):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind in ("flag", "next"):
+            if self._kind == "next" and not line[:1].isspace():
+                self._kind = ""  # a prefix (a timestamp...) comes first: no telling where
+                return line
+            self._kind = ""
+            item = _FLAG_ITEM_LINE.match(line, column)
+            if item is None or not is_secret_value(item.group("pw")):
+                return line
+            return line[: item.start("pw")] + REDACTED + line[item.end("pw") :]
+        if self._kind == "block" and start == column and line.startswith("- ", start) and (
+                not _MAPPING_LINE.match(line, start)):  # `apiKeys:` then `- x` at its column
+            return line[: start + 2] + REDACTED
+        if start == column or not self._left:  # not below the key: what it opened is over
+            self._kind = ""
+            return line
+        if self._kind == "env":
+            value = _ENV_VALUE.match(line, start)
+            if value is None:
+                return line
+            rest = value.group("rest")
+            if rest and not _BLOCK_INDICATOR.fullmatch(rest):
+                self._kind = ""
+                return line if not is_secret_value(rest) else (
+                    line[: value.start("rest")] + REDACTED + line[value.end("rest") :])
+            self._kind, self._column, self._first = "block", start, True
+            return line
+        if first and _MAPPING_LINE.match(line, start):  # `password:` over `  minLength: 12`
+            self._kind = ""
+            return line
+        return line[:start] + REDACTED
+
+
+def _shape(text: str) -> str:
+    return _ALNUM.sub("a", text)
+
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_OPENS_BLOCK = re.compile(
+    rf"(?:^|{_S})(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*(?:[|>][-+0-9]{{0,2}}{_S}*)?$",
+    re.IGNORECASE)
+_OPENS_ENV = re.compile(
+    rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
+    re.IGNORECASE)
+_OPENS_FLAG = re.compile(
+    rf"(?:^|{_S})(?P<item>(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?)(?P<continued>{_S}+\\)?"
+    rf",?{_S}*$", re.IGNORECASE)
+_OPENS_NAMED = re.compile(
+    rf"(?P<name>[\"']name[\"']){_S}*:{_S}*[\"'](?P<key>{_KEY})[\"'],?{_S}*$", re.IGNORECASE)
+_SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
+                            re.IGNORECASE)
+_CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
+                             re.IGNORECASE)
+_ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
+_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
+_FLAG_ITEM_LINE = re.compile(rf"{_S}*(?:-{_S}+)?[\"']?(?P<pw>[^\s\"'#-][^\s\"']*)")

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
-from .keyed_values import has_key_hint, redact_keyed, redact_keyed_structure
+from .keyed_values import SpreadValues, has_key_hint, redact_keyed, redact_keyed_structure
 from .personal_data import redact_personal_data
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
@@ -88,22 +88,30 @@ def redact_line(line: str) -> str:
 
 
 def redact_lines(lines: Iterable[str]) -> Iterator[str]:
-    """`redact_line` for each line of a log, and what spreads over lines: the body of a private
-    key whose BEGIN and END lines came apart (a log prints a line at a time, each with its own
-    prefix: a timestamp, a pod name, docker's JSON). Its lines lose the base64 run that starts
-    where `-----BEGIN` did on its line, short or low in entropy (the DER header, the last line)."""
-    at, left = 0, 0  # where the key's body starts on each line; how many lines it may have left
+    """`redact_line` for each line of a log, and what spreads over lines, as a log prints it a
+    line at a time, each line with its own prefix (a timestamp, a pod name, docker's JSON):
+    values below their key (`keyed_values.SpreadValues`); the body of a private key, whose
+    lines lose the base64 run that starts where `-----BEGIN` did on its line, short or low in
+    entropy (the DER header, the last line); the body of a certificate or public key, whose
+    lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""
+    at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
+    spread = SpreadValues()
     for line in lines:
+        line = spread.hide(line)
         if left:
             left -= 1
+            body = _KEY_BODY.match(line, at)
             if "-----END" in line.upper():
                 left = 0
-            elif body := _KEY_BODY.match(line, at):
+            elif public and body and body.end() == len(line.rstrip("\\n\",}")):
+                yield line  # a certificate's line: public, and its dates matter
+                continue
+            elif body and not public:
                 line = line[: body.start()] + REDACTED + line[body.end() :]
         out = redact_line(line)
-        begin = _KEY_BEGIN.search(line) if "-----" in line else None
+        begin = _BLOCK_BEGIN.search(line) if "-----" in line else None
         if begin and "-----END" not in line[begin.end() :].upper():
-            at, left = begin.start(), _KEY_LINES
+            at, left, public = begin.start(), _BLOCK_LINES, "PRIVATE" not in begin.group().upper()
         yield out
 
 
@@ -113,9 +121,10 @@ _CERTIFICATE = re.compile(  # and public keys: public, like certificates
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][0-9a-fA-F]|[57][0-9aA]|5[fF])")
 _SEPARATOR = re.compile(r"[=:\s：＝]")
-_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", re.IGNORECASE)
+_BLOCK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?|CERTIFICATE"
+                          r"|(?:RSA |EC )?PUBLIC KEY)-----", re.IGNORECASE)
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
-_KEY_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
+_BLOCK_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
 _ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
 
 
@@ -132,7 +141,9 @@ def _normalize(text: str) -> str:
 
 
 def _redact_lines(text: str) -> str:
-    return "\n".join([_redact_line(line, line.lower()) for line in text.split("\n")])
+    spread = SpreadValues()
+    return "\n".join([_redact_line(hidden, hidden.lower())
+                      for hidden in map(spread.hide, text.split("\n"))])
 
 
 def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
