@@ -6,6 +6,7 @@ links symptoms to causes, ranks the roots by impact and writes a `Diagnosis`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
@@ -155,13 +156,23 @@ def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
                          summary=f"I could not look into this: {scope.unknown}.",
                          root_cause=None, evidence=[], remediation=[], confidence=0.0,
                          notes=[scope.unknown])
-    intent = classify(question)
+    intent = classify(_without_names(question, scope))
     view = ClusterView.load(cluster, scope.namespaces)
     findings = analyze(view, scope.target, intent)
     diagnosis = compose(question, scope, view, findings, intent)
     if question and diagnosis.healthy is not None:
         _add_unrelated(diagnosis, cluster, scope, view, findings)
     return diagnosis
+
+
+def _without_names(question: str, scope: Scope) -> str:
+    """The question without the names of what it is about: a namespace called batch or a
+    workload called report-export names no symptom."""
+    names = [*scope.namespaces, *([scope.target.name] if scope.target else [])]
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        question = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", " ", question,
+                          flags=re.IGNORECASE)
+    return question
 
 
 def _add_unrelated(diagnosis: Diagnosis, cluster: Cluster, scope: Scope, view: ClusterView,

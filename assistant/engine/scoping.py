@@ -106,7 +106,11 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                     f"{', '.join(twins)}; this answer is about {best.namespace} "
                     "(name one with -n or \"in NAMESPACE\")")
         return Scope([best.namespace or ""], ref, note=note)
-    scope = Scope([namespace] if namespace else scope_ns, None)
+    if len(mentioned) > 1 and (namespace is None or namespace in mentioned):
+        scope_ns = mentioned  # "anything broken in app or batch?"
+    elif namespace:
+        scope_ns = [namespace]
+    scope = Scope(scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
 
