@@ -195,6 +195,10 @@ class KnowledgeSettings(BaseModel):
     """sha256 of model.onnx, checked at every load; set it with your own model_dir."""
     embedding_threads: int = 1
     """onnxruntime threads for embeddings."""
+    runbook_base_url: str | None = None
+    """Where the runbooks are readable on the web (the repository's web URL, e.g.
+    `https://git.example.com/team/sre/blob/main`): Slack and the web chat cite runbooks as links
+    to `<url>/<path>#<section>`; unset, they name the file."""
 
     @field_validator("runbooks_dirs", mode="before")
     @classmethod
