@@ -87,6 +87,7 @@ def test_prometheus_fires_each_alert_with_the_label_set_of_the_fixtures(
 
 
 PODS = ("checkout-7d9f8b6c4-x2k9p", "checkout-7d9f8b6c4-q8w5m")  # crashloop-missing-env's
+WORKER = "payment-processing-worker-5b8c7f9d64-7rkzt"  # crashloop-app-exception's, in payments
 
 
 def in_thread(env: SlackEnv, thread_ts: str, text: str) -> list[Posted]:
@@ -127,6 +128,8 @@ def test_alertmanager_to_slack_one_thread_per_group_through_restart_duplicates_a
     crashloop = fixtures()["alerts"]["KubePodCrashLooping"]["series"][0]
     for pod in PODS:  # both pods of checkout crash-loop
         ksm.set(crashloop[0], dict(crashloop[1], pod=pod, uid=f"uid-{pod}"), 1)
+    ksm.set(crashloop[0], dict(crashloop[1], namespace="payments", pod=WORKER,
+                               container="worker", uid="uid-worker"), 1)  # another group
     serve(ksm, "KubeDeploymentReplicasMismatch")
     app.set("http_requests_total", {"code": "200"}, 42)
     rules = [rule("KubePodCrashLooping"), rule("KubeDeploymentReplicasMismatch"),
@@ -141,8 +144,12 @@ def test_alertmanager_to_slack_one_thread_per_group_through_restart_duplicates_a
     fake = slack.fake
     try:
         # The group's first notification, from both Alertmanagers: one thread, one answer.
-        root = wait_for(lambda: fake.posts(channel=INCIDENTS, top_level=True),
-                        "the group's message")[0]
+        tops = wait_for(lambda: len(fake.posts(channel=INCIDENTS, top_level=True)) == 2
+                        and fake.posts(channel=INCIDENTS, top_level=True), "both groups")
+        root, other = sorted(tops, key=lambda m: "Group: `namespace=shop`" not in m.all_text())
+        assert "Group: `namespace=payments`" in other.all_text()
+        assert "Deployment/payments/payment-processing-worker" in wait_for(
+            lambda: answered(slack, other.ts), "the payments answer")[0].all_text()
         wait_for(lambda: min(delivered(chain)) >= 1, "both Alertmanagers' first notification")
         text = root.all_text()
         assert text.startswith(":rotating_light: *FIRING* `") and " · 3 alert(s)" in text
@@ -155,7 +162,8 @@ def test_alertmanager_to_slack_one_thread_per_group_through_restart_duplicates_a
         heading = wait_for(lambda: in_thread(slack, root.ts, "1 root cause*"), "the answer")
         assert "*3 alerts, 1 root cause*" in heading[0].all_text()
         assert "DATABASE_URL" in wait_for(lambda: answered(slack, root.ts), "answer")[0].all_text()
-        assert sorted(r.question for r in slack.recorder.requests) == [
+        assert sorted(r.question for r in slack.recorder.requests
+                      if r.namespace == "shop") == [
             "KubeDeploymentReplicasMismatch namespace=shop deployment=checkout",
             f"KubePodCrashLooping namespace=shop pod={PODS[1]} container=app "
             "reason=CrashLoopBackOff",
@@ -187,10 +195,12 @@ def test_alertmanager_to_slack_one_thread_per_group_through_restart_duplicates_a
         chain.stop()
         ksm.stop()
         app.stop()
-    assert len(fake.posts(channel=INCIDENTS, top_level=True)) == 1
+    assert len(fake.posts(channel=INCIDENTS, top_level=True)) == 2  # one thread per group
     assert len(in_thread(slack, root.ts, "Resolved at")) == 1
+    assert len(in_thread(slack, other.ts, "Resolved at")) == 1
+    assert len(answered(slack, other.ts)) == 1 and "*RESOLVED*" in other.all_text()
     assert len(in_thread(slack, root.ts, "Firing again")) == 1
-    assert len(answered(slack, root.ts)) == 2 and len(slack.recorder.requests) == 4
+    assert len(answered(slack, root.ts)) == 2 and len(slack.recorder.requests) == 5
     notes = [m.all_text() for m in fake.posts(thread_ts=root.ts)]
     assert len(notes) == len(set(notes))  # nothing said twice
     assert min(counts) >= 3  # each Alertmanager delivered the first, the re-fire, the resolve
