@@ -48,16 +48,8 @@ def redact_keyed_structure(text: str, lower: str) -> str:
     if "\n" not in text:
         return text
     if "name" in lower and "value" in lower:
-        text = _sub_at_keys(_ENV_ENTRY, _redact_next_lines, text, text.lower(), line=True)
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
-    if ":" in text:
-        text = _sub_at_keys(_YAML_NEXT_LINE, _redact_next_lines, text, text.lower(), line=True)
-    if "\\\n" in text or "\\\r\n" in text:
-        text = _sub_at_keys(_CONTINUED, _SUB_ASSIGNMENT_LINE, text, text.lower(), line=True)
-        text = _sub_at_keys(_CONTINUED_FLAG, _SUB_ASSIGNMENT_LINE, text, text.lower())
-    if "-" in text:
-        text = _sub_at_keys(_FLAG_NEXT_LINE, _SUB_ASSIGNMENT_LINE, text, text.lower(), line=True)
-    return text
+    return text  # values on the lines below their key: `SpreadValues`, line by line
 
 
 
@@ -67,10 +59,13 @@ _HINTS = (r"(?:p(?:ass|w|sk|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key|c
           r"|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo|losenord|t?otp"
           r"|bearer|code)")
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
+_PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|parola|salasana"
+                            r"|losenord")
 # A key is a whole run of name characters holding a hint, then `sensitive_name` judges it. Both
 # sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
 _KEY_MAX = 64
 _KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
+KEY, SPACE = _KEY, _S  # for `spread_values`: a key that may name a secret; a space on a line
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
@@ -94,7 +89,8 @@ _ASSIGNMENT = re.compile(
 _PASSPHRASE = re.compile(  # not in a query string (`?a=b&password=x`)
     rf"(?<![A-Za-z0-9_.?&-])(?P<head>(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
-    rf"(?P<pw>(?!\$[({{])[^\s\"'`|>{{\[(<][^\s&;,=]{{0,256}}(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,256}}){{1,16}})"
+    rf"(?P<pw>(?!\$[({{])[^\s\"'`|>{{\[(<][^\s&;,=]{{0,128}}+"
+    rf"(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,128}}+){{1,16}})"
     rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:]))",
     re.IGNORECASE,
 )
@@ -136,45 +132,11 @@ _DESCRIBED = re.compile(  # `kubectl describe configmap`: KEY:, a line of dashes
     r"(?P<pw>.*?)(?=\r?\n(?:[\w.-]+:[ \t]*\r?\n-{4}|[ \t]*\r?\n|BinaryData\b|Events:)|\Z)",
     re.MULTILINE | re.DOTALL,
 )
-# An env entry whose value is a block scalar or sits on the next line:
-#   - name: DB_PASSWORD
-#     value: |
-#       x
-_ENV_ENTRY = re.compile(
-    rf"^(?P<head>(?P<indent>{_S}*)-{_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*\n"
-    rf"(?:(?P=indent){_S}+#[^\n]{{0,256}}\n){{0,4}}(?P=indent){_S}+value{_S}*:{_S}*"
-    rf"(?:[|>][-+0-9]{{0,2}}{_S}*)?(?:#[^\n]{{0,256}})?\n)"
-    rf"(?P<pw>(?:(?P=indent){_S}{{3,}}\S[^\n]*(?:\n|$)|{_S}*\n){{1,256}})",
-    re.IGNORECASE | re.MULTILINE,
-)
 _VALUE_THEN_NAME = re.compile(  # {"value": "x", "name": "DB_PASSWORD"}, `- value: x\n  name: K`
     r"(?P<head>\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?)(?P<pw>[^\"'\\\n<>]{1,1024}?)"
     r"(?=\\?[\"']?[ \t]*,?[ \t]*\r?\n?[ \t]*\\?[\"']?name\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
     rf"(?P<key>{_KEY})(?![\w.-]))",
     re.IGNORECASE,
-)
-# `password:` alone on its line, its value on the lines below (a scalar, or a list of them):
-_YAML_NEXT_LINE = re.compile(
-    rf"^(?P<head>(?P<indent>{_S}*)(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*\n)"
-    rf"(?P<pw>(?:(?P=indent)(?:{_S}+(?:-{_S}+)?|-{_S}+)[^\s#][^\n]*(?:\n|$)){{1,64}})",
-    re.IGNORECASE | re.MULTILINE,
-)
-_MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
-# A value continued on the next lines with a trailing backslash (Java .properties, shells):
-_CONTINUED = re.compile(
-    rf"^(?P<head>{_S}*(?P<key>(?!-){_KEY})(?:{_S}*[=:]{_S}*|{_S}+))"
-    r"(?P<pw>[^\n]{0,1024}?\\\r?\n(?:[^\n]{0,1024}\\\r?\n){0,63}[^\n]{0,1024})",
-    re.IGNORECASE | re.MULTILINE,
-)
-_CONTINUED_FLAG = re.compile(  # `--db-password \` and the value on the next line
-    rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY}){_S}+\\\r?\n{_S}*)(?P<pw>[^\s\\-]\S{{0,1024}})",
-    re.IGNORECASE,
-)
-_FLAG_NEXT_LINE = re.compile(  # a YAML args list, `kubectl describe` Args: one item a line
-    rf"^(?P<head>(?P<indent>{_S}*)(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?{_S}*\r?\n"
-    rf"(?P=indent)(?:-{_S}+)?)(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'"
-    r"|[^\s\"'#-][^\n]{0,1024}?)(?=[ \t]*\r?$)",
-    re.IGNORECASE | re.MULTILINE,
 )
 _FLAG_ITEM = re.compile(
     rf"(?P<head>(?P<q>\\*[\"'])--?(?P<key>{_KEY})(?P=q)[ \t]*,[ \t]*(?:\r?\n[ \t]*)?(?P=q))"
@@ -258,6 +220,7 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
 
 
 _DIGEST = re.compile(r"[0-9a-f]{32,128}")
+_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _LOOKUP = re.compile(r"env|get|lookup|read|load|file|fetch|input|prompt|resolve|ref\b")
 _CALL = re.compile(r"[A-Za-z_][\w.]{0,40}[(\[]")
 _WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
@@ -279,23 +242,6 @@ def _redact_block(m: re.Match[str]) -> str:
         return m.group()
     ending = "\n" if m.group("pw").endswith("\n") else ""
     return f"{m.group('head')}{m.group('indent')}  {REDACTED}{ending}"
-
-
-def _redact_next_lines(m: re.Match[str]) -> str:
-    """A value on the lines below its key: hidden whole, at the indentation of its first line;
-    kept when those lines are a mapping (`password:` then `  minLength: 12`)."""
-    pw = m.group("pw")
-    env = m.re is _ENV_ENTRY
-    if not sensitive_name(m.group("key"), broad=env) or not is_secret_value(pw):
-        return m.group()
-    lines = [line for line in pw.split("\n") if line.strip()]
-    if not env and any(_MAPPING_LINE.match(line) for line in lines):
-        return m.group()
-    first = lines[0]
-    lead = first[: len(first) - len(first.lstrip())]
-    if not env and first.lstrip().startswith("-"):
-        lead += "- "
-    return m.group("head") + lead + REDACTED + ("\n" if pw.endswith("\n") else "")
 
 
 _CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]")
@@ -389,136 +335,11 @@ def redact_keyed(text: str, lower: str) -> str:
     for pattern, replace, line in _KEYED_RULES:
         if pattern is _FLAG_VALUE and "-" not in text:
             continue
+        if pattern is _PASSPHRASE and (" " not in text or not _PASSWORD_HINT.search(lower)):
+            continue
         redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
     return _PROSE.sub(_redact_prose, text) if prose else text
 
 
-
-class SpreadValues:
-    """Values a log spreads over the lines below their key, for logs read a line at a time: a
-    YAML value or block under a secret key (`password: |`, `password:`), an env entry's `value:`
-    below its `name:`, a `.properties` or shell value continued with `\\`, a flag's value on the
-    next line. `hide(line)` takes each line in order, before the one-line rules, and hides what
-    the lines above opened. Columns tell what lies below a key, so a constant-width prefix (a
-    timestamp, a pod name) changes nothing."""
-
-    def __init__(self) -> None:
-        self._kind = ""  # "block", "env", "sibling", "continued", "flag", "next": what is open
-        self._column = 0  # the key's column (the dash's, for an env entry or a list item)
-        self._left = 0  # lines it may still take
-        self._first = False  # the first line below a block's key: a mapping there closes it
-
-    def hide(self, line: str) -> str:
-        if self._kind:
-            hidden = self._hide_below(line)
-            if self._kind or hidden is not line:
-                return hidden
-        if len(line) > 4096 or not _KEY_HINT.search(line.lower()):
-            return line
-        if (opener := _OPENS_BLOCK.search(line)) and sensitive_name(opener.group("key")):
-            self._open("block", opener.start("key"), line)
-        elif (opener := _OPENS_ENV.search(line)) and sensitive_name(opener.group("key"),
-                                                                    broad=True):
-            self._open("env", opener.start("dash"), line)
-        elif (opener := _OPENS_NAMED.search(line)) and sensitive_name(opener.group("key"),
-                                                                      broad=True):
-            self._open("sibling", opener.start("name"), line)
-        elif (opener := _OPENS_FLAG.search(line)) and sensitive_name(opener.group("key")):
-            continued = opener.group("continued") is not None  # the value starts the next line
-            self._open("next" if continued else "flag",
-                       0 if continued else opener.start("item"), line)
-        elif line.endswith("\\") and (opener := _CONTINUED_LINE.search(line)) and (
-                sensitive_name(opener.group("key"))):
-            self._open("continued", opener.start("key"), line)
-        return line
-
-    def _open(self, kind: str, column: int, line: str = "") -> None:
-        self._kind, self._column, self._left, self._first = kind, column, 64, True
-        prefix = line[:column].rstrip(" \t-\"'")  # a prefix before the indentation, if any
-        self._prefix = _shape(prefix)
-
-    def _under(self, line: str, start: int) -> bool:
-        """Whether `line` has the opener's prefix (its shape: a timestamp differs in its
-        digits), then only indentation up to `start`: not prose that happens to follow."""
-        width = len(self._prefix)
-        return _shape(line[:width]) == self._prefix and not line[width:start].strip(" \t-")
-
-    def _hide_below(self, line: str) -> str:
-        self._left -= 1
-        first, self._first = self._first, False
-        column = self._column
-        if not line[column:].strip():
-            if not self._left:
-                self._kind = ""
-            return line
-        start = len(line) - len(line[column:].lstrip())  # the first character at or after it
-        if not self._under(line, start):
-            self._kind = ""
-            return line
-        if self._kind == "continued":
-            if not line.endswith("\\") or not self._left:
-                self._kind = ""
-            return line[:start] + REDACTED
-        if self._kind == "sibling":  # {"name": "DB_PASSWORD", and "value": "x" on the next line
-            self._kind = ""
-            value = _SIBLING_VALUE.match(line, column)
-            if value is None or not is_secret_value(value.group("pw")):
-                return line
-            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
-        if self._kind in ("flag", "next"):
-            if self._kind == "next" and not line[:1].isspace():
-                self._kind = ""  # a prefix (a timestamp...) comes first: no telling where
-                return line
-            self._kind = ""
-            item = _FLAG_ITEM_LINE.match(line, column)
-            if item is None or not is_secret_value(item.group("pw")):
-                return line
-            return line[: item.start("pw")] + REDACTED + line[item.end("pw") :]
-        if self._kind == "block" and start == column and line.startswith("- ", start) and (
-                not _MAPPING_LINE.match(line, start)):  # `apiKeys:` then `- x` at its column
-            return line[: start + 2] + REDACTED
-        if start == column or not self._left:  # not below the key: what it opened is over
-            self._kind = ""
-            return line
-        if self._kind == "env":
-            value = _ENV_VALUE.match(line, start)
-            if value is None:
-                return line
-            rest = value.group("rest")
-            if rest and not _BLOCK_INDICATOR.fullmatch(rest):
-                self._kind = ""
-                return line if not is_secret_value(rest) else (
-                    line[: value.start("rest")] + REDACTED + line[value.end("rest") :])
-            self._kind, self._column, self._first = "block", start, True
-            return line
-        if first and _MAPPING_LINE.match(line, start):  # `password:` over `  minLength: 12`
-            self._kind = ""
-            return line
-        return line[:start] + REDACTED
-
-
-def _shape(text: str) -> str:
-    return _ALNUM.sub("a", text)
-
-
-_ALNUM = re.compile(r"[A-Za-z0-9]")
-_OPENS_BLOCK = re.compile(
-    rf"(?:^|{_S})(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*(?:[|>][-+0-9]{{0,2}}{_S}*)?$",
-    re.IGNORECASE)
-_OPENS_ENV = re.compile(
-    rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
-    re.IGNORECASE)
-_OPENS_FLAG = re.compile(
-    rf"(?:^|{_S})(?P<item>(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?)(?P<continued>{_S}+\\)?"
-    rf",?{_S}*$", re.IGNORECASE)
-_OPENS_NAMED = re.compile(
-    rf"(?P<name>[\"']name[\"']){_S}*:{_S}*[\"'](?P<key>{_KEY})[\"'],?{_S}*$", re.IGNORECASE)
-_SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
-                            re.IGNORECASE)
-_CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
-                             re.IGNORECASE)
-_ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
-_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
-_FLAG_ITEM_LINE = re.compile(rf"{_S}*(?:-{_S}+)?[\"']?(?P<pw>[^\s\"'#-][^\s\"']*)")

@@ -29,10 +29,11 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
-from .keyed_values import SpreadValues, has_key_hint, redact_keyed, redact_keyed_structure
+from .keyed_values import has_key_hint, redact_keyed, redact_keyed_structure
 from .personal_data import redact_personal_data
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
+from .spread_values import SpreadValues
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
            "redact_line", "redact_lines", "redact_text", "redact_value", "sensitive_name"]
@@ -90,7 +91,7 @@ def redact_line(line: str) -> str:
 def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     """`redact_line` for each line of a log, and what spreads over lines, as a log prints it a
     line at a time, each line with its own prefix (a timestamp, a pod name, docker's JSON):
-    values below their key (`keyed_values.SpreadValues`); the body of a private key, whose
+    values below their key (`spread_values`); the body of a private key, whose
     lines lose the base64 run that starts where `-----BEGIN` did on its line, short or low in
     entropy (the DER header, the last line); the body of a certificate or public key, whose
     lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""

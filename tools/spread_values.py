@@ -1,0 +1,154 @@
+"""Values a log spreads over the lines below their key, for logs read a line at a time (and the
+lines of any text): a YAML value, block or list under a secret key (`password: |`,
+`password:`), an env entry's `value:` below its `name:`, JSON's `"name"`/`"value"` siblings, a
+flag's value on the next line or after a backslash, a `.properties` value continued with `\\`.
+
+Columns tell what lies below a key, and the shape of the prefix before it (a timestamp differs
+in its digits, not its punctuation) tells a log's own prefix from prose that happens to end in
+`token:`; a constant-width prefix changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .keyed_values import KEY as _KEY
+from .keyed_values import SPACE as _S
+from .keyed_values import has_key_hint
+from .secret_names import is_secret_value, sensitive_name
+from .secret_tokens import REDACTED
+
+
+class SpreadValues:
+    """What the lines read so far opened: `hide(line)` takes each line in order, before the
+    one-line rules, and hides what the lines above it opened."""
+
+    def __init__(self) -> None:
+        self._kind = ""  # "block", "env", "sibling", "continued", "flag", "next": what is open
+        self._column = 0  # the key's column (the dash's, for an env entry or a list item)
+        self._left = 0  # lines it may still take
+        self._first = False  # the first line below a block's key: a mapping there closes it
+
+    def hide(self, line: str) -> str:
+        if self._kind:
+            hidden = self._hide_below(line)
+            if self._kind or hidden is not line:
+                return hidden
+        end = line.rstrip()[-4:]
+        named = "ame" in line  # name, Name, NAME
+        words = line.rstrip(" \t\\,\"'").rsplit(None, 1)
+        flag = bool(words) and words[-1].lstrip("\"'").startswith("-")
+        continued = end.endswith("\\")
+        block = _BLOCK_END.search(end) is not None
+        if not (named or flag or continued or block) or len(line) > 4096 or not has_key_hint(
+                line.lower()):
+            return line  # most lines: nothing opens there
+        if block and (opener := _OPENS_BLOCK.search(line)) and sensitive_name(
+                opener.group("key")):
+            self._open("block", opener.start("key"), line)
+        elif named and (opener := _OPENS_ENV.search(line)) and sensitive_name(
+                opener.group("key"), broad=True):
+            self._open("env", opener.start("dash"), line)
+        elif named and (opener := _OPENS_NAMED.search(line)) and sensitive_name(
+                opener.group("key"), broad=True):
+            self._open("sibling", opener.start("name"), line)
+        elif flag and (opener := _OPENS_FLAG.search(line)) and sensitive_name(
+                opener.group("key")):
+            continued = opener.group("continued") is not None  # the value starts the next line
+            self._open("next" if continued else "flag",
+                       0 if continued else opener.start("item"), line)
+        elif continued and (opener := _CONTINUED_LINE.search(line)) and (
+                sensitive_name(opener.group("key"))):
+            self._open("continued", opener.start("key"), line)
+        return line
+
+    def _open(self, kind: str, column: int, line: str = "") -> None:
+        self._kind, self._column, self._left, self._first = kind, column, 64, True
+        prefix = line[:column].rstrip(" \t-\"'")  # a prefix before the indentation, if any
+        self._prefix = _shape(prefix)
+
+    def _under(self, line: str, start: int) -> bool:
+        """Whether `line` has the opener's prefix (its shape: a timestamp differs in its
+        digits), then only indentation up to `start`: not prose that happens to follow."""
+        width = len(self._prefix)
+        return _shape(line[:width]) == self._prefix and not line[width:start].strip(" \t-")
+
+    def _hide_below(self, line: str) -> str:
+        self._left -= 1
+        first, self._first = self._first, False
+        column = self._column
+        if not line[column:].strip():
+            if not self._left:
+                self._kind = ""
+            return line
+        start = len(line) - len(line[column:].lstrip())  # the first character at or after it
+        if not self._under(line, start):
+            self._kind = ""
+            return line
+        if self._kind == "continued":
+            if not line.endswith("\\") or not self._left:
+                self._kind = ""
+            return line[:start] + REDACTED
+        if self._kind == "sibling":  # {"name": "DB_PASSWORD", and "value": "x" on the next line
+            self._kind = ""
+            value = _SIBLING_VALUE.match(line, column)
+            if value is None or not is_secret_value(value.group("pw")):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind in ("flag", "next"):
+            if self._kind == "next" and not line[:1].isspace():
+                self._kind = ""  # a prefix (a timestamp...) comes first: no telling where
+                return line
+            self._kind = ""
+            item = _FLAG_ITEM_LINE.match(line, column)
+            if item is None or not is_secret_value(item.group("pw")):
+                return line
+            return line[: item.start("pw")] + REDACTED + line[item.end("pw") :]
+        if self._kind == "block" and start == column and line.startswith("- ", start) and (
+                not _MAPPING_LINE.match(line, start)):  # `apiKeys:` then `- x` at its column
+            return line[: start + 2] + REDACTED
+        if start == column or not self._left:  # not below the key: what it opened is over
+            self._kind = ""
+            return line
+        if self._kind == "env":
+            value = _ENV_VALUE.match(line, start)
+            if value is None:
+                return line
+            rest = value.group("rest")
+            if rest and not _BLOCK_INDICATOR.fullmatch(rest):
+                self._kind = ""
+                return line if not is_secret_value(rest) else (
+                    line[: value.start("rest")] + REDACTED + line[value.end("rest") :])
+            self._kind, self._column, self._first = "block", start, True
+            return line
+        if first and _MAPPING_LINE.match(line, start):  # `password:` over `  minLength: 12`
+            self._kind = ""
+            return line
+        return line[:start] + REDACTED
+
+
+def _shape(text: str) -> str:
+    return _ALNUM.sub("a", text)
+
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_BLOCK_END = re.compile(r"[:|>][-+0-9]{0,2}$")
+_OPENS_BLOCK = re.compile(
+    rf"(?:^|{_S})(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*(?:[|>][-+0-9]{{0,2}}{_S}*)?$",
+    re.IGNORECASE)
+_OPENS_ENV = re.compile(
+    rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
+    re.IGNORECASE)
+_OPENS_FLAG = re.compile(
+    rf"(?:^|{_S})(?P<item>(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?)(?P<continued>{_S}+\\)?"
+    rf",?{_S}*$", re.IGNORECASE)
+_OPENS_NAMED = re.compile(
+    rf"(?P<name>[\"']name[\"']){_S}*:{_S}*[\"'](?P<key>{_KEY})[\"'],?{_S}*$", re.IGNORECASE)
+_SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
+                            re.IGNORECASE)
+_CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
+                             re.IGNORECASE)
+_ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
+_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
+_MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
+_FLAG_ITEM_LINE = re.compile(rf"{_S}*(?:-{_S}+)?[\"']?(?P<pw>[^\s\"'#-][^\s\"']*)")
