@@ -451,9 +451,13 @@ def owned_pods(cluster: Cluster, kind: str, obj: Obj, namespace: str) -> list[Ob
 
 def _name_score(query: str, choice: str, **_: Any) -> float:
     """Similarity of a name to a query; a query that is the leading part of a name
-    ("cart": cart-service) scores as a near match."""
+    ("cart": cart-service) or of one of its words ("uploads": media-uploader) scores as a near
+    match."""
     whole = float(fuzz.ratio(query, choice))
     part = 90.0 if choice.startswith(f"{query}-") else 0.0
+    stem = query[:-1] if query.endswith("s") else query  # "uploads": media-uploader
+    if len(stem) >= 5 and any(p.startswith(stem) for p in choice.split("-")):
+        part = max(part, 74.0)  # below what a named namespace admits (scoping._CLOSE)
     return max(whole, part, float(fuzz.ratio(query, base_name(choice))) - 1)
 
 

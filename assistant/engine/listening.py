@@ -18,6 +18,7 @@ from .workloads import SEVERITY, workload_ref
 
 TOLD = ("dependency_unreachable", "credentials_rejected", "tls_certificate", "storage_full",
         "slow_dependency")
+_CLOUD_IDENTITY = ("cloud-access-denied",)  # refusals a cloud role, not a password, answers
 _SUMMARY = {
     "dependency_unreachable": "pods run, but their calls fail",
     "credentials_rejected": "a dependency refuses its credentials",
@@ -79,9 +80,14 @@ def _finding(item: Said, owner: str) -> Finding:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
         secret = secret_of(item.pod, item.container)
+        account = (item.pod.get("spec") or {}).get("serviceAccountName") or "default"
         if secret:
             finding.facts["secret"] = secret
             finding.explanation += f"; its credentials come from Secret {secret}"
+        elif item.match.signature.id in _CLOUD_IDENTITY:  # IRSA, workload identity
+            finding.facts["service_account"] = account
+            finding.explanation += (f"; with no credentials Secret, its cloud identity comes "
+                                    f"from ServiceAccount {account}")
     if item.category == "tls_certificate":
         trust = item.match.signature.id == "x509-unknown-authority"
         source = cert_volume(item.pod, item.container, item.match.line, trust)

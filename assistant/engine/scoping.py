@@ -38,6 +38,7 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
 
 
 MAX_WORDS = 12  # words of a question looked up as names
+_NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
 _CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
 
 
@@ -125,13 +126,12 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
     named = next(((w, m[0], m) for w, m in exacts if m), None)
     if exact:
         return named
-    for word, found in looked:
-        matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)]
+    for word, found in looked:  # a near namespace is a coincidence ("morning": monitoring)
+        matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)
+                   and (m.kind != "Namespace" or m.score >= _NEAR_NAMESPACE)]
         if found.ok and matches:
-            if matches[0].kind == "Namespace" and matches[0].score < 100 and named:
-                return named  # "is it the database? orders-db..." is about orders-db
             return word, matches[0], matches
-    return None
+    return named
 
 
 def _node_named(cluster: Cluster, tokens: list[str]) -> str | None:
