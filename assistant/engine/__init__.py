@@ -79,6 +79,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
             if calls(finding.facts.get("target") or "", services):
                 finding.related.append(focus.ref)
     _explain_unready(findings)
+    _through_sidecar(findings)
     link(view, findings)
     for finding in findings:
         finding.remediation = propose(finding)
@@ -102,6 +103,29 @@ def _explain_unready(findings: list[Finding]) -> None:
             told.impact = max(told.impact, unready.impact)
             told.related = sorted({*told.related, *unready.related})
             findings.remove(unready)
+
+
+_LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def _through_sidecar(findings: list[Finding]) -> None:
+    """An app whose calls to localhost fail or hang is explained by the sidecar of the same
+    pods that serves that port and logs why (a database proxy refused by its cloud, a mesh
+    proxy that cannot get its configuration)."""
+    for app in [f for f in findings if f.facts.get("role") == "app"
+                and (f.facts.get("target") or "").rsplit(":", 1)[0] in _LOCAL]:
+        sidecar = next((f for f in findings if f.object == app.object and f is not app
+                        and f.facts.get("role") == "sidecar"), None)
+        if sidecar is None:
+            continue
+        sidecar.explanation = (f"{app.explanation.split(';')[0]}; the calls to "
+                               f"{app.facts['target']} go through the "
+                               f"{sidecar.facts.get('container')} sidecar, and "
+                               f"{sidecar.explanation.split(', but ', 1)[-1]}")
+        sidecar.evidence = [*sidecar.evidence, *app.evidence[:2]]
+        sidecar.impact = max(sidecar.impact, app.impact)
+        sidecar.related = sorted({*sidecar.related, *app.related})
+        findings.remove(app)
 
 
 def _touches(finding: Finding, refs: set[str]) -> bool:
