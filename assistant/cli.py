@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     import tools
     from tools import Cluster, Toolbox, ToolResult
 
-    from .diagnosis import Diagnosis
-    from .investigation import OnProgress, Request
 
 # tools/ (the kubernetes client), the engine and the renderers are imported in the functions
 # that use them: `sre runbooks search` needs none of them and must answer within half a second.
@@ -260,34 +257,6 @@ def _snapshot_metrics(args: argparse.Namespace, settings: Settings,
     return captured.series
 
 
-def _investigate(settings: Settings, cluster: Cluster, request: Request,
-                 on_progress: OnProgress | None = None) -> Diagnosis:
-    """The agent's answer, with runbooks; its memory is opened only for a conversation
-    (`--thread`). Offline and one-shot, the agent would add nothing to the engine's answer but
-    the graph's start-up: the engine answers and the runbooks are recalled directly."""
-    from .investigation import EngineInvestigator
-    from .recalling import Recaller
-
-    if settings.model.provider is None and not request.thread:
-        with Recaller(settings) as recaller:
-            result = EngineInvestigator(cluster).investigate(request, on_progress)
-            if result.healthy is False:
-                result = result.model_copy(update={"runbooks": recaller(result)})
-        notes = [f"runbooks: {note}" for note in recaller.notes]
-        return result.model_copy(update={"notes": [*result.notes, *notes]})
-    from .agent import Agent, MemoryConfigError, ModelConfigError, open_memory
-
-    try:
-        with Recaller(settings) as recaller, ExitStack() as stack:
-            memory = stack.enter_context(open_memory(settings)) if request.thread else None
-            result = Agent(settings, cluster, checkpointer=memory,
-                           recall=recaller).investigate(request, on_progress)
-    except (ModelConfigError, MemoryConfigError) as e:
-        raise Failure(EXIT_BAD_INPUT, str(e)) from e
-    notes = [f"runbooks: {note}" for note in recaller.notes]
-    return result.model_copy(update={"notes": [*result.notes, *notes]})
-
-
 def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Settings) -> int:
     import tools
 
@@ -301,18 +270,19 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
     if args.command == "ask" and not question.strip():
         raise Failure(EXIT_BAD_INPUT, "the question is empty; ask e.g. \"why is checkout "
                                       "failing?\"")
-    try:
-        with ProgressLine(sys.stderr) as progress:  # a terminal's stderr only, never stdout
-            result = _investigate(settings, cluster, Request(
-                question=question, target=target, namespace=args.namespace,
-                thread=f"cli:{args.thread}" if args.thread else None), progress)
-    except engine.ClusterUnavailable as e:
-        raise Failure(EXIT_CLUSTER, str(e)) from e
-    except tools.Forbidden as e:
-        raise Failure(EXIT_CLUSTER, f"{e}; if you may read only some namespaces, name them "
-                                    "with -n NAMESPACE") from e
-    except tools.ApiError as e:
-        raise Failure(EXIT_CLUSTER, str(e)) from e
+    from .service import InvestigationError, open_investigator, wrapped
+
+    request = Request(question=question, target=target, namespace=args.namespace,
+                      thread=f"cli:{args.thread}" if args.thread else None)
+    try:  # memory only for a conversation (`--thread`)
+        with open_investigator(settings, cluster, memory=bool(args.thread)) as service, \
+                ProgressLine(sys.stderr) as progress:  # a terminal's stderr only, never stdout
+            try:
+                result = service.investigator.investigate(request, progress)
+            except (engine.ClusterUnavailable, tools.ClusterError) as e:
+                raise wrapped(e, cluster.source) from e
+    except InvestigationError as e:
+        raise Failure(e.exit_code, str(e)) from e
     if cluster.unread:
         where = ", ".join(cluster.named)
         notes = [f"no permission to {what}; read namespace(s) {where} instead"

@@ -82,13 +82,19 @@ class Recaller:
         self._index: RunbookIndex | None = None
         self._opening = threading.Lock()  # Slack answers from several worker threads
 
-    def __call__(self, diagnosis: Diagnosis) -> list[RunbookCitation]:
-        if diagnosis.root_cause is None:
-            return []
+    def index(self) -> RunbookIndex:
+        """The index, opened on first use; `/sre runbook` searches this same one."""
         with self._opening:
             if self._index is None:
                 self._index = open_runbooks(self.settings)
                 self.notes += self._index.notes
+            return self._index
+
+    def __call__(self, diagnosis: Diagnosis) -> list[RunbookCitation]:
+        if diagnosis.root_cause is None:
+            return []
+        self.index()
+        assert self._index is not None
         try:
             return recall(diagnosis, self._index)
         except KnowledgeError as e:  # the server stopped answering between open and search

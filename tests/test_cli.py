@@ -23,7 +23,9 @@ def sre(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_ask_names_the_database_behind_the_frontend_502(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = sre(capsys, "ask", "why is the frontend returning 502?")
     assert code == 0
-    assert "Root cause `oom_killed` on `StatefulSet/shop/postgres`" in out
+    lines = out.splitlines()  # the verdict first, then the path from the symptom to the cause
+    assert lines[0] == "Problem: StatefulSet shop/postgres is OOMKilled (95% confidence)"
+    assert "Path: frontend -> api -> postgres (OOMKilled)" in lines[:4]
     assert "Service/shop/api -> Deployment/shop/api -> Service/shop/postgres" in out
     assert "Proposed remediation (not executed)" in out
 
@@ -69,7 +71,7 @@ def test_a_typo_in_a_workload_name_offers_the_closest(capsys: pytest.CaptureFixt
     code, out, _ = sre(capsys, "ask", "why is postgress crashing?")
     assert code == 0
     assert "no workload named postgress; the closest is postgres" in out
-    assert "`StatefulSet/shop/postgres`" in out
+    assert out.startswith("Problem: StatefulSet shop/postgres is OOMKilled")
 
 
 def test_asking_about_a_kind_the_namespace_lacks_says_so(

@@ -35,8 +35,8 @@ from mcp.types import CallToolResult, TextContent
 
 import tools
 from assistant.mcp import BUSY, build, restrict
-from assistant.opening import open_agent
 from assistant.recalling import open_runbooks
+from assistant.service import open_investigator
 from assistant.settings import MCPSettings, Settings
 from tools import ReadOnlyViolation
 
@@ -76,8 +76,8 @@ def served(settings: Settings, cluster: tools.Cluster,
     """The server `sre mcp` builds, with `namespaces` as SRE_MCP__NAMESPACES."""
     config = MCPSettings(namespaces=namespaces)
     readable = restrict(cluster, config)
-    with open_agent(settings, readable) as agent, open_runbooks(settings) as runbooks:
-        yield build(readable, agent, runbooks, config)
+    with open_investigator(settings, readable) as service:
+        yield build(readable, service.investigator, service.runbooks(), config)
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from tools.restricting import Restricted
 
 from .. import logs
 from ..exiting import EXIT_BAD_INPUT, EXIT_OK, Failure
-from ..opening import open_agent
-from ..recalling import open_runbooks
+from ..service import ConfigError, open_investigator
 from ..settings import MCPSettings, Settings
 from .toolset import build
 
@@ -85,11 +84,14 @@ def run_from_cli(settings: Settings, cluster: Cluster, *, http: bool) -> int:
     readable = restrict(cluster, config)
     if config.namespaces is not None:
         log.info("MCP tools read namespaces %s only", ", ".join(config.namespaces) or "(none)")
-    with open_agent(settings, readable) as agent, open_runbooks(settings) as runbooks:
-        server = build(readable, agent, runbooks, config)
-        if not http:
-            anyio.run(server.run_stdio_async)
-            return EXIT_OK
-        uvicorn.Server(uvicorn.Config(http_app(server, config), host=config.host,
-                                      port=config.port, log_config=None)).run()
+    try:  # the set-up's errors only: nothing in the block raises ConfigError
+        with open_investigator(settings, readable) as service:
+            server = build(readable, service.investigator, service.runbooks(), config)
+            if not http:
+                anyio.run(server.run_stdio_async)
+                return EXIT_OK
+            uvicorn.Server(uvicorn.Config(http_app(server, config), host=config.host,
+                                          port=config.port, log_config=None)).run()
+    except ConfigError as e:
+        raise Failure(EXIT_BAD_INPUT, str(e)) from e
     return EXIT_OK

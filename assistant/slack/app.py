@@ -21,7 +21,7 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from tools import Cluster
 
 from ..diagnosis import Diagnosis
-from ..investigation import EngineInvestigator, Investigator, Request
+from ..investigation import EngineInvestigator, Request
 from ..observing import Metrics
 from ..settings import Settings
 from . import blocks, commands
@@ -71,12 +71,10 @@ def build(settings: Settings, cluster: Cluster,
                request_verification_enabled=config.mode == "http",
                listener_executor=ThreadPoolExecutor(max_workers=16,
                                                     thread_name_prefix="slack-listener"))
-    def observed(readable: Cluster) -> Investigator:  # counted, timed, traced
-        return metrics.observed(investigator(readable), "slack")
-
-    investigations = Investigations(messenger, store, cluster, observed,
+    investigations = Investigations(messenger, store, cluster, investigator,  # counts them
                                     workers=config.workers, queue_limit=config.queue_limit,
-                                    metrics=metrics)
+                                    metrics=metrics,
+                                    runbook_base_url=settings.knowledge.runbook_base_url)
     policy = AccessPolicy(config.channel_namespaces)
     alerts = AlertIntake(messenger, store, investigations, policy, config.incident_channel,
                          config.alerts_token.get_secret_value() if config.alerts_token else None)
@@ -146,7 +144,8 @@ class _Listeners:
         if isinstance(parsed, Help):
             return blocks.help_message(parsed)
         if isinstance(parsed, Runbook):
-            return runbook_answer(self.runbook_search, parsed.query)
+            return runbook_answer(self.runbook_search, parsed.query,
+                                  self.investigations.runbook_base_url)
         access = self.policy.for_channel(channel)
         namespace = parsed.namespace if isinstance(parsed, Diagnose) else None
         if not access.readable or not access.permits(namespace):
@@ -203,7 +202,8 @@ class _Listeners:
             return
         diagnosis = Diagnosis.model_validate_json(stored.diagnosis)
         show = action["action_id"] == blocks.SHOW_EVIDENCE
-        pages = blocks.answer(diagnosis, stored.id, show_evidence=show)
+        pages = blocks.answer(diagnosis, stored.id, show_evidence=show,
+                              runbook_base_url=self.investigations.runbook_base_url)
         if len(pages) == 1:  # the message the button is on grows (or shrinks) in place
             ts = body["container"]["message_ts"]
             self._safely(self.messenger.update, stored.channel, ts, pages[0])

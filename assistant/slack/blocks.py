@@ -1,7 +1,8 @@
 """A `Diagnosis` in Block Kit, within Slack's limits, and the app's other messages.
 
-An answer reads top to bottom: summary and confidence, root cause, evidence (hidden until
-"Show evidence" is pressed), remediation commands marked as proposed, runbooks, what was ruled
+An answer reads top to bottom: the verdict line (object, cause, confidence) and the causal
+path, what was found, remediation commands marked as proposed, evidence (hidden until "Show
+evidence" is pressed), runbooks (links when the runbooks' base URL is set), what was ruled
 out. Long answers are split over several messages: at most 50 blocks each, 3,000 characters per
 section, 40,000 characters of fallback text. The buttons sit on the last message.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnosis import Diagnosis
+from ..diagnosis import Diagnosis, RunbookCitation
+from ..rendering import causal_path, verdict_line
 from .commands import USAGE, Help
 from .messaging import Message
 
@@ -82,21 +84,26 @@ def _code(command: str, limit: int = MAX_SECTION - 200) -> str:
     return f"```{command}```"
 
 
-def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False) -> list[Message]:
-    """The answer as one or more messages; the last one carries the buttons."""
-    state = {True: ":large_green_circle: *Healthy*", False: ":red_circle: *Problem found*",
-             None: ":white_circle: *Could not tell*"}[d.healthy]
-    blocks = sections([f"{state} · {d.confidence:.0%} confidence", escape(d.summary)])
-    if d.root_cause:
-        rc = d.root_cause
-        blocks += sections([f"*Root cause* · `{escape(rc.category)}` on `{escape(rc.object)}`",
-                            escape(rc.explanation)])
-    if d.evidence and show_evidence:
-        blocks += sections([f"*Evidence* ({len(d.evidence)})"] + [
-            f"• [{e.source}] `{escape(e.object)}`: {escape(e.detail)}" for e in d.evidence])
-    elif d.evidence:
-        blocks.append(_context(f":card_index_dividers: {len(d.evidence)} pieces of evidence "
-                               "behind this answer: press *Show evidence* to see them."))
+def answered(d: Diagnosis) -> str:
+    """What the progress message folds into once the answer is in the thread: one line."""
+    return verdict_line(d)
+
+
+def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False,
+           runbook_base_url: str | None = None) -> list[Message]:
+    """The answer as one or more messages; the last one carries the buttons. First the verdict
+    line and the causal path, then what was found, the remediation, and the evidence only when
+    asked for; each thing said once."""
+    icon = {True: ":large_green_circle:", False: ":red_circle:", None: ":white_circle:"}[
+        d.healthy]
+    first = [f"{icon} *{escape(verdict_line(d))}*"]
+    path = causal_path(d)
+    if path:
+        first.append(f"`{escape(path)}`")
+    first.append(escape(d.summary))
+    if d.root_cause and d.root_cause.explanation not in d.summary:
+        first.append(f"*Root cause:* {escape(d.root_cause.explanation)}")
+    blocks = sections(first)
     if d.remediation:
         blocks += sections(["*Proposed remediation* (proposed, not executed: nothing was "
                             "changed; a human reviews and applies it)"])
@@ -105,10 +112,15 @@ def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False) -> list
             if step.command:
                 lines.append(_code(step.command))
             blocks += sections(["\n".join(lines)])
+    if d.evidence and show_evidence:
+        blocks += sections([f"*Evidence* ({len(d.evidence)})"] + [
+            f"• [{e.source}] `{escape(e.object)}`: {escape(e.detail)}" for e in d.evidence])
+    elif d.evidence:
+        blocks.append(_context(f":card_index_dividers: {len(d.evidence)} pieces of evidence "
+                               "behind this answer: press *Show evidence* to see them."))
     if d.runbooks:
         blocks += sections(["*Runbooks*"] + [
-            f"• {escape(r.title)}: {escape(r.section)} (`{escape(r.path)}`, "
-            f"score {r.score:.2f})" for r in d.runbooks])
+            f"• {runbook_link(r, runbook_base_url)}" for r in d.runbooks])
     extra = []
     if d.ruled_out:
         extra.append("*Ruled out:* " + escape("; ".join(d.ruled_out)))
@@ -141,11 +153,18 @@ def alerts_heading(alerts: list[str], d: Diagnosis) -> str:
     return "\n".join([head, *shown])
 
 
+def runbook_link(r: RunbookCitation, base_url: str | None) -> str:
+    """A runbook as a link to its section when the runbooks' base URL is set, else its title
+    and file; never a score."""
+    title = f"{escape(r.title)}: {escape(r.section)}"
+    if base_url:
+        anchor = r.section.lower().replace(" ", "-")
+        return f"<{base_url.rstrip('/')}/{r.path}#{anchor}|{title}>"
+    return f"{title} (`{escape(r.path)}`)"
+
+
 def _fallback(d: Diagnosis) -> str:
-    text = d.summary
-    if d.root_cause:
-        text += f" Root cause: {d.root_cause.category} on {d.root_cause.object}."
-    return text[:MAX_TEXT]
+    return f"{verdict_line(d)}. {d.summary}"[:MAX_TEXT]
 
 
 def progress(headline: str, steps: list[str], *, done: str | None = None) -> Message:

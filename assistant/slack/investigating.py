@@ -1,29 +1,28 @@
-"""Investigations in the background: a bounded pool of workers, each running one `Job` (one
-`Request`) or one `AlertJob` (a request per object the alerts of a notification are about)
-through the `Investigator`, updating the progress message and posting the answers in the thread.
-An `AlertJob` answers alerts with the same root cause together: "3 alerts, 1 root cause".
+"""Investigations in the background, on the service's bounded `Pool`: one `Job` (one
+`Request`) or one `AlertJob` (a request per object the alerts of a notification are about),
+each through the investigator of its channel's view of the cluster, updating the progress
+message and posting the answers in the thread. An `AlertJob` answers alerts with the same root
+cause together: "3 alerts, 1 root cause".
 
 The pool holds `workers` threads and at most `queue_limit` waiting jobs; past that `submit`
-says no and the user is told to try again.
+says no and the user is told to try again. Errors are the service's (`service.errors`), said
+in the progress message as they are.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import tools
 from tools import Cluster
 
 from ..diagnosis import Diagnosis
-from ..engine import ClusterUnavailable
-from ..investigation import Investigator, Progress, Request
+from ..investigation import Investigator, OnProgress, Progress, Request
 from ..observing import Interface, Metrics
+from ..service import InvestigationError, Lazy, Pool
 from . import blocks
 from .access import Access
 from .messaging import Messenger, SlackError
@@ -35,10 +34,13 @@ InvestigatorFactory = Callable[[Cluster], Investigator]
 """Makes the investigator for one request, given the (channel-restricted) cluster."""
 
 PROGRESS_INTERVAL = 1.0  # seconds between two progress updates of the same message
-_CLUSTER_DOWN = (":warning: I could not read the cluster: it is unreachable or refused my "
-                 "credentials. Nothing was changed. The app's logs say which.")
-_BUG = (":warning: Something went wrong on my side while investigating; it is logged. "
-        "Nothing was changed. Press *Re-run* on an earlier answer or ask again.")
+
+
+class _Unset:
+    """The pool's default investigator: Slack always names one (its channel's view)."""
+
+    def investigate(self, request: Request, on_progress: OnProgress | None = None) -> Diagnosis:
+        raise AssertionError("Slack submits every job with its own investigator")
 
 
 @dataclass
@@ -79,35 +81,26 @@ def thread_key(channel: str, thread_ts: str) -> str:
 
 
 class Investigations:
+    """Slack's side of the service's `Pool`: the progress message updated as work goes, the
+    answers posted in the thread, an error said in the progress message."""
+
     def __init__(self, messenger: Messenger, store: Store, cluster: Cluster,
                  factory: InvestigatorFactory, *, workers: int, queue_limit: int,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, runbook_base_url: str | None = None) -> None:
+        self.runbook_base_url = runbook_base_url
         self.messenger = messenger
         self.store = store
         self.cluster = cluster
         self.factory = factory
-        self.metrics = metrics or Metrics()
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="investigation")
-        self.slots = threading.BoundedSemaphore(workers + queue_limit)
+        self.pool = Pool(_Unset(), "slack", workers=workers, queue_limit=queue_limit,
+                         metrics=metrics, source=cluster.source)
+        self.metrics = self.pool.metrics
 
     def submit(self, job: Job | AlertJob) -> bool:
         """Queue `job`; False when the queue is full (then nothing runs)."""
-        queue = self.metrics.queue(job.interface)
-        if not self.slots.acquire(blocking=False):
-            queue.rejected()
-            return False
-        queue.waiting()
-        future = self.pool.submit(self._run, job)
-        future.add_done_callback(self._release)
-        return True
-
-    def _release(self, future: Future[None]) -> None:
-        self.slots.release()
-
-    def shutdown(self, wait: bool = True) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=not wait)
-
-    def _run(self, job: Job | AlertJob) -> None:
+        readable = job.access.restrict(self.cluster)
+        investigator = Lazy(lambda: self.factory(readable))  # made on the worker
+        asked = job.asked if isinstance(job, AlertJob) else [Asked(job.request, [])]
         last = 0.0
 
         def on_progress(progress: Progress) -> None:
@@ -119,31 +112,31 @@ class Investigations:
                 self._quietly(self.messenger.update, job.channel, job.progress_ts,
                               blocks.progress(job.headline, job.steps))
 
-        asked = job.asked if isinstance(job, AlertJob) else [Asked(job.request, [])]
-        try:
-            with self.metrics.queue(job.interface).running():
-                investigator = self.factory(job.access.restrict(self.cluster))
-                answered = [(a, investigator.investigate(a.request, on_progress))
-                            for a in asked]
-        except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
-            log.exception("cluster unavailable for %s", asked[0].request.thread)
+        def on_done(outcome: list[Diagnosis] | InvestigationError) -> None:
+            self._finish(job, asked, outcome)
+
+        return self.pool.submit_all([a.request for a in asked], on_progress, on_done,
+                                    investigator=investigator, interface=job.interface)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait)
+
+    def _finish(self, job: Job | AlertJob, asked: list[Asked],
+                outcome: list[Diagnosis] | InvestigationError) -> None:
+        if isinstance(outcome, InvestigationError):
+            said = f":warning: {outcome}"
             self._quietly(self.messenger.update, job.channel, job.progress_ts,
-                          blocks.progress(job.headline, job.steps, done=_CLUSTER_DOWN))
+                          blocks.progress(job.headline, job.steps, done=said))
             return
-        except Exception:  # the worker's boundary: a bug is logged and the user told
-            log.exception("investigation failed for %s", asked[0].request.thread)
-            self._quietly(self.messenger.update, job.channel, job.progress_ts,
-                          blocks.progress(job.headline, job.steps, done=_BUG))
-            return
+        answered = list(zip(asked, outcome, strict=True))
         if isinstance(job, AlertJob):
-            outcome = self._answer_alerts(job, answered)
+            said = self._answer_alerts(job, answered)
         else:
             diagnosis = answered[0][1]
             self._answer(job.channel, job.thread_ts, job.request, diagnosis)
-            outcome = diagnosis.summary
-        outcome = outcome if len(outcome) < 600 else outcome[:600] + "…"
+            said = blocks.answered(diagnosis)
         self._quietly(self.messenger.update, job.channel, job.progress_ts,
-                      blocks.progress(job.headline, job.steps, done=outcome))
+                      blocks.progress(job.headline, job.steps, done=said))
 
     def _answer(self, channel: str, thread_ts: str, request: Request, diagnosis: Diagnosis,
                 heading: str | None = None) -> None:
@@ -151,7 +144,8 @@ class Investigations:
         self.store.save_answer(StoredAnswer(  # before posting: its buttons can be pressed at once
             id=answer_id, channel=channel, thread_ts=thread_ts,
             request=request.model_dump_json(), diagnosis=diagnosis.model_dump_json()))
-        messages = blocks.answer(diagnosis, answer_id)
+        messages = blocks.answer(diagnosis, answer_id,
+                                 runbook_base_url=self.runbook_base_url)
         if heading:
             messages.insert(0, blocks.notice(heading))
         for message in messages:

@@ -45,7 +45,8 @@ NOT_CONFIGURED = ("Runbook search is not configured on this assistant yet, so I 
                   "up runbooks. Diagnoses still cite runbooks when the knowledge base has them.")
 
 
-def runbook_answer(search: RunbookSearch | None, query: str) -> Message:
+def runbook_answer(search: RunbookSearch | None, query: str, base_url: str | None = None
+                   ) -> Message:
     if search is None:
         return blocks.notice(f":books: {NOT_CONFIGURED}")
     try:
@@ -56,6 +57,5 @@ def runbook_answer(search: RunbookSearch | None, query: str) -> Message:
     if not found:
         return blocks.notice(f":books: No runbook matches `{blocks.escape(query)}`.")
     lines = [f":books: Runbooks for `{blocks.escape(query)}`:"] + [
-        f"• *{blocks.escape(r.title)}*: {blocks.escape(r.section)} (`{blocks.escape(r.path)}`, "
-        f"score {r.score:.2f})" for r in found]
+        f"• {blocks.runbook_link(r, base_url)}" for r in found]
     return Message(text=lines[0], blocks=blocks.sections(lines))

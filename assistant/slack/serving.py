@@ -31,7 +31,7 @@ from tools import Cluster
 
 from .. import logs, tracing
 from ..bounding import BodyLimits
-from ..investigation import EngineInvestigator, Investigator
+from ..investigation import EngineInvestigator
 from ..observing import Metrics
 from ..settings import Settings
 from .app import SlackApp, build
@@ -142,28 +142,22 @@ def missing_settings(settings: Settings) -> list[str]:
 def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre slack`: serve until interrupted; 2 when a needed setting is missing."""
     from ..exiting import EXIT_BAD_INPUT, Failure
+    from ..service import ConfigError, open_investigator
 
     missing = missing_settings(settings)
     if missing:
         raise Failure(EXIT_BAD_INPUT, "sre slack needs " + ", ".join(missing)
                       + " (see README, Slack)")
     logs.configure(settings)
-    from ..agent import Agent, MemoryConfigError, open_memory
-    from ..recalling import Recaller, open_runbooks
-
     metrics = Metrics()
     try:  # one memory (threads continue across restarts) and one runbook index for the process
-        with open_memory(settings) as memory, Recaller(settings) as recaller, \
-                open_runbooks(settings) as index, tracing.opened(settings.tracing) as traces:
+        with open_investigator(settings, cluster) as service, \
+                tracing.opened(settings.tracing) as traces:
             metrics.tracing = traces
-
-            def agent(cluster: Cluster) -> Investigator:
-                made = Agent(settings, cluster, checkpointer=memory, recall=recaller)
-                metrics.watch_model(made.model, settings.model.provider)
-                return made
-
-            return serve(settings, cluster, knowledge_search(index), agent, metrics)
-    except (MemoryConfigError, StoreConfigError) as e:
+            metrics.watch_model(service.model, settings.model.provider)
+            return serve(settings, cluster, knowledge_search(service.runbooks()),
+                         service.investigator_for, metrics)
+    except (ConfigError, StoreConfigError) as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
     except SlackError as e:
         raise Failure(EXIT_BAD_INPUT, f"Slack: {e.code}: {e.explanation}") from e

@@ -5,8 +5,9 @@ through the `Investigator`, its progress flowing back to the event loop as `Even
     events = asking.submit(request)          # None when the pool and its queue are full
     async for event in drain(events): ...    # progress..., then one `diagnosis` or `error`
 
-The worker never touches the event loop's objects directly: every event crosses over through
-`loop.call_soon_threadsafe` into an `asyncio.Queue`, so the loop is never blocked and never raced.
+Workers (the service's `Pool`) never touch the event loop's objects directly: every event
+crosses over through `loop.call_soon_threadsafe` into an `asyncio.Queue`, so the loop is never
+blocked and never raced. Errors are the service's (`service.errors`), said as they are.
 """
 
 from __future__ import annotations
@@ -14,26 +15,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-import tools
-
-from ..engine import ClusterUnavailable
 from ..investigation import Investigator, Progress, Request
 from ..observing import Metrics
+from ..service import InvestigationError, Outcome, Pool
 
 log = logging.getLogger(__name__)
 
 EventName = Literal["progress", "diagnosis", "error"]
 
-CLUSTER_DOWN = ("I could not read the cluster: it is unreachable or refused my credentials. "
-                "Nothing was changed; the server's log says which.")
-BUG = ("Something went wrong on my side while investigating; it is logged. Nothing was "
-       "changed. Please ask again.")
 
 
 @dataclass(frozen=True)
@@ -59,23 +52,19 @@ def error(sentence: str) -> Event:
 
 
 class Asking:
-    """Runs requests on `workers` threads; at most `queue_limit` more wait their turn. Each is
-    counted and timed in `metrics` (a registry of its own unless one is given)."""
+    """The service's `Pool` for the web chat: each request's progress and outcome become
+    `Event`s on an `asyncio.Queue` of the event loop. Counted in `metrics` (a registry of its
+    own unless one is given)."""
 
     def __init__(self, investigator: Investigator, *, workers: int, queue_limit: int,
-                 metrics: Metrics | None = None) -> None:
-        self.metrics = metrics or Metrics()
-        self.investigator = self.metrics.observed(investigator, "web")
-        self.queue = self.metrics.queue("web")
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="web-ask")
-        self.slots = threading.BoundedSemaphore(workers + queue_limit)
+                 metrics: Metrics | None = None, source: str | None = None) -> None:
+        self.pool = Pool(investigator, "web", workers=workers, queue_limit=queue_limit,
+                         metrics=metrics, source=source)
+        self.metrics = self.pool.metrics
 
     def submit(self, request: Request) -> asyncio.Queue[Event] | None:
         """Start `request`; its events arrive on the returned queue, the last one final.
         None when the pool is full (then nothing runs). Call from the event loop."""
-        if not self.slots.acquire(blocking=False):
-            self.queue.rejected()
-            return None
         events: asyncio.Queue[Event] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -85,33 +74,19 @@ class Asking:
             except RuntimeError:  # the loop is closed: the server stopped, no one listens
                 log.debug("dropped %s event after shutdown", event.name)
 
-        self.queue.waiting()
-        future = self.pool.submit(self._run, request, send)
-        future.add_done_callback(self._release)
-        return events
-
-    def _release(self, future: Future[None]) -> None:
-        self.slots.release()
-
-    def _run(self, request: Request, send: Send) -> None:
         def on_progress(progress: Progress) -> None:
             send(Event("progress", progress.model_dump_json()))
 
-        try:
-            with self.queue.running():
-                diagnosis = self.investigator.investigate(request, on_progress)
-        except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
-            log.exception("cluster unavailable for %s", request.thread)
-            send(error(CLUSTER_DOWN))
-            return
-        except Exception:  # the worker's boundary: a bug is logged and the page told
-            log.exception("investigation failed for %s", request.thread)
-            send(error(BUG))
-            return
-        send(Event("diagnosis", diagnosis.model_dump_json()))
+        def on_done(outcome: Outcome) -> None:
+            if isinstance(outcome, InvestigationError):
+                send(error(str(outcome)))
+            else:
+                send(Event("diagnosis", outcome.model_dump_json()))
+
+        return events if self.pool.submit(request, on_progress, on_done) else None
 
     def shutdown(self, wait: bool = True) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=not wait)
+        self.pool.shutdown(wait=wait)
 
 
 async def drain(events: asyncio.Queue[Event]) -> AsyncIterator[Event]:

@@ -30,30 +30,28 @@ def restrict(cluster: Cluster, config: WebSettings) -> Cluster:
 
 def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre web`: serve until interrupted."""
-    from ..agent import Agent, MemoryConfigError, open_memory
     from ..exiting import EXIT_BAD_INPUT, Failure
-    from ..recalling import Recaller
+    from ..service import ConfigError, open_investigator
 
     logs.configure(settings)
     metrics = Metrics()
     metrics.watch_cluster(cluster)
     try:  # one memory (sessions continue across restarts) and one runbook index
-        with open_memory(settings) as memory, Recaller(settings) as recaller, \
+        with open_investigator(settings, restrict(cluster, settings.web)) as service, \
                 tracing.opened(settings.tracing) as traces:
             metrics.tracing = traces
-            agent = Agent(settings, restrict(cluster, settings.web), checkpointer=memory,
-                          recall=recaller)
-            metrics.watch_model(agent.model, settings.model.provider)
-            return serve(settings, agent, metrics)
-    except MemoryConfigError as e:
+            metrics.watch_model(service.model, settings.model.provider)
+            return serve(settings, service.investigator, metrics, source=cluster.source)
+    except ConfigError as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
 
 
-def serve(settings: Settings, investigator: Investigator, metrics: Metrics | None = None) -> int:
+def serve(settings: Settings, investigator: Investigator, metrics: Metrics | None = None, *,
+          source: str | None = None) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.web
     asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit,
-                    metrics=metrics)
+                    metrics=metrics, source=source)
     server = uvicorn.Server(uvicorn.Config(web_app(asking, config), host=config.host,
                                            port=config.port, log_level="info",
                                            log_config=None))  # logs.configure's handler

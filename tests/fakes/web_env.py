@@ -45,7 +45,7 @@ class WebEnv:
         recaller = self.stack.enter_context(Recaller(self.settings))
         agent = Agent(self.settings, restrict(self.cluster, self.settings.web),
                       checkpointer=memory, recall=recaller)
-        self.asking = Asking(agent, workers=2, queue_limit=4)
+        self.asking = Asking(agent, workers=2, queue_limit=4, source=self.cluster.source)
         self.server = HttpServer(web_app(self.asking, self.settings.web), "127.0.0.1", 0).start()
         return self
 
