@@ -268,6 +268,12 @@ def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
     return next(s for s in _reachable(api_client) if type(s) is urllib3.PoolManager)
 
 
+def _pipelined(conn: Any) -> None:
+    """A checked read's request line and headers, then a second request as raw bytes."""
+    conn.putrequest("GET", "/api/v1/pods")
+    conn.send(b"DELETE /api/v1/namespaces/prod HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
 @pytest.mark.parametrize("attempt", [
     lambda api, base: _inner_manager(api).connection_from_url(base)._get_conn().request(
         "DELETE", "/api/v1/namespaces/prod"),
@@ -293,9 +299,13 @@ def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
     lambda api, base: stream(
         k8s.CoreV1Api(k8s.ApiClient(api.configuration)).connect_get_namespaced_pod_exec,
         "p", "default", command=["sh"], stderr=True, stdin=False, stdout=True, tty=False),
+    lambda api, base: _pipelined(_inner_manager(api).connection_from_url(base)._new_conn()),
+    lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().send(
+        b"DELETE /api/v1/namespaces/prod HTTP/1.1\r\n\r\n"),
 ], ids=["get-conn-delete", "new-conn-post", "new-conn-secrets", "new-conn-impersonate",
         "new-conn-body", "pool-class-swap", "setattr-past-the-seal", "new-api-client",
-        "new-api-client-from-a-copy", "new-api-client-exec-stream"])
+        "new-api-client-from-a-copy", "new-api-client-exec-stream", "pipelined-behind-a-read",
+        "raw-send"])
 def test_in_process_routes_are_refused_at_the_connection(core, listener, attempt) -> None:  # type: ignore[no-untyped-def]
     """The routes an attacker pass found by walking the client's insides: each now meets the
     check in `http.client` (or the websocket transport) for connections made from the guarded

@@ -25,7 +25,8 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   which urllib3 hands to every connection made from it, by this client or by any other
   `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
   connection, `http.client` itself (where urllib3's connections end) checks the request line, each
-  header and the body before a byte is sent, so a raw `_get_conn()`/`_new_conn()`, a swapped pool
+  header and the body before a byte is sent, and sends nothing else on it (no raw `send()` of a
+  second request behind a checked one), so a raw `_get_conn()`/`_new_conn()`, a swapped pool
   class or a new `ApiClient(configuration)` is refused there; the websocket transport refuses a
   marked configuration outright. The check is installed when the first guarded client is made;
   unmarked connections (Slack, Prometheus, a test harness) pass untouched.
@@ -454,6 +455,10 @@ class ReadOnlyApiClient(ApiClient):
 
 # --- the connection layer -------------------------------------------------------------------------
 
+# The class itself, as imported: vcrpy swaps `http.client.HTTPConnection` for a stub while a
+# cassette plays, and urllib3's connections subclass this one.
+_HTTP_CONNECTION = http.client.HTTPConnection
+
 class _Marked(list[tuple[int, int, int]]):
     """The socket options of every connection made from a guarded configuration: urllib3's own
     (or the keep-alive ones), and a mark that `http.client` below checks for. Any `ApiClient`
@@ -483,14 +488,16 @@ def _mark_connections(configuration: Configuration) -> None:
 
 def _install_connection_check() -> None:
     """Check, in `http.client` (which urllib3's connections and pools all end in), every request
-    line and header a marked connection sends. Installed once, when the first guarded client is
+    line and header a marked connection sends, and send no bytes on it but those of a checked
+    request (or a proxy's CONNECT). Installed once, when the first guarded client is
     made; connections without the mark (the Slack client's, Prometheus', a test harness') pass
     untouched."""
-    connection = http.client.HTTPConnection
+    connection: Any = _HTTP_CONNECTION
     if getattr(connection.putrequest, "_read_only", False):
         return
-    putrequest, putheader, endheaders = (
-        connection.putrequest, connection.putheader, connection.endheaders)
+    putrequest, putheader, endheaders, send, tunnel = (
+        connection.putrequest, connection.putheader, connection.endheaders, connection.send,
+        connection._tunnel)
 
     def checked_putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         mark = getattr(self, "socket_options", None)
@@ -511,7 +518,24 @@ def _install_connection_check() -> None:
     def checked_endheaders(self: Any, message_body: Any = None, **kwargs: Any) -> Any:
         if type(getattr(self, "socket_options", None)) is _Marked and message_body:
             raise ReadOnlyViolation("refused a request body: a read sends none")
-        return endheaders(self, message_body, **kwargs)
+        return sending(self, endheaders, message_body, **kwargs)
+
+    def checked_tunnel(self: Any) -> Any:  # CONNECT to a proxy, before the checked request
+        return sending(self, tunnel)
+
+    def sending(self: Any, step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._read_only_sending = True
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            self._read_only_sending = False
+
+    def checked_send(self: Any, data: Any) -> Any:
+        if type(getattr(self, "socket_options", None)) is _Marked and not getattr(
+                self, "_read_only_sending", False):
+            raise ReadOnlyViolation("refused raw bytes to the API server: only checked requests "
+                                    "are sent")
+        return send(self, data)
 
     def checked_websocket(configuration: Any, url: str, headers: Any = None) -> Any:
         if type(getattr(configuration, "socket_options", None)) is _Marked:
@@ -523,6 +547,8 @@ def _install_connection_check() -> None:
     ws_client.create_websocket = checked_websocket
     for check in (checked_putrequest, checked_putheader, checked_endheaders):
         setattr(check, "_read_only", True)  # noqa: B010  # a function attribute
-    connection.putrequest = checked_putrequest  # type: ignore[method-assign]
-    connection.putheader = checked_putheader  # type: ignore[method-assign]
-    connection.endheaders = checked_endheaders  # type: ignore[method-assign]
+    connection.putrequest = checked_putrequest
+    connection.putheader = checked_putheader
+    connection.endheaders = checked_endheaders
+    connection.send = checked_send
+    connection._tunnel = checked_tunnel
