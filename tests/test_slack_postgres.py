@@ -75,7 +75,8 @@ def test_an_alert_sent_to_both_replicas_lives_in_one_thread(
 
     status, doc = post(replicas[other], webhook("firing", [alert(POD), alert(OTHER_POD)]))
     assert (status, doc["status"], doc["thread"]) == (200, "updated", root.ts)
-    assert "DATABASE_URL" in answers(fake, root.ts, 2)[1].all_text()
+    fake.wait_for(lambda: [m for m in fake.posts(thread_ts=root.ts)  # its cause: answered
+                           if "the same root cause as above" in m.all_text()])
     assert len(replicas[other].recorder.requests) == 1  # a new alert joined: investigated there
     assert "notified 2 times" in root.all_text()
     assert "1 new alert(s) joined" in "".join(m.all_text() for m in fake.posts(thread_ts=root.ts))

@@ -142,11 +142,15 @@ def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False,
     return messages
 
 
-def alerts_heading(alerts: list[str], d: Diagnosis) -> str:
+def alerts_heading(alerts: list[str], d: Diagnosis, *, answered: bool = False) -> str:
     """"*3 alerts, 1 root cause*" and the alerts an answer explains: the message (mrkdwn) that
-    goes before that answer in an alert's thread."""
+    goes before that answer in an alert's thread; with `answered`, the whole message for alerts
+    whose root cause the thread has an answer for already."""
     count = f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
     head = f"*{count}, 1 root cause*" if d.root_cause else f"*{count}*"
+    if answered and d.root_cause:
+        head = (f":link: *{count}, the same root cause as above*: "
+                f"`{escape(d.root_cause.category)}` on `{escape(d.root_cause.object)}`")
     shown = [f"• `{escape(a)}`" for a in alerts[:MAX_ALERTS_LISTED]]
     if len(alerts) > MAX_ALERTS_LISTED:
         shown.append(f"• …and {len(alerts) - MAX_ALERTS_LISTED} more")

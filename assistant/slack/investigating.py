@@ -152,13 +152,20 @@ class Investigations:
             self._quietly(self.messenger.post, channel, message, thread_ts)
 
     def _answer_alerts(self, job: AlertJob, answered: list[tuple[Asked, Diagnosis]]) -> str:
-        """One answer per root cause, naming the alerts it explains; the outcome in a line."""
+        """One answer per root cause, naming the alerts it explains (a root cause the thread
+        has an answer for already is only named); the outcome in a line."""
         causes: dict[str, list[tuple[Asked, Diagnosis]]] = {}
         for asked, diagnosis in answered:
             causes.setdefault(_cause_key(asked, diagnosis), []).append((asked, diagnosis))
-        for group in causes.values():
+        earlier = {_cause_key(None, Diagnosis.model_validate_json(a.diagnosis))
+                   for a in self.store.answers_in(job.channel, job.thread_ts)}
+        for key, group in causes.items():
             alerts = [name for asked, _ in group for name in asked.alerts]
             first_asked, diagnosis = group[0]
+            if key in earlier:
+                self._quietly(self.messenger.post, job.channel, blocks.notice(
+                    blocks.alerts_heading(alerts, diagnosis, answered=True)), job.thread_ts)
+                continue
             self._answer(job.channel, job.thread_ts, first_asked.request, diagnosis,
                          blocks.alerts_heading(alerts, diagnosis))
         count = sum(len(a.alerts) for a, _ in answered)
@@ -180,8 +187,8 @@ class Investigations:
             return None
 
 
-def _cause_key(asked: Asked, diagnosis: Diagnosis) -> str:
+def _cause_key(asked: Asked | None, diagnosis: Diagnosis) -> str:
     """Answers with one root cause (category and object) go together; others stand alone."""
     if diagnosis.root_cause is not None:
         return f"{diagnosis.root_cause.category} {diagnosis.root_cause.object}"
-    return f"alone {asked.request.question}"
+    return f"alone {asked.request.question if asked else id(diagnosis)}"

@@ -138,6 +138,14 @@ class Store:
                          " WHERE id = ?", answer_id).fetchone()
         return StoredAnswer(*row) if row else None
 
+    def answers_in(self, channel: str, thread_ts: str) -> list[StoredAnswer]:
+        """The answers posted in a thread, oldest first."""
+        with self.database.session() as db:
+            rows = db.run("SELECT id, channel, thread_ts, request, diagnosis FROM answers"
+                          " WHERE channel = ? AND thread_ts = ? ORDER BY created",
+                          channel, thread_ts).fetchall()
+        return [StoredAnswer(*row) for row in rows]
+
     def record_feedback(self, answer_id: str, user: str, helpful: bool) -> None:
         with self.database.session() as db:
             db.run("INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (answer_id, \"user\")"
