@@ -45,11 +45,9 @@ def redact_keyed_structure(text: str, lower: str) -> str:
         text = _DESCRIBED.sub(_redact_described, text)
     if ('"-' in text or "'-" in text) and "," in text:
         text = _sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
-    if "\n" not in text:
-        return text
     if "name" in lower and "value" in lower:
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
-    return text  # values on the lines below their key: `SpreadValues`, line by line
+    return text  # values on the lines below their key: `spread_values`, line by line
 
 
 
@@ -73,13 +71,14 @@ _LINE_ASSIGNMENT = re.compile(
 )
 # What wraps a value in code and reprs: `SecretStr('x')`, `Some("x")`, `Optional[x]`, `b'x'`.
 # Possessive: once a wrapper is read, the value is what it wraps.
-_WRAP = r"(?P<wrap>[A-Za-z_][\w.]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU]{1,2}(?=[\"']))?+"
+_WRAP = r"(?P<wrap>[A-Za-z_][\w.:]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU]{1,2}(?=[\"']))?+"
 _ASSIGNMENT = re.compile(
     rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*){_WRAP})"
     r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
     r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
     r"|<[^<>\n]{1,64}>|\$\([^()\n]{1,256}\)|\$\{[^{}\n]{1,256}\}"  # placeholders, $(cat f)
+    r"|\((?=[a-z ]{1,40}\))[a-z ]{1,40}\)"  # (hidden), (see above)
     r"|[\"'][^\"'\n]{1,1024}$"  # a quote never closed: to the end of the line
     r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
     re.IGNORECASE,
@@ -90,9 +89,14 @@ _PASSPHRASE = re.compile(  # not in a query string (`?a=b&password=x`)
     rf"(?<![A-Za-z0-9_.?&-])(?P<head>(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
     rf"(?P<pw>(?!\$[({{])[^\s\"'`|>{{\[(<][^\s&;,=]{{0,128}}+"
-    rf"(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,128}}+){{1,16}})"
-    rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:]))",
+    rf"(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,128}}+){{1,32}})"
+    rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:])|{_S}+\S)",  # or 32 words: hidden, the rest kept
     re.IGNORECASE,
+)
+_SPACED_LINE = re.compile(  # .properties `db.password Pa55`, Dockerfile `ENV K V`, csh `setenv K V`
+    rf"^(?P<head>{_S}*(?:(?:ENV|setenv|set){_S}+)?(?P<key>{_KEY}){_S}+)(?P<pw>[^\s=:]\S{{0,256}})"
+    rf"{_S}*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _FLAG_VALUE = re.compile(
     rf"(?<![\w-])(?P<head>--?(?P<key>{_KEY})[ \t]+)"
@@ -223,7 +227,7 @@ _DIGEST = re.compile(r"[0-9a-f]{32,128}")
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _LOOKUP = re.compile(r"env|get|lookup|read|load|file|fetch|input|prompt|resolve|ref\b")
 _CALL = re.compile(r"[A-Za-z_][\w.]{0,40}[(\[]")
-_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z]")
+_WORD_AFTER = re.compile(r"[ \t]+[A-Za-z][\w.-]*+(?![:=])")  # prose; not `Host:db`
 
 
 def _at_key_position(m: re.Match[str]) -> bool:
@@ -340,6 +344,24 @@ def redact_keyed(text: str, lower: str) -> str:
         redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
+    if " " in text and _PASSWORD_HINT.search(lower):
+        text = _sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
     return _PROSE.sub(_redact_prose, text) if prose else text
+
+
+_UPSTREAM_PASS = ("proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass",
+                  "memcached_pass")
+
+
+def _redact_spaced(m: re.Match[str]) -> str:
+    """A key and its value with only a space between: a password key that is no English word
+    (`db.password`, `DB_PASSWORD`), and a value shaped like a credential."""
+    key, pw = m.group("key"), m.group("pw")
+    if key.lower().endswith(_UPSTREAM_PASS) or "://" in pw:
+        return m.group()  # nginx `proxy_pass http://backend:8080;`
+    if not (names_password(key) and ("." in key or "_" in key) and is_secret_value(pw)
+            and _CREDENTIAL_SHAPE.match(pw)):
+        return m.group()
+    return m.group("head") + REDACTED
 
 

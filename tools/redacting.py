@@ -101,7 +101,7 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
         line = spread.hide(line)
         if left:
             left -= 1
-            body = _KEY_BODY.match(line, at)
+            body = _KEY_BODY.match(line, at) or _trailing_body(line, at)
             if "-----END" in line.upper():
                 left = 0
             elif public and body and body.end() == len(line.rstrip("\\n\",}")):
@@ -116,6 +116,13 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
         yield out
 
 
+def _trailing_body(line: str, at: int) -> re.Match[str] | None:
+    """The base64 run that ends the line, when the line's prefix is a little wider or narrower
+    than the BEGIN line's (`10:00:00.7` then `10:00:00.14`)."""
+    run = _TRAILING_BODY.search(line, max(0, at - 16))
+    return run if run and abs(run.start() - at) <= 16 else None
+
+
 _CERTIFICATE = re.compile(  # and public keys: public, like certificates
     r"(-----BEGIN (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----.*?"
     r"-----END (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----)", re.DOTALL)
@@ -125,6 +132,7 @@ _SEPARATOR = re.compile(r"[=:\s：＝]")
 _BLOCK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?|CERTIFICATE"
                           r"|(?:RSA |EC )?PUBLIC KEY)-----", re.IGNORECASE)
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
+_TRAILING_BODY = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/=]+(?=\s*$)")
 _BLOCK_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
 _ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
 
