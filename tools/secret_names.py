@@ -113,7 +113,8 @@ def _ends_in_pass(seg: str) -> bool:
 
 _PLACEHOLDER = re.compile(
     r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Z_][A-Z0-9_]*|\$[a-z_][a-z0-9_]*|\{\{.*[\s.].*\}\}|\*+"
-    r"|%\(\w+\)s|<[\w -]*>|\([a-z ]{1,40}\)|(?:file|fd):\S+|stdin|SIG[A-Z]{2,8}(?:[ \t]+[a-z][a-z ]*)?"
+    r"|%\(\w+\)s|<[\w -]*>|\([a-z ]{1,40}\)|(?:file|fd):\S+|stdin"
+    r"|SIG[A-Z]{2,8}(?:[ \t]+[a-z][a-z ]*)?"
     r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
     re.DOTALL,
 )
