@@ -70,9 +70,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings = _merge_same_object(findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
-    if quiet or not intent.health:
+    unready = {f.object for f in findings if f.category == "readiness_probe"}
+    if quiet or not intent.health or unready:  # and why unready pods say they are not ready
         known = {(f.object, f.category) for f in findings}
-        findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known]
+        findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
+                     and (quiet or not intent.health or f.object in unready)]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
         for finding in findings:
@@ -227,6 +229,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
     # failure when nothing old serves), else the one that hurts most
     by_object = {f.object: f for f in sorted(
         findings, key=lambda f: (f.caused_by != f.object, f.impact))}
+    for finding in findings:  # a finding moved to its cause (the NetworkPolicy that blocks a
+        for ref in finding.related:  # workload's egress) still answers for what it was on
+            if not ref.startswith("Pod/"):
+                by_object.setdefault(ref, finding)
     notes = [scope.note] if scope.note else []
     notes += [f"{kind} unknown: {why}" for kind, why in sorted(view.unknown.items())][:6]
     relevant = findings
