@@ -3,15 +3,21 @@ local fake Slack Web API; what `sre slack` runs behind it (the agent, offline, w
 memory and runbook recall) on a scenario snapshot.
 
     .venv/bin/python bench/slack.py [--commands 50] [--workers 4] [--engine-only]
+                                    [--sender process|thread]
 
 Prints ack latency (p50/p99; Slack wants < 3 s) and the time from sending each command to its
-answer being posted in the thread; exits 1 unless every command was answered.
+answer being posted in the thread; exits 1 unless every command was answered. By default the
+commands come from a process of their own (`slack_sender.py`), as Slack's come from elsewhere;
+`--sender thread` sends them from threads of the app's own interpreter (its client work then
+competes with the app's for the GIL, which is what the issue-13 "before" numbers measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fakes.slack_api import FakeSlack  # noqa: E402
-from fakes.slack_env import SHOP, SlackEnv  # noqa: E402
+from fakes.slack_env import SECRET, SHOP, SlackEnv  # noqa: E402
 
 from assistant.agent import Agent, open_memory  # noqa: E402
 from assistant.investigation import Investigator  # noqa: E402
@@ -43,6 +49,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--engine-only", action="store_true",
                         help="the engine behind the seam instead of the agent")
+    parser.add_argument("--sender", choices=("process", "thread"), default="process",
+                        help="where the commands come from (default: a process of their own)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         settings = Settings(state_dir=Path(tmp) / "agent")
@@ -67,15 +75,29 @@ def main() -> int:
                     raise SystemExit(f"{user}: HTTP {sent.status} {sent.body}")
                 return sent.seconds
 
-            t0 = time.monotonic()
-            with ThreadPoolExecutor(max_workers=args.commands) as pool:
-                acks = list(pool.map(send, users))
+            if args.sender == "process":
+                sender = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).with_name("slack_sender.py")), env.url,
+                     SECRET, fake.url, str(args.commands), "diagnose checkout -n shop", SHOP],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                time.sleep(2.0)  # its imports done, it waits for "go"
+                t0 = time.monotonic()
+                started.update(dict.fromkeys(users, t0))
+                out, _ = sender.communicate("go\n", timeout=args.timeout)
+                if sender.returncode != 0:
+                    raise SystemExit(f"the sender failed ({sender.returncode})")
+                acks = [seconds for _, seconds in json.loads(out)]
+            else:
+                t0 = time.monotonic()
+                with ThreadPoolExecutor(max_workers=args.commands) as pool:
+                    acks = list(pool.map(send, users))
             answered = _answers(env, users, args.timeout)
             total = time.monotonic() - t0
             to_answer = [answered[u] - started[u] for u in users if u in answered]
         fake.stop()
     behind = "the engine" if args.engine_only else "the agent (offline)"
-    print(f"commands            {args.commands} concurrent, {args.workers} workers, {behind}")
+    print(f"commands            {args.commands} concurrent, {args.workers} workers, {behind}, "
+          f"sent from {'a process of their own' if args.sender == 'process' else 'app threads'}")
     print(f"ack latency         p50 {percentile(acks, 50) * 1000:.0f} ms   "
           f"p99 {percentile(acks, 99) * 1000:.0f} ms   max {max(acks) * 1000:.0f} ms")
     if to_answer:

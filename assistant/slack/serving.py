@@ -7,7 +7,8 @@ the Socket Mode connection when the mode is `socket`.
     GET  /metrics        Prometheus metrics (`observing`); with `metrics_token` set, only for
                          `Authorization: Bearer <token>`
 
-Bodies past `MAX_BODY` are a 413 and JSON nested past `bounding.MAX_DEPTH` a 400, before Bolt
+A signed slash command is acknowledged by the event loop itself (an empty 200) and dispatched
+to Bolt afterwards: the ack never waits for a thread. Bodies past `MAX_BODY` are a 413 and JSON nested past `bounding.MAX_DEPTH` a 400, before Bolt
 or the alert intake parses them; a Slack request whose timestamp is not a number is a 401.
 """
 
@@ -59,6 +60,12 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
                                               "X-Slack-Request-Timestamp header is missing or "
                                               "not a number"}, status_code=401)
             body = await request.body()
+            if slack.early_ack is not None and _is_command(request, body) \
+                    and slack.early_ack.is_valid_request(body, dict(request.headers)):
+                # A signed /sre command: Slack gets its 200 now, from the event loop; Bolt
+                # dispatches it on its own threads (its listener's ack() is then a no-op).
+                slack.dispatch_later(to_bolt_request(request, body))
+                return Response(status_code=200)
             bolt_response = await run_in_threadpool(slack.bolt.dispatch,
                                                     to_bolt_request(request, body))
             return to_starlette_response(bolt_response)
@@ -85,6 +92,12 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
         return Response(body, media_type=content_type)
 
     return api
+
+
+def _is_command(request: Request, body: bytes) -> bool:
+    return (request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded") and b"command=" in body[:200]
+        and b"payload=" not in body[:200])
 
 
 def connect_socket_mode(slack: SlackApp, app_token: str) -> SocketModeHandler:
