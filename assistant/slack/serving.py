@@ -8,8 +8,9 @@ the Socket Mode connection when the mode is `socket`.
                          `Authorization: Bearer <token>`
 
 A signed slash command is acknowledged by the event loop itself (an empty 200) and dispatched
-to Bolt afterwards: the ack never waits for a thread. Bodies past `MAX_BODY` are a 413 and JSON nested past `bounding.MAX_DEPTH` a 400, before Bolt
-or the alert intake parses them; a Slack request whose timestamp is not a number is a 401.
+to Bolt afterwards: the ack never waits for a thread. Bodies past `MAX_BODY` are a 413 and JSON
+nested past `bounding.MAX_DEPTH` a 400, before Bolt or the alert intake parses them; a Slack
+request whose timestamp is not a number is a 401.
 """
 
 from __future__ import annotations
