@@ -12,6 +12,7 @@ from tools.summaries import meta
 from ..diagnosis import Evidence
 from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
 from .probing import probe_line, served_instead, why_unready
+from .reading import dependency_in
 from .view import ClusterView
 
 _PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
@@ -339,7 +340,8 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         explanation = cause.cause + (f"; its credentials come from Secret {secret}"
                                      if secret else "")
         if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
-            target = cause.target or dependency_in_log(view, pod, name)
+            target = cause.target or dependency_in(cause.line) or \
+                dependency_in_log(view, pod, name)
             if target:
                 detail["target"] = target
                 explanation = explanation.replace("ECONNREFUSED", target)

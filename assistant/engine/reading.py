@@ -67,14 +67,17 @@ _IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b")
 _FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java")
 
 
-_KEYWORD_HOST = re.compile(r"\bhost=['\"]?([\w.-]+)['\"]?,\s*port=(\d+)")  # urllib3, psycopg
+_KEYWORD_HOST = re.compile(  # urllib3's host='x', port=n; libpq's server at "x" (ip), port n
+    r"\bhost=['\"]?([\w.-]+)['\"]?,\s*port=(\d+)|"
+    r"server at \"?([\w.-]+)\"?(?: \([^)]*\))?, port (\d+)")
 
 
 def dependency_in(line: str) -> str | None:
     """host[:port] of the dependency a log line names, if it names one."""
     keyword = _KEYWORD_HOST.search(line)
     if keyword:
-        return f"{keyword.group(1)}:{keyword.group(2)}"
+        host, port = [g for g in keyword.groups() if g]
+        return f"{host}:{port}"
     for pattern in (_SVC_HOST_PORT, _JSON_HOST, _URL_HOST, _HOST_PORT, _IP_PORT):
         for found in pattern.finditer(line):
             host = found.group(1)

@@ -11,10 +11,20 @@ from ..diagnosis import Finding, Remediation
 def propose(finding: Finding) -> list[Remediation]:
     """The remediation steps for a finding's category, filled from its facts."""
     kind, ns, name = finding.object.split("/")
+    dependency = finding.facts.get("target", "")
     facts = {**finding.facts, "kind": kind.lower(), "ns": ns, "name": name,
-             "target": f"{kind.lower()}/{name}", "dependency": finding.facts.get("target", "")}
+             "target": f"{kind.lower()}/{name}", "dependency": dependency,
+             "external": "true" if _external(dependency) else ""}
     return [Remediation(step=s.step, command=s.command, risk=s.risk)
             for s in remedies(finding.category, facts)]
+
+
+def _external(host: str) -> bool:
+    """A dependency named by a public DNS name (an RDS endpoint, a SaaS API), not a Service."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    parts = name.split(".")
+    return len(parts) >= 3 and not name.replace(".", "").isdigit() and not any(
+        p in ("svc", "local", "internal", "cluster") for p in parts)
 
 
 def ruled_out(finding: Finding, others: list[Finding]) -> list[str]:
