@@ -36,13 +36,14 @@ TOOLS = ("pods", "workloads", "events", "nodes", "services", "storage", "autosca
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    source = common.add_argument_group("cluster")
+    where = argparse.ArgumentParser(add_help=False)  # the servers: where to read, nothing else
+    source = where.add_argument_group("cluster")
     source.add_argument("--snapshot", type=Path, metavar="DIR",
                         help="read a snapshot directory instead of a live cluster")
     source.add_argument("--context", help="kubeconfig context (default: the current one)")
     source.add_argument("--kubeconfig", 
                         help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config)")
+    common = argparse.ArgumentParser(add_help=False, parents=[where])
     common.add_argument("-n", "--namespace", help="namespace (default: all)"
                         ).completer = completion.namespaces  # type: ignore[attr-defined]
     common.add_argument("--json", action="store_true", help="machine output on stdout")
@@ -78,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     tool.add_argument("--previous", action="store_true", help="previous container's log")
     tool.add_argument("--budget", type=int, default=6000, help="characters of text output")
 
-    commands.add_parser("slack", parents=[common],
+    commands.add_parser("slack", parents=[where],  # channels' namespaces: SRE_SLACK__*
                         help="run the Slack app (settings: SRE_SLACK__*, see README)")
-    commands.add_parser("web", parents=[common],
-                        help="run the web chat (settings: SRE_WEB__*, see README)")
+    web = commands.add_parser("web", parents=[where],
+                              help="run the web chat (settings: SRE_WEB__*, see README)")
+    web.add_argument("-n", "--namespace", metavar="NS[,NS...]",
+                     help="the only namespaces the chat may read (SRE_WEB__NAMESPACES)")
     mcp = commands.add_parser("mcp", parents=[common],
                               help="serve the read-only tools over MCP (stdio, or --http)")
     mcp.add_argument("--http", action="store_true",
@@ -104,7 +107,8 @@ def open_from_args(args: argparse.Namespace, settings: Settings) -> tools.Narrow
     named with `-n`/`--namespaces` where cluster-wide lists are refused."""
     import tools
 
-    named = [args.namespace, *(getattr(args, "namespaces", None) or "").split(",")]
+    named = [*(getattr(args, "namespace", None) or "").split(","),
+             *(getattr(args, "namespaces", None) or "").split(",")]
     try:
         return tools.Narrowed(tools.open_cluster(
             snapshot=args.snapshot,
@@ -170,8 +174,8 @@ def _check_names(args: argparse.Namespace) -> None:
     from tools.kinds import InvalidName, check_container, check_name, check_namespace
 
     try:
-        check_namespace(args.namespace)
-        for namespace in (getattr(args, "namespaces", None) or "").split(","):
+        for namespace in [*(getattr(args, "namespace", None) or "").split(","),
+                          *(getattr(args, "namespaces", None) or "").split(",")]:
             check_namespace(namespace.strip())
         if args.command != "tool":
             return
@@ -325,6 +329,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             return run_from_cli(settings, cluster)
         if args.command == "web":
             from .web import run_from_cli as run_web  # FastAPI and uvicorn: only here
+            if args.namespace:  # -n sets the allow-list, as SRE_WEB__NAMESPACES does
+                settings.web.namespaces = [n.strip() for n in args.namespace.split(",")
+                                           if n.strip()]
             return run_web(settings, cluster)
         if args.command == "mcp":
             from .mcp import run_from_cli as run_mcp  # the MCP SDK: only here

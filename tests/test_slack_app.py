@@ -3,9 +3,12 @@ them, the fake Slack Web API recording what users would see, the real engine on 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,6 +176,43 @@ def test_allow_list_refuses_politely_and_restricts_what_is_read(env: SlackEnv) -
     text = answer_in(env, root.ts)[0].all_text()
     assert "payment" not in text.replace("payment-processing-worker crashing", "")
     assert env.recorder.visible == [["shop"]]
+
+
+def test_a_question_naming_a_namespace_outside_the_allow_list_is_refused_as_n_is(
+        env: SlackEnv) -> None:
+    refusal = "Sorry, I can't look into that from this channel. Namespaces readable here: `shop`."
+    env.sender.command("ask why is payment-processing-worker failing in payments?", channel=SHOP)
+    env.sender.command("ask what is wrong in namespace kube-system?", channel=SHOP)
+    said = env.fake.wait_for(lambda: len(env.fake.responses()) >= 2 and env.fake.responses())
+    assert [reply["text"] for reply in said] == [refusal, refusal]
+    env.sender.event({"type": "app_mention", "channel": SHOP, "user": "U0BOB", "ts": "7.000100",
+                      "text": f"<@{BOT_USER}> why is payment-processing-worker failing in "
+                              "payments?"})
+    reply = env.fake.wait_for(lambda: env.fake.posts(channel=SHOP, thread_ts="7.000100"))[0]
+    assert reply.text == refusal
+    assert env.recorder.requests == []  # nothing was investigated
+    env.sender.command("ask why is checkout failing in shop?", channel=SHOP)  # its own: answered
+    assert "DATABASE_URL" in answer_in(env, first_post(env, SHOP).ts)[0].all_text()
+
+
+def test_readyz_says_whether_the_cluster_and_slack_answer(env: SlackEnv) -> None:
+    def get(path: str) -> tuple[int, dict[str, str] | str]:
+        try:
+            with urllib.request.urlopen(env.url + path, timeout=5) as response:
+                body = response.read().decode()
+                return response.status, json.loads(body) if path == "/readyz" else body
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, json.loads(e.read().decode())
+
+    assert get("/healthz") == (200, "ok")
+    status, said = get("/readyz")
+    assert status == 200 and said == {"cluster": f"ok (snapshot {env.snapshot})",
+                                      "slack": "ok"}
+    env.fake.fail("auth.test", "invalid_auth")
+    status, said = get("/readyz")
+    assert status == 503 and isinstance(said, dict) and said["slack"].startswith("invalid_auth")
+    assert get("/healthz") == (200, "ok")  # alive all the same: a restart would not help
 
 
 @pytest.mark.parametrize("text", ["", "   ", "!!! ??? ###", "help"])

@@ -288,6 +288,10 @@ def test_an_oversized_body_is_refused(env: WebEnv) -> None:
 def test_an_unreachable_cluster_is_an_error_event(tmp_path: Path) -> None:
     with WebEnv(tmp_path, cluster=_unreachable(tmp_path)) as env:
         response = _ask(env.url, {"question": "why is checkout failing?", "session": SESSION})
+        alive, ready = httpx.get(f"{env.url}/healthz"), httpx.get(f"{env.url}/readyz")
+    assert (alive.status_code, alive.text) == (200, "ok")  # the process lives; not ready:
+    assert ready.status_code == 503
+    assert ready.json()["cluster"].startswith("I could not read the cluster (context c): ")
     assert response.status_code == 200
     name, data = _events(response)[-1]
     assert name == "error"
@@ -299,6 +303,8 @@ def test_an_unreachable_cluster_is_an_error_event(tmp_path: Path) -> None:
 
 def test_the_page_and_health(env: WebEnv) -> None:
     assert httpx.get(f"{env.url}/healthz").text == "ok"
+    ready = httpx.get(f"{env.url}/readyz")
+    assert ready.status_code == 200 and ready.json()["cluster"].startswith("ok (snapshot ")
     page = httpx.get(f"{env.url}/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     policy = page.headers["content-security-policy"]
@@ -359,14 +365,17 @@ def test_a_full_queue_is_a_503_and_the_loop_keeps_serving(tmp_path: Path) -> Non
         cluster.close()
 
 
-def test_sre_web_serves_the_chat(tmp_path: Path) -> None:
+@pytest.mark.parametrize("allowed_by", ["SRE_WEB__NAMESPACES", "-n"])
+def test_sre_web_serves_the_chat(tmp_path: Path, allowed_by: str) -> None:
     snapshot = write_snapshot_dir(merged(DEFAULT_SCENARIOS), tmp_path / "snapshot")
     port = _free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-           "SRE_STATE_DIR": str(tmp_path / "state"), "SRE_WEB__PORT": str(port),
-           "SRE_WEB__NAMESPACES": "shop"}
+           "SRE_STATE_DIR": str(tmp_path / "state"), "SRE_WEB__PORT": str(port)}
+    flags = ["-n", "shop"] if allowed_by == "-n" else []
+    if allowed_by != "-n":
+        env[allowed_by] = "shop"
     process = subprocess.Popen([sys.executable, "-m", "assistant", "web", "--snapshot",
-                                str(snapshot)], env=env, stdout=subprocess.DEVNULL,
+                                str(snapshot), *flags], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -391,6 +400,16 @@ def test_sre_web_serves_the_chat(tmp_path: Path) -> None:
     assert process.returncode == -signal.SIGTERM, stderr
     assert "Application shutdown complete" in stderr
     assert "web chat reads namespaces shop only" in stderr
+
+
+def test_server_help_lists_only_flags_that_do_something() -> None:
+    def usage(command: str) -> str:
+        return subprocess.run([sys.executable, "-m", "assistant", command, "--help"],
+                              capture_output=True, text=True, check=True).stdout
+
+    assert "--json" not in usage("slack") and "--namespace" not in usage("slack")
+    web = usage("web")
+    assert "--json" not in web and "the only namespaces the chat may read" in web
 
 
 def test_web_settings_default_to_loopback_and_read_an_allow_list(

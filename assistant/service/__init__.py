@@ -13,6 +13,7 @@ from .errors import (
     ConfigError,
     InternalError,
     InvestigationError,
+    readiness,
     wrapped,
 )
 from .opening import Service, open_investigator
@@ -20,4 +21,4 @@ from .pool import Lazy, OnDone, Outcome, Pool
 
 __all__ = ["BadInput", "ClusterUnavailable", "ConfigError", "InternalError",
            "InvestigationError", "Lazy", "OnDone", "Outcome", "Pool", "Service",
-           "open_investigator", "wrapped"]
+           "open_investigator", "readiness", "wrapped"]

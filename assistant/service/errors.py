@@ -77,3 +77,13 @@ def wrapped(error: BaseException, source: str | None = None) -> InvestigationErr
     if isinstance(error, (MemoryConfigError, ModelConfigError)):
         return ConfigError(str(error))
     return InternalError()
+
+
+def readiness(cluster: tools.Cluster, source: str | None = None) -> InvestigationError | None:
+    """None when `cluster` answers a namespace list now; else the error a user would be told
+    (`/readyz` says it with a 503)."""
+    try:
+        cluster.namespaces()
+    except CLUSTER_ERRORS as e:
+        return wrapped(e, source or cluster.source)
+    return None

@@ -19,11 +19,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_sdk.signature import SignatureVerifier
 
+import tools
 from tools import Cluster
 
 from ..diagnosis import Diagnosis
 from ..investigation import EngineInvestigator, Request
 from ..observing import Metrics
+from ..service.allowing import outside
 from ..settings import Settings
 from . import blocks, commands
 from .access import AccessPolicy
@@ -174,7 +176,18 @@ class _Listeners:
         namespace = parsed.namespace if isinstance(parsed, Diagnose) else None
         if not access.readable or not access.permits(namespace):
             return blocks.notice(access.refusal())
+        if isinstance(parsed, Ask) and access.namespaces is not None and outside(
+                parsed.question, access.namespaces, self._known_namespaces()):
+            return blocks.notice(access.refusal())  # the same words as for `-n`
         return None
+
+    def _known_namespaces(self) -> list[str]:
+        """The whole cluster's namespaces ("in kube-system" names one only if it exists); none
+        when the cluster cannot say: the investigation then reports that itself."""
+        try:
+            return self.investigations.cluster.namespaces()
+        except tools.ClusterError:
+            return []
 
     def _start(self, parsed: commands.Command, channel: str, thread_ts: str, progress_ts: str,
                headline: str, user: str | None) -> None:

@@ -3,7 +3,8 @@ the Socket Mode connection when the mode is `socket`.
 
     POST /slack/events   Slack's Events API, slash commands and button clicks (HTTP mode)
     POST /alerts         Alertmanager webhook (version 4)
-    GET  /healthz        200 once serving
+    GET  /healthz        200 once serving (liveness)
+    GET  /readyz         200 when the cluster and Slack answer now, else 503 saying which not
     GET  /metrics        Prometheus metrics (`observing`); with `metrics_token` set, only for
                          `Authorization: Bearer <token>`
 
@@ -35,6 +36,7 @@ from .. import logs, tracing
 from ..bounding import BodyLimits
 from ..investigation import EngineInvestigator
 from ..observing import Metrics
+from ..service import readiness
 from ..settings import Settings
 from .app import SlackApp, build
 from .investigating import InvestigatorFactory
@@ -79,8 +81,21 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
         return JSONResponse(doc, status_code=status)
 
     @api.get("/healthz")
-    async def healthz() -> Response:
+    async def healthz() -> Response:  # liveness: the process serves
         return PlainTextResponse("ok")
+
+    @api.get("/readyz")
+    async def readyz() -> Response:  # readiness: the cluster and Slack both answer now
+        cluster = slack.investigations.cluster
+        problem = await run_in_threadpool(readiness, cluster)
+        said = {"cluster": str(problem) if problem else f"ok ({cluster.source})"}
+        try:
+            await run_in_threadpool(slack.messenger.check_token)
+            said["slack"] = "ok"
+        except SlackError as e:
+            said["slack"] = f"{e.code}: {e.explanation}"
+        ready = problem is None and said["slack"] == "ok"
+        return JSONResponse(said, status_code=200 if ready else 503)
 
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:

@@ -4,7 +4,8 @@
     POST /api/ask   {"question": str, "session": str} -> text/event-stream:
                     `progress` events (a `Progress` each), then one `diagnosis` (a `Diagnosis`)
                     or one `error` ({"error": sentence})
-    GET  /healthz   200 once serving
+    GET  /healthz   200 once serving (liveness)
+    GET  /readyz    200 when the cluster answers now, else 503 with the sentence a user would get
     GET  /metrics   Prometheus metrics (see `observing`)
 
 Who may reach it (Host, Origin, token or trusted proxy header; for /metrics its own token when
@@ -23,10 +24,14 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+
+from tools import Cluster
 
 from ..bounding import BodyLimits
 from ..investigation import Request as Question
+from ..service import readiness
 from ..settings import WebSettings
 from . import page
 from .access import Gate
@@ -73,9 +78,11 @@ def _bad(status: int, sentence: str) -> JSONResponse:
     return JSONResponse({"error": sentence}, status_code=status)
 
 
-def web_app(asking: Asking, config: WebSettings | None = None) -> FastAPI:
+def web_app(asking: Asking, config: WebSettings | None = None,
+            cluster: Cluster | None = None) -> FastAPI:
     """The ASGI app; investigations run on `asking`'s worker threads, never on the loop.
-    `config` sets who may reach it (`access.Gate`): by default, loopback names only."""
+    `config` sets who may reach it (`access.Gate`): by default, loopback names only.
+    `/readyz` reads `cluster` (as the chat may read it) when given."""
     api = FastAPI(title="sre-assistant web chat", docs_url=None, redoc_url=None,
                   openapi_url=None)
     api.add_middleware(BodyLimits, limits={"/api/ask": MAX_BODY})
@@ -109,8 +116,17 @@ def web_app(asking: Asking, config: WebSettings | None = None) -> FastAPI:
                                           "X-Accel-Buffering": "no"})
 
     @api.get("/healthz")
-    async def healthz() -> Response:
+    async def healthz() -> Response:  # liveness: the process serves
         return PlainTextResponse("ok")
+
+    @api.get("/readyz")
+    async def readyz() -> Response:  # readiness: the cluster answers now
+        if cluster is None:
+            return JSONResponse({"cluster": "not checked"})
+        problem = await run_in_threadpool(readiness, cluster)
+        if problem is not None:
+            return JSONResponse({"cluster": str(problem)}, status_code=503)
+        return JSONResponse({"cluster": f"ok ({cluster.source})"})
 
     @api.get("/metrics")
     async def metrics() -> Response:

@@ -41,18 +41,19 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
                 tracing.opened(settings.tracing) as traces:
             metrics.tracing = traces
             metrics.watch_model(service.model, settings.model.provider)
-            return serve(settings, service.investigator, metrics, source=cluster.source)
+            return serve(settings, service.investigator, metrics, source=cluster.source,
+                         cluster=service.cluster)
     except ConfigError as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
 
 
 def serve(settings: Settings, investigator: Investigator, metrics: Metrics | None = None, *,
-          source: str | None = None) -> int:
+          source: str | None = None, cluster: Cluster | None = None) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.web
     asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit,
                     metrics=metrics, source=source)
-    server = uvicorn.Server(uvicorn.Config(web_app(asking, config), host=config.host,
+    server = uvicorn.Server(uvicorn.Config(web_app(asking, config, cluster), host=config.host,
                                            port=config.port, log_level="info",
                                            log_config=None))  # logs.configure's handler
     if config.namespaces is not None:
