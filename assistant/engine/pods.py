@@ -247,6 +247,36 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
                     signature=cause, detail={"container": name})
 
 
+def env_source(view: ClusterView, pod: Obj, container: str, var: str) -> str | None:
+    """Where a container's env variable comes from, when a ConfigMap or Secret key sets it
+    ("DATABASE_URL comes from key database_url of ConfigMap relay-config, optional")."""
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container:
+            continue
+        for env in each.get("env") or []:
+            ref = (env.get("valueFrom") or {}) if env.get("name") == var else {}
+            for source, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                key = ref.get(source)
+                if key:
+                    optional = "; the reference is optional, so the container starts " \
+                        "without it" if key.get("optional") else ""
+                    held = _keys_held(view, kind, key.get("name"), meta(pod).get("namespace"))
+                    lacks = f", which does not hold that key (its keys: {', '.join(held[:8])})" \
+                        if held and key.get("key") not in held else ""
+                    return (f"{var} comes from key {key.get('key')} of {kind} "
+                            f"{key.get('name')}{lacks}{optional}")
+    return None
+
+
+def _keys_held(view: ClusterView, kind: str, name: str | None,
+               namespace: str | None) -> list[str]:
+    """The keys of a ConfigMap (Secrets are never read: their keys stay unknown)."""
+    if kind != "ConfigMap" or not name:
+        return []
+    found = view.find("ConfigMap", name, namespace) or {}
+    return sorted({*(found.get("data") or {}), *(found.get("binaryData") or {})})
+
+
 RECURRING_HOURS = 24  # an OOMKill this recent, after earlier restarts, will come back
 
 
@@ -331,14 +361,17 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         evidence.append(Evidence(source=source,  # type: ignore[arg-type]
                                  object=f"{ref}/{name}", detail=cause.line.strip()))
         detail = {"container": name}
-        if cause.signature.category == "missing_env":
-            detail["var"] = cause.groups[0]
         secret = secret_of(pod, name) if cause.signature.category == "credentials_rejected" \
             else None
         if secret:
             detail["secret"] = secret
         explanation = cause.cause + (f"; its credentials come from Secret {secret}"
                                      if secret else "")
+        if cause.signature.category == "missing_env":
+            detail["var"] = cause.groups[0]
+            source = env_source(view, pod, name, cause.groups[0])
+            if source:
+                explanation += f"; {source}"
         if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
             target = cause.target or dependency_in(cause.line) or \
                 dependency_in_log(view, pod, name)
