@@ -112,8 +112,13 @@ def _errors() -> tuple[type[Exception], ...]:
             state.RuntimeException, RuntimeError, OSError, ValueError)
 
 
-def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1) -> Embedder:
-    """The embedder for `model_dir`, after checking its files and the model's sha256."""
+def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1, *,
+                  warm_up: bool = True) -> Embedder:
+    """The embedder for `model_dir`, after checking its files and the model's sha256.
+
+    `warm_up` runs the model once, so that a file that loads but cannot run fails here (before
+    an index is half written). A search that embeds one query leaves it out: its query is the
+    first run, which costs what a warm-up would, and a failure there makes it lexical."""
     directory = model_dir.expanduser()
     missing = [name for name in ("model.onnx", *TOKENIZER_FILES)
                if not (directory / name).is_file()]
@@ -128,8 +133,9 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1)
             f"{sha256[:12]}...; run `make model` again or set SRE_KNOWLEDGE__MODEL_SHA256 for "
             f"your own model")
     embedder = Embedder(directory, f"{MODEL_NAME}:{sha256[:16]}:{RUNTIME}", threads)
-    embedder.embed(["warm up"])  # load now, so a broken file fails here and not mid-index
-    embedder.computed = 0
+    if warm_up:
+        embedder.embed(["warm up"])
+        embedder.computed = 0
     return embedder
 
 

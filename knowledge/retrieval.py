@@ -17,20 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from .chunking import Chunk, chunks_of
 from .embedding import MODEL_SHA256, Embedder, load_embedder
 from .errors import BadQuery, ModelUnavailable
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, Postings
 from .runbooks import Library
 from .scoring import (
     LEXICAL_WEIGHT,
     MATCH_THRESHOLD,
     Evidence,
     alert_words,
+    asks_how_to,
     dense_gap,
     exact_names,
     lexical_gap,
@@ -79,15 +80,15 @@ class SearchResult:
 
 class RunbookIndex:
     """Searches runbook sections; dense only when an embedder and the vectors are present: in a
-    store, or in a copy whose rows are `chunks`."""
+    store, or in a copy whose rows are `chunks`. `postings`: the chunks' kept BM25 table."""
 
     def __init__(self, chunks: Sequence[Chunk], *, store: ChromaStore | None = None,
                  embedder: Embedder | None = None, notes: Sequence[str] = (),
-                 vectors: SectionCopy | None = None) -> None:
+                 vectors: SectionCopy | None = None, postings: Postings | None = None) -> None:
         self._chunks = list(chunks)
         self._by_id = {c.id: c for c in self._chunks}
         self._position = {c.id: i for i, c in enumerate(self._chunks)}
-        self._lexical = LexicalIndex(self._chunks)
+        self._lexical = LexicalIndex(self._chunks, postings)
         self._weights = [section_weight(c.section) for c in self._chunks]
         self._names = {c.path: exact_names(c.reasons) for c in self._chunks}
         self._known = set().union(*self._names.values()) if self._names else set()
@@ -152,9 +153,15 @@ class RunbookIndex:
         lexical = self._lexical.scores(expanded)
         dense: dict[int, float] = {}
         if result.mode != "lexical":
-            dense = self._dense_scores(expanded, categories, wanted_kinds, admitted)
+            try:
+                dense = self._dense_scores(expanded, categories, wanted_kinds, admitted)
+            except ModelUnavailable as e:
+                result.notes.append(str(e))
+                result.mode = "lexical"
         ranked, evidence = self._rank(admitted, lexical, dense, result.mode,
                                       query_names(text), self._lexical.rarity(expanded))
+        if evidence is not None:
+            evidence = replace(evidence, how_to=asks_how_to(text))
         result.nearest = ranked[:k]
         result.evidence = evidence
         if evidence is not None and result.mode != "dense":
@@ -246,7 +253,7 @@ def open_index(library: Library, location: StoreLocation, model_dir: Path,
     if location.host is None and not (location.path / "chroma.sqlite3").is_file():
         return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
     with ThreadPoolExecutor(1, thread_name_prefix="embedding-model") as pool:
-        model = pool.submit(load_embedder, model_dir, model_sha256)
+        model = pool.submit(load_embedder, model_dir, model_sha256, warm_up=False)
         copy = read_copy(location)
         if copy is not None:
             return _over(copy.chunks, library, model, vectors=copy)
@@ -274,7 +281,8 @@ def _over(chunks: list[Chunk], library: Library, model: Future[Embedder], *,
     if stale:
         notes.append(f"the runbook index is out of date for {stale} runbook(s); run "
                      f"`sre runbooks index`")
-    index = RunbookIndex(chunks, notes=notes)  # the lexical side, built while the model loads
+    index = RunbookIndex(chunks, notes=notes,  # the lexical side, read while the model loads
+                         postings=vectors.postings if vectors is not None else None)
     try:
         embedder = model.result()
     except ModelUnavailable as e:

@@ -13,7 +13,9 @@ refits the abstain rule and prints what to paste here).
 - Alert words: an alert name that no runbook lists (say `KubeNodeReadinessFlapping`) is read as
   the plain words of its symptom class in knowledge/symptoms.yaml (`node`, `kubelet`, ...).
 - Abstain: a logistic score over raw evidence (the top runbook's cosine similarity, the lexical
-  score per unit of the query's word rarity, and how far the lexical #1 stands out). Below
+  score per unit of the query's word rarity, how far the lexical #1 stands out, and whether the
+  query asks how to build or set something up: runbooks answer failures, and a how-to
+  question shares their words without being about one). Below
   `MATCH_THRESHOLD` the search says "no runbook matches". A runbook that lists an exact alert or
   reason name from the query (front matter `applies_to.reasons`) always matches.
 """
@@ -32,14 +34,23 @@ SECTION_WEIGHT = {"Verify": 0.7, "Prevent": 0.7}
 """Sections not named here weigh 1."""
 
 # Logistic abstain rule: match = sigmoid(bias + sum(weight * feature)).
-HYBRID_RULE = {"bias": -9.32, "cosine": 9.37, "lexical_per_idf": 16.22, "lexical_gap": 1.37,
-               "dense_gap": 11.18}
-LEXICAL_RULE = {"bias": -4.27, "lexical_per_idf": 19.78, "lexical_gap": 1.23}
+HYBRID_RULE = {"bias": -8.98, "cosine": 7.78, "lexical_per_idf": 16.01, "lexical_gap": 2.23,
+               "dense_gap": 9.49, "how_to": -3.76}
+LEXICAL_RULE = {"bias": -4.55, "lexical_per_idf": 21.05, "lexical_gap": 1.64, "how_to": -4.0}
 MATCH_THRESHOLD = 0.5
+
+_HOW_TO = re.compile(r"\s*(how (do|can|should) (i|we)|how to|set up|configure|install|enable|"
+                     r"migrate|create|write)\b", re.IGNORECASE)
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _PLAIN = re.compile(r"[a-z][a-z '-]*[a-z]")
+
+
+def asks_how_to(text: str) -> bool:
+    """The query asks how to do, build or set something up ("how do I ...", "configure ...")
+    rather than naming a failure."""
+    return _HOW_TO.match(text) is not None
 
 
 def section_weight(section: str) -> float:
@@ -60,11 +71,12 @@ def query_names(text: str) -> set[str]:
 def alert_words(text: str, known: set[str]) -> str:
     """Plain words for the alert names in `text` that no runbook lists (`known` holds the ones
     that some runbook does): the words of the alert's symptom class in knowledge/symptoms.yaml."""
+    unlisted = [w for w in _NAME.findall(text) if w[0].isupper() and w.lower() not in known]
+    if not unlisted:  # alert names are capitalised: most queries never read symptoms.yaml
+        return ""
     extra: list[str] = []
-    for word in _NAME.findall(text):
-        words = _alert_class_words().get(word)
-        if words and word.lower() not in known:
-            extra += words
+    for word in unlisted:
+        extra += _alert_class_words().get(word, ())
     return " ".join(dict.fromkeys(extra))
 
 
@@ -93,6 +105,7 @@ class Evidence:
     lexical_gap: float  # (best - second best BM25 runbook) / best, 0 when nothing matched
     dense_gap: float  # the best runbook's cosine minus the mean of the next nine
     exact: bool  # the fused #1 lists an exact alert or reason name from the query
+    how_to: bool = False  # the query asks how to do something (`asks_how_to`)
 
     def match(self) -> float:
         """How likely it is that the library answers the query at all, from 0 to 1."""
@@ -100,13 +113,14 @@ class Evidence:
             return 1.0
         rule = LEXICAL_RULE if self.cosine is None else HYBRID_RULE
         z = rule["bias"] + rule["lexical_per_idf"] * self.lexical_per_idf
-        z += rule["lexical_gap"] * self.lexical_gap
+        z += rule["lexical_gap"] * self.lexical_gap + rule["how_to"] * self.how_to
         if self.cosine is not None:
             z += rule["cosine"] * self.cosine + rule["dense_gap"] * self.dense_gap
         return 1 / (1 + math.exp(-z))
 
     def features(self) -> list[float]:
-        return [self.cosine or 0.0, self.lexical_per_idf, self.lexical_gap, self.dense_gap]
+        return [self.cosine or 0.0, self.lexical_per_idf, self.lexical_gap, self.dense_gap,
+                float(self.how_to)]
 
 
 def dense_gap(best: Sequence[float]) -> float:

@@ -1,10 +1,11 @@
 """A numpy copy of the local index's sections and vectors, so a search need not start Chroma.
 
 Starting Chroma costs half a second before the first query; the section vectors of a few
-hundred runbooks are a small matrix. `sre runbooks index` writes that matrix and the sections
-beside the local index (`sections.npz`), stamped with the collection's id and Chroma's write
-sequence numbers. A search reads it when the stamp still holds and
-searches it exactly (cosine over every admitted section, what Chroma's HNSW graph approximates);
+hundred runbooks are a small matrix. `sre runbooks index` writes that matrix, the sections and
+their BM25 table (`knowledge.lexical.Postings`, so a search neither tokenizes the sections nor
+imports bm25s) beside the local index (`sections.npz`), stamped with the collection's id and
+Chroma's write sequence numbers. A search reads it when the stamp still holds and searches it
+exactly (cosine over every admitted section, what Chroma's HNSW graph approximates);
 when it is missing, stale or unreadable, the search opens Chroma as before. Chroma stays the
 store of record: the copy is only ever rebuilt from it, and a server index has no copy.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunking import CHUNK_FORMAT, Chunk
+from .lexical import TOKENS_FORMAT, Postings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,10 +40,12 @@ FORMAT = 1
 
 @dataclass(frozen=True)
 class SectionCopy:
-    """Chunks in the order of the rows of `vectors` (unit vectors, float32)."""
+    """Chunks in the order of the rows of `vectors` (unit vectors, float32), and their BM25
+    table when it was kept with the same tokens."""
 
     chunks: list[Chunk]
     vectors: np.ndarray
+    postings: Postings | None = None
 
     def nearest(self, vector: Sequence[float], n: int,
                 admitted: Sequence[int]) -> list[tuple[int, float]]:
@@ -99,12 +103,17 @@ def write_copy(location: StoreLocation, store: ChromaStore) -> Path | None:
     if current is None:  # a Chroma whose tables read differently: searches open Chroma
         remove_copy(location)
         return None
-    header = json.dumps({"stamp": current, "records": records}).encode()
+    postings = Postings.build([Chunk.from_record(i, d, m) for i, d, m in stored])
+    words = sorted(postings.vocab, key=postings.vocab.__getitem__)
+    header = json.dumps({"stamp": current, "records": records,
+                         "lexical": {"format": TOKENS_FORMAT, "words": words}}).encode()
     target = location.path / FILE_NAME
     with tempfile.NamedTemporaryFile(dir=location.path, prefix=".sections-", suffix=".npz",
                                      delete=False) as stream:
         try:
-            np.savez(stream, vectors=matrix, header=np.frombuffer(header, dtype=np.uint8))
+            np.savez(stream, vectors=matrix, header=np.frombuffer(header, dtype=np.uint8),
+                     lexical_scores=postings.scores, lexical_sections=postings.sections,
+                     lexical_start=postings.start)
         except BaseException:
             Path(stream.name).unlink(missing_ok=True)
             raise
@@ -128,14 +137,27 @@ def read_copy(location: StoreLocation) -> SectionCopy | None:
             if current is None or header.get("stamp") != current:
                 return None
             vectors = np.ascontiguousarray(data["vectors"], dtype=np.float32)
+            postings = _postings(header.get("lexical"), data)
         chunks = [Chunk.from_record(r["id"], r["document"], r["metadata"])
                   for r in header["records"]]
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None  # unreadable: Chroma answers instead
-        return None
     if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
         return None
-    return SectionCopy(chunks, vectors)
+    return SectionCopy(chunks, vectors, postings)
+
+
+def _postings(lexical: Any, data: Any) -> Postings | None:
+    """The kept BM25 table; None when the copy has none or one made with other tokens (the
+    search then builds it from the sections)."""
+    if not isinstance(lexical, dict) or lexical.get("format") != TOKENS_FORMAT:
+        return None
+    words = lexical["words"]
+    start = data["lexical_start"]
+    if len(start) != len(words) + 1:
+        return None
+    return Postings({word: n for n, word in enumerate(words)}, data["lexical_scores"],
+                    data["lexical_sections"], start)
 
 
 def remove_copy(location: StoreLocation) -> None:

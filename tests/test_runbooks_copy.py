@@ -75,6 +75,30 @@ def test_the_copy_answers_as_chroma_does(tmp_path: Path, runbooks_dir: Path, mod
     assert from_copy == from_chroma
 
 
+def test_a_copy_without_the_bm25_table_is_searched_all_the_same(
+        tmp_path: Path, runbooks_dir: Path, model_dir: Path, embedder: Embedder) -> None:
+    """A copy written before the table was kept (or with other tokens) is still read; its
+    sections are tokenized again and the answers do not change."""
+    import numpy as np
+
+    location = StoreLocation(tmp_path / "index")
+    index_runbooks(read_library([runbooks_dir], bundled=False), location, model_dir,
+                   embedder=embedder)
+    copy = read_copy(location)
+    assert copy is not None and copy.postings is not None and copy.postings.vocab
+    with_table = _answers(location, runbooks_dir, model_dir)
+    path = location.path / FILE_NAME
+    with np.load(path) as data:
+        header = json.loads(data["header"].tobytes())
+        vectors = data["vectors"]
+    del header["lexical"]
+    np.savez(path, vectors=vectors,
+             header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+    older = read_copy(location)
+    assert older is not None and older.postings is None
+    assert _answers(location, runbooks_dir, model_dir) == with_table
+
+
 def test_a_copy_chroma_has_moved_past_is_not_read(tmp_path: Path, runbooks_dir: Path,
                                                   model_dir: Path, embedder: Embedder) -> None:
     location = StoreLocation(tmp_path / "index")
@@ -123,14 +147,14 @@ def test_vectors_agree_with_chromas_own_embedder(model_dir: Path, embedder: Embe
         assert math.isclose(cosine, 1.0, abs_tol=1e-6)
 
 
-def test_searching_imports_neither_chroma_nor_the_kubernetes_client(
+def test_searching_imports_neither_chroma_bm25s_nor_the_kubernetes_client(
         tmp_path: Path, runbooks_dir: Path, model_dir: Path, embedder: Embedder) -> None:
     index_runbooks(read_library([runbooks_dir], bundled=False),
                    StoreLocation(tmp_path / "index"), model_dir, embedder=embedder)
     script = ("import json, sys\nfrom assistant.cli import run\n"
               "code = run(['runbooks', 'search', 'exit code 137', '--json'])\n"
-              "print(json.dumps([code, sorted(m for m in ('chromadb', 'kubernetes', 'tools')"
-              " if m in sys.modules)]), file=sys.stderr)\n")
+              "print(json.dumps([code, sorted(m for m in ('chromadb', 'kubernetes', 'tools',"
+              " 'bm25s') if m in sys.modules)]), file=sys.stderr)\n")
     env = {**os.environ, "SRE_KNOWLEDGE__INDEX_DIR": str(tmp_path / "index"),
            "SRE_KNOWLEDGE__BUNDLED": "false", "SRE_KNOWLEDGE__RUNBOOKS_DIRS": str(runbooks_dir),
            "SRE_KNOWLEDGE__MODEL_DIR": str(model_dir)}

@@ -150,12 +150,13 @@ def calibrate(queries: list[Query], outcomes: dict[Mode, list[Outcome]]) -> None
     Prints the rules to paste into knowledge/scoring.py."""
     import numpy as np
 
-    for mode, names in (("hybrid", ["cosine", "lexical_per_idf", "lexical_gap", "dense_gap"]),
-                        ("lexical", ["lexical_per_idf", "lexical_gap"])):
+    for mode, names in (("hybrid", ["cosine", "lexical_per_idf", "lexical_gap", "dense_gap",
+                                    "how_to"]),
+                        ("lexical", ["lexical_per_idf", "lexical_gap", "how_to"])):
         rows = [(o.evidence, q.expected is not None)
                 for q, o in zip(queries, outcomes[mode], strict=True)
                 if q.split == "tune" and o.evidence is not None and not o.evidence.exact]
-        columns = [0, 1, 2, 3] if mode == "hybrid" else [1, 2]
+        columns = [0, 1, 2, 3, 4] if mode == "hybrid" else [1, 2, 4]
         x = np.array([[e.features()[c] for c in columns] for e, _ in rows])
         y = np.array([1.0 if m else 0.0 for _, m in rows])
         xb = np.c_[x, np.ones(len(x))]
@@ -164,13 +165,14 @@ def calibrate(queries: list[Query], outcomes: dict[Mode, list[Outcome]]) -> None
         for _ in range(20000):
             p = 1 / (1 + np.exp(-xb @ w))
             w -= 0.5 * (xb.T @ ((p - y) * balance) / len(y))
-        z = xb @ w
-        labelled = np.sort(z[y == 1])
+        weights = np.round(w[:-1], 2)  # the rule as printed; the bias is chosen for these
+        labelled = np.sort(x[y == 1] @ weights)
         allowed = math.floor(0.02 * sum(1 for q in queries
                                         if q.split == "tune" and q.expected is not None))
-        w[-1] -= labelled[allowed] - 1e-6 if allowed < len(labelled) else 0.0
-        rule = {"bias": round(float(w[-1]), 2)} | {
-            n: round(float(v), 2) for n, v in zip(names, w[:-1], strict=True)}
+        # the bias that answers all but `allowed` labelled tune queries (rounded up: a match of
+        # exactly MATCH_THRESHOLD answers)
+        bias = math.ceil(-labelled[min(allowed, len(labelled) - 1)] * 100) / 100
+        rule = {"bias": bias} | {n: float(v) for n, v in zip(names, weights, strict=True)}
         print(f"{mode.upper()}_RULE = {rule}")
 
 
