@@ -21,7 +21,7 @@ from .controllers import controller_findings
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
-from .reading import namespaces_named, what_logs_say
+from .reading import namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
@@ -61,6 +61,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     behind = [p for p in serving if id(p) not in read]
     said += what_logs_say(view, behind, limit=10)
     findings, _ = pod_findings(view)
+    crashed_toward = namespaces_in(f.facts.get("target") or "" for f in findings)
+    if not crashed_toward <= set(view.namespaces):  # a crash names a dependency elsewhere
+        view.widen(sorted(crashed_toward))
+        findings, _ = pod_findings(view)
     findings += controller_findings(view)
     findings += service_findings(view)
     findings += node_findings(view)

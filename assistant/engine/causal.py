@@ -150,7 +150,7 @@ def claim_facts(view: ClusterView, namespace: str, name: str) -> dict[str, str]:
 
 _DNS_FAILURES = ("dns-no-such-host",)
 # findings whose cause may be the dependency their log names
-_FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full")
+_FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 
 def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:

@@ -219,7 +219,9 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
     state = init.get("state") or {}
     terminated = state.get("terminated") or (init.get("lastState") or {}).get("terminated") or {}
     waiting = (state.get("waiting") or {}).get("reason")
-    if "running" in state or (terminated.get("exitCode") == 0 and not waiting):
+    if "running" in state:
+        return _init_stuck(view, pod, init)
+    if terminated.get("exitCode") == 0 and not waiting:
         return None
     if waiting in (None, "PodInitializing") and not terminated:
         return None
@@ -243,8 +245,51 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
                      for line in said]
         if said:
             explanation += f"; its log says: {' / '.join(said)}"
+    detail = _init_detail(view, pod, name, cause)
+    if detail.get("target") and detail["target"] not in explanation:
+        explanation += f" (at {detail['target']})"
     return PodIssue("init_container", explanation, evidence, 0.85, container=name,
-                    signature=cause, detail={"container": name})
+                    signature=cause, detail=detail)
+
+
+STUCK_INIT_SECONDS = 600  # an init container that waits longer than this waits for good
+
+
+def _init_stuck(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
+    """An init container that has run for long and logs why it cannot finish (it waits for
+    a database whose name does not resolve)."""
+    started = ((init.get("state") or {}).get("running") or {}).get("startedAt")
+    age = view.age_seconds(started)
+    name = init.get("name", "?")
+    if age is None or age < STUCK_INIT_SECONDS:
+        return None
+    cause = log_cause(view, pod, name)
+    said = [] if cause else telling_lines(view, pod, name)
+    if cause is None and not said:
+        return None
+    ref = pod_ref(pod)
+    evidence = [Evidence(source="status", object=ref,
+                         detail=f"init container {name}: Running for {int(age // 60)} min, "
+                                "the app containers have not started")]
+    lines = [cause.line.strip()] if cause else said
+    evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line) for line in lines]
+    explanation = (f"the init container {name} has run for {int(age // 60)} minutes without "
+                   f"finishing, so the pod never starts its containers: "
+                   + (cause.cause if cause else f"its log says: {' / '.join(said)}"))
+    return PodIssue("init_container", explanation, evidence, 0.8, container=name,
+                    signature=cause, detail=_init_detail(view, pod, name, cause))
+
+
+def _init_detail(view: ClusterView, pod: Obj, name: str,
+                 cause: SignatureMatch | None) -> dict[str, str]:
+    """The facts of an init container's failure: the dependency it cannot reach, if any."""
+    detail = {"container": name}
+    if cause is not None and cause.signature.category == "dependency_unreachable":
+        target = cause.target or dependency_in(cause.line) or dependency_in_log(view, pod, name)
+        if target:
+            detail["target"] = target
+            detail["signature"] = cause.signature.id
+    return detail
 
 
 def env_source(view: ClusterView, pod: Obj, container: str, var: str) -> str | None:

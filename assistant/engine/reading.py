@@ -9,6 +9,7 @@ says "took 12ms" is not latency evidence.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from knowledge import SignatureMatch, match_line
@@ -227,8 +228,9 @@ def _spread(view: ClusterView, pods: list[Obj]) -> list[Obj]:
 
 def namespaces_named(said: list[Said]) -> set[str]:
     """Namespaces that the dependencies in the logs live in (`name.ns.svc`)."""
-    found: set[str] = set()
-    for item in said:
-        for match in _SVC_HOST.finditer(f"{item.match.line} {item.target or ''}"):
-            found.add(match.group(3))
-    return found
+    return namespaces_in(f"{item.match.line} {item.target or ''}" for item in said)
+
+
+def namespaces_in(texts: Iterable[str]) -> set[str]:
+    """Namespaces that cluster DNS names in these texts point to (`name.ns.svc`)."""
+    return {match.group(3) for text in texts for match in _SVC_HOST.finditer(text)}
