@@ -414,9 +414,9 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                                      if secret else "")
         if cause.signature.category == "missing_env":
             detail["var"] = cause.groups[0]
-            source = env_source(view, pod, name, cause.groups[0])
-            if source:
-                explanation += f"; {source}"
+            origin = env_source(view, pod, name, cause.groups[0])
+            if origin:
+                explanation += f"; {origin}"
         if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
             target = cause.target or dependency_in(cause.line) or \
                 dependency_in_log(view, pod, name)
