@@ -41,6 +41,27 @@ class RunbookCitation(BaseModel):
     score: float
 
 
+class Excerpt(BaseModel):
+    """What a follow-up asked to see, shown as it is: a log, events, a describe, a history."""
+
+    object: str  # "Pod/shop/checkout-7d9f8b6c4-x2k9p"
+    title: str  # "previous log of container app (the run before the last restart)"
+    text: str  # shown as a code block, redacted and bounded by the tool
+
+
+ReplyKind = Literal["logs", "previous_logs", "events", "describe", "changes", "comparison"]
+
+
+class Reply(BaseModel):
+    """The answer to a follow-up that asks for content, not for another diagnosis: shown
+    first, with a short reference back (`about`) to the conversation's diagnosis."""
+
+    kind: ReplyKind
+    heading: str  # "Previous logs: api-58d7c9b6f4-xr7pd, container api"
+    excerpts: list[Excerpt] = Field(default_factory=list)
+    about: str  # "About the diagnosis: Problem: StatefulSet shop/postgres is OOMKilled"
+
+
 class Target(BaseModel):
     kind: str
     namespace: str | None
@@ -81,3 +102,4 @@ class Diagnosis(BaseModel):
     ruled_out: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # what was unknown, cut or unavailable
+    reply: Reply | None = None  # a follow-up's content (logs, events...); None: a diagnosis

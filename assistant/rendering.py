@@ -85,9 +85,27 @@ def causal_path(d: Diagnosis) -> str:
     return " -> ".join(names) + f" ({state_of(d.root_cause.category)})"
 
 
+def reply_markdown(d: Diagnosis) -> str | None:
+    """A follow-up's content (logs, events, a describe...) as it is, then the reference back
+    to the diagnosis; None when `d` answers a diagnosis question."""
+    if d.reply is None:
+        return None
+    lines = [f"**{d.reply.heading}**", ""]
+    for excerpt in d.reply.excerpts:
+        lines += [f"{excerpt.title[0].upper()}{excerpt.title[1:]}:", "```",
+                  excerpt.text.replace("```", "'" * 3), "```", ""]
+    lines.append(d.reply.about)
+    if d.notes:
+        lines += ["", "**Notes**: " + "; ".join(d.notes)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def to_markdown(d: Diagnosis, *, evidence: bool = True) -> str:
     """Verdict line, causal path, what was found, remediation, then (when `evidence`) the
-    evidence; each thing said once."""
+    evidence; each thing said once. A follow-up's reply instead, when it asked for content."""
+    replied = reply_markdown(d)
+    if replied is not None:
+        return replied
     lines = [f"**{verdict_line(d)}**", ""]
     path = causal_path(d)
     if path:
@@ -118,5 +136,8 @@ def to_markdown(d: Diagnosis, *, evidence: bool = True) -> str:
 
 
 def to_text(d: Diagnosis) -> str:
-    """Markdown without its markup, for a terminal."""
-    return to_markdown(d).replace("**", "").replace("```\n  ", "$ ").replace("\n  ```", "")
+    """Markdown without its markup, for a terminal (a reply's code blocks stay fenced)."""
+    text = to_markdown(d).replace("**", "")
+    if d.reply is not None:
+        return text
+    return text.replace("```\n  ", "$ ").replace("\n  ```", "")

@@ -61,7 +61,8 @@ def _ask(settings: Settings, snapshot: Path, question: str, thread: str) -> Diag
 def _assert_previous_logs_of_the_worker(answer: Diagnosis) -> None:
     assert answer.target and answer.target.name == WORKER
     assert answer.summary.startswith("Previous logs:")
-    assert "KeyError: 'currency'" in answer.summary
+    assert answer.reply is not None and answer.reply.kind == "previous_logs"
+    assert "KeyError: 'currency'" in answer.reply.excerpts[0].text
     assert any(e.source == "log" and e.detail.startswith("previous log")
                and "unhandled error while processing" in e.detail for e in answer.evidence)
 

@@ -315,6 +315,22 @@ def test_a_thread_follow_up_is_answered_from_the_agents_memory_across_a_restart(
         env.sender.event({"type": "message", "channel": SRE, "user": "U0BOB", "ts": "2.000100",
                           "thread_ts": "1.000100", "text": "show me its previous logs",
                           "channel_type": "channel"})
-        follow_up = answer_in(env, "1.000100", count=2)[1].all_text()
+        reply = answer_in(env, "1.000100", count=2)[1]
+        env.sender.event({"type": "message", "channel": SRE, "user": "U0BOB", "ts": "3.000100",
+                          "thread_ts": "1.000100", "text": "and its events?",
+                          "channel_type": "channel"})
+        events = answer_in(env, "1.000100", count=3)[2]
+    follow_up = reply.all_text()
     assert "Previous logs: payment-processing-worker-" in follow_up
-    assert "No previous container log could be read" not in follow_up
+    sections = [b["text"]["text"] for b in reply.blocks if b["type"] == "section"]
+    # the log itself as a code block, under the container and which run it is
+    title = next(i for i, t in enumerate(sections) if t.startswith("*Previous log of container"))
+    heading, _, code = sections[title].partition("\n```")
+    assert heading.endswith("(the run before its last restart)*")
+    assert "KeyError: 'currency'" in code and code.endswith("```")
+    # a short reference back, not the diagnosis again
+    assert "About the diagnosis: Problem: Deployment payments/payment-processing-worker is " \
+        "crashing" in follow_up
+    assert "Proposed remediation" not in follow_up and "Show evidence" not in follow_up
+    assert events.all_text().count("Events: payment-processing-worker") >= 1
+    assert "BackOff" in events.all_text() and "Proposed remediation" not in events.all_text()

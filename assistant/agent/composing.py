@@ -9,7 +9,8 @@ import re
 
 from tools.logs import is_error_line
 
-from ..diagnosis import Diagnosis, Evidence
+from ..diagnosis import Diagnosis, Evidence, Excerpt, Reply, ReplyKind
+from ..rendering import verdict_line
 from . import prompts
 from .context import Context
 from .models import ask
@@ -48,23 +49,79 @@ def observed_evidence(observations: list[Observation]) -> list[Evidence]:
 
 def with_observations(diagnosis: Diagnosis, intent: Intent,
                       observations: list[Observation]) -> Diagnosis:
-    """The offline answer to a follow-up: what the planned calls found leads the summary."""
+    """The answer to a follow-up: what it asked for (`reply`: logs as they are, events, a
+    describe, what changed, the other pod) first, a short reference back to the diagnosis,
+    and what the looks found added to the evidence. A diagnosis question passes unchanged."""
     if intent == "diagnose":
         return diagnosis
-    extra = observed_evidence([o for o in observations if o["chosen_by"] == "plan"])
-    if not extra:
-        missing = {"previous_logs": "no previous container log could be read",
-                   "what_changed": "the revision history could not be read",
-                   "other_pod": "there is no other pod of this workload"}[intent]
-        return diagnosis.model_copy(update={"summary": f"{missing[0].upper()}{missing[1:]}. "
-                                            f"{diagnosis.summary}",
-                                            "notes": [*diagnosis.notes, missing]})
-    lead = {"previous_logs": "Previous logs", "what_changed": "What changed",
-            "other_pod": "The other pod"}[intent]
-    said = "; ".join(f"{e.object.split('/')[-1]}: {e.detail}" for e in extra[:3])
+    planned = [o for o in observations if o["chosen_by"] == "plan"]
+    reply = reply_of(diagnosis, intent, planned)
+    extra = observed_evidence(planned)
+    notes = diagnosis.notes if reply.excerpts else [*diagnosis.notes, reply.heading]
     return diagnosis.model_copy(update={
-        "summary": f"{lead}: {said}. {diagnosis.summary}",
-        "evidence": [*extra, *diagnosis.evidence]})
+        "summary": f"{reply.heading}. {reply.about}", "reply": reply, "notes": notes,
+        "evidence": [*extra, *[e for e in diagnosis.evidence if e not in extra]]})
+
+
+_KINDS: dict[str, ReplyKind] = {"previous_logs": "previous_logs", "logs": "logs",
+                                "events": "events", "describe": "describe",
+                                "what_changed": "changes", "other_pod": "comparison"}
+_MISSING = {"previous_logs": "No previous container log could be read",
+            "logs": "No container log could be read",
+            "events": "No events could be read", "describe": "It could not be described",
+            "what_changed": "The revision history could not be read",
+            "other_pod": "There is no other pod of this workload"}
+_LOG_HEAD = re.compile(r"^\[logs\] \w+: (previous log|log) of ([^/]*)/([^/]*)/(.*)$")
+
+
+def reply_of(diagnosis: Diagnosis, intent: Intent, planned: list[Observation]) -> Reply:
+    """What the planned looks of a follow-up showed, each as it is, with a heading."""
+    excerpts: list[Excerpt] = []
+    for o in planned:
+        head, _, body = o["text"].partition("\n")
+        if o["status"] != "ok":
+            continue
+        args = o["args"]
+        log = _LOG_HEAD.match(head)
+        if log:
+            previous, namespace, pod, container = (log.group(1) == "previous log", log.group(2),
+                                                   log.group(3), log.group(4))
+            title = (f"previous log of container {container} in pod {pod} (the run before "
+                     "its last restart)" if previous
+                     else f"current log of container {container} in pod {pod}")
+            excerpts.append(Excerpt(object=f"Pod/{namespace}/{pod}", title=title,
+                                    text=body or "(empty log)"))
+            continue
+        kind = args.get("kind") or "Pod"
+        title = {"events": "events", "describe": "describe", "rollout_history":
+                 "revision history"}.get(o["tool"], o["tool"])
+        excerpts.append(Excerpt(object=f"{kind}/{args.get('namespace') or '-'}/"
+                                       f"{args.get('name') or '-'}",
+                                title=f"{title} of {kind} {args.get('name')}",
+                                text=body or "(nothing)"))
+    cause = diagnosis.root_cause
+    about = f"About the diagnosis: {verdict_line(diagnosis)}" + (
+        f"; {cause.explanation}" if cause else "")
+    return Reply(kind=_KINDS[intent], heading=_heading(intent, excerpts), excerpts=excerpts,
+                 about=about)
+
+
+def _heading(intent: Intent, excerpts: list[Excerpt]) -> str:
+    if not excerpts:
+        return _MISSING[intent]
+    first = excerpts[0]
+    name = first.object.rsplit("/", 1)[-1]
+    container = first.title.split(" in pod ")[0].split("container ")[-1]
+    if intent in ("previous_logs", "logs") and first.object.startswith("Pod/"):
+        if first.title.startswith("previous"):
+            return f"Previous logs: {name}, container {container}"
+        if intent == "previous_logs":
+            return (f"No previous log: {name} has not restarted (or no earlier run was kept); "
+                    f"the current log of container {container} instead")
+        return f"Logs: {name}, container {container} (current)"
+    lead = {"events": "Events", "describe": "Describe", "logs": "Logs",
+            "what_changed": "What changed", "other_pod": "The other pod"}[intent]
+    return f"{lead}: {name}"
 
 
 def explained(context: Context, question: str, diagnosis: Diagnosis,

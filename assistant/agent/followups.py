@@ -19,7 +19,12 @@ _PREVIOUS = re.compile(r"\bprevious\b.*\blogs?\b|\blogs?\b.*\b(previous|last run
                        r"|\bbefore (it|the) (crash|restart)", re.I)
 _CHANGED = re.compile(r"\bwhat('s| has| did)? changed?\b|\bwhat changed\b|\brollout history\b"
                       r"|\bdiff\b|\brecent (change|deploy|rollout)", re.I)
-_OTHER = re.compile(r"\b(the )?other (pod|one|replica)s?\b|\banother pod\b", re.I)
+_OTHER = re.compile(r"\b(the )?other (pod|one|replica)s?\b|\banother pod\b|\bcompare\b"
+                    r"|\bcomparison\b", re.I)
+_ASKS = r"\b(show|give|get|print|see|display|fetch|paste|list|read|what are|tail)\b.*"
+_LOGS = re.compile(_ASKS + r"\blogs?\b|^\s*(and )?(its |the )?logs?\b", re.I)
+_EVENTS = re.compile(_ASKS + r"\bevents?\b|^\s*(and )?(its |the )?events?\b", re.I)
+_DESCRIBE = re.compile(r"\bdescribe\b|" + _ASKS + r"\b(spec|yaml|manifest)\b", re.I)
 _PRONOUN = re.compile(r"\b(it|its|it's|that|this|they|them|their|same)\b", re.I)
 
 
@@ -30,6 +35,12 @@ def intent_of(question: str) -> Intent:
         return "what_changed"
     if _OTHER.search(question):
         return "other_pod"
+    if _LOGS.search(question):
+        return "logs"
+    if _EVENTS.search(question):
+        return "events"
+    if _DESCRIBE.search(question):
+        return "describe"
     return "diagnose"
 
 

@@ -28,11 +28,21 @@ def plan(box: Toolbox, intent: Intent, scope: Json, budget: int,
             return [run(box, NextStep(tool="events", name=""), namespaces[0], budget)], scope
         return [], scope
     ns = target["namespace"] or (namespaces[0] if namespaces else "")
-    if intent == "previous_logs":
+    if intent in ("previous_logs", "logs"):
         pods = [p["metadata"]["name"] for p in pods_of(box.cluster, target)][:2]
         if scope.get("pod") and scope["pod"] in pods:
             pods = [scope["pod"]]
-        return [run(box, NextStep(tool="previous_logs", name=p), ns, budget) for p in pods], scope
+        looked = [run(box, NextStep(tool=intent, name=p), ns, budget) for p in pods]
+        if intent == "previous_logs" and pods and all(o["status"] != "ok" for o in looked):
+            # no run before this one (it never restarted): offer the log that does exist
+            looked.append(run(box, NextStep(tool="logs", name=pods[0]), ns, budget))
+        return looked, scope
+    if intent == "events":
+        return [_events_of(box, target, ns, budget)], scope
+    if intent == "describe":
+        kind = target["kind"] if target["kind"] in _DESCRIBABLE else "Pod"
+        return [run(box, NextStep(tool="describe", kind=kind, name=target["name"]), ns,
+                    budget)], scope
     if intent == "what_changed":
         return [_what_changed(box, target, ns, budget)], scope
     if intent == "other_pod":
@@ -98,6 +108,19 @@ def _pod_named(box: Toolbox, namespace: str, name: str) -> str:
         return name
     pods = pods_of(box.cluster, {"kind": "Deployment", "namespace": namespace, "name": name})
     return str(pods[0]["metadata"]["name"]) if pods else name
+
+
+def _events_of(box: Toolbox, target: Json, namespace: str, budget: int) -> Observation:
+    """The events of the target and of its pods (`Pod/checkout-7d9f...` for `checkout`)."""
+    result = box.events(namespace, limit=200)
+    lines = result.text(10**6).splitlines()
+    name = target["name"]
+    mine = [ln for ln in lines[1:] if f"/{name} " in ln or f"/{name}-" in ln
+            or f"/{name}:" in ln]
+    text = redact_text("\n".join([lines[0], *(mine or [f"no events about {name}"])]))[:budget]
+    return Observation(tool="events", args={"namespace": namespace, "name": name,
+                                            "kind": target["kind"]},
+                       text=text, status=result.status, chosen_by="plan")
 
 
 def _what_changed(box: Toolbox, target: Json, namespace: str, budget: int) -> Observation:

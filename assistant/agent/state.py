@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypedDict
 
-Intent = Literal["diagnose", "previous_logs", "what_changed", "other_pod"]
+Intent = Literal["diagnose", "previous_logs", "what_changed", "other_pod", "logs", "events",
+                 "describe"]
 Json = dict[str, Any]
 
 

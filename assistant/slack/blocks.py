@@ -94,6 +94,8 @@ def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False,
     """The answer as one or more messages; the last one carries the buttons. First the verdict
     line and the causal path, then what was found, the remediation, and the evidence only when
     asked for; each thing said once."""
+    if d.reply is not None:
+        return _reply(d, answer_id)
     icon = {True: ":large_green_circle:", False: ":red_circle:", None: ":white_circle:"}[
         d.healthy]
     first = [f"{icon} *{escape(verdict_line(d))}*"]
@@ -128,13 +130,36 @@ def answer(d: Diagnosis, answer_id: str, *, show_evidence: bool = False,
         extra.append("*Notes:* " + escape("; ".join(d.notes)))
     if extra:
         blocks.append(_context("\n".join(extra)))
-    evidence_button = (_button("Hide evidence", HIDE_EVIDENCE, answer_id) if show_evidence
-                       else _button("Show evidence", SHOW_EVIDENCE, answer_id))
-    actions: Block = {"type": "actions", "block_id": f"answer:{answer_id}", "elements": [
-        evidence_button, _button("Re-run", RERUN, answer_id),
+    return _paged(blocks, _fallback(d), _actions(answer_id, show_evidence))
+
+
+def _actions(answer_id: str, show_evidence: bool | None) -> Block:
+    """The buttons; no evidence button when `show_evidence` is None (a reply has none)."""
+    evidence = [] if show_evidence is None else [
+        _button("Hide evidence", HIDE_EVIDENCE, answer_id) if show_evidence
+        else _button("Show evidence", SHOW_EVIDENCE, answer_id)]
+    return {"type": "actions", "block_id": f"answer:{answer_id}", "elements": [
+        *evidence, _button("Re-run", RERUN, answer_id),
         _button(":thumbsup: Helpful", HELPFUL, answer_id, "primary"),
         _button(":thumbsdown: Not helpful", NOT_HELPFUL, answer_id)]}
-    text = _fallback(d)
+
+
+def _reply(d: Diagnosis, answer_id: str) -> list[Message]:
+    """A follow-up's content: its heading, each excerpt as a code block under what it is
+    (container, previous or current run), and the reference back to the diagnosis."""
+    assert d.reply is not None
+    blocks = sections([f":page_facing_up: *{escape(d.reply.heading)}*"])
+    for excerpt in d.reply.excerpts:
+        title = f"{excerpt.title[0].upper()}{excerpt.title[1:]}"
+        blocks += sections([f"*{escape(title)}*", _code(excerpt.text)])
+    blocks.append(_context(escape(d.reply.about)))
+    if d.notes:
+        blocks.append(_context("*Notes:* " + escape("; ".join(d.notes))))
+    return _paged(blocks, f"{d.reply.heading}. {d.reply.about}"[:MAX_TEXT],
+                  _actions(answer_id, None))
+
+
+def _paged(blocks: list[Block], text: str, actions: Block) -> list[Message]:
     pages = [blocks[i:i + MAX_BLOCKS - 1] for i in range(0, len(blocks), MAX_BLOCKS - 1)]
     messages = [Message(text=text if n == 0 else f"{text[:200]} (continued)", blocks=page)
                 for n, page in enumerate(pages)]
