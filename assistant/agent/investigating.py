@@ -39,10 +39,6 @@ def plan(box: Toolbox, intent: Intent, scope: Json, budget: int,
         return looked, scope
     if intent == "events":
         return [_events_of(box, target, ns, budget)], scope
-    if intent == "describe":
-        kind = target["kind"] if target["kind"] in _DESCRIBABLE else "Pod"
-        return [run(box, NextStep(tool="describe", kind=kind, name=target["name"]), ns,
-                    budget)], scope
     if intent == "what_changed":
         return [_what_changed(box, target, ns, budget)], scope
     if intent == "other_pod":
@@ -54,6 +50,8 @@ def plan(box: Toolbox, intent: Intent, scope: Json, budget: int,
                 run(box, NextStep(tool="logs", name=pod), ns, budget)], scope
     kind: ObjectKind = target["kind"] if target["kind"] in _DESCRIBABLE else "Pod"
     planned = [run(box, NextStep(tool="describe", kind=kind, name=target["name"]), ns, budget)]
+    if intent == "describe":
+        return planned, scope
     pods = [p["metadata"]["name"] for p in pods_of(box.cluster, target)] if deep else []
     if pods:
         planned.append(run(box, NextStep(tool="logs", name=pods[0]), ns, budget))
