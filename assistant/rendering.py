@@ -72,6 +72,28 @@ def path_findings(d: Diagnosis) -> list[Finding]:
     return max(chains, key=lambda c: (any(f.object == target for f in c), len(c)))
 
 
+def path_steps(d: Diagnosis) -> list[dict[str, str]]:
+    """The causal path as objects with their state, symptom first (the web chat draws it); a
+    Service and the workload behind it, named alike, are one step (the workload's state)."""
+    steps: list[dict[str, str]] = []
+    for f in path_findings(d):
+        step = {"object": f.object, "kind": f.object.split("/", 1)[0], "name": _name(f.object),
+                "state": state_of(f.category)}
+        if steps and steps[-1]["name"] == step["name"]:
+            if step["kind"] == "Service":
+                continue
+            steps.pop()
+        steps.append(step)
+    return steps
+
+
+def link_of(path: str, section: str, base_url: str | None) -> str | None:
+    """A runbook section's web address under `base_url` (knowledge.runbook_base_url)."""
+    if not base_url or not base_url.startswith(("https://", "http://")):
+        return None
+    return f"{base_url.rstrip('/')}/{path}#{section.lower().replace(' ', '-')}"
+
+
 def causal_path(d: Diagnosis) -> str:
     """"frontend -> api -> postgres (OOMKilled)": names from the symptom to the root cause (a
     Service and the workload behind it, named alike, once). Empty without a chain of two."""

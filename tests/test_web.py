@@ -91,14 +91,22 @@ def test_a_question_shows_progress_then_the_answer(env: WebEnv, page: Page) -> N
     turn = ask(page, "why is checkout failing?")
     assert turn.locator(".question").text_content() == "why is checkout failing?"
     assert turn.locator(".progress-line").count() >= 3
-    assert "scope: resolving the target" in turn.locator(".progress").inner_text()
+    # the progress folds away once the answer is there (still there to open)
+    steps = turn.locator("details.steps")
+    assert steps.get_attribute("open") is None
+    assert "scope: resolving the target" in (steps.text_content() or "")
     order = page.evaluate("window.__order")
     assert order[0] == "progress" and order[-1] == "answer" and order.count("answer") == 1
     answer = turn.locator(".answer")
-    assert "DATABASE_URL" in answer.locator(".summary").inner_text()
-    assert "missing_env" in answer.locator(".root-cause").inner_text()
-    assert "Deployment/shop/checkout" in answer.locator(".root-cause").inner_text()
-    assert "confidence" in answer.locator(".status").inner_text()
+    # first the verdict in one line: object, cause, confidence
+    first = answer.locator(":scope > *").first
+    assert first.inner_text() == "Problem: Deployment shop/checkout is missing env " \
+        "(90% confidence)"
+    assert answer.inner_text().count("DATABASE_URL is not set") == 1  # said once
+    headings = answer.locator(":scope > *").all_inner_texts()
+    remediation = next(i for i, t in enumerate(headings) if t.startswith("Remediation"))
+    evidence = next(i for i, t in enumerate(headings) if t.startswith("Evidence"))
+    assert remediation < evidence
     commands = answer.locator("pre.command")
     assert commands.count() >= 1
     assert "kubectl set env deployment/checkout -n shop DATABASE_URL=<value>" in \
@@ -119,9 +127,18 @@ def test_a_follow_up_in_the_same_session_is_answered_from_memory(env: WebEnv,
     session = page.evaluate("localStorage.getItem('sre-assistant.session')")
     page.reload()  # the session lives in localStorage, not in the page
     assert page.evaluate("localStorage.getItem('sre-assistant.session')") == session
+    restored = page.locator(".turn")  # the transcript is back after the reload
+    assert restored.count() == 1 and "KeyError" in restored.first.inner_text()
     follow_up = ask(page, "show me its previous logs")
     assert "Previous logs: payment-processing-worker-" in \
         follow_up.locator(".summary").inner_text()
+    log = follow_up.locator("pre.excerpt").first  # the log itself, as it is
+    assert "KeyError: 'currency'" in log.inner_text()
+    assert follow_up.locator(".excerpt-title").first.inner_text().startswith(
+        "Previous log of container worker in pod payment-processing-worker-")
+    assert "About the diagnosis: Problem: Deployment payments/payment-processing-worker" in \
+        follow_up.locator(".about").inner_text()
+    assert follow_up.locator(".remediation").count() == 0  # not the diagnosis again
     # a new conversation forgets the target: the same words no longer point anywhere
     page.click("#new")
     assert page.evaluate("localStorage.getItem('sre-assistant.session')") != session

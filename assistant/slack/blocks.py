@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnosis import Diagnosis, RunbookCitation
-from ..rendering import causal_path, verdict_line
+from ..rendering import causal_path, link_of, verdict_line
 from .commands import USAGE, Help
 from .messaging import Message
 
@@ -186,10 +186,8 @@ def runbook_link(r: RunbookCitation, base_url: str | None) -> str:
     """A runbook as a link to its section when the runbooks' base URL is set, else its title
     and file; never a score."""
     title = f"{escape(r.title)}: {escape(r.section)}"
-    if base_url:
-        anchor = r.section.lower().replace(" ", "-")
-        return f"<{base_url.rstrip('/')}/{r.path}#{anchor}|{title}>"
-    return f"{title} (`{escape(r.path)}`)"
+    link = link_of(r.path, r.section, base_url)
+    return f"<{link}|{title}>" if link else f"{title} (`{escape(r.path)}`)"
 
 
 def _fallback(d: Diagnosis) -> str:

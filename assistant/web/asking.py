@@ -17,10 +17,12 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from ..diagnosis import Diagnosis
 from ..investigation import Investigator, Progress, Request
 from ..observing import Metrics
+from ..rendering import link_of, path_steps, verdict_line
 from ..service import InvestigationError, Outcome, Pool
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,12 @@ class Asking:
     own unless one is given)."""
 
     def __init__(self, investigator: Investigator, *, workers: int, queue_limit: int,
-                 metrics: Metrics | None = None, source: str | None = None) -> None:
+                 metrics: Metrics | None = None, source: str | None = None,
+                 runbook_base_url: str | None = None) -> None:
         self.pool = Pool(investigator, "web", workers=workers, queue_limit=queue_limit,
                          metrics=metrics, source=source)
         self.metrics = self.pool.metrics
+        self.runbook_base_url = runbook_base_url
 
     def submit(self, request: Request) -> asyncio.Queue[Event] | None:
         """Start `request`; its events arrive on the returned queue, the last one final.
@@ -81,9 +85,20 @@ class Asking:
             if isinstance(outcome, InvestigationError):
                 send(error(str(outcome)))
             else:
-                send(Event("diagnosis", outcome.model_dump_json()))
+                send(Event("diagnosis", json.dumps(self.shown(outcome))))
 
         return events if self.pool.submit(request, on_progress, on_done) else None
+
+    def shown(self, diagnosis: Diagnosis) -> dict[str, Any]:
+        """The diagnosis as JSON, with what the page shows first computed once, here: the
+        verdict line, the causal path's objects and states, and runbook links."""
+        doc = diagnosis.model_dump(mode="json")
+        doc["verdict"] = verdict_line(diagnosis)
+        doc["path"] = path_steps(diagnosis)
+        for runbook in doc["runbooks"]:
+            runbook["link"] = link_of(runbook["path"], runbook["section"],
+                                      self.runbook_base_url)
+        return doc
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait)

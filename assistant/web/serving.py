@@ -52,7 +52,8 @@ def serve(settings: Settings, investigator: Investigator, metrics: Metrics | Non
     """Run until interrupted. Returns the exit code."""
     config = settings.web
     asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit,
-                    metrics=metrics, source=source)
+                    metrics=metrics, source=source,
+                    runbook_base_url=settings.knowledge.runbook_base_url)
     server = uvicorn.Server(uvicorn.Config(web_app(asking, config, cluster), host=config.host,
                                            port=config.port, log_level="info",
                                            log_config=None))  # logs.configure's handler
