@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,49 @@ def test_a_question_naming_a_namespace_outside_the_allow_list_is_refused_as_n_is
     assert env.recorder.requests == []  # nothing was investigated
     env.sender.command("ask why is checkout failing in shop?", channel=SHOP)  # its own: answered
     assert "DATABASE_URL" in answer_in(env, first_post(env, SHOP).ts)[0].all_text()
+
+
+class _NotKubernetes(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # what a web server that is not an API server says to anything
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"404 page not found")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_address_that_is_not_a_kubernetes_api_is_said_with_the_address(
+        tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotKubernetes)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{server.server_address[1]}"
+    config = tmp_path / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "c", "cluster": {"server": address}}],
+        "users": [{"name": "u", "user": {"token": "s3cr3t-t0ken-value"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    env = SlackEnv(tmp_path)
+    env.cluster = tools.open_cluster(kubeconfig=str(config))
+    try:
+        with env:
+            env.sender.command("diagnose checkout -n shop", channel=SHOP)
+            root = first_post(env, SHOP)
+            said = env.fake.wait_for(lambda: ":warning:" in root.all_text() and root,
+                                     what="the progress message saying why").all_text()
+            ready = urllib.request.Request(env.url + "/readyz")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(ready, timeout=5)
+            with refused.value:
+                status = json.loads(refused.value.read().decode())
+    finally:
+        server.shutdown()
+    assert f"I could not read the cluster (context prod): {address}" in said
+    assert "not as a Kubernetes API server does" in said and "Nothing was changed" in said
+    assert "on my side" not in said and "s3cr3t" not in said
+    assert refused.value.code == 503 and status["cluster"].startswith("I could not read")
 
 
 def test_readyz_says_whether_the_cluster_and_slack_answer(env: SlackEnv) -> None:
