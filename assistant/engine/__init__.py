@@ -74,7 +74,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings = _merge_same_object(findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
-    unready = {f.object for f in findings if f.category == "readiness_probe"}
+    unready = {f.object for f in findings if f.category in ("readiness_probe", "liveness_probe")}
     if quiet or not intent.health or unready:  # and why unready pods say they are not ready
         known = {(f.object, f.category) for f in findings}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
@@ -97,7 +97,7 @@ def _explain_unready(findings: list[Finding]) -> None:
     """A readiness probe that fails is a symptom when the same pods' logs say why (a dependency
     they cannot reach, refused credentials; metrics-server that cannot scrape): the log's
     finding explains it."""
-    for unready in [f for f in findings if f.category == "readiness_probe"]:
+    for unready in [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]:
         told = next((f for f in findings if f.object == unready.object and f is not unready
                      and f.category in ("dependency_unreachable", "credentials_rejected",
                                         "tls_certificate", "storage_full", "hpa_limited")),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from tools import Obj
+from tools import Forbidden, KindUnavailable, NotFound, Obj, Unauthorized, Unreachable
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -148,7 +148,7 @@ def claim_facts(view: ClusterView, namespace: str, name: str) -> dict[str, str]:
     return {"capacity": str(size or ""), "storage_class": class_name, "expandable": grows}
 
 
-_DNS_FAILURES = ("dns-no-such-host",)
+_DNS_FAILURES = ("dns-no-such-host", "dns-timeout")
 # findings whose cause may be the dependency their log names
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
@@ -170,13 +170,17 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
                  if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
                  and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
                                           meta(c).get("labels") or {}) for c in clients)]
-    if not selecting or any(_allows_port(p, int(port)) for p in selecting):
+    dns_home = (view.home_of_address(parsed.group("host")) if parsed else None) or \
+        "kube-system"
+    if not selecting or any(_allows_port(p, int(port)) and (not dns or _reaches_namespace(
+            view, p, dns_home)) for p in selecting):
         return False
     policy = selecting[0]
     name = meta(policy)["name"]
     ref = f"NetworkPolicy/{namespace}/{name}"
     client = finding.object.split("/")[-1]
-    what = ("DNS (port 53, to kube-dns)" if dns else f"port {port}")
+    what = f"DNS (port 53, to kube-dns in namespace {dns_home}{_unmatched(policy, dns_home)})" if dns \
+        else f"port {port}"
     finding.facts.update(policy=name, port=port, client=client, egress="true",
                          dns="true" if dns else "")
     finding.category = "network_policy"
@@ -187,6 +191,46 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     finding.object = ref
     finding.confidence = max(finding.confidence, 0.85)
     return True
+
+
+def _unmatched(policy: Obj, namespace: str) -> str:
+    """The namespaceSelector of a policy's DNS rule, said when it is what keeps DNS out."""
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        for peer in rule.get("to") or []:
+            labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+            if labels:
+                said = ",".join(f"{k}={v}" for k, v in labels.items())
+                return (f"; its rule admits only namespaces labelled {said}, and {namespace} "
+                        "carries no such label")
+    return ""
+
+
+def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
+    """Whether some egress rule of the policy lets traffic reach pods of `target_ns` (the
+    DNS Service's namespace) on port 53: no `to`, an ipBlock (given the benefit of the doubt),
+    or a namespaceSelector that the namespace's labels match. On a cluster that does not label
+    namespaces by name (before 1.21), `name: kube-system` matches nothing."""
+    own = meta(policy).get("namespace")
+    try:
+        labels = meta(view.cluster.get("Namespace", target_ns)).get("labels") or {}
+    except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+        return True  # the namespace's labels cannot be read: say nothing against it
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        if rule.get("ports") and not any(str(p.get("port")) == "53" or p.get("port") is None
+                                         for p in rule["ports"]):
+            continue
+        peers = rule.get("to") or []
+        if not peers:
+            return True
+        for peer in peers:
+            spaces = peer.get("namespaceSelector")
+            if "ipBlock" in peer:
+                return True
+            if spaces is None and own == target_ns:
+                return True
+            if spaces is not None and matches_selector(spaces, labels):
+                return True
+    return False
 
 
 def _allows_port(policy: Obj, port: int) -> bool:

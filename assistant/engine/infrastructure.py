@@ -144,18 +144,21 @@ def _closest_labels(view: ClusterView, namespace: str | None,
 
 def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
     ports: set[str] = set()
+    named: dict[str, str] = {}  # containerPort -> its name
     for pod in pods:
         for container in (pod.get("spec") or {}).get("containers") or []:
             for port in container.get("ports") or []:
                 ports.add(str(port.get("containerPort")))
                 if port.get("name"):
                     ports.add(str(port["name"]))
+                    named[str(port.get("containerPort"))] = str(port["name"])
     if not ports:
         return None
     for port in (service.get("spec") or {}).get("ports") or []:
         target = str(port.get("targetPort", port.get("port")))
         if target not in ports:
-            listed = ", ".join(sorted(p for p in ports if p.isdigit()))
+            listed = ", ".join(f"{p} ({named[p]})" if p in named else p
+                               for p in sorted(p for p in ports if p.isdigit()))
             return (f"Service {meta(service)['name']} sends port {port.get('port')} to "
                     f"targetPort {target}, but its pods listen on {listed}")
     return None
