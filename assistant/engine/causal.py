@@ -179,8 +179,8 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     name = meta(policy)["name"]
     ref = f"NetworkPolicy/{namespace}/{name}"
     client = finding.object.split("/")[-1]
-    what = f"DNS (port 53, to kube-dns in namespace {dns_home}{_unmatched(policy, dns_home)})" if dns \
-        else f"port {port}"
+    what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
+            f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
     finding.facts.update(policy=name, port=port, client=client, egress="true",
                          dns="true" if dns else "")
     finding.category = "network_policy"
