@@ -34,6 +34,7 @@ from assistant.agent import Agent, open_memory  # noqa: E402
 from assistant.investigation import Investigator  # noqa: E402
 from assistant.recalling import Recaller  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.slack.serving import favour_acks  # noqa: E402
 from tools import Cluster  # noqa: E402
 
 
@@ -52,6 +53,7 @@ def main() -> int:
     parser.add_argument("--sender", choices=("process", "thread"), default="process",
                         help="where the commands come from (default: a process of their own)")
     args = parser.parse_args()
+    favour_acks()  # as `sre slack` does
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         settings = Settings(state_dir=Path(tmp) / "agent")
         memory = stack.enter_context(open_memory(settings))
