@@ -233,6 +233,7 @@ def test_an_address_that_is_not_a_kubernetes_api_is_said_with_the_address(
                 status = json.loads(refused.value.read().decode())
     finally:
         server.shutdown()
+        server.server_close()
     assert f"I could not read the cluster (context prod): {address}" in said
     assert "not as a Kubernetes API server does" in said and "Nothing was changed" in said
     assert "on my side" not in said and "s3cr3t" not in said
