@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,11 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
         raise ModelUnavailable(
             f"embedding model not found in {model_dir} (missing {', '.join(missing)}); run "
             f"`make model` or point SRE_KNOWLEDGE__MODEL_DIR to a model directory")
-    actual = file_sha256(directory / "model.onnx")
+    with ThreadPoolExecutor(1, thread_name_prefix="model-sha256") as pool:
+        digest = pool.submit(file_sha256, directory / "model.onnx")  # hashlib lets go of the GIL
+        import onnxruntime  # noqa: F401  # meanwhile; the model file is read only once checked
+        import tokenizers  # noqa: F401
+        actual = digest.result()
     if actual != sha256:
         raise ModelUnavailable(
             f"embedding model {directory / 'model.onnx'} has sha256 {actual[:12]}..., expected "

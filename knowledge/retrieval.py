@@ -252,6 +252,9 @@ def open_index(library: Library, location: StoreLocation, model_dir: Path,
     """
     if location.host is None and not (location.path / "chroma.sqlite3").is_file():
         return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
+    import numpy  # noqa: F401  # here, first: two threads importing it at once can each see
+    # it half-initialised ("cannot import name ... from partially initialized module")
+
     with ThreadPoolExecutor(1, thread_name_prefix="embedding-model") as pool:
         model = pool.submit(load_embedder, model_dir, model_sha256, warm_up=False)
         copy = read_copy(location)

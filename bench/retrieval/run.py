@@ -150,9 +150,10 @@ def calibrate(queries: list[Query], outcomes: dict[Mode, list[Outcome]]) -> None
     Prints the rules to paste into knowledge/scoring.py."""
     import numpy as np
 
-    for mode, names in (("hybrid", ["cosine", "lexical_per_idf", "lexical_gap", "dense_gap",
-                                    "how_to"]),
-                        ("lexical", ["lexical_per_idf", "lexical_gap", "how_to"])):
+    rules: tuple[tuple[Mode, list[str]], ...] = (
+        ("hybrid", ["cosine", "lexical_per_idf", "lexical_gap", "dense_gap", "how_to"]),
+        ("lexical", ["lexical_per_idf", "lexical_gap", "how_to"]))
+    for mode, names in rules:
         rows = [(o.evidence, q.expected is not None)
                 for q, o in zip(queries, outcomes[mode], strict=True)
                 if q.split == "tune" and o.evidence is not None and not o.evidence.exact]
