@@ -42,6 +42,8 @@ def problems(path: Path, scenario: Scenario, categories: set[str]) -> list[str]:
         found.append(f"family {doc.get('family')!r} is not one of the README's ids")
     if not 2 <= len(scenario.questions) <= 4:
         found.append("2-4 questions")
+    if not all(isinstance(q, str) for q in doc.get("questions") or []):
+        found.append("every question must be a string (quote a question that holds ': ')")
     expect = scenario.expect
     healthy = expect.get("healthy")
     if healthy not in (True, False):
