@@ -118,6 +118,7 @@ def test_cli_thread_option_continues_a_conversation(settings: Settings, tmp_path
 def test_cli_unknown_provider_is_bad_input(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SRE_MODEL__PROVIDER", "mystery")
+    monkeypatch.setenv("SRE_MODEL__NAME", "some-model")  # past the missing-name check
     with pytest.raises(SystemExit) as exit_:
         cli.main(["ask", "why?", "--snapshot", str(EXAMPLE)])
     assert exit_.value.code == 2
