@@ -334,7 +334,7 @@ def test_a_namespace_scoped_user_asking_cluster_wide_exits_3_saying_to_name_one(
     assert done.returncode == 3
     line = _one_clear_line(done)
     assert "no permission to list namespaces cluster-wide" in line
-    assert "name them with -n NAMESPACE" in line
+    assert "name one with -n NAMESPACE" in line
 
 
 def test_a_user_who_may_read_nothing_in_the_named_namespace_exits_3(
