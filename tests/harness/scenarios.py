@@ -147,7 +147,21 @@ def _rename(obj: Json, mapping: dict[str, str]) -> Json:
     claim = (obj.get("spec") or {}).get("claimRef")
     if claim and claim.get("namespace") in mapping:
         claim["namespace"] = mapping[claim["namespace"]]
-    return obj
+    return _dns_renamed(obj, mapping)
+
+
+def _dns_renamed(value: Any, mapping: dict[str, str]) -> Any:
+    """Service DNS names (`name.ns.svc`) in string values (env, args) follow the rename, as
+    they would in a real cluster."""
+    if isinstance(value, str):
+        for old, new in mapping.items():
+            value = re.sub(rf"\.{re.escape(old)}\.svc\b", f".{new}.svc", value)
+        return value
+    if isinstance(value, dict):
+        return {k: _dns_renamed(v, mapping) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dns_renamed(v, mapping) for v in value]
+    return value
 
 
 def _substitute_times(text: str, now: datetime) -> str:
