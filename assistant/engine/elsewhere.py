@@ -6,8 +6,8 @@ staging). An answer about the first must not hide the second, but must not be ab
 what the sweep finds is listed after the answer, never made its root cause.
 
 The sweep reads each namespaced kind once, cluster-wide (the number of requests does not grow
-with the number of namespaces), and runs the status analyzers only: no application log is read
-for it except the crash logs of failing pods.
+with the number of namespaces), and runs the status analyzers only, reading at most
+`SWEEP_LOGS` crash logs whatever the number of failing pods.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .view import NAMESPACED, ClusterView
 from .workloads import pod_findings
 
 MAX_OTHERS = 3
+SWEEP_LOGS = 8  # crash logs the sweep may read, however many pods fail elsewhere
 _WORTH_SAYING = 1.0  # impact below which a problem elsewhere is not worth a line
 
 
@@ -61,7 +62,7 @@ def elsewhere(cluster: Cluster, scoped: ClusterView, known: set[str]) -> list[Fi
 def _rest_of(cluster: Cluster, scoped: ClusterView, rest: list[str]) -> ClusterView | None:
     """A view of the namespaces in `rest` (nodes and volumes shared with `scoped`), from the
     cluster-wide lists `scoped` reads once per kind; None when the cluster does not allow that."""
-    view = ClusterView(cluster, list(rest), now=scoped.now)
+    view = ClusterView(cluster, list(rest), now=scoped.now, log_budget=SWEEP_LOGS)
     wanted = set(rest)
     for kind in ("Node", "PersistentVolume", "StorageClass"):
         view.objects[kind] = scoped.items(kind)

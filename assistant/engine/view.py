@@ -45,6 +45,7 @@ class ClusterView:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _logs: dict[tuple[str, str, str, bool], LogExcerpt | None] = field(default_factory=dict)
     log_reads: int = 0
+    log_budget: int | None = None  # at most this many log reads (a sweep of the whole cluster)
     # Indexes over `objects`, built on first use; `_load` drops those of the kind it extends.
     _by_namespace: dict[Kind, dict[str | None, list[Obj]]] = field(default_factory=dict)
     _by_name: dict[Kind, dict[tuple[str | None, str | None], Obj]] = field(default_factory=dict)
@@ -157,6 +158,9 @@ class ClusterView:
 
     def log(self, namespace: str, pod: str, container: str, previous: bool) -> LogExcerpt | None:
         key = (namespace, pod, container, previous)
+        if self.log_budget is not None and key not in self._logs and \
+                self.log_reads >= self.log_budget:
+            return None
         if key not in self._logs:
             self.log_reads += 1
             try:
