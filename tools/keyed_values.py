@@ -202,7 +202,7 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
         call = m.groupdict().get("wrap") or _CALL.match(inner)
         if call and _LOOKUP.search((call if isinstance(call, str) else call.group()).lower()):
-            return m.group()  # os.getenv('DB_PASSWORD'): where the value comes from
+            return m.group()  # a lookup call in the text names where the value comes from
         words = inner.split()
         if len(words) > 1 and not is_secret_value(words[0]):
             return m.group()  # "password=*** rejected by server"
