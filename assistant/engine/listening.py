@@ -11,7 +11,8 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .pods import pod_ref, secret_of
+from .environment import secret_of
+from .pods import pod_ref
 from .reading import Said
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref

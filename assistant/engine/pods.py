@@ -11,6 +11,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence
 from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
+from .environment import env_source, secret_of, service_link
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .view import ClusterView
@@ -292,36 +293,6 @@ def _init_detail(view: ClusterView, pod: Obj, name: str,
     return detail
 
 
-def env_source(view: ClusterView, pod: Obj, container: str, var: str) -> str | None:
-    """Where a container's env variable comes from, when a ConfigMap or Secret key sets it
-    ("DATABASE_URL comes from key database_url of ConfigMap relay-config, optional")."""
-    for each in (pod.get("spec") or {}).get("containers") or []:
-        if each.get("name") != container:
-            continue
-        for env in each.get("env") or []:
-            ref = (env.get("valueFrom") or {}) if env.get("name") == var else {}
-            for source, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                key = ref.get(source)
-                if key:
-                    optional = "; the reference is optional, so the container starts " \
-                        "without it" if key.get("optional") else ""
-                    held = _keys_held(view, kind, key.get("name"), meta(pod).get("namespace"))
-                    lacks = f", which does not hold that key (its keys: {', '.join(held[:8])})" \
-                        if held and key.get("key") not in held else ""
-                    return (f"{var} comes from key {key.get('key')} of {kind} "
-                            f"{key.get('name')}{lacks}{optional}")
-    return None
-
-
-def _keys_held(view: ClusterView, kind: str, name: str | None,
-               namespace: str | None) -> list[str]:
-    """The keys of a ConfigMap (Secrets are never read: their keys stay unknown)."""
-    if kind != "ConfigMap" or not name:
-        return []
-    found = view.find("ConfigMap", name, namespace) or {}
-    return sorted({*(found.get("data") or {}), *(found.get("binaryData") or {})})
-
-
 RECURRING_HOURS = 24  # an OOMKill this recent, after earlier restarts, will come back
 
 
@@ -428,6 +399,10 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         url = URL.search(cause.line)
         if url and url.group(1) not in explanation:
             explanation += f" (talking to {url.group(1)})"
+        link = service_link(view, pod, name, cause.line)
+        if link:
+            explanation += f"; {link['link_note']}"
+            detail.update(link)
         frame = frame_after(view, pod, name, cause.line)
         if cause.signature.category == "app_exception" and frame:
             explanation += f", at {frame}"
@@ -586,25 +561,3 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=told))
     return PodIssue("readiness_probe", explanation, evidence,
                     0.85 if events else 0.6, container=name, detail=facts)
-
-
-_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
-                     "URL")
-
-
-def secret_of(pod: Obj, container: str) -> str | None:
-    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
-    for item in [*((pod.get("spec") or {}).get("initContainers") or []),
-                 *((pod.get("spec") or {}).get("containers") or [])]:
-        if item.get("name") != container:
-            continue
-        refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
-                 .get("name")) for env in item.get("env") or []]
-        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
-            for name, secret in refs:
-                if secret and any(w in name.upper() for w in words):
-                    return str(secret)
-        for source in item.get("envFrom") or []:
-            if (source.get("secretRef") or {}).get("name"):
-                return str(source["secretRef"]["name"])
-    return None

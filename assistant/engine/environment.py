@@ -1,0 +1,102 @@
+"""Where a container's environment comes from: a ConfigMap or Secret key, the Secret that holds
+its credentials, or a variable Kubernetes injected itself (a Service link)."""
+
+from __future__ import annotations
+
+import re
+
+from tools import Obj
+from tools.summaries import age as age_of
+from tools.summaries import meta
+
+from .view import ClusterView
+
+_LINK_VALUE = re.compile(r"\b(tcp|udp|sctp)://(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\b")
+
+def env_source(view: ClusterView, pod: Obj, container: str, var: str) -> str | None:
+    """Where a container's env variable comes from, when a ConfigMap or Secret key sets it
+    ("DATABASE_URL comes from key database_url of ConfigMap relay-config, optional")."""
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container:
+            continue
+        for env in each.get("env") or []:
+            ref = (env.get("valueFrom") or {}) if env.get("name") == var else {}
+            for source, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                key = ref.get(source)
+                if key:
+                    optional = "; the reference is optional, so the container starts " \
+                        "without it" if key.get("optional") else ""
+                    held = keys_held(view, kind, key.get("name"), meta(pod).get("namespace"))
+                    lacks = f", which does not hold that key (its keys: {', '.join(held[:8])})" \
+                        if held and key.get("key") not in held else ""
+                    return (f"{var} comes from key {key.get('key')} of {kind} "
+                            f"{key.get('name')}{lacks}{optional}")
+    return None
+
+
+def keys_held(view: ClusterView, kind: str, name: str | None,
+               namespace: str | None) -> list[str]:
+    """The keys of a ConfigMap (Secrets are never read: their keys stay unknown)."""
+    if kind != "ConfigMap" or not name:
+        return []
+    found = view.find("ConfigMap", name, namespace) or {}
+    return sorted({*(found.get("data") or {}), *(found.get("binaryData") or {})})
+
+
+
+
+_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
+                     "URL")
+
+
+def secret_of(pod: Obj, container: str) -> str | None:
+    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
+    for item in [*((pod.get("spec") or {}).get("initContainers") or []),
+                 *((pod.get("spec") or {}).get("containers") or [])]:
+        if item.get("name") != container:
+            continue
+        refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
+                 .get("name")) for env in item.get("env") or []]
+        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
+            for name, secret in refs:
+                if secret and any(w in name.upper() for w in words):
+                    return str(secret)
+        for source in item.get("envFrom") or []:
+            if (source.get("secretRef") or {}).get("name"):
+                return str(source["secretRef"]["name"])
+    return None
+
+
+def service_link(view: ClusterView, pod: Obj, container: str, line: str) -> dict[str, str]:
+    """A `tcp://10.0.171.34:6379` the app choked on that no env entry of the container sets:
+    the Docker-link variables (`REDIS_PORT`, `REDIS_PORT_6379_TCP`, ...) Kubernetes injects into
+    every pod created after a Service of that name appeared, unless `enableServiceLinks: false`.
+    Facts for the explanation and the remedy; empty when the value is not such a link."""
+    found = _LINK_VALUE.search(line)
+    spec = pod.get("spec") or {}
+    if not found or spec.get("enableServiceLinks") is False:
+        return {}
+    protocol, address, port = found.groups()
+    namespace = meta(pod).get("namespace")
+    service = next((s for s in view.items("Service", namespace)
+                    if (s.get("spec") or {}).get("clusterIP") == address), None)
+    if service is None:
+        return {}
+    name = meta(service)["name"]
+    prefix = name.upper().replace("-", "_")
+    variable = f"{prefix}_PORT"
+    for each in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        if each.get("name") == container and any(
+                env.get("name") == variable for env in each.get("env") or []):
+            return {}
+    stamp = meta(service).get("creationTimestamp")
+    age = age_of(stamp, view.now) if stamp else ""
+    return {"var": variable, "link_service": name,
+            "link_value": f"{protocol}://{address}:{port}",
+            "link_note": (f"{variable}={protocol}://{address}:{port} is not set in the pod "
+                          f"spec: Kubernetes injects it (with {prefix}_SERVICE_HOST and "
+                          f"{prefix}_PORT_{port}_{protocol.upper()}) into every pod created "
+                          f"after Service {name} appeared in {namespace}"
+                          + (f" {age} ago" if age else "")
+                          + ", because enableServiceLinks is on; pods created before that "
+                          "do not have it, which is why identical pods differ")}
