@@ -16,6 +16,7 @@ from tools import (
     Forbidden,
     Kind,
     KindUnavailable,
+    Metrics,
     NotFound,
     Obj,
     Unauthorized,
@@ -27,7 +28,7 @@ from tools.summaries import meta, parse_time
 NAMESPACED: tuple[Kind, ...] = (
     "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service",
     "Endpoints", "Event", "PersistentVolumeClaim", "ConfigMap", "HorizontalPodAutoscaler",
-    "ResourceQuota", "NetworkPolicy",
+    "ResourceQuota", "NetworkPolicy", "LimitRange",
 )
 CLUSTER: tuple[Kind, ...] = ("Node", "PersistentVolume", "StorageClass")
 
@@ -46,6 +47,7 @@ class ClusterView:
     _logs: dict[tuple[str, str, str, bool], LogExcerpt | None] = field(default_factory=dict)
     log_reads: int = 0
     log_budget: int | None = None  # at most this many log reads (a sweep of the whole cluster)
+    metrics: Metrics | None = None  # Prometheus or a snapshot's series; None: not configured
     # Indexes over `objects`, built on first use; `_load` drops those of the kind it extends.
     _by_namespace: dict[Kind, dict[str | None, list[Obj]]] = field(default_factory=dict)
     _by_name: dict[Kind, dict[tuple[str | None, str | None], Obj]] = field(default_factory=dict)

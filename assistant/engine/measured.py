@@ -1,0 +1,212 @@
+"""Numbers as evidence: once per investigation, the PromQL of the question's symptom plan
+(knowledge/promql.yaml) asked of Prometheus, or of a snapshot's series, for the workload the
+answer is about.
+
+    diagnosis = with_numbers(view, intent, scope, diagnosis)
+
+Each number becomes evidence (source "metrics") with its query. A number at or past its concern
+level is said in the summary and, when it measures the root cause itself (the throttled ratio of
+a CPU limit, the working set of an OOMKilled container), raises the confidence; a calm number
+under a spec-based throttling cause lowers it. Without Prometheus, or without series, the answer
+says what it could not see; silence is never read as "healthy".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from knowledge.metrics import (
+    SYMPTOMS,
+    MetricEvidence,
+    expression_of_alert,
+    metric_evidence,
+    queries_for,
+)
+from knowledge.symptoms import Intent
+from tools import Metrics
+from tools.summaries import meta
+
+from ..diagnosis import Diagnosis, Evidence, Target
+from .relevance import target_pods
+from .scoping import Scope
+from .view import ClusterView
+
+# Symptom classes of knowledge/symptoms.yaml read as the library's: a timeout is a latency.
+_AS = {"timeouts": "latency"}
+# What a root cause's own numbers are: the throttled ratio of a CPU limit, the memory of an OOM.
+_OF_ROOT = {"cpu_throttling": "throttling", "oom_killed": "memory", "hpa_limited": "not_scaling"}
+# "errors" is named by words as loose as "failing": only a question about error rates or 5xx
+# asks for the 5xx ratio (a crash loop's answer does not need it).
+_RATES = re.compile(r"\b5\d\d|5xx|error rate|\berrors\b|status code")
+_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Pod", "ReplicaSet", "Job")
+_SHOWN = 6  # metric evidence items kept in the answer, the concerning first
+_SAID = 2  # concerning readings said in the summary
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the numbers are read for: a workload and its pods (or a namespace's pods)."""
+
+    kind: str
+    namespace: str
+    name: str
+    pods: tuple[str, ...]
+    containers: tuple[str, ...] = ()
+
+
+@dataclass
+class Measured:
+    evidence: list[MetricEvidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # "could not see: ..."
+    symptoms: list[str] = field(default_factory=list)  # the plans asked
+
+    @property
+    def concerning(self) -> list[MetricEvidence]:
+        return [e for e in self.evidence if e.concerning]
+
+
+def measure(metrics: Metrics | None, symptoms: Sequence[tuple[str, Subject]],
+            alert_expression: str | None = None) -> Measured:
+    """The numbers of each (symptom, subject) plan, once per query, and what could not be read:
+    `could not see: <question> without Prometheus` when `metrics` is None."""
+    measured = Measured(symptoms=[s for s, _ in symptoms])
+    asked: set[tuple[str, str, str]] = set()  # (query, namespace, name) already read
+    missing: list[str] = []
+    unseries: dict[str, str] = {}  # question -> the metrics without a series
+    for number, (symptom, subject) in enumerate(symptoms):
+        answer = metric_evidence(metrics, symptom, subject.namespace, subject.name,
+                                 subject.pods, subject.containers, kind=subject.kind,
+                                 alert_expression=alert_expression if number == 0 else None)
+        for item in answer.evidence:
+            key = (item.question, item.object, item.reading)
+            if key not in asked:
+                asked.add(key)
+                measured.evidence.append(item)
+        if metrics is None:
+            missing += [q.question for q in queries_for(symptom)]
+            continue
+        for why in answer.unanswered:
+            question, _, reason = why.partition(": no series of ")
+            if reason:
+                unseries.setdefault(question, reason.removesuffix(" for these pods"))
+            elif f"could not see: {why}" not in measured.notes:
+                measured.notes.append(f"could not see: {why}")
+        measured.notes += [f"metrics: {note}" for note in answer.notes]
+    if missing:
+        said = list(dict.fromkeys(missing))
+        measured.notes.append(f"could not see: {_listed(said)} without Prometheus "
+                              "(SRE_PROMETHEUS__URL is not set)")
+    if unseries:
+        names = dict.fromkeys(n for r in unseries.values() for n in r.split(" / "))
+        measured.notes.append(f"could not see: {_listed(list(unseries))} (no series of "
+                              f"{', '.join(names)} for these pods)")
+    measured.evidence.sort(key=lambda e: not e.concerning)  # stable: the library's order
+    return measured
+
+
+def with_numbers(view: ClusterView, intent: Intent, scope: Scope,
+                 diagnosis: Diagnosis) -> Diagnosis:
+    """The diagnosis with the numbers its symptoms need (or the note that they are missing)."""
+    if scope.unknown:
+        return diagnosis
+    plans = _plans(view, intent, scope, diagnosis)
+    if not plans:
+        return diagnosis
+    expression = None
+    if intent.alerts and view.metrics is not None:
+        expression = expression_of_alert(view.metrics, intent.alerts[0])
+    measured = measure(view.metrics, plans, expression)
+    return _attached(diagnosis, measured)
+
+
+def _plans(view: ClusterView, intent: Intent, scope: Scope,
+           diagnosis: Diagnosis) -> list[tuple[str, Subject]]:
+    asked = [_AS.get(s, s) for s in intent.symptoms]
+    asked = [s for s in dict.fromkeys(asked) if s in SYMPTOMS
+             and (s != "errors" or _RATES.search(intent.text))]
+    plans: list[tuple[str, Subject]] = []
+    focus = _subject(view, scope.target) if scope.target is not None else None
+    root = diagnosis.root_cause
+    at_root = _subject(view, _target(root.object)) if root is not None else None
+    for symptom in asked:
+        subject = focus or at_root or _namespace_subject(view, scope)
+        if subject is not None:
+            plans.append((symptom, subject))
+    if view.metrics is not None and root is not None and at_root is not None and \
+            root.category in _OF_ROOT:  # the root's own numbers, when there are any to read
+        plan = (_OF_ROOT[root.category], at_root)
+        if plan not in plans:
+            plans.append(plan)
+    return plans
+
+
+def _target(ref: str) -> Target | None:
+    parts = ref.split("/")
+    if len(parts) != 3 or parts[0] not in _WORKLOADS and parts[0] != "HorizontalPodAutoscaler":
+        return None
+    return Target(kind=parts[0], namespace=None if parts[1] == "-" else parts[1], name=parts[2])
+
+
+def _subject(view: ClusterView, target: Target | None) -> Subject | None:
+    if target is None or target.namespace is None:
+        return None
+    pods = tuple(sorted(meta(p)["name"] for p in target_pods(view, target)))
+    if target.kind == "HorizontalPodAutoscaler":
+        return Subject("HorizontalPodAutoscaler", target.namespace, target.name, pods)
+    return Subject(target.kind, target.namespace, target.name, pods)
+
+
+def _namespace_subject(view: ClusterView, scope: Scope) -> Subject | None:
+    if len(scope.namespaces) != 1:
+        return None
+    namespace = scope.namespaces[0]
+    pods = tuple(sorted(meta(p)["name"] for p in view.items("Pod", namespace)))
+    return Subject("Namespace", namespace, namespace, pods) if pods else None
+
+
+def _attached(diagnosis: Diagnosis, measured: Measured) -> Diagnosis:
+    items = measured.evidence[:_SHOWN]
+    shown = [Evidence(source="metrics", object=_shown_object(e.object), detail=e.detail)
+             for e in items]
+    base = list(diagnosis.evidence)
+    evidence = [*base[:1], *shown, *base[1:]]
+    notes = [*diagnosis.notes, *(n for n in measured.notes if n not in diagnosis.notes)]
+    update: dict[str, object] = {"evidence": evidence, "notes": notes}
+    concerning = [e for e in measured.concerning if e.question != "alert"][:_SAID]
+    if concerning:
+        update["summary"] = (diagnosis.summary.rstrip() + " Measured: "
+                             + "; ".join(e.reading for e in concerning) + ".")
+    root = diagnosis.root_cause
+    if root is not None and root.category in _OF_ROOT:
+        own = [e for e in measured.evidence if e.question in _OWN[root.category]
+               and e.object.split("/")[1] == root.object.split("/")[1]]
+        if any(e.concerning for e in own):
+            update["confidence"] = max(diagnosis.confidence, 0.9)
+        elif own and root.category == "cpu_throttling":
+            highest = max(own, key=lambda e: e.value)
+            update["confidence"] = min(diagnosis.confidence, 0.4)
+            notes.append(f"measured against it: {highest.reading}, below the level at which "
+                         "throttling slows a service")
+    if diagnosis.healthy is True and concerning:  # numbers past concern are not "healthy"
+        update["healthy"] = None
+        update["confidence"] = min(diagnosis.confidence, 0.4)
+        update["summary"] = (diagnosis.summary.replace("looks healthy", "looks healthy by its "
+                                                       "state", 1).rstrip()
+                             + " But measured: " + "; ".join(e.reading for e in concerning)
+                             + ".")
+    return diagnosis.model_copy(update=update)
+
+
+_OWN = {"cpu_throttling": ("throttling",), "oom_killed": ("memory", "restarts"),
+        "hpa_limited": ("autoscaler",)}
+
+
+def _shown_object(ref: str) -> str:
+    kind, namespace, _ = ref.split("/", 2)
+    return f"Namespace/-/{namespace}" if kind == "Namespace" else ref
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
