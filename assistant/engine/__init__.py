@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster
+from tools import Cluster, Metrics
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
@@ -21,6 +21,7 @@ from .controllers import controller_findings
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
+from .measured import with_numbers
 from .reading import namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
@@ -174,12 +175,13 @@ def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
 
 
 def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
-             namespace: str | None = None) -> Diagnosis:
+             namespace: str | None = None, metrics: Metrics | None = None) -> Diagnosis:
     """Find what is wrong, and why, in the scope the question or target names."""
-    return examine(cluster, question, resolve(cluster, question, target, namespace))
+    return examine(cluster, question, resolve(cluster, question, target, namespace), metrics)
 
 
-def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
+def examine(cluster: Cluster, question: str, scope: Scope,
+            metrics: Metrics | None = None) -> Diagnosis:
     """The diagnosis of a resolved scope (one read of the cluster, then the analyzers)."""
     if scope.unknown:
         return Diagnosis(question=question, target=None, healthy=None,
@@ -188,8 +190,10 @@ def examine(cluster: Cluster, question: str, scope: Scope) -> Diagnosis:
                          notes=[scope.unknown])
     intent = classify(_without_names(question, scope))
     view = ClusterView.load(cluster, scope.namespaces)
+    view.metrics = metrics  # Prometheus (or a snapshot's series): numbers as evidence
     findings = analyze(view, scope.target, intent)
     diagnosis = compose(question, scope, view, findings, intent)
+    diagnosis = with_numbers(view, intent, scope, diagnosis)
     if question and diagnosis.healthy is not None:
         _add_unrelated(diagnosis, cluster, scope, view, findings)
     return diagnosis
