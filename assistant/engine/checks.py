@@ -73,13 +73,14 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Fi
             spec_line = (f"container {name}: limits.cpu {resources['limits']['cpu']}"
                          + (f", requests.cpu {resources['requests']['cpu']}"
                             if request is not None else ""))
+            origin = _limit_origin(view, pod, owner, name, str(resources["limits"]["cpu"]))
             finding = Finding(
                 category="cpu_throttling", object=owner,
                 summary=f"{short}: CPU limit {resources['limits']['cpu']} on {name}",
                 explanation=(f"the container {name} of {short} may use at most "
                              f"{resources['limits']['cpu']} of CPU (limits.cpu); under load the "
                              "kernel throttles it (CFS quota), so it stays Ready but answers "
-                             "slowly"),
+                             "slowly" + (f"; {origin}" if origin else "")),
                 evidence=[Evidence(source="spec", object=pod_ref(pod), detail=spec_line)],
                 confidence=0.8 if limit <= SMALL_CPU_MILLI else 0.6,
                 impact=SEVERITY["cpu_throttling"], related=[pod_ref(pod)])
@@ -87,6 +88,29 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Fi
             by_owner[owner] = finding
             break
     return list(by_owner.values())
+
+
+def _limit_origin(view: ClusterView, pod: Obj, owner: str, container: str,
+                  limit: str) -> str:
+    """Where a CPU limit the workload's own template does not set comes from: the default of a
+    LimitRange, applied to every container created without one (LimitRanger admission)."""
+    kind, namespace, name = owner.split("/")
+    workload = view.find(kind, name, namespace) if kind != "Pod" else None  # type: ignore[arg-type]
+    template = ((workload or {}).get("spec") or {}).get("template") or \
+        ((workload or {}).get("spec") or {}).get("jobTemplate", {}).get("spec", {}).get("template")
+    declared = next((c for c in ((template or {}).get("spec") or {}).get("containers") or []
+                     if c.get("name") == container), None)
+    if declared is None or ((declared.get("resources") or {}).get("limits") or {}).get("cpu"):
+        return ""
+    for limits in view.items("LimitRange", namespace):
+        for item in (limits.get("spec") or {}).get("limits") or []:
+            if item.get("type") == "Container" and \
+                    cpu_milli((item.get("default") or {}).get("cpu")) == cpu_milli(limit):
+                return (f"{kind} {name} declares no CPU limit for {container}: the default "
+                        f"{limit} of LimitRange {meta(limits)['name']} in {namespace} is set on "
+                        "every container created without one (LimitRanger admission)")
+    ranger = (meta(pod).get("annotations") or {}).get("kubernetes.io/limit-ranger", "")
+    return (f"{kind} {name} declares no CPU limit for {container}: {ranger}" if ranger else "")
 
 
 def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,

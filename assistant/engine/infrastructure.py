@@ -38,7 +38,7 @@ def _template_selected(view: ClusterView, namespace: str | None,
 _WHO_SCALES = ("downscaler", "replicas", "scale", "uptime", "downtime", "hibernat", "sleep")
 
 
-def _scaled_to_zero(view: ClusterView, owner: str, service: str) -> list[Finding]:
+def _scaled_to_zero(view: ClusterView, owner: str, service: Obj) -> list[Finding]:
     """A workload that runs no pod because it is scaled to 0 (by hand, or by a downscaler
     whose annotations say when), while its Service has clients."""
     kind, namespace, name = owner.split("/")
@@ -48,12 +48,16 @@ def _scaled_to_zero(view: ClusterView, owner: str, service: str) -> list[Finding
     notes = {k: v for k, v in (meta(workload).get("annotations") or {}).items()
              if any(w in k.lower() for w in _WHO_SCALES)}
     said = "; ".join(f"{k}: {v}" for k, v in sorted(notes.items()))
+    ports = [str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or []
+             if p.get("port")]
+    port = f" (port {', '.join(ports)})" if ports else ""
     finding = Finding(
         category="dependency_unreachable", object=owner,
         summary=f"{name} is scaled to 0 replicas",
         explanation=(f"{kind} {name} runs no pod (spec.replicas: 0)"
                      + (f", and its annotations say who scales it: {said}" if said else "")
-                     + f", so Service {service} has no endpoints and its clients cannot connect"),
+                     + f", so Service {meta(service)['name']}{port} has no endpoints and its "
+                     "clients cannot connect"),
         evidence=[Evidence(source="spec", object=owner, detail="spec.replicas: 0"),
                   *(Evidence(source="spec", object=owner, detail=f"annotation {k}: {v}")
                     for k, v in sorted(notes.items()))],
@@ -79,7 +83,7 @@ def service_findings(view: ClusterView) -> list[Finding]:
         if not pods:
             owner = _template_selected(view, ns, selector)
             if owner is not None:  # the selector is right; the workload has no pods
-                findings += _scaled_to_zero(view, owner, meta(service)["name"])
+                findings += _scaled_to_zero(view, owner, service)
                 findings.append(Finding(
                     category="service_no_endpoints", object=ref,
                     summary=f"service {meta(service)['name']} has no endpoints",
