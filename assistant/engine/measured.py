@@ -174,7 +174,7 @@ def _attached(diagnosis: Diagnosis, measured: Measured) -> Diagnosis:
     evidence = [*base[:1], *shown, *base[1:]]
     notes = [*diagnosis.notes, *(n for n in measured.notes if n not in diagnosis.notes)]
     update: dict[str, object] = {"evidence": evidence, "notes": notes}
-    concerning = [e for e in measured.concerning if e.question != "alert"][:_SAID]
+    concerning = _headline(measured)
     if concerning:
         update["summary"] = (diagnosis.summary.rstrip() + " Measured: "
                              + "; ".join(e.reading for e in concerning) + ".")
@@ -197,6 +197,25 @@ def _attached(diagnosis: Diagnosis, measured: Measured) -> Diagnosis:
                              + " But measured: " + "; ".join(e.reading for e in concerning)
                              + ".")
     return diagnosis.model_copy(update=update)
+
+
+# The numbers said first for each symptom (library ids, knowledge/promql.yaml).
+_FIRST = {"latency": ("latency_p99", "throttling", "latency_p50"),
+          "errors": ("error_ratio", "restarts"), "throttling": ("throttling", "cpu"),
+          "memory": ("memory", "restarts"), "saturation": ("cpu", "memory", "throttling"),
+          "not_scaling": ("autoscaler", "cpu")}
+
+
+def _headline(measured: Measured) -> list[MetricEvidence]:
+    """The concerning numbers the summary says: one per question, those of the symptom asked
+    first (a latency question hears its p99 before the throttled ratio that explains it)."""
+    order = [q for s in measured.symptoms for q in _FIRST.get(s, ())]
+    said: dict[str, MetricEvidence] = {}
+    for item in sorted(measured.concerning, key=lambda e: order.index(e.question)
+                       if e.question in order else len(order)):
+        if item.question != "alert":
+            said.setdefault(item.question, item)
+    return list(said.values())[:_SAID]
 
 
 _OWN = {"cpu_throttling": ("throttling",), "oom_killed": ("memory", "restarts"),
