@@ -242,6 +242,8 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
         return []
     streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
     last = _failed_condition(jobs[0]) or {}
+    if last.get("reason") == "DeadlineExceeded":
+        return [_past_deadline(cronjob, jobs, failed, streak)]
     return [_with_facts(Finding(
         category="cronjob", object=ref,
         summary=f"cronjob {name}: the last {streak} Jobs failed",
@@ -252,6 +254,43 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
                   for j in failed[:3]],
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
         related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
+
+
+def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int) -> Finding:
+    """A CronJob whose Jobs are stopped by their own activeDeadlineSeconds: the run outgrew the
+    time it is given (the durations of the runs that still succeeded show the trend)."""
+    ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
+    deadline = ((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get(
+        "activeDeadlineSeconds")
+    took = [_minutes(j) for j in jobs if not _failed_condition(j)]
+    took = [t for t in took if t is not None][:3]
+    trend = (f"; the last runs that succeeded took {', '.join(f'{t}m' for t in reversed(took))}"
+             if took else "")
+    limit = f"activeDeadlineSeconds: {deadline} ({int(deadline) // 60}m)" \
+        if isinstance(deadline, int) else "its activeDeadlineSeconds"
+    return _with_facts(Finding(
+        category="job_failed", object=ref,
+        summary=f"cronjob {name}: the last {streak} Jobs hit their deadline",
+        explanation=(f"the last {streak} Jobs of CronJob {name} were stopped at {limit} "
+                     f"(DeadlineExceeded: {(_failed_condition(jobs[0]) or {}).get('message')})"
+                     f"{trend}; the run outgrew its deadline, so no run finishes and a manual "
+                     "rerun would be stopped the same way"),
+        evidence=[Evidence(source="status", object=object_ref("Job", j),
+                           detail=f"Failed=True DeadlineExceeded after "
+                                  f"{_minutes(j) or '?'}m") for j in failed[:3]]
+        + [Evidence(source="spec", object=ref, detail=f"jobTemplate.spec.{limit}")],
+        confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
+        related=[object_ref("Job", j) for j in failed]),
+        deadline=str(deadline or ""), last_job=meta(jobs[0])["name"])
+
+
+def _minutes(job: Obj) -> int | None:
+    """How long a Job ran, in minutes (start to completion, or to its Failed condition)."""
+    status = job.get("status") or {}
+    start = parse_time(status.get("startTime"))
+    end = parse_time(status.get("completionTime")
+                     or (_failed_condition(job) or {}).get("lastTransitionTime"))
+    return None if start is None or end is None else int((end - start).total_seconds() // 60)
 
 
 def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
