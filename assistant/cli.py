@@ -279,7 +279,8 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
     request = Request(question=question, target=target, namespace=args.namespace,
                       thread=f"cli:{args.thread}" if args.thread else None)
     try:  # memory only for a conversation (`--thread`)
-        with open_investigator(settings, cluster, memory=bool(args.thread)) as service, \
+        with open_investigator(settings, cluster, memory=bool(args.thread),
+                               snapshot=args.snapshot) as service, \
                 ProgressLine(sys.stderr) as progress:  # a terminal's stderr only, never stdout
             try:
                 result = service.investigator.investigate(request, progress)

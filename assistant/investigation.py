@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from tools import Cluster
+from tools import Cluster, Metrics
 
 from . import engine
 from .diagnosis import Diagnosis
@@ -55,14 +55,14 @@ class Investigator(Protocol):
 class EngineInvestigator:
     """The diagnosis engine behind the `Investigator` seam: no model, no conversation memory."""
 
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+    def __init__(self, cluster: Cluster, metrics: Metrics | None = None) -> None:
+        self.cluster, self.metrics = cluster, metrics
 
     def investigate(self, request: Request, on_progress: OnProgress | None = None) -> Diagnosis:
         notify = on_progress or (lambda progress: None)
         notify(Progress(kind="step_started", step="analyze", detail="reading the cluster"))
         diagnosis = engine.diagnose(self.cluster, request.question, request.target,
-                                    request.namespace)
+                                    request.namespace, metrics=self.metrics)
         notify(Progress(kind="step_finished", step="analyze",
                         detail=diagnosis.root_cause.object if diagnosis.root_cause else "done"))
         return diagnosis

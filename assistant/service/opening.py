@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tools import Cluster
+from tools import Cluster, Metrics
 
 from ..diagnosis import Diagnosis
 from ..investigation import EngineInvestigator, Investigator, OnProgress, Request
+from ..measuring import open_metrics
 from ..recalling import Recaller
 from ..settings import Settings
 from .errors import ConfigError
@@ -37,8 +39,8 @@ if TYPE_CHECKING:
 class _EngineWithRunbooks:
     """The engine, then the runbooks for what it found, and what the runbook search noted."""
 
-    def __init__(self, cluster: Cluster, recaller: Recaller) -> None:
-        self.engine, self.recaller = EngineInvestigator(cluster), recaller
+    def __init__(self, cluster: Cluster, recaller: Recaller, metrics: Metrics | None) -> None:
+        self.engine, self.recaller = EngineInvestigator(cluster, metrics), recaller
 
     def investigate(self, request: Request, on_progress: OnProgress | None = None) -> Diagnosis:
         result = self.engine.investigate(request, on_progress)
@@ -74,6 +76,7 @@ class Service:
     memory: BaseCheckpointSaver[Any] | None
     model: BaseChatModel | None
     engine_only: bool
+    metrics: Metrics | None = None  # Prometheus, or the snapshot's series; None: not configured
 
     @property
     def investigator(self) -> Investigator:
@@ -81,11 +84,11 @@ class Service:
 
     def investigator_for(self, cluster: Cluster) -> Investigator:
         if self.engine_only:
-            return _EngineWithRunbooks(cluster, self.recaller)
+            return _EngineWithRunbooks(cluster, self.recaller, self.metrics)
         from ..agent import Agent
 
         return _Noted(Agent(self.settings, cluster, checkpointer=self.memory, model=self.model,
-                            recall=self.recaller), self.recaller)
+                            recall=self.recaller, metrics=self.metrics), self.recaller)
 
     def runbooks(self) -> RunbookIndex:
         """The one runbook index of the process (opened on first use)."""
@@ -93,13 +96,18 @@ class Service:
 
 
 @contextmanager
-def open_investigator(settings: Settings, cluster: Cluster, *, memory: bool = True
-                      ) -> Iterator[Service]:
-    """The service over `cluster`; closes memory and index when the block ends. Raises
-    `ConfigError` for an unusable memory or model setting (only the set-up: what the caller
-    raises inside the block passes through unchanged)."""
+def open_investigator(settings: Settings, cluster: Cluster, *, memory: bool = True,
+                      snapshot: Path | None = None) -> Iterator[Service]:
+    """The service over `cluster`; closes memory, index and metrics when the block ends.
+    Metrics are the snapshot's series when `snapshot` is the directory `cluster` reads, else
+    the Prometheus of `settings.prometheus` (none when unset). Raises `ConfigError` for an
+    unusable memory or model setting (only the set-up: what the caller raises inside the block
+    passes through unchanged)."""
     with ExitStack() as stack:
         recaller = stack.enter_context(Recaller(settings))
+        metrics = open_metrics(settings, snapshot)
+        if metrics is not None:
+            stack.callback(metrics.close)
         engine_only = settings.model.provider is None and not memory
         saver, model = None, None
         if not engine_only:  # LangGraph and the model's client: only when the agent answers
@@ -111,4 +119,4 @@ def open_investigator(settings: Settings, cluster: Cluster, *, memory: bool = Tr
                 model = chat_model(settings.model, timeout=settings.agent.wall_time)
             except (MemoryConfigError, ModelConfigError) as e:
                 raise ConfigError(str(e)) from e
-        yield Service(settings, cluster, recaller, saver, model, engine_only)
+        yield Service(settings, cluster, recaller, saver, model, engine_only, metrics)
