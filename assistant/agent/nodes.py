@@ -122,7 +122,8 @@ def analyze(state: State, runtime: Runtime[Context]) -> Update:
     if state["intent"] == "other_pod" and found.get("pod") and target is not None:
         target = Target(kind="Pod", namespace=target.namespace, name=found["pod"])
     diagnosis = engine.examine(runtime.context.cluster, question, engine.Scope(
-        found.get("namespaces") or [], target, found.get("note"), found.get("unknown")))
+        found.get("namespaces") or [], target, found.get("note"), found.get("unknown")),
+        metrics=runtime.context.metrics)
     for finding in diagnosis.findings[:3]:
         _say(runtime, "finding", "analyze", f"{finding.object}: {finding.summary}")
     _say(runtime, "step_finished", "analyze",
