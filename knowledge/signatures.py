@@ -17,7 +17,8 @@ class Signature:
     priority: int
     pattern: re.Pattern[str]
     cause: str
-    target: int | None  # index of the group holding a dependency's host[:port]
+    target: int | str | None  # the group holding a dependency's host[:port], or a template
+    # of groups ("{0}:{1}" when the line names host and port apart)
     itself: bool = False  # the line says the logging workload is the slow or failing part
 
 
@@ -36,6 +37,9 @@ class SignatureMatch:
     @property
     def target(self) -> str | None:
         index = self.signature.target
+        if isinstance(index, str):
+            value = index.format(*self.groups, *["?"] * 4)
+            return None if "?" in value or " " in value else value
         if index is None or index >= len(self.groups):
             return None
         value = self.groups[index]
@@ -57,9 +61,11 @@ def signatures() -> tuple[Signature, ...]:
 
 
 def match_line(line: str) -> SignatureMatch | None:
-    """The highest-priority signature that recognises `line`, if any."""
+    """The highest-priority signature that recognises `line`, if any. A line of structured
+    logging (JSON) is read with its escaped quotes unescaped, as the app wrote the message."""
+    text = line.replace('\\"', '"') if '\\"' in line else line
     for signature in signatures():
-        found = signature.pattern.search(line)
+        found = signature.pattern.search(text)
         if found:
             groups = tuple(g for g in found.groups() if g) or (found.group(0),)
             return SignatureMatch(signature, line, groups)

@@ -304,9 +304,15 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         ref = f"NetworkPolicy/{meta(policy).get('namespace')}/{meta(policy)['name']}"
         finding.category = "network_policy"
         finding.object = ref
+        client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)
+        labels = ",".join(f"{k}={v}" for k, v in sorted(
+            (meta(client).get("labels") or {}).items()) if k != "pod-template-hash") \
+            if client else ""
         finding.explanation = (f"the NetworkPolicy {meta(policy)['name']} selects the pods "
                                f"behind {meta(service)['name']} and admits no traffic from "
-                               f"{finding.summary.split(':')[0]}: {finding.explanation}")
+                               f"{finding.summary.split(':')[0]}"
+                               + (f" (its pods carry {labels})" if labels else "")
+                               + f": {finding.explanation}")
         finding.evidence.append(Evidence(source="spec", object=ref,
                                          detail=_policy_line(policy)))
         return
@@ -449,11 +455,20 @@ def _missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
 
 
 def _isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) -> list[Obj]:
-    if not backing or finding.facts.get("signature") not in _TIMEOUTS:
+    """The ingress policies that drop a client's packets to the pods behind a Service (a
+    timeout, not a refusal): traffic passes when any policy selecting those pods admits the
+    client on that port; when none does, the ones with rules (the allow-list the client misses)
+    come before plain deny-all ones."""
+    timed_out = finding.facts.get("signature") in _TIMEOUTS or bool(
+        _TIMED_OUT.search(finding.explanation))
+    if not backing or not timed_out:
         return []
     client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)
     client_labels = meta(client).get("labels") or {} if client else {}
-    found = []
+    client_ns = meta(client).get("namespace") if client else None
+    parsed = _HOST_PORT.match(finding.facts.get("target", ""))
+    port = int(parsed.group("port")) if parsed and parsed.group("port") else None
+    selecting = []
     for policy in view.items("NetworkPolicy"):
         spec = policy.get("spec") or {}
         if "Ingress" not in (spec.get("policyTypes") or ["Ingress"]):
@@ -461,13 +476,25 @@ def _isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding)
         if not any(matches_selector(spec.get("podSelector") or {}, meta(p).get("labels") or {})
                    for p in backing):
             continue
-        client_ns = meta(client).get("namespace") if client else None
-        admitted = any(_admits(source, meta(policy).get("namespace"), client_ns, client_labels)
-                       for rule in spec.get("ingress") or []
-                       for source in rule.get("from") or [{}])
-        if not admitted:
-            found.append(policy)
-    return found
+        if any(_on_port(rule, port) and any(
+                _admits(source, meta(policy).get("namespace"), client_ns, client_labels)
+                for source in rule.get("from") or [{}]) for rule in spec.get("ingress") or []):
+            return []  # one policy lets the client in: policies add up
+        selecting.append(policy)
+    return sorted(selecting, key=lambda p: (
+        not any(_on_port(r, port) for r in (p.get("spec") or {}).get("ingress") or []),
+        not (p.get("spec") or {}).get("ingress")))
+
+
+_TIMED_OUT = re.compile(r"time(?:d)? ?out|timeout expired", re.IGNORECASE)
+
+
+def _on_port(rule: Obj, port: int | None) -> bool:
+    """Whether an ingress rule covers the port (no ports: all; a named port: maybe)."""
+    ports = rule.get("ports") or []
+    return not ports or port is None or any(
+        not isinstance(p.get("port"), int) or p.get("port") == port
+        or p.get("port") <= port <= (p.get("endPort") or p.get("port")) for p in ports)
 
 
 def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
@@ -493,9 +520,19 @@ def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
 def _policy_line(policy: Obj) -> str:
     spec = policy.get("spec") or {}
     selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
-    sources = [
-        ",".join(f"{k}={v}" for k, v in ((s.get("podSelector") or {}).get("matchLabels")
-                                         or {}).items())
-        for rule in spec.get("ingress") or [] for s in rule.get("from") or []]
+    sources = [_selector_words(s.get("podSelector") or {})
+               for rule in spec.get("ingress") or [] for s in rule.get("from") or []]
     return (f"podSelector {selector}; ingress only from "
             f"{'; '.join(s for s in sources if s) or 'nothing'}")
+
+
+def _selector_words(selector: Obj) -> str:
+    """A label selector as kubectl writes it: `app=api,tier in (web, edge)`."""
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        values = ", ".join(str(v) for v in expression.get("values") or [])
+        operator = {"In": "in", "NotIn": "notin"}.get(expression.get("operator", ""))
+        parts.append(f"{expression.get('key')} {operator} ({values})" if operator
+                     else f"{'!' if expression.get('operator') == 'DoesNotExist' else ''}"
+                          f"{expression.get('key')}")
+    return ",".join(parts)

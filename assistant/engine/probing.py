@@ -74,15 +74,17 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
                 return {"probe_where": f"port {port}", "served_how": f"listens on port "
                         f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
                         "line": line.strip()}
-    if not path:
+    if not path or _answered(view, pod, path, which, lines):
         return None
+    others = {str(((spec.get(other) or {}).get("httpGet") or {}).get("path", "")).rstrip("/")
+              for other in ("livenessProbe", "readinessProbe", "startupProbe") if other != which}
     served: list[tuple[str, str]] = []
     for line in lines:
         lowered = line.lower()
         for candidate in _PATH.findall(line):
-            if candidate.rstrip("/") == path.rstrip("/") or not any(
+            if candidate.rstrip("/") in (path.rstrip("/"), *others) or not any(
                     w in candidate.lower() for w in _HEALTH_WORDS):
-                continue
+                continue  # the probe's own path, or another probe's (its requests, not a hint)
             if " 404" in lowered and candidate in line.split(" 404")[0][-60:]:
                 continue  # a path the app does not serve either
             served.append((candidate.rstrip(".,;)"), line.strip()))
@@ -93,3 +95,19 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
     return {"probe_where": f"path {path} on port {port}",
             "served_how": f"serves its health check at {candidate}",
             "serves_path": candidate, "probe_path": path, "line": line}
+
+
+_STATUS = re.compile(r"statuscode: (\d{3})")
+
+
+def _answered(view: ClusterView, pod: Obj, path: str, which: str, lines: list[str]) -> bool:
+    """The app serves the probe's path and answers it with an error on purpose (503: "I am not
+    ready"), as the probe's events or the app's access log show: the path is right."""
+    kind = "readiness" if which == "readinessProbe" else "liveness"
+    for event in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace")):
+        message = event.get("message") or ""
+        code = _STATUS.search(message)
+        if kind in message.lower() and code and code.group(1) != "404":
+            return True
+    return any(_ACCESS_LOG.search(line) and f"{path} " in line and " 404" not in line
+               for line in lines)

@@ -129,7 +129,9 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
     for word, found in looked:  # a near namespace is a coincidence ("morning": monitoring)
         matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)
                    and (m.kind != "Namespace" or m.score >= _NEAR_NAMESPACE)]
-        if found.ok and matches:
+        if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
+            if named is not None and matches[0].score < _CLOSE:  # question spells exactly
+                return named
             return word, matches[0], matches
     return named
 
