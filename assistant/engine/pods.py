@@ -304,6 +304,14 @@ def _oom_again(view: ClusterView, container: Obj, last: Obj) -> bool:
         and age is not None and age < RECURRING_HOURS * 3600
 
 
+def _recent(view: ClusterView, terminated: Obj) -> bool:
+    """A last termination within the day (unknown time: recent)."""
+    if not terminated:
+        return False
+    age = view.age_seconds(terminated.get("finishedAt"))
+    return age is None or age < RECURRING_HOURS * 3600
+
+
 def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | None:
     state = container.get("state") or {}
     waiting = state.get("waiting") or {}
@@ -325,7 +333,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     terminated = state.get("terminated") or {}
     crashed = reason in ("CrashLoopBackOff", "RunContainerError") or (
         terminated and terminated.get("exitCode") not in (0, None))
-    restarted_by_probe = bool(last) and any(
+    restarted_by_probe = _recent(view, last) and any(  # an old, recovered restart is history
         "liveness probe" in (e.get("message") or "").lower()
         for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace")))
     if not crashed and not restarted_by_probe and not _oom_again(view, container, last):
