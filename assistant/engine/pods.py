@@ -240,6 +240,12 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
     if cause:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
         explanation += f": {cause.cause}"
+        if cause.signature.id == "sysctl-not-permitted":  # the pod spec says how it runs
+            spec = next((c for c in (pod.get("spec") or {}).get("initContainers") or []
+                         if c.get("name") == name), {})
+            privileged = (spec.get("securityContext") or {}).get("privileged")
+            explanation += (f"; {name} runs with securityContext.privileged: "
+                            f"{str(bool(privileged)).lower()}")
     else:
         said = telling_lines(view, pod, name)
         evidence += [Evidence(source="log", object=f"{ref}/{name}", detail=line)
@@ -285,6 +291,8 @@ def _init_detail(view: ClusterView, pod: Obj, name: str,
                  cause: SignatureMatch | None) -> dict[str, str]:
     """The facts of an init container's failure: the dependency it cannot reach, if any."""
     detail = {"container": name}
+    if cause is not None and cause.signature.id == "sysctl-not-permitted":
+        detail.update(signature=cause.signature.id, sysctl=cause.groups[0])
     if cause is not None and cause.signature.category == "dependency_unreachable":
         target = cause.target or dependency_in(cause.line) or dependency_in_log(view, pod, name)
         if target:

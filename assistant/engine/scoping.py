@@ -37,6 +37,9 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
          "diagnose", "diagnosis", "investigate", "look", "into", "everything"}
 
 
+_FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
+                   r"(?:works?|working|is\s+(?:fine|ok|okay|up|healthy|green)|"
+                   r"looks?\s+(?:fine|ok|okay|healthy|green))\b")
 MAX_WORDS = 12  # words of a question looked up as names
 _NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
 _CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
@@ -77,8 +80,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     if node is not None:  # "is aks-nodepool1-...-vmss000003 ok?"
         return _explicit(box, known, f"node/{node}", None)
     mentioned = sorted({w for w in tokens if w in known})
-    words = list(dict.fromkeys(w for w in tokens
-                               if w not in _STOP and w not in known and len(w) > 2))
+    fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
+    words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
+                               and len(w) > 2 and w not in fine))
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
         best_found = _named(box, words, mentioned[0])
