@@ -9,6 +9,7 @@ and status as before and says which numbers it could not see; it is never "healt
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -183,3 +184,44 @@ def test_a_real_prometheus_beside_the_real_apiserver_gives_the_same_answer(
         prometheus.close()
     finally:
         server.stop()
+
+
+def _with_a_large_cpu_limit(throttled_per_second: float) -> Scenario:
+    """The latency scenario with a 2-core limit, which the spec alone does not suspect."""
+    scenario = load(LATENCY)
+    scenario.objects[:] = json.loads(json.dumps(scenario.objects).replace(
+        '"limits": {"cpu": "200m"', '"limits": {"cpu": "2"'))
+    scenario.metrics[:] = [
+        {**spec, "gauge": 2} if 'resource="cpu"' in spec["series"] else
+        {**spec, "counter": throttled_per_second} if "cfs_throttled" in spec["series"] else spec
+        for spec in scenario.metrics]
+    return scenario
+
+
+def test_only_the_numbers_show_the_cause(tmp_path: Path) -> None:
+    scenario = _with_a_large_cpu_limit(6)  # still 60% of periods throttled
+    directory = write_snapshot_dir(scenario, tmp_path / "snap")
+    cluster = tools.open_cluster(snapshot=directory)
+    blind = diagnose(cluster, scenario.questions[0])
+    assert blind.healthy is None and blind.root_cause is None
+    assert any("without Prometheus" in n for n in blind.notes)
+    result = diagnose(cluster, scenario.questions[0], metrics=open_metrics(snapshot=directory))
+    assert result.root_cause is not None
+    assert (result.root_cause.category, result.root_cause.object) == (
+        "cpu_throttling", "Deployment/search/query-api")
+    assert "api throttled in 60% of its CPU periods (limit 2)" in result.summary
+    assert "query-api answers 99% of requests within 2.3 s" in result.summary
+    assert result.evidence[0].detail == "container api: limits.cpu 2"
+    assert result.remediation and "--limits=cpu=" in (result.remediation[0].command or "")
+    assert not [n for n in result.notes if n.startswith(("next: ", "not visible: "))]
+
+
+def test_numbers_that_explain_nothing_still_answer_what_was_asked(tmp_path: Path) -> None:
+    scenario = _with_a_large_cpu_limit(0.2)  # 2% throttled: not the cause
+    directory = write_snapshot_dir(scenario, tmp_path / "snap")
+    result = diagnose(tools.open_cluster(snapshot=directory), scenario.questions[0],
+                      metrics=open_metrics(snapshot=directory))
+    assert result.healthy is None and result.root_cause is None
+    assert "Measured: query-api answers 99% of requests within 2.3 s" in result.summary
+    assert "request latency histograms" not in result.summary + " ".join(result.notes)
+    assert "not visible: traces" in result.notes  # what no number shows is still said

@@ -28,10 +28,13 @@ from knowledge.symptoms import Intent
 from tools import Metrics
 from tools.summaries import meta
 
-from ..diagnosis import Diagnosis, Evidence, Target
+from ..diagnosis import Diagnosis, Evidence, Finding, RootCause, Target
+from .pods import pod_ref
 from .relevance import target_pods
+from .remedies import propose
 from .scoping import Scope
 from .view import ClusterView
+from .workloads import SEVERITY, workload_ref
 
 # Symptom classes of knowledge/symptoms.yaml read as the library's: a timeout is a latency.
 _AS = {"timeouts": "latency"}
@@ -118,7 +121,54 @@ def with_numbers(view: ClusterView, intent: Intent, scope: Scope,
     if intent.alerts and view.metrics is not None:
         expression = expression_of_alert(view.metrics, intent.alerts[0])
     measured = measure(view.metrics, plans, expression)
-    return _attached(diagnosis, measured)
+    return _attached(_measured_cause(view, scope, diagnosis, measured) or diagnosis, measured)
+
+
+_CONTAINER = re.compile(r"^container (\S+) of pod ")
+
+
+def _measured_cause(view: ClusterView, scope: Scope, diagnosis: Diagnosis,
+                    measured: Measured) -> Diagnosis | None:
+    """The cause only the numbers show: a question nothing in the spec or status explains
+    (no root, no verdict) whose pods are throttled past concern. Their CPU limit is the cause
+    (the kernel throttles only a container with a CPU quota), the throttled ratio its evidence."""
+    if diagnosis.healthy is not None or diagnosis.root_cause is not None:
+        return None
+    throttled = [e for e in measured.concerning if e.question == "throttling"]
+    found = _CONTAINER.match(throttled[0].reading) if throttled else None
+    kind, namespace, pod_name = throttled[0].object.split("/") if throttled else ("", "", "")
+    pod = view.find("Pod", pod_name, namespace) if kind == "Pod" else None
+    if found is None or pod is None:
+        return None
+    container = found.group(1)
+    limit = next((str(((c.get("resources") or {}).get("limits") or {}).get("cpu") or "")
+                  for c in (pod.get("spec") or {}).get("containers") or []
+                  if c.get("name") == container), "") or "its CPU limit"
+    owner = workload_ref(view, pod)
+    short = owner.split("/")[-1]
+    share = f"{throttled[0].value:.0%}"
+    finding = Finding(
+        category="cpu_throttling", object=owner,
+        summary=f"{short}: {container} throttled in {share} of its CPU periods (limit {limit})",
+        explanation=(f"the container {container} of {short} may use at most {limit} of CPU "
+                     f"(limits.cpu), and the kernel throttled it in {share} of its CPU periods "
+                     "over the last 5 minutes (CFS quota): it stays Ready but answers slowly"),
+        evidence=[Evidence(source="spec", object=pod_ref(pod),
+                           detail=f"container {container}: limits.cpu {limit}")],
+        confidence=0.85, impact=SEVERITY["cpu_throttling"], related=[pod_ref(pod)])
+    finding.facts = {"container": container, "cpu_limit": limit}
+    finding.remediation = propose(finding)
+    where = (f"{scope.target.kind} {scope.target.name} in {scope.target.namespace}"
+             if scope.target else f"namespace {namespace}")
+    return Diagnosis(
+        question=diagnosis.question, target=diagnosis.target, healthy=False,
+        summary=f"{where}: {finding.summary}. Root cause: {finding.explanation}.",
+        root_cause=RootCause(category=finding.category, object=owner,
+                             explanation=finding.explanation),
+        evidence=list(finding.evidence), remediation=finding.remediation,
+        confidence=finding.confidence, ruled_out=diagnosis.ruled_out,
+        findings=[finding, *diagnosis.findings],
+        notes=[n for n in diagnosis.notes if not n.startswith(("next: ", "not visible: "))])
 
 
 def _plans(view: ClusterView, intent: Intent, scope: Scope,
@@ -172,11 +222,17 @@ def _attached(diagnosis: Diagnosis, measured: Measured) -> Diagnosis:
              for e in items]
     base = list(diagnosis.evidence)
     evidence = [*base[:1], *shown, *base[1:]]
-    notes = [*diagnosis.notes, *(n for n in measured.notes if n not in diagnosis.notes)]
-    update: dict[str, object] = {"evidence": evidence, "notes": notes}
+    seen = [u for u in _UNSEEN_BY if any(e.question == _UNSEEN_BY[u] for e in measured.evidence)]
+    summary = diagnosis.summary
+    for unseen in seen:  # what the plan said it could not see, and the numbers now show
+        summary = summary.replace(f"{unseen}, ", "").replace(f", {unseen}.", ".").replace(
+            f" Not visible to me: {unseen}.", "")
+    notes = [*(n for n in diagnosis.notes if n.removeprefix("not visible: ") not in seen),
+             *(n for n in measured.notes if n not in diagnosis.notes)]
+    update: dict[str, object] = {"evidence": evidence, "notes": notes, "summary": summary}
     concerning = _headline(measured)
     if concerning:
-        update["summary"] = (diagnosis.summary.rstrip() + " Measured: "
+        update["summary"] = (summary.rstrip() + " Measured: "
                              + "; ".join(e.reading for e in concerning) + ".")
     root = diagnosis.root_cause
     if root is not None and root.category in _OF_ROOT:
@@ -217,6 +273,15 @@ def _headline(measured: Measured) -> list[MetricEvidence]:
             said.setdefault(item.question, item)
     return list(said.values())[:_SAID]
 
+
+# What a symptom plan says it cannot see (knowledge/symptoms.yaml `unseen`), and the library
+# question whose number shows it.
+_UNSEEN_BY = {
+    "application metrics (request latency histograms)": "latency_p99",
+    "cAdvisor's throttling counters (container_cpu_cfs_throttled_periods_total) without "
+    "Prometheus": "throttling",
+    "memory use over time without Prometheus": "memory",
+}
 
 _OWN = {"cpu_throttling": ("throttling",), "oom_killed": ("memory", "restarts"),
         "hpa_limited": ("autoscaler",)}
