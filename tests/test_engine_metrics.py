@@ -22,6 +22,7 @@ from harness.prometheus import start_prometheus
 from harness.scenarios import SCENARIO_DIR, Scenario, load, write_metric_files, write_snapshot_dir
 
 import tools
+from assistant import cli
 from assistant.diagnosis import Diagnosis
 from assistant.engine import diagnose
 from tools import Metrics, connect_prometheus, open_metrics
@@ -225,3 +226,39 @@ def test_numbers_that_explain_nothing_still_answer_what_was_asked(tmp_path: Path
     assert "Measured: query-api answers 99% of requests within 2.3 s" in result.summary
     assert "request latency histograms" not in result.summary + " ".join(result.notes)
     assert "not visible: traces" in result.notes  # what no number shows is still said
+
+
+def test_sre_ask_on_a_snapshot_reads_its_series(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SRE_STATE_DIR", str(tmp_path / "state"))
+    directory = write_snapshot_dir(load(LATENCY), tmp_path / "snap")
+    assert cli.run(["ask", "why is query-api so slow?", "--snapshot", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "Measured: query-api answers 99% of requests within 2.3 s (p99, last 5m)" in out
+    assert "[metrics] `Deployment/search/query-api`: query-api answers 99% of requests within " \
+           "2.3 s (p99, last 5m) [PromQL: histogram_quantile(0.99, " in out
+
+
+def test_sre_ask_reads_the_prometheus_sre_prometheus_url_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        seed_scenario: Callable[[Scenario], Scenario], readonly_kubeconfig: Path) -> None:
+    renamed = seed_scenario(load(THROTTLING))
+    files = write_metric_files(renamed, tmp_path / "live", end=time.time() + 10)
+    server = start_prometheus(files)
+    try:
+        monkeypatch.setenv("SRE_STATE_DIR", str(tmp_path / "state"))
+        base = ["--kubeconfig", str(readonly_kubeconfig), "-n", renamed.namespaces[0], "--json"]
+        monkeypatch.setenv("SRE_PROMETHEUS__URL", server.url)
+        assert cli.run(["ask", "why is fraud-scorer being CPU throttled?", *base]) == 0
+        measured = Diagnosis.model_validate_json(capsys.readouterr().out)
+        monkeypatch.delenv("SRE_PROMETHEUS__URL")
+        assert cli.run(["ask", "why is fraud-scorer being CPU throttled?", *base]) == 0
+        blind = Diagnosis.model_validate_json(capsys.readouterr().out)
+    finally:
+        server.stop()
+    assert "container scorer of pod fraud-scorer-6b8f4d9c7-m2xkq was throttled in 80% of its " \
+           "CPU periods (last 5m)" in measured.summary
+    assert measured.confidence == 0.9 and blind.confidence == 0.6
+    assert not _metrics_evidence(blind) and "Measured" not in blind.summary
+    assert any(n.endswith("without Prometheus (SRE_PROMETHEUS__URL is not set)")
+               for n in blind.notes)
