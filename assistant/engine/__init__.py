@@ -139,6 +139,9 @@ def _touches(finding: Finding, refs: set[str]) -> bool:
     return finding.object in refs or any(r in refs for r in finding.related)
 
 
+_POINTING = ("tls_certificate", "dependency_unreachable", "credentials_rejected")  # elsewhere
+
+
 def _merge_same_object(findings: list[Finding]) -> list[Finding]:
     """One finding per failing controller where its pods' failure is the same story: a Job or
     CronJob failing because its pods fail keeps the pods' cause as its explanation, and pods of a
@@ -149,6 +152,12 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
     for group in by_object.values():
         owner = next((f for f in group if f.category in ("job_failed", "cronjob")), None)
         cause = next((f for f in group if f is not owner), None)
+        if owner and cause and cause.category in _POINTING and cause.facts.get("target"):
+            cause.explanation = f"{owner.explanation}; its pods fail because {cause.explanation}"
+            cause.evidence = [*owner.evidence[:2], *cause.evidence]
+            cause.impact = max(cause.impact, owner.impact)
+            findings.remove(owner)  # the server it names is followed from the cause
+            continue
         if owner and cause:
             owner.explanation += f"; its pods fail because {cause.explanation}"
             owner.evidence += cause.evidence[:3]
