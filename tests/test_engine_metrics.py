@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from harness.apiserver import _free_ports
 from harness.prometheus import start_prometheus
 from harness.scenarios import SCENARIO_DIR, Scenario, load, write_metric_files, write_snapshot_dir
 
@@ -262,3 +263,20 @@ def test_sre_ask_reads_the_prometheus_sre_prometheus_url_names(
     assert not _metrics_evidence(blind) and "Measured" not in blind.summary
     assert any(n.endswith("without Prometheus (SRE_PROMETHEUS__URL is not set)")
                for n in blind.notes)
+
+
+def test_an_unreachable_prometheus_is_said_once_and_the_spec_answer_stands(
+        tmp_path: Path) -> None:
+    scenario = load(LATENCY)
+    cluster = tools.open_cluster(snapshot=write_snapshot_dir(scenario, tmp_path / "snap"))
+    (port,) = _free_ports(1)  # nothing listens there
+    prometheus = connect_prometheus(f"http://127.0.0.1:{port}", timeout=2)
+    result = diagnose(cluster, scenario.questions[0], metrics=prometheus)
+    ok, why = verdict(scenario.expect, result)
+    assert ok, why
+    (note,) = [n for n in result.notes if n.startswith("could not see: ")]
+    for question in ("CPU throttled ratio per container", "99th percentile request latency",
+                     "CPU use against the CPU limit per container"):
+        assert question in note
+    assert note.endswith(f"Prometheus at http://127.0.0.1:{port} is unreachable: the "
+                         "connection was refused or has no route")

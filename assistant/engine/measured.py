@@ -75,10 +75,16 @@ def measure(metrics: Metrics | None, symptoms: Sequence[tuple[str, Subject]],
     """The numbers of each (symptom, subject) plan, once per query, and what could not be read:
     `could not see: <question> without Prometheus` when `metrics` is None."""
     measured = Measured(symptoms=[s for s, _ in symptoms])
-    asked: set[tuple[str, str, str]] = set()  # (query, namespace, name) already read
+    asked: set[tuple[str, str, str]] = set()  # (question, object, reading) already kept
     missing: list[str] = []
     unseries: dict[str, str] = {}  # question -> the metrics without a series
+    failed: dict[str, list[str]] = {}  # Prometheus' error -> the questions it left unanswered
+    down: str | None = None  # the error of a Prometheus that answered no query of a plan
     for number, (symptom, subject) in enumerate(symptoms):
+        if down is not None:  # asking again would fail the same way, each after its timeout
+            failed[down] += [q.question for q in queries_for(symptom)
+                             if q.question not in failed[down]]
+            continue
         answer = metric_evidence(metrics, symptom, subject.namespace, subject.name,
                                  subject.pods, subject.containers, kind=subject.kind,
                                  alert_expression=alert_expression if number == 0 else None)
@@ -94,9 +100,15 @@ def measure(metrics: Metrics | None, symptoms: Sequence[tuple[str, Subject]],
             question, _, reason = why.partition(": no series of ")
             if reason:
                 unseries.setdefault(question, reason.removesuffix(" for these pods"))
-            elif f"could not see: {why}" not in measured.notes:
-                measured.notes.append(f"could not see: {why}")
+            else:  # Prometheus' own error: one note per error, naming every question it hid
+                question, _, error = why.partition(": ")
+                failed.setdefault(error, [])
+                if question not in failed[error]:
+                    failed[error].append(question)
         measured.notes += [f"metrics: {note}" for note in answer.notes]
+        errors = {why.partition(": ")[2] for why in answer.unanswered}
+        if not answer.answered and len(errors) == 1 and errors <= set(failed):
+            down = errors.pop()
     if missing:
         said = list(dict.fromkeys(missing))
         measured.notes.append(f"could not see: {_listed(said)} without Prometheus "
@@ -105,6 +117,8 @@ def measure(metrics: Metrics | None, symptoms: Sequence[tuple[str, Subject]],
         names = dict.fromkeys(n for r in unseries.values() for n in r.split(" / "))
         measured.notes.append(f"could not see: {_listed(list(unseries))} (no series of "
                               f"{', '.join(names)} for these pods)")
+    measured.notes += [f"could not see: {_listed(questions)}: {error}"
+                       for error, questions in failed.items()]
     measured.evidence.sort(key=lambda e: not e.concerning)  # stable: the library's order
     return measured
 
