@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,26 @@ class LexicalIndex:
             total += math.log(1 + (n - df + 0.5) / (df + 0.5))
         return total
 
+    def coverage(self, query: str, rows: Sequence[int]) -> float:
+        """The share of the query's rarity (`rarity`) held by the words that occur in one of
+        `rows`: near 1 when a runbook holds what is rare in the question, low when the question's
+        subject (say `istio`) is a word that runbook never uses."""
+        n = len(self.chunks)
+        wanted = set(rows)
+        total = held = 0.0
+        for word in set(tokens(query)):
+            df = self._df(word)
+            if df == 0 and any(ch.isdigit() for ch in word):
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            total += idf
+            column = self.postings.vocab.get(word)
+            if column is not None:
+                start, end = int(self.postings.start[column]), int(self.postings.start[column + 1])
+                if wanted.intersection(self.postings.sections[start:end].tolist()):
+                    held += idf
+        return held / total if total else 0.0
+
     def scores(self, query: str) -> np.ndarray:
         """Every chunk's BM25 score for `query` (a repeated word counts each time)."""
         import numpy as np
@@ -115,3 +135,19 @@ class LexicalIndex:
                 span = slice(int(table.start[column]), int(table.start[column + 1]))
                 np.add.at(scores, table.sections[span], table.scores[span])
         return scores.astype(float)
+
+
+def pair_share(query: str, texts: Iterable[str]) -> float:
+    """The share of the query's adjacent word pairs (`tokens`) that one of `texts` has adjacent
+    too: high for a pasted error line a runbook quotes, low for words it holds only apart."""
+    wanted = _pairs(tokens(query))
+    if not wanted:
+        return 0.0
+    found: set[tuple[str, str]] = set()
+    for text in texts:
+        found |= wanted & _pairs(tokens(text))
+    return len(found) / len(wanted)
+
+
+def _pairs(words: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:], strict=False))

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from .chunking import Chunk, chunks_of
 from .embedding import MODEL_SHA256, Embedder, load_embedder
 from .errors import BadQuery, ModelUnavailable
-from .lexical import LexicalIndex, Postings
+from .lexical import LexicalIndex, Postings, pair_share
 from .runbooks import Library
 from .scoring import (
     LEXICAL_WEIGHT,
@@ -91,6 +91,9 @@ class RunbookIndex:
         self._lexical = LexicalIndex(self._chunks, postings)
         self._weights = [section_weight(c.section) for c in self._chunks]
         self._names = {c.path: exact_names(c.reasons) for c in self._chunks}
+        self._rows: dict[str, list[int]] = {}  # a runbook's chunks, in order
+        for i, c in sorted(enumerate(self._chunks), key=lambda ic: ic[1].position):
+            self._rows.setdefault(c.path, []).append(i)
         self._known = set().union(*self._names.values()) if self._names else set()
         self._store: ChromaStore | None = None
         self._vectors: SectionCopy | None = None
@@ -162,6 +165,9 @@ class RunbookIndex:
                                       query_names(text), self._lexical.rarity(expanded))
         if evidence is not None:
             evidence = replace(evidence, how_to=asks_how_to(text))
+            if ranked:
+                evidence = self._support(evidence, ranked[0].path, text, expanded, lexical,
+                                         admitted)
         result.nearest = ranked[:k]
         result.evidence = evidence
         if evidence is not None and result.mode != "dense":
@@ -170,6 +176,17 @@ class RunbookIndex:
                               or bool(categories and ranked))
         result.hits = result.nearest if result.matched else []
         return result
+
+    def _support(self, evidence: Evidence, path: str, text: str, expanded: str, lexical: Any,
+                 admitted: Sequence[int]) -> Evidence:
+        """`evidence` with how much of the query the runbook at `path` holds (`coverage`,
+        `pairs`, `symptoms`: its Symptoms section, or its first without one)."""
+        rows = self._rows[path]
+        best = max((float(lexical[i]) for i in admitted), default=0.0)
+        first = next((i for i in rows if self._chunks[i].section == "Symptoms"), rows[0])
+        return replace(evidence, coverage=self._lexical.coverage(expanded, rows),
+                       pairs=pair_share(text, (self._chunks[i].lexical_text for i in rows)),
+                       symptoms=float(lexical[first]) / best if best > 0 else 0.0)
 
     def _dense_scores(self, text: str, categories: Sequence[str], kinds: Sequence[str],
                       admitted: Sequence[int]) -> dict[int, float]:
