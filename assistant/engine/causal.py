@@ -85,6 +85,12 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             _set(cause, finding)
                     break
     for finding in list(findings):
+        if finding.category == "hpa_limited" and finding.caused_by is None:
+            expired = next((m for m in (_EXPIRED_AT_KUBELET.search(e.detail)
+                                        for e in finding.evidence) if m), None)
+            if expired:  # metrics-server cannot scrape a kubelet whose certificate expired
+                _to_a_kubelet(view, finding, expired.group(1), KUBELET_PORT, findings,
+                              by_object)
         if finding.category == "tls_certificate" and finding.facts.get("target") and \
                 finding.facts.get("signature") == "x509-expired":
             _to_the_server(view, finding, findings, by_object)
@@ -323,6 +329,9 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     """An expired (or not yet valid) certificate that a client rejects is the server's: the
     Service the client calls leads to the workload that serves it, and to the Secret it mounts."""
     parsed = _HOST_PORT.match(finding.facts["target"])
+    if parsed and _to_a_kubelet(view, finding, parsed.group("host"), parsed.group("port"),
+                                findings, by_object):
+        return
     named = _SVC_NAMESPACE.search(parsed.group("host")) if parsed else None
     if named:  # the server may live in a namespace the question did not name
         view.widen([named.group(1)])
@@ -368,6 +377,43 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     if expiry and expiry not in cause.explanation:
         cause.explanation += f" ({expiry})"
     _set(finding, cause)
+
+
+KUBELET_PORT = "10250"
+_EXPIRED_AT_KUBELET = re.compile(rf"([\w.-]+):{KUBELET_PORT}\b[^\n]*?(?:certificate has expired|"
+                                 r"not yet valid|CertificateExpired)", re.IGNORECASE)
+
+
+def _to_a_kubelet(view: ClusterView, finding: Finding, host: str, port: str | None,
+                  findings: list[Finding], by_object: dict[str, list[Finding]]) -> bool:
+    """A certificate rejected at a node's kubelet port (metrics-server, Prometheus scraping
+    10250) is that node's kubelet serving certificate: the node is the root."""
+    if port != KUBELET_PORT:
+        return False
+    node = next((n for n in view.items("Node") if host == meta(n)["name"] or any(
+        a.get("address") == host for a in (n.get("status") or {}).get("addresses") or [])),
+        None)
+    if node is None:
+        return False
+    name = meta(node)["name"]
+    ref = f"Node/-/{name}"
+    cause = next((f for f in by_object.get(ref, []) if f.category == "tls_certificate"), None)
+    if cause is None:
+        cause = Finding(
+            category="tls_certificate", object=ref,
+            summary=f"node {name}: its kubelet serves a certificate clients reject",
+            explanation=(f"the kubelet of node {name} ({host}:{port}) serves a certificate "
+                         "that has expired or is not yet valid (the kubelet serving "
+                         "certificate, not the client one: the node stays Ready), so every "
+                         "client that verifies it fails: metrics-server scrapes, `kubectl "
+                         "logs`/`exec` through the API server, Prometheus kubelet targets"),
+            evidence=list(finding.evidence[:2]), confidence=0.85, impact=finding.impact,
+            related=[finding.object])
+        cause.facts = {"signature": "x509-expired", "node": name, "kubelet": "true"}
+        findings.append(cause)
+        by_object.setdefault(ref, []).append(cause)
+    _set(finding, cause)
+    return True
 
 
 _WHEN = r"([\dT:.Z-]{10,}|[A-Z][a-z]{2} +\d+ [\d:]{8} \d{4}(?: GMT)?)"  # ISO or openssl's
