@@ -103,13 +103,15 @@ def _explain_unready(findings: list[Finding]) -> None:
                      and f.category in ("dependency_unreachable", "credentials_rejected",
                                         "tls_certificate", "storage_full", "hpa_limited")),
                     None)
-        if told is not None:
-            told.summary = unready.summary
+        if told is None:
+            continue
+        if "no readiness events" not in unready.explanation:  # else no probe ever failed:
+            told.summary = unready.summary  # the log's reason is the whole story
             told.explanation = f"{unready.explanation.split(';')[0]}; because {told.explanation}"
-            told.evidence = [*told.evidence, *unready.evidence[:2]]
-            told.impact = max(told.impact, unready.impact)
-            told.related = sorted({*told.related, *unready.related})
-            findings.remove(unready)
+        told.evidence = [*told.evidence, *unready.evidence[:2]]
+        told.impact = max(told.impact, unready.impact)
+        told.related = sorted({*told.related, *unready.related})
+        findings.remove(unready)
 
 
 _LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")

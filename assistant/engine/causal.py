@@ -275,6 +275,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         return
     host, port = parsed.group("host"), parsed.group("port")
     service = _service_for(view, host, namespace)
+    if service is None and _to_the_pod_at(view, finding, host, by_object):
+        return
     if service is None:
         if finding.facts.get("signature") == "dns-no-such-host":
             finding.explanation += _missing_service_note(view, host, namespace)
@@ -322,6 +324,26 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         finding.evidence.append(Evidence(source="spec", object=ref,
                                          detail=_policy_line(policy)))
         return
+
+
+def _to_the_pod_at(view: ClusterView, finding: Finding, address: str,
+                   by_object: dict[str, list[Finding]]) -> bool:
+    """A call to a pod's own IP (a client that caches endpoints, or a headless Service) leads to
+    that pod's workload: when it has a problem (the pod was evicted, crashed), that explains it."""
+    pod = next((p for p in view.items("Pod") if address in {
+        (p.get("status") or {}).get("podIP"),
+        *(i.get("ip") for i in (p.get("status") or {}).get("podIPs") or [])}), None)
+    if pod is None:
+        return False
+    owner = workload_ref(view, pod)
+    cause = next((f for f in by_object.get(owner, []) if f is not finding), None)
+    if cause is None or owner == finding.object:
+        return False
+    finding.related.append(pod_ref(pod))
+    finding.explanation += (f"; {address} is pod {meta(pod)['name']} of {owner}, which has a "
+                            f"problem itself: {cause.summary}")
+    _set(finding, cause)
+    return True
 
 
 def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
