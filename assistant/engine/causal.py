@@ -82,6 +82,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             _set(finding, cause)  # pods' failure is the outage, not the rollout
                         else:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
+                            if cause.facts.get("no_room_to_surge"):
+                                finding.facts["no_room_to_surge"] = "true"
                             _set(cause, finding)
                     break
     for finding in list(findings):

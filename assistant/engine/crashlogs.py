@@ -76,7 +76,34 @@ def telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
             return [final[0].strip()]
     errors = [t.strip() for t in lines
               if is_error_line(t) and not _FRAME.match(t) and not _SHORT_FIELD.match(t)]
-    return errors[-2:]
+    said = errors[-2:]
+    detail = _detail_after(view, pod, container, said[-1]) if said else []
+    return [*said, *detail]
+
+
+_NEW_RECORD = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d|\[|\{|[IWEF]\d{4}|"
+                         r"(?:INFO|DEBUG|WARN|WARNING|TRACE|NOTICE)\b|level=|ts=|time=)")
+DETAIL_LINES = 2  # the lines a tool prints under its error, before the next record
+
+
+def _detail_after(view: ClusterView, pod: Obj, container: str, error: str) -> list[str]:
+    """The plain lines right under an error line that belong to it, as a person reads them:
+    a CLI's explanation ("Migration checksum mismatch for migration version 42"), not the next
+    timestamped record, a stack frame or a blank line."""
+    for log in excerpts(view, pod, container):
+        kept = {line.number: line.text for line in [*log.head, *log.errors, *log.tail]}
+        at = next((n for n, t in kept.items() if t.strip() == error), None)
+        if at is None:
+            continue
+        detail = []
+        for number in range(at + 1, at + 1 + DETAIL_LINES):
+            text = kept.get(number, "")
+            if not text.strip() or _NEW_RECORD.match(text) or _FRAME.match(text) or \
+                    is_error_line(text):
+                break
+            detail.append(text.strip())
+        return detail
+    return []
 
 
 _HOST_IN_LOG = re.compile(r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.svc(?:\.cluster\.local)?(?::\d+)?)")

@@ -125,7 +125,7 @@ def _unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
 
 
 _SPREAD = re.compile(r"(\d+) node\(s\) didn't match pod topology spread constraints|"
-                     r"(\d+) node\(s\) didn't (?:match|satisfy) (?:existing )?pod"
+                     r"(\d+) node\(s\) didn't (?:match|satisfy) (?:existing )?pods?"
                      r" (?:anti-)?affinity|(\d+) node\(s\) were unschedulable|"
                      r"(\d+) node\(s\) had volume node affinity conflict", re.IGNORECASE)
 
@@ -134,12 +134,17 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
                 evidence: list[Evidence]) -> PodIssue | None:
     """Pending for the pod's own placement rules or cordoned nodes: the rule or the nodes by
     name, when these rule out more nodes than resources, taints or selectors do."""
-    blocked = {m.lastindex: int(m.group(m.lastindex or 0)) for m in _SPREAD.finditer(message)}
+    blocked: dict[int, int] = {}
+    for found in _SPREAD.finditer(message):  # one kind of rule may be said twice
+        key = found.lastindex or 0
+        blocked[key] = max(blocked.get(key, 0), int(found.group(key)))
     if not blocked:
         return None
     others = _count(r"(\d+) (?:node\(s\) had (?:untolerated )?taint|Insufficient|"
                     r"node\(s\) didn't match (?:Pod's )?node)", message)
-    if sum(blocked.values()) < others:
+    total = re.search(r"0/(\d+) nodes are available", message)
+    left = int(total.group(1)) - others if total else 0  # the nodes that pass the other rules
+    if sum(blocked.values()) < others and not (left > 0 and sum(blocked.values()) >= left):
         return None
     spec = pod.get("spec") or {}
     parts: list[str] = []
@@ -180,9 +185,36 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
             (meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
         parts.append(f"its nodeSelector {', '.join(f'{k}={v}' for k, v in selector.items())} "
                      f"allows {len(pool)} node(s), and each already runs a replica")
+    surge = _surge_first(view, pod) if 2 in blocked else ""
+    if surge:
+        parts.append(surge)
+        detail["no_room_to_surge"] = "true"
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _surge_first(view: ClusterView, pod: Obj) -> str:
+    """A rolling update that must add a pod before it removes one (maxUnavailable 0), where
+    required anti-affinity leaves no node for that extra pod: it can never progress."""
+    owner = next((o for o in meta(pod).get("ownerReferences") or []
+                  if o.get("kind") == "ReplicaSet"), None)
+    replicaset = view.find("ReplicaSet", owner["name"], meta(pod).get("namespace")) \
+        if owner else None
+    parent = next((o for o in meta(replicaset or {}).get("ownerReferences") or []
+                   if o.get("kind") == "Deployment"), None)
+    deployment = view.find("Deployment", parent["name"], meta(pod).get("namespace")) \
+        if parent else None
+    strategy = ((deployment or {}).get("spec") or {}).get("strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    unavailable = str(rolling.get("maxUnavailable", "25%"))
+    if deployment is None or strategy.get("type", "RollingUpdate") != "RollingUpdate" or \
+            unavailable not in ("0", "0%"):
+        return ""
+    return (f"Deployment {parent['name']} rolls with maxSurge {rolling.get('maxSurge', '25%')} "
+            "and maxUnavailable 0: it must start a new pod before it stops an old one, and "
+            "the anti-affinity leaves no node for that extra pod, so the rollout can never "
+            "progress (maxUnavailable 1 with maxSurge 0 lets an old pod go first)")
 
 
 def _first_container(pod: Obj) -> str:
