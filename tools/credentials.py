@@ -48,6 +48,8 @@ def redact_credentials(text: str, lower: str) -> str:
         text = _PIPED_PASSWORD.sub(keep_quotes, text)
     if "AUTH" in text:
         text = _AUTH_COMMAND.sub(_redact_auth_command, text)
+    if text.count(":") >= 4 and "\n" not in text:
+        text = _PGPASS.sub(_redact_pgpass, text)
     if ".auth(" in lower:
         text = _AUTH_CALL.sub(keep_quotes, text)
     if "authorization" in lower:
@@ -97,11 +99,13 @@ _CURL_USER = re.compile(  # not `docker run -u 1000:1000`
 _CLI_PASSWORD = re.compile(
     r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
     r"|redis-cli\b[^\n]{0,200}?[ \t]-a[ \t]+"
-    r"|(?:sshpass|mongosh?|rabbitmqadmin|twine)\b[^\n]{0,200}?[ \t]-p[ \t]+"
+    r"|sshpass\b[^\n]{0,200}?[ \t]-p[ \t]*"
+    r"|(?:mongosh?|rabbitmqadmin|twine)\b[^\n]{0,200}?[ \t]-p[ \t]+"
     r"|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|oc|cf|helm[ \t]+registry|crane[ \t]+auth)"
     r"[ \t]+login\b[^\n]{0,200}?[ \t]-p[ \t]+"
     r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]{0,200}?[ \t]-P[ \t]*"
     r"|ldap\w*\b[^\n]{0,200}?[ \t]-w[ \t]+"
+    r"|htpasswd(?:[ \t]+-\w+)*?[ \t]+-\w*(?:n\w*b|b\w*n)\w*(?:[ \t]+-\w+)*[ \t]+[^\s-]\S*[ \t]+"
     r"|htpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+)"
     r"|(?<!\S)-pass(?:in|out)?[ \t]+pass:"
     r"|(?<!\S)-U[ \t]+[^\s%\"']+%"
@@ -161,9 +165,23 @@ def _redact_basic(m: re.Match[str]) -> str:
 
 def _redact_auth_command(m: re.Match[str]) -> str:
     inner = m.group("pw").strip('"').rstrip(".,:;!")
-    if inner.isalpha() and (inner.islower() or inner.isupper()):  # AUTH failed:, AUTH OK
-        return m.group()
+    before = m.string[: m.start()].rstrip(" \t")
+    command = not before or before.endswith((">", "\n", '"'))  # `127.0.0.1:6379> AUTH pw`
+    if inner.isalpha() and (inner.islower() or inner.isupper()) and not (
+            command and len(inner) >= 8 and inner.lower() not in _AUTH_WORDS):
+        return m.group()  # AUTH failed:, AUTH OK
     return keep_quotes(m)
+
+
+_AUTH_WORDS = frozenset({"required", "succeeded", "successful", "rejected", "disabled",
+                         "complete", "completed", "mechanism", "mechanisms"})
+_PGPASS = re.compile(  # ~/.pgpass: hostname:port:database:username:password
+    r"^(?P<head>[ \t]*[\w.*-]*[A-Za-z.*][\w.*-]*:(?:\d{1,5}|\*):[\w.*-]+:[\w.*@-]+:)"
+    r"(?P<pw>[^\s:][^\s]{0,1024})[ \t]*$")
+
+
+def _redact_pgpass(m: re.Match[str]) -> str:
+    return m.group() if m.group("pw").isdigit() else keep_head(m)
 
 
 def _redact_authorization(m: re.Match[str]) -> str:

@@ -22,7 +22,7 @@ from .secret_names import (
     sensitive_name,
     unquote_value,
 )
-from .secret_tokens import REDACTED, looks_random
+from .secret_tokens import REDACTED, harmless_base64, looks_random
 
 
 def has_key_hint(lower: str) -> bool:
@@ -55,7 +55,7 @@ _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
 _HINTS = (r"(?:p(?:ass|w|sk|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key|c(?:red|srf|ookie"
           r"|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo|losenord|t?otp"
-          r"|bearer|code)")
+          r"|bearer|code|hmac|pepper|seed|signing)")
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|parola|salasana"
                             r"|losenord")
@@ -74,13 +74,16 @@ _LINE_ASSIGNMENT = re.compile(
 _WRAP = r"(?P<wrap>[A-Za-z_][\w.:]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU]{1,2}(?=[\"']))?+"
 _ASSIGNMENT = re.compile(
     rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*){_WRAP})"
-    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'"
+    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝]|{_S}->)(?![=/]){_S}*){_WRAP})"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'(?:[^'\\\n]|\\.){0,8192}'"
+    r"|\{[^{}\s\"'$]{1,1024}\}(?![^\s,;&\]}])"  # `password={x}`, not `{{ .x }}` nor JSON
+    r"|\[[^\[\]\s\"',]{1,1024}\](?![^\s,;&\]}])"  # Go's map[X-Api-Key:[x]], `password=[x]`
     r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
     r"|<[^<>\n]{1,64}>|\$\([^()\n]{1,256}\)|\$\{[^{}\n]{1,256}\}"  # placeholders, $(cat f)
     r"|\((?=[a-z ]{1,40}\))[a-z ]{1,40}\)"  # (hidden), (see above)
     r"|[\"'][^\"'\n]{1,1024}$"  # a quote never closed: to the end of the line
-    r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024})",
+    r"|[^\s\"'`,;&{\[](?:(?!\\[nrt])[^\s\"'`,;&]|[,;&](?![\s\"'{\[]|$|[\w.\[\]-]+[=:])){0,1024}"
+    r"(?:(?!\\[nrt])[^\s\"'`,;&]){0,65536}+)",  # past 1024 characters, the rest of the run too
     re.IGNORECASE,
 )
 # A password's value may hold spaces: to the end of the line, or to the next `key=`. Words and
@@ -148,12 +151,13 @@ _FLAG_ITEM = re.compile(
     re.IGNORECASE,
 )
 _CONN_STRING_PASSWORD = re.compile(
-    r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>[^;\n\"']+)", re.IGNORECASE
+    r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>\{(?:[^}\n]|\}\}){0,1024}\}|[^;\n\"']+)",
+    re.IGNORECASE
 )
 _SQL_PASSWORD = re.compile(
     r"(?P<head>\b(?:password[ \t]*\([ \t]*|(?:password|identified(?:[ \t]+with[ \t]+\w+)?"
     r"[ \t]+by)[ \t]+))"
-    r"(?P<pw>'(?:[^'\\\n]|\\.|'')*')",
+    r"(?P<pw>'(?:[^'\\\n]|\\.|''){0,1024}'|\"(?:[^\"\\\n]|\\.|\"\"){0,1024}\")",
     re.IGNORECASE,
 )
 _DIRECTIVE = re.compile(  # redis.conf, keepalived, .netrc, HAProxy userlists
@@ -175,7 +179,17 @@ _PROSE = re.compile(
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
-_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
+_PROSE_HINTS = re.compile(r"(?:^|\s)(?:is|was|to|with|using) ")
+# A secret's noun, then its value with at most a colon between, in prose: "the token <hex>
+# expired", "API key: <hex>", "Generated admin password Tr0ub4dor&3x!", "secret <pw> rotated".
+# What follows such a noun is usually a word ("token bucket", "password policy"), so the value
+# must look like a credential (`_redact_prose_value`).
+_PROSE_VALUE = re.compile(
+    r"(?P<head>(?<![\w./-])(?:(?:api|access|secret|private|license|auth|app|master)[ _-]?key"
+    r"|password|passwd|passphrase|passcode|token|secret)(?:[ \t]*(?::|->|=>))?[ \t]+)"
+    r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
+    re.IGNORECASE)
+_PROSE_NOUNS = re.compile(r"pass|token|secret|key")
 
 
 def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
@@ -190,11 +204,14 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         elif pw[:1] in "\"'":
             closed = len(pw) > 1 and pw[-1] == pw[0]
             open_, close, inner = pw[0], pw[0] if closed else "", pw[1:-1] if closed else pw[1:]
+        elif len(pw) > 2 and pw[0] + pw[-1] in ("{}", "[]"):
+            open_, close, inner = pw[0], pw[-1], pw[1:-1]
         else:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
         key = m.group("key") or m.groupdict().get("key2") or ""
-        if not sensitive_name(key) or not is_secret_value(inner) or not is_secret_value(pw):
+        if not (sensitive_name(key) or _query_key(m, key)) or not is_secret_value(
+                inner) or not is_secret_value(pw):
             return m.group()
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
@@ -230,6 +247,16 @@ _CALL = re.compile(r"[A-Za-z_][\w.]{0,40}[(\[]")
 _WORD_AFTER = re.compile(r"[ \t]+[A-Za-z][\w.-]*+(?![:=])")  # prose; not `Host:db`
 
 
+# Keys that hold a credential in a URL's query string though not in a log's prose: Google's
+# `?key=`, OAuth's `?code=`, a probe's `/healthz?key=`.
+_QUERY_KEYS = frozenset({"key", "code", "k", "apikey", "api-key", "access-key"})
+
+
+def _query_key(m: re.Match[str], key: str) -> bool:
+    return key.lower() in _QUERY_KEYS and m.string[m.start() - 1 : m.start()] in ("?", "&") and (
+        m.group("sep") if "sep" in m.re.groupindex else "=").strip() == "="
+
+
 def _at_key_position(m: re.Match[str]) -> bool:
     before = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
     return not before or before[-1] in _KEY_POSITION
@@ -248,7 +275,13 @@ def _redact_block(m: re.Match[str]) -> str:
     return f"{m.group('head')}{m.group('indent')}  {REDACTED}{ending}"
 
 
-_CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]")
+_CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]|[a-z]{16,}$")
+# What follows a secret's noun and is no credential: names and versions (`db-credentials`,
+# `v1.28.3`, `kube-api-access-x2k9p`), paths, numbers, short words.
+_NAME_LIKE = re.compile(r"[a-z0-9]+(?:[-.:][a-z0-9]+)+")
+_HEX_RUN = re.compile(r"[0-9a-f]{16,}")
+_PROSE_SHAPE = re.compile(
+    r"(?=[^\n]{8})(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|[a-z]{16,}$|[0-9a-f]{16,}$")
 
 
 def _redact_prose(m: re.Match[str]) -> str:
@@ -267,6 +300,28 @@ def _redact_prose(m: re.Match[str]) -> str:
     return m.group("head") + open_ + REDACTED + close
 
 
+def _redact_prose_value(m: re.Match[str]) -> str:
+    """"the token 5f4dcc3b... expired", "new password hunter2hunter2": a value that looks like a
+    credential (or is quoted); not "token bucket", "secret db-credentials", "password policy"."""
+    pw = m.group("pw")
+    open_, close, inner = unquote_value(pw)
+    if not open_:
+        inner = pw.rstrip(".,;:)")
+        close = pw[len(inner):]
+        if (len(inner) < 6 or "://" in inner or "/" in inner or inner.isdigit()
+                or not _PROSE_SHAPE.match(inner) or inner.startswith(("-", "$", "<", "("))
+                or (_NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner))
+                or (inner[:1].isupper() and inner[1:].isalpha() and inner[1:].islower())
+                or harmless_base64(inner)):
+            return m.group()
+    elif len(inner) < 4 or "/" in inner or (
+            _NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner)):
+        return m.group()  # secret "db-credentials" not found
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
+
+
 _SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
 _SUB_ASSIGNMENT = _keep_key(inline=True)
 _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
@@ -275,6 +330,9 @@ _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
                 (_FLAG_VALUE, _SUB_ASSIGNMENT_LINE, False))
 
 
+_LONG_KEY_VALUE = re.compile(  # the value after a key too long to try whole
+    r"[\"']?[ \t]*(?:=>|:=|[:=])(?![=/])[ \t]*"
+    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'|[^\s\"'`,;&]{1,65536}+)")
 _RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _RUN = re.compile(r"[A-Za-z0-9_.-]*")
 
@@ -303,7 +361,13 @@ def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], st
             while start > limit and text[start - 1] in _RUN_CHARS:
                 start -= 1
             covered = _RUN.match(text, at).end()  # type: ignore[union-attr]
-            if covered - start > 2 * _KEY_MAX + 2:  # `--` and a key: no key is this long
+            if covered - start > 2 * _KEY_MAX + 2 or at - start > _KEY_MAX:  # no key is so long
+                if pattern is _ASSIGNMENT and covered >= pos:  # but its end may name a secret
+                    value = _LONG_KEY_VALUE.match(text, covered)
+                    if value and sensitive_name(text[covered - _KEY_MAX : covered]) and (
+                            is_secret_value(value.group("pw").strip("\"'"))):
+                        out += (text[pos : value.start("pw")], REDACTED)
+                        pos = value.end()
                 continue
             begin = start
             while begin > max(0, start - 8) and text[begin - 1] in "\\\"'":
@@ -326,7 +390,7 @@ def redact_keyed(text: str, lower: str) -> str:
     original, prose = text, _PROSE_HINTS.search(lower) is not None
     if ";" in text:
         text = _CONN_STRING_PASSWORD.sub(keep_head, text)
-    if "'" in text and ("password" in lower or "identified" in lower):
+    if ("'" in text or '"' in text) and ("password" in lower or "identified" in lower):
         text = _SQL_PASSWORD.sub(keep_quotes, text)
     if _DIRECTIVE_HINTS.search(lower):
         text = _DIRECTIVE.sub(keep_head, text)
@@ -344,9 +408,13 @@ def redact_keyed(text: str, lower: str) -> str:
         redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
-    if " " in text and _PASSWORD_HINT.search(lower):
+    if " " in text or "\t" in text:
         text = _sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
-    return _PROSE.sub(_redact_prose, text) if prose else text
+    if prose:
+        text = _PROSE.sub(_redact_prose, text)
+    if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
+        text = _PROSE_VALUE.sub(_redact_prose_value, text)
+    return text
 
 
 _UPSTREAM_PASS = ("proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass",
@@ -359,7 +427,8 @@ def _redact_spaced(m: re.Match[str]) -> str:
     key, pw = m.group("key"), m.group("pw")
     if key.lower().endswith(_UPSTREAM_PASS) or "://" in pw:
         return m.group()  # nginx `proxy_pass http://backend:8080;`
-    if not (names_password(key) and ("." in key or "_" in key) and is_secret_value(pw)
+    named = names_password(key) or (sensitive_name(key) and (key.isupper() or "\t" in m.group()))
+    if not (named and ("." in key or "_" in key or "\t" in m.group()) and is_secret_value(pw)
             and _CREDENTIAL_SHAPE.match(pw)):
         return m.group()
     return m.group("head") + REDACTED

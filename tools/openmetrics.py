@@ -34,7 +34,7 @@ from .prometheus import (
 )
 from .promql import Matcher, evaluate
 from .promvalues import Labels, Points, Ranged, Sample, Unsupported
-from .redacting import redact_line
+from .redacting import redact_label
 
 METRICS_DIR = "metrics"
 SUFFIX = ".om"
@@ -113,8 +113,8 @@ def _labels(head: str, path: Path, number: int) -> dict[str, str]:
         raise SnapshotError(str(path), f"line {number} is not `name{{labels}} value time`")
     labels = {"__name__": m.group(1)}
     for key, value in _LABEL.findall(m.group(2) or ""):
-        labels[key] = redact_line(re.sub(r"\\(.)", lambda e: "\n" if e.group(1) == "n"
-                                         else e.group(1), value))
+        labels[key] = redact_label(key, re.sub(r"\\(.)", lambda e: "\n" if e.group(1) == "n"
+                                               else e.group(1), value))
     return labels
 
 

@@ -46,7 +46,7 @@ from urllib3.exceptions import (
 )
 
 from .errors import ApiError, ReadOnlyViolation, ServerError, Unauthorized, Unreachable
-from .redacting import redact_line
+from .redacting import redact_label, redact_line
 
 Json = dict[str, Any]
 Endpoint = Literal["query", "query_range", "series", "labels", "rules", "alerts"]
@@ -359,7 +359,7 @@ def _point(pair: Sequence[Any]) -> tuple[float, float]:
 
 
 def _labels(metric: Mapping[str, Any]) -> dict[str, str]:
-    return {str(k): redact_line(str(v)) for k, v in metric.items()}
+    return {str(k): redact_label(str(k), str(v)) for k, v in metric.items()}
 
 
 def _items(data: Any) -> list[Any]:
@@ -371,8 +371,9 @@ def _scrubbed(entry: Json) -> Json:
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
             return redact_line(value)
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, dict):  # labels and annotations: judged with their names
+            return {k: redact_label(str(k), v) if isinstance(v, str) else scrub(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
             return [scrub(v) for v in value]
         return value

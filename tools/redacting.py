@@ -31,12 +31,13 @@ from urllib.parse import unquote
 from .credentials import redact_credentials, redact_private_keys
 from .keyed_values import has_key_hint, redact_keyed, redact_keyed_structure
 from .personal_data import redact_personal_data
-from .secret_names import is_secret_value, sensitive_name
+from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
 from .spread_values import SpreadValues
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
-           "redact_line", "redact_lines", "redact_text", "redact_value", "sensitive_name"]
+           "redact_label", "redact_line", "redact_lines", "redact_text", "redact_value",
+           "sensitive_name"]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -62,6 +63,14 @@ def redact_text(text: str) -> str:
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
     text = _normalize(text)
+    if _DISGUISE_HINT.search(text):
+        plain, starts = _undisguised(text)
+        if plain != text:
+            return _map_back(text, plain, starts, _redact_plain(plain))
+    return _redact_plain(text)
+
+
+def _redact_plain(text: str) -> str:
     if "\n" not in text:
         return _redact_line(text, text.lower(), structure=True)
     text = _redact_structure(text, text.lower())
@@ -79,6 +88,19 @@ def _redact_short(text: str) -> str:
 def redact_value(text: str) -> str:
     """`redact_text` for object fields: env values, args and messages repeat across replicas."""
     return _redact_short(text) if len(text) <= 512 else redact_text(text)
+
+
+# Kube-state-metrics labels that name a Secret (`kube_secret_info{secret="db-credentials"}`).
+_NAMING_LABELS = frozenset({"secret", "secrets"})
+
+
+def redact_label(name: str, value: str) -> str:
+    """A metric label's value, judged with its name as a key would be: kube-state-metrics turns
+    annotations and labels into `annotation_db_password="..."`, `label_api_token="..."`. The
+    `secret` label of `kube_secret_*` series holds a Secret's name and stays."""
+    if name not in _NAMING_LABELS and sensitive_name(name) and is_secret_value(value):
+        return REDACTED
+    return redact_value(value)
 
 
 def redact_line(line: str) -> str:
@@ -134,6 +156,7 @@ _BLOCK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?|CERTI
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
 _TRAILING_BODY = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/=]+(?=\s*$)")
 _BLOCK_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
+_ENCODED_SEPARATOR = re.compile(r"%(?:25)*(?:3d|3a|40)")  # `=`, `:`, `@`, encoded once or more
 _ENCODED_RUN = re.compile(r"[\w.~+/=-]*(?:%[0-9A-Fa-f]{2}[\w.~+/=-]*)+")
 
 
@@ -147,6 +170,68 @@ def _normalize(text: str) -> str:
     if "\\u00" in text:
         text = _ESCAPED_NAME_CHAR.sub(lambda m: chr(int(m.group(1), 16)), text)
     return text
+
+
+# What may disguise a key: any non-ASCII character (zero-width and soft hyphens, fullwidth forms,
+# Cyrillic or Greek look-alikes), an HTML character reference, a percent-encoded letter.
+_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]")
+_DISGUISE = re.compile(r"[^\x00-\x7f]|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
+                       r"|%(?P<pct>[4-7][0-9a-fA-F])")
+
+
+def _undisguised(text: str) -> tuple[str, list[int]]:
+    """`text` with what disguises a key undone (`p\u0430ss\u200bword`, `ｐａｓｓ`, `pass&#119;ord`,
+    `pass%77ord`), and where each of its characters starts in `text`. Only letters, digits and
+    `_.-` are decoded from references: what a key is made of."""
+    out: list[str] = []
+    starts: list[int] = []
+    pos = 0
+    for m in _DISGUISE.finditer(text):
+        out.append(text[pos : m.start()])
+        starts.extend(range(pos, m.start()))
+        char = m.group()
+        if len(char) == 1:
+            plain = fold_char(char)
+        else:
+            code = int(m.group("hex") or m.group("dec") or m.group("pct"), 16 if (
+                m.group("hex") or m.group("pct")) else 10)
+            plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in "_.-") \
+                else char
+        out.append(plain)
+        starts.extend([m.start()] * len(plain))
+        pos = m.end()
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    return "".join(out), starts
+
+
+def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
+    """`text` with the spans the redactor hid in its undisguised form `plain` hidden, every other
+    character shown as it was written (the key keeps its disguise)."""
+    if redacted == plain:
+        return text
+    pieces = redacted.split(REDACTED)
+    out: list[str] = []
+    at = 0  # in plain
+    shown = 0  # in text
+    for i, piece in enumerate(pieces):
+        if i == 0:
+            found = 0 if plain.startswith(piece) else -1
+        elif i == len(pieces) - 1:
+            found = len(plain) - len(piece) if plain.endswith(piece) else -1
+            found = found if found >= at else -1
+        else:
+            found = plain.find(piece, at)
+        if found < 0:
+            return redacted  # the redactor rewrote more than it hid: show what it made
+        if i:
+            out.append(REDACTED)
+        begin = starts[found] if found < len(starts) else len(text)
+        end_at = found + len(piece)
+        end = starts[end_at] if end_at < len(starts) else len(text)
+        out.append(text[begin:end] if piece else "")
+        at, shown = end_at, end
+    return "".join(out)
 
 
 def _redact_lines(text: str) -> str:
@@ -168,15 +253,15 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     """The rules that stay on one line, then random-looking runs and personal data."""
     if len(text) < 20 and not _SEPARATOR.search(text):
         return text  # every rule needs a separator or a 20-character token
-    keyed = has_key_hint(lower)
+    keyed = has_key_hint(lower) or "identified" in lower  # SQL's `IDENTIFIED BY "pw"`
     if structure:
         redacted = _redact_structure(text, lower, keyed)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
-            keyed = has_key_hint(lower)
+            keyed = has_key_hint(lower) or "identified" in lower
     original = text
     text = redact_credentials(text, lower)
-    if "%" in text and ("%3d" in lower or "%3a" in lower or "%40" in lower):
+    if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     if keyed:
         text = redact_keyed(text, lower if text is original else text.lower())
@@ -188,5 +273,9 @@ def _redact_encoded(m: re.Match[str]) -> str:
     """A percent-encoded run (`redirect=%2Flogin%3Fpassword%3Dx`): redacted decoded, if the
     decoded text holds a secret; else left as it was."""
     plain = unquote(m.group())
+    for _ in range(3):  # encoded twice or more (`%253D`): judged as the server would end up
+        if "%" not in plain or not _ENCODED_SEPARATOR.search(plain.lower()):
+            break
+        plain = unquote(plain)
     redacted = _redact_line(plain, plain.lower())
     return m.group() if redacted == plain else redacted

@@ -140,9 +140,19 @@ _OBJECT_REFS = re.compile(r"[a-z0-9][a-z0-9._/-]*(?:,[a-z0-9][a-z0-9._/-]*)*")
 def _redact_labelled(key: str, value: str) -> str:
     domain, _, name = key.rpartition("/")
     if sensitive_name(name) and is_secret_value(value) and not _helm_checksum(domain, value):
-        if not (_infra_domain(domain) and _OBJECT_REFS.fullmatch(value)):
+        if not (_infra_domain(domain) and _names_a_secret(name) and _OBJECT_REFS.fullmatch(value)
+                and not _DIGITS_RUN.search(value)):
             return REDACTED
     return redact_value(value)
+
+
+_DIGITS_RUN = re.compile(r"[0-9a-f]{16,}|[0-9]{6,}")  # a hex key or a PIN, never an object name
+
+
+def _names_a_secret(name: str) -> bool:
+    """`auth-secret`, `tls-secret-name`, `secrets`: a key that names Secret objects (whose
+    values are object names under the projects above); not `webhook-token` nor `api-key`."""
+    return re.search(r"secrets?(?:[-_.]?name)?$", name, re.IGNORECASE) is not None
 
 
 def _infra_domain(domain: str) -> bool:
@@ -272,7 +282,8 @@ def _redact_argv(argv: list[Any], *, program: str = "") -> list[Any]:
 
 
 def _redact_argument(previous: str, item: str, program: str, login: bool) -> str:
-    if program.startswith("mysql") and item.startswith("-p") and len(item) > 2:
+    if (program.startswith("mysql") or program == "sshpass") and item.startswith(
+            "-p") and len(item) > 2:
         return "-p" + REDACTED if is_secret_value(item[2:]) else item
     password_flag = previous in _PASSWORD_FLAGS.get(program, ()) or (
         login and previous == "-p" and program in _LOGIN_PROGRAMS)

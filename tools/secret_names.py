@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 from .secret_tokens import REDACTED, SEGMENT, looks_random
 
@@ -21,19 +22,32 @@ _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "creds", "signature", "sig", "sessid",
                     "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk", "totp",
                     "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord", "haslo",
-                    "parola", "salasana", "losenord"})
+                    "parola", "salasana", "losenord", "hmac", "pepper", "seed", "signing"})
 # Whole names (separators dropped) that hold a secret though no word above says so.
 _NAMED_SECRETS = ("motdepasse", "secretkeybase", "erlangcookie", "honeycombteam",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
                   "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
-_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp"}
+_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp", "seed",
+                         "signing", "unseal"}
+# Words that may follow the secret word and still name the secret itself: its versions, stages and
+# confirmations (`password_confirmation`, `token_v2`, `api_key_primary`, `db.password.prod`,
+# `SECRET_KEY_FALLBACK`). Not `expired`, `reset`, `policy`...: a state or a rule, not the value.
+_QUALIFIERS = frozenset({
+    "confirmation", "confirm", "confirmed", "again", "repeat", "repeated", "retype", "verify",
+    "verification", "new", "old", "current", "previous", "prev", "next", "prod", "production",
+    "staging", "stage", "stg", "dev", "test", "qa", "uat", "live", "sandbox", "primary",
+    "secondary", "fallback", "backup", "bak", "rotated", "salted", "tmp", "temp", "enc",
+    "v", "main", "alt", "legacy", "override", "default", "local", "remote", "admin", "root",
+})
 _PASS_WORDS = frozenset({"bypass", "compass", "multipass", "onepass", "singlepass", "firstpass"})
 _KEY_QUALIFIERS = frozenset({
     "api", "access", "secret", "private", "ssh", "encryption", "decryption", "signing", "master",
     "client", "license", "app", "application", "service", "account", "storage", "webhook",
     "hmac", "aes", "gpg", "pgp", "deploy", "admin", "root", "auth", "session", "crypto", "enc",
     "sign", "shared", "wallet", "signer", "validator", "ingest", "integration", "routing",
-    "server", "write", "unseal", "recovery", "consumer", "personal", "user",
+    "server", "write", "unseal", "recovery", "consumer", "personal", "user", "tls", "ssl",
+    "jwt", "cookie", "csrf", "xsrf", "cipher", "dd", "datadog", "mailgun", "stripe", "twilio",
+    "sendgrid", "google", "maps", "firebase", "openai", "slack", "github", "gitlab", "live",
 })
 _CONN_PREFIXES = frozenset({
     "database", "db", "redis", "mongo", "mongodb", "postgres", "postgresql", "pg", "mysql",
@@ -65,9 +79,13 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     keys are `broad`: the word may sit anywhere, and KEY, PRIVATE, CONN and DATABASE_URL-like
     names count too.
     """
+    if not name.isascii():
+        name = fold_name(name)
     segs = [s.lower() for s in SEGMENT.findall(name)]
     if not segs:
         return False
+    if any(len(seg) <= 10 and seg.endswith("pw") for seg in segs):
+        return True  # `LDAP_BINDPW`, `rootpw`
     if broad and segs[-1] in _CONN_LAST and _CONN_PREFIXES.intersection(segs):
         return True
     if segs[-1] in _SAFE_LAST:
@@ -82,6 +100,9 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         return True
     if len(segs) > 1 and (segs[-1] in _VALUE_SUFFIX or segs[-1].isdigit()):
         segs = segs[:-1]  # password_hash, secret_id, password2
+    for _ in range(3):  # password_confirmation, token_v2, api_key_primary, db.password.prod
+        if len(segs) > 1 and (segs[-1] in _QUALIFIERS or segs[-1].isdigit()):
+            segs = segs[:-1]
     last = segs[-1]
     if last in _EXACT or _ends_in_pass(last) or (
             last not in _NOT_STRONG and any(map(last.endswith, _STRONG_ENDINGS))):
@@ -91,6 +112,31 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         if any(w in pair and w not in segs[-2] for w in _STRONG):
             return True
     return last in ("key", "keys") and len(segs) > 1 and segs[-2] in _KEY_QUALIFIERS
+
+
+# Letters that look like Latin ones (Cyrillic, Greek): a key spelled with them is still the key.
+_HOMOGLYPHS = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u04bb\u0432\u043a"
+    "\u043c\u043d\u0442\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423"
+    "\u0425\u0406\u0408\u0405\u03bf\u03b1\u03b5\u03c1\u03ba\u03bd\u03c4\u03c5\u03c7\u0391"
+    "\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+    "aeopcyxijsdhbkmhtABEKMHOPCTYXIJSoaepkvtuxABEZHIKMNOPTYX")
+
+
+@functools.lru_cache(maxsize=4096)
+def fold_char(char: str) -> str:
+    """What a character of a key stands for: fullwidth and compatibility forms folded (NFKC),
+    Cyrillic and Greek look-alikes made Latin, invisible format characters (zero-width spaces,
+    soft hyphens, direction marks) dropped."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    folded = unicodedata.normalize("NFKC", char).translate(_HOMOGLYPHS)
+    return folded if folded.isascii() else char
+
+
+def fold_name(name: str) -> str:
+    """A key as it reads (`pаss\u200bword` is `password`), for judging it, never for showing."""
+    return "".join(c if c.isascii() else fold_char(c) for c in name)
 
 
 _PASSWORD_WORDS = re.compile(
@@ -103,7 +149,7 @@ def names_password(name: str) -> bool:
     (`password=correct horse battery staple`), where a token never does."""
     return sensitive_name(name) and any(
         _PASSWORD_WORDS.search(seg) and seg not in _PASS_WORDS
-        for seg in (s.lower() for s in SEGMENT.findall(name)))
+        for seg in (s.lower() for s in SEGMENT.findall(fold_name(name))))
 
 
 def _ends_in_pass(seg: str) -> bool:

@@ -6,6 +6,8 @@ a URL path are not random-looking and stay; SSH public keys stay.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import math
 import re
@@ -123,9 +125,59 @@ def _is_name_piece(piece: str) -> bool:
 
 
 def _is_path_piece(piece: str) -> bool:
-    """`api`, `v1`, `sendMessage`: a piece of a URL path, not of a token."""
+    """`api`, `v1`, `sendMessage`, `AbCdEf.webp`: a piece of a URL path, not of a token (a
+    random name with a media file's extension is a stored file's, not a credential)."""
     return bool(_LOWER_PIECE.fullmatch(piece)) or (
-        piece.isalpha() and sum(map(len, _WORD.findall(piece))) >= 0.8 * len(piece))
+        piece.isalpha() and sum(map(len, _WORD.findall(piece))) >= 0.8 * len(piece)) or (
+        _MEDIA_FILE.fullmatch(piece) is not None)
+
+
+_MEDIA_FILE = re.compile(r"[\w-]{1,128}\.(?:webp|png|jpe?g|gif|svg|ico|avif|bmp|tiff?|mp[34]|webm"
+                         r"|ogg|wav|css|woff2?|ttf|otf|eot)")
+# Base64 that is no credential: a JSON document (a list's `continue` token, a payload), a PEM
+# certificate (`caBundle`), an image. Judged decoded; JSON holding a secret stays hidden.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+_BASE64_JSON = ("eyJ", "eyA", "W3s", "WyJ", "W10")  # `{"`, `{ `, `[{`, `["`, `[]`
+_BASE64_PUBLIC = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",  # -----BEGIN CERTIFICATE-----
+                  "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS",  # -----BEGIN PUBLIC KEY-----
+                  "iVBORw0KGgo", "R0lGODlh", "R0lGODdh", "/9j/", "UklGR", "JVBERi0")
+_ARN_BEFORE = re.compile(r"\barn:[\w-]+:[\w-]+:[\w-]*:\d*:(?:[\w-]+[:/])?$")
+_KEY_BEFORE = re.compile(r"(?P<key>[A-Za-z][\w.-]{0,63})[\"']?[ \t]*[:=][ \t]*[\"']?$")
+
+
+def harmless_base64(core: str) -> bool:
+    if not core.startswith(_BASE64_JSON + _BASE64_PUBLIC) or not _BASE64.fullmatch(core):
+        return False
+    if core.startswith(_BASE64_PUBLIC):
+        return True
+    body = core.rstrip("=")
+    body = body[: len(body) // 4 * 4]  # a cut token: what decodes
+    try:
+        text = base64.b64decode(body.replace("-", "+").replace("_", "/"), validate=True)
+        decoded = text.decode("utf-8", "ignore")
+    except (binascii.Error, ValueError):
+        return False
+    if not decoded.isprintable():
+        return False
+    from .redacting import redact_text  # noqa: PLC0415  # the judge of the decoded text
+
+    return redact_text(decoded) == decoded
+
+
+def _names_an_id(m: re.Match[str], head: str) -> bool:
+    """`ExtendedRequestId: Ow+0wn...`, `request_id=...`: an id by its key (not `session_id`,
+    `secret_id`, `access_key_id`, which `sensitive_name` knows)."""
+    key = _RUN_KEY.match(head)
+    name = key.group().strip("-=") if key else ""
+    if not name:
+        before = _KEY_BEFORE.search(m.string, max(0, m.start() - 80), m.start())
+        name = before.group("key") if before else ""
+    segments = SEGMENT.findall(name)
+    if not segments or segments[-1].lower() not in ("id", "ids"):
+        return False
+    from .secret_names import sensitive_name  # noqa: PLC0415  # it imports this module
+
+    return not sensitive_name(name)
 
 
 def _is_token(core: str) -> bool:
@@ -152,6 +204,10 @@ def _judge_candidate(m: re.Match[str]) -> str:
         head, run = head + key.group(), run[key.end():]
     core = run.rstrip(".")
     tail = run[len(core):]
+    if len(core) >= 20 and not known_token().fullmatch(core) and (
+            harmless_base64(core) or _names_an_id(m, head)
+            or _ARN_BEFORE.search(m.string, max(0, m.start() - 120), m.start())):
+        return m.group()
     if "/" not in core and "%2" not in core:
         return head + REDACTED + tail if len(core) >= 20 and _is_token(core) else m.group()
     pieces = _SLASH.split(core)  # pieces at even indexes, separators between

@@ -34,13 +34,18 @@ class SpreadValues:
             hidden = self._hide_below(line)
             if self._kind or hidden is not line:
                 return hidden
+        if len(line) >= _LONG:
+            self._open_cut(line)
+            return line
         end = line.rstrip()[-4:]
         named = "ame" in line  # name, Name, NAME
         words = line.rstrip(" \t\\,\"'").rsplit(None, 1)
         flag = bool(words) and words[-1].lstrip("\"'").startswith("-")
         continued = end.endswith("\\")
         block = _BLOCK_END.search(end) is not None
-        if not (named or flag or continued or block) or len(line) > 4096 or not has_key_hint(
+        alone = len(words) == 1 and len(line) <= 128  # `DB_PASSWORD`, alone on its line
+        prints = len(line) <= 512 and ("-password" in line or "base64" in line)
+        if not (named or flag or continued or block or alone or prints) or not has_key_hint(
                 line.lower()):
             return line  # most lines: nothing opens there
         if block and (opener := _OPENS_BLOCK.search(line)) and sensitive_name(
@@ -60,7 +65,20 @@ class SpreadValues:
         elif continued and (opener := _CONTINUED_LINE.search(line)) and (
                 sensitive_name(opener.group("key"))):
             self._open("continued", opener.start("key"), line)
+        elif (block and len(line) <= 512 and _ANNOUNCES.search(line)) or (
+                alone and _NAME_ALONE.fullmatch(words[0]) and sensitive_name(words[0])) or (
+                prints and _PRINTS_SECRET.search(line)):
+            self._open("announced", 0, line)
+            self._left = 3  # blank lines may come between
         return line
+
+    def _open_cut(self, line: str) -> None:
+        """A line a reader cut (16 KiB) may end inside a keyed value: its rest starts the next
+        line, with no key before it."""
+        tail = line[-512:].removesuffix(" [line cut]")
+        opener = _CUT_OPEN.search(tail)
+        if opener and sensitive_name(opener.group("key")):
+            self._open("cut", 0, "")
 
     def _open(self, kind: str, column: int, line: str = "") -> None:
         self._kind, self._column, self._left, self._first = kind, column, 64, True
@@ -77,6 +95,21 @@ class SpreadValues:
         self._left -= 1
         first, self._first = self._first, False
         column = self._column
+        if self._kind == "cut":
+            self._kind = ""
+            run = _CUT_VALUE.match(line)
+            return REDACTED + line[run.end():] if run else line
+        if self._kind == "announced":  # the credential alone on a line below its announcement
+            if not line.strip():
+                if not self._left:
+                    self._kind = ""
+                return line
+            self._kind = ""
+            value = _ANNOUNCED_VALUE.fullmatch(line)
+            if value is None or not is_secret_value(value.group("pw")) or (
+                    value.group("pw").endswith(":")):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
         if not line[column:].strip():
             if not self._left:
                 self._kind = ""
@@ -125,6 +158,24 @@ class SpreadValues:
             self._kind = ""
             return line
         return line[:start] + REDACTED
+
+
+_LONG = 4096  # a line this long may be one a reader cut (at 16 KiB): its value goes on below
+_CUT_OPEN = re.compile(
+    rf"(?P<key>{_KEY})[\"']?{_S}*(?:=>|:=|[:=]){_S}*[\"']?[^\s\"',;&]*$", re.IGNORECASE)
+_CUT_VALUE = re.compile(r"[^\s\"',;&]+")
+# A line that announces a credential printed alone below it: Jenkins' "Please use the following
+# password to proceed to installation:", Elasticsearch's "Password for the elastic user (...):",
+# `argocd admin initial-password`, `kubectl get secret ... | base64 -d`.
+_ANNOUNCES = re.compile(
+    r"\b(?:password|passwd|passphrase|passcode|token|secret|api[ _-]?key|access[ _-]?key"
+    r"|credentials?)\b[^\n:]{0,200}:[ \t]*$", re.IGNORECASE)
+_NAME_ALONE = re.compile(r"[A-Za-z_][\w.-]{0,127}")
+_PRINTS_SECRET = re.compile(
+    r"\b[\w-]*(?:initial|admin|root|get|show|reset|generate)[-_]?(?:password|passwd|token)\b"
+    r"|\b(?:secret|password|token)\b[^\n]{0,300}\|[ \t]*base64[ \t]+(?:-d|--decode|-D)\b",
+    re.IGNORECASE)
+_ANNOUNCED_VALUE = re.compile(r"[ \t]*(?P<pw>[^\s#<>\[\]{}()\"'][^\s]{5,255})[ \t]*")
 
 
 def _shape(text: str) -> str:
