@@ -20,6 +20,9 @@ _ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none)\s+"
                      r"(?:recent\s+|new\s+|any\s+)?"
                      r"(?:restart\w*|crash\w*|errors?|oom\w*|exceptions?|5xx|"
                      r"time ?outs?|throttl\w*|evictions?|warnings?)\b")
+_PLENTY = re.compile(r"\b(?:free|spare|plenty of|enough|lots of|tons of|idle|available|unused|"
+                     r"low)\s+(?:cpu|memory|ram|disk|capacity)\b|\b(?:cpu|memory|ram|disk)\s+"
+                     r"(?:is\s+|looks?\s+)?(?:fine|ok|okay|idle|low|normal)\b")  # said as fine
 _RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
 
 
@@ -93,7 +96,7 @@ def classify(question: str) -> Intent:
         return Intent(symptoms=tuple(found), alerts=alerts, text=text.lower(), health=bool(
             _RESOLVED.search(text)) or all(classes[s].seen for s in found))
     lowered = text.lower()
-    asked = _ABSENT.sub(" ", lowered)
+    asked = _PLENTY.sub(" ", _ABSENT.sub(" ", lowered))
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found)

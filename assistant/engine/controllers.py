@@ -236,7 +236,7 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
         return [stalled]
     jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
                    if owner_of(view, j) == ("CronJob", name)),
-                  key=lambda j: meta(j).get("creationTimestamp") or "", reverse=True)
+                  key=_started, reverse=True)
     failed = [j for j in jobs if _failed_condition(j)]
     if not failed or failed[0] is not jobs[0]:
         return []
@@ -282,6 +282,13 @@ def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
         related=[object_ref("Job", j) for j in failed]),
         deadline=str(deadline or ""), last_job=meta(jobs[0])["name"])
+
+
+def _started(job: Obj) -> str:
+    """When a Job started (its status says; objects restored or copied keep it while their
+    creationTimestamp is new), else when it was created."""
+    return str((job.get("status") or {}).get("startTime") or meta(job).get("creationTimestamp")
+               or "")
 
 
 def _minutes(job: Obj) -> int | None:

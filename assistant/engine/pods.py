@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from knowledge import SignatureMatch, best_match
 from tools import Obj
+from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
@@ -161,6 +162,10 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
                           f"({c.get('whenUnsatisfiable')})" for c in spread)
         parts.append("its topology spread constraints cannot be met"
                      + (f" ({rules})" if rules else ""))
+        empty = _unusable_domains(view, pod)
+        if empty:
+            parts.append(empty)
+            detail["spread_domain"] = empty.split(" ", 2)[1]
     if 2 in blocked:
         affinity = spec.get("affinity") or {}
         anti = (affinity.get("podAntiAffinity") or {}).get(
@@ -192,6 +197,41 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _unusable_domains(view: ClusterView, pod: Obj) -> str:
+    """A spread domain (a zone) the pod cannot run in (every node there has a taint it does not
+    tolerate) still counts, with 0 matching pods: the skew against it can only grow, so the
+    other domains fill up to maxSkew and every further pod is Pending."""
+    spec = pod.get("spec") or {}
+    tolerated = {(t.get("key"), t.get("effect")) for t in spec.get("tolerations") or []}
+    for rule in spec.get("topologySpreadConstraints") or []:
+        key = rule.get("topologyKey")
+        if rule.get("whenUnsatisfiable") != "DoNotSchedule" or not key or \
+                rule.get("nodeTaintsPolicy") == "Honor":
+            continue
+        domains: dict[str, list[Obj]] = {}
+        for node in view.items("Node"):
+            value = (meta(node).get("labels") or {}).get(key)
+            if value:
+                domains.setdefault(value, []).append(node)
+        selector = rule.get("labelSelector") or {}
+        where = {(p.get("spec") or {}).get("nodeName") for p in view.items(
+            "Pod", meta(pod).get("namespace")) if (p.get("status") or {}).get("phase") ==
+            "Running" and matches_selector(selector, meta(p).get("labels") or {})}
+        for value, nodes in sorted(domains.items()):
+            kept_off = [[t for t in (n.get("spec") or {}).get("taints") or []
+                         if t.get("effect") in ("NoSchedule", "NoExecute")
+                         and (t.get("key"), t.get("effect")) not in tolerated
+                         and (t.get("key"), None) not in tolerated] for n in nodes]
+            if all(kept_off) and not any(meta(n)["name"] in where for n in nodes):
+                taint = kept_off[0][0]
+                return (f"{key} {value} counts as a domain of the spread with 0 of its pods, "
+                        f"although its {len(nodes)} node(s) carry the taint "
+                        f"{taint.get('key')}={taint.get('value', '')}:{taint.get('effect')} "
+                        "that the pod does not tolerate; so no other domain may get more "
+                        f"than maxSkew {rule.get('maxSkew')} pods beyond it")
+    return ""
 
 
 def _surge_first(view: ClusterView, pod: Obj) -> str:
