@@ -262,6 +262,48 @@ def test_a_server_below_a_path_prefix(listener) -> None:  # type: ignore[no-unty
         api_client.close()
 
 
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/kube-system/services/https:metrics-server:443/proxy",
+    "/api/v1/namespaces/default/secrets/x/",
+    "/apis/apps/v1",
+    "/k8s/clusters/c-1/api",
+    "/gw/%61pi",
+    "/gw/../api",
+    "/gw//x",
+    "/debug/pprof",
+    "/gw/nodes/n1/proxy",
+])
+def test_a_server_address_whose_path_routes_into_the_api_is_refused(listener, path) -> None:  # type: ignore[no-untyped-def]
+    """A kubeconfig's server path is sent before every read unjudged, so one that routes into
+    the API (a service proxy, a Secret, encoded or dotted) is refused when the client is made,
+    before any connection; a plain proxy path (Rancher's) is not."""
+    configuration = k8s.Configuration()
+    configuration.host = f"http://127.0.0.1:{listener.port}{path}"
+    with pytest.raises(ReadOnlyViolation, match="kubeconfig's server"):
+        ReadOnlyApiClient(configuration)
+    assert listener.connections == 0
+
+
+def test_a_kubeconfig_server_inside_the_api_is_bad_configuration(tmp_path: Path) -> None:
+    """`sre` says which address it refused (exit 3, no traceback) and sends nothing."""
+    import subprocess
+    import sys
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9/api/v1/namespaces/"
+                                                          "kube-system/services/x:443/proxy"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "abc"}}]}))
+    sre = Path(sys.executable).with_name("sre")
+    done = subprocess.run([str(sre), "tool", "pods", "-n", "default", "--kubeconfig",
+                           str(kubeconfig)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "refused the API server address" in done.stderr
+
+
 # --- in-process routes: what the connections themselves refuse ---------------------------------
 
 def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
@@ -272,6 +314,26 @@ def _pipelined(conn: Any) -> None:
     """A checked read's request line and headers, then a second request as raw bytes."""
     conn.putrequest("GET", "/api/v1/pods")
     conn.send(b"DELETE /api/v1/namespaces/prod HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def _output_behind_a_read(conn: Any) -> None:
+    """A checked read's request line, then a second request line written into its buffer."""
+    conn.putrequest("GET", "/api/v1/pods")
+    conn._output(b"")
+    conn._output(b"DELETE /api/v1/namespaces/default/pods/victim HTTP/1.1")
+    conn.endheaders()
+
+
+def _rewritten_request_line(conn: Any) -> None:
+    conn.putrequest("GET", "/api/v1/pods")
+    conn._buffer[0] = b"POST /api/v1/namespaces/default/pods HTTP/1.1"
+    conn.endheaders()
+
+
+def _line_added_before_a_header(conn: Any) -> None:
+    conn.putrequest("GET", "/api/v1/pods")
+    conn._output(b"X-HTTP-Method-Override: DELETE")
+    conn.putheader("Accept", "application/json")
 
 
 @pytest.mark.parametrize("attempt", [
@@ -302,10 +364,17 @@ def _pipelined(conn: Any) -> None:
     lambda api, base: _pipelined(_inner_manager(api).connection_from_url(base)._new_conn()),
     lambda api, base: _inner_manager(api).connection_from_url(base)._new_conn().send(
         b"DELETE /api/v1/namespaces/prod HTTP/1.1\r\n\r\n"),
+    lambda api, base: _output_behind_a_read(
+        _inner_manager(api).connection_from_url(base)._get_conn()),
+    lambda api, base: _rewritten_request_line(
+        _inner_manager(api).connection_from_url(base)._get_conn()),
+    lambda api, base: _line_added_before_a_header(
+        _inner_manager(api).connection_from_url(base)._get_conn()),
 ], ids=["get-conn-delete", "new-conn-post", "new-conn-secrets", "new-conn-impersonate",
         "new-conn-body", "pool-class-swap", "setattr-past-the-seal", "new-api-client",
         "new-api-client-from-a-copy", "new-api-client-exec-stream", "pipelined-behind-a-read",
-        "raw-send"])
+        "raw-send", "buffer-output-behind-a-read", "buffer-request-line-rewritten",
+        "buffer-line-before-a-header"])
 def test_in_process_routes_are_refused_at_the_connection(core, listener, attempt) -> None:  # type: ignore[no-untyped-def]
     """The routes an attacker pass found by walking the client's insides: each now meets the
     check in `http.client` (or the websocket transport) for connections made from the guarded

@@ -26,7 +26,8 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
   connection, `http.client` itself (where urllib3's connections end) checks the request line, each
   header and the body before a byte is sent, and sends nothing else on it (no raw `send()` of a
-  second request behind a checked one), so a raw `_get_conn()`/`_new_conn()`, a swapped pool
+  second request behind a checked one, no line of the checked request rewritten or added in its
+  buffer before `endheaders()`), so a raw `_get_conn()`/`_new_conn()`, a swapped pool
   class or a new `ApiClient(configuration)` is refused there; the websocket transport refuses a
   marked configuration outright. The check is installed when the first guarded client is made;
   unmarked connections (Slack, Prometheus, a test harness) pass untouched.
@@ -267,7 +268,7 @@ class _Rule:
         self.origin = (parts.scheme.lower(), parts.netloc.lower())
         self.pool_origin = (parts.scheme.lower(),
                             _netloc(parts.hostname or "", parts.port, parts.scheme))
-        self.prefix = parts.path.rstrip("/")
+        self.prefix = _server_prefix(host, parts.path, parts.query, parts.fragment)
 
     def check(self, method: str, url: str) -> None:
         check_request(method, url, prefix=self.prefix)
@@ -292,6 +293,36 @@ class _Rule:
         if (parts.scheme.lower(), parts.netloc.lower()) != self.origin:
             raise _refuse(method, url, f"not the API server ({'://'.join(self.origin)})")
         check_headers(method, url, headers)
+
+
+# Segments a server address's path never holds: it would route every read into the API itself
+# (`/api/v1/namespaces/x/services/https:metrics-server:443/proxy`, `.../secrets/x/`).
+_API_SEGMENTS = frozenset({"api", "apis", "proxy", "exec", "attach", "portforward", "secrets",
+                           "log", "logs", "debug", "namespaces", "services", "pods", "nodes"})
+
+
+def _server_prefix(host: str, path: str, query: str, fragment: str) -> str:
+    """The path the API server is served below (Rancher's `/k8s/clusters/c-1`, a gateway's
+    `/v1/projects/p/.../memberships/m`), or "" for none. Every read goes out below it unjudged,
+    so it must be a plain path that is not itself inside the API: no `api`/`apis` segment nor a
+    segment that routes to a subresource (`proxy`, `exec`, `secrets`...), no %-encoding, dot or
+    empty segments, query or fragment. Refused with the kubeconfig to blame, before any
+    request."""
+    prefix = path.rstrip("/")
+    if not prefix and not query and not fragment:
+        return ""
+    segments = prefix.split("/")[1:]
+    bad = (query or fragment or "%" in prefix or ";" in prefix or "\\" in prefix
+           or not _URL_CHARS.fullmatch(prefix)
+           or any(seg in ("", ".", "..") for seg in segments)
+           or any(seg.lower() in _API_SEGMENTS for seg in segments))
+    if bad:
+        raise ReadOnlyViolation(
+            f"refused the API server address {_shown(host)}: its path {_shown(prefix or '?')} "
+            "would send every read somewhere inside the API (only a plain path a proxy serves "
+            "the API below, such as /k8s/clusters/c-1, may follow the host); check the "
+            "kubeconfig's server")
+    return prefix
 
 
 def check_headers(method: str, url: str, headers: Any) -> None:
@@ -501,9 +532,16 @@ def _install_connection_check() -> None:
 
     def checked_putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         mark = getattr(self, "socket_options", None)
-        if type(mark) is _Marked:
-            mark.rule.check_connection(method, url, self)
-        return putrequest(self, method, url, *args, **kwargs)
+        if type(mark) is not _Marked:
+            return putrequest(self, method, url, *args, **kwargs)
+        mark.rule.check_connection(method, url, self)
+        self._read_only_lines = None
+        self._read_only_putting = True  # its own `Host` and `Accept-Encoding` follow the line
+        try:
+            return putrequest(self, method, url, *args, **kwargs)
+        finally:
+            self._read_only_putting = False
+            self._read_only_lines = list(self._buffer)  # what was checked, for endheaders
 
     def checked_putheader(self: Any, header: Any, *values: Any) -> Any:
         if type(getattr(self, "socket_options", None)) is _Marked:
@@ -513,12 +551,29 @@ def _install_connection_check() -> None:
             if name.lower() == "transfer-encoding" or (
                     name.lower() == "content-length" and sent != ["0"]):
                 raise ReadOnlyViolation("refused a request body: a read sends none")
+            if not getattr(self, "_read_only_putting", False):
+                _unchanged(self)
+            try:
+                return putheader(self, header, *values)
+            finally:
+                self._read_only_lines = list(self._buffer)
         return putheader(self, header, *values)
 
     def checked_endheaders(self: Any, message_body: Any = None, **kwargs: Any) -> Any:
-        if type(getattr(self, "socket_options", None)) is _Marked and message_body:
-            raise ReadOnlyViolation("refused a request body: a read sends none")
+        if type(getattr(self, "socket_options", None)) is _Marked:
+            if message_body:
+                raise ReadOnlyViolation("refused a request body: a read sends none")
+            _unchanged(self)
         return sending(self, endheaders, message_body, **kwargs)
+
+    def _unchanged(self: Any) -> None:
+        """The lines about to be sent are exactly those checked: no request line rewritten in
+        `_buffer`, no line added by `_output()` behind the checked ones."""
+        if getattr(self, "_read_only_lines", None) != self._buffer:
+            self._buffer.clear()
+            self._read_only_lines = None
+            raise ReadOnlyViolation("refused a request whose lines changed after the check: "
+                                    "only checked requests are sent")
 
     def checked_tunnel(self: Any) -> Any:  # CONNECT to a proxy, before the checked request
         return sending(self, tunnel)

@@ -30,6 +30,7 @@ from .errors import (
     KindUnavailable,
     NotFound,
     NotKubernetes,
+    ReadOnlyViolation,
     ServerError,
     Unauthorized,
     Unreachable,
@@ -95,7 +96,11 @@ def connect(
             f"no kubeconfig at {files.describe()} and not running in a cluster: set "
             "KUBECONFIG, pass --context, or use --snapshot DIR"
         )
-    return LiveCluster(ReadOnlyApiClient(configuration), source, timeouts or Timeouts())
+    try:
+        api_client = ReadOnlyApiClient(configuration)
+    except ReadOnlyViolation as e:  # a server address whose path routes into the API itself
+        raise ConfigurationError(str(e)) from e
+    return LiveCluster(api_client, source, timeouts or Timeouts())
 
 
 def _config_problem(files: Kubeconfigs, context: str | None, error: ConfigException) -> str:
