@@ -160,11 +160,14 @@ def test_hybrid_search_filters_and_cites_real_sections(
 
     for query, expected in [("exit code 137", "oomkilled-memory-limit.md"),
                             ("x509: certificate signed by unknown authority",
-                             "tls-unknown-authority.md"),
-                            ("my container keeps dying because it uses too much RAM",
-                             "oomkilled-memory-limit.md")]:
+                             "tls-unknown-authority.md")]:
         result = index.search(query, k=3)
         assert result.mode == "hybrid" and Path(result.hits[0].path).name == expected, query
+    # Dense retrieval ranks a paraphrase that shares no word with the runbook first; whether the
+    # search also answers it is the abstain rule's call (it holds back: such a query shares
+    # nothing the rule can check, and in the full library its first hit is mostly wrong).
+    paraphrase = index.search("my container keeps dying because it uses too much RAM", k=3)
+    assert Path(paraphrase.nearest[0].path).name == "oomkilled-memory-limit.md"
 
     for hit in index.search("pods are not scheduled", k=5).hits:
         text = Path(hit.path).read_text()
