@@ -100,3 +100,43 @@ def service_link(view: ClusterView, pod: Obj, container: str, line: str) -> dict
                           + (f" {age} ago" if age else "")
                           + ", because enableServiceLinks is on; pods created before that "
                           "do not have it, which is why identical pods differ")}
+
+
+_WEB_IDENTITY = re.compile(r"AssumeRoleWithWebIdentity|WebIdentityErr|web identity token|"
+                           r"iam\.gke\.io|workload identity|AADSTS700213|AADSTS70021|"
+                           r"federated (?:identity )?credential", re.IGNORECASE)
+
+
+def identity_note(view: ClusterView, pod: Obj, line: str) -> dict[str, str]:
+    """A cloud identity refused for a pod (IRSA, GKE or Azure workload identity): the
+    ServiceAccount the pod runs as is what the cloud role trusts, so say which it is, and that
+    the rollout changed it when the previous ReplicaSet ran as another."""
+    if not _WEB_IDENTITY.search(line):
+        return {}
+    spec = pod.get("spec") or {}
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    namespace = meta(pod).get("namespace")
+    owner = next((o for o in meta(pod).get("ownerReferences") or []
+                  if o.get("kind") == "ReplicaSet"), None)
+    mine = view.find("ReplicaSet", owner["name"], namespace) if owner else None
+    parent = next((o.get("name") for o in meta(mine or {}).get("ownerReferences") or []), None)
+    before = None
+    for replicaset in view.items("ReplicaSet", namespace):
+        if replicaset is mine or not parent or parent not in {
+                o.get("name") for o in meta(replicaset).get("ownerReferences") or []}:
+            continue
+        template = ((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}
+        other = template.get("serviceAccountName") or template.get("serviceAccount") or "default"
+        if other != account:
+            before = other
+    role = next((e.get("value") for c in spec.get("containers") or [] for e in c.get("env") or []
+                 if e.get("name") in ("AWS_ROLE_ARN", "AZURE_CLIENT_ID") and e.get("value")),
+                None)
+    note = (f"the pods run as ServiceAccount {account} (system:serviceaccount:{namespace}:"
+            f"{account})" + (f" to assume {role}" if role else "")
+            + "; the cloud role trusts ServiceAccounts by name")
+    if before:
+        note += (f", and the previous ReplicaSet ran as {before}: the rollout changed the "
+                 "ServiceAccount, so the role's trust policy no longer matches")
+    return {"service_account": account, "identity_note": note,
+            **({"previous_service_account": before} if before else {})}

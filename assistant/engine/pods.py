@@ -12,7 +12,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence
 from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
-from .environment import env_source, secret_of, service_link
+from .environment import env_source, identity_note, secret_of, service_link
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .view import ClusterView
@@ -471,6 +471,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             detail["secret"] = secret
         explanation = cause.cause + (f"; its credentials come from Secret {secret}"
                                      if secret else "")
+        identity = identity_note(view, pod, cause.line) \
+            if cause.signature.category == "credentials_rejected" else {}
+        if identity:
+            explanation += f"; {identity.pop('identity_note')}"
+            detail.update(identity)
         if cause.signature.category == "missing_env":
             detail["var"] = cause.groups[0]
             origin = env_source(view, pod, name, cause.groups[0])
