@@ -449,6 +449,16 @@ PATHOLOGICAL = {
     "flag-continuations": "--password \\\n" * 15_000,
     "argv-flag-items": '"--token", ' * 20_000,
     "unclosed-quotes": 'password="' * 20_000,
+    "prose-nouns": "password Tr0ub4dor&3x! " * 8_000,
+    "disguised-keys": "p\u0430ss\u200bword=x " * 12_000,
+    "html-references": "pass&#119;ord=" * 14_000,
+    "percent-letters": "%77" * 70_000,
+    "double-percent": "%253D" * 40_000,
+    "braces": "password={" * 20_000,
+    "go-maps": "key:[" * 40_000,
+    "arrows": "password -> " * 16_000,
+    "long-key-runs": ("x" * 200 + "_password=") * 900,
+    "pgpass-colons": "a:1:b:c:" * 25_000,
 }
 
 
@@ -502,3 +512,80 @@ def test_the_cli_applies_the_redaction_settings_at_start_up(tmp_path: Path, env:
     assert done.returncode == 0, done.stderr
     assert ("acme_live_abcdefgh1234" not in done.stdout) is hidden
     assert "using key" in done.stdout
+
+
+# --- metric labels (kube-state-metrics turns annotations and labels into label names) -----------
+
+_KSM_SERIES = {"__name__": "kube_pod_annotations", "namespace": "shop", "pod": "postgres-0",
+               "annotation_db_password": "Tr0ub4dor&3x!",
+               "annotation_api_token": "5f4dcc3b5aa765d61d8327deb882cf99",
+               "annotation_team": "payments"}
+
+
+def test_metric_labels_from_a_live_prometheus_are_judged_with_their_names() -> None:
+    """What the live reader makes of a query's answer: a label named like a secret loses its
+    value, other labels and a `kube_secret_*` series' Secret name stay."""
+    from tools.prometheus import Limits, bounded_result
+
+    data = {"resultType": "vector", "result": [
+        {"metric": _KSM_SERIES, "value": [1700000000, "1"]},
+        {"metric": {"__name__": "kube_secret_info", "namespace": "shop",
+                    "secret": "db-credentials"}, "value": [1700000000, "1"]}]}
+    result = bounded_result("kube_pod_annotations", data, None, Limits())
+    first, second = (series.labels for series in result.series)
+    assert first["annotation_db_password"] == REDACTED
+    assert first["annotation_api_token"] == REDACTED
+    assert first["annotation_team"] == "payments" and first["pod"] == "postgres-0"
+    assert second["secret"] == "db-credentials"
+
+
+def test_sre_prometheus_query_on_a_snapshot_prints_no_annotation_secret(tmp_path: Path) -> None:
+    """End to end: `sre tool prometheus_query` over a snapshot's OpenMetrics file."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    (tmp_path / "metrics").mkdir()
+    labels = ",".join(f'{k}="{v}"' for k, v in _KSM_SERIES.items() if k != "__name__")
+    (tmp_path / "metrics" / "shop.om").write_text(
+        f"# TYPE kube_pod_annotations gauge\nkube_pod_annotations{{{labels}}} 1 "
+        f"{int(time.time())}\n# EOF\n")
+    done = subprocess.run([sys.executable, "-m", "assistant", "tool", "prometheus_query",
+                           'kube_pod_annotations{namespace="shop"}', "-n", "shop",
+                           "--snapshot", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert done.returncode == 0, done.stderr
+    assert "annotation_db_password" in done.stdout and "payments" in done.stdout
+    assert "Tr0ub4dor" not in done.stdout and "5f4dcc3b" not in done.stdout
+
+
+# --- what spreads over lines, and what disguises a key ------------------------------------------
+
+def test_a_credential_below_its_announcement_is_hidden_as_a_log_streams() -> None:
+    """Jenkins prints its generated password alone, a blank line below the sentence that
+    announces it; a line-by-line reader must hide it too, and only it."""
+    lines = ["2026-12-06 01:00:00 Jenkins initial setup is required.",
+             "Please use the following password to proceed to installation:", "",
+             "5f4dcc3b5aa765d61d8327deb882cf99", "",
+             "This may also be found at: /var/jenkins_home/secrets/initialAdminPassword",
+             "Completed initialization"]
+    out = list(redact_lines(lines))
+    assert "5f4dcc3b5aa765d61d8327deb882cf99" not in "\n".join(out)
+    assert out[3] == REDACTED
+    assert out[5:] == lines[5:]
+
+
+def test_a_value_cut_at_the_readers_line_limit_is_hidden_on_both_sides() -> None:
+    """The live reader cuts a line at 16 KiB and sends the rest as the next line: the key is
+    on the first, the value's tail starts the second."""
+    first = "a" * 16_370 + " password=corre" + " [line cut]"
+    out = list(redact_lines([first, "cthorsebatterystaple next=1", "plain line"]))
+    assert "cthorsebatterystaple" not in out[1] and out[1].endswith(" next=1")
+    assert out[2] == "plain line"
+
+
+def test_a_disguised_key_is_shown_as_written_and_its_value_hidden() -> None:
+    for key in ("p\u0430ssword", "pass\u200bword", "pass\u00adword", "pass&#119;ord",
+                "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44"):
+        line = f"2026-12-06 login {key}=Tr0ub4dor&3x! user=bob"
+        assert redact_text(line) == f"2026-12-06 login {key}={REDACTED} user=bob"
+    assert redact_text("caf\u00e9 \u2116 12 \u2714 ok") == "caf\u00e9 \u2116 12 \u2714 ok"

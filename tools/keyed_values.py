@@ -213,6 +213,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         if not (sensitive_name(key) or _query_key(m, key)) or not is_secret_value(
                 inner) or not is_secret_value(pw):
             return m.group()
+        if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):
+            return m.group()  # a random generator's `seed=42`, not a wallet's
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
         if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):

@@ -142,6 +142,7 @@ _BASE64_PUBLIC = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",  # -----BEGIN CERTIFIC
                   "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS",  # -----BEGIN PUBLIC KEY-----
                   "iVBORw0KGgo", "R0lGODlh", "R0lGODdh", "/9j/", "UklGR", "JVBERi0")
 _ARN_BEFORE = re.compile(r"\barn:[\w-]+:[\w-]+:[\w-]*:\d*:(?:[\w-]+[:/])?$")
+_HEAD_KEYS = re.compile(r"([A-Za-z_][\w.-]*)=")
 _KEY_BEFORE = re.compile(r"(?P<key>[A-Za-z][\w.-]{0,63})[\"']?[ \t]*[:=][ \t]*[\"']?$")
 
 
@@ -167,8 +168,8 @@ def harmless_base64(core: str) -> bool:
 def _names_an_id(m: re.Match[str], head: str) -> bool:
     """`ExtendedRequestId: Ow+0wn...`, `request_id=...`: an id by its key (not `session_id`,
     `secret_id`, `access_key_id`, which `sensitive_name` knows)."""
-    key = _RUN_KEY.match(head)
-    name = key.group().strip("-=") if key else ""
+    names = _HEAD_KEYS.findall(head)
+    name = names[-1] if names else ""
     if not name:
         before = _KEY_BEFORE.search(m.string, max(0, m.start() - 80), m.start())
         name = before.group("key") if before else ""
