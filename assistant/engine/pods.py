@@ -431,7 +431,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                         0.95, container=name, detail={"limit": limit or "", "container": name})
     liveness = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
                 if "liveness probe" in (e.get("message") or "").lower()]
-    if liveness and exit_code in (137, 143, None):
+    if liveness and exit_code in (0, 137, 143, None):  # 0: an app that exits on SIGTERM
         for event in liveness[:2]:
             evidence.append(Evidence(source="event", object=ref,
                                      detail=f"{event.get('reason')}: {event.get('message')}"))
@@ -439,6 +439,12 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         facts = {"container": name}
         explanation = (f"the liveness probe of {name} fails and the kubelet restarts it "
                        f"(exit code {exit_code}); {probe}")
+        missing = next((m for m in (_PROBE_BINARY.search(e.get("message") or "")
+                                    for e in liveness) if m), None)
+        if missing:  # an exec probe whose command the image does not have
+            facts["probe_binary"] = missing.group(1)
+            explanation += (f"; the probe runs {missing.group(1)}, which the image does not "
+                            f"have ({missing.group(0)}), so every probe fails")
         served = served_instead(view, pod, name, "livenessProbe")
         if served:
             facts.update(served)
@@ -513,6 +519,8 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
 
 
 
+_PROBE_BINARY = re.compile(r'exec: "?([\w./-]+)"?: (?:executable file not found in \$PATH|'
+                           r'no such file or directory)')
 _MISSING_KEY = re.compile(r"non-existent config key: ([\w.-]+)")
 _MOUNT_FAILED = re.compile(r'MountVolume\.SetUp failed for volume "([\w.-]+)" ?: ?(.+)')
 
