@@ -71,10 +71,10 @@ def test_search_abstains_on_what_no_runbook_covers_and_answers_what_one_does(
     labelled = [q for q in queries if q.expected is not None]
     abstained = [q.text for q in none if not index.search(q.text, 3).matched]
     answered = [q.text for q in labelled if index.search(q.text, 3).matched]
-    # Over both splits the rule abstains on 0.917 and answers 0.974 (README); the issue asks
-    # 0.98 answered, which the holdout misses (0.952), so that floor is 0.97 for now.
+    # Over both splits the rule abstains on 0.917 and answers 0.990 (README; holdout alone
+    # 0.917 and 0.984): the issue asks at least 0.90 and 0.98.
     assert len(abstained) >= 0.90 * len(none), sorted({q.text for q in none} - set(abstained))
-    assert len(answered) >= 0.97 * len(labelled), sorted({q.text for q in labelled}
+    assert len(answered) >= 0.98 * len(labelled), sorted({q.text for q in labelled}
                                                          - set(answered))
 
 
