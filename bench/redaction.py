@@ -6,7 +6,7 @@ Prints MB/s through `redact_line` (line by line, as logs are read) and `redact_t
 as tool results are redacted before a model sees them); best of `--repeat` runs. Then the time
 for 1 MB of the same log, and for 16 KiB adversarial lines (the longest log line the readers
 keep) shaped to make a rule try a key at every character: `pw`*8192 took 4.4 s before the key
-rules were bounded (90 KB of `key`: 113 s), now milliseconds. The log is
+rules were bounded (90 KB of `key`: 113 s), now milliseconds; and the worst of them. The log is
 seeded, so runs compare: mostly everyday lines (logfmt, JSON, access logs, stack traces, kubelet
 messages), one line in fifty carrying a credential.
 """
@@ -88,9 +88,12 @@ def main() -> int:
         print(f"{name:12s} {megabytes:.1f} MB in {best:.2f} s: {megabytes / best:.1f} MB/s")
     small = "\n".join(make_log(1.0))
     print(f"{'1 MB mixed':24s} {min(_timed(lambda: redact_text(small)) for _ in range(3)):.3f} s")
+    worst = ("", 0.0)
     for name, line in _ADVERSARIAL.items():
         best = min(_timed(lambda line=line: redact_line(line)) for _ in range(args.repeat))
         print(f"{name:24s} {len(line):6d} chars in {best * 1000:.1f} ms")
+        worst = max(worst, (name, best), key=lambda pair: pair[1])
+    print(f"worst 16 KiB line: {worst[0]} in {worst[1] * 1000:.1f} ms")
     corpus = yaml.safe_load(_CORPUS.read_text(encoding="utf-8"))
     changed = [t for t in corpus["traps"] if redact_text(t) != t or redact_line(t) != t]
     print(f"false positives: {len(changed)} of {len(corpus['traps'])} text traps changed "
@@ -107,6 +110,18 @@ _ADVERSARIAL = {  # 16 KiB each
     "'\"pw\":' * 3276": '"pw":' * 3276,
     "password=a, spaces, b": "password=a" + " " * 16_000 + "b",
     "'authorization: ' * 1092": "authorization: " * 1092,
+    # the rules added after attack-15: prose nouns, disguised keys, encodings, value shapes
+    "'password Tr0ub4dor! ' * 780": "password Tr0ub4dor! " * 780,
+    "'token 5f4dcc3b ' * 1092": "token 5f4dcc3b " * 1092,
+    "'p\\u0430ss\\u200bword=' * 1365": "p\u0430ss\u200bword=" * 1365,
+    "'pass&#119;ord=x ' * 1024": "pass&#119;ord=x " * 1024,
+    "'%77' * 5461": "%77" * 5461,
+    "'%253D' * 3276": "%253D" * 3276,
+    "'key:[' * 3276": "key:[" * 3276,
+    "'password -> ' * 1365": "password -> " * 1365,
+    "'AUTH ' * 3276": "AUTH " * 3276,
+    "'x' * 16000 + '_password=y'": "x" * 16_000 + "_password=y",
+    "'\\uff50' * 16384": "\uff50" * 16_384,
 }
 
 

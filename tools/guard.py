@@ -9,7 +9,11 @@ The rule is an allow-list. A request leaves the process only if it is a `GET` of
 The path is judged as the server will route it: percent-decoded until stable, dot segments
 resolved. A path that is not already in that plain form (`%73ecrets`, `pods/../secrets`,
 `secrets%2F`, `//`, a trailing `/`) is refused too, whatever it decodes to: the tools never write
-one, and the server should never have to interpret one.
+one, and the server should never have to interpret one. The server's own address may carry a
+path a proxy serves the API below (Rancher's `/k8s/clusters/c-1`): every path is judged after it,
+and the address itself is refused when its path routes into the API (`api`/`apis`, `proxy`,
+`secrets`, `exec`... segments, %-encoding, dot or empty segments, a query), since it would
+prefix every read unjudged (`.../services/https:metrics-server:443/proxy`).
 
 Four layers apply the rule, so no code path, ours or the client library's, can do more than read:
 - `check_request` is the rule;

@@ -309,6 +309,8 @@ def _redact_prose_value(m: re.Match[str]) -> str:
     open_, close, inner = unquote_value(pw)
     if not open_:
         inner = pw.rstrip(".,;:)")
+        if inner.rstrip("?!").isalpha():
+            inner = inner.rstrip("?!")  # "did someone rotate the password again?"
         close = pw[len(inner):]
         if (len(inner) < 6 or "://" in inner or "/" in inner or inner.isdigit()
                 or not _PROSE_SHAPE.match(inner) or inner.startswith(("-", "$", "<", "("))

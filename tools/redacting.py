@@ -222,8 +222,9 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
             found = found if found >= at else -1
         else:
             found = plain.find(piece, at)
-        if found < 0:
-            return redacted  # the redactor rewrote more than it hid: show what it made
+        if found < 0:  # the redactor rewrote more than it hid (a %-encoded run, decoded)
+            written = _redact_plain(text)  # as written, if that hides as much
+            return written if written.count(REDACTED) >= redacted.count(REDACTED) else redacted
         if i:
             out.append(REDACTED)
         begin = starts[found] if found < len(starts) else len(text)

@@ -107,8 +107,9 @@ class SpreadValues:
             self._kind = ""
             value = _ANNOUNCED_VALUE.fullmatch(line)
             if value is None or not is_secret_value(value.group("pw")) or (
-                    value.group("pw").endswith(":")):
-                return line
+                    value.group("pw").endswith(":")) or (
+                    _OBJECT_NAME.fullmatch(value.group("pw")) and not _HEX.search(line)):
+                return line  # `Tokens:` over `default-token-x2k9p`: a name
             return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
         if not line[column:].strip():
             if not self._left:
@@ -175,6 +176,8 @@ _PRINTS_SECRET = re.compile(
     r"\b[\w-]*(?:initial|admin|root|get|show|reset|generate)[-_]?(?:password|passwd|token)\b"
     r"|\b(?:secret|password|token)\b[^\n]{0,300}\|[ \t]*base64[ \t]+(?:-d|--decode|-D)\b",
     re.IGNORECASE)
+_OBJECT_NAME = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)+")
+_HEX = re.compile(r"[0-9a-f]{16,}")
 _ANNOUNCED_VALUE = re.compile(r"[ \t]*(?P<pw>[^\s#<>\[\]{}()\"'][^\s]{5,255})[ \t]*")
 
 
