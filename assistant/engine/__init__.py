@@ -77,7 +77,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
     unready = {f.object for f in findings if f.category in ("readiness_probe", "liveness_probe")}
     if quiet or not intent.health or unready:  # and why unready pods say they are not ready
-        known = {(f.object, f.category) for f in findings}
+        known = {(f.object, c) for f in findings for c in (f.category, f.facts.get("absorbed"))}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
                      and (quiet or not intent.health or f.object in unready)]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
@@ -85,6 +85,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
         for finding in findings:
             if calls(finding.facts.get("target") or "", services):
                 finding.related.append(focus.ref)
+    _guesses_yield(findings)
     _explain_unready(findings)
     _through_sidecar(findings)
     link(view, findings)
@@ -92,6 +93,15 @@ def analyze(view: ClusterView, focus: Target | None = None,
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings
+
+
+def _guesses_yield(findings: list[Finding]) -> None:
+    """A CPU limit suspected from the spec alone yields to what the cluster reports about the
+    same workload (an HPA's condition, a crash, an event)."""
+    for guess in [f for f in findings if f.category == "cpu_throttling" and f.confidence <= 0.6]:
+        seen = [f for f in findings if f.object == guess.object and f.confidence >= 0.85]
+        if seen:
+            guess.impact = min(guess.impact, min(f.impact for f in seen) * 0.9)
 
 
 def _explain_unready(findings: list[Finding]) -> None:
@@ -153,7 +163,12 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
         by_object.setdefault(finding.object, []).append(finding)
     for group in by_object.values():
         owner = next((f for f in group if f.category in ("job_failed", "cronjob")), None)
-        cause = next((f for f in group if f is not owner), None)
+        causes = sorted((f for f in group if f is not owner), key=lambda f: -f.confidence)
+        cause = causes[0] if causes else None  # the pods' best-told cause; the rest join it
+        if owner and cause:
+            for other in causes[1:]:
+                cause.related += other.related
+                findings.remove(other)
         if owner and cause and cause.category in _POINTING and cause.facts.get("target"):
             cause.explanation = f"{owner.explanation}; its pods fail because {cause.explanation}"
             cause.evidence = [*owner.evidence[:2], *cause.evidence]
@@ -161,6 +176,7 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
             findings.remove(owner)  # the server it names is followed from the cause
             continue
         if owner and cause:
+            owner.facts["absorbed"] = cause.category  # told: not to be found again in the logs
             owner.explanation += f"; its pods fail because {cause.explanation}"
             owner.evidence += cause.evidence[:3]
             owner.related += cause.related
@@ -259,9 +275,11 @@ def compose(question: str, scope: Scope, view: ClusterView,
         hood = neighbourhood(view, scope.target)
         relevant = [f for f in findings if _touches(f, hood)]
     roots: dict[str, Finding] = {}
-    for finding in relevant:
+    for finding in relevant:  # per object, the root that hurts most
         root = _chain_root(finding, by_object)
-        roots[root.object] = root
+        held = roots.get(root.object)
+        if held is None or (root.impact, root.confidence) > (held.impact, held.confidence):
+            roots[root.object] = root
     ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
     if scope.target is None:
         ranked = sorted({_chain_root(f, by_object).object: _chain_root(f, by_object)
