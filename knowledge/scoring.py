@@ -1,8 +1,9 @@
 """How runbook search scores: fusion weights, section weights, alert words, the abstain rule.
 
 Every number here was chosen on the `tune` split of bench/retrieval/queries.yaml and checked on
-its `holdout` split, which was fixed before tuning began (`python -m bench.retrieval --calibrate`
-refits the abstain rule and prints what to paste here).
+its `holdout` split, which was fixed before tuning began (`python -m bench.retrieval --split tune
+--calibrate` refits the abstain rule and prints what to paste here; the README says how often the
+holdout has been read).
 
 - Fusion: each side's raw score is divided by the query's best on that side, then weighted.
   A runbook that one side ranks first keeps at least that side's weight, so a lexical #1 on an
