@@ -10,6 +10,7 @@ a Service without ready endpoints -> its pods' own problem; a stuck rollout -> i
 from __future__ import annotations
 
 import ipaddress
+import ipaddress
 import re
 
 from tools import Forbidden, KindUnavailable, NotFound, Obj, Unauthorized, Unreachable
@@ -178,10 +179,13 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
                  if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
                  and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
                                           meta(c).get("labels") or {}) for c in clients)]
-    dns_home = (view.home_of_address(parsed.group("host")) if parsed else None) or \
-        "kube-system"
-    if not selecting or any(_allows_port(p, int(port)) and (not dns or _reaches_namespace(
-            view, p, dns_home)) for p in selecting):
+    host = parsed.group("host") if parsed else ""
+    dns_home = view.home_of_address(host) if host else None
+    local = dns and dns_home is None and _LINK_LOCAL.match(host) is not None  # NodeLocal DNS
+    dns_home = dns_home or "kube-system"
+    if not selecting or any(_allows_port(p, int(port)) and (
+            not dns or (_reaches_address(p, host) if local else
+                        _reaches_namespace(view, p, dns_home))) for p in selecting):
         return False
     policy = selecting[0]
     name = meta(policy)["name"]
@@ -189,8 +193,12 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     client = finding.object.split("/")[-1]
     what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
             f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
+    if local:
+        what = (f"DNS at {host}:53, where the pods resolve names (a node-local DNS cache on "
+                "each node, not a pod: only an ipBlock such as "
+                f"{host}/32 admits it, and its rules admit kube-dns pods only)")
     finding.facts.update(policy=name, port=port, client=client, egress="true",
-                         dns="true" if dns else "")
+                         dns="true" if dns else "", local_dns=host if local else "")
     finding.category = "network_policy"
     finding.explanation = (f"the NetworkPolicy {name} restricts the egress of {client}'s pods "
                            f"and allows no traffic to {what}, so {finding.explanation}")
@@ -238,6 +246,32 @@ def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
                 return True
             if spaces is not None and matches_selector(spaces, labels):
                 return True
+    return False
+
+
+_LINK_LOCAL = re.compile(r"^169\.254\.\d{1,3}\.\d{1,3}$")
+
+
+def _reaches_address(policy: Obj, address: str) -> bool:
+    """Whether some egress rule of the policy admits an address outside the pod network on port
+    53: a rule with no `to`, or an ipBlock that holds it (and does not except it)."""
+    ip = ipaddress.ip_address(address)
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        if rule.get("ports") and not any(str(p.get("port")) == "53" or p.get("port") is None
+                                         for p in rule["ports"]):
+            continue
+        peers = rule.get("to") or []
+        if not peers:
+            return True
+        for peer in peers:
+            block = peer.get("ipBlock") or {}
+            try:
+                if block and ip in ipaddress.ip_network(block.get("cidr", ""), strict=False) \
+                        and not any(ip in ipaddress.ip_network(e, strict=False)
+                                    for e in block.get("except") or []):
+                    return True
+            except ValueError:
+                return True  # a block it cannot read: say nothing against it
     return False
 
 
@@ -404,6 +438,7 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
 
 
 KUBELET_PORT = "10250"
+_NODE_NAMED = re.compile(r"\bnode=\\?\"?([\w.-]+)")  # metrics-server: node="k8s-worker-02"
 _EXPIRED_AT_KUBELET = re.compile(rf"([\w.-]+):{KUBELET_PORT}\b[^\n]*?(?:certificate has expired|"
                                  r"not yet valid|CertificateExpired)", re.IGNORECASE)
 
@@ -414,9 +449,11 @@ def _to_a_kubelet(view: ClusterView, finding: Finding, host: str, port: str | No
     10250) is that node's kubelet serving certificate: the node is the root."""
     if port != KUBELET_PORT:
         return False
-    node = next((n for n in view.items("Node") if host == meta(n)["name"] or any(
+    named = {m.group(1) for e in finding.evidence for m in _NODE_NAMED.finditer(e.detail)}
+    nodes = view.items("Node")
+    node = next((n for n in nodes if host == meta(n)["name"] or any(
         a.get("address") == host for a in (n.get("status") or {}).get("addresses") or [])),
-        None)
+        None) or next((n for n in nodes if meta(n)["name"] in named), None)  # node="..."
     if node is None:
         return False
     name = meta(node)["name"]
