@@ -337,7 +337,8 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
                          "activeDeadlineSeconds") else "; the Job has no activeDeadlineSeconds")),
         evidence=[Evidence(source="status", object=ref, detail=f"status.active: {held}; "
                            f"lastScheduleTime {status.get('lastScheduleTime')}")],
-        confidence=0.9, impact=SEVERITY["job_failed"] * 2), stuck_job=str(active[0]))
+        confidence=0.9, impact=SEVERITY["job_failed"] * 2,
+        related=[f"Job/{namespace}/{job}" for job in active]), stuck_job=str(active[0]))
 
 
 def _period(schedule: str) -> int | None:

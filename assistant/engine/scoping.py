@@ -26,6 +26,7 @@ _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *ke
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
     r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
+_NS_AFTER = re.compile(r"\b([a-z0-9][a-z0-9-]*)[`\"']?\s+(?:ns|namespace)\b", re.I)  # "payments ns"
 _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "namespace", "my",
          "are", "a", "an", "of", "failing", "crashing", "down", "broken", "not", "working", "and",
          "pods", "pod", "with", "wrong", "happening", "show", "me", "its", "it", "to", "for",
@@ -63,10 +64,11 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     text = question or ""
     labels = alert_labels(text)
     namespace = namespace or semantics.namespace(labels)
+    said_ns = None  # a namespace the question names as such ("namespace X", "X ns")
     if not namespace:
-        for word in _NS_WORDS.findall(text):
+        for word in [*_NS_WORDS.findall(text), *_NS_AFTER.findall(text)]:
             if word in known:
-                namespace = word
+                namespace = said_ns = word
     if target:
         return _explicit(box, known, target, namespace)
     about = semantics.subject(labels)
@@ -99,6 +101,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         word, best, matches = best_found
         if best.kind == "Namespace":
             return Scope([best.name], None)
+        if said_ns and best.score < 100 and word in best.name.split("-"):
+            return Scope([said_ns], None)  # "payments ns ... settlement file": the namespace
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = None
         if best.score < 100 and word not in best.name.split("-") and \
