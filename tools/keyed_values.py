@@ -179,7 +179,8 @@ _PROSE = re.compile(
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
-_PROSE_HINTS = re.compile(r"(?:^|\s)(?:is|was|to|with|using) ")
+_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
+_PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
 # A secret's noun, then its value with at most a colon between, in prose: "the token <hex>
 # expired", "API key: <hex>", "Generated admin password Tr0ub4dor&3x!", "secret <pw> rotated".
 # What follows such a noun is usually a word ("token bucket", "password policy"), so the value
@@ -189,7 +190,7 @@ _PROSE_VALUE = re.compile(
     r"|password|passwd|passphrase|passcode|token|secret)(?:[ \t]*(?::|->|=>))?[ \t]+)"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
     re.IGNORECASE)
-_PROSE_NOUNS = re.compile(r"pass|token|secret|key")
+_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key)\b")
 
 
 def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
@@ -391,7 +392,8 @@ def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], st
 
 def redact_keyed(text: str, lower: str) -> str:
     """The one-line rules that start from a key name, then prose."""
-    original, prose = text, _PROSE_HINTS.search(lower) is not None
+    original = text
+    prose = _PROSE_HINTS.search(lower) is not None or lower.lstrip().startswith(_PROSE_STARTS)
     if ";" in text:
         text = _CONN_STRING_PASSWORD.sub(keep_head, text)
     if ("'" in text or '"' in text) and ("password" in lower or "identified" in lower):
@@ -412,7 +414,7 @@ def redact_keyed(text: str, lower: str) -> str:
         redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
-    if " " in text or "\t" in text:
+    if (" " in text or "\t" in text) and len(text.split(None, 3)) <= 3:  # KEY VALUE, ENV K V
         text = _sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
     if prose:
         text = _PROSE.sub(_redact_prose, text)

@@ -63,7 +63,7 @@ def redact_text(text: str) -> str:
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
     text = _normalize(text)
-    if _DISGUISE_HINT.search(text):
+    if (not text.isascii() or "&#" in text or "%" in text) and _DISGUISE_HINT.search(text):
         plain, starts = _undisguised(text)
         if plain != text:
             return _map_back(text, plain, starts, _redact_plain(plain))

@@ -165,6 +165,15 @@ def harmless_base64(core: str) -> bool:
     return redact_text(decoded) == decoded
 
 
+def _spared(m: re.Match[str], head: str, core: str) -> bool:
+    """A random-looking run that is no credential (asked only of runs about to be hidden): base64
+    of JSON, a certificate or an image; an id by its key; an ARN's resource."""
+    if known_token().fullmatch(core):
+        return False
+    return (harmless_base64(core) or _names_an_id(m, head)
+            or _ARN_BEFORE.search(m.string, max(0, m.start() - 120), m.start()) is not None)
+
+
 def _names_an_id(m: re.Match[str], head: str) -> bool:
     """`ExtendedRequestId: Ow+0wn...`, `request_id=...`: an id by its key (not `session_id`,
     `secret_id`, `access_key_id`, which `sensitive_name` knows)."""
@@ -205,12 +214,10 @@ def _judge_candidate(m: re.Match[str]) -> str:
         head, run = head + key.group(), run[key.end():]
     core = run.rstrip(".")
     tail = run[len(core):]
-    if len(core) >= 20 and not known_token().fullmatch(core) and (
-            harmless_base64(core) or _names_an_id(m, head)
-            or _ARN_BEFORE.search(m.string, max(0, m.start() - 120), m.start())):
-        return m.group()
     if "/" not in core and "%2" not in core:
-        return head + REDACTED + tail if len(core) >= 20 and _is_token(core) else m.group()
+        if len(core) >= 20 and _is_token(core) and not _spared(m, head, core):
+            return head + REDACTED + tail
+        return m.group()
     pieces = _SLASH.split(core)  # pieces at even indexes, separators between
     start, end = 0, len(pieces)
     while start < end and _is_path_piece(pieces[start]):
@@ -218,7 +225,7 @@ def _judge_candidate(m: re.Match[str]) -> str:
     while end > start and _is_path_piece(pieces[end - 1]):
         end -= 2
     middle = "".join(pieces[start:end])
-    if len(middle) < 16 or not _is_token(middle):
+    if len(middle) < 16 or not _is_token(middle) or _spared(m, head, core):
         return m.group()
     return head + "".join([*pieces[:start], REDACTED, *pieces[end:]]) + tail
 
