@@ -115,7 +115,8 @@ def _explain_unready(findings: list[Finding]) -> None:
                     None)
         if told is None:
             continue
-        if "no readiness events" not in unready.explanation:  # else no probe ever failed:
+        if "no readiness events" not in unready.explanation and not told.facts.get(
+                "ephemeral"):  # else no probe ever failed, or the pods were evicted:
             told.summary = unready.summary  # the log's reason is the whole story
             told.explanation = f"{unready.explanation.split(';')[0]}; because {told.explanation}"
         told.evidence = [*told.evidence, *unready.evidence[:2]]

@@ -24,6 +24,7 @@ _INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
 _OWN_STORAGE = re.compile(r"ephemeral local storage usage exceeds|exceeded (?:its|the) (?:local )?"
                           r"ephemeral.storage limit|emptyDir volume \S+ exceeds|"
                           r"usage of ephemeral.storage exceeds", re.IGNORECASE)
+_EMPTYDIR_FULL = re.compile(r'EmptyDir volume "?([\w.-]+)"? exceeds the limit "?([\w.]+)"?')
 _TAINT = re.compile(r"taints? \{([^}]*)\}|untolerated taint\(?s?\)? ?\{([^}]*)\}")
 
 
@@ -52,11 +53,13 @@ def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
         message = status.get("message", "")
         evidence = [Evidence(source="status", object=ref, detail=f"Evicted: {message}")]
         if _OWN_STORAGE.search(message):  # the pod's own scratch space, not the node's fault
+            detail = {"node": node, "ephemeral": "true", "container": _first_container(pod)}
+            volume = _EMPTYDIR_FULL.search(message)
+            if volume:  # an emptyDir at its sizeLimit: what the app leaves there fills it
+                detail.update(volume=volume.group(1), size_limit=volume.group(2))
             return PodIssue("storage_full",
                             f"the pod was evicted for its ephemeral storage use on node {node}: "
-                            f"{message}", evidence, 0.9,
-                            detail={"node": node, "ephemeral": "true",
-                                    "container": _first_container(pod)})
+                            f"{message.strip()}", evidence, 0.9, detail=detail)
         return PodIssue("node_pressure", f"the pod was evicted from node {node}: {message}",
                         evidence, 0.85, detail={"node": node})
     unschedulable = _unschedulable(view, pod)
