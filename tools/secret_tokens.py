@@ -226,6 +226,22 @@ def _judge_candidate(m: re.Match[str]) -> str:
         end -= 2
     middle = "".join(pieces[start:end])
     if len(middle) < 16 or not _is_token(middle) or _spared(m, head, core):
-        return m.group()
+        return _after_secret_segment(m, head, pieces, tail)
     return head + "".join([*pieces[:start], REDACTED, *pieces[end:]]) + tail
+
+
+_LOWER_TOKEN = re.compile(r"[0-9a-f]{24,}|(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{32,}")
+
+
+def _after_secret_segment(m: re.Match[str], head: str, pieces: list[str], tail: str) -> str:
+    """A lowercase or hex token in a URL path, right after a segment that names a secret:
+    `/reset-password/<hex>`, `/tokens/<hex>`, `/api-keys/<hex>` (not `/commits/<sha>`)."""
+    from .secret_names import sensitive_name  # noqa: PLC0415  # it imports this module
+
+    hidden = False
+    for i in range(2, len(pieces), 2):
+        if _LOWER_TOKEN.fullmatch(pieces[i]) and sensitive_name(pieces[i - 2], broad=True) and (
+                not pieces[i - 2].lower().endswith(("id", "ids"))):
+            pieces[i], hidden = REDACTED, True
+    return head + "".join(pieces) + tail if hidden else m.group()
 
