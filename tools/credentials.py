@@ -73,7 +73,8 @@ _PEM = re.compile(  # any case: a lowercased dump is still a key
 _USERINFO = re.compile(  # no scheme: `app:pw@db.shop.svc:5432`, Go's `app:pw@tcp(db:3306)/x`
     r"(?<![\w.:/@-])(?P<head>[\w.-]{1,64}:)(?P<pw>[^\s\"'<>@:/\\]{1,256})"
     r"(?=@(?:(?:tcp|unix)\(|[\w-]{1,63}(?:\.[\w-]{1,63})+(?::\d{1,5})?(?![\w.-])"
-    r"|[\w-]{1,63}:\d{2,5}(?![\w.-])))",  # or a host without dots and its port
+    r"|[\w-]{1,63}:\d{2,5}(?![\w.-])"  # or a host without dots and its port
+    r"|(?!sha\d|v\d)[A-Za-z][\w-]{0,62}(?=[\s/,;)\"']|$)))",  # or alone: `app:pw@db-primary`
 )
 _PUTTY_PRIVATE = re.compile(
     r"(?P<head>^Private-Lines:[ \t]*\d+[ \t]*\r?\n)(?P<pw>(?:[A-Za-z0-9+/=]+(?:\r?\n|$))+)",
