@@ -230,6 +230,8 @@ def _judge_candidate(m: re.Match[str]) -> str:
     return head + "".join([*pieces[:start], REDACTED, *pieces[end:]]) + tail
 
 
+# Path segments whose next segment is a key (PagerDuty's `/integration/<key>/enqueue`, webhooks).
+_KEYED_SEGMENTS = frozenset({"integration", "integrations", "hooks", "webhook", "webhooks"})
 _LOWER_TOKEN = re.compile(r"[0-9a-f]{24,}|(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{32,}")
 
 
@@ -240,8 +242,9 @@ def _after_secret_segment(m: re.Match[str], head: str, pieces: list[str], tail: 
 
     hidden = False
     for i in range(2, len(pieces), 2):
-        if _LOWER_TOKEN.fullmatch(pieces[i]) and sensitive_name(pieces[i - 2], broad=True) and (
-                not pieces[i - 2].lower().endswith(("id", "ids"))):
+        segment = pieces[i - 2].lower()
+        if _LOWER_TOKEN.fullmatch(pieces[i]) and (segment in _KEYED_SEGMENTS or (
+                sensitive_name(segment, broad=True) and not segment.endswith(("id", "ids")))):
             pieces[i], hidden = REDACTED, True
     return head + "".join(pieces) + tail if hidden else m.group()
 
