@@ -75,8 +75,11 @@ class SpreadValues:
     def _open_cut(self, line: str) -> None:
         """A line a reader cut (16 KiB) may end inside a keyed value: its rest starts the next
         line, with no key before it."""
-        tail = line[-512:].removesuffix(" [line cut]")
-        opener = _CUT_OPEN.search(tail)
+        tail = line[-256:].removesuffix(" [line cut]")
+        hint = _KEY_HINT_AT.search(tail.lower())
+        if hint is None:
+            return
+        opener = _CUT_OPEN.search(tail, max(0, hint.start() - 70))
         if opener and sensitive_name(opener.group("key")):
             self._open("cut", 0, "")
 
@@ -164,6 +167,7 @@ class SpreadValues:
 _LONG = 4096  # a line this long may be one a reader cut (at 16 KiB): its value goes on below
 _CUT_OPEN = re.compile(
     rf"(?P<key>{_KEY})[\"']?{_S}*(?:=>|:=|[:=]){_S}*[\"']?[^\s\"',;&]*$", re.IGNORECASE)
+_KEY_HINT_AT = re.compile(r"pass|pw|token|secret|key|auth|cred|sig|dsn|cookie|session")
 _CUT_VALUE = re.compile(r"[^\s\"',;&]+")
 # A line that announces a credential printed alone below it: Jenkins' "Please use the following
 # password to proceed to installation:", Elasticsearch's "Password for the elastic user (...):",
