@@ -182,7 +182,7 @@ _DISGUISE = re.compile(r"[^\x00-\x7f]|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec
 def _undisguised(text: str) -> tuple[str, list[int]]:
     """`text` with what disguises a key undone (`p\u0430ss\u200bword`, `ｐａｓｓ`, `pass&#119;ord`,
     `pass%77ord`), and where each of its characters starts in `text`. Only letters, digits and
-    `_.-` are decoded from references: what a key is made of."""
+    `_.-=:` are decoded from references: what a key and its separator are made of."""
     out: list[str] = []
     starts: list[int] = []
     pos = 0
@@ -195,7 +195,7 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
         else:
             code = int(m.group("hex") or m.group("dec") or m.group("pct"), 16 if (
                 m.group("hex") or m.group("pct")) else 10)
-            plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in "_.-") \
+            plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in "_.-=:") \
                 else char
         out.append(plain)
         starts.extend([m.start()] * len(plain))

@@ -165,6 +165,21 @@ def harmless_base64(core: str) -> bool:
     return redact_text(decoded) == decoded
 
 
+_HEX_TEXT = re.compile(r"(?:[0-9a-f]{2})+|(?:[0-9A-F]{2})+")
+
+
+def _hides_a_secret(run: str) -> bool:
+    """Hex that spells text holding a secret (`password=...` hex-dumped). A digest or an id
+    almost never decodes to printable text, so this costs nothing for them."""
+    text = bytes.fromhex(run)
+    if not (text.isascii() and text.decode().isprintable()):
+        return False
+    from .redacting import redact_text  # noqa: PLC0415  # the judge of the decoded text
+
+    decoded = text.decode()
+    return redact_text(decoded) != decoded
+
+
 def _spared(m: re.Match[str], head: str, core: str) -> bool:
     """A random-looking run that is no credential (asked only of runs about to be hidden): base64
     of JSON, a certificate or an image; an id by its key; an ARN's resource."""
@@ -214,6 +229,8 @@ def _judge_candidate(m: re.Match[str]) -> str:
         head, run = head + key.group(), run[key.end():]
     core = run.rstrip(".")
     tail = run[len(core):]
+    if len(core) >= 32 and _HEX_TEXT.fullmatch(core) and _hides_a_secret(core):
+        return head + REDACTED + tail
     if "/" not in core and "%2" not in core:
         if len(core) >= 20 and _is_token(core) and not _spared(m, head, core):
             return head + REDACTED + tail
