@@ -72,11 +72,22 @@ def match_line(line: str) -> SignatureMatch | None:
     return None
 
 
+_HOST = re.compile(r"\b(?:host|addr|server|upstream)=\S|\b[\w-]+(?:\.[\w-]+)+:\d{2,5}\b")
+
+
+def _names_host(found: SignatureMatch) -> bool:
+    """Whether a matched line says which dependency it is about (host:port, host=)."""
+    return found.target is not None or _HOST.search(found.line) is not None
+
+
 def best_match(lines: list[str]) -> SignatureMatch | None:
-    """The most telling match over several lines: highest priority, then the latest line."""
+    """The most telling match over several lines: highest priority, then one that names the
+    dependency (host:port), then the latest line."""
     best: SignatureMatch | None = None
     for line in lines:
         found = match_line(line)
-        if found and (best is None or found.signature.priority >= best.signature.priority):
+        if found and (best is None or found.signature.priority > best.signature.priority or (
+                found.signature.priority == best.signature.priority
+                and (_names_host(found) or not _names_host(best)))):
             best = found
     return best

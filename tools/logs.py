@@ -16,7 +16,7 @@ _ERROR = re.compile(
     r"\b(error|err|fatal|panic|exception|traceback|failed|failure|refused|denied|unauthorized|"
     r"forbidden|timeout|timed out|cannot|can't|could not|unable|not found|no such|x509|oom|"
     r"killed|segfault|critical|crit|severe|unreachable|expired|invalid|slow|warn|warning|deadline|"
-    r"retry(?:ing)?|read-only|no space)\b|^\s+at \S+\(|"
+    r"retry(?:ing)?|read-only|no space|\w+exception|\w+error)\b|^\s+at \S+\(|"
     r"^\s*file \".*\", line \d+",
 )  # matched against the lowered line: twice as fast as re.IGNORECASE on a 100 MB log
 _VARIABLE = re.compile(r"\d+|0x[0-9a-f]+|[0-9a-f]{8,}", re.IGNORECASE)
@@ -70,7 +70,8 @@ def fit(text: str, budget: int) -> str:
 
 CONTEXT_LINES = 3  # continuation lines kept after the first line of each error shape
 # A line that continues the one before: PostgreSQL's DETAIL/STATEMENT, a stack frame, a cause.
-CONTINUATION = re.compile(r"\b(?:DETAIL|STATEMENT|HINT|CONTEXT|QUERY):\s|^\s+at\s|^Caused by:")
+CONTINUATION = re.compile(r"\b(?:DETAIL|STATEMENT|HINT|CONTEXT|QUERY):\s|^\s+at\s|^Caused by:|"
+                          r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b")  # a Java cause
 
 
 def is_error_line(line: str) -> bool:

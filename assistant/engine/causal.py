@@ -107,7 +107,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
         if finding.category == "dependency_unreachable" and _blocked_by_egress(view, finding):
             continue
         if finding.facts.get("target"):
-            _follow_dependency(view, finding, by_object)
+            _follow_dependency(view, finding, by_object, findings)
 
 
 def full_claims(view: ClusterView, findings: list[Finding]) -> list[Finding]:
@@ -303,7 +303,7 @@ def _set(symptom: Finding, cause: Finding) -> None:
 
 
 def _follow_dependency(view: ClusterView, finding: Finding,
-                       by_object: dict[str, list[Finding]]) -> None:
+                       by_object: dict[str, list[Finding]], findings: list[Finding]) -> None:
     target = finding.facts["target"]
     namespace = finding.object.split("/")[1]
     parsed = _HOST_PORT.match(target)
@@ -314,7 +314,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     if service is None and _to_the_pod_at(view, finding, host, by_object):
         return
     if service is None:
-        if finding.facts.get("signature") == "dns-no-such-host":
+        if finding.facts.get("signature") == "dns-no-such-host" and not _governing_missing(
+                view, finding, host, findings, by_object):
             finding.explanation += _missing_service_note(view, host, namespace)
         return
     svc_ref = f"Service/{meta(service).get('namespace')}/{meta(service)['name']}"
@@ -417,7 +418,8 @@ def _to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
             explanation=(f"{short} serves a TLS certificate that has expired or is not yet "
                          "valid" + (f"; it is mounted from {source[0]} {source[1]}"
                                     if source else "")),
-            evidence=list(finding.evidence[:1]), confidence=0.85,
+            evidence=[e for e in finding.evidence if e.source == "log"][:2]
+            or list(finding.evidence[:1]), confidence=0.85,
             impact=finding.impact, related=[pod_ref(p) for p in backing])
         cause.facts = {"signature": "x509-expired"}
         if source:
@@ -543,9 +545,61 @@ def _service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
     return view.find("Service", name, ns)
 
 
-def _missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
+def _dns_parts(host: str, namespace: str) -> tuple[str | None, str, str]:
+    """(pod hostname, Service, namespace) of a cluster DNS name: `svc`, `svc.ns`,
+    `svc.ns.svc[.cluster.local]`, or a StatefulSet pod's `pod.svc.ns.svc[...]`."""
     parts = host.split(".")
-    ns = parts[1] if len(parts) > 1 else namespace
+    if "svc" in parts and parts.index("svc") >= 2:
+        at = parts.index("svc")
+        return (parts[at - 3] if at >= 3 else None), parts[at - 2], parts[at - 1]
+    return None, parts[0], parts[1] if len(parts) > 1 else namespace
+
+
+def _governing_missing(view: ClusterView, finding: Finding, host: str,
+                       findings: list[Finding], by_object: dict[str, list[Finding]]) -> bool:
+    """A StatefulSet pod's own DNS name (`kafka-2.kafka-headless.streaming.svc`) that does not
+    resolve because the headless Service the StatefulSet names in serviceName is gone: every
+    client that was handed those names (Kafka's advertised listeners, a database's replicas)
+    fails, while the pods themselves look fine. The StatefulSet is the root."""
+    pod, service, namespace = _dns_parts(host, finding.object.split("/")[1])
+    if pod is None:
+        return False
+    view.widen([namespace])
+    owner = next((s for s in view.items("StatefulSet", namespace)
+                  if (s.get("spec") or {}).get("serviceName") == service), None)
+    if owner is None or view.find("Service", service, namespace) is not None:
+        return False
+    ref = f"StatefulSet/{namespace}/{meta(owner)['name']}"
+    cause = next((f for f in by_object.get(ref, []) if f.facts.get("governing")), None)
+    if cause is None:
+        parsed = _HOST_PORT.match(finding.facts.get("target") or "")
+        port = parsed.group("port") if parsed else None
+        ports = ", ".join(str(p.get("containerPort")) for c in (
+            ((owner.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+            "containers") or [] for p in c.get("ports") or [] if p.get("containerPort"))
+        cause = Finding(
+            category="dependency_unreachable", object=ref,
+            summary=f"{meta(owner)['name']}: its headless Service {service} is missing",
+            explanation=(f"StatefulSet {meta(owner)['name']} names Service {service} in "
+                         f"serviceName, and no Service {service} exists in {namespace}: the "
+                         f"per-pod DNS names ({host}{':' + port if port else ''}) its clients "
+                         "are given no longer resolve, though the pods run"
+                         + (f" and listen on {ports}" if ports else "")),
+            evidence=[Evidence(source="spec", object=ref, detail=f"serviceName: {service} "
+                               f"(no such Service in {namespace})"), *finding.evidence[:1]],
+            confidence=0.9, impact=finding.impact, related=[finding.object])
+        cause.facts = {"governing": service, "target": host}
+        findings.append(cause)
+        by_object.setdefault(ref, []).append(cause)
+    elif finding.object not in cause.related:
+        cause.related.append(finding.object)
+    _set(finding, cause)
+    return True
+
+
+def _missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
+    _, name, ns = _dns_parts(host, namespace)
+    parts = [name]
     if ns not in view.namespaces and len(parts) > 1:
         return f"; namespace {ns} is outside what was examined"
     names = [meta(s)["name"] for s in view.items("Service", ns)]

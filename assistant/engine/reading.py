@@ -108,15 +108,21 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                 if log is None:
                     continue
                 best: tuple[SignatureMatch, LogLine] | None = None
+                aimed: dict[str, str] = {}  # per category, the dependency a line of it names
                 for line in [*log.errors, *log.tail[-5:]]:
                     found = match_line(line.text)
                     if found is None or not _counts(found):
                         continue
+                    named = found.target or dependency_in(found.line)
+                    if named:
+                        aimed.setdefault(found.signature.category, named)
                     if best is None or _better(found, best[0]):
                         best = (found, line)
-                if best is not None:
+                if best is not None:  # a precise cause that names no host ("NotBefore: ...")
                     hint = None if best[0].target or dependency_in(best[0].line) else \
-                        _named_elsewhere(best[0].line, log, _env(pod, container))
+                        aimed.get(best[0].signature.category) or \
+                        _named_elsewhere(best[0].line, log, _env(pod, container)) or \
+                        _named_before(best[1], log)
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and _over(best[1], log), hint=hint,
                                      context=_context(best[0], log)))
@@ -147,6 +153,19 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> 
             return host
     named = {h for h in (dependency_in(e.text) for e in log.errors) if h}
     return named.pop() if len(named) == 1 else None  # the one dependency its errors name
+
+
+NEAR_LINES = 25  # a cause printed under a record (a stack's "Caused by") belongs to it
+
+
+def _named_before(line: LogLine, log: LogExcerpt) -> str | None:
+    """The dependency the nearest error record above a line names: the record a stack trace's
+    "Caused by: ...NotYetValid" belongs to names the broker it was talking to."""
+    above = sorted((e for e in [*log.errors, *log.head, *log.tail]
+                    if line.number - NEAR_LINES <= e.number < line.number),
+                   key=lambda e: -e.number)
+    return next((h for h in (dependency_in(e.text) for e in above if is_error_line(e.text)) if h),
+                None)
 
 
 def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
