@@ -276,15 +276,12 @@ def compose(question: str, scope: Scope, view: ClusterView,
         hood = neighbourhood(view, scope.target)
         relevant = [f for f in findings if _touches(f, hood)]
     roots: dict[str, Finding] = {}
-    for finding in relevant:  # per object, the root that hurts most
-        root = _chain_root(finding, by_object)
+    for finding in relevant if scope.target is not None else findings:
+        root = _chain_root(finding, by_object)  # per object, the root that hurts most
         held = roots.get(root.object)
         if held is None or (root.impact, root.confidence) > (held.impact, held.confidence):
             roots[root.object] = root
     ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
-    if scope.target is None:
-        ranked = sorted({_chain_root(f, by_object).object: _chain_root(f, by_object)
-                         for f in findings}.values(), key=lambda f: (-f.impact, -f.confidence))
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
     nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \

@@ -140,3 +140,29 @@ def identity_note(view: ClusterView, pod: Obj, line: str) -> dict[str, str]:
                  "ServiceAccount, so the role's trust policy no longer matches")
     return {"service_account": account, "identity_note": note,
             **({"previous_service_account": before} if before else {})}
+
+
+_XMX = re.compile(r"-Xmx(\d+[kKmMgG]?)|-XX:MaxRAMPercentage=([\d.]+)")
+_JVM_VARS = ("JAVA_OPTS", "ES_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JVM_OPTS",
+             "OPENSEARCH_JAVA_OPTS", "KAFKA_HEAP_OPTS", "CATALINA_OPTS", "JDK_JAVA_OPTIONS")
+
+
+def heap_setting(pod: Obj, container: str) -> str:
+    """Where a JVM's heap size is set, beside the container's memory limit: "ES_JAVA_OPTS sets
+    -Xmx512m, while the container may use 2Gi"."""
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container:
+            continue
+        limit = ((each.get("resources") or {}).get("limits") or {}).get("memory")
+        sources = [(e.get("name", ""), e.get("value")) for e in each.get("env") or []
+                   if isinstance(e.get("value"), str)]
+        sources += [("args", " ".join(str(a) for a in (each.get("command") or [])
+                                      + (each.get("args") or [])))]
+        for name, value in sources:
+            found = _XMX.search(value or "")
+            if found and (name in _JVM_VARS or name == "args"):
+                size = f"-Xmx{found.group(1)}" if found.group(1) else \
+                    f"-XX:MaxRAMPercentage={found.group(2)}"
+                return (f"{name} sets {size}" + (f", while the container may use {limit}"
+                                                 if limit else ""))
+    return ""

@@ -11,7 +11,7 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .environment import secret_of
+from .environment import heap_setting, secret_of
 from .pods import pod_ref
 from .reading import Said
 from .view import ClusterView
@@ -89,6 +89,11 @@ def _finding(item: Said, owner: str) -> Finding:
             finding.facts["service_account"] = account
             finding.explanation += (f"; with no credentials Secret, its cloud identity comes "
                                     f"from ServiceAccount {account}")
+    if item.match.signature.id == "jvm-gc-thrashing":
+        heap = heap_setting(item.pod, item.container)
+        if heap:
+            finding.explanation += f"; {heap}"
+            finding.facts["heap"] = heap
     if item.category == "tls_certificate":
         trust = item.match.signature.id == "x509-unknown-authority"
         source = cert_volume(item.pod, item.container, item.match.line, trust)
