@@ -97,11 +97,17 @@ def analyze(view: ClusterView, focus: Target | None = None,
 
 def _guesses_yield(findings: list[Finding]) -> None:
     """A CPU limit suspected from the spec alone yields to what the cluster reports about the
-    same workload (an HPA's condition, a crash, an event)."""
+    same workload (an HPA's condition, a crash, an event); a slow call whose own log says the
+    dependency answered fast yields to the app's CPU limit."""
     for guess in [f for f in findings if f.category == "cpu_throttling" and f.confidence <= 0.6]:
         seen = [f for f in findings if f.object == guess.object and f.confidence >= 0.85]
         if seen:
             guess.impact = min(guess.impact, min(f.impact for f in seen) * 0.9)
+    for own in [f for f in findings if f.facts.get("own_time")]:  # the log split the time:
+        for slow in [f for f in findings if f.object == own.object  # the dependency was fast
+                     and f.category == "slow_dependency"]:
+            own.evidence += [e for e in slow.evidence[:2] if e not in own.evidence]
+            findings.remove(slow)
 
 
 def _explain_unready(findings: list[Finding]) -> None:

@@ -32,6 +32,10 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, pods, small_only=False)
     elif intent.wants("latency", "timeouts", "errors"):  # the target's pods, or those that
         slow = [s.pod for s in said if s.category == "slow_dependency"]  # log slowness
+        own = {id(s.pod): told for s in said if s.category == "slow_dependency"
+               and (told := own_time(s.match.line))}  # the time is spent in the app itself
+        added += _throttling(view, [s for s in pods if id(s) in own] + [
+            p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
     if "autoscaler" in plan or any(s.match.signature.id == "queue-backlog" for s in said):
         added += _autoscaler(view, focus, intent, said)
@@ -50,10 +54,36 @@ def cpu_milli(value: object) -> int | None:
         return None
 
 
-def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Finding]:
-    """A CPU limit as evidence: any limit when throttling is asked about; for slow or failing
-    requests, only a small one (at most `SMALL_CPU_MILLI`) on a container that logs slowness or
-    serves a dependency that does."""
+_MS_FIELD = re.compile(r'"?([a-z][a-z_]*?)_?ms"?\s*[:=]\s*"?(\d+(?:\.\d+)?)', re.IGNORECASE)
+_TOTAL = ("elapsed", "duration", "took", "total", "latency", "response_time", "request_time")
+_WAITED = ("backend", "upstream", "downstream", "db", "query", "es", "search", "remote", "io",
+           "dependency", "external", "redis", "sql")
+OWN_SHARE = 0.8  # a request whose time is at least this much its own: the app is the slow part
+
+
+def own_time(line: str) -> str:
+    """What a slow-request line says when it splits its time ("elapsed_ms 2310, backend_ms 16,
+    rank_ms 2254"): the dependency answered fast and the app spent the rest itself."""
+    fields = {k.lower().rstrip("_"): float(v) for k, v in _MS_FIELD.findall(line)}
+    total = next((fields[k] for k in _TOTAL if k in fields), None)
+    waited = [(k, fields[k]) for k in _WAITED if k in fields]
+    if not total or not waited:
+        return ""
+    spent = sum(v for _, v in waited)
+    if total - spent < OWN_SHARE * total:
+        return ""
+    return (f"of {total:g} ms a request took, {spent:g} ms went to "
+            f"{', '.join(f'{k} ({v:g} ms)' for k, v in waited)}: the time is spent in the "
+            "app itself")
+
+
+def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
+                own: dict[int, str] | None = None) -> list[Finding]:
+    """A CPU limit as evidence: any limit when throttling is asked about, or when the app's log
+    says the slow time is its own (`own`); for slow or failing requests otherwise, only a small
+    one (at most `SMALL_CPU_MILLI`) on a container that logs slowness or serves a dependency
+    that does."""
+    own = own or {}
     by_owner: dict[str, Finding] = {}
     for pod in pods:
         owner = workload_ref(view, pod)
@@ -85,9 +115,40 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool) -> list[Fi
                 confidence=0.8 if limit <= SMALL_CPU_MILLI else 0.6,
                 impact=SEVERITY["cpu_throttling"], related=[pod_ref(pod)])
             finding.facts = {"container": name, "cpu_limit": str(resources["limits"]["cpu"])}
+            if id(pod) in own:  # the log says the app is the slow part: its CPU limit is why
+                before = _limit_before(view, pod, name)
+                finding.explanation += f"; its log shows {own[id(pod)]}" + (
+                    f"; the previous ReplicaSet allowed limits.cpu {before}" if before else "")
+                finding.confidence = 0.85
+                finding.impact = SEVERITY["cpu_throttling"] * 1.5
+                finding.facts["own_time"] = "true"
             by_owner[owner] = finding
             break
     return list(by_owner.values())
+
+
+def _limit_before(view: ClusterView, pod: Obj, container: str) -> str:
+    """The CPU limit an older ReplicaSet of the same Deployment gave the container, when it was
+    another (a right-sizing that cut it)."""
+    namespace = meta(pod).get("namespace")
+    mine = next((o.get("name") for o in meta(pod).get("ownerReferences") or []
+                 if o.get("kind") == "ReplicaSet"), None)
+    current = view.find("ReplicaSet", mine, namespace) if mine else None
+    parent = next((o.get("name") for o in meta(current or {}).get("ownerReferences") or []), None)
+    now = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                if c.get("name") == container), {})
+    limit = ((now.get("resources") or {}).get("limits") or {}).get("cpu")
+    for replicaset in sorted(view.items("ReplicaSet", namespace),
+                             key=lambda r: meta(r).get("creationTimestamp") or "", reverse=True):
+        if replicaset is current or parent not in {
+                o.get("name") for o in meta(replicaset).get("ownerReferences") or []}:
+            continue
+        for each in (((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}
+                     ).get("containers") or []:
+            old = ((each.get("resources") or {}).get("limits") or {}).get("cpu")
+            if each.get("name") == container and old and cpu_milli(old) != cpu_milli(limit):
+                return str(old)
+    return ""
 
 
 def _limit_origin(view: ClusterView, pod: Obj, owner: str, container: str,
