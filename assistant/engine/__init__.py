@@ -18,6 +18,7 @@ from .causal import dependency_pods, full_claims, link
 from .checks import symptom_findings
 from .clients import MAX_CLIENT_PODS, calls, clients_of
 from .controllers import controller_findings
+from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
@@ -73,6 +74,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings += cordoned_roots(findings)
     findings += full_claims(view, findings)
     findings = _merge_same_object(findings)
+    findings += drain_blocks(view, findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
     unready = {f.object for f in findings if f.category in ("readiness_probe", "liveness_probe")}

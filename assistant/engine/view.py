@@ -28,7 +28,7 @@ from tools.summaries import meta, parse_time
 NAMESPACED: tuple[Kind, ...] = (
     "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service",
     "Endpoints", "Event", "PersistentVolumeClaim", "ConfigMap", "HorizontalPodAutoscaler",
-    "ResourceQuota", "NetworkPolicy", "LimitRange",
+    "ResourceQuota", "NetworkPolicy", "LimitRange", "PodDisruptionBudget",
 )
 CLUSTER: tuple[Kind, ...] = ("Node", "PersistentVolume", "StorageClass")
 
