@@ -158,8 +158,12 @@ def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
                     named[str(port.get("containerPort"))] = str(port["name"])
     if not ports:
         return None
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                for p in pods for c in (p.get("status") or {}).get("conditions") or [])
     for port in (service.get("spec") or {}).get("ports") or []:
         target = str(port.get("targetPort", port.get("port")))
+        if target.isdigit() and not ready:
+            continue  # declared ports are informative only; pods that fail explain themselves
         if target not in ports:
             listed = ", ".join(f"{p} ({named[p]})" if p in named else p
                                for p in sorted(p for p in ports if p.isdigit()))
