@@ -61,6 +61,8 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
     action = (spec.get(which) or {}).get("httpGet") or (spec.get(which) or {}).get(
         "tcpSocket") or {}
     path, port = action.get("path"), str(action.get("port", ""))
+    port = next((str(p.get("containerPort")) for p in spec.get("ports") or []
+                 if p.get("name") == port), port)  # a named port, as the kubelet resolves it
     logs = [view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, previous)
             for previous in (False, True)]  # a restarted app said it in its previous life too
     lines = [line.text for log in logs if log is not None
@@ -74,6 +76,9 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
                 return {"probe_where": f"port {port}", "served_how": f"listens on port "
                         f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
                         "line": line.strip()}
+    elsewhere = _health_port(view, pod, which, lines, port)
+    if elsewhere:
+        return elsewhere
     if not path or _answered(view, pod, path, which, lines):
         return None
     others = {str(((spec.get(other) or {}).get("httpGet") or {}).get("path", "")).rstrip("/")
@@ -111,3 +116,28 @@ def _answered(view: ClusterView, pod: Obj, path: str, which: str, lines: list[st
             return True
     return any(_ACCESS_LOG.search(line) and f"{path} " in line and " 404" not in line
                for line in lines)
+
+
+_HEALTH_LISTENER = re.compile(r"(management|health|admin|actuator|metrics)\w*(?: interface| server|"
+                              r" endpoint| port)?s?[^\n:]{0,20}?\blisten(?:ing|s)? on[^\n]*?:(\d{2,5})\b",
+                              re.IGNORECASE)
+
+
+def _health_port(view: ClusterView, pod: Obj, which: str, lines: list[str],
+                 port: str) -> dict[str, str] | None:
+    """The app answers the probe with 404 and says it serves its health checks on another port
+    (Keycloak 25's management interface on 9000, Spring's management.server.port)."""
+    kind = "readiness" if which == "readinessProbe" else "liveness"
+    refused = any(kind in (e.get("message") or "").lower() and "statuscode: 404" in (
+        e.get("message") or "") for e in view.events_for("Pod", meta(pod)["name"],
+                                                        meta(pod).get("namespace")))
+    if not refused:
+        return None
+    for line in lines:
+        found = _HEALTH_LISTENER.search(line)
+        if found and found.group(2) != port:
+            return {"probe_where": f"port {port}", "served_how": f"serves its "
+                    f"{found.group(1).lower()} endpoints on port {found.group(2)} (and answers "
+                    f"404 on {port})", "serves_port": found.group(2), "probe_port": port,
+                    "line": line.strip()}
+    return None
