@@ -18,6 +18,7 @@ from .causal import dependency_pods, full_claims, link
 from .checks import symptom_findings
 from .clients import MAX_CLIENT_PODS, calls, clients_of
 from .controllers import controller_findings
+from .changes import with_last_rollout
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
@@ -92,6 +93,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     _through_sidecar(findings)
     link(view, findings)
     for finding in findings:
+        if finding.category in _CHANGE_SUSPECTS:
+            with_last_rollout(view, finding)
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings
@@ -160,6 +163,8 @@ def _touches(finding: Finding, refs: set[str]) -> bool:
     return finding.object in refs or any(r in refs for r in finding.related)
 
 
+_CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
+                    "credentials_rejected", "dependency_unreachable", "missing_env")
 _POINTING = ("tls_certificate", "dependency_unreachable", "credentials_rejected")  # elsewhere
 
 

@@ -1,0 +1,89 @@
+"""What the last rollout of a workload changed: the differences between the pod templates of
+its newest ReplicaSet and the one before (image, env values, resources, command, identity)."""
+
+from __future__ import annotations
+
+from tools import Obj
+from tools.summaries import meta, pod_template
+
+from ..diagnosis import Evidence, Finding
+from .view import ClusterView
+
+RECENT_HOURS = 72  # a rollout this recent is a suspect for what broke since
+MAX_CHANGES = 6
+
+
+def template_changes(old: Obj, new: Obj) -> list[str]:
+    """The differences between two pod templates, as a person reads them."""
+    changes: list[str] = []
+    before = {c.get("name"): c for c in old.get("containers") or []}
+    for container in new.get("containers") or []:
+        name, was = container.get("name"), before.get(container.get("name"))
+        if was is None:
+            changes.append(f"container {name} added")
+            continue
+        if was.get("image") != container.get("image"):
+            changes.append(f"image of {name} changed from {was.get('image')} to "
+                           f"{container.get('image')}")
+        old_env = {e.get("name"): e.get("value") for e in was.get("env") or []
+                   if isinstance(e.get("value"), str)}
+        new_env = {e.get("name"): e.get("value") for e in container.get("env") or []
+                   if isinstance(e.get("value"), str)}
+        for key in sorted(set(old_env) | set(new_env)):
+            if old_env.get(key) != new_env.get(key):
+                changes.append(f"env {key} of {name}: {_said(old_env.get(key))} -> "
+                               f"{_said(new_env.get(key))}")
+        for part in ("limits", "requests"):
+            old_r = (was.get("resources") or {}).get(part) or {}
+            new_r = (container.get("resources") or {}).get(part) or {}
+            for key in sorted(set(old_r) | set(new_r)):
+                if str(old_r.get(key)) != str(new_r.get(key)):
+                    changes.append(f"{part}.{key} of {name}: {_said(old_r.get(key))} -> "
+                                   f"{_said(new_r.get(key))}")
+        for part in ("command", "args"):
+            if (was.get(part) or []) != (container.get(part) or []):
+                changes.append(f"{part} of {name} changed")
+    old_account = old.get("serviceAccountName") or "default"
+    new_account = new.get("serviceAccountName") or "default"
+    if old_account != new_account:
+        changes.append(f"serviceAccountName: {old_account} -> {new_account}")
+    return changes
+
+
+def _said(value: object) -> str:
+    return "(unset)" if value is None else str(value)
+
+
+def last_rollout(view: ClusterView, ref: str) -> tuple[list[str], str] | None:
+    """What the newest ReplicaSet of a Deployment changed against the one before, and how long
+    ago it appeared; None when it is older than `RECENT_HOURS` or there is no earlier one."""
+    kind, namespace, name = ref.split("/")
+    if kind != "Deployment":
+        return None
+    owned = [rs for rs in view.items("ReplicaSet", namespace)
+             if any(o.get("kind") == "Deployment" and o.get("name") == name
+                    for o in meta(rs).get("ownerReferences") or [])]
+    ordered = sorted(owned, key=lambda rs: int((meta(rs).get("annotations") or {}).get(
+        "deployment.kubernetes.io/revision", "0") or 0))
+    if len(ordered) < 2:
+        return None
+    old, new = ordered[-2], ordered[-1]
+    age = view.age_seconds(meta(new).get("creationTimestamp"))
+    if age is None or age > RECENT_HOURS * 3600:
+        return None
+    changes = template_changes(pod_template("ReplicaSet", old), pod_template("ReplicaSet", new))
+    when = f"{int(age // 3600)}h" if age >= 3600 else f"{int(age // 60)}m"
+    return (changes, when) if changes else None
+
+
+def with_last_rollout(view: ClusterView, finding: Finding) -> None:
+    """Add to a finding about a Deployment what its recent rollout changed (the suspect an SRE
+    looks at first: "what changed?")."""
+    found = last_rollout(view, finding.object)
+    if found is None or "changed from" in finding.explanation:
+        return
+    changes, when = found
+    said = "; ".join(changes[:MAX_CHANGES])
+    finding.explanation += f"; its last rollout ({when} ago) changed: {said}"
+    finding.evidence.append(Evidence(source="spec", object=finding.object,
+                                     detail=f"rollout {when} ago: {said}"))
