@@ -151,6 +151,10 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     if sum(blocked.values()) < others and not (left > 0 and sum(blocked.values()) >= left):
         return None
     spec = pod.get("spec") or {}
+    selector_nodes = _count(r"(\d+) node\(s\) didn't match (?:Pod's )?node", message)
+    if set(blocked) == {3} and total and selector_nodes and \
+            blocked[3] + selector_nodes >= int(total.group(1)):
+        return _pinned_to_cordoned(view, pod, message, evidence)
     parts: list[str] = []
     detail: dict[str, str] = {}
     if 3 in blocked:
@@ -200,6 +204,28 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _pinned_to_cordoned(view: ClusterView, pod: Obj, message: str,
+                        evidence: list[Evidence]) -> PodIssue:
+    """A nodeSelector that only cordoned nodes match (a node pool being retired): the selector,
+    not the cordon, is what to change; other nodes' values for its keys show where to point it."""
+    detail = _selector_detail(pod)
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    nodes = view.items("Node")
+    cordoned = [meta(n)["name"] for n in nodes if (n.get("spec") or {}).get("unschedulable")
+                and all((meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
+    others = sorted({f"{k}={(meta(n).get('labels') or {}).get(k)}" for n in nodes
+                     for k in selector if (meta(n).get("labels") or {}).get(k)
+                     and not (n.get("spec") or {}).get("unschedulable")
+                     and (meta(n).get("labels") or {}).get(k) != selector[k]})
+    detail["nodes"] = ", ".join(cordoned)
+    return PodIssue(
+        "node_selector_mismatch",
+        f"the pod's nodeSelector {detail['selector']} matches only cordoned node(s) "
+        f"{', '.join(cordoned) or '?'} (a node pool being drained or retired), so it fits "
+        "nowhere" + (f"; schedulable nodes carry {', '.join(others[:4])}" if others else "")
+        + f" ({message})", evidence, 0.9, detail=detail)
 
 
 def _unusable_domains(view: ClusterView, pod: Obj) -> str:
