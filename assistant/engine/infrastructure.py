@@ -3,6 +3,8 @@ ready endpoints, NotReady or pressured nodes and their evictions, unbound claims
 
 from __future__ import annotations
 
+import re
+
 from collections import defaultdict
 
 from tools import Obj
@@ -172,6 +174,32 @@ def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
     return None
 
 
+_PROCESS_LEAK = re.compile(r"leav(?:e|es|ing) (?:the )?(?:browser |child )?process|zombie|"
+                           r"<defunct>|\bdefunct\b|\bEAGAIN\b|Resource temporarily unavailable|"
+                           r"too many (?:open )?processes|pthread_create failed|"
+                           r"unable to create (?:new )?native thread", re.IGNORECASE)
+PID_SUSPECTS = 15  # pods on a node whose logs are read for a process leak
+
+
+def _pid_eater(view: ClusterView, on_node: list[Obj]) -> tuple[str, Evidence] | None:
+    """Which running pod on a node under PIDPressure says it leaves processes behind (a
+    browser it does not close, children it does not reap, threads it cannot create)."""
+    running = [p for p in on_node if (p.get("status") or {}).get("phase") == "Running"]
+    for pod in running[:PID_SUSPECTS]:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
+                           container.get("name", ""), False)
+            line = next((t.text for t in [*(log.errors if log else []), *(log.tail if log else [])]
+                         if _PROCESS_LEAK.search(t.text)), None)
+            if line:
+                owner = workload_ref(view, pod)
+                return (f"the processes pile up in {owner.split('/')[-1]} ({owner}), whose log "
+                        f"says so: {line.strip()[:200]}",
+                        Evidence(source="log", object=f"{pod_ref(pod)}/{container.get('name')}",
+                                 detail=line.strip()))
+    return None
+
+
 def node_findings(view: ClusterView) -> list[Finding]:
     findings = []
     for node in view.items("Node"):
@@ -192,11 +220,14 @@ def node_findings(view: ClusterView) -> list[Finding]:
             elif kind in ("DiskPressure", "MemoryPressure", "PIDPressure") and value == "True":
                 evicted = [p for p in on_node
                            if (p.get("status") or {}).get("reason") == "Evicted"]
+                eater = _pid_eater(view, on_node) if kind == "PIDPressure" else None
                 findings.append(Finding(
                     category="node_pressure", object=ref, summary=f"node {name} has {kind}",
                     explanation=f"node {name} reports {kind} ({condition.get('message')}) and "
-                                f"has evicted {len(evicted)} pods",
-                    evidence=[Evidence(source="node", object=ref, detail=detail)],
+                                f"has evicted {len(evicted)} pods"
+                                + (f"; {eater[0]}" if eater else ""),
+                    evidence=[Evidence(source="node", object=ref, detail=detail),
+                              *([eater[1]] if eater else [])],
                     confidence=0.9,
                     impact=SEVERITY["node_pressure"] * max(1, len(evicted)),
                     related=[pod_ref(p) for p in evicted]))
