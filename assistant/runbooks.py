@@ -2,14 +2,22 @@
 
 Exit codes: 0 done, 2 bad input (empty query, missing runbooks directory, missing model for
 indexing, unreadable index or unreachable Chroma server: the message says what to do).
+
+A search reads its few settings with `search_settings` (no pydantic: importing it and building
+`Settings` was a quarter of the search's half second); anything that reader is not sure to read
+exactly as `Settings` does sends the search to `Settings` itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from knowledge import (
     Hit,
@@ -22,11 +30,14 @@ from knowledge import (
     open_index,
     read_library,
 )
-from knowledge.embedding import load_embedder
+from knowledge.embedding import MODEL_SHA256, load_embedder
+from knowledge.provisioning import DEFAULT_MODEL_DIR
 from knowledge.scoring import MATCH_THRESHOLD
 
 from .exiting import EXIT_BAD_INPUT, EXIT_OK
-from .settings import Settings
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 MAX_K = 50
 
@@ -49,22 +60,96 @@ def add_parser(commands: Any) -> None:
     search.add_argument("--json", action="store_true", help="machine output on stdout")
 
 
-def location_of(settings: Settings) -> StoreLocation:
-    knowledge = settings.knowledge
-    path = (knowledge.index_dir or settings.state_dir / "runbook-index").expanduser()
-    return StoreLocation(path=path, host=knowledge.chroma_host, port=knowledge.chroma_port,
-                         collection=knowledge.collection)
+@dataclass(frozen=True)
+class SearchSettings:
+    """What a search reads of the settings: `Settings.knowledge`'s fields of these names, and
+    `Settings.state_dir`."""
+
+    runbooks_dirs: list[Path]
+    bundled: bool
+    index_dir: Path | None
+    chroma_host: str | None
+    chroma_port: int
+    collection: str
+    model_dir: Path
+    model_sha256: str
+    state_dir: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> SearchSettings:
+        k = settings.knowledge
+        return cls(runbooks_dirs=k.runbooks_dirs, bundled=k.bundled, index_dir=k.index_dir,
+                   chroma_host=k.chroma_host, chroma_port=k.chroma_port,
+                   collection=k.collection, model_dir=k.model_dir,
+                   model_sha256=k.model_sha256, state_dir=settings.state_dir)
 
 
-def library_of(settings: Settings) -> Library:
-    return read_library(settings.knowledge.runbooks_dirs, bundled=settings.knowledge.bundled)
+_DEFAULTS = SearchSettings(runbooks_dirs=[], bundled=True, index_dir=None, chroma_host=None,
+                           chroma_port=8000, collection="runbooks", model_dir=DEFAULT_MODEL_DIR,
+                           model_sha256=MODEL_SHA256,
+                           state_dir=Path("~/.local/state/sre-assistant"))
+"""`Settings()`'s defaults (tests/test_runbooks.py holds them to it)."""
+_TRUE, _FALSE = {"1", "on", "t", "true", "y", "yes"}, {"0", "off", "f", "false", "n", "no"}
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def search_settings(environ: Mapping[str, str]) -> SearchSettings | None:
+    """The search's settings from `environ`, as `Settings()` reads them (`SRE_STATE_DIR`,
+    `SRE_KNOWLEDGE__*`, names in any case); None when a value needs `Settings` to read it (a
+    JSON `SRE_KNOWLEDGE` or runbooks list, a name given twice in two cases, a value pydantic
+    would convert or refuse). Settings the search does not use are not read, so a bad one
+    (`SRE_MODEL__TIMEOUT=soon`) stops other commands, not a search."""
+    given: dict[str, str] = {}
+    for name, value in environ.items():
+        key = name.lower()
+        if key.startswith("sre_"):
+            if key in given or key == "sre_knowledge":
+                return None
+            given[key] = value
+    values: dict[str, Any] = {}
+    for field, default in vars(_DEFAULTS).items():
+        key = "sre_state_dir" if field == "state_dir" else f"sre_knowledge__{field}"
+        if key not in given:
+            continue
+        text = given[key]
+        if field == "runbooks_dirs":
+            if text.strip().startswith("["):
+                return None
+            values[field] = [Path(part.strip()) for part in text.split(",") if part.strip()]
+        elif field == "bundled":
+            if text.lower() not in _TRUE | _FALSE:
+                return None
+            values[field] = text.lower() in _TRUE
+        elif field == "chroma_port":
+            if not re.fullmatch("[0-9]{1,5}", text):
+                return None
+            values[field] = int(text)
+        elif isinstance(default, Path) or field == "index_dir":
+            values[field] = Path(text)
+        else:
+            values[field] = text
+    return SearchSettings(**{**vars(_DEFAULTS), **values})
+
+
+def location_of(settings: Settings | SearchSettings) -> StoreLocation:
+    found = SearchSettings.of(settings) if not isinstance(settings, SearchSettings) else settings
+    path = (found.index_dir or found.state_dir / "runbook-index").expanduser()
+    return StoreLocation(path=path, host=found.chroma_host, port=found.chroma_port,
+                         collection=found.collection)
+
+
+def library_of(settings: Settings | SearchSettings) -> Library:
+    found = SearchSettings.of(settings) if not isinstance(settings, SearchSettings) else settings
+    return read_library(found.runbooks_dirs, bundled=found.bundled)
+
+
+def run(args: argparse.Namespace, settings: Settings | SearchSettings) -> int:
+    """`settings`: a search needs only `SearchSettings`; indexing needs `Settings`."""
     try:
         if args.action == "index":
+            assert not isinstance(settings, SearchSettings)
             return _index(args, settings)
-        return _search(args, settings)
+        return _search(args, settings if isinstance(settings, SearchSettings)
+                       else SearchSettings.of(settings))
     except KnowledgeError as e:
         print(f"sre: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -90,16 +175,15 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _search(args: argparse.Namespace, settings: Settings) -> int:
+def _search(args: argparse.Namespace, settings: SearchSettings) -> int:
     if not 1 <= args.k <= MAX_K:
         print(f"sre: -k must be between 1 and {MAX_K}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.query.strip():
         print("sre: the query is empty; search e.g. \"ImagePullBackOff\"", file=sys.stderr)
         return EXIT_BAD_INPUT
-    knowledge = settings.knowledge
-    with open_index(library_of(settings), location_of(settings), knowledge.model_dir,
-                    knowledge.model_sha256) as index:
+    with open_index(library_of(settings), location_of(settings), settings.model_dir,
+                    settings.model_sha256) as index:
         result = index.search(args.query, args.k, categories=args.category, kinds=args.kind)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

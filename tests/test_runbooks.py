@@ -8,6 +8,7 @@ What a user notices: every bundled runbook is complete; exact strings (`x509`,
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -205,3 +206,50 @@ def test_a_corrupted_index_does_not_break_a_diagnosis(
                for n in recaller.notes)
     assert run(["runbooks", "search", "OOMKilled"]) == 2
     assert "sre runbooks index --rebuild" in capsys.readouterr().err
+
+
+READ_BY_THE_SEARCH = [
+    {},
+    {"SRE_STATE_DIR": "/var/lib/sre", "SRE_KNOWLEDGE__BUNDLED": "False",
+     "SRE_KNOWLEDGE__RUNBOOKS_DIRS": " /etc/runbooks , /srv/more,,"},
+    {"sre_knowledge__index_dir": "~/idx", "SRE_KNOWLEDGE__CHROMA_HOST": "chroma.db",
+     "SRE_KNOWLEDGE__CHROMA_PORT": "8001", "SRE_KNOWLEDGE__COLLECTION": "team",
+     "SRE_KNOWLEDGE__MODEL_DIR": "/models/m", "SRE_KNOWLEDGE__MODEL_SHA256": "ab" * 32},
+    {"SRE_KNOWLEDGE__BUNDLED": "off", "SRE_KNOWLEDGE__INDEX_DIR": "",
+     "SRE_KNOWLEDGE__CHROMA_HOST": "", "SRE_KNOWLEDGE__EMBEDDING_THREADS": "2"},
+    {"SRE_MODEL__TIMEOUT": "soon", "SRE_KNOWLEDGE__BUNDLED": "Y"},  # a setting it never reads
+]
+LEFT_TO_SETTINGS = [
+    {"SRE_KNOWLEDGE": '{"bundled": false}'},
+    {"SRE_KNOWLEDGE__RUNBOOKS_DIRS": '["/etc/runbooks"]'},
+    {"SRE_KNOWLEDGE__BUNDLED": "maybe"},
+    {"SRE_KNOWLEDGE__BUNDLED": " true"},
+    {"SRE_KNOWLEDGE__CHROMA_PORT": "8_000"},
+    {"SRE_KNOWLEDGE__CHROMA_PORT": "http"},
+    {"SRE_STATE_DIR": "/a", "sre_state_dir": "/b"},
+]
+
+
+@pytest.mark.parametrize("environ", READ_BY_THE_SEARCH + LEFT_TO_SETTINGS)
+def test_the_search_reads_its_settings_as_settings_does(
+        monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> None:
+    """`sre runbooks search` reads its settings without pydantic: what it reads is what
+    `Settings()` reads, and what it is not sure of it leaves to `Settings()`."""
+    from pydantic import ValidationError
+
+    from assistant.runbooks import SearchSettings, search_settings
+
+    for name in [n for n in os.environ if n.lower().startswith("sre_")]:
+        monkeypatch.delenv(name)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    quick = search_settings(environ)
+    assert (quick is not None) == (environ in READ_BY_THE_SEARCH)
+    if quick is None:
+        return
+    monkeypatch.delenv("SRE_MODEL__TIMEOUT", raising=False)  # it stops Settings(), not a search
+    try:
+        full = SearchSettings.of(Settings())
+    except ValidationError:
+        pytest.fail("the search read a setting Settings refuses")
+    assert quick == full
