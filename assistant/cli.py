@@ -10,25 +10,25 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from importlib.metadata import version
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import argcomplete
-from pydantic import ValidationError
 
-from . import completion, runbooks
+from . import runbooks
 from .exiting import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_OK, Failure
-from .settings import Settings
 
 if TYPE_CHECKING:
     import tools
     from tools import Cluster, Toolbox, ToolResult
 
+    from .settings import Settings
 
-# tools/ (the kubernetes client), the engine and the renderers are imported in the functions
-# that use them: `sre runbooks search` needs none of them and must answer within half a second.
+
+# tools/ (the kubernetes client), the engine, the renderers and the settings (pydantic) are
+# imported in the functions that use them: `sre runbooks search` needs none of them (its few
+# settings: `runbooks.search_settings`) and must answer within half a second.
 
 TOOLS = ("pods", "workloads", "events", "nodes", "services", "storage", "autoscalers", "quotas",
          "ingresses", "network_policies", "metrics", "describe", "logs", "find",
@@ -45,19 +45,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config)")
     common = argparse.ArgumentParser(add_help=False, parents=[where])
     common.add_argument("-n", "--namespace", help="namespace (default: all)"
-                        ).completer = completion.namespaces  # type: ignore[attr-defined]
+                        ).completer = _completer("namespaces")  # type: ignore[attr-defined]
     common.add_argument("--json", action="store_true", help="machine output on stdout")
 
     parser = argparse.ArgumentParser(
         prog="sre", description="A read-only virtual SRE for Kubernetes.")
-    parser.add_argument("--version", action="version",
-                        version=f"sre {version('sre-assistant')}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show program's version number and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     diagnose = commands.add_parser("diagnose", parents=[common],
                                    help="find what is wrong, ranked, with root causes")
     diagnose.add_argument("target", nargs="?", help="KIND/NAME, NAME (fuzzy) or nothing"
-                          ).completer = completion.workloads  # type: ignore[attr-defined]
+                          ).completer = _completer("workloads")  # type: ignore[attr-defined]
     ask = commands.add_parser("ask", parents=[common], help="answer a free-form question")
     ask.add_argument("question")
     for command in (diagnose, ask):
@@ -93,7 +93,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Version(argparse.Action):
+    """`--version`, reading the installed version only when asked (importlib.metadata costs
+    every other command 20 ms of start-up)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"sre {version('sre-assistant')}")  # on stdout, as argparse's own action prints
+        parser.exit()
+
+
+def _completer(name: str) -> Callable[..., list[str]]:
+    """A completer of `assistant.completion`, imported when the shell asks for completions."""
+    def complete(**kwargs: Any) -> list[str]:
+        from . import completion
+
+        found: list[str] = getattr(completion, name)(**kwargs)
+        return found
+    return complete
+
+
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from .settings import Settings
+
     try:
         return Settings()
     except ValidationError as e:
@@ -304,9 +329,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argcomplete.autocomplete(parser)  # answers and exits when the shell asks for completions
     args = parser.parse_args(argv)
-    settings = _settings()
     if args.command == "runbooks":  # reads runbook files only: nothing to redact, no tools/
-        return runbooks.run(args, settings)
+        quick = runbooks.search_settings(os.environ) if args.action == "search" else None
+        return runbooks.run(args, quick or _settings())
+    settings = _settings()
     import tools
     from tools import Toolbox
     from tools.redacting import configure as configure_redaction

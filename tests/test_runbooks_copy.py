@@ -171,14 +171,14 @@ def test_looking_up_int8_rows_before_dequantizing_moves_no_vector(
         assert ours.run(None, feed)[0].tobytes() == shipped.run(None, feed)[0].tobytes()
 
 
-def test_searching_imports_neither_chroma_bm25s_nor_the_kubernetes_client(
+def test_searching_imports_neither_chroma_bm25s_pydantic_nor_the_kubernetes_client(
         tmp_path: Path, runbooks_dir: Path, model_dir: Path, embedder: Embedder) -> None:
     index_runbooks(read_library([runbooks_dir], bundled=False),
                    StoreLocation(tmp_path / "index"), model_dir, embedder=embedder)
     script = ("import json, sys\nfrom assistant.cli import run\n"
               "code = run(['runbooks', 'search', 'exit code 137', '--json'])\n"
               "print(json.dumps([code, sorted(m for m in ('chromadb', 'kubernetes', 'tools',"
-              " 'bm25s') if m in sys.modules)]), file=sys.stderr)\n")
+              " 'bm25s', 'pydantic', 'asyncio') if m in sys.modules)]), file=sys.stderr)\n")
     env = {**os.environ, "SRE_KNOWLEDGE__INDEX_DIR": str(tmp_path / "index"),
            "SRE_KNOWLEDGE__BUNDLED": "false", "SRE_KNOWLEDGE__RUNBOOKS_DIRS": str(runbooks_dir),
            "SRE_KNOWLEDGE__MODEL_DIR": str(model_dir)}
