@@ -2,7 +2,10 @@
 
 Environment variables use the prefix `SRE_` and `__` between sections:
 `SRE_MODEL__PROVIDER=openai`, `SRE_KNOWLEDGE__RUNBOOKS_DIRS=/etc/runbooks`. `KUBECONFIG` is
-read as kubectl reads it. No other module reads the environment.
+read as kubectl reads it. No other module reads the environment, but for one exception:
+`sre runbooks search` reads its nine settings without pydantic (`assistant.runbooks.
+search_settings`, a quarter of its start-up), exactly as this object does or not at all
+(tests/test_runbooks.py holds the two together).
 """
 
 from __future__ import annotations
