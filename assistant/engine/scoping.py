@@ -244,10 +244,20 @@ def _explicit(box: Toolbox, known: list[str], target: str, namespace: str | None
         best = found.matches[0]
         note = None if best.score >= 100 else (
             f"no {kind.lower()} named {name}; the closest is {best.name}")
-        return Scope([best.namespace or ""],
-                     Target(kind=kind, namespace=best.namespace, name=best.name), note)
+        spaces = _homes_on(box.cluster, best.name, known) if kind == "Node" else \
+            [best.namespace or ""]
+        return Scope(spaces, Target(kind=kind, namespace=best.namespace, name=best.name), note)
     where = f" in namespace {namespace}" if namespace else ""
     return Scope([], None, unknown=f"no {kind} named {name}{where}")
+
+
+def _homes_on(cluster: Cluster, node: str, known: list[str]) -> list[str]:
+    """The namespaces of the pods a node runs (those the caller may read), else all of them."""
+    try:
+        pods = cluster.list("Pod", None, fields=f"spec.nodeName={node}")
+    except (Forbidden, KindUnavailable, NotFound):
+        return known
+    return sorted({meta(p).get("namespace") or "" for p in pods} & set(known)) or known
 
 
 def _unknown_namespace(name: str, known: list[str]) -> str:
