@@ -183,9 +183,12 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     dns_home = view.home_of_address(host) if host else None
     local = dns and dns_home is None and _LINK_LOCAL.match(host) is not None  # NodeLocal DNS
     dns_home = dns_home or "kube-system"
+    address = _ip(host) if not dns and (finding.facts.get("signature") in _TIMEOUTS or  # by IP,
+                                        _TIMED_OUT.search(finding.explanation)) else None  # dropped
     if not selecting or any(_allows_port(p, int(port)) and (
-            not dns or (_reaches_address(p, host) if local else
-                        _reaches_namespace(view, p, dns_home))) for p in selecting):
+            (_reaches_address(p, host, int(port)) if address else True) if not dns else
+            (_reaches_address(p, host) if local else _reaches_namespace(view, p, dns_home)))
+            for p in selecting):
         return False
     policy = selecting[0]
     name = meta(policy)["name"]
@@ -193,6 +196,10 @@ def _blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     client = finding.object.split("/")[-1]
     what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
             f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
+    if address:
+        blocks = ", ".join(b for b in _blocks(policy, int(port)))
+        what = (f"{host}:{port}" + (f" (its rules for port {port} admit only {blocks}, which "
+                                    f"do not hold {host})" if blocks else ""))
     if local:
         what = (f"DNS at {host}:53, where the pods resolve names (a node-local DNS cache on "
                 "each node, not a pod: only an ipBlock such as "
@@ -249,15 +256,31 @@ def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
     return False
 
 
+def _blocks(policy: Obj, port: int) -> list[str]:
+    """The ipBlock CIDRs the policy's egress rules admit on a port."""
+    return [peer["ipBlock"].get("cidr", "?") for rule in (policy.get("spec") or {}).get("egress")
+            or [] if not rule.get("ports") or any(str(p.get("port")) == str(port)
+                                                  for p in rule["ports"])
+            for peer in rule.get("to") or [] if peer.get("ipBlock")]
+
+
 _LINK_LOCAL = re.compile(r"^169\.254\.\d{1,3}\.\d{1,3}$")
 
 
-def _reaches_address(policy: Obj, address: str) -> bool:
-    """Whether some egress rule of the policy admits an address outside the pod network on port
-    53: a rule with no `to`, or an ipBlock that holds it (and does not except it)."""
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _reaches_address(policy: Obj, address: str, port: int = 53) -> bool:
+    """Whether some egress rule of the policy admits an address outside the pod network on a
+    port: a rule with no `to`, or an ipBlock that holds it (and does not except it). (A pod
+    selector may match the pods behind a cluster IP; an IP outside the cluster's needs a block.)"""
     ip = ipaddress.ip_address(address)
     for rule in (policy.get("spec") or {}).get("egress") or []:
-        if rule.get("ports") and not any(str(p.get("port")) == "53" or p.get("port") is None
+        if rule.get("ports") and not any(str(p.get("port")) == str(port) or p.get("port") is None
                                          for p in rule["ports"]):
             continue
         peers = rule.get("to") or []

@@ -69,6 +69,8 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
              for line in [*log.head, *log.errors, *log.tail]]
     if not lines:
         return None
+    if path and _answered(view, pod, path, which, lines):
+        return None  # the probe reached the app, which answered: path and port are right
     if port.isdigit():
         for line in lines:
             found = _LISTEN.search(line)

@@ -116,7 +116,8 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     named = found.target or dependency_in(found.line)
                     if named:
                         aimed.setdefault(found.signature.category, named)
-                    if best is None or _better(found, best[0]):
+                    if best is None or _better(found, best[0]) or _recurring(
+                            (found, line), best):
                         best = (found, line)
                 if best is not None:  # a precise cause that names no host ("NotBefore: ...")
                     hint = None if best[0].target or dependency_in(best[0].line) else \
@@ -197,6 +198,14 @@ def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
         if len(kept) >= 3:
             break
     return tuple(list(kept.values())[:3])
+
+
+def _recurring(found: tuple[SignatureMatch, LogLine], best: tuple[SignatureMatch, LogLine]) -> bool:
+    """Of two failures of one kind, the one that goes on (later, and repeated more) is today's,
+    not the one-off before it ("refused" at a failover, "timeout" ever since)."""
+    return (found[0].signature.category == best[0].signature.category
+            and (found[1].last or found[1].number) > (best[1].last or best[1].number)
+            and found[1].repeats > best[1].repeats)
 
 
 def _better(found: SignatureMatch, best: SignatureMatch) -> bool:

@@ -40,6 +40,7 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
 
 _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:works?|working|is\s+(?:fine|ok|okay|up|healthy|green)|"
+                   r"(?:is\s+)?[a-z]+ing\s+(?:fine|ok|okay|normally|just fine)|"
                    r"looks?\s+(?:fine|ok|okay|healthy|green))\b")
 MAX_WORDS = 12  # words of a question looked up as names
 _NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
