@@ -343,6 +343,9 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         return
     svc_ref = f"Service/{meta(service).get('namespace')}/{meta(service)['name']}"
     finding.related.append(svc_ref)
+    if (service.get("spec") or {}).get("type") == "ExternalName":
+        _external_name(view, finding, service, findings, by_object)
+        return
     if meta(service)["name"] not in finding.explanation:
         finding.explanation += f" ({host} is Service {meta(service)['name']})"
     ports = [p.get("port") for p in (service.get("spec") or {}).get("ports") or []]
@@ -576,6 +579,41 @@ def _dns_parts(host: str, namespace: str) -> tuple[str | None, str, str]:
         at = parts.index("svc")
         return (parts[at - 3] if at >= 3 else None), parts[at - 2], parts[at - 1]
     return None, parts[0], parts[1] if len(parts) > 1 else namespace
+
+
+def _external_name(view: ClusterView, finding: Finding, service: Obj,
+                   findings: list[Finding], by_object: dict[str, list[Finding]]) -> None:
+    """A Service of type ExternalName is a DNS alias: when its name fails to resolve (or its
+    target cannot be reached), the alias's target is what fails, and the Service is where it is
+    set. Sibling aliases that point elsewhere (a blue/green switch half done) are named."""
+    namespace, name = meta(service).get("namespace"), meta(service)["name"]
+    external = (service.get("spec") or {}).get("externalName") or "?"
+    ref = f"Service/{namespace}/{name}"
+    siblings = [f"{meta(s)['name']} -> {(s.get('spec') or {}).get('externalName')}"
+                for s in view.items("Service", namespace) if s is not service
+                and (s.get("spec") or {}).get("type") == "ExternalName"
+                and (s.get("spec") or {}).get("externalName") != external]
+    dns = finding.facts.get("signature") in _DNS_FAILURES
+    cause = next((f for f in by_object.get(ref, []) if f.facts.get("external_name")), None)
+    if cause is None:
+        cause = Finding(
+            category="dependency_unreachable", object=ref,
+            summary=f"service {name} is an alias for {external}, which "
+                    + ("does not resolve" if dns else "cannot be reached"),
+            explanation=(f"Service {name} is of type ExternalName: cluster DNS answers "
+                         f"{name}.{namespace}.svc with a CNAME to {external}, which "
+                         + ("does not resolve (the host it names is gone)" if dns else
+                            "its clients cannot reach")
+                         + (f"; other aliases here point elsewhere: {', '.join(siblings[:3])}"
+                            if siblings else "")),
+            evidence=[Evidence(source="spec", object=ref,
+                               detail=f"type: ExternalName, externalName: {external}"),
+                      *finding.evidence[:1]],
+            confidence=0.9, impact=finding.impact, related=[finding.object])
+        cause.facts = {"external_name": external, "service": name}
+        findings.append(cause)
+        by_object.setdefault(ref, []).append(cause)
+    _set(finding, cause)
 
 
 def _governing_missing(view: ClusterView, finding: Finding, host: str,
