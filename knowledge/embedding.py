@@ -47,25 +47,26 @@ class Embedder:
 
     def __init__(self, model_dir: Path, model_id: str, threads: int = 1, *,
                  model: bytes | None = None) -> None:
-        """`model`: the bytes of `model_dir / "model.onnx"` when already read (and checked)."""
+        """`model`: `model_dir / "model.onnx"` as `gathered_first` edits it, when already read
+        (and checked)."""
         import onnxruntime as ort  # type: ignore[import-untyped]
-        from tokenizers import Tokenizer
 
         self.model_id = model_id
         self.computed = 0
         try:
-            self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-            self._tokenizer.no_padding()
-            self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            options = ort.SessionOptions()
-            options.log_severity_level = 3
-            options.intra_op_num_threads = threads
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            source = (model_dir / "model.onnx").read_bytes() if model is None else model
-            self._session = ort.InferenceSession(gathered_first(source),
-                                                 sess_options=options,
-                                                 providers=["CPUExecutionProvider"],
-                                                 disabled_optimizers=["ConstantFolding"])
+            with ThreadPoolExecutor(1, thread_name_prefix="tokenizer") as pool:
+                tokenizer = pool.submit(_tokenizer, model_dir)  # lets go of the GIL, mostly
+                options = ort.SessionOptions()
+                options.log_severity_level = 3
+                options.intra_op_num_threads = threads
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                if model is None:
+                    model = gathered_first((model_dir / "model.onnx").read_bytes())
+                self._session = ort.InferenceSession(model,
+                                                     sess_options=options,
+                                                     providers=["CPUExecutionProvider"],
+                                                     disabled_optimizers=["ConstantFolding"])
+                self._tokenizer = tokenizer.result()
         except _errors() as e:
             raise ModelUnavailable(f"the embedding model in {model_dir} could not be loaded "
                                    f"({type(e).__name__}); searching lexically") from e
@@ -107,6 +108,15 @@ class Embedder:
         return (pooled / norm[:, np.newaxis]).astype(np.float32)
 
 
+def _tokenizer(model_dir: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    return tokenizer
+
+
 def _errors() -> tuple[type[Exception], ...]:
     """What loading or running the model raises: onnxruntime's own errors (which derive from
     `Exception` only), the tokenizer's, and the system's."""
@@ -131,8 +141,9 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
             f"embedding model not found in {model_dir} (missing {', '.join(missing)}); run "
             f"`make model` or point SRE_KNOWLEDGE__MODEL_DIR to a model directory")
     with ThreadPoolExecutor(1, thread_name_prefix="model-sha256") as pool:
-        read = pool.submit(_read_checked, directory / "model.onnx")  # file reads and hashlib
-        import onnxruntime  # noqa: F401  # let go of the GIL: both run meanwhile
+        read = pool.submit(_read_checked, directory / "model.onnx", sha256)
+        # meanwhile (the file's read and hashlib let go of the GIL):
+        import onnxruntime  # noqa: F401
         import tokenizers  # noqa: F401
         model, actual = read.result()
     if actual != sha256:
@@ -141,18 +152,19 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
             f"{sha256[:12]}...; run `make model` again or set SRE_KNOWLEDGE__MODEL_SHA256 for "
             f"your own model")
     embedder = Embedder(directory, f"{MODEL_NAME}:{sha256[:16]}:{RUNTIME}", threads,
-                        model=model)  # the bytes checked are the bytes loaded
+                        model=model)  # the bytes checked are the bytes loaded, edited
     if warm_up:
         embedder.embed(["warm up"])
         embedder.computed = 0
     return embedder
 
 
-def _read_checked(path: Path) -> tuple[bytes, str]:
-    """The file's bytes and their sha256 (one read: reading it in blocks took longer than
-    hashing it)."""
+def _read_checked(path: Path, sha256: str) -> tuple[bytes, str]:
+    """The model file's sha256 and, when it is `sha256`, the file edited by `gathered_first`
+    (one read: reading it in blocks took longer than hashing it)."""
     data = path.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
+    actual = hashlib.sha256(data).hexdigest()
+    return (gathered_first(data) if actual == sha256 else b""), actual
 
 
 def file_sha256(path: Path) -> str:
