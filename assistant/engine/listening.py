@@ -47,7 +47,36 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
                 found[key].related.append(pod_ref(item.pod))
             continue
         found[key] = _finding(item, owner)
+    for finding in found.values():
+        if finding.category == "credentials_rejected" and finding.facts.get("secret"):
+            _fresh_pods_work(view, finding)
     return list(found.values())
+
+
+def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:
+    """Credentials read from a Secret into env are fixed at container start: when a pod of the
+    same workload started after the failing ones does not fail, the Secret already holds what
+    works and the old pods still send what it held when they started."""
+    failing = {r for r in finding.related if r.startswith("Pod/")}
+    pods = [p for p in view.items("Pod", finding.object.split("/")[1])
+            if workload_ref(view, p) == finding.object
+            and (p.get("status") or {}).get("phase") == "Running"]
+    started = [meta(p).get("creationTimestamp") or "" for p in pods if pod_ref(p) in failing]
+    if not started:
+        return
+    fresh = [p for p in pods if pod_ref(p) not in failing
+             and (meta(p).get("creationTimestamp") or "") > max(started)]
+    if not fresh:
+        return
+    newest = fresh[-1]
+    age = view.age_seconds(meta(newest).get("creationTimestamp"))
+    finding.explanation += (
+        f"; pod {meta(newest)['name']}, started "
+        + (f"{int(age // 60)}m ago" if age is not None else "later")
+        + ", does not log it: env values from a Secret are read when a container starts, so "
+          f"the {len(failing)} older pod(s) still send the credentials Secret "
+          f"{finding.facts['secret']} held then (it was changed since)")
+    finding.facts["stale_env"] = "true"
 
 
 def _finding(item: Said, owner: str) -> Finding:
