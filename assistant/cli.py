@@ -379,6 +379,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
+    searching = argv is None and sys.argv[1:3] == ["runbooks", "search"]
+    if searching:
+        # numpy, imported later, starts OpenBLAS with a thread per core that spins for a while:
+        # 50 ms of CPU taken from loading the model on a small machine. A search multiplies one
+        # vector by a matrix, and one thread computes the same numbers to the bit.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         code = run(argv)
     except Failure as e:
@@ -389,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except BrokenPipeError:  # `sre ... | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
-    if argv is None and sys.argv[1:3] == ["runbooks", "search"]:
+    if searching:
         _leave_now(code)
     sys.exit(code)
 
