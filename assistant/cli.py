@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import argcomplete
-
 from . import runbooks
 from .exiting import EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_OK, Failure
 
@@ -327,7 +325,10 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 
 def run(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    argcomplete.autocomplete(parser)  # answers and exits when the shell asks for completions
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete's protocol)
+        import argcomplete  # only then: 10 ms of every command's start-up
+
+        argcomplete.autocomplete(parser)  # answers and exits
     args = parser.parse_args(argv)
     if args.command == "runbooks":  # reads runbook files only: nothing to redact, no tools/
         quick = runbooks.search_settings(os.environ) if args.action == "search" else None
