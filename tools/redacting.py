@@ -213,7 +213,6 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
     pieces = redacted.split(REDACTED)
     out: list[str] = []
     at = 0  # in plain
-    shown = 0  # in text
     for i, piece in enumerate(pieces):
         if i == 0:
             found = 0 if plain.startswith(piece) else -1
@@ -231,7 +230,7 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
         end_at = found + len(piece)
         end = starts[end_at] if end_at < len(starts) else len(text)
         out.append(text[begin:end] if piece else "")
-        at, shown = end_at, end
+        at = end_at
     return "".join(out)
 
 

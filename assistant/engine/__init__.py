@@ -15,10 +15,10 @@ from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, full_claims, link
-from .checks import symptom_findings
+from .changes import with_last_rollout
+from .checks import memory_told_below_limit, symptom_findings
 from .clients import MAX_CLIENT_PODS, calls, clients_of
 from .controllers import controller_findings
-from .changes import with_last_rollout
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
@@ -232,8 +232,16 @@ def examine(cluster: Cluster, question: str, scope: Scope,
     intent = classify(_without_names(question, scope))
     view = ClusterView.load(cluster, scope.namespaces)
     view.metrics = metrics  # Prometheus (or a snapshot's series): numbers as evidence
+    told = memory_told_below_limit(question, target_pods(view, scope.target)) if \
+        intent.wants("memory") and not intent.health and scope.target else ""
+    if told:  # the use the question states, against the limit, answers the memory part
+        classes = symptom_classes()
+        intent = replace(intent, health=all(classes[s].seen or s == "memory"
+                                            for s in intent.symptoms))
     findings = analyze(view, scope.target, intent)
     diagnosis = compose(question, scope, view, findings, intent)
+    if told and diagnosis.healthy:
+        diagnosis.ruled_out.append(f"memory: {told}")
     diagnosis = with_numbers(view, intent, scope, diagnosis)
     if question and diagnosis.healthy is not None:
         _add_unrelated(diagnosis, cluster, scope, view, findings)

@@ -10,7 +10,6 @@ a Service without ready endpoints -> its pods' own problem; a stuck rollout -> i
 from __future__ import annotations
 
 import ipaddress
-import ipaddress
 import re
 
 from tools import Forbidden, KindUnavailable, NotFound, Obj, Unauthorized, Unreachable

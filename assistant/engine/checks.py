@@ -135,7 +135,7 @@ def _limit_before(view: ClusterView, pod: Obj, container: str) -> str:
                  if o.get("kind") == "ReplicaSet"), None)
     current = view.find("ReplicaSet", mine, namespace) if mine else None
     parent = next((o.get("name") for o in meta(current or {}).get("ownerReferences") or []), None)
-    now = next((c for c in (pod.get("spec") or {}).get("containers") or []
+    now: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
                 if c.get("name") == container), {})
     limit = ((now.get("resources") or {}).get("limits") or {}).get("cpu")
     for replicaset in sorted(view.items("ReplicaSet", namespace),
@@ -231,3 +231,35 @@ def keda_installed(view: ClusterView) -> bool:
 def _scales(hpa: Obj, kind: str, name: str) -> bool:
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     return bool(ref.get("kind") == kind and ref.get("name") == name)
+
+
+_TOLD_MEMORY = re.compile(r"\b(\d+(?:\.\d+)?)\s*(gi|mi|gb|mb|g|m)\b", re.IGNORECASE)
+_UNITS = {"gi": 2**30, "g": 10**9, "gb": 10**9, "mi": 2**20, "m": 10**6, "mb": 10**6}
+COMFORTABLE = 0.8  # memory use below this share of the limit, with no OOMKill, is no problem
+
+
+def memory_bytes(value: object) -> float | None:
+    """A memory quantity in bytes ("2Gi", "512Mi", "1G"); None when it is not one."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?)?", str(value or "").strip())
+    if not found:
+        return None
+    scale = {"K": 1e3, "Ki": 2**10, "M": 1e6, "Mi": 2**20, "G": 1e9, "Gi": 2**30, "T": 1e12,
+             "Ti": 2**40}.get(found.group(2) or "", 1)
+    return float(found.group(1)) * scale
+
+
+def memory_told_below_limit(question: str, pods: list[Obj]) -> str:
+    """When a question states the memory the pods use ("sit at 1.4Gi each"), and that is well
+    under every container's limit, the memory question is answered from the spec: the use said
+    against the limit. Empty when it is not (no amount, no limit, or near it)."""
+    told = _TOLD_MEMORY.search(question or "")
+    if not told or not pods:
+        return ""
+    used = float(told.group(1)) * _UNITS[told.group(2).lower()]
+    limits = [memory_bytes(((c.get("resources") or {}).get("limits") or {}).get("memory"))
+              for p in pods for c in (p.get("spec") or {}).get("containers") or []]
+    known = [v for v in limits if v]
+    if not known or used >= COMFORTABLE * max(known):
+        return ""
+    return (f"the {told.group(0)} the question states is {used / max(known):.0%} of the "
+            f"memory limit; no container was OOMKilled")

@@ -262,8 +262,8 @@ def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int
     ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
     deadline = ((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get(
         "activeDeadlineSeconds")
-    took = [_minutes(j) for j in jobs if not _failed_condition(j)]
-    took = [t for t in took if t is not None][:3]
+    durations = [_minutes(j) for j in jobs if not _failed_condition(j)]
+    took = [t for t in durations if t is not None][:3]
     trend = (f"; the last runs that succeeded took {', '.join(f'{t}m' for t in reversed(took))}"
              if took else "")
     limit = f"activeDeadlineSeconds: {deadline} ({int(deadline) // 60}m)" \

@@ -4,7 +4,6 @@ ready endpoints, NotReady or pressured nodes and their evictions, unbound claims
 from __future__ import annotations
 
 import re
-
 from collections import defaultdict
 
 from tools import Obj

@@ -280,7 +280,8 @@ def _surge_first(view: ClusterView, pod: Obj) -> str:
     if deployment is None or strategy.get("type", "RollingUpdate") != "RollingUpdate" or \
             unavailable not in ("0", "0%"):
         return ""
-    return (f"Deployment {parent['name']} rolls with maxSurge {rolling.get('maxSurge', '25%')} "
+    surge = rolling.get("maxSurge", "25%")
+    return (f"Deployment {meta(deployment)['name']} rolls with maxSurge {surge} "
             "and maxUnavailable 0: it must start a new pod before it stops an old one, and "
             "the anti-affinity leaves no node for that extra pod, so the rollout can never "
             "progress (maxUnavailable 1 with maxSurge 0 lets an old pod go first)")
@@ -342,7 +343,7 @@ def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=cause.line.strip()))
         explanation += f": {cause.cause}"
         if cause.signature.id == "sysctl-not-permitted":  # the pod spec says how it runs
-            spec = next((c for c in (pod.get("spec") or {}).get("initContainers") or []
+            spec: Obj = next((c for c in (pod.get("spec") or {}).get("initContainers") or []
                          if c.get("name") == name), {})
             privileged = (spec.get("securityContext") or {}).get("privileged")
             explanation += (f"; {name} runs with securityContext.privileged: "

@@ -120,9 +120,9 @@ def _answered(view: ClusterView, pod: Obj, path: str, which: str, lines: list[st
                for line in lines)
 
 
-_HEALTH_LISTENER = re.compile(r"(management|health|admin|actuator|metrics)\w*(?: interface| server|"
-                              r" endpoint| port)?s?[^\n:]{0,20}?\blisten(?:ing|s)? on[^\n]*?:(\d{2,5})\b",
-                              re.IGNORECASE)
+_HEALTH_LISTENER = re.compile(
+    r"(management|health|admin|actuator|metrics)\w*(?: interface| server| endpoint| port)?s?"
+    r"[^\n:]{0,20}?\blisten(?:ing|s)? on[^\n]*?:(\d{2,5})\b", re.IGNORECASE)
 
 
 def _health_port(view: ClusterView, pod: Obj, which: str, lines: list[str],
