@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +127,14 @@ def _errors() -> tuple[type[Exception], ...]:
 
 
 def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1, *,
-                  warm_up: bool = True) -> Embedder:
+                  warm_up: bool = True,
+                  read: Future[tuple[bytes, str]] | None = None) -> Embedder:
     """The embedder for `model_dir`, after checking its files and the model's sha256.
 
     `warm_up` runs the model once, so that a file that loads but cannot run fails here (before
     an index is half written). A search that embeds one query leaves it out: its query is the
-    first run, which costs what a warm-up would, and a failure there makes it lexical."""
+    first run, which costs what a warm-up would, and a failure there makes it lexical.
+    `read`: `read_model(model_dir, sha256)` started ahead by the caller, on a thread."""
     directory = model_dir.expanduser()
     missing = [name for name in ("model.onnx", *TOKENIZER_FILES)
                if not (directory / name).is_file()]
@@ -141,7 +143,7 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
             f"embedding model not found in {model_dir} (missing {', '.join(missing)}); run "
             f"`make model` or point SRE_KNOWLEDGE__MODEL_DIR to a model directory")
     with ThreadPoolExecutor(1, thread_name_prefix="model-sha256") as pool:
-        read = pool.submit(_read_checked, directory / "model.onnx", sha256)
+        read = read or pool.submit(read_model, directory, sha256)
         # meanwhile (the file's read and hashlib let go of the GIL):
         import onnxruntime  # noqa: F401
         import tokenizers  # noqa: F401
@@ -159,10 +161,11 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
     return embedder
 
 
-def _read_checked(path: Path, sha256: str) -> tuple[bytes, str]:
-    """The model file's sha256 and, when it is `sha256`, the file edited by `gathered_first`
-    (one read: reading it in blocks took longer than hashing it)."""
-    data = path.read_bytes()
+def read_model(model_dir: Path, sha256: str = MODEL_SHA256) -> tuple[bytes, str]:
+    """The model file as the embedder loads it (edited by `gathered_first`) when its sha256 is
+    `sha256`, else b""; and its sha256. One read: reading it in blocks took longer than hashing
+    it. It lets go of the GIL for most of its time: a thread can run it while others import."""
+    data = (model_dir.expanduser() / "model.onnx").read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     return (gathered_first(data) if actual == sha256 else b""), actual
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .chunking import Chunk, chunks_of
-from .embedding import MODEL_SHA256, Embedder, load_embedder
+from .embedding import MODEL_SHA256, Embedder, load_embedder, read_model
 from .errors import BadQuery, ModelUnavailable
 from .lexical import LexicalIndex, Postings, pair_share
 from .runbooks import Library
@@ -269,11 +269,12 @@ def open_index(library: Library, location: StoreLocation, model_dir: Path,
     """
     if location.host is None and not (location.path / "chroma.sqlite3").is_file():
         return RunbookIndex(_library_chunks(library), notes=[NO_INDEX])
-    import numpy  # noqa: F401  # here, first: two threads importing it at once can each see
-    # it half-initialised ("cannot import name ... from partially initialized module")
-
-    with ThreadPoolExecutor(1, thread_name_prefix="embedding-model") as pool:
-        model = pool.submit(load_embedder, model_dir, model_sha256, warm_up=False)
+    with ThreadPoolExecutor(2, thread_name_prefix="embedding-model") as pool:
+        read = pool.submit(read_model, model_dir, model_sha256)  # while numpy imports
+        import numpy  # noqa: F401  # here, before the model's thread: two threads importing
+        # it at once can each see it half-initialised ("cannot import name ... from partially
+        # initialized module")
+        model = pool.submit(load_embedder, model_dir, model_sha256, warm_up=False, read=read)
         copy = read_copy(location)
         if copy is not None:
             return _over(copy.chunks, library, model, vectors=copy)
