@@ -11,6 +11,7 @@ from tools import Obj, parse_kind
 from tools.summaries import meta, parse_time, pod_template
 
 from ..diagnosis import Evidence, Finding
+from .orphans import orphaned_hpa
 from .view import ClusterView
 from .workloads import SEVERITY, object_ref, owner_of
 
@@ -420,6 +421,9 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
     ref = object_ref("HorizontalPodAutoscaler", hpa)
     target = spec.get("scaleTargetRef") or {}
+    orphan = orphaned_hpa(view, hpa)
+    if orphan is not None:
+        return [orphan]
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     active = conditions.get("ScalingActive") or {}
     if active.get("status") == "False":
