@@ -19,10 +19,10 @@ def orphaned_hpa(view: ClusterView, hpa: Obj) -> Finding | None:
     target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     kind, name = target.get("kind", ""), target.get("name", "")
     namespace = meta(hpa).get("namespace")
-    if kind not in _SCALABLE or not name or view.find(kind, name, namespace) is not None:  # type: ignore[arg-type]
+    if kind not in _SCALABLE or not name or view.find(kind, name, namespace) is not None:
         return None
     ref = object_ref("HorizontalPodAutoscaler", hpa)
-    heirs = sorted(meta(w)["name"] for w in view.items(kind, namespace)  # type: ignore[arg-type]
+    heirs = sorted(meta(w)["name"] for w in view.items(kind, namespace)
                    if meta(w)["name"] != name and (meta(w)["name"].startswith(f"{name}-")
                                                    or name.startswith(f"{meta(w)['name']}-")))
     events = [e for e in view.events_for("HorizontalPodAutoscaler", meta(hpa)["name"], namespace)
