@@ -33,7 +33,7 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
     elif intent.wants("latency", "timeouts", "errors"):  # the target's pods, or those that
         slow = [s.pod for s in said if s.category == "slow_dependency"]  # log slowness
         own = {id(s.pod): told for s in said if s.category == "slow_dependency"
-               and (told := own_time(s.match.line))}  # the time is spent in the app itself
+               and (told := own_time(s.match.line) or _starved(s))}  # the app is the slow part
         added += _throttling(view, [s for s in pods if id(s) in own] + [
             p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
@@ -59,6 +59,16 @@ _TOTAL = ("elapsed", "duration", "took", "total", "latency", "response_time", "r
 _WAITED = ("backend", "upstream", "downstream", "db", "query", "es", "search", "remote", "io",
            "dependency", "external", "redis", "sql")
 OWN_SHARE = 0.8  # a request whose time is at least this much its own: the app is the slow part
+
+
+_STARVED = "its threads starved of CPU"
+
+
+def _starved(said: Said) -> str:
+    """A log that says the process is starved of CPU (a pool's housekeeper running late)."""
+    if said.match.signature.id != "thread-starvation":
+        return ""
+    return f"{_STARVED} ({said.match.line.strip()[-160:]})"
 
 
 def own_time(line: str) -> str:
@@ -97,6 +107,9 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
                 continue
             if small_only and limit > SMALL_CPU_MILLI:
                 continue
+            if own.get(id(pod), "").startswith(_STARVED) and limit > SMALL_CPU_MILLI and \
+                    not _limit_before(view, pod, container.get("name", "")):
+                continue  # starved under a generous limit: it needs more pods, not a limit
             request = cpu_milli((resources.get("requests") or {}).get("cpu"))
             name = container.get("name", "?")
             short = owner.split("/")[-1]
