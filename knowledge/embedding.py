@@ -144,10 +144,8 @@ def load_embedder(model_dir: Path, sha256: str = MODEL_SHA256, threads: int = 1,
             f"`make model` or point SRE_KNOWLEDGE__MODEL_DIR to a model directory")
     with ThreadPoolExecutor(1, thread_name_prefix="model-sha256") as pool:
         read = read or pool.submit(read_model, directory, sha256)
-        # meanwhile (the file's read and hashlib let go of the GIL):
-        import onnxruntime  # noqa: F401
-        import tokenizers  # noqa: F401
-        model, actual = read.result()
+        import onnxruntime  # noqa: F401  # meanwhile: the file's read and hashlib let go of
+        model, actual = read.result()  # the GIL (tokenizers imports with the session's build)
     if actual != sha256:
         raise ModelUnavailable(
             f"embedding model {directory / 'model.onnx'} has sha256 {actual[:12]}..., expected "
