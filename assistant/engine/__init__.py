@@ -17,7 +17,7 @@ from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, full_claims, link
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
-from .clients import MAX_CLIENT_PODS, calls, clients_of
+from .clients import configured_dependencies, MAX_CLIENT_PODS, calls, clients_of
 from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
@@ -59,6 +59,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
+    if focus is not None and not said:  # a quiet target: what its configuration names
+        said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     serving = dependency_pods(view, said, [])  # the pods behind what the logs name
     read = {id(p) for p in pods}
     behind = [p for p in serving if id(p) not in read]

@@ -39,6 +39,9 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
     if "autoscaler" in plan or any(s.match.signature.id == "queue-backlog" for s in said):
         added += _autoscaler(view, focus, intent, said)
+    if focus is not None and focus.kind == "PersistentVolumeClaim" and any(
+            a in _FILLING for a in intent.alerts):
+        added += _filling_claim(focus, intent.text)
     return [f for f in added if (f.object, f.category) not in
             {(g.object, g.category) for g in found}]
 
@@ -276,3 +279,29 @@ def memory_told_below_limit(question: str, pods: list[Obj]) -> str:
         return ""
     return (f"the {told.group(0)} the question states is {used / max(known):.0%} of the "
             f"memory limit; no container was OOMKilled")
+
+
+_FILLING = ("KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesFillingUp")
+_AVAILABLE = re.compile(r"currently ([\d.]+%) is available", re.IGNORECASE)
+FULL_SHARE = 10.0  # percent available at or below which a claim is full for practical purposes
+
+
+def _filling_claim(focus: Target, text: str) -> list[Finding]:
+    """The volume-filling alert is itself evidence: kubelet volume stats, which the tools read
+    only through Prometheus, measured the claim; its description says how much is left."""
+    found = _AVAILABLE.search(text)
+    if found is None or float(found.group(1).rstrip("%")) > FULL_SHARE:
+        return []
+    finding = Finding(
+        category="storage_full", object=focus.ref,
+        summary=f"pvc {focus.name}: {found.group(1)} available",
+        explanation=(f"the kubelet's volume stats, as the alert reports them, leave "
+                     f"{found.group(1)} of PersistentVolumeClaim {focus.name} available: "
+                     "writes to it fail soon or already (a database or search engine blocks "
+                     "writes before the disk is at 100%)"),
+        evidence=[Evidence(source="metrics", object=focus.ref,
+                           detail=f"alert (kubelet volume stats): currently {found.group(1)} "
+                                  "is available")],
+        confidence=0.8, impact=SEVERITY["storage_full"])
+    finding.facts = {"claim": focus.name}
+    return [finding]

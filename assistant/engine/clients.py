@@ -89,3 +89,31 @@ def _configured(pod: Obj) -> list[str]:
         texts += [str(a) for a in [*(container.get("command") or []),
                                    *(container.get("args") or [])]]
     return texts
+
+
+def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The pods behind the Services a quiet target's configuration names (its env, command and
+    args: ELASTICSEARCH_HOSTS, DATABASE_URL): where to look when the target itself says nothing,
+    one pod per workload first."""
+    text = "\n".join(t for p in pods for t in _configured(p))
+    if not text:
+        return []
+    own = {id(p) for p in pods}
+    first: dict[str, Obj] = {}
+    rest: list[Obj] = []
+    for service in view.items("Service"):
+        name, namespace = meta(service)["name"], meta(service).get("namespace") or ""
+        if not re.search(rf"(?:^|[/@=\s,\"'])({re.escape(name)})(?:\.{re.escape(namespace)})?"
+                         rf"(?=[.:/\s,\"']|$)", text, re.MULTILINE):
+            continue
+        selector = (service.get("spec") or {}).get("selector") or {}
+        for pod in view.items("Pod", namespace):
+            if id(pod) in own or not selector or not matches_selector(
+                    {"matchLabels": selector}, meta(pod).get("labels") or {}):
+                continue
+            owner = workload_ref(view, pod)
+            if owner in first:
+                rest.append(pod)
+            else:
+                first[owner] = pod
+    return [*first.values(), *rest][:MAX_CLIENT_PODS]

@@ -40,7 +40,7 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if item.category == "slow_dependency" and not item.target and \
                 not item.match.signature.itself:
             continue  # slow, but not waiting on anything named: the plan's checks say why
-        owner = claim_of(item) or workload_ref(view, item.pod)
+        owner = claim_of(item, view) or workload_ref(view, item.pod)
         key = (owner, item.category)
         if key in found:
             if pod_ref(item.pod) not in found[key].related:
@@ -104,8 +104,10 @@ def _finding(item: Said, owner: str) -> Finding:
         claim = owner.split("/")[-1]
         finding.facts["claim"] = claim
         finding.summary = f"pvc {claim}: writes fail"
+        mounter = f"Pod/{meta(item.pod).get('namespace')}/{item.match.groups[1]}" \
+            if item.match.signature.id == "es-disk-watermark" else pod_ref(item.pod)
         finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
-                               f"{pod_ref(item.pod)}, is full or read-only: {cause}")
+                               f"{mounter}, is full or read-only: {cause}")
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
@@ -135,12 +137,38 @@ def _finding(item: Said, owner: str) -> Finding:
     return finding
 
 
-def claim_of(item: Said) -> str | None:
+def _claim_at(pod: Obj, path: str) -> str | None:
+    """The claim a pod mounts at (or above) a path."""
+    claims = {v.get("name"): v["persistentVolumeClaim"].get("claimName")
+              for v in (pod.get("spec") or {}).get("volumes") or []
+              if v.get("persistentVolumeClaim")}
+    for container in _all_containers(pod):
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") in claims and path.startswith(mount.get("mountPath") or "~"):
+                return f"PersistentVolumeClaim/{meta(pod).get('namespace')}/" \
+                    f"{claims[mount['name']]}"
+    return None
+
+
+def _only_claim(pod: Obj) -> str | None:
+    claims = {v["persistentVolumeClaim"].get("claimName")
+              for v in (pod.get("spec") or {}).get("volumes") or []
+              if v.get("persistentVolumeClaim")}
+    return f"PersistentVolumeClaim/{meta(pod).get('namespace')}/{claims.pop()}" \
+        if len(claims) == 1 else None
+
+
+def claim_of(item: Said, view: ClusterView | None = None) -> str | None:
     """The PersistentVolumeClaim a full or read-only file system belongs to: the one mounted
     where the log line writes, else the pod's only claim."""
     if item.category != "storage_full":
         return None
-    spec = item.pod.get("spec") or {}
+    pod = item.pod
+    if item.match.signature.id == "es-disk-watermark" and view is not None:  # a master's log
+        pod = view.find("Pod", item.match.groups[1], meta(pod).get("namespace")) or pod
+        if pod is not item.pod:  # names the data node whose disk it is, and where
+            return _claim_at(pod, item.match.groups[2]) or _only_claim(pod)
+    spec = pod.get("spec") or {}
     claims = {v.get("name"): v["persistentVolumeClaim"].get("claimName")
               for v in spec.get("volumes") or [] if v.get("persistentVolumeClaim")}
     if not claims:
