@@ -17,7 +17,7 @@ from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, full_claims, link
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
-from .clients import configured_dependencies, MAX_CLIENT_PODS, calls, clients_of
+from .clients import MAX_CLIENT_PODS, calls, clients_of, configured_dependencies
 from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
