@@ -17,7 +17,13 @@ from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .causal import dependency_pods, full_claims, link
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
-from .clients import MAX_CLIENT_PODS, calls, clients_of, configured_dependencies
+from .clients import (
+    MAX_CLIENT_PODS,
+    calls,
+    clients_of,
+    configured_dependencies,
+    names_service,
+)
 from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
@@ -87,9 +93,18 @@ def analyze(view: ClusterView, focus: Target | None = None,
                      and (quiet or not intent.health or f.object in unready)]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
+        quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
         for finding in findings:
+            kind, ns, name = finding.object.split("/")
+            client = view.find(kind, name, ns) if kind in ("CronJob", "Deployment",  # type: ignore[arg-type]
+                                                          "StatefulSet", "Job") else None
             if calls(finding.facts.get("target") or "", services):
                 finding.related.append(focus.ref)
+            elif quiet_focus and client is not None and services and names_service(
+                    client, services):  # a quiet target: a client that is down sends nothing
+                finding.related.append(focus.ref)
+                finding.explanation += (f"; {name} is a client of {focus.name} (its "
+                                        f"configuration names it), which itself looks fine")
     _guesses_yield(findings)
     _explain_unready(findings)
     _through_sidecar(findings)

@@ -117,3 +117,16 @@ def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
             else:
                 first[owner] = pod
     return [*first.values(), *rest][:MAX_CLIENT_PODS]
+
+
+def names_service(obj: Obj, services: list[Obj]) -> bool:
+    """Whether a workload's pod template (a CronJob's too) names one of these Services in its
+    configuration: a client that may be failing, or not running, on their behalf."""
+    spec = (obj.get("spec") or {})
+    template = (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or \
+        spec.get("template") or {}
+    text = "\n".join(_configured(template))
+    return bool(text) and any(
+        re.search(rf"(?:^|[/@=\s,\"']){re.escape(meta(s)['name'])}(?:\."
+                  rf"{re.escape(meta(s).get('namespace') or '')})?(?=[.:/\s,\"']|$)", text,
+                  re.MULTILINE) for s in services)
