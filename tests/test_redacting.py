@@ -589,3 +589,43 @@ def test_a_disguised_key_is_shown_as_written_and_its_value_hidden() -> None:
         line = f"2026-12-06 login {key}=Tr0ub4dor&3x! user=bob"
         assert redact_text(line) == f"2026-12-06 login {key}={REDACTED} user=bob"
     assert redact_text("caf\u00e9 \u2116 12 \u2714 ok") == "caf\u00e9 \u2116 12 \u2714 ok"
+
+
+# --- certificate markers hide nothing but a certificate ------------------------------------------
+
+_CERT_BODY = "MIIBszCCAVmgAwIBAgIUQ7xJzC1vYyXo3Q3hY0R5sW9b2lkwCgYIKoZIzj0EAwIwEjEQMA4GA1UEAwwH"
+
+
+@pytest.mark.parametrize("inner", [
+    "DB_PASSWORD=Sup3rS3cr3tPw", "api_key: Sup3rS3cr3tPw", "redis://:Sup3rS3cr3tPw@redis:6379"])
+@pytest.mark.parametrize("kind", ["CERTIFICATE", "PUBLIC KEY"])
+def test_a_keyed_line_between_certificate_markers_loses_its_value(inner: str, kind: str) -> None:
+    """A ConfigMap value that wraps `password=x` in certificate markers: the line inside gets the
+    normal rules, the certificate's own body and markers stay."""
+    text = f"-----BEGIN {kind}-----\n{_CERT_BODY}\n{inner}\nAB==\n-----END {kind}-----"
+    out = redact_text(text)
+    assert "Sup3rS3cr3tPw" not in out
+    assert out.startswith(f"-----BEGIN {kind}-----\n{_CERT_BODY}\n")
+    assert out.endswith(f"\nAB==\n-----END {kind}-----")
+
+
+def test_a_keyed_line_after_a_dangling_certificate_begin_in_a_log_is_redacted() -> None:
+    """In a log, after `BEGIN CERTIFICATE` with no END, a `key=value` line is not a base64 body
+    line (`=` is padding only at the end): its value goes, the body line stays."""
+    lines = ["2026-12-06T03:00:00Z INFO ca: -----BEGIN CERTIFICATE-----",
+             f"2026-12-06T03:00:01Z INFO ca: {_CERT_BODY}",
+             "2026-12-06T03:00:02Z INFO password=LogCertBypass42",
+             "2026-12-06T03:00:03Z INFO ca: AB=="]
+    out = list(redact_lines(lines))
+    assert "LogCertBypass42" not in "\n".join(out)
+    assert out[2].startswith("2026-12-06T03:00:02Z INFO password=")
+    assert out[1] == lines[1] and out[3] == lines[3]
+
+
+def test_a_configmap_with_a_spec_key_still_loses_its_secret_values() -> None:
+    cm = {"metadata": {"name": "app-config", "namespace": "data"}, "spec": {},
+          "data": {"DB_PASSWORD": "CmSpecLeak9xQ", "LOG_LEVEL": "debug",
+                   "app.properties": "spring.datasource.password=CmSpecLeak9xQ\nport=8080"}}
+    out = redact_object(cm)
+    assert "CmSpecLeak9xQ" not in json.dumps(out)
+    assert out["data"]["LOG_LEVEL"] == "debug" and "port=8080" in out["data"]["app.properties"]

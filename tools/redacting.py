@@ -77,7 +77,15 @@ def _redact_plain(text: str) -> str:
     if "-----BEGIN CERTIFICATE-----" not in text and " PUBLIC KEY-----" not in text:
         return _redact_lines(text)
     parts = _CERTIFICATE.split(text)
-    return "".join(part if i % 2 else _redact_lines(part) for i, part in enumerate(parts))
+    return "".join(_redact_certificate(part) if i % 2 else _redact_lines(part)
+                   for i, part in enumerate(parts))
+
+
+def _redact_certificate(block: str) -> str:
+    """A certificate or public key block: its markers and base64 body lines stay; any other line
+    inside it (`password=x` between the markers) gets the rules of every line."""
+    return "\n".join(line if _CERTIFICATE_LINE.fullmatch(line) else _redact_line(line, line.lower())
+                     for line in block.split("\n"))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -126,7 +134,8 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
             body = _KEY_BODY.match(line, at) or _trailing_body(line, at)
             if "-----END" in line.upper():
                 left = 0
-            elif public and body and body.end() == len(line.rstrip("\\n\",}")):
+            elif public and body and body.end() == len(line.rstrip("\\n\",}")) \
+                    and "=" not in body.group().rstrip("="):  # `=` only as padding
                 yield line  # a certificate's line: public, and its dates matter
                 continue
             elif body and not public:
@@ -148,6 +157,7 @@ def _trailing_body(line: str, at: int) -> re.Match[str] | None:
 _CERTIFICATE = re.compile(  # and public keys: public, like certificates
     r"(-----BEGIN (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----.*?"
     r"-----END (?:CERTIFICATE|(?:RSA |EC )?PUBLIC KEY)-----)", re.DOTALL)
+_CERTIFICATE_LINE = re.compile(r"\s*(?:-----(?:BEGIN|END) [A-Z ]+-----|[A-Za-z0-9+/]+={0,2})\s*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][0-9a-fA-F]|[57][0-9aA]|5[fF])")
 _SEPARATOR = re.compile(r"[=:\s：＝]")

@@ -92,12 +92,14 @@ def _redact_in_place(obj: dict[str, Any]) -> None:
             values = obj.get(field)
             if type(values) is dict:
                 obj[field] = {k: REDACTED for k in values}
-    elif kind in (None, "ConfigMap") and has_data and "spec" not in obj:
+    elif kind in (None, "ConfigMap") and has_data:  # a `spec` beside it hides nothing
         data = obj.get("data")
         if type(data) is dict:
             for key, value in data.items():
                 if isinstance(value, str):
                     data[key] = _redact_named(key, value)
+                else:  # not a ConfigMap's (a ControllerRevision's): every string judged
+                    _redact_leaves({key: value})
         binary = obj.get("binaryData")
         if type(binary) is dict:
             obj["binaryData"] = {k: REDACTED for k in binary}
