@@ -629,3 +629,20 @@ def test_a_configmap_with_a_spec_key_still_loses_its_secret_values() -> None:
     out = redact_object(cm)
     assert "CmSpecLeak9xQ" not in json.dumps(out)
     assert out["data"]["LOG_LEVEL"] == "debug" and "port=8080" in out["data"]["app.properties"]
+
+
+@pytest.mark.parametrize("line", [
+    '"password\\u003a Sup3rS3cr3tPw"', "\\u0022password\\u0022:\\u0022Sup3rS3cr3tPw\\u0022",
+    "password\\x3dSup3rS3cr3tPw user=bob", "db_pass\\x3a\\x22Sup3rS3cr3tPw\\x22"])
+def test_an_escaped_separator_or_quote_hides_no_value(line: str) -> None:
+    """`\\u003a`, `\\u0022`, `\\x3d` are judged as the `:`, `"`, `=` they stand for; the line
+    is shown as written, only the value goes."""
+    out = redact_text(line)
+    assert "Sup3rS3cr3tPw" not in out and REDACTED in out
+    assert out.startswith(line.split("Sup3r")[0])
+
+
+def test_escapes_that_hide_nothing_stay_as_written() -> None:
+    for line in ("path C:\\x64\\temp ok=1 \\u0022hello\\u0022",
+                 '{"log":"GET /health 200 \\u0022ok\\u0022\\n","stream":"stdout"}'):
+        assert redact_text(line) == line

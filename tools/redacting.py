@@ -63,7 +63,8 @@ def redact_text(text: str) -> str:
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
     text = _normalize(text)
-    if (not text.isascii() or "&#" in text or "%" in text) and _DISGUISE_HINT.search(text):
+    if (not text.isascii() or "&#" in text or "%" in text or "\\" in text) \
+            and _DISGUISE_HINT.search(text):
         plain, starts = _undisguised(text)
         if plain != text:
             return _map_back(text, plain, starts, _redact_plain(plain))
@@ -184,15 +185,18 @@ def _normalize(text: str) -> str:
 
 # What may disguise a key: any non-ASCII character (zero-width and soft hyphens, fullwidth forms,
 # Cyrillic or Greek look-alikes), an HTML character reference, a percent-encoded letter.
-_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]")
+# And an escaped separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`).
+_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]"
+                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]")
 _DISGUISE = re.compile(r"[^\x00-\x7f]|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
-                       r"|%(?P<pct>[4-7][0-9a-fA-F])")
+                       r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])")
 
 
 def _undisguised(text: str) -> tuple[str, list[int]]:
     """`text` with what disguises a key undone (`p\u0430ss\u200bword`, `ｐａｓｓ`, `pass&#119;ord`,
-    `pass%77ord`), and where each of its characters starts in `text`. Only letters, digits and
-    `_.-=:` are decoded from references: what a key and its separator are made of."""
+    `pass%77ord`, `password\\x3d`), and where each of its characters starts in `text`. Only
+    letters, digits and `_.-=:` are decoded from references, and quotes and `@` too from `\\u00XX`
+    and `\\xXX` escapes: what a key, its separator and its quotes are made of."""
     out: list[str] = []
     starts: list[int] = []
     pos = 0
@@ -203,9 +207,10 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
         if len(char) == 1:
             plain = fold_char(char)
         else:
-            code = int(m.group("hex") or m.group("dec") or m.group("pct"), 16 if (
-                m.group("hex") or m.group("pct")) else 10)
-            plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in "_.-=:") \
+            code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc"),
+                       10 if m.group("dec") else 16)
+            allowed = "_.-=:\"'@" if m.group("esc") else "_.-=:"  # what JSON or C escapes
+            plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in allowed) \
                 else char
         out.append(plain)
         starts.extend([m.start()] * len(plain))
