@@ -88,7 +88,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                                and len(w) > 2 and w not in fine))
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
-        best_found = _named(box, words, mentioned[0])
+        best_found = _named(box, words, mentioned[0], fine=fine)
         other = None if best_found else _named(box, words, None, exact=True)
         if other is not None and other[1].namespace and other[1].kind != "Namespace":
             # two subjects ("checkout throws 503 and loki-2 is Pending too"): both namespaces,
@@ -96,7 +96,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             return Scope(sorted({mentioned[0], other[1].namespace}), None)
         namespace = mentioned[0]
     else:
-        best_found = _named(box, words, namespace)
+        best_found = _named(box, words, namespace, fine=fine)
     scope_ns = [namespace] if namespace else known
     if best_found is not None:
         word, best, matches = best_found
@@ -125,8 +125,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     return scope
 
 
-def _named(box: Toolbox, words: list[str], namespace: str | None,
-           exact: bool = False) -> tuple[str, Match, list[Match]] | None:
+def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = False,
+           fine: set[str] | None = None) -> tuple[str, Match, list[Match]] | None:
     """The first word of the question that names an object (in `namespace`, if given), with
     its matches: the first name a question gives is what it is about."""
     looked = [(w, box.find(w, namespace=namespace)) for w in words[:MAX_WORDS]]  # bounded
@@ -137,7 +137,9 @@ def _named(box: Toolbox, words: list[str], namespace: str | None,
         return named
     for word, found in looked:  # a near namespace is a coincidence ("morning": monitoring)
         matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)
-                   and (m.kind != "Namespace" or m.score >= _NEAR_NAMESPACE)]
+                   and (m.kind != "Namespace" or m.score >= _NEAR_NAMESPACE)
+                   and not any(m.name == f or m.name.startswith(f"{f}-")  # nor a guess the
+                               for f in fine or set())]  # question rules out ("X looks fine")
         if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
             if named is not None and matches[0].score < _CLOSE:  # question spells exactly
                 return named
