@@ -646,3 +646,33 @@ def test_escapes_that_hide_nothing_stay_as_written() -> None:
     for line in ("path C:\\x64\\temp ok=1 \\u0022hello\\u0022",
                  '{"log":"GET /health 200 \\u0022ok\\u0022\\n","stream":"stdout"}'):
         assert redact_text(line) == line
+
+
+@pytest.mark.parametrize("line", [
+    "curl --user=admin:Sup3rS3cr3tPw https://grafana/api/health",
+    "curl -uadmin:Sup3rS3cr3tPw https://grafana/api/health",
+    "curl --proxy-user=ops:Sup3rS3cr3tPw -x http://proxy:3128 https://x",
+    "curl -U ops:Sup3rS3cr3tPw -x http://proxy:3128 https://x",
+    "htpasswd -b -c /etc/nginx/.htpasswd admin Sup3rS3cr3tPw",
+    "htpasswd -B -C 10 -b /etc/nginx/.htpasswd admin Sup3rS3cr3tPw",
+    "htpasswd -b -n admin Sup3rS3cr3tPw"])
+def test_a_user_and_password_on_a_command_line_lose_the_password_only(line: str) -> None:
+    out = redact_text(line)
+    assert "Sup3rS3cr3tPw" not in out
+    assert ("admin" in out or "ops" in out) and out.split()[0] in ("curl", "htpasswd")
+
+
+def test_command_line_ids_and_other_colon_flags_stay() -> None:
+    for line in ("docker run -u 1000:1000 img", "curl --user-agent=foo:bar https://x",
+                 "tar -uf archive.tar a:b", "htpasswd -c /etc/nginx/.htpasswd admin"):
+        assert redact_text(line) == line
+
+
+def test_curl_user_in_a_container_argv_loses_the_password() -> None:
+    pod = {"kind": "Pod", "metadata": {"name": "probe"}, "spec": {"containers": [
+        {"name": "c", "command": ["curl", "-uadmin:Sup3rS3cr3tPw", "--proxy-user=ops:Sup3rS3cr3tPw",
+                                  "https://grafana/api/health"]}]}}
+    out = redact_object(pod)
+    command = out["spec"]["containers"][0]["command"]
+    assert "Sup3rS3cr3tPw" not in json.dumps(out)
+    assert command[0] == "curl" and command[-1] == "https://grafana/api/health"

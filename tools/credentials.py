@@ -39,7 +39,7 @@ def redact_credentials(text: str, lower: str) -> str:
         text = _USERINFO.sub(_redact_userinfo, text)
     if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
         text = _ORACLE_LOGIN.sub(keep_head, text)
-    if "-u" in text:
+    if "-u" in text or "-U" in text:
         text = _CURL_USER.sub(keep_head, text)
     if (" -" in text or "\t-" in text or "/user:" in lower) and (
             _CLI_HINTS.search(lower) or "-U " in text):
@@ -94,9 +94,11 @@ _ORACLE_LOGIN = re.compile(  # jdbc:oracle:thin:scott/tiger@db, sqlplus scott/ti
     r"(?:[ \t]+-\w+)*[ \t]+(?:target[ \t]*=?[ \t]*)?)[\w$#.]+/)(?P<pw>[^\s@/\\\"']+)(?=@)",
     re.IGNORECASE,
 )
-_CURL_USER = re.compile(  # not `docker run -u 1000:1000`
-    r"(?<!\S)(?P<head>(?:-u|--user)[ \t]+(?!\d+:\d+(?:\s|$))[^\s:\"']+:)(?P<pw>[^\s\"']+)"
+_CURL_USER = re.compile(  # -u/-U attached or not, --(proxy-)user; not `docker run -u 1000:1000`
+    r"(?<!\S)(?P<head>(?:-[uU](?:[ \t]+|=)?|--(?:proxy-)?user(?:[ \t]+|=))"
+    r"(?!\d+:\d+(?:\s|$))[^\s:\"'=-][^\s:\"']*:)(?P<pw>[^\s\"']+)"
 )
+_HTPASSWD_FLAGS = r"(?:[ \t]+-\w+(?:[ \t]+\d+(?=[ \t]))?)"
 _CLI_PASSWORD = re.compile(
     r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
     r"|redis-cli\b[^\n]{0,200}?[ \t]-a[ \t]+"
@@ -106,8 +108,11 @@ _CLI_PASSWORD = re.compile(
     r"[ \t]+login\b[^\n]{0,200}?[ \t]-p[ \t]+"
     r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]{0,200}?[ \t]-P[ \t]*"
     r"|ldap\w*\b[^\n]{0,200}?[ \t]-w[ \t]+"
-    r"|htpasswd(?:[ \t]+-\w+)*?[ \t]+-\w*(?:n\w*b|b\w*n)\w*(?:[ \t]+-\w+)*[ \t]+[^\s-]\S*[ \t]+"
-    r"|htpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+)"
+    # htpasswd -b [-n] [flags, `-C 10`] [FILE] USER PW: with -n there is no FILE
+    rf"|htpasswd(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*b)(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*n)"
+    rf"{_HTPASSWD_FLAGS}+[ \t]+[^\s-]\S*[ \t]+"
+    rf"|htpasswd(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*b)(?!{_HTPASSWD_FLAGS}*?[ \t]+-\w*n)"
+    rf"{_HTPASSWD_FLAGS}+[ \t]+[^\s-]\S*[ \t]+[^\s-]\S*[ \t]+)"
     r"|(?<!\S)-pass(?:in|out)?[ \t]+pass:"
     r"|(?<!\S)-U[ \t]+[^\s%\"']+%"
     r"|\bnet[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+)"
