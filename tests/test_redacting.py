@@ -676,3 +676,33 @@ def test_curl_user_in_a_container_argv_loses_the_password() -> None:
     command = out["spec"]["containers"][0]["command"]
     assert "Sup3rS3cr3tPw" not in json.dumps(out)
     assert command[0] == "curl" and command[-1] == "https://grafana/api/health"
+
+
+@pytest.mark.parametrize("name", ["LDAP_BIND_CRED", "DJANGO_SK", "SERVICE_CRED"])
+def test_env_names_abbreviating_credential_or_secret_key_lose_their_value(name: str) -> None:
+    pod = {"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [
+        {"name": "app", "env": [{"name": name, "value": "Sup3rS3cr3tPw"},
+                                {"name": "DISK", "value": "Sup3rS3cr3tPw"}]}]}}
+    env = redact_object(pod)["spec"]["containers"][0]["env"]
+    assert env[0] == {"name": name, "value": REDACTED}
+    assert env[1]["value"] == "Sup3rS3cr3tPw"  # not a secret's name: judged as text
+
+
+@pytest.mark.parametrize("name", ["SMTP_LOGIN", "OAUTH_CLIENT", "ADMIN_ACCOUNT"])
+def test_a_user_password_pair_under_a_login_name_loses_the_password(name: str) -> None:
+    pod = {"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [
+        {"name": "app", "env": [{"name": name, "value": "app:Sup3rS3cr3tPw"}]}]}}
+    env = redact_object(pod)["spec"]["containers"][0]["env"]
+    assert env[0]["value"] == f"app:{REDACTED}"
+    assert redact_text(f"{name}=app:Sup3rS3cr3tPw cid=7") == f"{name}=app:{REDACTED} cid=7"
+
+
+def test_ids_ports_and_roles_under_login_names_stay() -> None:
+    for line in ("KAFKA_CLIENT=broker:9092", "runAsUser: 1000:1000", "DB_USER=app:readonly",
+                 "client: 10.0.0.1:54321", "user=system:serviceaccount:shop:app",
+                 'msg="login failed for user: bob" ts=10:00:01'):
+        assert redact_text(line) == line
+    pod = {"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [
+        {"name": "app", "env": [{"name": "KAFKA_CLIENT", "value": "broker:9092"},
+                                {"name": "RUN_AS_USER", "value": "1000:1000"}]}]}}
+    assert redact_object(pod) == pod

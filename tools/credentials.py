@@ -11,7 +11,14 @@ import base64
 import binascii
 import re
 
-from .secret_names import is_secret_value, keep_head, keep_quotes, sensitive_name
+from .secret_names import (
+    is_secret_value,
+    keep_head,
+    keep_quotes,
+    login_password,
+    names_login,
+    sensitive_name,
+)
 from .secret_tokens import REDACTED, known_token, looks_random
 
 
@@ -46,6 +53,8 @@ def redact_credentials(text: str, lower: str) -> str:
         text = _CLI_PASSWORD.sub(keep_quotes, text)
     if "|" in text and ("stdin" in lower or "chpasswd" in lower):
         text = _PIPED_PASSWORD.sub(keep_quotes, text)
+    if ":" in text and _LOGIN_HINTS.search(lower):
+        text = _LOGIN_VALUE.sub(_redact_login_value, text)
     if "AUTH" in text:
         text = _AUTH_COMMAND.sub(_redact_auth_command, text)
     if text.count(":") >= 4 and "\n" not in text:
@@ -123,6 +132,10 @@ _PIPED_PASSWORD = re.compile(  # echo 'pw' | docker login --password-stdin; echo
     r"(?P<pw>'[^'\n]*'|\"[^\"\n]*\"|[^\s|'\"]+)"
     r"(?=[ \t]*\|[^\n]{0,200}(?:-stdin|chpasswd|/dev/stdin))"
 )
+_LOGIN_VALUE = re.compile(  # SMTP_LOGIN=app:pw, "oauth_client": "id:secret"
+    r"(?<![\w.-])(?P<key>[A-Za-z][\w.-]{0,63})(?P<sep>[\"']?[ \t]*[=:][ \t]*[\"']?)"
+    r"(?P<pair>[\w.@+-]{1,64}:[^\s:/@\"',;]{4,256})(?=[\s\"',;]|$)")
+_LOGIN_HINTS = re.compile(r"login|client|user|account|usr")
 _AUTH_COMMAND = re.compile(  # redis MONITOR `"AUTH" "pw"`, SMTP/IMAP `AUTH PLAIN <base64>`
     r"(?P<head>\"?\bAUTH\"?[ \t]+(?:(?:PLAIN|LOGIN|XOAUTH2)[ \t]+|\"[^\"\s]*\"[ \t]+(?=\"))?)"
     r"(?P<pw>\"[^\"\n]+\"|[^\s\"]+)"
@@ -159,6 +172,13 @@ _COOKIE = re.compile(r"(?P<head>\b(?:set-)?cookie[ \t]*:[ \t]*)(?P<pw>[^\n\"'\\]
 _COOKIE_PAIR = re.compile(r"(?P<name>[^\s=;,]+)=(?P<value>[^;\s,]*)")
 _SESSION_COOKIE = re.compile(r"sid|sess|token|auth|jwt|remember|login|[xc]srf", re.IGNORECASE)
 _COOKIE_ATTRIBUTES = frozenset({"path", "domain", "expires", "max-age", "samesite", "priority"})
+
+
+def _redact_login_value(m: re.Match[str]) -> str:
+    pair = login_password(m.group("pair")) if names_login(m.group("key")) else None
+    if not pair:
+        return m.group()
+    return m.group()[: m.start("pair") - m.start() + pair.start("pw")] + REDACTED
 
 
 def _redact_basic(m: re.Match[str]) -> str:

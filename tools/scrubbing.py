@@ -19,6 +19,7 @@ from .redacting import (
     redact_value,
     sensitive_name,
 )
+from .secret_names import login_password, names_login
 
 
 def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +238,8 @@ def _redact_container(container: dict[str, Any]) -> None:
 def _redact_named(name: str, value: str) -> str:
     if sensitive_name(name, broad=True) and is_secret_value(value):
         return REDACTED
+    if names_login(name) and (pair := login_password(value)):
+        return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
     return redact_value(value)
 
 

@@ -19,10 +19,11 @@ _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "a
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
-_EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "creds", "signature", "sig", "sessid",
-                    "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk", "totp",
-                    "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord", "haslo",
-                    "parola", "salasana", "losenord", "hmac", "pepper", "seed", "signing"})
+_EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "cred", "creds", "signature", "sig",
+                    "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
+                    "totp", "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord",
+                    "haslo", "parola", "salasana", "losenord", "hmac", "pepper", "seed",
+                    "signing"})
 # Whole names (separators dropped) that hold a secret though no word above says so.
 _NAMED_SECRETS = ("motdepasse", "secretkeybase", "erlangcookie", "honeycombteam",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
@@ -95,7 +96,7 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     if broad:
         joined = "".join(seg for seg in segs if seg not in _NOT_STRONG)
         return (bool(_EXACT_BROAD.intersection(segs)) or any(w in joined for w in _STRONG)
-                or any(_ends_in_pass(seg) for seg in segs))
+                or any(_ends_in_pass(seg) for seg in segs) or segs[-1] == "sk")  # DJANGO_SK
     if len(segs) > 1 and segs[-2:] == ["session", "id"]:
         return True
     if len(segs) > 1 and (segs[-1] in _VALUE_SUFFIX or segs[-1].isdigit()):
@@ -150,6 +151,30 @@ def names_password(name: str) -> bool:
     return sensitive_name(name) and any(
         _PASSWORD_WORDS.search(seg) and seg not in _PASS_WORDS
         for seg in (s.lower() for s in SEGMENT.findall(fold_name(name))))
+
+
+# Names whose value may be a `user:password` pair (`SMTP_LOGIN=app:pw`, `OAUTH_CLIENT=id:secret`).
+_LOGIN_LAST = frozenset({"login", "logins", "client", "userpass", "basicauth", "account", "user",
+                         "username", "userinfo", "usr"})
+_LOGIN_PAIR = re.compile(r"(?P<user>[\w.@+-]{1,64}):(?P<pw>[^\s:/@\"',;]{4,256})")
+
+
+def names_login(name: str) -> bool:
+    """Whether a key may hold `user:password` (`SMTP_LOGIN`, `OAUTH_CLIENT`, `basic_auth`)."""
+    segs = [s.lower() for s in SEGMENT.findall(fold_name(name))]
+    return bool(segs) and (segs[-1] in _LOGIN_LAST or "".join(segs[-2:]) in _LOGIN_LAST)
+
+
+def login_password(value: str) -> re.Match[str] | None:
+    """The `user:password` pair `value` is, when its second half looks like a password: not a
+    port or an id (`1000:1000`, `broker:9092`), not a short lowercase word (`app:readonly`)."""
+    m = _LOGIN_PAIR.fullmatch(value)
+    if not m:
+        return None
+    pw = m.group("pw")
+    if pw.isdigit() or (pw.isalpha() and pw.islower() and len(pw) < 10):
+        return None
+    return m if is_secret_value(pw) else None
 
 
 def _ends_in_pass(seg: str) -> bool:
