@@ -27,7 +27,9 @@ _SVC_HOST_PORT = re.compile(
     r"\b([a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?::\d+)?)")
 SLOW_SECONDS = 1.0
 _RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
-                        r"connection (?:re-?)?established|healthy again)\b", re.IGNORECASE)
+                        r"connection (?:re-?)?established|healthy again|connected to|"
+                        r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections)\b",
+                        re.IGNORECASE)
 
 
 @dataclass(frozen=True)
