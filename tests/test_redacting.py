@@ -706,3 +706,9 @@ def test_ids_ports_and_roles_under_login_names_stay() -> None:
         {"name": "app", "env": [{"name": "KAFKA_CLIENT", "value": "broker:9092"},
                                 {"name": "RUN_AS_USER", "value": "1000:1000"}]}]}}
     assert redact_object(pod) == pod
+
+
+def test_an_accented_secret_word_is_still_the_word() -> None:
+    for key in ("contraseña", "Contraseña", "mot_de_passé"):
+        assert redact_text(f"{key}=Sup3rS3cr3tPw x=1") == f"{key}={REDACTED} x=1"
+    assert redact_text("café crème ok=1 naïve") == "café crème ok=1 naïve"

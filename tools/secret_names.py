@@ -127,11 +127,14 @@ _HOMOGLYPHS = str.maketrans(
 @functools.lru_cache(maxsize=4096)
 def fold_char(char: str) -> str:
     """What a character of a key stands for: fullwidth and compatibility forms folded (NFKC),
-    Cyrillic and Greek look-alikes made Latin, invisible format characters (zero-width spaces,
-    soft hyphens, direction marks) dropped."""
+    Cyrillic and Greek look-alikes made Latin, accents dropped, invisible format characters
+    (zero-width spaces, soft hyphens, direction marks) dropped."""
     if unicodedata.category(char) == "Cf":
         return ""
     folded = unicodedata.normalize("NFKC", char).translate(_HOMOGLYPHS)
+    if not folded.isascii():  # an accented letter: its base (`contraseña` is `contrasena`)
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded)
+                         if not unicodedata.combining(c))
     return folded if folded.isascii() else char
 
 
