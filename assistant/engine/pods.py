@@ -12,7 +12,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence
 from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
-from .environment import env_source, identity_note, secret_of, service_link
+from .environment import env_source, heap_setting, identity_note, secret_of, service_link
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .view import ClusterView
@@ -455,9 +455,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     evidence = [Evidence(source="status", object=ref, detail=status_line)]
     if last_reason == "OOMKilled":
         limit = _memory_limit(pod, name)
+        heap = heap_setting(pod, name)  # a JVM heap above the limit is killed by design
         return PodIssue("oom_killed",
                         f"the container {name} is killed for exceeding its memory limit"
-                        f" ({limit or 'no limit set'}): OOMKilled, exit code 137", evidence,
+                        f" ({limit or 'no limit set'}): OOMKilled, exit code 137"
+                        + (f"; {heap}" if heap else ""), evidence,
                         0.95, container=name, detail={"limit": limit or "", "container": name})
     liveness = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
                 if "liveness probe" in (e.get("message") or "").lower()]
