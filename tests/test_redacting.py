@@ -712,3 +712,28 @@ def test_an_accented_secret_word_is_still_the_word() -> None:
     for key in ("contraseña", "Contraseña", "mot_de_passé"):
         assert redact_text(f"{key}=Sup3rS3cr3tPw x=1") == f"{key}={REDACTED} x=1"
     assert redact_text("café crème ok=1 naïve") == "café crème ok=1 naïve"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ('[smtp]\npassword = """Sup3rS3cr3tPw"""', 'password = """'),
+    ("[smtp]\npassword = '''Sup3rS3cr3tPw'''", "password = '''"),
+    ('{"Parameter": {"Name": "/prod/db/password", "Type": "SecureString", "Value": '
+     '"Sup3rS3cr3tPw"}}', '"Name": "/prod/db/password"'),
+    ('[{"ParameterKey": "DBPassword", "ParameterValue": "Sup3rS3cr3tPw"}]',
+     '"ParameterKey": "DBPassword"'),
+    ("<entry><key>spring.datasource.password</key><value>Sup3rS3cr3tPw</value></entry>",
+     "<key>spring.datasource.password</key><value>")])
+def test_a_secret_named_in_a_separate_field_or_in_triple_quotes_is_hidden(text: str,
+                                                                          shown: str) -> None:
+    """TOML multi-line strings; a name and its value in two fields (AWS SSM, CloudFormation,
+    a Java properties XML `<entry>`)."""
+    out = redact_text(text)
+    assert "Sup3rS3cr3tPw" not in out and shown in out
+
+
+def test_harmless_values_in_separate_fields_stay() -> None:
+    for text in ('{"Name": "/prod/db/host", "Type": "String", "Value": "db.internal"}',
+                 '{"ParameterKey": "PasswordLength", "ParameterValue": "16"}',
+                 "<entry><key>db.url</key><value>jdbc:postgresql://db:5432/app</value></entry>",
+                 'title = """Release notes"""'):
+        assert redact_text(text) == text

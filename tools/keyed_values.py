@@ -75,7 +75,8 @@ _WRAP = r"(?P<wrap>[A-Za-z_][\w.:]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU
 _ASSIGNMENT = re.compile(
     rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝]|{_S}->)(?![=/]){_S}*){_WRAP})"
-    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'(?:[^'\\\n]|\\.){0,8192}'"
+    r"(?P<pw>\"\"\"[^\n]{1,8192}?\"\"\"|'''[^\n]{1,8192}?'''"  # TOML's multi-line strings
+    r"|\"(?:[^\"\\\n]|\\.){0,8192}\"|'(?:[^'\\\n]|\\.){0,8192}'"
     r"|\{[^{}\s\"'$]{1,1024}\}(?![^\s,;&\]}])"  # `password={x}`, not `{{ .x }}` nor JSON
     r"|\[[^\[\]\s\"',]{1,1024}\](?![^\s,;&\]}])"  # Go's map[X-Api-Key:[x]], `password=[x]`
     r"|(?P<bs>\\+)\"(?:(?!(?P=bs)\").){0,8192}(?P=bs)\""  # values are bounded: no quadratic
@@ -113,9 +114,15 @@ _XML_ELEMENT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NAMED_VALUE = re.compile(  # <add key="K" value="V"/>, {"name":"K","value":"V"}, YAML env lists
-    rf"(?P<head>\b(?:name|key)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?P<key>{_KEY})\\?[\"']?"
-    r"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?\\?[\"']?value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
-    r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>\n]{0,200}>)"
+    # and their variants: {"Name": "/prod/db/password", "Type": "SecureString", "Value": "V"},
+    # CloudFormation's {"ParameterKey": "DBPassword", "ParameterValue": "V"}, <key>K</key><value>
+    rf"(?P<head>\b[a-z]{{0,24}}(?:name|key)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+    rf"(?:[\w.-]{{0,64}}/){{0,16}}(?P<key>{_KEY})\\?[\"']?"
+    r"(?:[ \t]*,[ \t]*\\?\"\w{1,32}\\?\"[ \t]*:[ \t]*\\?\"[^\"\\\n]{0,64}\\?\"){0,2}"
+    r"[ \t]*,?[ \t]*(?:\r?\n[ \t]*)?\\?[\"']?[a-z]{0,24}value\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
+    r"|\b(?:name|key)[ \t]*=[ \t]*[\"'](?P<key2>" + _KEY + r")[\"'][^<>\n]{0,200}>"
+    r"|<(?P<tag>key|name)>[ \t]*(?:[\w.-]{0,64}/){0,16}(?P<key3>" + _KEY
+    + r")[ \t]*</(?P=tag)>\s{0,64}<value>)"
     r"(?P<pw>[^\s\"'\\<>|][^\"'\\\r\n<>]*)",  # not a block scalar's `|`: its body is below
     re.IGNORECASE,
 )
@@ -202,6 +209,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         if escapes and pw[escapes : escapes + 1] == '"':
             open_ = close = pw[: escapes + 1]
             inner = pw[escapes + 1 : -(escapes + 1)]
+        elif pw[:3] in ('"""', "'''") and len(pw) >= 6 and pw.endswith(pw[:3]):
+            open_, close, inner = pw[:3], pw[:3], pw[3:-3]  # TOML's multi-line strings
         elif pw[:1] in "\"'":
             closed = len(pw) > 1 and pw[-1] == pw[0]
             open_, close, inner = pw[0], pw[0] if closed else "", pw[1:-1] if closed else pw[1:]
@@ -210,7 +219,7 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
         else:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
-        key = m.group("key") or m.groupdict().get("key2") or ""
+        key = m.group("key") or m.groupdict().get("key2") or m.groupdict().get("key3") or ""
         if not (sensitive_name(key) or _query_key(m, key)) or not is_secret_value(
                 inner) or not is_secret_value(pw):
             return m.group()
