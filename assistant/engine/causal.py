@@ -358,6 +358,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         finding.facts["wrong_port"] = port
         finding.facts["service_port"] = ",".join(str(p) for p in ports)
         finding.confidence = max(finding.confidence, 0.9)
+        _port_dropped(view, finding, service, int(port), findings, by_object)
         return
     selector = (service.get("spec") or {}).get("selector") or {}
     backing = [p for p in view.items("Pod", meta(service).get("namespace"))
@@ -578,6 +579,38 @@ def _dns_parts(host: str, namespace: str) -> tuple[str | None, str, str]:
         at = parts.index("svc")
         return (parts[at - 3] if at >= 3 else None), parts[at - 2], parts[at - 1]
     return None, parts[0], parts[1] if len(parts) > 1 else namespace
+
+
+def _port_dropped(view: ClusterView, finding: Finding, service: Obj, port: int,
+                  findings: list[Finding], by_object: dict[str, list[Finding]]) -> None:
+    """The client asks a port the Service no longer exposes, while the pods behind it still
+    serve it (a chart upgrade that dropped it): the Service is what to fix, not the client."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    namespace, name = meta(service).get("namespace"), meta(service)["name"]
+    served = {(p.get("containerPort"), p.get("name")) for pod in view.items("Pod", namespace)
+              if selector and matches_selector({"matchLabels": selector},
+                                               meta(pod).get("labels") or {})
+              for c in (pod.get("spec") or {}).get("containers") or []
+              for p in c.get("ports") or []}
+    named = next((n for number, n in served if number == port), None)
+    if not any(number == port for number, _ in served):
+        return
+    ref = f"Service/{namespace}/{name}"
+    ports = ", ".join(str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or [])
+    cause = Finding(
+        category="dependency_unreachable", object=ref,
+        summary=f"service {name} no longer exposes port {port}",
+        explanation=(f"Service {name} exposes only {ports}, while its pods still serve {port}"
+                     + (f" ({named})" if named else "") + f": clients that call {name}:{port} "
+                     "get nowhere (a port dropped from the Service, e.g. by a chart upgrade)"),
+        evidence=[Evidence(source="spec", object=ref, detail=f"ports: {ports}; the pods "
+                           f"serve containerPort {port}"), *finding.evidence[:1]],
+        confidence=0.9, impact=finding.impact, related=[finding.object])
+    cause.facts = {"service_missing_port": str(port), "service": name,
+                   "port_name": named or ""}
+    findings.append(cause)
+    by_object.setdefault(ref, []).append(cause)
+    _set(finding, cause)
 
 
 def _external_name(view: ClusterView, finding: Finding, service: Obj,
