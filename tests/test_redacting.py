@@ -737,3 +737,19 @@ def test_harmless_values_in_separate_fields_stay() -> None:
                  "<entry><key>db.url</key><value>jdbc:postgresql://db:5432/app</value></entry>",
                  'title = """Release notes"""'):
         assert redact_text(text) == text
+
+
+def test_a_secret_in_a_heredoc_an_anchor_or_terraform_state_is_hidden() -> None:
+    """HCL's `secret_value = <<EOT`, a YAML anchor used under a secret's key, and what
+    Terraform's `random_password` generated: the value goes, the rest of the text stays."""
+    hcl = 'resource "x" "y" {\n  secret_value = <<EOT\nSup3rS3cr3tPw\nEOT\n  name = "a"\n}'
+    yml = "x-db: &pw Sup3rS3cr3tPw\ndb_password: *pw\nother: &o keep-me\nname: *o"
+    state = ('{"type": "random_password", "instances": [{"attributes": {"result": '
+             '"Sup3rS3cr3tPw", "length": 16}}]}, {"type": "aws_instance", "attributes": '
+             '{"result": "keep-me"}}')
+    for text in (hcl, yml, state):
+        out = redact_text(text)
+        assert "Sup3rS3cr3tPw" not in out
+        assert 'name = "a"' in out or "keep-me" in out
+    harmless = "description = <<EOT\nSome text\nEOT"
+    assert redact_text(harmless) == harmless

@@ -47,7 +47,12 @@ def redact_keyed_structure(text: str, lower: str) -> str:
         text = _sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if "name" in lower and "value" in lower:
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
+    if "<<" in text and "\n" in text:
+        text = _sub_at_keys(_HEREDOC, _redact_heredoc, text, text.lower(), line=True)
+    if "&" in text and "*" in text:
+        text = _redact_anchored(text)
     return text  # values on the lines below their key: `spread_values`, line by line
+
 
 
 
@@ -449,3 +454,44 @@ def _redact_spaced(m: re.Match[str]) -> str:
     return m.group("head") + REDACTED
 
 
+def redact_generated(text: str) -> str:
+    """Terraform state: what a `random_password` or `random_string` resource generated (its
+    `result`, `bcrypt_hash`), whatever the key's name says."""
+    out: list[str] = []
+    pos = 0
+    for m in _RANDOM_RESOURCE.finditer(text):
+        if m.start() < pos:
+            continue
+        end = text.find('"type"', m.end())
+        end = len(text) if end < 0 else end
+        out += (text[pos : m.end()], _GENERATED.sub(rf"\g<head>{REDACTED}", text[m.end() : end]))
+        pos = end
+    return "".join(out) + text[pos:] if out else text
+
+
+_RANDOM_RESOURCE = re.compile(r'"type"[ \t]*:[ \t]*"random_(?:password|string)"')
+_GENERATED = re.compile(r'(?P<head>"(?:result|bcrypt_hash)"[ \t]*:[ \t]*")[^"\\\n]+(?=")')
+_HEREDOC = re.compile(  # HCL and shell: `secret_value = <<EOT`, the value's lines, `EOT`
+    rf"^(?P<head>{_S}*(?P<key>{_KEY}){_S}*=?{_S}*<<[-~]?(?P<q>[\"']?)(?P<tag>[A-Za-z_]\w{{0,31}})"
+    rf"(?P=q){_S}*\r?\n)(?P<pw>(?:(?!{_S}*(?P=tag){_S}*\r?$)[^\n]*\n){{1,1000}}?)"
+    rf"(?={_S}*(?P=tag){_S}*\r?$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _redact_heredoc(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return f"{m.group('head')}{REDACTED}\n"
+
+
+_ALIAS = re.compile(rf"(?P<key>{_KEY})[\"']?{_S}*:{_S}*\*(?P<anchor>[\w.-]{{1,64}})", re.IGNORECASE)
+
+
+def _redact_anchored(text: str) -> str:
+    """YAML: the scalar anchored as `&pw x` and used as `db_password: *pw` is the secret."""
+    anchors = {m.group("anchor") for m in _ALIAS.finditer(text) if sensitive_name(m.group("key"))}
+    for anchor in anchors:
+        text = re.sub(rf"(?P<head>&{re.escape(anchor)}{_S}+)(?P<pw>[^\s#\[{{|>][^\n#]*?)"
+                      rf"(?={_S}*(?:#|\r?$))", keep_quotes, text, flags=re.MULTILINE)
+    return text

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
-from .keyed_values import has_key_hint, redact_keyed, redact_keyed_structure
+from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .personal_data import redact_personal_data
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
@@ -259,6 +259,8 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
     """The rules that may span lines. `keyed`: whether `lower` holds a key hint, when the caller
     knows."""
     text = redact_private_keys(text, lower)
+    if "random_" in lower:
+        text = redact_generated(text)
     if not (has_key_hint(lower) if keyed is None else keyed):
         return text
     return redact_keyed_structure(text, lower)
