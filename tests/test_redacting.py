@@ -753,3 +753,14 @@ def test_a_secret_in_a_heredoc_an_anchor_or_terraform_state_is_hidden() -> None:
         assert 'name = "a"' in out or "keep-me" in out
     harmless = "description = <<EOT\nSome text\nEOT"
     assert redact_text(harmless) == harmless
+
+
+def test_a_heredoc_under_a_secrets_key_is_hidden_as_a_log_streams() -> None:
+    lines = ["2026-12-06T03:00:00Z INFO secret_value = <<EOT",
+             "2026-12-06T03:00:01Z INFO Sup3rS3cr3tPw", "2026-12-06T03:00:02Z INFO EOT",
+             "2026-12-06T03:00:03Z INFO applied 3 resources"]
+    out = list(redact_lines(lines))
+    assert "Sup3rS3cr3tPw" not in "\n".join(out)
+    assert out[1].startswith("2026-12-06T03:00:01Z INFO ") and out[2:] == lines[2:]
+    harmless = ["description = <<EOT", "Some text", "EOT"]
+    assert list(redact_lines(harmless)) == harmless

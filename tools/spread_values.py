@@ -28,6 +28,7 @@ class SpreadValues:
         self._column = 0  # the key's column (the dash's, for an env entry or a list item)
         self._left = 0  # lines it may still take
         self._first = False  # the first line below a block's key: a mapping there closes it
+        self._tag = ""  # the word that ends a heredoc
 
     def hide(self, line: str) -> str:
         if self._kind:
@@ -45,10 +46,15 @@ class SpreadValues:
         block = _BLOCK_END.search(end) is not None
         alone = len(words) == 1 and len(line) <= 128  # `DB_PASSWORD`, alone on its line
         prints = len(line) <= 512 and ("-password" in line or "base64" in line)
-        if not (named or flag or continued or block or alone or prints) or not has_key_hint(
-                line.lower()):
+        heredoc = "<<" in end or "<<" in line[-40:]
+        if not (named or flag or continued or block or alone or prints or heredoc) or not (
+                has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
-        if block and (opener := _OPENS_BLOCK.search(line)) and sensitive_name(
+        if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
+                opener.group("key")):
+            self._open("heredoc", opener.start("key"), line)
+            self._tag = opener.group("tag")
+        elif block and (opener := _OPENS_BLOCK.search(line)) and sensitive_name(
                 opener.group("key")):
             self._open("block", opener.start("key"), line)
         elif named and (opener := _OPENS_ENV.search(line)) and sensitive_name(
@@ -102,6 +108,14 @@ class SpreadValues:
             self._kind = ""
             run = _CUT_VALUE.match(line)
             return REDACTED + line[run.end():] if run else line
+        if self._kind == "heredoc":  # every line up to the one that ends it (`EOT`)
+            words = line.split()
+            if words[-1:] == [self._tag] or not self._left:
+                self._kind = ""
+                return line
+            width = len(self._prefix)
+            keep = width if width and _shape(line[:width]) == self._prefix else 0
+            return line[:keep] + (" " if keep else "") + REDACTED if line.strip() else line
         if self._kind == "announced":  # the credential alone on a line below its announcement
             if not line.strip():
                 if not self._left:
@@ -194,6 +208,9 @@ _BLOCK_END = re.compile(r"[:|>][-+0-9]{0,2}$")
 _OPENS_BLOCK = re.compile(
     rf"(?:^|{_S})(?:-{_S}+)?[\"']?(?P<key>{_KEY})[\"']?{_S}*:{_S}*(?:[|>][-+0-9]{{0,2}}{_S}*)?$",
     re.IGNORECASE)
+_OPENS_HEREDOC = re.compile(  # HCL and shell: `secret_value = <<EOT`
+    rf"(?:^|{_S})[\"']?(?P<key>{_KEY})[\"']?{_S}*=?{_S}*<<[-~]?[\"']?(?P<tag>[A-Za-z_]\w{{0,31}})"
+    rf"[\"']?{_S}*$", re.IGNORECASE)
 _OPENS_ENV = re.compile(
     rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
     re.IGNORECASE)
