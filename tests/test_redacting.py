@@ -764,3 +764,18 @@ def test_a_heredoc_under_a_secrets_key_is_hidden_as_a_log_streams() -> None:
     assert out[1].startswith("2026-12-06T03:00:01Z INFO ") and out[2:] == lines[2:]
     harmless = ["description = <<EOT", "Some text", "EOT"]
     assert list(redact_lines(harmless)) == harmless
+
+
+def test_request_ids_and_digests_by_their_key_stay() -> None:
+    """S3's second request id, a go.sum hash, a JOSE thumbprint: random-looking, named as
+    what they are; a numbered secret's key still hides its value."""
+    for line in ("x-amz-request-id: 4442587FB7D0A2F9 x-amz-id-2: vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQ"
+                 "jryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=",
+                 "go: downloading golang.org/x/net v0.17.0 h1:pVaXccu2ozPjCXewfr1S2xzwG2l8JGkTMUx9"
+                 "cFNp+ik=",
+                 "kid=2024-11-rsa alg=RS256 x5t=NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAy"
+                 "QjVDNjk1RTM2Qg"):
+        assert redact_text(line) == line
+    for line in ("token_id_2: vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWG",
+                 "h1:ghp_3LpQEGi91bPG4A0iC1xNRnrZPSq17QbnzoJZ"):
+        assert "vlR7PnpV2Ce81l0P" not in redact_text(line) and "ghp_3Lp" not in redact_text(line)

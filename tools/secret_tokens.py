@@ -142,6 +142,9 @@ _BASE64_PUBLIC = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",  # -----BEGIN CERTIFIC
                   "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS",  # -----BEGIN PUBLIC KEY-----
                   "iVBORw0KGgo", "R0lGODlh", "R0lGODdh", "/9j/", "UklGR", "JVBERi0")
 _ARN_BEFORE = re.compile(r"\barn:[\w-]+:[\w-]+:[\w-]*:\d*:(?:[\w-]+[:/])?$")
+# Keys of a digest or a public key's thumbprint: go.sum's `h1:`, JOSE's `x5t`.
+_DIGEST_KEYS = frozenset({"h1", "x5t", "x5t#s256"})
+_NUMBERED = re.compile(r"(?:[-_.]?\d+)+$")  # `x-amz-id-2`, `token_id_2`
 _HEAD_KEYS = re.compile(r"([A-Za-z_][\w.-]*)=")
 _KEY_BEFORE = re.compile(r"(?P<key>[A-Za-z][\w.-]{0,63})[\"']?[ \t]*[:=][ \t]*[\"']?$")
 
@@ -190,19 +193,24 @@ def _spared(m: re.Match[str], head: str, core: str) -> bool:
 
 
 def _names_an_id(m: re.Match[str], head: str) -> bool:
-    """`ExtendedRequestId: Ow+0wn...`, `request_id=...`: an id by its key (not `session_id`,
-    `secret_id`, `access_key_id`, which `sensitive_name` knows)."""
+    """`ExtendedRequestId: Ow+0wn...`, `request_id=...`, `x-amz-id-2`: an id by its key (not
+    `session_id`, `secret_id`, `access_key_id`, which `sensitive_name` knows); a digest's key
+    (`h1:`, `x5t=`)."""
     names = _HEAD_KEYS.findall(head)
     name = names[-1] if names else ""
     if not name:
         before = _KEY_BEFORE.search(m.string, max(0, m.start() - 80), m.start())
         name = before.group("key") if before else ""
-    segments = SEGMENT.findall(name)
-    if not segments or segments[-1].lower() not in ("id", "ids"):
+    segments = [seg.lower() for seg in SEGMENT.findall(name)]
+    while len(segments) > 1 and segments[-1].isdigit():
+        segments.pop()  # S3's `x-amz-id-2`
+    if name.lower() in _DIGEST_KEYS:
+        return True
+    if not segments or segments[-1] not in ("id", "ids"):
         return False
     from .secret_names import sensitive_name  # noqa: PLC0415  # it imports this module
 
-    return not sensitive_name(name)
+    return not sensitive_name(name) and not sensitive_name(_NUMBERED.sub("", name))
 
 
 def _is_token(core: str) -> bool:
