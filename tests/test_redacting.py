@@ -779,3 +779,16 @@ def test_request_ids_and_digests_by_their_key_stay() -> None:
     for line in ("token_id_2: vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWG",
                  "h1:ghp_3LpQEGi91bPG4A0iC1xNRnrZPSq17QbnzoJZ"):
         assert "vlR7PnpV2Ce81l0P" not in redact_text(line) and "ghp_3Lp" not in redact_text(line)
+
+
+def test_an_oauth_client_secret_annotation_under_an_infra_domain_is_hidden() -> None:
+    """Infra projects' `*-secret` annotations name Secret objects and stay; a `client-secret`
+    is the credential itself, however name-like its value."""
+    annotations = {"auth.kubernetes.io/client-secret": "correct-horse-battery-staple",
+                   "nginx.ingress.kubernetes.io/auth-secret": "basic-auth",
+                   "cert-manager.io/issuer-secret-name": "ca-key-pair"}
+    out = redact_object({"metadata": {"name": "web", "annotations": annotations}})
+    shown = out["metadata"]["annotations"]
+    assert shown["auth.kubernetes.io/client-secret"] == REDACTED
+    assert shown["nginx.ingress.kubernetes.io/auth-secret"] == "basic-auth"
+    assert shown["cert-manager.io/issuer-secret-name"] == "ca-key-pair"

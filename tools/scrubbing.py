@@ -154,8 +154,17 @@ _DIGITS_RUN = re.compile(r"[0-9a-f]{16,}|[0-9]{6,}")  # a hex key or a PIN, neve
 
 def _names_a_secret(name: str) -> bool:
     """`auth-secret`, `tls-secret-name`, `secrets`: a key that names Secret objects (whose
-    values are object names under the projects above); not `webhook-token` nor `api-key`."""
-    return re.search(r"secrets?(?:[-_.]?name)?$", name, re.IGNORECASE) is not None
+    values are object names under the projects above); not `webhook-token` nor `api-key`, nor
+    `client-secret`: the secret of an OAuth client, a credential itself."""
+    m = re.search(r"(?:^|(?P<before>[a-z0-9]+)[-_.]?)secrets?(?:[-_.]?name)?$", name,
+                  re.IGNORECASE)
+    return m is not None and (m.group("before") or "").lower() not in _CREDENTIAL_SECRETS
+
+
+# What the secret of these is a credential, not a Secret object's name.
+_CREDENTIAL_SECRETS = frozenset({"client", "shared", "api", "app", "webhook", "signing", "jwt",
+                                 "session", "cookie", "hmac", "encryption", "master", "consumer",
+                                 "oauth", "oidc", "token"})
 
 
 def _infra_domain(domain: str) -> bool:
