@@ -792,3 +792,14 @@ def test_an_oauth_client_secret_annotation_under_an_infra_domain_is_hidden() -> 
     assert shown["auth.kubernetes.io/client-secret"] == REDACTED
     assert shown["nginx.ingress.kubernetes.io/auth-secret"] == "basic-auth"
     assert shown["cert-manager.io/issuer-secret-name"] == "ca-key-pair"
+
+
+def test_a_vendor_token_alone_on_a_certificate_line_is_hidden() -> None:
+    """Base64 letters alone do not make a certificate line: a vendor token between the markers
+    (or below a BEGIN in a log) goes, the body line beside it stays."""
+    out = redact_text(f"-----BEGIN CERTIFICATE-----\n{_CERT_BODY}\nAKIAIOSFODNN7EXAMPLE\n"
+                      "-----END CERTIFICATE-----")
+    assert "AKIAIOSFODNN7EXAMPLE" not in out and _CERT_BODY in out
+    logged = list(redact_lines(["ca: -----BEGIN CERTIFICATE-----", f"ca: {_CERT_BODY}",
+                                "ca: AKIAIOSFODNN7EXAMPLE"]))
+    assert logged[1] == f"ca: {_CERT_BODY}" and "AKIAIOSFODNN7EXAMPLE" not in logged[2]

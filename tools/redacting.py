@@ -32,7 +32,7 @@ from .credentials import redact_credentials, redact_private_keys
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .personal_data import redact_personal_data
 from .secret_names import fold_char, is_secret_value, sensitive_name
-from .secret_tokens import PREFIXES_FILE, REDACTED, redact_runs, use_prefixes
+from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
 from .spread_values import SpreadValues
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
@@ -85,8 +85,14 @@ def _redact_plain(text: str) -> str:
 def _redact_certificate(block: str) -> str:
     """A certificate or public key block: its markers and base64 body lines stay; any other line
     inside it (`password=x` between the markers) gets the rules of every line."""
-    return "\n".join(line if _CERTIFICATE_LINE.fullmatch(line) else _redact_line(line, line.lower())
+    return "\n".join(line if _certificate_line(line) else _redact_line(line, line.lower())
                      for line in block.split("\n"))
+
+
+def _certificate_line(line: str) -> bool:
+    """A certificate's marker or base64 body line, not a vendor token alone on its line."""
+    return _CERTIFICATE_LINE.fullmatch(line) is not None and not known_token().fullmatch(
+        line.strip())
 
 
 @functools.lru_cache(maxsize=8192)
@@ -136,7 +142,8 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
             if "-----END" in line.upper():
                 left = 0
             elif public and body and body.end() == len(line.rstrip("\\n\",}")) \
-                    and "=" not in body.group().rstrip("="):  # `=` only as padding
+                    and "=" not in body.group().rstrip("=") \
+                    and not known_token().fullmatch(body.group()):  # `=` only as padding
                 yield line  # a certificate's line: public, and its dates matter
                 continue
             elif body and not public:
