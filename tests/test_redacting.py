@@ -803,3 +803,10 @@ def test_a_vendor_token_alone_on_a_certificate_line_is_hidden() -> None:
     logged = list(redact_lines(["ca: -----BEGIN CERTIFICATE-----", f"ca: {_CERT_BODY}",
                                 "ca: AKIAIOSFODNN7EXAMPLE"]))
     assert logged[1] == f"ca: {_CERT_BODY}" and "AKIAIOSFODNN7EXAMPLE" not in logged[2]
+
+
+def test_a_yaml_anchor_named_like_a_secret_loses_its_value_as_a_log_streams() -> None:
+    out = list(redact_lines(["x-db: &pw Sup3rS3cr3tPw", "db_password: *pw"]))
+    assert "Sup3rS3cr3tPw" not in "\n".join(out) and out[0].startswith("x-db: &pw ")
+    for line in ("defaults: &defaults adapter: postgres", "base: &token_bucket 100"):
+        assert redact_text(line) == line

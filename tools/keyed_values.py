@@ -430,6 +430,8 @@ def redact_keyed(text: str, lower: str) -> str:
             text, lower = redacted, redacted.lower()
     if (" " in text or "\t" in text) and len(text.split(None, 3)) <= 3:  # KEY VALUE, ENV K V
         text = _sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
+    if "&" in text and ":" in text:
+        text = _NAMED_ANCHOR.sub(_redact_named_anchor, text)
     if prose:
         text = _PROSE.sub(_redact_prose, text)
     if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
@@ -495,3 +497,14 @@ def _redact_anchored(text: str) -> str:
         text = re.sub(rf"(?P<head>&{re.escape(anchor)}{_S}+)(?P<pw>[^\s#\[{{|>][^\n#]*?)"
                       rf"(?={_S}*(?:#|\r?$))", keep_quotes, text, flags=re.MULTILINE)
     return text
+
+
+# A YAML anchor named like a secret (`x-db: &db_password x`): its value is one, used below or not
+# (a log streams the anchor before its alias).
+_NAMED_ANCHOR = re.compile(
+    rf"(?P<head>:{_S}+&(?P<key>{_KEY}){_S}+)(?P<pw>[^\s#\[{{|>*&][^\n#]*?)(?={_S}*(?:#|\r?$))",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def _redact_named_anchor(m: re.Match[str]) -> str:
+    return keep_quotes(m) if sensitive_name(m.group("key")) else m.group()
