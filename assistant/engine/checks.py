@@ -12,7 +12,7 @@ from tools import Forbidden, NotFound, Obj, Unauthorized, Unreachable
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .reading import Said
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref

@@ -8,7 +8,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
 

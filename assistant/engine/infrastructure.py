@@ -10,7 +10,7 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .view import ClusterView
 from .workloads import SEVERITY, object_ref, workload_ref
 

@@ -12,7 +12,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
 from .environment import heap_setting, secret_of
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .reading import Said
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref

@@ -29,7 +29,7 @@ from tools import Metrics
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Evidence, Finding, RootCause, Target
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .relevance import target_pods
 from .remedies import propose
 from .scoping import Scope

@@ -10,7 +10,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Target
-from .pods import pod_ref
+from .pod_issues import pod_ref
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 

@@ -9,7 +9,8 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Finding
-from .pods import PodIssue, analyze_pod, pod_ref
+from .pod_issues import PodIssue, pod_ref
+from .pods import analyze_pod
 from .view import ClusterView
 
 SEVERITY = {  # how much a category hurts, for ranking roots

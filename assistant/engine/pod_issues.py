@@ -1,0 +1,27 @@
+"""What is wrong with one pod, as the pod analyzers say it: the category, the explanation, the
+evidence and the facts remedies are filled from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge import SignatureMatch
+from tools import Obj
+from tools.summaries import meta
+
+from ..diagnosis import Evidence
+
+
+@dataclass
+class PodIssue:
+    category: str
+    explanation: str
+    evidence: list[Evidence]
+    confidence: float
+    container: str | None = None
+    detail: dict[str, str] = field(default_factory=dict)  # facts for remediation templates
+    signature: SignatureMatch | None = None
+
+
+def pod_ref(pod: Obj) -> str:
+    return f"Pod/{meta(pod).get('namespace')}/{meta(pod).get('name')}"

@@ -1,0 +1,267 @@
+"""NetworkPolicy reasoning: whether the policies that select a client's pods let its calls out
+(egress: DNS to kube-dns or a node-local cache, a database by IP through ipBlocks, a port), and
+whether the policies that select a server's pods let the client in (ingress). Policies add up:
+traffic passes when any policy that selects the pods admits it."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from tools import Forbidden, KindUnavailable, NotFound, Obj, Unauthorized, Unreachable
+from tools.selectors import matches_selector
+from tools.summaries import meta
+
+from ..diagnosis import Evidence, Finding
+from .pod_issues import pod_ref
+from .view import ClusterView
+
+TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout", "request-timeout", "context-deadline")
+
+
+HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
+
+
+DNS_FAILURES = ("dns-no-such-host", "dns-timeout")
+
+
+def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
+    """Whether an egress NetworkPolicy on the client's pods forbids what the failing call needs:
+    DNS (port 53) for a name that does not resolve, else the dependency's port. The policy
+    becomes the finding's root object."""
+    clients = [p for p in view.items("Pod") if pod_ref(p) in finding.related]
+    if not clients:
+        return False
+    dns = finding.facts.get("signature") in DNS_FAILURES
+    parsed = HOST_PORT.match(finding.facts.get("target") or "")
+    port = "53" if dns else (parsed.group("port") if parsed else None)
+    if port is None:
+        return False
+    namespace = meta(clients[0]).get("namespace")
+    selecting = [p for p in view.items("NetworkPolicy", namespace)
+                 if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
+                 and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
+                                          meta(c).get("labels") or {}) for c in clients)]
+    host = parsed.group("host") if parsed else ""
+    dns_home = view.home_of_address(host) if host else None
+    local = dns and dns_home is None and _LINK_LOCAL.match(host) is not None  # NodeLocal DNS
+    dns_home = dns_home or "kube-system"
+    address = _ip(host) if not dns and (finding.facts.get("signature") in TIMEOUTS or  # by IP,
+                                        TIMED_OUT.search(finding.explanation)) else None  # dropped
+    if not selecting or any(_allows_port(p, int(port)) and (
+            (_reaches_address(p, host, int(port)) if address else True) if not dns else
+            (_reaches_address(p, host) if local else _reaches_namespace(view, p, dns_home)))
+            for p in selecting):
+        return False
+    policy = selecting[0]
+    name = meta(policy)["name"]
+    ref = f"NetworkPolicy/{namespace}/{name}"
+    client = finding.object.split("/")[-1]
+    what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
+            f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
+    if address:
+        blocks = ", ".join(b for b in _blocks(policy, int(port)))
+        what = (f"{host}:{port}" + (f" (its rules for port {port} admit only {blocks}, which "
+                                    f"do not hold {host})" if blocks else ""))
+    if local:
+        what = (f"DNS at {host}:53, where the pods resolve names (a node-local DNS cache on "
+                "each node, not a pod: only an ipBlock such as "
+                f"{host}/32 admits it, and its rules admit kube-dns pods only)")
+    finding.facts.update(policy=name, port=port, client=client, egress="true",
+                         dns="true" if dns else "", local_dns=host if local else "")
+    finding.category = "network_policy"
+    finding.explanation = (f"the NetworkPolicy {name} restricts the egress of {client}'s pods "
+                           f"and allows no traffic to {what}, so {finding.explanation}")
+    finding.evidence.append(Evidence(source="spec", object=ref, detail=_egress_line(policy)))
+    finding.related.append(finding.object)
+    finding.object = ref
+    finding.confidence = max(finding.confidence, 0.85)
+    return True
+
+
+def _unmatched(policy: Obj, namespace: str) -> str:
+    """The namespaceSelector of a policy's DNS rule, said when it is what keeps DNS out."""
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        for peer in rule.get("to") or []:
+            labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+            if labels:
+                said = ",".join(f"{k}={v}" for k, v in labels.items())
+                return (f"; its rule admits only namespaces labelled {said}, and {namespace} "
+                        "carries no such label")
+    return ""
+
+
+def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
+    """Whether some egress rule of the policy lets traffic reach pods of `target_ns` (the
+    DNS Service's namespace) on port 53: no `to`, an ipBlock (given the benefit of the doubt),
+    or a namespaceSelector that the namespace's labels match. On a cluster that does not label
+    namespaces by name (before 1.21), `name: kube-system` matches nothing."""
+    own = meta(policy).get("namespace")
+    try:
+        labels = meta(view.cluster.get("Namespace", target_ns)).get("labels") or {}
+    except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+        return True  # the namespace's labels cannot be read: say nothing against it
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        if rule.get("ports") and not any(str(p.get("port")) == "53" or p.get("port") is None
+                                         for p in rule["ports"]):
+            continue
+        peers = rule.get("to") or []
+        if not peers:
+            return True
+        for peer in peers:
+            spaces = peer.get("namespaceSelector")
+            if "ipBlock" in peer:
+                return True
+            if spaces is None and own == target_ns:
+                return True
+            if spaces is not None and matches_selector(spaces, labels):
+                return True
+    return False
+
+
+def _blocks(policy: Obj, port: int) -> list[str]:
+    """The ipBlock CIDRs the policy's egress rules admit on a port."""
+    return [peer["ipBlock"].get("cidr", "?") for rule in (policy.get("spec") or {}).get("egress")
+            or [] if not rule.get("ports") or any(str(p.get("port")) == str(port)
+                                                  for p in rule["ports"])
+            for peer in rule.get("to") or [] if peer.get("ipBlock")]
+
+
+_LINK_LOCAL = re.compile(r"^169\.254\.\d{1,3}\.\d{1,3}$")
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _reaches_address(policy: Obj, address: str, port: int = 53) -> bool:
+    """Whether some egress rule of the policy admits an address outside the pod network on a
+    port: a rule with no `to`, or an ipBlock that holds it (and does not except it). (A pod
+    selector may match the pods behind a cluster IP; an IP outside the cluster's needs a block.)"""
+    ip = ipaddress.ip_address(address)
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        if rule.get("ports") and not any(str(p.get("port")) == str(port) or p.get("port") is None
+                                         for p in rule["ports"]):
+            continue
+        peers = rule.get("to") or []
+        if not peers:
+            return True
+        for peer in peers:
+            block = peer.get("ipBlock") or {}
+            try:
+                if block and ip in ipaddress.ip_network(block.get("cidr", ""), strict=False) \
+                        and not any(ip in ipaddress.ip_network(e, strict=False)
+                                    for e in block.get("except") or []):
+                    return True
+            except ValueError:
+                return True  # a block it cannot read: say nothing against it
+    return False
+
+
+def _allows_port(policy: Obj, port: int) -> bool:
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        ports = rule.get("ports")
+        if not ports:
+            return True
+        for entry in ports:
+            value = entry.get("port")
+            end = entry.get("endPort") or value
+            if value is None or (str(value).isdigit() and int(value) <= port <= int(end)):
+                return True
+    return False
+
+
+def _egress_line(policy: Obj) -> str:
+    spec = policy.get("spec") or {}
+    selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
+    allowed = [f"{p.get('protocol', 'TCP')}/{p.get('port', 'any')}"
+               for rule in spec.get("egress") or [] for p in rule.get("ports") or [{}]]
+    return (f"podSelector {selector}; policyTypes Egress; egress allowed only to ports "
+            f"{', '.join(allowed) or 'none'}")
+
+
+def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) -> list[Obj]:
+    """The ingress policies that drop a client's packets to the pods behind a Service (a
+    timeout, not a refusal): traffic passes when any policy selecting those pods admits the
+    client on that port; when none does, the ones with rules (the allow-list the client misses)
+    come before plain deny-all ones."""
+    timed_out = finding.facts.get("signature") in TIMEOUTS or bool(
+        TIMED_OUT.search(finding.explanation))
+    if not backing or not timed_out:
+        return []
+    client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)
+    client_labels = meta(client).get("labels") or {} if client else {}
+    client_ns = meta(client).get("namespace") if client else None
+    parsed = HOST_PORT.match(finding.facts.get("target", ""))
+    port = int(parsed.group("port")) if parsed and parsed.group("port") else None
+    selecting = []
+    for policy in view.items("NetworkPolicy"):
+        spec = policy.get("spec") or {}
+        if "Ingress" not in (spec.get("policyTypes") or ["Ingress"]):
+            continue
+        if not any(matches_selector(spec.get("podSelector") or {}, meta(p).get("labels") or {})
+                   for p in backing):
+            continue
+        if any(_on_port(rule, port) and any(
+                _admits(source, meta(policy).get("namespace"), client_ns, client_labels)
+                for source in rule.get("from") or [{}]) for rule in spec.get("ingress") or []):
+            return []  # one policy lets the client in: policies add up
+        selecting.append(policy)
+    return sorted(selecting, key=lambda p: (
+        not any(_on_port(r, port) for r in (p.get("spec") or {}).get("ingress") or []),
+        not (p.get("spec") or {}).get("ingress")))
+
+
+TIMED_OUT = re.compile(r"time(?:d)? ?out|timeout expired", re.IGNORECASE)
+
+
+def _on_port(rule: Obj, port: int | None) -> bool:
+    """Whether an ingress rule covers the port (no ports: all; a named port: maybe)."""
+    ports = rule.get("ports") or []
+    return not ports or port is None or any(
+        not isinstance(p.get("port"), int) or p.get("port") == port
+        or p.get("port") <= port <= (p.get("endPort") or p.get("port")) for p in ports)
+
+
+def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
+            client_labels: dict[str, str]) -> bool:
+    """Whether one `from` entry of an ingress rule lets the client in. A podSelector alone
+    selects pods of the policy's own namespace; a namespaceSelector names others (by the
+    kubernetes.io/metadata.name label when it says which; any other label is given the benefit
+    of the doubt, as namespaces' labels are not read)."""
+    if not source:
+        return True
+    if "ipBlock" in source and len(source) == 1:
+        return False
+    spaces = source.get("namespaceSelector")
+    if spaces is None:
+        in_namespace = client_ns == policy_ns
+    else:
+        named = (spaces.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+        in_namespace = named is None or named == client_ns
+    pods = source.get("podSelector")
+    return in_namespace and (pods is None or matches_selector(pods, client_labels))
+
+
+def policy_line(policy: Obj) -> str:
+    spec = policy.get("spec") or {}
+    selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
+    sources = [_selector_words(s.get("podSelector") or {})
+               for rule in spec.get("ingress") or [] for s in rule.get("from") or []]
+    return (f"podSelector {selector}; ingress only from "
+            f"{'; '.join(s for s in sources if s) or 'nothing'}")
+
+
+def _selector_words(selector: Obj) -> str:
+    """A label selector as kubectl writes it: `app=api,tier in (web, edge)`."""
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for expression in selector.get("matchExpressions") or []:
+        values = ", ".join(str(v) for v in expression.get("values") or [])
+        operator = {"In": "in", "NotIn": "notin"}.get(expression.get("operator", ""))
+        parts.append(f"{expression.get('key')} {operator} ({values})" if operator
+                     else f"{'!' if expression.get('operator') == 'DoesNotExist' else ''}"
+                          f"{expression.get('key')}")
+    return ",".join(parts)

@@ -1,0 +1,257 @@
+"""Why a pod stays Pending: what the scheduler says, read against the pod's own placement rules
+(topology spread, anti-affinity, node selection), the nodes (cordoned, tainted, full) and the
+rollout that made the pod (a surge the rules leave no room for)."""
+
+from __future__ import annotations
+
+import re
+
+from tools import Obj
+from tools.selectors import matches_selector
+from tools.summaries import meta
+
+from ..diagnosis import Evidence
+from .pod_issues import PodIssue, pod_ref
+from .view import ClusterView
+
+_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+
+
+_TAINT = re.compile(r"taints? \{([^}]*)\}|untolerated taint\(?s?\)? ?\{([^}]*)\}")
+
+
+def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Pending" or (pod.get("spec") or {}).get("nodeName"):
+        return None
+    message = ""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            message = condition.get("message") or ""
+    events = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+              if e.get("reason") == "FailedScheduling"]
+    if events:
+        message = events[0].get("message") or message
+    if not message:
+        return None
+    ref = pod_ref(pod)
+    evidence = [Evidence(source="event" if events else "status", object=ref,
+                         detail=f"FailedScheduling: {message}")]
+    lower = message.lower()
+    if "unbound" in lower and "persistentvolumeclaim" in lower:
+        return PodIssue("pvc_unbound", "the pod waits for a PersistentVolumeClaim to bind",
+                        evidence, 0.8)
+    if "insufficient" in lower:
+        resources = sorted(set(_INSUFFICIENT.findall(message)))
+        return PodIssue(
+            "insufficient_resources",
+            f"no node has enough {', '.join(resources)} for the pod's requests "
+            f"({_requests(pod)}): {message}",
+            evidence, 0.9, detail={"resources": ", ".join(resources)})
+    constraint = _constraint(view, pod, message, evidence)
+    if constraint:
+        return constraint
+    taint = _TAINT.search(message)
+    if taint and ("unreachable" in message or "not-ready" in message):
+        return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
+                        evidence, 0.7)
+    taint_nodes = _count(r"(\d+) node\(s\) had (?:untolerated )?taint", message)
+    selector_nodes = _count(r"(\d+) node\(s\) didn't match (?:Pod's )?node", message)
+    if ("taint" in lower and taint_nodes >= selector_nodes) or (
+            taint and not selector_nodes):
+        found = (taint.group(1) or taint.group(2)) if taint else ""
+        return PodIssue("untolerated_taint",
+                        f"the nodes carry a taint the pod does not tolerate ({message})",
+                        evidence, 0.85, detail={"taint": found or ""})
+    if "selector" in lower or "affinity" in lower:
+        detail = _selector_detail(pod)
+        return PodIssue("node_selector_mismatch",
+                        f"no node matches the pod's node selection ({detail['selector']}): "
+                        f"{message}", evidence, 0.85, detail=detail)
+    return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
+                    evidence, 0.5)
+
+
+_SPREAD = re.compile(r"(\d+) node\(s\) didn't match pod topology spread constraints|"
+                     r"(\d+) node\(s\) didn't (?:match|satisfy) (?:existing )?pods?"
+                     r" (?:anti-)?affinity|(\d+) node\(s\) were unschedulable|"
+                     r"(\d+) node\(s\) had volume node affinity conflict", re.IGNORECASE)
+
+
+def _constraint(view: ClusterView, pod: Obj, message: str,
+                evidence: list[Evidence]) -> PodIssue | None:
+    """Pending for the pod's own placement rules or cordoned nodes: the rule or the nodes by
+    name, when these rule out more nodes than resources, taints or selectors do."""
+    blocked: dict[int, int] = {}
+    for found in _SPREAD.finditer(message):  # one kind of rule may be said twice
+        key = found.lastindex or 0
+        blocked[key] = max(blocked.get(key, 0), int(found.group(key)))
+    if not blocked:
+        return None
+    others = _count(r"(\d+) (?:node\(s\) had (?:untolerated )?taint|Insufficient|"
+                    r"node\(s\) didn't match (?:Pod's )?node)", message)
+    total = re.search(r"0/(\d+) nodes are available", message)
+    left = int(total.group(1)) - others if total else 0  # the nodes that pass the other rules
+    if sum(blocked.values()) < others and not (left > 0 and sum(blocked.values()) >= left):
+        return None
+    spec = pod.get("spec") or {}
+    selector_nodes = _count(r"(\d+) node\(s\) didn't match (?:Pod's )?node", message)
+    if set(blocked) == {3} and total and selector_nodes and \
+            blocked[3] + selector_nodes >= int(total.group(1)):
+        return _pinned_to_cordoned(view, pod, message, evidence)
+    parts: list[str] = []
+    detail: dict[str, str] = {}
+    if 3 in blocked:
+        cordoned = [meta(n)["name"] for n in view.items("Node")
+                    if (n.get("spec") or {}).get("unschedulable")]
+        detail["nodes"] = ", ".join(cordoned)
+        parts.append(f"{len(cordoned) or blocked[3]} node(s) are cordoned (unschedulable)"
+                     + (f": {', '.join(cordoned)}" if cordoned else ""))
+    if 1 in blocked:
+        spread = spec.get("topologySpreadConstraints") or []
+        rules = "; ".join(f"maxSkew {c.get('maxSkew')} over {c.get('topologyKey')} "
+                          f"({c.get('whenUnsatisfiable')})" for c in spread)
+        parts.append("its topology spread constraints cannot be met"
+                     + (f" ({rules})" if rules else ""))
+        empty = _unusable_domains(view, pod)
+        if empty:
+            parts.append(empty)
+            detail["spread_domain"] = empty.split(" ", 2)[1]
+    if 2 in blocked:
+        affinity = spec.get("affinity") or {}
+        anti = (affinity.get("podAntiAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution") or []
+        keys = ", ".join(sorted({t.get("topologyKey", "?") for t in anti}))
+        parts.append("its required pod anti-affinity leaves no node"
+                     + (f" (topologyKey {keys})" if keys else "")
+                     if anti else "its required pod affinity matches no node")
+    if 4 in blocked:
+        parts.append("its volume is bound to another zone than the nodes that could run it "
+                     "(volume node affinity conflict)")
+    if 3 in blocked and 4 in blocked and detail.get("nodes"):  # the volume's zone is cordoned
+        zones = sorted({(n.get("metadata") or {}).get("labels", {}).get(
+            "topology.kubernetes.io/zone", "?") for n in view.items("Node")
+            if meta(n)["name"] in detail["nodes"].split(", ")})
+        detail["cordoned_root"] = detail["nodes"].split(", ")[0]
+        parts.append(f"the cordoned node(s) are the only ones in zone {', '.join(zones)}, where "
+                     "its volume lives")
+    selector = spec.get("nodeSelector") or {}
+    if 2 in blocked and selector:
+        pool = [meta(n)["name"] for n in view.items("Node") if all(
+            (meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
+        parts.append(f"its nodeSelector {', '.join(f'{k}={v}' for k, v in selector.items())} "
+                     f"allows {len(pool)} node(s), and each already runs a replica")
+    surge = _surge_first(view, pod) if 2 in blocked else ""
+    if surge:
+        parts.append(surge)
+        detail["no_room_to_surge"] = "true"
+    return PodIssue("scheduling_constraint",
+                    f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
+                    evidence, 0.85, detail=detail)
+
+
+def _pinned_to_cordoned(view: ClusterView, pod: Obj, message: str,
+                        evidence: list[Evidence]) -> PodIssue:
+    """A nodeSelector that only cordoned nodes match (a node pool being retired): the selector,
+    not the cordon, is what to change; other nodes' values for its keys show where to point it."""
+    detail = _selector_detail(pod)
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    nodes = view.items("Node")
+    cordoned = [meta(n)["name"] for n in nodes if (n.get("spec") or {}).get("unschedulable")
+                and all((meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
+    others = sorted({f"{k}={(meta(n).get('labels') or {}).get(k)}" for n in nodes
+                     for k in selector if (meta(n).get("labels") or {}).get(k)
+                     and not (n.get("spec") or {}).get("unschedulable")
+                     and (meta(n).get("labels") or {}).get(k) != selector[k]})
+    detail["nodes"] = ", ".join(cordoned)
+    return PodIssue(
+        "node_selector_mismatch",
+        f"the pod's nodeSelector {detail['selector']} matches only cordoned node(s) "
+        f"{', '.join(cordoned) or '?'} (a node pool being drained or retired), so it fits "
+        "nowhere" + (f"; schedulable nodes carry {', '.join(others[:4])}" if others else "")
+        + f" ({message})", evidence, 0.9, detail=detail)
+
+
+def _unusable_domains(view: ClusterView, pod: Obj) -> str:
+    """A spread domain (a zone) the pod cannot run in (every node there has a taint it does not
+    tolerate) still counts, with 0 matching pods: the skew against it can only grow, so the
+    other domains fill up to maxSkew and every further pod is Pending."""
+    spec = pod.get("spec") or {}
+    tolerated = {(t.get("key"), t.get("effect")) for t in spec.get("tolerations") or []}
+    for rule in spec.get("topologySpreadConstraints") or []:
+        key = rule.get("topologyKey")
+        if rule.get("whenUnsatisfiable") != "DoNotSchedule" or not key or \
+                rule.get("nodeTaintsPolicy") == "Honor":
+            continue
+        domains: dict[str, list[Obj]] = {}
+        for node in view.items("Node"):
+            value = (meta(node).get("labels") or {}).get(key)
+            if value:
+                domains.setdefault(value, []).append(node)
+        selector = rule.get("labelSelector") or {}
+        where = {(p.get("spec") or {}).get("nodeName") for p in view.items(
+            "Pod", meta(pod).get("namespace")) if (p.get("status") or {}).get("phase") ==
+            "Running" and matches_selector(selector, meta(p).get("labels") or {})}
+        for value, nodes in sorted(domains.items()):
+            kept_off = [[t for t in (n.get("spec") or {}).get("taints") or []
+                         if t.get("effect") in ("NoSchedule", "NoExecute")
+                         and (t.get("key"), t.get("effect")) not in tolerated
+                         and (t.get("key"), None) not in tolerated] for n in nodes]
+            if all(kept_off) and not any(meta(n)["name"] in where for n in nodes):
+                taint = kept_off[0][0]
+                return (f"{key} {value} counts as a domain of the spread with 0 of its pods, "
+                        f"although its {len(nodes)} node(s) carry the taint "
+                        f"{taint.get('key')}={taint.get('value', '')}:{taint.get('effect')} "
+                        "that the pod does not tolerate; so no other domain may get more "
+                        f"than maxSkew {rule.get('maxSkew')} pods beyond it")
+    return ""
+
+
+def _surge_first(view: ClusterView, pod: Obj) -> str:
+    """A rolling update that must add a pod before it removes one (maxUnavailable 0), where
+    required anti-affinity leaves no node for that extra pod: it can never progress."""
+    owner = next((o for o in meta(pod).get("ownerReferences") or []
+                  if o.get("kind") == "ReplicaSet"), None)
+    replicaset = view.find("ReplicaSet", owner["name"], meta(pod).get("namespace")) \
+        if owner else None
+    parent = next((o for o in meta(replicaset or {}).get("ownerReferences") or []
+                   if o.get("kind") == "Deployment"), None)
+    deployment = view.find("Deployment", parent["name"], meta(pod).get("namespace")) \
+        if parent else None
+    strategy = ((deployment or {}).get("spec") or {}).get("strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    unavailable = str(rolling.get("maxUnavailable", "25%"))
+    if deployment is None or strategy.get("type", "RollingUpdate") != "RollingUpdate" or \
+            unavailable not in ("0", "0%"):
+        return ""
+    surge = rolling.get("maxSurge", "25%")
+    return (f"Deployment {meta(deployment)['name']} rolls with maxSurge {surge} "
+            "and maxUnavailable 0: it must start a new pod before it stops an old one, and "
+            "the anti-affinity leaves no node for that extra pod, so the rollout can never "
+            "progress (maxUnavailable 1 with maxSurge 0 lets an old pod go first)")
+
+
+def _requests(pod: Obj) -> str:
+    totals: list[str] = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        requests = (container.get("resources") or {}).get("requests") or {}
+        limits = (container.get("resources") or {}).get("limits") or {}
+        for key, value in {**limits, **requests}.items():
+            totals.append(f"{container.get('name')} {key}={value}")
+    return ", ".join(totals) or "no requests set"
+
+
+def _count(pattern: str, message: str) -> int:
+    return sum(int(n) for n in re.findall(pattern, message))
+
+
+def _selector_detail(pod: Obj) -> dict[str, str]:
+    spec = pod.get("spec") or {}
+    terms = [f"{k}={v}" for k, v in (spec.get("nodeSelector") or {}).items()]
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {})
+    for term in required.get("nodeSelectorTerms") or []:
+        for expr in term.get("matchExpressions") or []:
+            terms.append(f"{expr.get('key')} {expr.get('operator')} "
+                         f"{','.join(expr.get('values') or [])}")
+    return {"selector": "; ".join(terms) or "none"}
