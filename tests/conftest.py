@@ -15,6 +15,7 @@ Tests that use `apiserver`, directly or through another fixture, get the `apiser
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,7 +156,11 @@ def seed_scenario(apiserver: ApiServer) -> Callable[[Scenario], Scenario]:
         suffix = uuid.uuid4().hex[:6]
         renamed = scenario.renamed({ns: f"{ns}-{suffix}" for ns in scenario.namespaces
                                     if ns != "default"})  # node events live in default
-        seeder.seed(renamed)
+        addresses = seeder.seed(renamed)
+        phrases = [str(p) for p in renamed.expect.get("phrases") or []]
+        for old, new in addresses.items():  # the live Service IPs, as the live logs show them
+            phrases = [re.sub(rf"\b{re.escape(old)}\b", new, p) for p in phrases]
+        renamed.expect["phrases"] = phrases
         return renamed
 
     return seed

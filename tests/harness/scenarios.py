@@ -351,8 +351,10 @@ class Seeder:
                     self._call("PATCH", path, {"metadata": {"finalizers": None}})
                 self._call("DELETE", path)
 
-    def seed(self, scenario: Scenario) -> None:
-        """Create every object, then write its status and register its logs on the kubelet."""
+    def seed(self, scenario: Scenario) -> dict[str, str]:
+        """Create every object, then write its status and register its logs on the kubelet.
+        Returns the scenario's Service cluster IPs -> the ones this apiserver allocated (the logs
+        are rewritten with them; expectations that quote an IP need the same)."""
         self.reset_cluster_scoped()
         for ns in scenario.namespaces:
             if ns == "default":  # every apiserver has it
@@ -387,6 +389,7 @@ class Seeder:
                 for old, new in addresses.items():
                     text = re.sub(rf"\b{re.escape(old)}\b", new, text)
                 self.server.kubelet.set_log(ns, pod, container, text, previous=previous)
+        return addresses
 
     def _creatable(self, obj: Json) -> Json:
         body = copy.deepcopy(obj)
