@@ -91,6 +91,13 @@ def _unmatched(policy: Obj, namespace: str) -> str:
     return ""
 
 
+def _egress_rules(policy: Obj, port: int) -> list[Obj]:
+    """The egress rules of a policy that cover a port (a rule with no ports covers every one)."""
+    return [rule for rule in (policy.get("spec") or {}).get("egress") or []
+            if not rule.get("ports") or any(str(p.get("port")) == str(port)
+                                            or p.get("port") is None for p in rule["ports"])]
+
+
 def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
     """Whether some egress rule of the policy lets traffic reach pods of `target_ns` (the
     DNS Service's namespace) on port 53: no `to`, an ipBlock (given the benefit of the doubt),
@@ -101,10 +108,7 @@ def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
         labels = meta(view.cluster.get("Namespace", target_ns)).get("labels") or {}
     except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
         return True  # the namespace's labels cannot be read: say nothing against it
-    for rule in (policy.get("spec") or {}).get("egress") or []:
-        if rule.get("ports") and not any(str(p.get("port")) == "53" or p.get("port") is None
-                                         for p in rule["ports"]):
-            continue
+    for rule in _egress_rules(policy, 53):
         peers = rule.get("to") or []
         if not peers:
             return True
@@ -142,10 +146,7 @@ def _reaches_address(policy: Obj, address: str, port: int = 53) -> bool:
     port: a rule with no `to`, or an ipBlock that holds it (and does not except it). (A pod
     selector may match the pods behind a cluster IP; an IP outside the cluster's needs a block.)"""
     ip = ipaddress.ip_address(address)
-    for rule in (policy.get("spec") or {}).get("egress") or []:
-        if rule.get("ports") and not any(str(p.get("port")) == str(port) or p.get("port") is None
-                                         for p in rule["ports"]):
-            continue
+    for rule in _egress_rules(policy, port):
         peers = rule.get("to") or []
         if not peers:
             return True
