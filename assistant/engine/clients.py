@@ -15,9 +15,9 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Target
+from .reading import one_per_workload
 from .relevance import target_pods
 from .view import ClusterView
-from .workloads import workload_ref
 
 MAX_CLIENT_PODS = 6  # one pod per client workload first
 
@@ -53,20 +53,13 @@ def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[O
     anywhere = re.compile("|".join(rf"\b{re.escape(n)}\.{re.escape(ns)}\b" for n, ns in names))
     nearby = re.compile("|".join(rf"(?:^|[/@=\s,\"'])({re.escape(n)})(?=:\d|/|$|[\s,\"'])"
                                  for n, _ in names))
-    first: dict[str, Obj] = {}
-    rest: list[Obj] = []
+    naming = []
     for pod in view.everywhere("Pod"):
         key = (meta(pod).get("namespace"), meta(pod)["name"])
-        if key in own:
-            continue
-        text = "\n".join(_configured(pod))
+        text = "\n".join(_configured(pod)) if key not in own else ""
         if anywhere.search(text) or (key[0] == home and nearby.search(text)):
-            owner = workload_ref(view, pod)
-            if owner in first:
-                rest.append(pod)
-            else:
-                first[owner] = pod
-    return [*first.values(), *rest][:MAX_CLIENT_PODS]
+            naming.append(pod)
+    return one_per_workload(view, naming)[:MAX_CLIENT_PODS]
 
 
 def _services_of(view: ClusterView, target: Target, pods: list[Obj]) -> list[Obj]:
@@ -99,24 +92,22 @@ def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     if not text:
         return []
     own = {id(p) for p in pods}
-    first: dict[str, Obj] = {}
-    rest: list[Obj] = []
+    behind = []
     for service in view.items("Service"):
-        name, namespace = meta(service)["name"], meta(service).get("namespace") or ""
-        if not re.search(rf"(?:^|[/@=\s,\"'])({re.escape(name)})(?:\.{re.escape(namespace)})?"
-                         rf"(?=[.:/\s,\"']|$)", text, re.MULTILINE):
-            continue
         selector = (service.get("spec") or {}).get("selector") or {}
-        for pod in view.items("Pod", namespace):
-            if id(pod) in own or not selector or not matches_selector(
-                    {"matchLabels": selector}, meta(pod).get("labels") or {}):
-                continue
-            owner = workload_ref(view, pod)
-            if owner in first:
-                rest.append(pod)
-            else:
-                first[owner] = pod
-    return [*first.values(), *rest][:MAX_CLIENT_PODS]
+        if not selector or not _names(service, text):
+            continue
+        behind += [pod for pod in view.items("Pod", meta(service).get("namespace"))
+                   if id(pod) not in own
+                   and matches_selector({"matchLabels": selector}, meta(pod).get("labels") or {})]
+    return one_per_workload(view, behind)[:MAX_CLIENT_PODS]
+
+
+def _names(service: Obj, text: str) -> bool:
+    """Whether configuration text names a Service (`name`, `name.namespace`, as a host)."""
+    name, namespace = meta(service)["name"], meta(service).get("namespace") or ""
+    return re.search(rf"(?:^|[/@=\s,\"']){re.escape(name)}(?:\.{re.escape(namespace)})?"
+                     rf"(?=[.:/\s,\"']|$)", text, re.MULTILINE) is not None
 
 
 def names_service(obj: Obj, services: list[Obj]) -> bool:
@@ -126,7 +117,4 @@ def names_service(obj: Obj, services: list[Obj]) -> bool:
     template = (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or \
         spec.get("template") or {}
     text = "\n".join(_configured(template))
-    return bool(text) and any(
-        re.search(rf"(?:^|[/@=\s,\"']){re.escape(meta(s)['name'])}(?:\."
-                  rf"{re.escape(meta(s).get('namespace') or '')})?(?=[.:/\s,\"']|$)", text,
-                  re.MULTILINE) for s in services)
+    return bool(text) and any(_names(s, text) for s in services)

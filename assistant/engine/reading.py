@@ -102,7 +102,7 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
     """Every container's most telling recognised line, previous log first, for up to `limit`
     pods (one pod per workload first, so one noisy workload does not use up the budget)."""
     said: list[Said] = []
-    for pod in _spread(view, pods)[:limit]:
+    for pod in one_per_workload(view, pods)[:limit]:
         namespace, name = meta(pod).get("namespace", ""), meta(pod)["name"]
         for container, role in containers(pod):
             for previous in (True, False):
@@ -242,7 +242,9 @@ def _counts(found: SignatureMatch) -> bool:
     return value >= SLOW_SECONDS
 
 
-def _spread(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+def one_per_workload(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The pods ordered one per workload first, then the rest: a budget of N reads reaches N
+    workloads before it reads a second pod of any."""
     from .workloads import workload_ref
 
     first: dict[str, Obj] = {}
