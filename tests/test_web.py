@@ -196,13 +196,23 @@ def test_a_namespace_outside_the_allow_list_is_not_revealed(tmp_path: Path,
                                                             page: Page) -> None:
     with WebEnv(tmp_path, namespaces=["shop"]) as env:
         page.goto(env.url)
-        for question in ("why is payment-processing-worker crashing?",
-                         "what is going on in namespace payments?"):
-            turn = ask(page, question)
-            shown = turn.locator(".answer").inner_text() + turn.locator(".progress").inner_text()
-            for secret in ("payments", "payment-processing-worker", "KeyError", "currency"):
-                assert secret not in shown, (question, secret)
-        allowed = ask(page, "why is checkout failing?")
+        turn = ask(page, "why is payment-processing-worker crashing?")
+        shown = turn.locator(".answer").inner_text() + turn.locator(".progress").inner_text()
+        for secret in ("payments", "payment-processing-worker", "KeyError", "currency"):
+            assert secret not in shown, secret
+        # a question naming another namespace is refused, not answered about `shop`
+        for question in ("what is going on in namespace payments?",
+                         "why is the worker crashing in payments?",
+                         "is coredns ok? -n kube-system"):
+            page.fill("#question", question)
+            page.click("#send")
+            error = page.locator("#error")
+            error.wait_for(state="visible", timeout=ANSWER_TIMEOUT)
+            assert error.inner_text() == ("Sorry, I can't look into that from this chat. "
+                                          "Namespaces readable here: shop."), question
+            assert page.locator(".turn").count() == 1  # nothing was investigated
+        # "in production" is not a namespace of this cluster: answered as usual
+        allowed = ask(page, "why is checkout failing in production?")
         assert "DATABASE_URL" in allowed.locator(".answer").inner_text()
 
 

@@ -9,7 +9,9 @@
     GET  /metrics   Prometheus metrics (see `observing`)
 
 Who may reach it (Host, Origin, token or trusted proxy header; for /metrics its own token when
-one is set) is `access.Gate`'s. Bad input
+one is set) is `access.Gate`'s. With an allow-list (`sre web -n shop`), a question that names
+another namespace ("why is coredns failing in kube-system?") is refused (403), not answered
+about an allowed one. Bad input
 is a 400 with {"error": sentence} the page shows as it is (JSON nested too deep
 included), a body past `MAX_BODY` a 413, a full queue a 503.
 Every request of one browser session carries the conversation key `web:<session>`, so
@@ -27,11 +29,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Str
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from tools import Cluster
+from tools import Cluster, ClusterError
 
 from ..bounding import BodyLimits
 from ..investigation import Request as Question
 from ..service import readiness
+from ..service.allowing import outside
 from ..settings import WebSettings
 from . import page
 from .access import Gate
@@ -78,15 +81,33 @@ def _bad(status: int, sentence: str) -> JSONResponse:
     return JSONResponse({"error": sentence}, status_code=status)
 
 
+def refusal(question: str, allowed: list[str] | None, whole: Cluster | None) -> str | None:
+    """The sentence refusing `question` when it names a namespace outside `allowed` (None: it
+    may be answered). "in X" names X only when the whole cluster has X; when the cluster cannot
+    list its namespaces, only explicit names ("namespace X", "-n X") count."""
+    if allowed is None:
+        return None
+    try:
+        known = whole.namespaces() if whole is not None else []
+    except ClusterError:
+        known = []
+    if outside(question, allowed, known) is None:
+        return None
+    listed = ", ".join(sorted(allowed)) or "none"  # the words of Slack's refusal: names nothing
+    return f"Sorry, I can't look into that from this chat. Namespaces readable here: {listed}."
+
+
 def web_app(asking: Asking, config: WebSettings | None = None,
-            cluster: Cluster | None = None) -> FastAPI:
+            cluster: Cluster | None = None, whole: Cluster | None = None) -> FastAPI:
     """The ASGI app; investigations run on `asking`'s worker threads, never on the loop.
-    `config` sets who may reach it (`access.Gate`): by default, loopback names only.
-    `/readyz` reads `cluster` (as the chat may read it) when given."""
+    `config` sets who may reach it (`access.Gate`): by default, loopback names only, and the
+    namespaces it may read. `/readyz` reads `cluster` (as the chat may read it) when given;
+    `whole` (the cluster before the allow-list) says which namespaces a question can name."""
+    config = config or WebSettings()
     api = FastAPI(title="sre-assistant web chat", docs_url=None, redoc_url=None,
                   openapi_url=None)
     api.add_middleware(BodyLimits, limits={"/api/ask": MAX_BODY})
-    api.middleware("http")(Gate(config or WebSettings()))  # added last: runs first
+    api.middleware("http")(Gate(config))  # added last: runs first
     chat = page.load()
 
     @api.get("/")
@@ -99,6 +120,9 @@ def web_app(asking: Asking, config: WebSettings | None = None,
             question = parse_ask(await request.body())  # bounded by `BodyLimits`
         except BadInput as e:
             return _bad(400, str(e))
+        refused = await run_in_threadpool(refusal, question.question, config.namespaces, whole)
+        if refused is not None:
+            return _bad(403, refused)
         user = getattr(request.state, "user", None)  # set by `Gate` behind a trusted proxy
         if user:
             question = question.model_copy(update={"user": user})

@@ -42,20 +42,22 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
             metrics.tracing = traces
             metrics.watch_model(service.model, settings.model.provider)
             return serve(settings, service.investigator, metrics, source=cluster.source,
-                         cluster=service.cluster)
+                         cluster=service.cluster, whole=cluster)
     except ConfigError as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
 
 
 def serve(settings: Settings, investigator: Investigator, metrics: Metrics | None = None, *,
-          source: str | None = None, cluster: Cluster | None = None) -> int:
+          source: str | None = None, cluster: Cluster | None = None,
+          whole: Cluster | None = None) -> int:
     """Run until interrupted. Returns the exit code."""
     config = settings.web
     asking = Asking(investigator, workers=config.workers, queue_limit=config.queue_limit,
                     metrics=metrics, source=source,
                     runbook_base_url=settings.knowledge.runbook_base_url)
-    server = uvicorn.Server(uvicorn.Config(web_app(asking, config, cluster), host=config.host,
-                                           port=config.port, log_level="info",
+    app = web_app(asking, config, cluster, whole)
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
+                                           log_level="info",
                                            log_config=None))  # logs.configure's handler
     if config.namespaces is not None:
         log.info("web chat reads namespaces %s only", ", ".join(config.namespaces) or "(none)")

@@ -46,7 +46,8 @@ class WebEnv:
         agent = Agent(self.settings, restrict(self.cluster, self.settings.web),
                       checkpointer=memory, recall=recaller)
         self.asking = Asking(agent, workers=2, queue_limit=4, source=self.cluster.source)
-        app = web_app(self.asking, self.settings.web, restrict(self.cluster, self.settings.web))
+        app = web_app(self.asking, self.settings.web, restrict(self.cluster, self.settings.web),
+                      whole=self.cluster)
         self.server = HttpServer(app, "127.0.0.1", 0).start()
         return self
 
