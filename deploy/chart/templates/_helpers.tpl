@@ -84,7 +84,10 @@ and every write verb.
   verbs: [get, list]
 {{- end -}}
 
-{{/* The probes of a container serving GET /healthz on its port named `name`. */}}
+{{/* The probes of a container serving GET /healthz on its port named `name`. Readiness is
+/healthz too, not /readyz: when the cluster or Slack cannot be reached, a ready pod still answers
+"I could not read the cluster at ..." in the thread, where an unready one would leave Slack's
+requests unanswered. /readyz is for monitoring (a blackbox probe, an alert). */}}
 {{- define "sre-assistant.probes" -}}
 readinessProbe:
   httpGet:
