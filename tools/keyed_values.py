@@ -15,12 +15,14 @@ import re
 from collections.abc import Callable
 
 from .secret_names import (
+    credential_shaped,
     is_secret_value,
     keep_head,
     keep_quotes,
     names_password,
     sensitive_name,
     unquote_value,
+    weak_name,
 )
 from .secret_tokens import REDACTED, harmless_base64, looks_random
 
@@ -58,9 +60,9 @@ def redact_keyed_structure(text: str, lower: str) -> str:
 
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
-_HINTS = (r"(?:p(?:ass|w|sk|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key|c(?:red|srf|ookie"
-          r"|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo|losenord|t?otp"
-          r"|bearer|code|hmac|pepper|seed|signing)")
+_HINTS = (r"(?:p(?:ass|w|sk|sw|in|arola)|s(?:ecret|ig|ess|enha|alasana|id|as|alt)|token|key"
+          r"|c(?:red|srf|ookie|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo"
+          r"|losenord|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|nonce|refresh|access)")
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|parola|salasana"
                             r"|losenord")
@@ -225,7 +227,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
         key = m.group("key") or m.groupdict().get("key2") or m.groupdict().get("key3") or ""
-        if not (sensitive_name(key) or _query_key(m, key)) or not is_secret_value(
+        if not (sensitive_name(key) or _query_key(m, key) or (
+                weak_name(key) and credential_shaped(inner))) or not is_secret_value(
                 inner) or not is_secret_value(pw):
             return m.group()
         if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):

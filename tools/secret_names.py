@@ -87,6 +87,8 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         return False
     if any(len(seg) <= 10 and seg.endswith("pw") for seg in segs):
         return True  # `LDAP_BINDPW`, `rootpw`
+    if any(_PASSWORD_ABBREVIATION.search(seg) for seg in segs) and segs[-1] not in _SAFE_LAST:
+        return True  # `DBPWD`, `PWD_DB`, `pswd`, `pword`: a password's abbreviation anywhere
     if broad and segs[-1] in _CONN_LAST and _CONN_PREFIXES.intersection(segs):
         return True
     if segs[-1] in _SAFE_LAST:
@@ -105,7 +107,7 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         if len(segs) > 1 and (segs[-1] in _QUALIFIERS or segs[-1].isdigit()):
             segs = segs[:-1]
     last = segs[-1]
-    if last in _EXACT or _ends_in_pass(last) or (
+    if last in _EXACT or _ends_in_pass(last) or _STRONG_TYPO.fullmatch(last) or (
             last not in _NOT_STRONG and any(map(last.endswith, _STRONG_ENDINGS))):
         return True
     if len(segs) > 1:  # PassWord, Pass_Phrase: the word spans two segments
@@ -113,6 +115,57 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         if any(w in pair and w not in segs[-2] for w in _STRONG):
             return True
     return last in ("key", "keys") and len(segs) > 1 and segs[-2] in _KEY_QUALIFIERS
+
+
+# A password's abbreviation inside a segment (`DBPWD`, `PWD_DB`, `pswd`, `pword`, `mypasswd`);
+# the shell's `PWD=/app` and `OLDPWD=/` hold paths, which `is_secret_value` spares.
+_PASSWORD_ABBREVIATION = re.compile(r"pwd|pswd|psw$|^psw|^pword|passwd|passwort")
+# A strong word with one stray letter (`secretz`, `tokenx`); not a plural (`tokens`).
+_STRONG_TYPO = re.compile(r"(?:password|secret|token|apikey)[a-rt-z]")
+# Names that hold a secret only when their value looks like one (`session=aB3x...`,
+# `sid=Zq81...`; not `session=3 of 5`, `access=granted`, `sid=1`, `key=value`).
+_WEAK = frozenset({"key", "session", "sess", "sid", "xsrf", "csrf", "refresh", "access", "nonce",
+                   "salt", "otp", "sas", "conn", "connstr", "connection", "cookie", "jwt"})
+_WEAK_JOINED = ("connstr", "sastoken", "sasurl")
+
+
+@functools.lru_cache(maxsize=4096)
+def weak_name(name: str) -> bool:
+    """Whether a key may hold a secret, though its word is an everyday one too (`key`,
+    `session`, `sid`, `refresh`, `access`, `nonce`, `salt`, `otp`, `sas`, `conn_str`,
+    `MASTERKEY`): its value decides (`credential_shaped`)."""
+    segs = [s.lower() for s in SEGMENT.findall(fold_name(name))]
+    if not segs or segs[-1] in _SAFE_LAST:
+        return False
+    while len(segs) > 1 and (segs[-1] in _VALUE_SUFFIX or segs[-1] in _QUALIFIERS
+                             or segs[-1].isdigit()):
+        segs = segs[:-1]  # conn_str, session_id, refresh_v2
+    last = segs[-1]
+    return last in _WEAK or "".join(segs).endswith(_WEAK_JOINED) or (
+        last.endswith("key") and 4 < len(last) <= 16)  # `MASTERKEY`, `dbkey`
+
+
+_SHAPED = re.compile(r"(?=[^\n]*[0-9])(?=[^\n]*[A-Za-z])[^\s]{8,}|[^\s]*[!#$%^&*+~?]"
+                     r"[^\s]*|(?=[^\n]*[A-Z])(?=[^\n]*[a-z])[A-Za-z]{16,}")
+
+
+def credential_shaped(value: str) -> bool:
+    """Whether a value looks like a credential, not a word, a count, a path or a name: 8+
+    characters with letters and digits (`Xk9mQ2vLp7`), or a symbol among them (`pa$$word`),
+    or 16+ mixed-case letters; never a path, a number, an ISO date or a dotted version."""
+    v = value.strip()
+    if len(v) < 6 or " " in v or not is_secret_value(v) or sum(map(str.isalpha, v)) < 3:
+        return False  # a count, a Windows SID (`S-1-5-21-...`)
+    if "/" in v or v.count(".") >= 2 or _DATE_LIKE.match(v) or _NAMEISH.fullmatch(v) or (
+            _OBJECT_NAME.fullmatch(v) and not _HEX_RUN.search(v)):
+        return False
+    return _SHAPED.fullmatch(v) is not None
+
+
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)*(?:ms|s|m|h|d|%)?$")
+_OBJECT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")  # checkout-7d9f8b6c4-x2k9p
+_HEX_RUN = re.compile(r"[0-9a-f]{16,}")
+_NAMEISH = re.compile(r"[a-z]+(?:[-_][a-z]+)*(?:[-_.]\d+)?")
 
 
 # Letters that look like Latin ones (Cyrillic, Greek): a key spelled with them is still the key.
