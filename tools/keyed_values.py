@@ -38,19 +38,19 @@ def redact_keyed_structure(text: str, lower: str) -> str:
     if "</" in text:
         text = _XML_ELEMENT.sub(_keep_key(inline=False), text)
     if "\n" in text and ("|" in text or ">" in text):
-        text = _sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True)
+        text = sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True)
     if "value" in lower or "key" in lower or "name" in lower:
         text = _NAMED_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
     if "\n" in text and ('":' in text or "':" in text):
-        text = _sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+        text = sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if "\n----" in text:
         text = _DESCRIBED.sub(_redact_described, text)
     if ('"-' in text or "'-" in text) and "," in text:
-        text = _sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
+        text = sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if "name" in lower and "value" in lower:
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
     if "<<" in text and "\n" in text:
-        text = _sub_at_keys(_HEREDOC, _redact_heredoc, text, text.lower(), line=True)
+        text = sub_at_keys(_HEREDOC, _redact_heredoc, text, text.lower(), line=True)
     if "&" in text and "*" in text:
         text = _redact_anchored(text)
     return text  # values on the lines below their key: `spread_values`, line by line
@@ -70,7 +70,9 @@ _PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|p
 # sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
 _KEY_MAX = 64
 _KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
-KEY, SPACE = _KEY, _S  # for `spread_values`: a key that may name a secret; a space on a line
+# For `spread_values`, `open_values`, `positional_values`: a key that may name a secret; a space
+# on a line.
+KEY, SPACE = _KEY, _S
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
@@ -359,7 +361,7 @@ _RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _RUN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
-def _sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
                  lower: str, *, line: bool = False) -> str:
     """`pattern.sub(replace, text)` for a pattern whose key holds a key hint: tried only where
     a hint is (at the start of its run of name characters, or of its `line`), once per run or
@@ -420,7 +422,7 @@ def redact_keyed(text: str, lower: str) -> str:
     if "header" in lower:
         text = _HEADER_DIRECTIVE.sub(_SUB_ASSIGNMENT_LINE, text)
     if "{" in text and "value" in lower:
-        text = _sub_at_keys(_NESTED_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+        text = sub_at_keys(_NESTED_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
     if text is not original:
         lower = text.lower()
     for pattern, replace, line in _KEYED_RULES:
@@ -428,11 +430,11 @@ def redact_keyed(text: str, lower: str) -> str:
             continue
         if pattern is _PASSPHRASE and (" " not in text or not _PASSWORD_HINT.search(lower)):
             continue
-        redacted = _sub_at_keys(pattern, replace, text, lower, line=line)
+        redacted = sub_at_keys(pattern, replace, text, lower, line=line)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
     if (" " in text or "\t" in text) and len(text.split(None, 3)) <= 3:  # KEY VALUE, ENV K V
-        text = _sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
+        text = sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
     if "&" in text and ":" in text:
         text = _NAMED_ANCHOR.sub(_redact_named_anchor, text)
     if prose:

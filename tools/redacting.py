@@ -30,7 +30,9 @@ from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
+from .open_values import OpenValues
 from .personal_data import redact_personal_data
+from .positional_values import redact_positional
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
 from .spread_values import SpreadValues
@@ -133,12 +135,12 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     entropy (the DER header, the last line); the body of a certificate or public key, whose
     lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
-    spread = SpreadValues()
+    spread, opened = SpreadValues(), OpenValues()
     for line in lines:
-        line = spread.hide(line)
+        line = opened.hide(spread.hide(line))
         if left:
             left -= 1
-            body = _KEY_BODY.match(line, at) or _trailing_body(line, at)
+            body = _body(line, at)
             if "-----END" in line.upper():
                 left = 0
             elif public and body and body.end() == len(line.rstrip("\\n\",}")) \
@@ -153,6 +155,16 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
         if begin and "-----END" not in line[begin.end() :].upper():
             at, left, public = begin.start(), _BLOCK_LINES, "PRIVATE" not in begin.group().upper()
         yield out
+
+
+def _body(line: str, at: int) -> re.Match[str] | None:
+    """A private key's base64 body line: the run at the BEGIN line's column (or ending the
+    line) that ends the line, not a word of a log line that came between (`WARN interleaved`)."""
+    body = _KEY_BODY.match(line, at)
+    if body is not None and body.end() == len(line.rstrip().rstrip("\\n\",}")):
+        return body
+    body = _trailing_body(line, at)  # a prefix a little wider or narrower
+    return None if body is None or body.group().isalpha() and body.group().islower() else body
 
 
 def _trailing_body(line: str, at: int) -> re.Match[str] | None:
@@ -257,9 +269,9 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
 
 
 def _redact_lines(text: str) -> str:
-    spread = SpreadValues()
-    return "\n".join([_redact_line(hidden, hidden.lower())
-                      for hidden in map(spread.hide, text.split("\n"))])
+    spread, opened = SpreadValues(), OpenValues()
+    return "\n".join([_redact_line(hidden, hidden.lower()) for hidden in
+                      map(opened.hide, map(spread.hide, text.split("\n")))])
 
 
 def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
@@ -287,8 +299,12 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     text = redact_credentials(text, lower)
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
+    lower = lower if text is original else text.lower()
+    positioned = redact_positional(text, lower, keyed=keyed)
+    if positioned is not text:
+        text, lower = positioned, positioned.lower()
     if keyed:
-        text = redact_keyed(text, lower if text is original else text.lower())
+        text = redact_keyed(text, lower)
     text = redact_runs(text)
     return redact_personal_data(text) if _Policy.pii else text
 

@@ -237,6 +237,9 @@ def _judge_candidate(m: re.Match[str]) -> str:
         head, run = head + key.group(), run[key.end():]
     core = run.rstrip(".")
     tail = run[len(core):]
+    if len(core) == 43 and m.string.endswith(("SHA256:", "sha256:"), 0, m.start()) and (
+            not head):
+        return m.group()  # OpenSSH's `SHA256:<base64>` fingerprint of a public key
     if len(core) >= 32 and _HEX_TEXT.fullmatch(core) and _hides_a_secret(core):
         return head + REDACTED + tail
     if "/" not in core and "%2" not in core:

@@ -1,0 +1,122 @@
+"""Values a line leaves open for the lines below, beyond what `spread_values` knows: a key whose
+value starts the next line (`password=` then `x`; JSON's `"secret":` then `"x"`, each line with
+its log prefix), a list opened under a secret's key (`"tokens": [` then one item a line), YAML's
+complex key (`? password` then `: x`), redis' `CONFIG GET` reply (`1) "requirepass"` then
+`2) "x"`) and a double-quoted scalar continued below its key (`password: "ab` then `  cd"`).
+
+A value below its key must look like a credential or be quoted; a key alone says nothing of a
+line of prose below it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .keyed_values import KEY, SPACE, has_key_hint
+from .secret_names import credential_shaped, is_secret_value, sensitive_name
+from .secret_tokens import REDACTED
+
+_S = SPACE
+
+
+class OpenValues:
+    """`hide(line)` takes each line in order and hides what the lines above it left open."""
+
+    def __init__(self) -> None:
+        self._kind = ""  # "value", "list", "complex", "reply", "quoted": what is open
+        self._prefix = ""  # the shape of the opener's log prefix
+        self._strong = True  # a list under a secret's own name, not its plural
+        self._left = 0
+
+    def hide(self, line: str) -> str:
+        if self._kind:
+            hidden = self._below(line)
+            if hidden is not line or self._kind:
+                return hidden
+        end = line[-1:]
+        if len(line) > 4096 or not end or (end not in "=:[\"' \t" and line.count('"') % 2 == 0
+                                           and line.lstrip()[:1] not in "?0123456789"):
+            return line
+        if not has_key_hint(line.lower()):
+            return line
+        for kind, opener in _OPENERS:
+            m = opener.search(line)
+            if m and (sensitive_name(m.group("key")) or (
+                    kind == "list" and _plural_secret(m.group("key")))):
+                self._kind, self._left = kind, 64 if kind in ("list", "quoted") else 2
+                self._strong = sensitive_name(m.group("key"))
+                self._prefix = "" if kind in ("complex", "reply") else _shape(
+                    line[: m.start("key")].rstrip(" \t{[\"'-?"))
+                break
+        return line
+
+    def _below(self, line: str) -> str:
+        kind = self._kind
+        self._left -= 1
+        if self._left <= 0:
+            self._kind = ""
+        if not line.strip():
+            return line
+        width = len(self._prefix)
+        at = width if width and _shape(line[:width]) == self._prefix else 0
+        if kind == "quoted":
+            close = line.find('"', at)
+            if close < 0:
+                return line[: _indent(line, at)] + REDACTED
+            self._kind = ""
+            return line[: _indent(line, at)] + REDACTED + line[close:]
+        if kind == "list":
+            if "]" in line[at:]:
+                self._kind = ""
+            return line[:at] + _ITEM.sub(self._hide_item, line[at:])
+        self._kind = ""
+        pattern = _VALUE_PATTERNS.get(kind, _NEXT_VALUE)
+        m = pattern.match(line, at)
+        if m is None or _A_KEY.match(line, m.start("pw")):
+            return line
+        pw = m.group("pw")
+        quoted = pw[:1] in "\"'" and pw[-1:] == pw[0] and len(pw) > 1
+        inner = pw[1:-1] if quoted else pw
+        if not is_secret_value(inner) or not (quoted or credential_shaped(inner)):
+            return line
+        begin, end = (m.start("pw") + 1, m.end("pw") - 1) if quoted else m.span("pw")
+        return line[:begin] + REDACTED + line[end:]
+
+    def _hide_item(self, m: re.Match[str]) -> str:
+        value = m.group("v")
+        if not is_secret_value(value) or not (self._strong or credential_shaped(value)):
+            return m.group()
+        return m.group("q") + REDACTED + m.group("q")
+
+
+def _plural_secret(key: str) -> bool:
+    return key[-1:] in "sS" and sensitive_name(key[:-1])
+
+
+def _indent(line: str, at: int) -> int:
+    return len(line) - len(line[at:].lstrip(" \t"))
+
+
+def _shape(text: str) -> str:
+    return _ALNUM.sub("a", text)
+
+
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+_OPENERS = (
+    ("value", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*(?:=|:(?!:)){_S}*$",
+                         re.IGNORECASE)),
+    ("list", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\[{_S}*$",
+                        re.IGNORECASE)),
+    ("complex", re.compile(rf"^{_S}*\?{_S}+[\"']?(?P<key>{KEY})[\"']?{_S}*$", re.IGNORECASE)),
+    ("reply", re.compile(rf"^{_S}*\d+\){_S}+\"(?P<key>{KEY})\"{_S}*$", re.IGNORECASE)),
+    ("quoted", re.compile(rf"(?:^|[\s{{,])(?P<key>{KEY}){_S}*:{_S}+\"(?:[^\"\\]|\\.)*$",
+                          re.IGNORECASE)),
+)
+_QUOTED = r"\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'"
+_NEXT_VALUE = re.compile(rf"{_S}*(?P<pw>{_QUOTED}|[^\s\"',}}\]]{{1,1024}})")
+_VALUE_PATTERNS = {
+    "complex": re.compile(rf"{_S}*:{_S}+(?P<pw>{_QUOTED}|\S{{1,1024}})"),
+    "reply": re.compile(rf"{_S}*\d+\){_S}+(?P<pw>\"[^\"\n]{{1,1024}}\")"),
+}
+_A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
+_ITEM = re.compile(r"(?P<q>[\"'])(?P<v>[^\"'\n]{1,1024})(?P=q)")

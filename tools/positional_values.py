@@ -1,0 +1,206 @@
+"""Values hidden by where they sit rather than by an `=` after their key: a key with an odd
+wrapper (`password resolved to [x]`, `password -- x`, `password (x)`), a list under a secret's
+key (`tokens=["x"]`), a command's positional secret (`openssl passwd x`, `echo -n x | base64`,
+`ssm put-parameter --value x`), SQL's `INSERT ... (password) VALUES ('x')`, a quoted key and its
+quoted value (redis `"CONFIG" "SET" "masterauth" "x"`), `{"type":"basic","value":"x"}`,
+`login admin/x`, and a hex key after a key word (`HMAC key loaded: <hex>`).
+
+Every value must look like a credential (`credential_shaped`) unless the rule alone says so.
+Each rule sits behind a cheap substring check: `redact_positional` costs nothing on most lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .keyed_values import KEY, SPACE, sub_at_keys
+from .secret_names import credential_shaped, is_secret_value, sensitive_name
+from .secret_tokens import REDACTED
+
+_S = SPACE
+
+
+def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
+    """The one-line positional rules; `keyed`: whether `lower` holds a key hint."""
+    if keyed:
+        if ("--" in text or "==" in text or "|" in text or " resolved " in lower
+                or " (" in text or " <" in text or " `" in text or ' \\"' in text):
+            text = sub_at_keys(_ODD_WRAPPER, _hide_wrapped, text, text.lower())
+        if "[" in text:
+            text = sub_at_keys(_KEYED_LIST, _hide_list, text, text.lower())
+        if '" "' in text or "' '" in text:
+            text = sub_at_keys(_QUOTED_PAIR, _hide_shaped, text, text.lower())
+        if "\\:" in text or "\\=" in text or "\\ " in text:
+            text = sub_at_keys(_ESCAPED_KEY, _hide_named, text, text.lower())
+        if "values" in lower and "insert" in lower:
+            text = _SQL_INSERT.sub(_hide_inserted, text)
+        if "type" in lower and "value" in lower:
+            text = _TYPED_VALUE.sub(_hide_head, text)
+    if "passwd" in lower and "openssl" in lower:
+        text = _OPENSSL_PASSWD.sub(_hide_head, text)
+    if "base64" in lower and "echo" in lower:
+        text = _ECHO_ENCODED.sub(_hide_shaped, text)
+    if "put-parameter" in lower:
+        text = _PARAMETER_VALUE.sub(_hide_head, text)
+    if "login" in lower or "credential" in lower or "logon" in lower:
+        text = _LOGIN_PAIR.sub(_hide_shaped, text)
+    if _HEX_KEY_HINT.search(lower) and _LONG_HEX.search(text):
+        text = _HEX_AFTER_KEY.sub(_hide_hex, text)
+    return text
+
+
+_CLOSE = {"[": "]", "(": ")", "<": ">", "`": "`", '\\"': '\\"'}
+_ODD_WRAPPER = re.compile(  # Spring's "Property 'x.password' resolved to [x]", `password -- x`
+    rf"(?P<head>(?P<q>['\"]?)(?P<key>{KEY})(?P=q)"
+    rf"(?:{_S}+resolved{_S}+to{_S}*|{_S}*(?:--|==|\|){_S}*|{_S}+(?=[\[(<`]|\\\")))"
+    r"(?P<pw>\[[^\]\n]{1,256}\]?|\([^)\n]{1,256}\)|<[^>\n]{1,256}>|`[^`\n]{1,256}`"
+    r"|\\\"[^\"\\\n]{1,256}\\\"|[^\s\[(<`\\|-][^\s|]{0,255})",
+    re.IGNORECASE)
+
+
+def _hide_wrapped(m: re.Match[str]) -> str:
+    pw = m.group("pw")
+    open_ = '\\"' if pw.startswith('\\"') else pw[:1] if pw[:1] in _CLOSE else ""
+    close = _CLOSE.get(open_, "")
+    inner = pw[len(open_):]
+    if close and inner.endswith(close):
+        inner = inner[: -len(close)]
+    else:
+        close = ""
+    if not sensitive_name(m.group("key")) or not credential_shaped(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
+
+
+# A list under a secret's key, on one line: `{"passwords": ["x", "y"]}`, `tokens=[x]`.
+_KEYED_LIST = re.compile(
+    rf"(?P<head>(?P<q>\\*['\"]?)(?P<key>{KEY})(?P=q){_S}*[:=]{_S}*)\[(?P<items>[^\[\]\n]{{1,4096}})\]",
+    re.IGNORECASE)
+_ITEM = re.compile(r"(?P<q>\\*[\"'])(?P<v>(?:(?!(?P=q)).){1,1024}?)(?P=q)|(?P<bare>[^\s,\"']+)")
+
+
+def _list_key(key: str) -> bool:
+    """A secret's key, or its plural (`tokens`, `api_keys`)."""
+    return sensitive_name(key) or (key[-1:] in "sS" and sensitive_name(key[:-1]))
+
+
+def _hide_list(m: re.Match[str]) -> str:
+    if not _list_key(m.group("key")):
+        return m.group()
+    strong = sensitive_name(m.group("key"))
+
+    def item(i: re.Match[str]) -> str:
+        value = i.group("v") if i.group("q") else i.group("bare")
+        if not is_secret_value(value) or not (strong or credential_shaped(value)):
+            return i.group()
+        return f"{i.group('q')}{REDACTED}{i.group('q')}" if i.group("q") else REDACTED
+
+    items = _ITEM.sub(item, m.group("items"))
+    return f"{m.group('head')}[{items}]"
+
+
+# A quoted key, then its quoted value: redis MONITOR `"CONFIG" "SET" "masterauth" "x"`.
+_QUOTED_PAIR = re.compile(
+    rf"(?P<head>(?P<q>[\"'])(?P<key>{KEY})(?P=q){_S}+(?P=q))(?P<pw>[^\"'\n]{{1,1024}})(?=(?P=q))",
+    re.IGNORECASE)
+# A .properties key with an escaped `:`, `=` or space: `spring.datasource.password\:x=x`.
+_ESCAPED_KEY = re.compile(
+    rf"(?P<head>(?P<key>{KEY})(?:\\[:= ][\w.-]{{0,64}})+{_S}*[=:]{_S}*)(?P<pw>\S{{1,1024}})",
+    re.IGNORECASE)
+
+
+def _hide_named(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED
+
+
+def _hide_shaped(m: re.Match[str]) -> str:
+    key = m.groupdict().get("key")
+    if key is not None and not sensitive_name(key):
+        return m.group()
+    pw = m.group("pw")
+    quote = pw[0] if pw[:1] in "\"'" and pw[-1:] == pw[0] and len(pw) > 1 else ""
+    inner = pw[1:-1] if quote else pw
+    if not credential_shaped(inner):
+        return m.group()
+    return m.group("head") + quote + REDACTED + quote
+
+
+def _hide_head(m: re.Match[str]) -> str:
+    pw = m.group("pw")
+    quote = pw[0] if pw[:1] in "\"'" and pw[-1:] == pw[0] and len(pw) > 1 else ""
+    inner = pw[1:-1] if quote else pw
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + quote + REDACTED + quote + m.string[m.end("pw"):m.end()]
+
+
+_SQL_INSERT = re.compile(
+    r"\binsert[ \t]+into[ \t]+[\w.\"`\[\]]{1,128}[ \t]*\((?P<columns>[^()\n]{1,2048})\)[ \t]*"
+    r"values[ \t]*\((?P<values>(?:'(?:[^'\n]|'')*'|\"[^\"\n]*\"|[^()'\"\n]|\([^()\n]*\))"
+    r"{1,8192})\)",
+    re.IGNORECASE)
+_SQL_VALUE = re.compile(r"'(?:[^'\n]|'')*'|\"[^\"\n]*\"|\w+\([^()\n]*\)|[^,]+")
+
+
+def _hide_inserted(m: re.Match[str]) -> str:
+    """`INSERT INTO users (name, password) VALUES ('bob', 'x')`: the values of secret columns."""
+    columns = [c.strip(" \t\"`[]") for c in m.group("columns").split(",")]
+    secret = {i for i, c in enumerate(columns) if sensitive_name(c)}
+    if not secret:
+        return m.group()
+    out: list[str] = []
+    at = index = 0
+    text = m.group("values")
+    for value in _SQL_VALUE.finditer(text):
+        stripped = value.group().strip()
+        if not stripped:
+            continue
+        if index in secret and stripped[:1] in "'\"" and is_secret_value(stripped[1:-1]):
+            begin = value.start() + value.group().index(stripped) + 1
+            out += (text[at:begin], REDACTED)
+            at = begin + len(stripped) - 2
+        index += 1
+    out.append(text[at:])
+    return m.group()[: m.start("values") - m.start()] + "".join(out) + ")"
+
+
+_TYPED_VALUE = re.compile(  # {"type":"basic","value":"x"}: the type says what the value is
+    r"(?P<head>[\"']type[\"'][ \t]*:[ \t]*[\"'](?:basic|bearer|password|secret|token|api[_-]?key"
+    r"|apikey|digest|credentials?|private[_-]?key)[\"'][ \t]*,[ \t]*[\"']value[\"'][ \t]*:[ \t]*)"
+    r"(?P<pw>\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}')",
+    re.IGNORECASE)
+_OPENSSL_PASSWD = re.compile(  # `openssl passwd -1 -salt ab x`: the password is the last word
+    r"(?P<head>\bopenssl[ \t]+passwd(?:[ \t]+-(?:salt[ \t]+\S+|\S+))*[ \t]+)"
+    r"(?P<pw>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s)'\"-][^\s)]{0,255})")
+_ECHO_ENCODED = re.compile(  # `echo -n x | base64`: what a script encodes for a Secret
+    r"(?P<head>\becho[ \t]+(?:-[neE]{1,3}[ \t]+)*)(?P<pw>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\""
+    r"|[^\s|'\"$][^\s|]{0,255})(?=[ \t]*\|[ \t]*base64\b(?![ \t]+(?:-d|--decode|-D)\b))")
+_PARAMETER_VALUE = re.compile(  # `aws ssm put-parameter --name x --value y`
+    r"(?P<head>\bput-parameter\b[^\n]{0,512}?[ \t]--value(?:[ \t]+|=))"
+    r"(?P<pw>'[^'\n]{1,1024}'|\"[^\"\n]{1,1024}\"|[^\s'\"]{1,1024})")
+_LOGIN_PAIR = re.compile(  # `login admin/x`, `credentials admin:x`, `logon as root/x`
+    r"(?P<head>\b(?:log(?:in|on)|credentials?)[ \t]+(?:as[ \t]+)?[\w.@-]{1,64}[/:])"
+    r"(?P<pw>[^\s/:@\"',;]{4,256})(?![\w/:@])",
+    re.IGNORECASE)
+# A hex key a few words after a key word: `HMAC key loaded: <hex>`, `dd_api_key <hex>`; not a
+# digest, a fingerprint or an id (`commit 3f9a...`, `sha256 <hex>`, `trace_id=<hex>`).
+_HEX_KEY_HINT = re.compile(r"key|secret|token|hmac")
+_LONG_HEX = re.compile(r"[0-9a-fA-F]{32}")
+_HEX_AFTER_KEY = re.compile(
+    r"(?P<head>(?<![\w./-])(?P<key>[A-Za-z][\w.-]{0,63})"
+    r"(?P<gap>(?:[ \t]+[A-Za-z][\w-]{0,23}){0,2}?)"
+    r"[\"']?[ \t]*[:=]?[ \t]*[\"']?)(?P<pw>[0-9a-fA-F]{32,128})(?![\w+/=-])")
+_NOT_A_KEY = frozenset({"sha", "sha1", "sha256", "sha512", "md5", "digest", "fingerprint",
+                        "checksum", "hash", "id", "commit", "etag", "uuid", "trace", "span"})
+
+
+def _hide_hex(m: re.Match[str]) -> str:
+    words = [m.group("key"), *m.group("gap").split()]
+    if any(w.lower().rstrip(":=") in _NOT_A_KEY for w in words):
+        return m.group()
+    pairs = [*words, *("_".join(words[i : i + 2]) for i in range(len(words) - 1))]
+    if not any(sensitive_name(w) for w in pairs):
+        return m.group()
+    return m.group("head") + REDACTED
