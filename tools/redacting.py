@@ -30,6 +30,7 @@ from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
+from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
 from .positional_values import redact_positional
@@ -136,7 +137,7 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
     spread, opened = SpreadValues(), OpenValues()
-    for line in lines:
+    for line in join_partial_records(lines):
         line = opened.hide(spread.hide(line))
         if left:
             left -= 1
@@ -271,7 +272,12 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
 def _redact_lines(text: str) -> str:
     spread, opened = SpreadValues(), OpenValues()
     return "\n".join([_redact_line(hidden, hidden.lower()) for hidden in
-                      map(opened.hide, map(spread.hide, text.split("\n")))])
+                      map(opened.hide, map(spread.hide, _records(text)))])
+
+
+def _records(text: str) -> Iterable[str]:
+    lines = text.split("\n")
+    return join_partial_records(lines) if " P " in text or '{"log":' in text else lines
 
 
 def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:

@@ -130,7 +130,9 @@ class SnapshotCluster:
         if not path.is_file():
             raise SnapshotError(str(path), "not a file; kubectl writes each pod's logs to a file")
         found = False
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
+        # Only `\n` ends a line: a lone `\r` (`password=\rx`) is no line break to a log
+        # reader, and must not part a key from its value; `\r\n` loses its `\r` below.
+        with path.open("r", encoding="utf-8", errors="replace", newline="\n") as handle:
             inside = False
             for line in _bounded_lines(handle):
                 frame = _FRAME.match(line)
