@@ -455,7 +455,9 @@ def _redact_spaced(m: re.Match[str]) -> str:
     if key.lower().endswith(_UPSTREAM_PASS) or "://" in pw:
         return m.group()  # nginx `proxy_pass http://backend:8080;`
     named = names_password(key) or (sensitive_name(key) and (key.isupper() or "\t" in m.group()))
-    if not (named and ("." in key or "_" in key or "\t" in m.group()) and is_secret_value(pw)
+    declared = m.group("head").lstrip()[:3].lower() in ("env", "set")  # Dockerfile, csh
+    if not (named and ("." in key or "_" in key or "\t" in m.group() or declared)
+            and is_secret_value(pw)
             and _CREDENTIAL_SHAPE.match(pw)):
         return m.group()
     return m.group("head") + REDACTED

@@ -1,0 +1,59 @@
+"""Issue 15's leak classes A-G (attack 15c), each by name: the corpus holds entries of every
+class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden
+and its key kept, read whole and a line at a time as a log is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools.redacting import REDACTED, redact_lines, redact_text
+
+CORPUS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "redaction_corpus.yaml").read_text(encoding="utf-8"))
+CLASSES = {
+    "A": "key-name vocabulary: a name that means secret in any case or affix",
+    "B": "a known key with an odd wrapper or separator",
+    "C": "a list under a secret's key",
+    "D": "a value on the line after its key",
+    "E": "records split by the runtime",
+    "F": "positional secrets with no key word",
+    "G": "bare hex keys after a key word",
+}
+BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
+            for name in CLASSES}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_every_class_has_corpus_entries(name: str) -> None:
+    assert len(BY_CLASS[name]) >= 2, CLASSES[name]
+
+
+@pytest.mark.parametrize("case", [case for name in sorted(CLASSES) for case in BY_CLASS[name]],
+                         ids=lambda case: case["id"])
+def test_class_entry_hides_its_secret_and_keeps_its_key(case: dict[str, Any]) -> None:
+    for out in (redact_text(case["text"]), "\n".join(redact_lines(case["text"].split("\n")))):
+        assert case["secret"] not in out, out
+        assert REDACTED in out
+        assert all(keep in out for keep in case["keep"]), out
+
+
+@pytest.mark.parametrize("line", [
+    "PWD=/home/x", "session=3 of 5", "access=granted", "sid=1", "key=value",
+    "Certificate fingerprint SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8",
+    "[node-1][aB3dEf9GhIjKlMnOpQ] joined", "commit 3f9a1c2e8b7d6f5a4c3b2a1e0d9c8b7a6f5e4d3c",
+])
+def test_everyday_values_under_everyday_names_stay(line: str) -> None:
+    assert redact_text(line) == line
+
+
+def test_a_log_line_inside_an_unterminated_private_key_keeps_its_words() -> None:
+    lines = ["2026-12-06 WARN -----BEGIN PRIVATE KEY-----",
+             "2026-12-06 WARN MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7",
+             "2026-12-06 WARN interleaved other line"]
+    out = list(redact_lines(lines))
+    assert "MIIEvQIBADAN" not in out[1]
+    assert out[2] == lines[2]
