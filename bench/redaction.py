@@ -122,6 +122,16 @@ _ADVERSARIAL = {  # 16 KiB each
     "'AUTH ' * 3276": "AUTH " * 3276,
     "'x' * 16000 + '_password=y'": "x" * 16_000 + "_password=y",
     "'\\uff50' * 16384": "\uff50" * 16_384,
+    # attack 15c's rules: odd wrappers, lists, quoted pairs, SQL, hex after a key, login pairs
+    "'password -- ' * 1365": "password -- " * 1365,
+    "'pw (' * 4096": "pw (" * 4096,
+    "'tokens=[\"a\", ' * 1365": 'tokens=["a", ' * 1365,
+    "'\"pw\" ' * 3276": '"pw" ' * 3276,
+    "insert into t (password) values ('a', ...)": "insert into t (password) values ("
+                                                    + "'a', " * 3270 + ")",
+    "'key a b ' + hex * 500": "key a b " * 500 + "0123456789abcdef" * 750,
+    "'login a/' * 2048": "login a/" * 2048,
+    "'echo x | ' * 1820 + 'base64'": "echo x | " * 1820 + "base64",
 }
 
 

@@ -2,10 +2,11 @@
 depth, or with the value on the next line), `--flag value`, XML elements and `name=/value=`
 pairs, YAML block scalars, `name:`/`value:` env lists, `kubectl describe` output, connection
 strings, SQL (`PASSWORD '...'`, `IDENTIFIED BY`), config directives (`requirepass`,
-`proxy_set_header X-Api-Key`), and prose ("the password is X") when X looks like a credential.
-A line that starts with such a key loses the rest of the line.
+`proxy_set_header X-Api-Key`), then prose (`keyed_prose`). A line that starts with such a key
+loses the rest of the line. An everyday name (`key`, `session`, `sid`) hides only a value shaped
+like a credential (`secret_names.weak_name`).
 
-Every rule starts from a key hint (`_KEY_HINT`, on lowercased text) and is tried only where one
+Every rule starts from a key hint (`key_hints`, on lowercased text) and is tried only where one
 is, with keys and values bounded in length, so the whole costs time linear in the text.
 """
 
@@ -14,6 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .key_hints import KEY, SPACE, has_key_hint, sub_at_keys
+from .key_hints import KEY as _KEY
+from .key_hints import SPACE as _S
+from .keyed_prose import CREDENTIAL_SHAPE, redact_prose
 from .secret_names import (
     credential_shaped,
     is_secret_value,
@@ -21,15 +26,12 @@ from .secret_names import (
     keep_quotes,
     names_password,
     sensitive_name,
-    unquote_value,
     weak_name,
 )
-from .secret_tokens import REDACTED, harmless_base64, looks_random
+from .secret_tokens import REDACTED, looks_random
 
-
-def has_key_hint(lower: str) -> bool:
-    """Whether lowercased text holds a word a sensitive key contains: the keyed rules' gate."""
-    return _KEY_HINT.search(lower) is not None
+__all__ = ["KEY", "SPACE", "has_key_hint", "redact_generated", "redact_keyed",
+           "redact_keyed_structure", "sub_at_keys"]  # the first three for `spread_values`
 
 
 def redact_keyed_structure(text: str, lower: str) -> str:
@@ -58,21 +60,8 @@ def redact_keyed_structure(text: str, lower: str) -> str:
 
 
 
-_S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
-# Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
-_HINTS = (r"(?:p(?:ass|w|sk|sw|in|arola)|s(?:ecret|ig|ess|enha|alasana|id|as|alt)|token|key"
-          r"|c(?:red|srf|ookie|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo"
-          r"|losenord|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|nonce|refresh|access)")
-_KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|parola|salasana"
                             r"|losenord")
-# A key is a whole run of name characters holding a hint, then `sensitive_name` judges it. Both
-# sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
-_KEY_MAX = 64
-_KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
-# For `spread_values`, `open_values`, `positional_values`: a key that may name a secret; a space
-# on a line.
-KEY, SPACE = _KEY, _S
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
@@ -187,28 +176,6 @@ _HEADER_DIRECTIVE = re.compile(  # nginx, HAProxy, Envoy: a header set to a lite
     rf"|add-header)[ \t]+[\"']?(?P<key>{_KEY})[\"']?[ \t]+[\"']?)(?P<pw>[^\s\"';]+)",
     re.IGNORECASE,
 )
-_PROSE = re.compile(
-    r"(?P<head>\b(?:(?:(?:api|access|secret|private)[ _-]?key|password|passwd|passphrase"
-    r"|passcode|secret|token)(?:[ \t]+(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+|account[ \t]+)?"
-    r"[^\s,;]+)?[ \t]+(?:(?:was[ \t]+|is[ \t]+)?(?:set|changed|reset)[ \t]+to|is[ \t]+now"
-    r"|is|was|to)|(?:with|using)[ \t]+(?:the[ \t]+)?(?:password|passwd|passphrase|token"
-    r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
-    re.IGNORECASE,
-)
-_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
-_PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
-# A secret's noun, then its value with at most a colon between, in prose: "the token <hex>
-# expired", "API key: <hex>", "Generated admin password Tr0ub4dor&3x!", "secret <pw> rotated".
-# What follows such a noun is usually a word ("token bucket", "password policy"), so the value
-# must look like a credential (`_redact_prose_value`).
-_PROSE_VALUE = re.compile(
-    r"(?P<head>(?<![\w./-])(?:(?:api|access|secret|private|license|auth|app|master)[ _-]?key"
-    r"|password|passwd|passphrase|passcode|token|secret)(?:[ \t]*(?::|->|=>))?[ \t]+)"
-    r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
-    re.IGNORECASE)
-_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key)\b")
-
-
 def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
     """Replacement for assignments: hide `pw` when `key` names a secret; keep its quotes."""
 
@@ -297,55 +264,6 @@ def _redact_block(m: re.Match[str]) -> str:
     return f"{m.group('head')}{m.group('indent')}  {REDACTED}{ending}"
 
 
-_CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]|[a-z]{16,}$")
-# What follows a secret's noun and is no credential: names and versions (`db-credentials`,
-# `v1.28.3`, `kube-api-access-x2k9p`), paths, numbers, short words.
-_NAME_LIKE = re.compile(r"[a-z0-9]+(?:[-.:][a-z0-9]+)+")
-_HEX_RUN = re.compile(r"[0-9a-f]{16,}")
-_PROSE_SHAPE = re.compile(
-    r"(?=[^\n]{8})(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|[a-z]{16,}$|[0-9a-f]{16,}$")
-
-
-def _redact_prose(m: re.Match[str]) -> str:
-    """"the password is Summer2024!": a value that looks like a credential, or is quoted; not
-    "the password is incorrect" nor "the secret is db-credentials"."""
-    pw = m.group("pw")
-    open_, close, inner = unquote_value(pw)
-    if not open_:
-        inner = pw.rstrip(".,;:)")
-        close = pw[len(inner):]
-        if (len(inner) < 4 or "=" in inner or "://" in inner
-                or not _CREDENTIAL_SHAPE.match(inner)):
-            return m.group()
-    if not is_secret_value(inner):
-        return m.group()
-    return m.group("head") + open_ + REDACTED + close
-
-
-def _redact_prose_value(m: re.Match[str]) -> str:
-    """"the token 5f4dcc3b... expired", "new password hunter2hunter2": a value that looks like a
-    credential (or is quoted); not "token bucket", "secret db-credentials", "password policy"."""
-    pw = m.group("pw")
-    open_, close, inner = unquote_value(pw)
-    if not open_:
-        inner = pw.rstrip(".,;:)")
-        if inner.rstrip("?!").isalpha():
-            inner = inner.rstrip("?!")  # "did someone rotate the password again?"
-        close = pw[len(inner):]
-        if (len(inner) < 6 or "://" in inner or "/" in inner or inner.isdigit()
-                or not _PROSE_SHAPE.match(inner) or inner.startswith(("-", "$", "<", "("))
-                or (_NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner))
-                or (inner[:1].isupper() and inner[1:].isalpha() and inner[1:].islower())
-                or harmless_base64(inner)):
-            return m.group()
-    elif len(inner) < 4 or "/" in inner or (
-            _NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner)):
-        return m.group()  # secret "db-credentials" not found
-    if not is_secret_value(inner):
-        return m.group()
-    return m.group("head") + open_ + REDACTED + close
-
-
 _SUB_ASSIGNMENT_LINE = _keep_key(inline=False)
 _SUB_ASSIGNMENT = _keep_key(inline=True)
 _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
@@ -354,65 +272,9 @@ _KEYED_RULES = ((_LINE_ASSIGNMENT, _SUB_ASSIGNMENT_LINE, True),
                 (_FLAG_VALUE, _SUB_ASSIGNMENT_LINE, False))
 
 
-_LONG_KEY_VALUE = re.compile(  # the value after a key too long to try whole
-    r"[\"']?[ \t]*(?:=>|:=|[:=])(?![=/])[ \t]*"
-    r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'|[^\s\"'`,;&]{1,65536}+)")
-_RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-_RUN = re.compile(r"[A-Za-z0-9_.-]*")
-
-
-def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
-                 lower: str, *, line: bool = False) -> str:
-    """`pattern.sub(replace, text)` for a pattern whose key holds a key hint: tried only where
-    a hint is (at the start of its run of name characters, or of its `line`), once per run or
-    line however many hints it holds, and never on a run too long to be a key. Each try is
-    bounded (`_KEY_MAX`), so the whole costs time linear in the text."""
-    if len(lower) != len(text):  # a few characters change length when lowercased
-        return pattern.sub(replace, text)
-    out: list[str] = []
-    pos = covered = 0
-    for hint in _KEY_HINT.finditer(lower):
-        at = hint.start()
-        if at < pos or at < covered:
-            continue
-        if line:
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            covered = len(text) if end < 0 else end
-            starts: tuple[int, ...] = (start,)
-        else:
-            start, limit = at, max(0, at - 2 * _KEY_MAX)
-            while start > limit and text[start - 1] in _RUN_CHARS:
-                start -= 1
-            covered = _RUN.match(text, at).end()  # type: ignore[union-attr]
-            if covered - start > 2 * _KEY_MAX + 2 or at - start > _KEY_MAX:  # no key is so long
-                if pattern is _ASSIGNMENT and covered >= pos:  # but its end may name a secret
-                    value = _LONG_KEY_VALUE.match(text, covered)
-                    if value and sensitive_name(text[covered - _KEY_MAX : covered]) and (
-                            is_secret_value(value.group("pw").strip("\"'"))):
-                        out += (text[pos : value.start("pw")], REDACTED)
-                        pos = value.end()
-                continue
-            begin = start
-            while begin > max(0, start - 8) and text[begin - 1] in "\\\"'":
-                begin -= 1  # `"key"`, `\"key\"`, `\\\"key\\\"` (JSON in JSON in JSON)
-            starts = tuple(range(begin, start + 1))
-        for begin in starts:
-            m = pattern.match(text, begin) if begin >= pos else None
-            if m:
-                out += (text[pos : m.start()], replace(m))
-                pos = m.end()
-                break
-    if not out:
-        return text
-    out.append(text[pos:])
-    return "".join(out)
-
-
 def redact_keyed(text: str, lower: str) -> str:
     """The one-line rules that start from a key name, then prose."""
     original = text
-    prose = _PROSE_HINTS.search(lower) is not None or lower.lstrip().startswith(_PROSE_STARTS)
     if ";" in text:
         text = _CONN_STRING_PASSWORD.sub(keep_head, text)
     if ("'" in text or '"' in text) and ("password" in lower or "identified" in lower):
@@ -430,18 +292,15 @@ def redact_keyed(text: str, lower: str) -> str:
             continue
         if pattern is _PASSPHRASE and (" " not in text or not _PASSWORD_HINT.search(lower)):
             continue
-        redacted = sub_at_keys(pattern, replace, text, lower, line=line)
+        redacted = sub_at_keys(pattern, replace, text, lower, line=line,
+                               long_keys=pattern is _ASSIGNMENT)
         if redacted is not text:
             text, lower = redacted, redacted.lower()
     if (" " in text or "\t" in text) and len(text.split(None, 3)) <= 3:  # KEY VALUE, ENV K V
         text = sub_at_keys(_SPACED_LINE, _redact_spaced, text, lower, line=True)
     if "&" in text and ":" in text:
         text = _NAMED_ANCHOR.sub(_redact_named_anchor, text)
-    if prose:
-        text = _PROSE.sub(_redact_prose, text)
-    if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
-        text = _PROSE_VALUE.sub(_redact_prose_value, text)
-    return text
+    return redact_prose(text, lower if text is original else text.lower())
 
 
 _UPSTREAM_PASS = ("proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass",
@@ -458,7 +317,7 @@ def _redact_spaced(m: re.Match[str]) -> str:
     declared = m.group("head").lstrip()[:3].lower() in ("env", "set")  # Dockerfile, csh
     if not (named and ("." in key or "_" in key or "\t" in m.group() or declared)
             and is_secret_value(pw)
-            and _CREDENTIAL_SHAPE.match(pw)):
+            and CREDENTIAL_SHAPE.match(pw)):
         return m.group()
     return m.group("head") + REDACTED
 

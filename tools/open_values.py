@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .keyed_values import KEY, SPACE, has_key_hint
+from .key_hints import KEY, SPACE, has_key_hint
 from .secret_names import credential_shaped, is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .keyed_values import KEY, SPACE, sub_at_keys
+from .key_hints import KEY, SPACE, sub_at_keys
 from .secret_names import credential_shaped, is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 

@@ -1,0 +1,91 @@
+"""Secrets in prose: "the password is Summer2024!", "with token 5f4dcc3b...", "new password
+hunter2hunter2", where a noun names the secret and the value must look like a credential (a word
+after the noun is usually just a word: "token bucket", "password policy").
+"""
+
+from __future__ import annotations
+
+import re
+
+from .secret_names import is_secret_value, unquote_value
+from .secret_tokens import REDACTED, harmless_base64
+
+
+def redact_prose(text: str, lower: str) -> str:
+    """The prose rules, each behind its own cheap check on lowercased `lower`."""
+    if _PROSE_HINTS.search(lower) is not None or lower.lstrip().startswith(_PROSE_STARTS):
+        text = _PROSE.sub(_redact_prose, text)
+    if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
+        text = _PROSE_VALUE.sub(_redact_prose_value, text)
+    return text
+
+
+_PROSE = re.compile(
+    r"(?P<head>\b(?:(?:(?:api|access|secret|private)[ _-]?key|password|passwd|passphrase"
+    r"|passcode|secret|token)(?:[ \t]+(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+|account[ \t]+)?"
+    r"[^\s,;]+)?[ \t]+(?:(?:was[ \t]+|is[ \t]+)?(?:set|changed|reset)[ \t]+to|is[ \t]+now"
+    r"|is|was|to)|(?:with|using)[ \t]+(?:the[ \t]+)?(?:password|passwd|passphrase|token"
+    r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
+    re.IGNORECASE,
+)
+_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
+_PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
+# A secret's noun, then its value with at most a colon between, in prose: "the token <hex>
+# expired", "API key: <hex>", "Generated admin password Tr0ub4dor&3x!", "secret <pw> rotated".
+# What follows such a noun is usually a word ("token bucket", "password policy"), so the value
+# must look like a credential (`_redact_prose_value`).
+_PROSE_VALUE = re.compile(
+    r"(?P<head>(?<![\w./-])(?:(?:api|access|secret|private|license|auth|app|master)[ _-]?key"
+    r"|password|passwd|passphrase|passcode|token|secret)(?:[ \t]*(?::|->|=>))?[ \t]+)"
+    r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
+    re.IGNORECASE)
+_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key)\b")
+
+
+CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]|[a-z]{16,}$")
+# What follows a secret's noun and is no credential: names and versions (`db-credentials`,
+# `v1.28.3`, `kube-api-access-x2k9p`), paths, numbers, short words.
+_NAME_LIKE = re.compile(r"[a-z0-9]+(?:[-.:][a-z0-9]+)+")
+_HEX_RUN = re.compile(r"[0-9a-f]{16,}")
+_PROSE_SHAPE = re.compile(
+    r"(?=[^\n]{8})(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|[a-z]{16,}$|[0-9a-f]{16,}$")
+
+
+def _redact_prose(m: re.Match[str]) -> str:
+    """"the password is Summer2024!": a value that looks like a credential, or is quoted; not
+    "the password is incorrect" nor "the secret is db-credentials"."""
+    pw = m.group("pw")
+    open_, close, inner = unquote_value(pw)
+    if not open_:
+        inner = pw.rstrip(".,;:)")
+        close = pw[len(inner):]
+        if (len(inner) < 4 or "=" in inner or "://" in inner
+                or not CREDENTIAL_SHAPE.match(inner)):
+            return m.group()
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
+
+
+def _redact_prose_value(m: re.Match[str]) -> str:
+    """"the token 5f4dcc3b... expired", "new password hunter2hunter2": a value that looks like a
+    credential (or is quoted); not "token bucket", "secret db-credentials", "password policy"."""
+    pw = m.group("pw")
+    open_, close, inner = unquote_value(pw)
+    if not open_:
+        inner = pw.rstrip(".,;:)")
+        if inner.rstrip("?!").isalpha():
+            inner = inner.rstrip("?!")  # "did someone rotate the password again?"
+        close = pw[len(inner):]
+        if (len(inner) < 6 or "://" in inner or "/" in inner or inner.isdigit()
+                or not _PROSE_SHAPE.match(inner) or inner.startswith(("-", "$", "<", "("))
+                or (_NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner))
+                or (inner[:1].isupper() and inner[1:].isalpha() and inner[1:].islower())
+                or harmless_base64(inner)):
+            return m.group()
+    elif len(inner) < 4 or "/" in inner or (
+            _NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner)):
+        return m.group()  # secret "db-credentials" not found
+    if not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + open_ + REDACTED + close
