@@ -55,6 +55,7 @@ from tools.live import LiveCluster
 from .diagnosis import Diagnosis
 from .engine import ClusterUnavailable
 from .investigation import Investigator, OnProgress, Progress, Request
+from .service.errors import ClusterUnavailable as Unreadable
 
 if TYPE_CHECKING:
     from .tracing import Tracing
@@ -62,6 +63,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interface = Literal["slack", "web", "alerts"]
+Increment = tuple[Literal["cluster_request", "model_call"], tuple[str | int | float, ...]]
+"""One count a worker process made, as (`Metrics` method, its arguments)."""
 STEPS = frozenset({"scope", "investigate", "analyze", "recall", "compose"})
 _STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _RUN_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
@@ -147,14 +150,32 @@ class Metrics:
             reader = reader.inner
         if not isinstance(reader, LiveCluster):
             return False
-        reader.observe(self._cluster_request)
+        reader.observe(self.cluster_request)
         return True
 
-    def _cluster_request(self, verb: str, resource: str, outcome: str, seconds: float) -> None:
+    def cluster_request(self, verb: str, resource: str, outcome: str, seconds: float) -> None:
+        """One request to the API server (the live client reports each)."""
         self.cluster_requests.labels(verb, resource).inc()
         self.cluster_seconds.labels(verb).observe(seconds)
         if outcome != "ok":
             self.cluster_errors.labels(verb, resource, outcome).inc()
+
+    def model_call(self, provider: str, outcome: str, prompt: int = 0, completion: int = 0
+                   ) -> None:
+        """One call to the language model (`ok` or `error`) and the tokens it read and wrote."""
+        self.model_calls.labels(provider, outcome).inc()
+        if prompt:
+            self.model_tokens.labels(provider, "prompt").inc(prompt)
+        if completion:
+            self.model_tokens.labels(provider, "completion").inc(completion)
+
+    def add(self, increments: list[Increment]) -> None:
+        """Count what a worker process counted (`Tally.taken`)."""
+        for name, args in increments:
+            if name == "cluster_request":
+                self.cluster_request(*args)  # type: ignore[arg-type]
+            elif name == "model_call":
+                self.model_call(*args)  # type: ignore[arg-type]
 
     def watch_model(self, model: BaseChatModel | None, provider: str | None) -> None:
         """Count `model`'s calls and tokens (a LangChain callback on the model itself, so every
@@ -227,8 +248,8 @@ class _Observed:
             outcome = verdict(diagnosis)
             root = diagnosis.root_cause.category if diagnosis.root_cause else None
             return diagnosis
-        except (ClusterUnavailable, tools.ApiError, tools.SnapshotError):
-            outcome = "cluster_error"
+        except (ClusterUnavailable, Unreadable, tools.ApiError, tools.SnapshotError):
+            outcome = "cluster_error"  # Unreadable: as a worker process tells it
             raise
         finally:
             seconds = time.monotonic() - started
@@ -247,22 +268,43 @@ class _ModelCalls(BaseCallbackHandler):
     """Counts one model's calls and tokens as LangChain reports them (usage metadata)."""
 
     def __init__(self, metrics: Metrics, provider: str) -> None:
-        self.calls = metrics.model_calls
-        self.tokens = metrics.model_tokens
+        self.metrics = metrics
         self.provider = provider
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, parent_run_id: UUID | None = None,
                    **kwargs: Any) -> None:
-        self.calls.labels(self.provider, "ok").inc()
+        prompt = completion = 0
         for generations in response.generations:
             for generation in generations:
                 message = generation.message if isinstance(generation, ChatGeneration) else None
                 usage = message.usage_metadata if isinstance(message, AIMessage) else None
                 if usage:
-                    self.tokens.labels(self.provider, "prompt").inc(usage.get("input_tokens", 0))
-                    self.tokens.labels(self.provider, "completion").inc(
-                        usage.get("output_tokens", 0))
+                    prompt += usage.get("input_tokens", 0)
+                    completion += usage.get("output_tokens", 0)
+        self.metrics.model_call(self.provider, "ok", prompt, completion)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID,
                      parent_run_id: UUID | None = None, **kwargs: Any) -> None:
-        self.calls.labels(self.provider, "error").inc()
+        self.metrics.model_call(self.provider, "error")
+
+
+class Tally(Metrics):
+    """The metrics of a worker process (`service.processes`): the cluster requests and model
+    calls it counts are also kept as increments, which the server's `Metrics.add` counts again
+    for its `/metrics`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: list[Increment] = []
+
+    def cluster_request(self, verb: str, resource: str, outcome: str, seconds: float) -> None:
+        self._made.append(("cluster_request", (verb, resource, outcome, seconds)))
+
+    def model_call(self, provider: str, outcome: str, prompt: int = 0, completion: int = 0
+                   ) -> None:
+        self._made.append(("model_call", (provider, outcome, prompt, completion)))
+
+    def taken(self) -> list[Increment]:
+        """The increments since the last call."""
+        made, self._made = self._made, []
+        return made

@@ -67,6 +67,9 @@ class SlackSettings(BaseModel):
     """Port of the HTTP server."""
     workers: int = 4
     """Investigations run at once; more wait in a queue."""
+    worker_processes: bool = True
+    """Run investigations in worker processes (one per worker), so that acknowledging Slack
+    never waits for their CPU; false: in threads of the server's own process."""
     queue_limit: int = 100
     """Investigations waiting at most; past it the user is told to retry later."""
     alerts_token: SecretStr | None = None
@@ -90,6 +93,9 @@ class WebSettings(BaseModel):
     (`shop,data`) or a JSON list; outside it, namespaces read as if they did not exist."""
     workers: int = 4
     """Investigations run at once; more wait in a queue."""
+    worker_processes: bool = True
+    """Run investigations in worker processes (one per worker), so that the chat's pages and
+    events never wait for their CPU; false: in threads of the server's own process."""
     queue_limit: int = 20
     """Investigations waiting at most; past it the page is told to retry later (503)."""
     allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]

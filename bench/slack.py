@@ -3,13 +3,15 @@ local fake Slack Web API; what `sre slack` runs behind it (the agent, offline, w
 memory and runbook recall) on a scenario snapshot.
 
     .venv/bin/python bench/slack.py [--commands 50] [--workers 4] [--engine-only]
-                                    [--sender process|thread]
+                                    [--sender process|thread] [--in processes|threads]
 
 Prints ack latency (p50/p99; Slack wants < 3 s) and the time from sending each command to its
 answer being posted in the thread; exits 1 unless every command was answered. By default the
 commands come from a process of their own (`slack_sender.py`), as Slack's come from elsewhere;
 `--sender thread` sends them from threads of the app's own interpreter (its client work then
 competes with the app's for the GIL, which is what the issue-13 "before" numbers measured).
+Investigations run in worker processes, as `sre slack` runs them by default (`--in threads`:
+in threads of the app's process, SRE_SLACK__WORKER_PROCESSES=false).
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from fakes.slack_api import FakeSlack  # noqa: E402
 from fakes.slack_env import SECRET, SHOP, SlackEnv  # noqa: E402
 
 from assistant.agent import Agent, open_memory  # noqa: E402
-from assistant.investigation import Investigator  # noqa: E402
+from assistant.investigation import EngineInvestigator, Investigator  # noqa: E402
 from assistant.recalling import Recaller  # noqa: E402
+from assistant.service import Service  # noqa: E402
+from assistant.service.processes import Children  # noqa: E402
+from assistant.service.recipes import Opening, Recipe  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.slack.serving import favour_acks  # noqa: E402
 from tools import Cluster  # noqa: E402
@@ -41,6 +46,11 @@ from tools import Cluster  # noqa: E402
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def engine(service: Service, cluster: Cluster) -> Investigator:
+    """--engine-only in a worker process."""
+    return EngineInvestigator(cluster)
 
 
 def main() -> int:
@@ -52,6 +62,8 @@ def main() -> int:
                         help="the engine behind the seam instead of the agent")
     parser.add_argument("--sender", choices=("process", "thread"), default="process",
                         help="where the commands come from (default: a process of their own)")
+    parser.add_argument("--in", dest="run_in", choices=("processes", "threads"),
+                        default="processes", help="where investigations run")
     args = parser.parse_args()
     favour_acks()  # as `sre slack` does
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -63,8 +75,15 @@ def main() -> int:
             return Agent(settings, cluster, checkpointer=memory, recall=recaller)
 
         fake = FakeSlack().start()
-        with SlackEnv(Path(tmp), fake=fake, workers=args.workers,
-                      investigator=None if args.engine_only else agent) as env:
+        env = SlackEnv(Path(tmp), fake=fake, workers=args.workers,
+                       investigator=None if args.engine_only else agent)
+        if args.run_in == "processes":
+            children = Children(Recipe(env.settings, Opening.of(env.cluster, env.settings),
+                                       engine if args.engine_only else None),
+                                count=args.workers)
+            stack.callback(children.close)
+            env.investigator = children
+        with env:
             users = [f"U{i:04d}" for i in range(args.commands)]
             env.sender.command("help", channel=SHOP)  # warm up: the first request builds things
             fake.wait_for(fake.responses)
@@ -98,7 +117,8 @@ def main() -> int:
             to_answer = [answered[u] - started[u] for u in users if u in answered]
         fake.stop()
     behind = "the engine" if args.engine_only else "the agent (offline)"
-    print(f"commands            {args.commands} concurrent, {args.workers} workers, {behind}, "
+    print(f"commands            {args.commands} concurrent, {args.workers} workers "
+          f"({args.run_in}), {behind}, "
           f"sent from {'a process of their own' if args.sender == 'process' else 'app threads'}")
     print(f"ack latency         p50 {percentile(acks, 50) * 1000:.0f} ms   "
           f"p99 {percentile(acks, 99) * 1000:.0f} ms   max {max(acks) * 1000:.0f} ms")

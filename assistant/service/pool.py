@@ -11,7 +11,9 @@ is counted and timed in `metrics` under its interface (`observing`). `on_progres
 `on_done` as `InternalError`. `submit_all` runs several requests as one job (an Alertmanager
 notification's objects) and hands `on_done` their answers in order.
 
-The request path only takes a slot and queues; everything else runs on the workers.
+The request path only takes a slot and queues; everything else runs on the workers. A server
+hands the pool `processes.Children` as its investigator: each worker thread then only waits for
+a worker process, which does the investigation's work outside the server's interpreter.
 """
 
 from __future__ import annotations

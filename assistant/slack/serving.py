@@ -22,6 +22,7 @@ import socket
 import sys
 import threading
 import time
+from contextlib import ExitStack
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -184,6 +185,7 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre slack`: serve until interrupted; 2 when a needed setting is missing."""
     from ..exiting import EXIT_BAD_INPUT, Failure
     from ..service import ConfigError, open_investigator
+    from ..service.processes import started
 
     missing = missing_settings(settings)
     if missing:
@@ -194,11 +196,17 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     metrics = Metrics()
     try:  # one memory (threads continue across restarts) and one runbook index for the process
         with open_investigator(settings, cluster) as service, \
-                tracing.opened(settings.tracing) as traces:
+                tracing.opened(settings.tracing) as traces, ExitStack() as stack:
             metrics.tracing = traces
             metrics.watch_model(service.model, settings.model.provider)
-            return serve(settings, cluster, knowledge_search(service.runbooks()),
-                         service.investigator_for, metrics)
+            factory: InvestigatorFactory = service.investigator_for
+            children = started(settings, cluster, count=settings.slack.workers,
+                               metrics=metrics) if settings.slack.worker_processes else None
+            if children is not None:
+                stack.callback(children.close)
+                factory = children
+            return serve(settings, cluster, knowledge_search(service.runbooks()), factory,
+                         metrics)
     except (ConfigError, StoreConfigError) as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
     except SlackError as e:

@@ -7,6 +7,7 @@ and runbook recall opened once for the process.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 
 import uvicorn
 
@@ -32,16 +33,23 @@ def run_from_cli(settings: Settings, cluster: Cluster) -> int:
     """`sre web`: serve until interrupted."""
     from ..exiting import EXIT_BAD_INPUT, Failure
     from ..service import ConfigError, open_investigator
+    from ..service.processes import started
 
     logs.configure(settings)
     metrics = Metrics()
     metrics.watch_cluster(cluster)
     try:  # one memory (sessions continue across restarts) and one runbook index
         with open_investigator(settings, restrict(cluster, settings.web)) as service, \
-                tracing.opened(settings.tracing) as traces:
+                tracing.opened(settings.tracing) as traces, ExitStack() as stack:
             metrics.tracing = traces
             metrics.watch_model(service.model, settings.model.provider)
-            return serve(settings, service.investigator, metrics, source=cluster.source,
+            investigator = service.investigator
+            children = started(settings, cluster, count=settings.web.workers,
+                               metrics=metrics) if settings.web.worker_processes else None
+            if children is not None:
+                stack.callback(children.close)
+                investigator = children.viewing(settings.web.namespaces)
+            return serve(settings, investigator, metrics, source=cluster.source,
                          cluster=service.cluster, whole=cluster)
     except ConfigError as e:
         raise Failure(EXIT_BAD_INPUT, str(e)) from e
