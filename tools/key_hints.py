@@ -28,7 +28,7 @@ _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 # sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
 _KEY_MAX = 64
 _KEY = rf"[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}?{_HINTS}[A-Za-z0-9_.-]{{0,{_KEY_MAX}}}"
-KEY, SPACE = _KEY, _S  # what other modules build their keys and lines from
+KEY, SPACE, HINTS = _KEY, _S, _HINTS  # what other modules build their keys and lines from
 
 
 _LONG_KEY_VALUE = re.compile(  # the value after a key too long to try whole

@@ -33,14 +33,16 @@ class OpenValues:
             hidden = self._below(line)
             if hidden is not line or self._kind:
                 return hidden
-        end = line[-1:]
-        if len(line) > 4096 or not end or (end not in "=:[\"' \t" and line.count('"') % 2 == 0
-                                           and line.lstrip()[:1] not in "?0123456789"):
+        stripped = line.rstrip(" \t")
+        end, first = stripped[-1:], line.lstrip()[:1]
+        kinds = (("value", "list") if end in ("=", ":", "[") else ()) + (
+            ("quoted",) if line.count('"') % 2 else ()) + (
+            ("complex",) if first == "?" else ("reply",) if first.isdigit() else ())
+        if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
-        if not has_key_hint(line.lower()):
-            return line
-        for kind, opener in _OPENERS:
-            m = opener.search(line)
+        for kind in kinds:  # an opener ends its line: its key is near the end
+            near = {"value": 256, "list": 256, "quoted": 1024}.get(kind, len(line))
+            m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
                 self._kind, self._left = kind, 64 if kind in ("list", "quoted") else 2
@@ -102,7 +104,7 @@ def _shape(text: str) -> str:
 
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
-_OPENERS = (
+_OPENERS = dict((
     ("value", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*(?:=|:(?!:)){_S}*$",
                          re.IGNORECASE)),
     ("list", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\[{_S}*$",
@@ -111,7 +113,7 @@ _OPENERS = (
     ("reply", re.compile(rf"^{_S}*\d+\){_S}+\"(?P<key>{KEY})\"{_S}*$", re.IGNORECASE)),
     ("quoted", re.compile(rf"(?:^|[\s{{,])(?P<key>{KEY}){_S}*:{_S}+\"(?:[^\"\\]|\\.)*$",
                           re.IGNORECASE)),
-)
+))
 _QUOTED = r"\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'"
 _NEXT_VALUE = re.compile(rf"{_S}*(?P<pw>{_QUOTED}|[^\s\"',}}\]]{{1,1024}})")
 _VALUE_PATTERNS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .key_hints import KEY, SPACE, sub_at_keys
+from .key_hints import HINTS, KEY, SPACE, sub_at_keys
 from .secret_names import credential_shaped, is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
@@ -23,10 +23,9 @@ _S = SPACE
 def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
     """The one-line positional rules; `keyed`: whether `lower` holds a key hint."""
     if keyed:
-        if ("--" in text or "==" in text or "|" in text or " resolved " in lower
-                or " (" in text or " <" in text or " `" in text or ' \\"' in text):
+        if _WRAPPED_GATE.search(lower):
             text = sub_at_keys(_ODD_WRAPPER, _hide_wrapped, text, text.lower())
-        if "[" in text:
+        if "[" in text and _LIST_GATE.search(lower):
             text = sub_at_keys(_KEYED_LIST, _hide_list, text, text.lower())
         if '" "' in text or "' '" in text:
             text = sub_at_keys(_QUOTED_PAIR, _hide_shaped, text, text.lower())
@@ -49,6 +48,11 @@ def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
     return text
 
 
+# Cheap first checks on lowercased text: a key's word, the rest of its name, then the wrapper.
+_WRAPPED_GATE = re.compile(
+    rf"{HINTS}[\w.-]{{0,64}}['\"]?"
+    rf"(?:{_S}+resolved{_S}+to|{_S}*(?:--|==|\|)|{_S}+(?:[\[(<`]|\\\"))")
+_LIST_GATE = re.compile(rf"{HINTS}[\w.-]{{0,64}}\\*['\"]?{_S}*[:=]{_S}*\[")
 _CLOSE = {"[": "]", "(": ")", "<": ">", "`": "`", '\\"': '\\"'}
 _ODD_WRAPPER = re.compile(  # Spring's "Property 'x.password' resolved to [x]", `password -- x`
     rf"(?P<head>(?P<q>['\"]?)(?P<key>{KEY})(?P=q)"
