@@ -20,10 +20,15 @@ def has_key_hint(lower: str) -> bool:
 
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
-_HINTS = (r"(?:p(?:ass|w|sk|sw|in|arola)|s(?:ecret|ig|ess|enha|alasana|id|as|alt)|token|key"
-          r"|c(?:red|srf|ookie|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort|wachtwoord|haslo"
-          r"|losenord|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|nonce|refresh|access)")
+_STRONG_HINTS = (r"p(?:ass|w|sk|sw|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key"
+                 r"|c(?:red|srf|ookie|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort"
+                 r"|wachtwoord|haslo|losenord|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf")
+# Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`):
+# the rules that span lines, run on a whole text, skip them (`sub_at_keys(..., weak=False)`).
+_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access"
+_HINTS = rf"(?:{_STRONG_HINTS}|{_WEAK_HINTS})"
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
+_STRONG_HINT = re.compile(_STRONG_HINTS)
 # A key is a whole run of name characters holding a hint, then `sensitive_name` judges it. Both
 # sides are bounded: an unbounded key made each try scan the rest of a long run (quadratic).
 _KEY_MAX = 64
@@ -39,7 +44,8 @@ _RUN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
-                 lower: str, *, line: bool = False, long_keys: bool = False) -> str:
+                 lower: str, *, line: bool = False, long_keys: bool = False,
+                 weak: bool = True) -> str:
     """`pattern.sub(replace, text)` for a pattern whose key holds a key hint: tried only where
     a hint is (at the start of its run of name characters, or of its `line`), once per run or
     line however many hints it holds, and never on a run too long to be a key. Each try is
@@ -48,7 +54,7 @@ def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str
         return pattern.sub(replace, text)
     out: list[str] = []
     pos = covered = 0
-    for hint in _KEY_HINT.finditer(lower):
+    for hint in (_KEY_HINT if weak else _STRONG_HINT).finditer(lower):
         at = hint.start()
         if at < pos or at < covered:
             continue

@@ -40,19 +40,21 @@ def redact_keyed_structure(text: str, lower: str) -> str:
     if "</" in text:
         text = _XML_ELEMENT.sub(_keep_key(inline=False), text)
     if "\n" in text and ("|" in text or ">" in text):
-        text = sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True)
+        text = sub_at_keys(_YAML_BLOCK, _redact_block, text, text.lower(), line=True,
+                            weak=False)
     if "value" in lower or "key" in lower or "name" in lower:
         text = _NAMED_VALUE.sub(_SUB_ASSIGNMENT_LINE, text)
     if "\n" in text and ('":' in text or "':" in text):
-        text = sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower())
+        text = sub_at_keys(_NEXT_LINE_VALUE, _SUB_ASSIGNMENT_LINE, text, text.lower(), weak=False)
     if "\n----" in text:
         text = _DESCRIBED.sub(_redact_described, text)
     if ('"-' in text or "'-" in text) and "," in text:
-        text = sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower())
+        text = sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower(), weak=False)
     if "name" in lower and "value" in lower:
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
     if "<<" in text and "\n" in text:
-        text = sub_at_keys(_HEREDOC, _redact_heredoc, text, text.lower(), line=True)
+        text = sub_at_keys(_HEREDOC, _redact_heredoc, text, text.lower(), line=True,
+                            weak=False)
     if "&" in text and "*" in text:
         text = _redact_anchored(text)
     return text  # values on the lines below their key: `spread_values`, line by line
