@@ -37,19 +37,20 @@ from .prometheus import (
 )
 from .reading import Cluster, Obj, Redacted
 from .redacting import redact_text
+from .refs import ObjectRef
 from .results import ToolResult
 from .scrubbing import redact_object
 from .snapshot import SnapshotCluster
 from .snapshotting import SnapshotReport, write_snapshot
-from .toolbox import Toolbox, base_name, owned_pods
+from .toolbox import Toolbox, base_name
 
 __all__ = [
     "ApiError", "Cluster", "ClusterError", "ConfigurationError", "Forbidden", "KINDS", "Kind",
     "KindUnavailable", "Limits", "LiveCluster", "LivePrometheus", "Metrics", "MetricsError",
-    "Narrowed", "NotFound", "NotKubernetes", "Obj", "QueryResult", "ReadOnlyViolation", "Redacted",
-    "ServerError", "SnapshotCluster", "SnapshotError", "SnapshotMetrics", "SnapshotReport",
-    "Timeouts", "ToolResult", "Toolbox", "Unauthorized", "Unreachable", "base_name",
-    "capture_metrics", "connect_prometheus", "open_cluster", "open_metrics", "owned_pods",
+    "Narrowed", "NotFound", "NotKubernetes", "Obj", "ObjectRef", "QueryResult", "ReadOnlyViolation",
+    "Redacted", "ServerError", "SnapshotCluster", "SnapshotError", "SnapshotMetrics",
+    "SnapshotReport", "Timeouts", "ToolResult", "Toolbox", "Unauthorized", "Unreachable",
+    "base_name", "capture_metrics", "connect_prometheus", "open_cluster", "open_metrics",
     "parse_kind", "redact_object", "redact_text", "write_snapshot",
 ]
 

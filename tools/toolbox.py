@@ -29,6 +29,7 @@ from .kinds import (
     check_namespace,
     parse_kind,
 )
+from .ownership import CONTROLLER_KINDS, owner_chain, pods_of
 from .prometheus import Metrics, MetricsError, MetricsForbidden, NotEvaluated
 from .promql import unconfined
 from .reading import Cluster, Obj
@@ -397,24 +398,14 @@ class Toolbox:
         return result
 
     def _owner_chain(self, obj: Obj, namespace: str) -> list[str]:
-        chain: list[str] = []
-        current = obj
-        for _ in range(4):
-            owner = next((o for o in meta(current).get("ownerReferences") or []
-                          if o.get("controller")), None)
-            if owner is None:
-                break
-            chain.append(f"{owner['kind']}/{owner['name']}")
-            kind = owner["kind"]
-            if kind not in ("ReplicaSet", "Deployment", "Job", "CronJob", "StatefulSet",
-                            "DaemonSet", "ReplicationController"):
-                break
+        def find(kind: Kind, name: str, ns: str | None) -> Obj | None:
             try:
-                current = self.cluster.get(kind, owner["name"], namespace)
+                return self.cluster.get(kind, name, ns)
             except NotFound:
-                chain[-1] += " (gone)"
-                break
-        return chain
+                return None
+        chain = owner_chain(obj, find, depth=4, follow=CONTROLLER_KINDS)
+        return [link.ref.short + (" (gone)" if link.obj is None and link.ref.kind
+                                   in CONTROLLER_KINDS else "") for link in chain]
 
     def _children(self, kind: str, obj: Obj, namespace: str) -> list[str]:
         if kind == "Service":
@@ -422,31 +413,8 @@ class Toolbox:
             return [f"endpoint {a}" for s in svc.services for a in s.ready + s.not_ready]
         if kind not in WORKLOAD_KINDS:
             return []
-        owned = owned_pods(self.cluster, kind, obj, namespace)
+        owned = pods_of(kind, obj, self.cluster.list)
         return [pod_summary(p).line() for p in owned]
-
-
-def owned_pods(cluster: Cluster, kind: str, obj: Obj, namespace: str) -> list[Obj]:
-    """The pods a workload owns, through ReplicaSets (Deployment) or Jobs (CronJob)."""
-    uid, name = meta(obj).get("uid"), meta(obj)["name"]
-
-    def owned_by(item: Obj, owner_kind: str, owner_name: str, owner_uid: str | None) -> bool:
-        for ref in meta(item).get("ownerReferences") or []:
-            if ref.get("kind") == owner_kind and ref.get("name") == owner_name:
-                return owner_uid is None or ref.get("uid") in (None, owner_uid)
-        return False
-
-    owners = [(kind, name, uid)]
-    if kind == "Deployment":
-        owners = [("ReplicaSet", meta(rs)["name"], meta(rs).get("uid"))
-                  for rs in cluster.list("ReplicaSet", namespace)
-                  if owned_by(rs, "Deployment", name, uid)]
-    elif kind == "CronJob":
-        owners = [("Job", meta(job)["name"], meta(job).get("uid"))
-                  for job in cluster.list("Job", namespace) if owned_by(job, "CronJob", name, uid)]
-    pods = cluster.list("Pod", namespace)
-    return [p for p in pods if any(owned_by(p, k, n, u) for k, n, u in owners)]
-
 
 
 def _name_score(query: str, choice: str, **_: Any) -> float:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools import Cluster, Forbidden, KindUnavailable, NotFound
+from tools import Cluster, Forbidden, KindUnavailable, NotFound, ObjectRef
+from tools.ownership import by_revision, owned_by, revision
 from tools.summaries import meta
 
-_REVISION = "deployment.kubernetes.io/revision"
 _FIELDS = ("image", "command", "args", "resources", "livenessProbe", "readinessProbe",
            "startupProbe", "ports", "envFrom")
 
@@ -23,19 +23,17 @@ def template_changes(cluster: Cluster, namespace: str, deployment: str) -> list[
         sets = cluster.list("ReplicaSet", namespace)
     except (NotFound, KindUnavailable, Forbidden):
         return ["ReplicaSets are unknown here: cannot tell what changed"]
-    owned = [rs for rs in sets if any(o.get("kind") == "Deployment" and o.get("name") == deployment
-                                      for o in meta(rs).get("ownerReferences") or [])]
-    owned.sort(key=_revision)
+    owned = by_revision(owned_by(sets, ObjectRef("Deployment", namespace, deployment)))
     if not owned:
         return [f"no ReplicaSet of Deployment {deployment} found: cannot tell what changed"]
     newest = owned[-1]
     if len(owned) == 1:
-        return [f"only revision {_revision(newest)} exists ({meta(newest)['name']}, created "
+        return [f"only revision {revision(newest)} exists ({meta(newest)['name']}, created "
                 f"{meta(newest).get('creationTimestamp', '?')}): the pod template has not changed "
                 "since the Deployment was created"]
     older = owned[-2]
-    head = (f"revision {_revision(older)} ({meta(older)['name']}, "
-            f"{meta(older).get('creationTimestamp', '?')}) -> revision {_revision(newest)} "
+    head = (f"revision {revision(older)} ({meta(older)['name']}, "
+            f"{meta(older).get('creationTimestamp', '?')}) -> revision {revision(newest)} "
             f"({meta(newest)['name']}, {meta(newest).get('creationTimestamp', '?')})")
     diffs = diff_templates(_template(older), _template(newest))
     return [head, *(diffs or ["the pod templates are the same (a restart or scale, not a change)"])]
@@ -76,11 +74,6 @@ def diff_templates(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _template(rs: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = ((rs.get("spec") or {}).get("template") or {}).get("spec") or {}
     return spec
-
-
-def _revision(rs: dict[str, Any]) -> int:
-    value = (meta(rs).get("annotations") or {}).get(_REVISION, "0")
-    return int(value) if str(value).isdigit() else 0
 
 
 def _short(value: Any) -> str:

@@ -3,7 +3,8 @@ its newest ReplicaSet and the one before (image, env values, resources, command,
 
 from __future__ import annotations
 
-from tools import Obj
+from tools import Obj, ObjectRef
+from tools.ownership import by_revision, owned_by
 from tools.summaries import meta, pod_template
 
 from ..diagnosis import Evidence, Finding
@@ -57,14 +58,10 @@ def _said(value: object) -> str:
 def last_rollout(view: ClusterView, ref: str) -> tuple[list[str], str] | None:
     """What the newest ReplicaSet of a Deployment changed against the one before, and how long
     ago it appeared; None when it is older than `RECENT_HOURS` or there is no earlier one."""
-    kind, namespace, name = ref.split("/")
-    if kind != "Deployment":
+    deployment = ObjectRef.parse(ref)
+    if deployment.kind != "Deployment":
         return None
-    owned = [rs for rs in view.items("ReplicaSet", namespace)
-             if any(o.get("kind") == "Deployment" and o.get("name") == name
-                    for o in meta(rs).get("ownerReferences") or [])]
-    ordered = sorted(owned, key=lambda rs: int((meta(rs).get("annotations") or {}).get(
-        "deployment.kubernetes.io/revision", "0") or 0))
+    ordered = by_revision(owned_by(view.items("ReplicaSet", deployment.namespace), deployment))
     if len(ordered) < 2:
         return None
     old, new = ordered[-2], ordered[-1]

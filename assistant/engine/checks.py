@@ -9,6 +9,7 @@ import re
 
 from knowledge.symptoms import Intent
 from tools import Forbidden, NotFound, Obj, Unauthorized, Unreachable
+from tools.ownership import owned_by, owner_of_kind
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
@@ -147,17 +148,16 @@ def _limit_before(view: ClusterView, pod: Obj, container: str) -> str:
     """The CPU limit an older ReplicaSet of the same Deployment gave the container, when it was
     another (a right-sizing that cut it)."""
     namespace = meta(pod).get("namespace")
-    mine = next((o.get("name") for o in meta(pod).get("ownerReferences") or []
-                 if o.get("kind") == "ReplicaSet"), None)
-    current = view.find("ReplicaSet", mine, namespace) if mine else None
-    parent = next((o.get("name") for o in meta(current or {}).get("ownerReferences") or []), None)
+    mine = owner_of_kind(pod, "ReplicaSet")
+    current = view.find("ReplicaSet", mine.name, namespace) if mine else None
+    parent = owner_of_kind(current or {})
     now: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
                 if c.get("name") == container), {})
     limit = ((now.get("resources") or {}).get("limits") or {}).get("cpu")
-    for replicaset in sorted(view.items("ReplicaSet", namespace),
-                             key=lambda r: meta(r).get("creationTimestamp") or "", reverse=True):
-        if replicaset is current or parent not in {
-                o.get("name") for o in meta(replicaset).get("ownerReferences") or []}:
+    siblings = owned_by(view.items("ReplicaSet", namespace), parent) if parent else []
+    for replicaset in sorted(siblings, key=lambda r: meta(r).get("creationTimestamp") or "",
+                             reverse=True):
+        if replicaset is current:
             continue
         for each in (((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}
                      ).get("containers") or []:

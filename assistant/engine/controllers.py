@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from tools import Obj, parse_kind
+from tools import Obj, ObjectRef, parse_kind
+from tools.ownership import by_revision, owned_by
 from tools.summaries import meta, parse_time, pod_template
 
 from ..diagnosis import Evidence, Finding
@@ -107,9 +108,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
     ref = object_ref("Deployment", deployment)
     conditions = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions")
                   or []}
-    replica_sets = [rs for rs in view.items("ReplicaSet", ns)
-                    if any(o.get("kind") == "Deployment" and o.get("name") == name
-                           for o in meta(rs).get("ownerReferences") or [])]
+    replica_sets = owned_by(view.items("ReplicaSet", ns), ObjectRef.of("Deployment", deployment))
     for rs in replica_sets:
         events = [e for e in view.events_for("ReplicaSet", meta(rs)["name"], ns)
                   if e.get("reason") == "FailedCreate"]
@@ -136,8 +135,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
     if paused is not None:
         found.append(paused)
     if progressing.get("reason") == "ProgressDeadlineExceeded":
-        ordered = sorted(replica_sets, key=lambda rs: int((meta(rs).get("annotations") or {}).get(
-            "deployment.kubernetes.io/revision", "0")))
+        ordered = by_revision(replica_sets)
         change = ""
         if len(ordered) >= 2:
             old, new = ordered[-2], ordered[-1]
@@ -204,7 +202,7 @@ def _job(view: ClusterView, job: Obj) -> list[Finding]:
     status = job.get("status") or {}
     failed = _failed_condition(job)
     owner = owner_of(view, job)
-    if not failed or (owner and owner[0] == "CronJob"):  # the CronJob's finding tells it
+    if not failed or (owner and owner.kind == "CronJob"):  # the CronJob's finding tells it
         return []
     ref = object_ref("Job", job)
     return [Finding(
@@ -216,7 +214,7 @@ def _job(view: ClusterView, job: Obj) -> list[Finding]:
         evidence=[Evidence(source="status", object=ref,
                            detail=f"Failed=True {failed.get('reason')}: {failed.get('message')}")],
         confidence=0.9, impact=SEVERITY["job_failed"],
-        related=[f"CronJob/{meta(job).get('namespace')}/{owner[1]}"] if owner else [],
+        related=[str(ObjectRef("CronJob", owner.namespace, owner.name))] if owner else [],
     )]
 
 
@@ -236,7 +234,7 @@ def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
     if stalled is not None:
         return [stalled]
     jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
-                   if owner_of(view, j) == ("CronJob", name)),
+                   if owner_of(view, j) == ObjectRef.of("CronJob", cronjob)),
                   key=_started, reverse=True)
     failed = [j for j in jobs if _failed_condition(j)]
     if not failed or failed[0] is not jobs[0]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from tools import Obj
+from tools.ownership import owned_by, owner_of_kind
 from tools.summaries import age as age_of
 from tools.summaries import meta
 
@@ -116,14 +117,12 @@ def identity_note(view: ClusterView, pod: Obj, line: str) -> dict[str, str]:
     spec = pod.get("spec") or {}
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     namespace = meta(pod).get("namespace")
-    owner = next((o for o in meta(pod).get("ownerReferences") or []
-                  if o.get("kind") == "ReplicaSet"), None)
-    mine = view.find("ReplicaSet", owner["name"], namespace) if owner else None
-    parent = next((o.get("name") for o in meta(mine or {}).get("ownerReferences") or []), None)
+    owner = owner_of_kind(pod, "ReplicaSet")
+    mine = view.find("ReplicaSet", owner.name, namespace) if owner else None
+    parent = owner_of_kind(mine or {})
     before = None
-    for replicaset in view.items("ReplicaSet", namespace):
-        if replicaset is mine or not parent or parent not in {
-                o.get("name") for o in meta(replicaset).get("ownerReferences") or []}:
+    for replicaset in owned_by(view.items("ReplicaSet", namespace), parent) if parent else []:
+        if replicaset is mine:
             continue
         template = ((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}
         other = template.get("serviceAccountName") or template.get("serviceAccount") or "default"

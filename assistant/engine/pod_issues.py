@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge import SignatureMatch
-from tools import Obj
-from tools.summaries import meta
+from tools import Obj, ObjectRef
 
 from ..diagnosis import Evidence
 
@@ -24,4 +23,4 @@ class PodIssue:
 
 
 def pod_ref(pod: Obj) -> str:
-    return f"Pod/{meta(pod).get('namespace')}/{meta(pod).get('name')}"
+    return str(ObjectRef.of("Pod", pod))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tools import Obj
+from tools.ownership import owner_of_kind
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -210,14 +211,11 @@ def _unusable_domains(view: ClusterView, pod: Obj) -> str:
 def _surge_first(view: ClusterView, pod: Obj) -> str:
     """A rolling update that must add a pod before it removes one (maxUnavailable 0), where
     required anti-affinity leaves no node for that extra pod: it can never progress."""
-    owner = next((o for o in meta(pod).get("ownerReferences") or []
-                  if o.get("kind") == "ReplicaSet"), None)
-    replicaset = view.find("ReplicaSet", owner["name"], meta(pod).get("namespace")) \
-        if owner else None
-    parent = next((o for o in meta(replicaset or {}).get("ownerReferences") or []
-                   if o.get("kind") == "Deployment"), None)
-    deployment = view.find("Deployment", parent["name"], meta(pod).get("namespace")) \
-        if parent else None
+    owner = owner_of_kind(pod, "ReplicaSet")
+    replicaset = view.find("ReplicaSet", owner.name, owner.namespace) if owner else None
+    parent = owner_of_kind(replicaset or {}, "Deployment")
+    deployment = view.find("Deployment", parent.name, owner.namespace) \
+        if owner and parent else None
     strategy = ((deployment or {}).get("spec") or {}).get("strategy") or {}
     rolling = strategy.get("rollingUpdate") or {}
     unavailable = str(rolling.get("maxUnavailable", "25%"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tools import Obj
+from tools import Obj, ObjectRef
+from tools.ownership import top_owner
 from tools.summaries import meta
 
 from ..diagnosis import Finding
@@ -27,33 +28,14 @@ SEVERITY = {  # how much a category hurts, for ranking roots
 }
 
 
-def owner_of(view: ClusterView, obj: Obj) -> tuple[str, str] | None:
-    """The top controller of a pod or ReplicaSet/Job: (kind, name)."""
-    namespace = meta(obj).get("namespace")
-    current, found = obj, None
-    for _ in range(3):
-        ref = next((o for o in meta(current).get("ownerReferences") or [] if o.get("controller")),
-                   None)
-        if ref is None:
-            break
-        found = (ref["kind"], ref["name"])
-        parent = view.find(ref["kind"], ref["name"], namespace)
-        if parent is None:
-            if ref["kind"] == "ReplicaSet":  # deleted RS: guess the Deployment from the name
-                base = ref["name"].rsplit("-", 1)[0]
-                if view.find("Deployment", base, namespace):
-                    found = ("Deployment", base)
-            break
-        current = parent
-    return found
+def owner_of(view: ClusterView, obj: Obj) -> ObjectRef | None:
+    """The top controller of a pod or ReplicaSet/Job."""
+    return top_owner(obj, view.find)
 
 
 def workload_ref(view: ClusterView, pod: Obj) -> str:
     owner = owner_of(view, pod)
-    namespace = meta(pod).get("namespace")
-    if owner is None:
-        return pod_ref(pod)
-    return f"{owner[0]}/{namespace}/{owner[1]}"
+    return pod_ref(pod) if owner is None else str(owner)
 
 
 def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]]:
@@ -73,7 +55,7 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
         issue = max((i for _, i in entries), key=lambda i: i.confidence)
         total = len([p for p in pods_of[ref] if (p.get("status") or {}).get("phase")
                      != "Succeeded"])
-        name = ref.split("/")[-1]
+        name = ObjectRef.parse(ref).name
         evidence = [e for _, i in entries[:3] for e in i.evidence][:6]
         explanation = issue.explanation + _images_differ([p for p, _ in entries], pods_of[ref])
         findings.append(Finding(
@@ -129,4 +111,4 @@ def pod_claims(pod: Obj) -> list[str]:
 
 def object_ref(kind: str, obj: Obj) -> str:
     """"Kind/namespace/name", "Kind/-/name" when cluster-scoped."""
-    return f"{kind}/{meta(obj).get('namespace') or '-'}/{meta(obj)['name']}"
+    return str(ObjectRef.of(kind, obj))
