@@ -73,6 +73,7 @@ def known_token() -> _Vendors:
 
 
 
+_BRACKETED_ID = re.compile(r"\[[\w-]{22}\]|\{[\w-]{22}\}")
 _SSH_PUBLIC_KEY = re.compile(r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-[\w.@-]+)[ \t]$")
 _CANDIDATE = re.compile(r"(?<![\w+/~.=%-])[\w+/~.=%-]{20,}", re.ASCII)
 _RUN_KEY = re.compile(r"-{0,2}[A-Za-z_][\w.-]{0,63}=(?=[^=])")
@@ -240,6 +241,9 @@ def _judge_candidate(m: re.Match[str]) -> str:
     if len(core) == 43 and m.string.endswith(("SHA256:", "sha256:"), 0, m.start()) and (
             not head):
         return m.group()  # OpenSSH's `SHA256:<base64>` fingerprint of a public key
+    if len(core) == 22 and not head and not tail and _BRACKETED_ID.fullmatch(
+            m.string, max(0, m.start() - 1), m.end() + 1) and not known_token().fullmatch(core):
+        return m.group()  # Elasticsearch's node, cluster and index ids: `[es-0][aB3d...]`
     if len(core) >= 32 and _HEX_TEXT.fullmatch(core) and _hides_a_secret(core):
         return head + REDACTED + tail
     if "/" not in core and "%2" not in core:
