@@ -6,6 +6,8 @@ it ran in; one question makes its child die."""
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +160,30 @@ def test_settings_that_cannot_open_the_cluster_stop_the_start(tmp_path: Path) ->
     with pytest.raises(Exception, match="snapshot unusable") as raised:
         Children(Recipe(settings, opening), count=1)
     assert raised.type.__name__ == "BadInput"
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_the_next_request_answered(
+        tmp_path: Path) -> None:
+    env = SlackEnv(tmp_path)
+    children = Children(Recipe(env.settings, Opening.of(env.cluster, env.settings), named),
+                        count=1)
+    try:
+        [killed] = children.pids
+        os.kill(killed, signal.SIGKILL)  # as the kernel's OOM killer would, between requests
+        while children.pids == [killed] and _alive(killed):
+            time.sleep(0.05)
+        diagnosis = children.viewing({"shop"}).investigate(Request(
+            question="why is checkout failing?", namespace="shop", thread="killed-1"))
+        assert "DATABASE_URL" in diagnosis.summary
+        assert f"pid {killed}" not in diagnosis.notes and children.pids != [killed]
+    finally:
+        children.close()
+        env.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False

@@ -35,7 +35,7 @@ from tools import Cluster
 from tools.restricting import Restricted
 
 from ..diagnosis import Diagnosis
-from ..investigation import Investigator, OnProgress, Request
+from ..investigation import Investigator, OnProgress, Progress, Request
 from ..settings import Settings
 from .errors import (
     CLUSTER_ERRORS,
@@ -100,11 +100,7 @@ class Children:
         except _Died as e:
             log.error("an investigation worker (pid %s) died during %s: %s",
                       child.process.pid, request.thread, e)
-            child.stop()
-            with self._lock:
-                self._all.discard(child)
-            threading.Thread(target=self._replace, name="investigation-worker-start",
-                             daemon=True).start()
+            self._lost(child)
             raise InternalError() from None
         finally:
             if child.process.is_alive() and child in self._all:
@@ -113,10 +109,24 @@ class Children:
     def _idle_child(self) -> _Child:
         while True:
             try:
-                return self._idle.get(timeout=1.0)
+                child = self._idle.get(timeout=1.0)
             except queue.Empty:
                 if self._closed:  # no child will come back
                     raise InternalError() from None
+                continue
+            if child.process.is_alive():
+                return child
+            log.error("an idle investigation worker (pid %s) exited with code %s",
+                      child.process.pid, child.process.exitcode)
+            self._lost(child)
+
+    def _lost(self, child: _Child) -> None:
+        """Forget `child` (dead, or not answering) and start another in the background."""
+        child.stop()
+        with self._lock:
+            self._all.discard(child)
+        threading.Thread(target=self._replace, name="investigation-worker-start",
+                         daemon=True).start()
 
     def close(self) -> None:
         """Stop every child (each finishes the request it has, if any, for a moment)."""
@@ -256,25 +266,41 @@ def _serve(recipe: Recipe, connection: Connection) -> None:
         connection.send(("ready",))
         made: dict[frozenset[str] | None, Investigator] = {}
         for request, namespaces in _requests(connection):
-            if namespaces not in made:
-                made[namespaces] = investigator_for(namespaces)
+            if not _say(connection, _answer(request, namespaces, made, investigator_for, tally,
+                                            source, connection)):
+                return  # the server is gone
 
-            def progress(step: Any) -> None:
-                connection.send(("progress", step))
 
-            try:
-                diagnosis = made[namespaces].investigate(request, progress)
-            except InvestigationError as e:
-                connection.send(("failed", _portable(e), tally.taken()))
-            except CLUSTER_ERRORS as e:
-                log.warning("cluster unavailable for %s: %s", request.thread, e)
-                connection.send(("failed", _portable(wrapped(e, source)),
-                                 tally.taken()))
-            except Exception as e:  # the child's boundary: a bug is logged, the user told plainly
-                log.exception("investigation failed for %s", request.thread)
-                connection.send(("failed", _portable(wrapped(e)), tally.taken()))
-            else:
-                connection.send(("done", diagnosis, tally.taken()))
+def _answer(request: Request, namespaces: frozenset[str] | None,
+            made: dict[frozenset[str] | None, Investigator],
+            investigator_for: Callable[[frozenset[str] | None], Investigator], tally: Tally,
+            source: str, connection: Connection) -> tuple[Any, ...]:
+    """What the child says after `request`: ("done", diagnosis, counts) or ("failed", ...)."""
+    def progress(step: Progress) -> None:
+        _say(connection, ("progress", step))
+
+    try:
+        if namespaces not in made:
+            made[namespaces] = investigator_for(namespaces)
+        diagnosis = made[namespaces].investigate(request, progress)
+    except InvestigationError as e:
+        return ("failed", _portable(e), tally.taken())
+    except CLUSTER_ERRORS as e:
+        log.warning("cluster unavailable for %s: %s", request.thread, e)
+        return ("failed", _portable(wrapped(e, source)), tally.taken())
+    except Exception as e:  # the child's boundary: a bug is logged, the user told plainly
+        log.exception("investigation failed for %s", request.thread)
+        return ("failed", _portable(wrapped(e)), tally.taken())
+    return ("done", diagnosis, tally.taken())
+
+
+def _say(connection: Connection, message: tuple[Any, ...]) -> bool:
+    """Send `message` to the server; False when it is gone (then no one listens)."""
+    try:
+        connection.send(message)
+    except OSError:
+        return False
+    return True
 
 
 def _requests(connection: Connection) -> Iterator[tuple[Request, frozenset[str] | None]]:

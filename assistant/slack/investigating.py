@@ -6,8 +6,8 @@ cause together: "3 alerts, 1 root cause".
 
 The pool holds `workers` threads and at most `queue_limit` waiting jobs; past that `submit`
 says no and the user is told to try again. `sre slack` gives a `service.processes.Children` as
-the factory: the investigations then run in its worker processes, over the channel's view. Errors are the service's (`service.errors`), said
-in the progress message as they are.
+the factory: the investigations then run in its worker processes, over the channel's view.
+Errors are the service's (`service.errors`), said in the progress message as they are.
 """
 
 from __future__ import annotations
