@@ -159,6 +159,8 @@ def credential_shaped(value: str) -> bool:
     if "/" in v or v.count(".") >= 2 or _DATE_LIKE.match(v) or _NAMEISH.fullmatch(v) or (
             _OBJECT_NAME.fullmatch(v) and not _HEX_RUN.search(v)):
         return False
+    if v.isalpha():  # `CriticalAddonsOnly`, `AccessDeniedException`: words, not a key
+        return len(v) >= 16 and looks_random(v)
     return _SHAPED.fullmatch(v) is not None
 
 
