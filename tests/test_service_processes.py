@@ -5,6 +5,7 @@ it ran in; one question makes its child die."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -16,11 +17,12 @@ from fakes.slack_api import BOT_USER, Posted
 from fakes.slack_env import SHOP, SRE, SlackEnv
 from prometheus_client.parser import text_string_to_metric_families
 
+import tools
 from assistant.diagnosis import Diagnosis
 from assistant.investigation import Investigator, OnProgress, Request
 from assistant.observing import Metrics
 from assistant.service import Service
-from assistant.service.processes import Children
+from assistant.service.processes import Children, started
 from assistant.service.recipes import Opening, Recipe
 from assistant.settings import ModelSettings, Settings
 from tools import Cluster
@@ -187,3 +189,34 @@ def _alive(pid: int) -> bool:
             return "zombie" not in status.read()
     except FileNotFoundError:
         return False
+
+
+def test_a_workers_requests_to_the_apiserver_reach_the_servers_metrics(
+        readonly_kubeconfig: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cluster = tools.open_cluster(kubeconfig=str(readonly_kubeconfig))  # as `--kubeconfig` does
+    settings = Settings(state_dir=tmp_path / "state", KUBECONFIG=str(readonly_kubeconfig))
+    metrics = Metrics()
+    children = started(settings, cluster, count=1, metrics=metrics)
+    assert children is not None
+    try:
+        children.viewing(None).investigate(Request(question="is anything failing?",
+                                                   thread="live-1"))
+    finally:
+        children.close()
+    sent = total(metrics, "sre_cluster_requests_total")
+    assert sent > 0 and total(metrics, "sre_cluster_request_duration_seconds_count") == sent
+    # the kubeconfig in a flag only (not in the settings): the workers could not open it
+    # again, so the server says so and investigates in its own threads
+    unset = Settings(state_dir=tmp_path / "state")
+    with caplog.at_level(logging.WARNING):
+        assert started(unset.model_copy(update={"kubeconfig": None}), cluster, count=1,
+                       metrics=metrics) is None
+    assert "investigations run in threads of this process" in caplog.text
+    cluster.close()
+
+
+def total(metrics: Metrics, name: str) -> float:
+    """The sum of one series' samples over all its labels."""
+    text = metrics.exposition()[0].decode()
+    return sum(s.value for family in text_string_to_metric_families(text)
+               for s in family.samples if s.name == name)
