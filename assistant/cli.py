@@ -345,6 +345,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     _check_text(args)
     _check_names(args)
     cluster = open_from_args(args, settings)
+    if args.command in ("slack", "web", "mcp"):  # worker processes open the cluster again
+        settings.kubeconfig = args.kubeconfig or settings.kubeconfig  # from the settings: the
+        settings.cluster.context = args.context or settings.cluster.context  # same one
     try:
         if args.command == "snapshot":
             if args.snapshot:

@@ -417,9 +417,11 @@ def test_sre_web_serves_the_chat(tmp_path: Path, allowed_by: str) -> None:
                 time.sleep(0.1)
         events = _events(_ask(url, {"question": "why is checkout failing?", "session": SESSION}))
         assert "DATABASE_URL" in Diagnosis.model_validate_json(events[-1][1]).summary
-        hidden = _events(_ask(url, {"question": "what is wrong in namespace payments?",
-                                    "session": SESSION}))
-        assert "payment-processing-worker" not in hidden[-1][1]
+        hidden = _ask(url, {"question": "what is wrong in namespace payments?",
+                            "session": SESSION})
+        assert hidden.status_code == 403  # another namespace: refused, nothing investigated
+        assert hidden.json() == {"error": "Sorry, I can't look into that from this chat. "
+                                          "Namespaces readable here: shop."}
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=20)
