@@ -6,6 +6,7 @@ The string is the wire format (JSON output, `Finding.object`, the diagnosis' roo
     ref = ObjectRef.parse("Deployment/shop/checkout")
     ref.namespace                                   # "shop"
     str(ObjectRef("Node", None, "node-1"))          # "Node/-/node-1"
+    ObjectRef.parse("Node/-/node-1").namespace_text  # "-", as the string shows it
     ObjectRef.of("Pod", pod)                        # from an object's metadata
 """
 
@@ -44,6 +45,11 @@ class ObjectRef:
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.namespace or CLUSTER_SCOPED}/{self.name}"
+
+    @property
+    def namespace_text(self) -> str:
+        """The namespace as the string shows it: `-` when cluster-scoped."""
+        return self.namespace or CLUSTER_SCOPED
 
     @property
     def short(self) -> str:

@@ -18,12 +18,6 @@ def meta(obj: Obj) -> dict[str, Any]:
     return result
 
 
-def ref(kind: str, obj: Obj) -> str:
-    """`Kind/namespace/name`, or `Kind/-/name` for cluster-scoped objects."""
-    m = meta(obj)
-    return f"{kind}/{m.get('namespace') or '-'}/{m.get('name', '?')}"
-
-
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from tools.logs import is_error_line
+from tools.refs import ObjectRef
 
 from ..diagnosis import Diagnosis, Evidence, Excerpt, Reply, ReplyKind
 from ..rendering import verdict_line
@@ -32,7 +33,7 @@ def observed_evidence(observations: list[Observation]) -> list[Evidence]:
         args = o["args"]
         kind = "Deployment" if o["tool"] == "rollout_history" else (
             "Pod" if o["tool"] in ("logs", "previous_logs") else args.get("kind", "Pod"))
-        ref = f"{kind}/{args.get('namespace') or '-'}/{args.get('name') or '-'}"
+        ref = str(ObjectRef(kind, args.get("namespace"), args.get("name") or "-"))
         lines = [ln.strip() for ln in o["text"].splitlines()[1:]
                  if ln.strip() and not _HEADER.match(ln.strip())]
         if o["tool"] == "describe":
@@ -89,7 +90,7 @@ def reply_of(diagnosis: Diagnosis, intent: Intent, planned: list[Observation]) -
             title = (f"previous log of container {container} in pod {pod} (the run before "
                      "its last restart)" if previous
                      else f"current log of container {container} in pod {pod}")
-            excerpts.append(Excerpt(object=f"Pod/{namespace}/{pod}", title=title,
+            excerpts.append(Excerpt(object=str(ObjectRef("Pod", namespace, pod)), title=title,
                                     text=body or "(empty log)"))
             continue
         kind = args.get("kind") or "Pod"
@@ -110,7 +111,7 @@ def _heading(intent: Intent, excerpts: list[Excerpt]) -> str:
     if not excerpts:
         return _MISSING[intent]
     first = excerpts[0]
-    name = first.object.rsplit("/", 1)[-1]
+    name = ObjectRef.parse(first.object).name
     container = first.title.split(" in pod ")[0].split("container ")[-1]
     if intent in ("previous_logs", "logs") and first.object.startswith("Pod/"):
         if first.title.startswith("previous"):

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
+from tools.refs import ObjectRef
+
 from .. import engine
 from ..diagnosis import Diagnosis, Target
 from ..investigation import Progress, ProgressKind, Request
@@ -45,7 +47,7 @@ def scope(state: State, runtime: Runtime[Context]) -> Update:
             request.question, intent, fresh, cluster.namespaces(), previous):
         chosen = dict(previous or {}, note=None)
     target = chosen.get("target")
-    where = (f"{target['kind']}/{target['namespace'] or '-'}/{target['name']}" if target
+    where = (str(ObjectRef(target["kind"], target["namespace"], target["name"])) if target
              else chosen.get("unknown") or ", ".join(chosen.get("namespaces") or []) or "nothing")
     _say(runtime, "step_finished", "scope", where)
     return {"intent": intent, "scope": chosen, "steps": 0, "tokens": 0, "investigating": True,

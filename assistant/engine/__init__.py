@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
 from tools import Cluster, Metrics
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
@@ -95,7 +96,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
         for finding in findings:
-            kind, ns, name = finding.object.split("/")
+            ref = ObjectRef.parse(finding.object)
+            kind, ns, name = ref.kind, ref.namespace_text, ref.name
             client = view.find(kind, name, ns) if kind in ("CronJob", "Deployment",  # type: ignore[arg-type]
                                                           "StatefulSet", "Job") else None
             if calls(finding.facts.get("target") or "", services):
@@ -223,7 +225,7 @@ def _merge_same_object(findings: list[Finding]) -> list[Finding]:
                 keep.impact += finding.impact
                 findings.remove(finding)
             pods = len([r for r in keep.related if r.startswith("Pod/")])
-            keep.summary = pods_summary(keep.object.split("/")[-1], keep.category, pods,
+            keep.summary = pods_summary(ObjectRef.parse(keep.object).name, keep.category, pods,
                                         max(pods, int(keep.facts.get("pods_total", pods))))
     return findings
 
@@ -396,7 +398,8 @@ def _only_problem_nearby(scope: Scope, findings: list[Finding],
     if scope.target is None:
         return None
     roots = {_chain_root(f, by_object).object: _chain_root(f, by_object) for f in findings
-             if f.object.split("/")[1] == scope.target.namespace}
+             if scope.target.namespace is not None
+             and ObjectRef.parse(f.object).namespace == scope.target.namespace}
     return next(iter(roots.values())) if len(roots) == 1 else None
 
 

@@ -10,6 +10,7 @@ a Service without ready endpoints -> its pods' own problem; a stuck rollout -> i
 from __future__ import annotations
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -53,7 +54,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     if symptom is not finding:
                         set_cause(symptom, finding)
         if finding.category == "pvc_unbound":
-            ns, name = finding.object.split("/")[1:]
+            claim = ObjectRef.parse(finding.object)
+            ns, name = claim.namespace_text, claim.name
             for pod in view.items("Pod", ns):
                 if name in pod_claims(pod):
                     for symptom in by_object.get(pod_owner[pod_ref(pod)], []):
@@ -61,7 +63,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             set_cause(symptom, finding)
         if finding.category == "storage_full" and finding.object.startswith(
                 "PersistentVolumeClaim/"):  # the workloads that write to the full volume
-            ns, name = finding.object.split("/")[1:]
+            claim = ObjectRef.parse(finding.object)
+            ns, name = claim.namespace_text, claim.name
             finding.facts.update(claim_facts(view, ns, name))
             for pod in view.items("Pod", ns):
                 if name in pod_claims(pod):
@@ -80,7 +83,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 if symptom.category == "readiness_probe":
                     set_cause(symptom, finding)
         if finding.category == "rollout_stuck":
-            for candidate in view.items("Pod", finding.object.split("/")[1]):
+            for candidate in view.items("Pod", ObjectRef.parse(finding.object).namespace_text):
                 if pod_owner.get(pod_ref(candidate)) == finding.object:
                     for cause in by_object.get(finding.object, []):
                         if cause is finding or cause.category == "rollout_stuck":
@@ -104,8 +107,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 finding.facts.get("signature") == "x509-expired":
             to_the_server(view, finding, findings, by_object)
         if finding.category == "tls_certificate" and finding.caused_by is None:
-            own = validity(view, [p for p in view.items("Pod", finding.object.split("/")[1])
-                                   if workload_ref(view, p) == finding.object])
+            home = ObjectRef.parse(finding.object).namespace_text
+            own = validity(view, [p for p in view.items("Pod", home)
+                                  if workload_ref(view, p) == finding.object])
             if own and own not in finding.explanation:
                 finding.explanation += f"; the certificate it loads: {own}"
         if finding.category not in _FOLLOWED:
@@ -126,7 +130,7 @@ def full_claims(view: ClusterView, findings: list[Finding]) -> list[Finding]:
         lines = " ".join(e.detail for e in finding.evidence)
         for pod in (p for p in view.items("Pod") if pod_ref(p) in finding.related):
             claim = _claim_written(pod, lines)
-            ref = f"PersistentVolumeClaim/{meta(pod).get('namespace')}/{claim}"
+            ref = str(ObjectRef("PersistentVolumeClaim", meta(pod).get("namespace"), str(claim)))
             if claim is None or ref in known or ref in found:
                 continue
             found[ref] = Finding(
@@ -190,7 +194,7 @@ _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_
 def _follow_dependency(view: ClusterView, finding: Finding,
                        by_object: dict[str, list[Finding]], findings: list[Finding]) -> None:
     target = finding.facts["target"]
-    namespace = finding.object.split("/")[1]
+    namespace = ObjectRef.parse(finding.object).namespace_text
     parsed = HOST_PORT.match(target)
     if not parsed:
         return
@@ -203,7 +207,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                 view, finding, host, findings, by_object):
             finding.explanation += missing_service_note(view, host, namespace)
         return
-    svc_ref = f"Service/{meta(service).get('namespace')}/{meta(service)['name']}"
+    svc_ref = str(ObjectRef.of("Service", service))
     finding.related.append(svc_ref)
     if (service.get("spec") or {}).get("type") == "ExternalName":
         external_name(view, finding, service, findings, by_object)
@@ -235,7 +239,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                                         f"{cause.summary}")
                 return
     for policy in isolating_policies(view, backing, finding):
-        ref = f"NetworkPolicy/{meta(policy).get('namespace')}/{meta(policy)['name']}"
+        ref = str(ObjectRef.of("NetworkPolicy", policy))
         finding.category = "network_policy"
         finding.object = ref
         client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)

@@ -10,6 +10,7 @@ import re
 from knowledge.symptoms import Intent
 from tools import Forbidden, NotFound, Obj, Unauthorized, Unreachable
 from tools.ownership import owned_by, owner_of_kind
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
@@ -116,7 +117,7 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
                 continue  # starved under a generous limit: it needs more pods, not a limit
             request = cpu_milli((resources.get("requests") or {}).get("cpu"))
             name = container.get("name", "?")
-            short = owner.split("/")[-1]
+            short = ObjectRef.parse(owner).name
             spec_line = (f"container {name}: limits.cpu {resources['limits']['cpu']}"
                          + (f", requests.cpu {resources['requests']['cpu']}"
                             if request is not None else ""))
@@ -171,7 +172,8 @@ def _limit_origin(view: ClusterView, pod: Obj, owner: str, container: str,
                   limit: str) -> str:
     """Where a CPU limit the workload's own template does not set comes from: the default of a
     LimitRange, applied to every container created without one (LimitRanger admission)."""
-    kind, namespace, name = owner.split("/")
+    ref = ObjectRef.parse(owner)
+    kind, namespace, name = ref.kind, ref.namespace_text, ref.name
     workload = view.find(kind, name, namespace) if kind != "Pod" else None  # type: ignore[arg-type]
     template = ((workload or {}).get("spec") or {}).get("template") or \
         ((workload or {}).get("spec") or {}).get("jobTemplate", {}).get("spec", {}).get("template")
@@ -203,7 +205,8 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
             wanted.setdefault(workload_ref(view, item.pod), item)
     findings = []
     for workload, backlog in wanted.items():
-        kind, namespace, name = workload.split("/")
+        ref = ObjectRef.parse(workload)
+        kind, namespace, name = ref.kind, ref.namespace_text, ref.name
         if kind == "Pod" or any(_scales(h, kind, name)
                                 for h in view.items("HorizontalPodAutoscaler", namespace)):
             continue
@@ -213,7 +216,8 @@ def _autoscaler(view: ClusterView, focus: Target | None, intent: Intent,
 
 def _unscaled(view: ClusterView, workload: str, intent: Intent,
               backlog: Said | None) -> Finding:
-    kind, namespace, name = workload.split("/")
+    ref = ObjectRef.parse(workload)
+    kind, namespace, name = ref.kind, ref.namespace_text, ref.name
     keda = ""
     if (backlog is not None or _KEDA.search(intent.text)) and not keda_installed(view):
         keda = ("; KEDA is not installed (no keda-operator runs and this cluster serves no "

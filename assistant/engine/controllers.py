@@ -70,7 +70,7 @@ def _competing(view: ClusterView) -> list[Finding]:
         bounds = "; ".join(f"{meta(h)['name']}: {_bounds(h)}, wants "
                            f"{(h.get('status') or {}).get('desiredReplicas', '?')}" for h in hpas)
         other_names = ", ".join(meta(h)["name"] for h in others)
-        workload = f"{kind}/{ns}/{name}"
+        workload = str(ObjectRef(kind, ns, name))
         finding = Finding(
             category="autoscaler_missing", object=object_ref("HorizontalPodAutoscaler", extra),
             summary=f"hpa {meta(extra)['name']} competes with {other_names} for {kind} {name}",
@@ -119,7 +119,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
             rs_failure.get("message") if rs_failure else None)
         if message and "exceeded quota" in message:
             quota = re.search(r"exceeded quota: ([\w.-]+)", message)
-            quota_ref = f"ResourceQuota/{ns}/{quota.group(1)}" if quota else ref
+            quota_ref = str(ObjectRef("ResourceQuota", ns, quota.group(1))) if quota else ref
             found.append(Finding(
                 category="quota_exceeded", object=quota_ref, related=[ref],
                 summary=f"{name}: pods cannot be created, ResourceQuota exceeded",
@@ -337,7 +337,8 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
         evidence=[Evidence(source="status", object=ref, detail=f"status.active: {held}; "
                            f"lastScheduleTime {status.get('lastScheduleTime')}")],
         confidence=0.9, impact=SEVERITY["job_failed"] * 2,
-        related=[f"Job/{namespace}/{job}" for job in active]), stuck_job=str(active[0]))
+        related=[str(ObjectRef("Job", namespace, job)) for job in active]),
+        stuck_job=str(active[0]))
 
 
 def _period(schedule: str) -> int | None:
@@ -385,7 +386,7 @@ def _no_requests(view: ClusterView, hpa: Obj, target: Obj, resource: str,
     spec = pod_template(str(target.get("kind")), workload) if workload else {}
     bare = [c.get("name", "?") for c in [*(spec.get("containers") or [])]
             if resource not in ((c.get("resources") or {}).get("requests") or {})]
-    ref = f"{target.get('kind')}/{ns}/{target.get('name')}"
+    ref = str(ObjectRef(str(target.get("kind")), ns, str(target.get("name"))))
     which = ", ".join(bare) or "a container"
     finding = Finding(
         category="hpa_limited", object=ref,

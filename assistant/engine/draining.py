@@ -4,6 +4,7 @@ allows no eviction, and, behind the budget, the workload whose other pods are no
 from __future__ import annotations
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -29,7 +30,7 @@ def drain_blocks(view: ClusterView, findings: list[Finding]) -> list[Finding]:
                 continue
             status = budget.get("status") or {}
             owner = workload_ref(view, pod)
-            ref = f"Node/-/{name}"
+            ref = str(ObjectRef("Node", None, name))
             said = (f"PodDisruptionBudget {meta(budget)['name']} allows 0 disruptions "
                     f"({status.get('currentHealthy')} healthy of {status.get('expectedPods')}, "
                     f"{status.get('desiredHealthy')} required)")

@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
@@ -42,7 +43,8 @@ _WHO_SCALES = ("downscaler", "replicas", "scale", "uptime", "downtime", "hiberna
 def _scaled_to_zero(view: ClusterView, owner: str, service: Obj) -> list[Finding]:
     """A workload that runs no pod because it is scaled to 0 (by hand, or by a downscaler
     whose annotations say when), while its Service has clients."""
-    kind, namespace, name = owner.split("/")
+    ref = ObjectRef.parse(owner)
+    kind, namespace, name = ref.kind, ref.namespace_text, ref.name
     workload = view.find(kind, name, namespace)  # type: ignore[arg-type]
     if workload is None or (workload.get("spec") or {}).get("replicas") != 0:
         return []
@@ -203,7 +205,7 @@ def node_findings(view: ClusterView) -> list[Finding]:
     findings = []
     for node in view.items("Node"):
         name = meta(node)["name"]
-        ref = f"Node/-/{name}"
+        ref = str(ObjectRef("Node", None, name))
         on_node = [p for p in view.items("Pod") if (p.get("spec") or {}).get("nodeName") == name]
         for condition in (node.get("status") or {}).get("conditions") or []:
             kind, value = condition.get("type"), condition.get("status")
@@ -281,7 +283,7 @@ def cordoned_roots(findings: list[Finding]) -> list[Finding]:
         node = finding.facts.get("cordoned_root")
         if finding.category != "scheduling_constraint" or not node:
             continue
-        ref = f"Node/-/{node}"
+        ref = str(ObjectRef("Node", None, node))
         if ref not in roots:
             roots[ref] = Finding(
                 category="scheduling_constraint", object=ref,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
@@ -58,7 +59,7 @@ def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:
     same workload started after the failing ones does not fail, the Secret already holds what
     works and the old pods still send what it held when they started."""
     failing = {r for r in finding.related if r.startswith("Pod/")}
-    pods = [p for p in view.items("Pod", finding.object.split("/")[1])
+    pods = [p for p in view.items("Pod", ObjectRef.parse(finding.object).namespace_text)
             if workload_ref(view, p) == finding.object
             and (p.get("status") or {}).get("phase") == "Running"]
     started = [meta(p).get("creationTimestamp") or "" for p in pods if pod_ref(p) in failing]
@@ -80,7 +81,7 @@ def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:
 
 
 def _finding(item: Said, owner: str) -> Finding:
-    short = owner.split("/")[-1]
+    short = ObjectRef.parse(owner).name
     where = f"{pod_ref(item.pod)}/{item.container}"
     who = f"the {item.container} sidecar" if item.role == "sidecar" else (
         f"the init container {item.container}" if item.role == "init" else short)
@@ -101,10 +102,10 @@ def _finding(item: Said, owner: str) -> Finding:
     finding.facts = {"signature": item.match.signature.id, "container": item.container,
                      "role": item.role}
     if owner.startswith("PersistentVolumeClaim/"):
-        claim = owner.split("/")[-1]
+        claim = ObjectRef.parse(owner).name
         finding.facts["claim"] = claim
         finding.summary = f"pvc {claim}: writes fail"
-        mounter = f"Pod/{meta(item.pod).get('namespace')}/{item.match.groups[1]}" \
+        mounter = str(ObjectRef("Pod", meta(item.pod).get("namespace"), item.match.groups[1])) \
             if item.match.signature.id == "es-disk-watermark" else pod_ref(item.pod)
         finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
                                f"{mounter}, is full or read-only: {cause}")
@@ -154,7 +155,7 @@ def _only_claim(pod: Obj) -> str | None:
     claims = {v["persistentVolumeClaim"].get("claimName")
               for v in (pod.get("spec") or {}).get("volumes") or []
               if v.get("persistentVolumeClaim")}
-    return f"PersistentVolumeClaim/{meta(pod).get('namespace')}/{claims.pop()}" \
+    return str(ObjectRef("PersistentVolumeClaim", meta(pod).get("namespace"), claims.pop())) \
         if len(claims) == 1 else None
 
 
@@ -178,9 +179,9 @@ def claim_of(item: Said, view: ClusterView | None = None) -> str | None:
         for mount in container.get("volumeMounts") or []:
             if mount.get("name") in claims and mount.get("mountPath") and \
                     mount["mountPath"] in item.match.line:
-                return f"PersistentVolumeClaim/{namespace}/{claims[mount['name']]}"
+                return str(ObjectRef("PersistentVolumeClaim", namespace, claims[mount["name"]]))
     if len(set(claims.values())) == 1:
-        return f"PersistentVolumeClaim/{namespace}/{next(iter(claims.values()))}"
+        return str(ObjectRef("PersistentVolumeClaim", namespace, next(iter(claims.values()))))
     return None
 
 

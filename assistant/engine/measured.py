@@ -26,6 +26,7 @@ from knowledge.metrics import (
 )
 from knowledge.symptoms import Intent
 from tools import Metrics
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Evidence, Finding, RootCause, Target
@@ -150,8 +151,9 @@ def _measured_cause(view: ClusterView, scope: Scope, diagnosis: Diagnosis,
         return None
     throttled = [e for e in measured.concerning if e.question == "throttling"]
     found = _CONTAINER.match(throttled[0].reading) if throttled else None
-    kind, namespace, pod_name = throttled[0].object.split("/") if throttled else ("", "", "")
-    pod = view.find("Pod", pod_name, namespace) if kind == "Pod" else None
+    shown = ObjectRef.parse(throttled[0].object) if throttled else ObjectRef("", "", "")
+    namespace = shown.namespace_text
+    pod = view.find("Pod", shown.name, namespace) if shown.kind == "Pod" else None
     if found is None or pod is None:
         return None
     container = found.group(1)
@@ -159,7 +161,7 @@ def _measured_cause(view: ClusterView, scope: Scope, diagnosis: Diagnosis,
                   for c in (pod.get("spec") or {}).get("containers") or []
                   if c.get("name") == container), "") or "its CPU limit"
     owner = workload_ref(view, pod)
-    short = owner.split("/")[-1]
+    short = ObjectRef.parse(owner).name
     share = f"{throttled[0].value:.0%}"
     finding = Finding(
         category="cpu_throttling", object=owner,
@@ -207,10 +209,12 @@ def _plans(view: ClusterView, intent: Intent, scope: Scope,
 
 
 def _target(ref: str) -> Target | None:
-    parts = ref.split("/")
-    if len(parts) != 3 or parts[0] not in _WORKLOADS and parts[0] != "HorizontalPodAutoscaler":
+    if ref.count("/") != 2:
         return None
-    return Target(kind=parts[0], namespace=None if parts[1] == "-" else parts[1], name=parts[2])
+    parsed = ObjectRef.parse(ref)
+    if parsed.kind not in _WORKLOADS and parsed.kind != "HorizontalPodAutoscaler":
+        return None
+    return Target(kind=parsed.kind, namespace=parsed.namespace, name=parsed.name)
 
 
 def _subject(view: ClusterView, target: Target | None) -> Subject | None:
@@ -251,7 +255,7 @@ def _attached(diagnosis: Diagnosis, measured: Measured) -> Diagnosis:
     root = diagnosis.root_cause
     if root is not None and root.category in _OF_ROOT:
         own = [e for e in measured.evidence if e.question in _OWN[root.category]
-               and e.object.split("/")[1] == root.object.split("/")[1]]
+               and ObjectRef.parse(e.object).namespace == ObjectRef.parse(root.object).namespace]
         if any(e.concerning for e in own):
             update["confidence"] = max(diagnosis.confidence, 0.9)
         elif own and root.category == "cpu_throttling":
@@ -302,8 +306,9 @@ _OWN = {"cpu_throttling": ("throttling",), "oom_killed": ("memory", "restarts"),
 
 
 def _shown_object(ref: str) -> str:
-    kind, namespace, _ = ref.split("/", 2)
-    return f"Namespace/-/{namespace}" if kind == "Namespace" else ref
+    parsed = ObjectRef.parse(ref)
+    return str(ObjectRef("Namespace", None, parsed.namespace_text)) \
+        if parsed.kind == "Namespace" else ref
 
 
 def _listed(items: list[str]) -> str:

@@ -4,6 +4,7 @@ workload deleted or renamed (a v2 cutover), so it scales nothing and nothing sca
 from __future__ import annotations
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
@@ -39,7 +40,7 @@ def orphaned_hpa(view: ClusterView, hpa: Obj) -> Finding | None:
                   *(Evidence(source="event", object=ref,
                              detail=f"{e.get('reason')}: {e.get('message')}") for e in events[:1])],
         confidence=0.9, impact=SEVERITY["hpa_limited"] * 2,
-        related=[f"{kind}/{namespace}/{h}" for h in heirs])
+        related=[str(ObjectRef(kind, namespace, h)) for h in heirs])
     finding.facts = {"orphan_target": f"{kind}/{name}", "heir": heirs[0] if heirs else "",
                      "hpa": meta(hpa)["name"]}
     return finding

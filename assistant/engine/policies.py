@@ -9,6 +9,7 @@ import ipaddress
 import re
 
 from tools import Forbidden, KindUnavailable, NotFound, Obj, Unauthorized, Unreachable
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -55,8 +56,8 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
         return False
     policy = selecting[0]
     name = meta(policy)["name"]
-    ref = f"NetworkPolicy/{namespace}/{name}"
-    client = finding.object.split("/")[-1]
+    ref = str(ObjectRef.of("NetworkPolicy", policy))
+    client = ObjectRef.parse(finding.object).name
     what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
             f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
     if address:

@@ -6,6 +6,7 @@ claims they mount, the NetworkPolicies that select them).
 from __future__ import annotations
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -45,24 +46,24 @@ def neighbourhood(view: ClusterView, target: Target) -> set[str]:
         refs |= {pod_ref(pod), workload_ref(view, pod)}
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
-            refs.add(f"Node/-/{node}")
-        refs |= {f"PersistentVolumeClaim/{ns}/{claim}" for claim in pod_claims(pod)}
+            refs.add(str(ObjectRef("Node", None, node)))
+        refs |= {str(ObjectRef("PersistentVolumeClaim", ns, claim)) for claim in pod_claims(pod)}
     labels = [meta(p).get("labels") or {} for p in pods]
-    names = {ref.split("/")[-1] for ref in refs if not ref.startswith("Pod/")}
+    names = {ObjectRef.parse(ref).name for ref in refs if not ref.startswith("Pod/")}
     for service in view.items("Service", ns):
         selector = (service.get("spec") or {}).get("selector") or {}
         named_alike = meta(service)["name"] in names  # meant for it, even if it selects nothing
         if named_alike or selector and any(
                 matches_selector({"matchLabels": selector}, lab) for lab in labels):
-            refs.add(f"Service/{ns}/{meta(service)['name']}")
+            refs.add(str(ObjectRef("Service", ns, meta(service)["name"])))
     if target.kind == "Service":
         refs |= {workload_ref(view, p) for p in pods}
     for hpa in view.items("HorizontalPodAutoscaler", ns):
         scaled = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if f"{scaled.get('kind')}/{ns}/{scaled.get('name')}" in refs:
-            refs.add(f"HorizontalPodAutoscaler/{ns}/{meta(hpa)['name']}")
+        if str(ObjectRef(str(scaled.get("kind")), ns, str(scaled.get("name")))) in refs:
+            refs.add(str(ObjectRef("HorizontalPodAutoscaler", ns, meta(hpa)["name"])))
     for policy in view.items("NetworkPolicy", ns):
         selector = (policy.get("spec") or {}).get("podSelector") or {}
         if any(matches_selector(selector, lab) for lab in labels):
-            refs.add(f"NetworkPolicy/{ns}/{meta(policy)['name']}")
+            refs.add(str(ObjectRef("NetworkPolicy", ns, meta(policy)["name"])))
     return refs

@@ -4,13 +4,15 @@ category. Proposed only: never executed."""
 from __future__ import annotations
 
 from knowledge.remedies import remedies
+from tools.refs import ObjectRef
 
 from ..diagnosis import Finding, Remediation
 
 
 def propose(finding: Finding) -> list[Remediation]:
     """The remediation steps for a finding's category, filled from its facts."""
-    kind, ns, name = finding.object.split("/")
+    ref = ObjectRef.parse(finding.object)
+    kind, ns, name = ref.kind, ref.namespace_text, ref.name
     dependency = finding.facts.get("target", "")
     facts = {**finding.facts, "kind": kind.lower(), "ns": ns, "name": name,
              "target": f"{kind.lower()}/{name}", "dependency": dependency,

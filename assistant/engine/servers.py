@@ -9,6 +9,7 @@ import ipaddress
 import re
 
 from tools import Obj
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -59,8 +60,8 @@ def to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     named = SVC_NAMESPACE.search(parsed.group("host")) if parsed else None
     if named:  # the server may live in a namespace the question did not name
         view.widen([named.group(1)])
-    service = service_for(view, parsed.group("host"), finding.object.split("/")[1]) \
-        if parsed else None
+    home = ObjectRef.parse(finding.object).namespace_text
+    service = service_for(view, parsed.group("host"), home) if parsed else None
     selector = ((service or {}).get("spec") or {}).get("selector") or {}
     if service is None or not selector:
         return
@@ -76,7 +77,7 @@ def to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
         source = next((cert_volume(p, c.get("name", ""), "", trust=False) for p in backing
                        for c in (p.get("spec") or {}).get("containers") or []
                        if cert_volume(p, c.get("name", ""), "", trust=False)), None)
-        short = server.split("/")[-1]
+        short = ObjectRef.parse(server).name
         cause = Finding(
             category="tls_certificate", object=server,
             summary=f"{short}: serves a certificate its clients reject",
@@ -128,7 +129,7 @@ def to_a_kubelet(view: ClusterView, finding: Finding, host: str, port: str | Non
     if node is None:
         return False
     name = meta(node)["name"]
-    ref = f"Node/-/{name}"
+    ref = str(ObjectRef("Node", None, name))
     cause = next((f for f in by_object.get(ref, []) if f.category == "tls_certificate"), None)
     if cause is None:
         cause = Finding(
@@ -220,7 +221,7 @@ def port_dropped(view: ClusterView, finding: Finding, service: Obj, port: int,
     named = next((n for number, n in served if number == port), None)
     if not any(number == port for number, _ in served):
         return
-    ref = f"Service/{namespace}/{name}"
+    ref = str(ObjectRef("Service", namespace, name))
     ports = ", ".join(str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or [])
     cause = Finding(
         category="dependency_unreachable", object=ref,
@@ -245,7 +246,7 @@ def external_name(view: ClusterView, finding: Finding, service: Obj,
     set. Sibling aliases that point elsewhere (a blue/green switch half done) are named."""
     namespace, name = meta(service).get("namespace"), meta(service)["name"]
     external = (service.get("spec") or {}).get("externalName") or "?"
-    ref = f"Service/{namespace}/{name}"
+    ref = str(ObjectRef("Service", namespace, name))
     siblings = [f"{meta(s)['name']} -> {(s.get('spec') or {}).get('externalName')}"
                 for s in view.items("Service", namespace) if s is not service
                 and (s.get("spec") or {}).get("type") == "ExternalName"
@@ -279,7 +280,7 @@ def governing_missing(view: ClusterView, finding: Finding, host: str,
     resolve because the headless Service the StatefulSet names in serviceName is gone: every
     client that was handed those names (Kafka's advertised listeners, a database's replicas)
     fails, while the pods themselves look fine. The StatefulSet is the root."""
-    pod, service, namespace = _dns_parts(host, finding.object.split("/")[1])
+    pod, service, namespace = _dns_parts(host, ObjectRef.parse(finding.object).namespace_text)
     if pod is None:
         return False
     view.widen([namespace])
@@ -287,7 +288,7 @@ def governing_missing(view: ClusterView, finding: Finding, host: str,
                   if (s.get("spec") or {}).get("serviceName") == service), None)
     if owner is None or view.find("Service", service, namespace) is not None:
         return False
-    ref = f"StatefulSet/{namespace}/{meta(owner)['name']}"
+    ref = str(ObjectRef("StatefulSet", namespace, meta(owner)["name"]))
     cause = next((f for f in by_object.get(ref, []) if f.facts.get("governing")), None)
     if cause is None:
         parsed = HOST_PORT.match(finding.facts.get("target") or "")
