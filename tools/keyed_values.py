@@ -206,6 +206,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             return m.group()  # a random generator's `seed=42`, not a wallet's
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
+        if inner in ("[", "{"):  # `"tokens": [`, `"password": {`: what it holds is below
+            return m.group()  # (`open_values`)
         if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
             return m.group()  # Helm's `checksum/secret: <sha256>` restarts pods on a change
         call = m.groupdict().get("wrap") or _CALL.match(inner)

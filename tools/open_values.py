@@ -35,17 +35,17 @@ class OpenValues:
                 return hidden
         stripped = line.rstrip(" \t")
         end, first = stripped[-1:], line.lstrip()[:1]
-        kinds = (("value", "list") if end in ("=", ":", "[") else ()) + (
+        kinds = (("value", "list", "mapping") if end in ("=", ":", "[", "{") else ()) + (
             ("quoted",) if line.count('"') % 2 else ()) + (
             ("complex",) if first == "?" else ("reply",) if first.isdigit() else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
-            near = {"value": 256, "list": 256, "quoted": 1024}.get(kind, len(line))
+            near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
-                self._kind, self._left = kind, 64 if kind in ("list", "quoted") else 2
+                self._kind, self._left = kind, 64 if kind in ("list", "mapping", "quoted") else 2
                 self._strong = sensitive_name(m.group("key"))
                 self._prefix = "" if kind in ("complex", "reply") else _shape(
                     line[: m.start("key")].rstrip(" \t{[\"'-?"))
@@ -71,6 +71,10 @@ class OpenValues:
             if "]" in line[at:]:
                 self._kind = ""
             return line[:at] + _ITEM.sub(self._hide_item, line[at:])
+        if kind == "mapping":  # `"password": {` over `"value": "x"`: every value it holds
+            if "}" in line[at:] or "{" in line[at:]:
+                self._kind = ""  # its end, or a mapping inside it: no telling past here
+            return line[:at] + _MEMBER.sub(self._hide_member, line[at:])
         self._kind = ""
         pattern = _VALUE_PATTERNS.get(kind, _NEXT_VALUE)
         m = pattern.match(line, at)
@@ -83,6 +87,11 @@ class OpenValues:
             return line
         begin, end = (m.start("pw") + 1, m.end("pw") - 1) if quoted else m.span("pw")
         return line[:begin] + REDACTED + line[end:]
+
+    def _hide_member(self, m: re.Match[str]) -> str:
+        if not is_secret_value(m.group("v")) or _ABOUT_A_SECRET.search(m.group("member")):
+            return m.group()  # a volume's `"secret": {` over `"secretName": "tls"`
+        return m.group("head") + REDACTED + m.group("q")
 
     def _hide_item(self, m: re.Match[str]) -> str:
         value = m.group("v")
@@ -109,6 +118,8 @@ _OPENERS = dict((
                          re.IGNORECASE)),
     ("list", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\[{_S}*$",
                         re.IGNORECASE)),
+    ("mapping", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\{{{_S}*$",
+                           re.IGNORECASE)),
     ("complex", re.compile(rf"^{_S}*\?{_S}+[\"']?(?P<key>{KEY})[\"']?{_S}*$", re.IGNORECASE)),
     ("reply", re.compile(rf"^{_S}*\d+\){_S}+\"(?P<key>{KEY})\"{_S}*$", re.IGNORECASE)),
     ("quoted", re.compile(rf"(?:^|[\s{{,])(?P<key>{KEY}){_S}*:{_S}+\"(?:[^\"\\]|\\.)*$",
@@ -121,4 +132,8 @@ _VALUE_PATTERNS = {
     "reply": re.compile(rf"{_S}*\d+\){_S}+(?P<pw>\"[^\"\n]{{1,1024}}\")"),
 }
 _A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
+_MEMBER = re.compile(r"(?P<head>[\"'](?P<member>[\w.-]{1,64})[\"'][ \t]*:[ \t]*(?P<q>[\"']))"
+                     r"(?P<v>[^\"'\n]{1,1024})(?P=q)")
+_ABOUT_A_SECRET = re.compile(r"(?:name|path|file|ref|mode|type|kind|version|namespace)$",
+                             re.IGNORECASE)
 _ITEM = re.compile(r"(?P<q>[\"'])(?P<v>[^\"'\n]{1,1024})(?P=q)")
