@@ -94,3 +94,14 @@ def test_replicasets_in_revision_order_numbers_not_text() -> None:
 def test_a_missing_or_odd_revision_counts_as_zero() -> None:
     assert revision(_obj("ReplicaSet", "x")) == 0
     assert revision(_obj("ReplicaSet", "x", revision="abc")) == 0
+
+
+def test_pods_of_a_service_are_those_its_selector_picks() -> None:
+    service = {"kind": "Service", "metadata": {"name": "checkout", "namespace": "shop"},
+               "spec": {"selector": {"app": "checkout"}}}
+    picked = _obj("Pod", "checkout-7d9f-x2k9p")
+    picked["metadata"]["labels"] = {"app": "checkout", "pod-template-hash": "7d9f"}
+    other = _obj("Pod", "cart-1")
+    other["metadata"]["labels"] = {"app": "cart"}
+    assert pods_of("Service", service, lambda k, ns: [picked, other]) == [picked]
+    assert pods_of("Service", {**service, "spec": {}}, lambda k, ns: [picked, other]) == []

@@ -17,6 +17,7 @@ from typing import Any
 
 from .reading import Obj
 from .refs import ObjectRef
+from .selectors import matches_selector
 
 Find = Callable[[Any, str, Any], "Obj | None"]  # (kind, name, namespace) -> the object
 Items = Callable[[Any, str], list[Obj]]  # (kind, namespace) -> the objects
@@ -114,11 +115,20 @@ def by_revision(replica_sets: Iterable[Obj]) -> list[Obj]:
     return sorted(replica_sets, key=revision)
 
 
+def selected_pods(service: Obj, pods: Iterable[Obj]) -> list[Obj]:
+    """The pods a Service's selector picks (none for a Service without a selector)."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return [p for p in pods if selector and matches_selector(
+        {"matchLabels": selector}, (p.get("metadata") or {}).get("labels") or {})]
+
+
 def pods_of(kind: str, obj: Obj, items: Items) -> list[Obj]:
-    """The pods a workload owns, through ReplicaSets (Deployment) or Jobs (CronJob); uids are
-    compared when both sides carry them."""
+    """The pods a workload owns, through ReplicaSets (Deployment) or Jobs (CronJob), uids
+    compared when both sides carry them; a Service's, by its selector."""
     meta = obj.get("metadata") or {}
     namespace, uid, name = str(meta.get("namespace")), meta.get("uid"), str(meta["name"])
+    if kind == "Service":
+        return selected_pods(obj, items("Pod", namespace))
     owners = [(kind, name, uid)]
     middle = {"Deployment": "ReplicaSet", "CronJob": "Job"}.get(kind)
     if middle:

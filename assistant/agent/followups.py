@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools import Cluster, Forbidden, KindUnavailable, NotFound, base_name
+from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound
+from tools.ownership import pods_of as owned_pods
+from tools.ownership import top_owner
 from tools.summaries import meta
 
 from ..engine import Scope
@@ -66,19 +68,32 @@ def is_follow_up(question: str, intent: Intent, fresh: Scope, known: list[str],
 
 
 def pods_of(cluster: Cluster, target: Json) -> list[Json]:
-    """The pods of a target (itself if it is a pod), failing and restarting first."""
+    """The pods of a target, by their owner references (for a pod: itself, then the other pods
+    of its workload), failing and restarting first."""
     namespace, name, kind = target["namespace"], target["name"], target["kind"]
+
+    seen: dict[tuple[Kind, str], Json | None] = {}
+
+    def find(kind: Kind, name: str, namespace: str | None) -> Json | None:
+        if (kind, name) not in seen:  # each owner is read once, not once per pod
+            try:
+                seen[kind, name] = cluster.get(kind, name, namespace)
+            except NotFound:
+                seen[kind, name] = None
+        return seen[kind, name]
+
     try:
-        pods = cluster.list("Pod", namespace)
+        if kind == "Pod":
+            pod = find("Pod", name, namespace)
+            owner = top_owner(pod, find) if pod is not None else None
+            if pod is None or owner is None:
+                return [pod] if pod is not None else []
+            return [pod, *(p for p in cluster.list("Pod", namespace)
+                           if meta(p)["name"] != name and top_owner(p, find) == owner)]
+        workload = find(kind, name, namespace)
+        return sorted(owned_pods(kind, workload, cluster.list), key=_trouble) if workload else []
     except (NotFound, KindUnavailable, Forbidden):
         return []
-    if kind == "Pod":
-        chosen = [p for p in pods if meta(p)["name"] == name]
-        if not chosen:
-            return []
-        owner = base_name(name)
-        return chosen + [p for p in pods if p not in chosen and base_name(meta(p)["name"]) == owner]
-    return sorted((p for p in pods if base_name(meta(p)["name"]) == name), key=_trouble)
 
 
 def other_pod(cluster: Cluster, target: Json, seen: str | None) -> str | None:

@@ -6,6 +6,7 @@ claims they mount, the NetworkPolicies that select them).
 from __future__ import annotations
 
 from tools import Obj
+from tools.ownership import selected_pods
 from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
@@ -24,9 +25,7 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
         return [pod] if pod is not None else []
     if target.kind == "Service":
         service = view.find("Service", target.name, ns)
-        selector = ((service or {}).get("spec") or {}).get("selector") or {}
-        return [p for p in view.items("Pod", ns) if selector and matches_selector(
-            {"matchLabels": selector}, meta(p).get("labels") or {})]
+        return selected_pods(service, view.items("Pod", ns)) if service else []
     if target.kind == "PersistentVolumeClaim":
         return [p for p in view.items("Pod", ns) if target.name in pod_claims(p)]
     if target.kind == "HorizontalPodAutoscaler":
