@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .logs import LogExcerpt, fit
+from .refs import ObjectRef
 from .summaries import EventSummary, NodeSummary, PodSummary, WorkloadSummary
 
 Status = Literal["ok", "not_found", "forbidden", "unreachable", "unavailable", "unauthorized"]
@@ -50,7 +51,7 @@ class FindResult(ToolResult):
         return next((m for m in self.matches if m.score >= 100), None)
 
     def lines(self) -> list[str]:
-        return [f"{m.kind}/{m.namespace or '-'}/{m.name} (score {m.score:.0f})"
+        return [f"{ObjectRef(m.kind, m.namespace, m.name)} (score {m.score:.0f})"
                 for m in self.matches]
 
 
@@ -65,7 +66,7 @@ class ObjectList(ToolResult):
     items: list[ObjectLine] = []
 
     def lines(self) -> list[str]:
-        return [f"{i.kind}/{i.namespace or '-'}/{i.name}: {i.summary}" for i in self.items]
+        return [f"{ObjectRef(i.kind, i.namespace, i.name)}: {i.summary}" for i in self.items]
 
 
 class PodList(ToolResult):
@@ -103,7 +104,7 @@ class DescribeResult(ToolResult):
     raw: dict[str, Any] = {}  # the object as read (redacted)
 
     def lines(self) -> list[str]:
-        out = [f"{self.kind}/{self.namespace or '-'}/{self.name}: {self.summary}"]
+        out = [f"{ObjectRef(self.kind, self.namespace, self.name)}: {self.summary}"]
         if self.owners:
             out.append("owned by: " + " -> ".join(self.owners))
         if self.children:

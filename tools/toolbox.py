@@ -33,6 +33,7 @@ from .ownership import CONTROLLER_KINDS, owner_chain, pods_of
 from .prometheus import Metrics, MetricsError, MetricsForbidden, NotEvaluated
 from .promql import unconfined
 from .reading import Cluster, Obj
+from .refs import ObjectRef
 from .results import (
     DescribeResult,
     EventList,
@@ -64,7 +65,7 @@ _STATUS: dict[type[ApiError], Status] = {
     NotFound: "not_found", Forbidden: "forbidden", Unreachable: "unreachable",
     KindUnavailable: "unavailable", Unauthorized: "unauthorized",
 }
-_Names = dict[str, tuple[str, str | None, str]]  # "Kind/ns/name" -> (kind, namespace, name)
+_Names = dict[ObjectRef, tuple[str, str | None, str]]  # -> (kind, namespace, name)
 _POD_SUFFIX = re.compile(r"-[a-z0-9]{5}$|-[0-9]+$")
 _RS_SUFFIX = re.compile(r"-[a-f0-9]{6,10}$")
 
@@ -151,11 +152,11 @@ class Toolbox:
                 continue
             for item in items:
                 m = meta(item)
-                key = f"{each}/{m.get('namespace')}/{m['name']}"
-                candidates[key] = (each, m.get("namespace"), m["name"])
+                candidates[ObjectRef(each, m.get("namespace"), m["name"])] = (
+                    each, m.get("namespace"), m["name"])
         if not kind and namespace is None:
             for name in self.cluster.namespaces():
-                candidates[f"Namespace//{name}"] = ("Namespace", None, name)
+                candidates[ObjectRef("Namespace", None, name)] = ("Namespace", None, name)
         return candidates
 
     # --- listing ------------------------------------------------------------------------------
