@@ -178,8 +178,26 @@ def test_a_200_megabyte_single_line_log_is_read_in_bounded_memory(tmp_path: Path
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 16 * 1024 * 1024, f"peak {peak} bytes"
-    assert lines[0].endswith("[line cut]") and len(lines[0]) < 17 * 1024
+    assert " [line cut] " in lines[0] and len(lines[0]) < 17 * 1024
     assert lines[-1] == "FATAL giving up"
+
+
+def test_a_secret_key_at_the_end_of_a_cut_line_still_hides_the_value_below_it(
+        tmp_path: Path) -> None:
+    pod_dir = tmp_path / "shop" / "chatty"
+    pod_dir.mkdir(parents=True)
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    frame = "==== {} logs for container app of pod shop/chatty ====\n"
+    value = "Qm9x-Tr7u!Zp2Lw8Kc"
+    (pod_dir / "logs.txt").write_text(
+        frame.format("START") + '{"pad": "' + "z" * 40_000 + '", "db_password":\n'
+        + f'"{value}"}}\nINFO done\n' + frame.format("END"))
+    lines = list(tools.Redacted(tools.SnapshotCluster(tmp_path)).log_lines("shop", "chatty",
+                                                                          "app"))
+    assert " [line cut] zzz" in lines[0] and lines[0].endswith('z", "db_password":')
+    assert len(lines[0]) < 17 * 1024
+    assert value not in "\n".join(lines) and value[:8] not in "\n".join(lines)
+    assert lines[-1] == "INFO done"
 
 
 # --- questions that are not text ---------------------------------------------------------------

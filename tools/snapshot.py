@@ -28,6 +28,7 @@ LOG_FILE = "logs.txt"
 PREVIOUS_LOG_FILE = "previous-logs.txt"
 _UNREADABLE = "Request log error"
 _MAX_LINE = 16 * 1024  # characters of one log line kept; the rest is cut
+_CUT_END = 256  # characters kept from the end of a cut line
 
 
 class SnapshotCluster:
@@ -167,6 +168,8 @@ def _bounded_lines(handle: TextIO) -> Iterator[str]:
         if len(raw) < _MAX_LINE:  # the last line, with no newline
             yield raw.rstrip("\r")
             return
-        yield raw + " [line cut]"
-        while (rest := handle.readline(_MAX_LINE)) and not rest.endswith("\n"):
-            pass
+        end = ""  # the last characters of what is cut: a secret's key there (its value on
+        while (rest := handle.readline(_MAX_LINE)) and not rest.endswith("\n"):  # the next
+            end = (end + rest)[-_CUT_END:]  # line) still reaches the redactor
+        end = (end + rest.rstrip("\n").rstrip("\r"))[-_CUT_END:]
+        yield raw[:_MAX_LINE - _CUT_END] + " [line cut] " + end

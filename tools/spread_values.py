@@ -106,8 +106,8 @@ class SpreadValues:
         column = self._column
         if self._kind == "cut":
             self._kind = ""
-            run = _CUT_VALUE.match(line)
-            return REDACTED + line[run.end():] if run else line
+            run = _CUT_VALUE.match(line)  # the rest of a cut value, or a value below its key
+            return line[:run.start("value")] + REDACTED + line[run.end():] if run else line
         if self._kind == "heredoc":  # every line up to the one that ends it (`EOT`)
             words = line.split()
             if words[-1:] == [self._tag] or not self._left:
@@ -182,7 +182,7 @@ _LONG = 4096  # a line this long may be one a reader cut (at 16 KiB): its value 
 _CUT_OPEN = re.compile(
     rf"(?P<key>{_KEY})[\"']?{_S}*(?:=>|:=|[:=]){_S}*[\"']?[^\s\"',;&]*$", re.IGNORECASE)
 _KEY_HINT_AT = re.compile(r"pass|pw|token|secret|key|auth|cred|sig|dsn|cookie|session")
-_CUT_VALUE = re.compile(r"[^\s\"',;&]+")
+_CUT_VALUE = re.compile(r"[ \t\"']*(?P<value>[^\s\"',;&]+)")
 # A line that announces a credential printed alone below it: Jenkins' "Please use the following
 # password to proceed to installation:", Elasticsearch's "Password for the elastic user (...):",
 # `argocd admin initial-password`, `kubectl get secret ... | base64 -d`.
