@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.refs import ObjectRef
+
 Source = Literal["status", "event", "log", "spec", "metrics", "node"]
 Risk = Literal["low", "medium", "high"]
 
@@ -69,7 +71,7 @@ class Target(BaseModel):
 
     @property
     def ref(self) -> str:
-        return f"{self.kind}/{self.namespace or '-'}/{self.name}"
+        return str(ObjectRef(self.kind, self.namespace, self.name))
 
 
 class Finding(BaseModel):

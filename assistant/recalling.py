@@ -19,6 +19,7 @@ import threading
 
 from knowledge import KnowledgeError, RunbookIndex, lexical_index, open_index, read_library
 from knowledge.runbooks import categories
+from tools.refs import ObjectRef
 
 from .diagnosis import Diagnosis, RunbookCitation
 from .runbooks import location_of
@@ -35,7 +36,7 @@ def recall(diagnosis: Diagnosis, index: RunbookIndex, k: int = 3) -> list[Runboo
     cause = diagnosis.root_cause
     if cause is None:
         return []
-    kind = cause.object.split("/", 1)[0]
+    kind = ObjectRef.parse(cause.object).kind
     query = " ".join((categories().get(cause.category, cause.category.replace("_", " ")),
                       kind, cause.explanation))
     # A runbook listing the category matches by definition: no threshold for those.

@@ -7,6 +7,8 @@ the two lines every interface puts first (Slack, web and CLI alike):
 
 from __future__ import annotations
 
+from tools.refs import ObjectRef
+
 from .diagnosis import Diagnosis, Finding
 
 STATES = {  # a root cause's category as an SRE names the state it leaves the object in
@@ -28,16 +30,30 @@ def state_of(category: str) -> str:
     return STATES.get(category, category.replace("_", " "))
 
 
+def _parts(ref: str) -> ObjectRef | None:
+    """The reference a finding's object names (None for text that is not one)."""
+    try:
+        return ObjectRef.parse(ref) if ref.count("/") == 2 else None
+    except ValueError:
+        return None
+
+
 def _name(ref: str) -> str:
-    return ref.rsplit("/", 1)[-1]
+    parsed = _parts(ref)
+    return parsed.name if parsed else ref.rsplit("/", 1)[-1]
+
+
+def _kind(ref: str) -> str:
+    parsed = _parts(ref)
+    return parsed.kind if parsed else ref.split("/", 1)[0]
 
 
 def _kind_and_name(ref: str) -> str:
-    parts = ref.split("/")
-    if len(parts) == 3:
-        kind, namespace, name = parts
-        return f"{kind} {name}" if namespace == "-" else f"{kind} {namespace}/{name}"
-    return ref
+    parsed = _parts(ref)
+    if parsed is None:
+        return ref
+    return f"{parsed.kind} {parsed.name}" if parsed.namespace is None else \
+        f"{parsed.kind} {parsed.namespace}/{parsed.name}"
 
 
 def verdict_line(d: Diagnosis) -> str:
@@ -77,7 +93,7 @@ def path_steps(d: Diagnosis) -> list[dict[str, str]]:
     Service and the workload behind it, named alike, are one step (the workload's state)."""
     steps: list[dict[str, str]] = []
     for f in path_findings(d):
-        step = {"object": f.object, "kind": f.object.split("/", 1)[0], "name": _name(f.object),
+        step = {"object": f.object, "kind": _kind(f.object), "name": _name(f.object),
                 "state": state_of(f.category)}
         if steps and steps[-1]["name"] == step["name"]:
             if step["kind"] == "Service":
