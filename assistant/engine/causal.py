@@ -90,6 +90,13 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             continue
                         if finding.facts.get("serving") == "0":  # no old version serves:
                             set_cause(finding, cause)  # the pods' failure is the outage
+                        elif cause.category == "init_container":  # the new pods' named step
+                            cause.explanation += (  # fails: that is the cause to fix
+                                f"; it holds up the rollout of {finding.object.split('/')[2]}"
+                                f" (the old ReplicaSet still serves {finding.facts['serving']}"
+                                " ready pods)")
+                            cause.facts["holds_rollout"] = "true"
+                            set_cause(finding, cause)
                         else:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
                             if cause.facts.get("no_room_to_surge"):
