@@ -9,7 +9,7 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
-from .crashlogs import URL, dependency_in_log, frame_after, log_cause, telling_lines
+from .crashlogs import URL, dependency_in_log, frame_after, log_cause, seconding, telling_lines
 from .environment import env_source, heap_setting, identity_note, secret_of, service_link
 from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
@@ -270,11 +270,18 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     if cause:
         evidence.append(Evidence(source=source,  # type: ignore[arg-type]
                                  object=f"{ref}/{name}", detail=cause.line.strip()))
+        second = seconding(view, pod, name, cause) if source == "log" else None
+        if second is not None:
+            evidence.append(Evidence(source="log", object=f"{ref}/{name}",
+                                     detail=second.line.strip()))
         detail = {"container": name}
         secret = secret_of(pod, name) if cause.signature.category == "credentials_rejected" \
             else None
         if secret:
             detail["secret"] = secret
+        if cause.signature.id == "signed-token-expired":
+            when = cause.groups[0]  # a date, or the whole match when the line gives none
+            detail["expired_token"] = "already" if "expired" in when.lower() else f"at {when}"
         explanation = cause.cause + (f"; its credentials come from Secret {secret}"
                                      if secret else "")
         identity = identity_note(view, pod, cause.line) \
