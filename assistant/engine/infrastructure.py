@@ -104,7 +104,8 @@ def service_findings(view: ClusterView) -> list[Finding]:
                             f"pod" + (f"; pods carry {closest}" if closest else ""),
                 evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
                 confidence=0.85, impact=SEVERITY["service_selector_mismatch"],
-                related=[owner] if owner else []))
+                related=[owner] if owner else [],
+                facts={"selector": sel, "pod_label": closest} if closest else {}))
             continue
         mismatch = _port_mismatch(service, pods)
         if mismatch:
@@ -144,6 +145,8 @@ def _closest_labels(view: ClusterView, namespace: str | None,
         for key, value in (meta(pod).get("labels") or {}).items():
             for want_key, want in selector.items():
                 score = float(fuzz.ratio(f"{want_key}={want}", f"{key}={value}"))
+                if str(value) == str(want) and key != want_key:  # relabelled: `app` became
+                    score = max(score, 85.0)  # `app.kubernetes.io/name`, the value kept
                 if score > best_score and score >= 70:
                     best, best_score, owner = f"{key}={value}", score, workload_ref(view, pod)
     return best, owner
