@@ -82,7 +82,7 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     node = _node_named(box.cluster, tokens)
     if node is not None:  # "is aks-nodepool1-...-vmss000003 ok?"
         return _explicit(box, known, f"node/{node}", None)
-    mentioned = sorted({w for w in tokens if w in known})
+    mentioned = sorted({w for w in tokens if w in known} - _dotted(text, known))
     fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
     words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
                                and len(w) > 2 and w not in fine))
@@ -123,6 +123,24 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     scope = Scope(scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
+
+
+_DOTTED = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)((?:\.[a-z0-9][a-z0-9-]*)+)", re.I)
+_TLDS = {"com", "net", "org", "io", "eu", "dev", "app", "co", "uk", "de", "fr", "nl", "local",
+         "internal", "cloud", "ai", "us", "info", "biz", "me", "tech", "example", "test", "lan",
+         "corp", "svc"}
+
+
+def _dotted(text: str, known: list[str]) -> set[str]:
+    """Namespace names that the question only uses as the first part of a dotted name that is
+    not a host (the Kafka topic `orders.cdc`, the queue `payments.dlq`), unless it also says
+    them alone. A host's first label still names its app (`docs.acme.io`), and
+    `postgres.orders.svc` still names `orders`."""
+    first = {m.group(1).lower() for m in _DOTTED.finditer(text)
+             if m.group(2).rsplit(".", 1)[-1].lower() not in _TLDS} & set(known)
+    alone = {w.lower() for w in re.findall(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)(?![\w-]|\.\w)",
+                                           text, re.I)}
+    return first - alone
 
 
 def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = False,
