@@ -128,6 +128,20 @@ _HOST_QUOTED = re.compile(r'host "([\w.-]+)"')
 _PORT = re.compile(r"\bport (\d+)")
 
 
+_LOCAL = re.compile(r"^(?:0\.0\.0\.0|127\.|localhost\b|\[?::)")
+
+
+def server_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
+    """The host of the last URL a log calls that is not the app itself (the storage account
+    `https://stinvoices.blob.core.windows.net/...` whose answer is a refusal)."""
+    for log in excerpts(view, pod, container):
+        hosts = [m.group(1) for line in [*log.head, *log.errors, *log.tail]
+                 for m in URL.finditer(line.text) if not _LOCAL.match(m.group(1))]
+        if hosts:
+            return hosts[-1]
+    return None
+
+
 def dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None:
     """host[:port] of the dependency a log talks about, when the failing line does not say."""
     for log in excerpts(view, pod, container):

@@ -46,8 +46,8 @@ def keys_held(view: ClusterView, kind: str, name: str | None,
 
 
 
-_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "AUTH", "DSN",
-                     "URL")
+_CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CONNECTION",
+                     "CONN_STR", "AUTH", "DSN", "URL")
 
 
 def secret_of(pod: Obj, container: str) -> str | None:
@@ -58,7 +58,7 @@ def secret_of(pod: Obj, container: str) -> str | None:
             continue
         refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
                  .get("name")) for env in item.get("env") or []]
-        for words in (_CREDENTIAL_WORDS[:6], _CREDENTIAL_WORDS):
+        for words in (_CREDENTIAL_WORDS[:8], _CREDENTIAL_WORDS):
             for name, secret in refs:
                 if secret and any(w in name.upper() for w in words):
                     return str(secret)

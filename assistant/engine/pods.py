@@ -9,7 +9,15 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
-from .crashlogs import URL, dependency_in_log, frame_after, log_cause, seconding, telling_lines
+from .crashlogs import (
+    URL,
+    dependency_in_log,
+    frame_after,
+    log_cause,
+    seconding,
+    server_in_log,
+    telling_lines,
+)
 from .environment import env_source, heap_setting, identity_note, secret_of, service_link
 from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
@@ -302,6 +310,10 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                 explanation = explanation.replace("ECONNREFUSED", target)
                 if target not in explanation:
                     explanation += f" (at {target})"
+        server = server_in_log(view, pod, name) if cause.signature.category == \
+            "credentials_rejected" and not URL.search(cause.line) else None
+        if server and server not in explanation:
+            explanation += f"; the server that refuses: {server}"
         url = URL.search(cause.line)
         if url and url.group(1) not in explanation:
             explanation += f" (talking to {url.group(1)})"

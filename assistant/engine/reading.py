@@ -111,10 +111,12 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     continue
                 best: tuple[SignatureMatch, LogLine] | None = None
                 aimed: dict[str, str] = {}  # per category, the dependency a line of it names
+                matched: list[SignatureMatch] = []
                 for line in [*log.errors, *log.tail[-5:]]:
                     found = match_line(line.text)
                     if found is None or not _counts(found):
                         continue
+                    matched.append(found)
                     named = found.target or dependency_in(found.line)
                     if named:
                         aimed.setdefault(found.signature.category, named)
@@ -128,7 +130,8 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                         _named_before(best[1], log)
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and _over(best[1], log), hint=hint,
-                                     context=_context(best[0], log)))
+                                     context=_context(best[0], log) + _seconding(best[0],
+                                                                                 matched)))
     return said
 
 
@@ -200,6 +203,14 @@ def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
         if len(kept) >= 3:
             break
     return tuple(list(kept.values())[:3])
+
+
+def _seconding(best: SignatureMatch, matched: list[SignatureMatch]) -> tuple[str, ...]:
+    """The last line another signature recognises as the same kind of failure: the server's
+    refusal (`AuthenticationFailed`) beside the specific reason (the key signs differently)."""
+    others = [m.line.strip() for m in matched if m.signature.category == best.signature.category
+              and m.signature.id != best.signature.id and m.line != best.line]
+    return (others[-1],) if others else ()
 
 
 def _recurring(found: tuple[SignatureMatch, LogLine], best: tuple[SignatureMatch, LogLine]) -> bool:
