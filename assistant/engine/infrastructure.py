@@ -105,7 +105,8 @@ def service_findings(view: ClusterView) -> list[Finding]:
                 evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
                 confidence=0.85, impact=SEVERITY["service_selector_mismatch"],
                 related=[owner] if owner else [],
-                facts={"selector": sel, "pod_label": closest} if closest else {}))
+                facts={"selector": sel, "pod_label": closest,
+                       "new_selector": _corrected(selector, closest)} if closest else {}))
             continue
         mismatch = _port_mismatch(service, pods)
         if mismatch:
@@ -135,6 +136,19 @@ def service_findings(view: ClusterView) -> list[Finding]:
     return findings
 
 
+def _corrected(selector: dict[str, str], label: str) -> str:
+    """The selector with `label` (`key=value`, what the pods carry) in place of the entry it
+    differs from: the same key with another value, or the same value under another key."""
+    key, _, value = label.partition("=")
+    fixed = dict(selector)
+    if key not in fixed:
+        fixed = {key if str(v) == value else k: v for k, v in fixed.items()}
+    if key not in fixed:  # nothing of the selector resembles it: the pods' label alone
+        return label
+    fixed[key] = value
+    return ",".join(f"{k}={v}" for k, v in fixed.items())
+
+
 def _closest_labels(view: ClusterView, namespace: str | None,
                     selector: dict[str, str]) -> tuple[str, str | None]:
     """The pod label nearest to the selector's, and the workload of the pod that carries it."""
@@ -142,7 +156,16 @@ def _closest_labels(view: ClusterView, namespace: str | None,
 
     best, best_score, owner = "", 0.0, None
     for pod in view.items("Pod", namespace):
-        for key, value in (meta(pod).get("labels") or {}).items():
+        labels = meta(pod).get("labels") or {}
+        for key, value in labels.items():
+            if str(selector.get(key)) == str(value):
+                continue  # this label already matches: not what differs
+            others = {k: v for k, v in selector.items() if k != key}
+            if key in selector and others and all(str(labels.get(k)) == str(v)
+                                                  for k, v in others.items()):
+                if best_score < 80:  # the pods match every key but this one: its value moved
+                    best, best_score, owner = f"{key}={value}", 80.0, workload_ref(view, pod)
+                continue
             for want_key, want in selector.items():
                 score = float(fuzz.ratio(f"{want_key}={want}", f"{key}={value}"))
                 if str(value) == str(want) and key != want_key:  # relabelled: `app` became
