@@ -16,7 +16,8 @@ _ERROR = re.compile(
     r"\b(error|err|fatal|panic|exception|traceback|failed|failure|refused|denied|unauthorized|"
     r"forbidden|timeout|timed out|cannot|can't|could not|unable|not found|no such|x509|oom|"
     r"killed|segfault|critical|crit|severe|unreachable|expired|invalid|slow|warn|warning|deadline|"
-    r"retry(?:ing)?|read-only|no space|\w+exception|\w+error(?:detail)?)\b|^\s+at \S+\(|"
+    r"retry(?:ing)?|read-only|no space|sqlstate|\w+exception|\w+error(?:detail)?)\b|"
+    r"^\s+at \S+\(|"
     r"^\s*file \".*\", line \d+",
 )  # matched against the lowered line: twice as fast as re.IGNORECASE on a 100 MB log
 _VARIABLE = re.compile(r"\d+|0x[0-9a-f]+|[0-9a-f]{8,}", re.IGNORECASE)

@@ -92,8 +92,10 @@ def telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
             return [final[0].strip()]
     errors = [t.strip() for t in lines
               if is_error_line(t) and not _FRAME.match(t) and not _SHORT_FIELD.match(t)]
+    if not errors:  # no line says "error": a failed run's last words are its reason
+        return [t.strip() for t in lines if t.strip() and not _FRAME.match(t)][-2:]
     said = errors[-2:]
-    detail = _detail_after(view, pod, container, said[-1]) if said else []
+    detail = _detail_after(view, pod, container, said[-1])
     return [*said, *detail]
 
 
