@@ -236,8 +236,20 @@ def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
 
 def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
              namespace: str | None = None, metrics: Metrics | None = None) -> Diagnosis:
-    """Find what is wrong, and why, in the scope the question or target names."""
-    return examine(cluster, question, resolve(cluster, question, target, namespace), metrics)
+    """Find what is wrong, and why, in the scope the question or target names. When the
+    target was only the closest name to a word of the question ("nothing is red": redis) and
+    shows nothing, the guess was wrong: the answer is about the guessed target's namespace,
+    if something there explains the question."""
+    scope = resolve(cluster, question, target, namespace)
+    diagnosis = examine(cluster, question, scope, metrics)
+    if diagnosis.root_cause is not None or scope.guessed is None or scope.target is None:
+        return diagnosis
+    wider = examine(cluster, question, Scope(scope.namespaces, None), metrics)
+    if wider.root_cause is None:
+        return diagnosis
+    wider.notes.insert(0, f"{scope.target.ref}, the closest name to \"{scope.guessed}\", "
+                          f"shows nothing wrong; the answer is about its namespace")
+    return wider
 
 
 def examine(cluster: Cluster, question: str, scope: Scope,

@@ -44,6 +44,7 @@ _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"looks?\s+(?:fine|ok|okay|healthy|green))\b")
 MAX_WORDS = 12  # words of a question looked up as names
 _NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
+_TYPO = 85  # a name this close to a word is a typo of it ("chekout"); below, a guess
 _CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
 
 
@@ -53,6 +54,7 @@ class Scope:
     target: Target | None  # None: the whole namespace(s)
     note: str | None = None  # e.g. "no workload named chekout; the closest is checkout"
     unknown: str | None = None  # set when the question names something that does not exist
+    guessed: str | None = None  # the target is the closest name to this word, not the word
 
 
 def resolve(cluster: Cluster, question: str, target: str | None,
@@ -105,17 +107,18 @@ def resolve(cluster: Cluster, question: str, target: str | None,
         if said_ns and best.score < 100 and word in best.name.split("-"):
             return Scope([said_ns], None)  # "payments ns ... settlement file": the namespace
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
-        note = None
+        note = guessed = None
         if best.score < 100 and word not in best.name.split("-") and \
                 best.name != f"{word}s":  # "order" asks for orders
             note = f"no workload named {word}; the closest is {best.name}"
+            guessed = word if best.score < _TYPO else None  # "red": redis is a weak guess
         twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})
         if twins:
             note = (f"{best.kind} {best.name} also exists in namespace "
                     f"{', '.join(twins)}; this answer is about {best.namespace} "
                     "(name one with -n or \"in NAMESPACE\")")
-        return Scope([best.namespace or ""], ref, note=note)
+        return Scope([best.namespace or ""], ref, note=note, guessed=guessed)
     if len(mentioned) > 1 and (namespace is None or namespace in mentioned):
         scope_ns = mentioned  # "anything broken in app or batch?"
     elif namespace:
