@@ -20,18 +20,22 @@ class Signature:
     target: int | str | None  # the group holding a dependency's host[:port], or a template
     # of groups ("{0}:{1}" when the line names host and port apart)
     itself: bool = False  # the line says the logging workload is the slow or failing part
+    unnamed: str | None = None  # the cause when none of the pattern's groups matched
 
 
 @dataclass(frozen=True)
 class SignatureMatch:
     signature: Signature
     line: str
-    groups: tuple[str, ...]  # the non-empty groups, in order
+    groups: tuple[str, ...]  # the non-empty groups, in order (the whole match when none)
+    bare: bool = False  # no group of the pattern matched
 
     @property
     def cause(self) -> str:
         values = list(self.groups) + ["?"] * 4
-        text = self.signature.cause.format(*values)
+        template = self.signature.unnamed if self.bare and self.signature.unnamed else \
+            self.signature.cause
+        text = template.format(*values)
         return text.replace(" (?)", "").replace(" ?", "")
 
     @property
@@ -54,7 +58,8 @@ def signatures() -> tuple[Signature, ...]:
     loaded = [
         Signature(id=e["id"], category=e["category"], priority=int(e["priority"]),
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
-                  cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")))
+                  cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")),
+                  unnamed=e.get("unnamed"))
         for e in entries
     ]
     return tuple(sorted(loaded, key=lambda s: -s.priority))
@@ -67,8 +72,8 @@ def match_line(line: str) -> SignatureMatch | None:
     for signature in signatures():
         found = signature.pattern.search(text)
         if found:
-            groups = tuple(g for g in found.groups() if g) or (found.group(0),)
-            return SignatureMatch(signature, line, groups)
+            named = tuple(g for g in found.groups() if g)
+            return SignatureMatch(signature, line, named or (found.group(0),), bare=not named)
     return None
 
 

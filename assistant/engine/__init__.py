@@ -58,6 +58,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     intent = intent or Intent(symptoms=(), health=True)
     pods = target_pods(view, focus) if focus is not None else view.items("Pod")
     said = what_logs_say(view, pods)
+    if focus is not None and any(s.category == "dependency_unreachable" and not s.target
+                                 for s in said):  # refused, no address: do its neighbours
+        read = {id(p) for p in pods}  # (a worker beside the web app) log the address?
+        said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
+                                     if id(p) not in read], limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))

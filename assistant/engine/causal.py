@@ -121,6 +121,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 finding.explanation += f"; the certificate it loads: {own}"
         if finding.category not in _FOLLOWED:
             continue
+        if finding.category == "dependency_unreachable" and not finding.facts.get("target"):
+            _named_by_neighbour(finding, findings)
         if finding.category == "dependency_unreachable" and blocked_by_egress(view, finding):
             continue
         if finding.facts.get("target"):
@@ -196,6 +198,23 @@ _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_
 
 
 
+
+
+def _named_by_neighbour(finding: Finding, findings: list[Finding]) -> None:
+    """A refused call whose log names no address ("[Errno 111] Connection refused") takes the
+    address the other workloads of its namespace name in the same kind of failure, when they
+    all name one (the web app and the worker share a broker; only the worker logs its URL)."""
+    namespace = finding.object.split("/")[1]
+    named = {f.facts["target"]: f for f in findings if f is not finding
+             and f.category == finding.category and f.facts.get("target")
+             and f.object.split("/")[1] == namespace
+             and f.facts.get("signature") == finding.facts.get("signature")}
+    if len(named) != 1:
+        return
+    target, neighbour = next(iter(named.items()))
+    finding.facts["target"] = target
+    finding.explanation += (f"; {neighbour.object.split('/')[-1]}, in the same namespace, is "
+                            f"refused the same way by {target}")
 
 
 def _follow_dependency(view: ClusterView, finding: Finding,
