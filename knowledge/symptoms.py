@@ -27,7 +27,8 @@ _PLENTY = re.compile(r"\b(?:free|spare|plenty of|enough|lots of|tons of|idle|ava
 # words, seen whole in its events: they name no symptom the tools cannot see.
 _EVENT_REASON = re.compile(r"\b(?:Failed|Back|Unhealthy|Killing|Evicted|Preempt)[A-Z]?[A-Za-z]*"
                            r"[A-Z][A-Za-z]*\b")
-_PROBE_FAILED = re.compile(r"\b(startup|liveness|readiness) probe (?:failed|errored)\b", re.I)
+_PROBE_FAILED = re.compile(r"\b(startup|liveness|readiness) probe (?:failed|errored)\b"
+                           r"(?::[^'\"\n]*['\"])?", re.I)  # and its quoted message: the probe's
 _RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
 
 
