@@ -341,6 +341,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
     ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
+    if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
+        ranked.sort(key=lambda f: f.category in _UNSCHEDULED)  # a 502 is not a Pending pod
     nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
@@ -407,6 +409,11 @@ def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
     return cronjob is not None and bool(jobs) and any(
         c.get("type") == "Complete" and c.get("status") == "True"
         for c in (jobs[-1].get("status") or {}).get("conditions") or [])
+
+
+_SERVING = {"errors", "timeouts", "latency", "network"}  # symptoms of calls to running pods
+_UNSCHEDULED = {"untolerated_taint", "node_selector_mismatch", "insufficient_resources",
+                "pvc_unbound", "scheduling_constraint"}  # pods that never ran
 
 
 def _only_problem_nearby(scope: Scope, findings: list[Finding],

@@ -90,8 +90,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             continue
                         if finding.facts.get("serving") == "0":  # no old version serves:
                             set_cause(finding, cause)  # the pods' failure is the outage
-                        elif cause.category == "init_container":  # the new pods' named step
-                            cause.explanation += (  # fails: that is the cause to fix
+                        elif cause.category in _NAMED_IN_ROLLOUT and not cause.facts.get(
+                                "no_room_to_surge"):  # the new pods' named
+                            cause.explanation += (  # step fails: that is the cause to fix
                                 f"; it holds up the rollout of {finding.object.split('/')[2]}"
                                 f" (the old ReplicaSet still serves {finding.facts['serving']}"
                                 " ready pods)")
@@ -177,6 +178,8 @@ def claim_facts(view: ClusterView, namespace: str, name: str) -> dict[str, str]:
 
 
 # findings whose cause may be the dependency their log names
+_NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_mismatch",
+                     "insufficient_resources", "pvc_unbound")  # not a surge with no room
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 

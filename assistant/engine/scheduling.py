@@ -56,6 +56,14 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
     if taint and ("unreachable" in message or "not-ready" in message):
         return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
                         evidence, 0.7)
+    selected_tainted = _selected_but_tainted(view, pod)
+    if selected_tainted:  # the nodeSelector is right; those nodes refuse the pod
+        names, taints = selected_tainted
+        return PodIssue("untolerated_taint",
+                        f"the node(s) its nodeSelector {_selector_detail(pod)['selector']} "
+                        f"picks ({names}) carry the taint {taints}, which the pod does not "
+                        f"tolerate ({message})", evidence, 0.85,
+                        detail={"taint": taints, "nodes": names})
     taint_nodes = _count(r"(\d+) node\(s\) had (?:untolerated )?taint", message)
     selector_nodes = _count(r"(\d+) node\(s\) didn't match (?:Pod's )?node", message)
     if ("taint" in lower and taint_nodes >= selector_nodes) or (
@@ -241,6 +249,34 @@ def _requests(pod: Obj) -> str:
 
 def _count(pattern: str, message: str) -> int:
     return sum(int(n) for n in re.findall(pattern, message))
+
+
+def _selected_but_tainted(view: ClusterView, pod: Obj) -> tuple[str, str] | None:
+    """(node names, taints) when every node the pod's nodeSelector picks carries a NoSchedule
+    or NoExecute taint the pod does not tolerate; None when its selector picks none."""
+    spec = pod.get("spec") or {}
+    selector = spec.get("nodeSelector") or {}
+    if not selector:
+        return None
+    tolerations = spec.get("tolerations") or []
+
+    def tolerated(taint: Obj) -> bool:
+        return any((t.get("operator") == "Exists" and t.get("key") in (None, taint.get("key")))
+                   or (t.get("key") == taint.get("key")
+                       and str(t.get("value", "")) == str(taint.get("value", "")))
+                   for t in tolerations
+                   if t.get("effect") in (None, "", taint.get("effect")))
+
+    picked = [n for n in view.items("Node") if all(
+        str((meta(n).get("labels") or {}).get(k)) == str(v) for k, v in selector.items())]
+    refusing = {meta(n)["name"]: [t for t in (n.get("spec") or {}).get("taints") or []
+                                  if t.get("effect") in ("NoSchedule", "NoExecute")
+                                  and not tolerated(t)] for n in picked}
+    if not picked or not all(refusing.values()):
+        return None
+    taints = sorted({f"{t.get('key')}={t.get('value', '')}:{t.get('effect')}"
+                     for found in refusing.values() for t in found})
+    return ", ".join(sorted(refusing)), ", ".join(taints)
 
 
 def _selector_detail(pod: Obj) -> dict[str, str]:
