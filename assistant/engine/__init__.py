@@ -247,13 +247,15 @@ def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
     if something there explains the question."""
     scope = resolve(cluster, question, target, namespace)
     diagnosis = examine(cluster, question, scope, metrics)
-    if diagnosis.root_cause is not None or scope.guessed is None or scope.target is None:
-        return diagnosis
+    weak = scope.guessed is not None or (scope.partial and diagnosis.healthy is None)
+    if diagnosis.root_cause is not None or not weak or scope.target is None:
+        return diagnosis  # (a part of a name that "could not tell" is a weak guess too)
     wider = examine(cluster, question, Scope(scope.namespaces, None), metrics)
     if wider.root_cause is None:
         return diagnosis
-    wider.notes.insert(0, f"{scope.target.ref}, the closest name to \"{scope.guessed}\", "
-                          f"shows nothing wrong; the answer is about its namespace")
+    named = f"the closest name to \"{scope.guessed}\"" if scope.guessed else "my guess"
+    wider.notes.insert(0, f"{scope.target.ref}, {named} for what the question is about, "
+                          "shows nothing wrong; the answer is about its namespace")
     return wider
 
 

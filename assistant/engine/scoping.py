@@ -55,6 +55,7 @@ class Scope:
     note: str | None = None  # e.g. "no workload named chekout; the closest is checkout"
     unknown: str | None = None  # set when the question names something that does not exist
     guessed: str | None = None  # the target is the closest name to this word, not the word
+    partial: bool = False  # the target's name contains the word the question used, and more
 
 
 def resolve(cluster: Cluster, question: str, target: str | None,
@@ -118,7 +119,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             note = (f"{best.kind} {best.name} also exists in namespace "
                     f"{', '.join(twins)}; this answer is about {best.namespace} "
                     "(name one with -n or \"in NAMESPACE\")")
-        return Scope([best.namespace or ""], ref, note=note, guessed=guessed)
+        return Scope([best.namespace or ""], ref, note=note, guessed=guessed,
+                     partial=best.name not in (word, f"{word}s"))
     if len(mentioned) > 1 and (namespace is None or namespace in mentioned):
         scope_ns = mentioned  # "anything broken in app or batch?"
     elif namespace:
