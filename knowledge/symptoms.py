@@ -23,11 +23,15 @@ _ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none)\s+"
 _PLENTY = re.compile(r"\b(?:free|spare|plenty of|enough|lots of|tons of|idle|available|unused|"
                      r"low)\s+(?:cpu|memory|ram|disk|capacity)\b|\b(?:cpu|memory|ram|disk)\s+"
                      r"(?:is\s+|looks?\s+)?(?:fine|ok|okay|idle|low|normal)\b")  # said as fine
+_WHEN = re.compile(r"\b(?:after|since|during|before)\s+(?:the\s+|a\s+|an\s+|this\s+|last\s+|"
+                   r"today'?s\s+|tonight'?s\s+|yesterday'?s\s+)?(?:[\w-]+\s+){0,2}?"
+                   r"(?:batch|job|export|backup|cron(?:job)?|nightly(?:\s+run)?)\b", re.I)
+# ("is payments-api ok after the settlement batch?": when, not what is missing)
 # Event reasons a person pastes ("FailedGetResourceMetric", "BackOff") are the cluster's own
 # words, seen whole in its events: they name no symptom the tools cannot see.
 _EVENT_REASON = re.compile(r"\b(?:Failed|Back|Unhealthy|Killing|Evicted|Preempt)[A-Z]?[A-Za-z]*"
                            r"[A-Z][A-Za-z]*\b")
-_PROBE_FAILED = re.compile(r"\b(startup|liveness|readiness) probe (?:failed|errored)\b"
+_PROBE_FAILED = re.compile(r"\b(startup |liveness |readiness |)probe (?:failed|errored)\b"
                            r"(?::[^'\"\n]*['\"])?", re.I)  # and its quoted message: the probe's
 _RESOLVED = re.compile(r"\[RESOLVED\]|\bstatus\s*[=:]\s*\"?resolved\b", re.IGNORECASE)
 
@@ -102,8 +106,8 @@ def classify(question: str) -> Intent:
         return Intent(symptoms=tuple(found), alerts=alerts, text=text.lower(), health=bool(
             _RESOLVED.search(text)) or all(classes[s].seen for s in found))
     lowered = text.lower()
-    quoted = _PROBE_FAILED.sub(r"\1 probe", _EVENT_REASON.sub(" ", text)).lower()
-    asked = _PLENTY.sub(" ", _ABSENT.sub(" ", quoted))
+    quoted = _PROBE_FAILED.sub(r"\1probe", _EVENT_REASON.sub(" ", text)).lower()
+    asked = _WHEN.sub(" ", _PLENTY.sub(" ", _ABSENT.sub(" ", quoted)))
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found)

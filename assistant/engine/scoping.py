@@ -89,6 +89,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
     words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
                                and len(w) > 2 and w not in fine))
+    named_ns = [*mentioned, *([namespace] if namespace else [])]
+    words = [w for w in words if not _typo_of(w, named_ns)]  # "paymnts api ... payments ns"
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
         best_found = _named(box, words, mentioned[0], fine=fine)
@@ -128,6 +130,14 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     scope = Scope(scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
+
+
+def _typo_of(word: str, names: list[str]) -> bool:
+    """Whether `word` is a misspelling of one of the namespaces the question names: it means
+    that namespace, not the closest workload."""
+    from rapidfuzz import fuzz
+
+    return any(fuzz.ratio(word, name) >= _TYPO for name in names)
 
 
 _DOTTED = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)((?:\.[a-z0-9][a-z0-9-]*)+)", re.I)
