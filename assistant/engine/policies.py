@@ -49,17 +49,24 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     dns_home = dns_home or "kube-system"
     address = _ip(host) if not dns and (finding.facts.get("signature") in TIMEOUTS or  # by IP,
                                         TIMED_OUT.search(finding.explanation)) else None  # dropped
-    if not selecting or any(_allows_port(p, int(port)) and (
+    proto = "UDP" if dns else "TCP"  # a resolver asks over UDP first
+    if not selecting or any(_allows_port(p, int(port), proto) and (
             (_reaches_address(p, host, int(port)) if address else True) if not dns else
-            (_reaches_address(p, host) if local else _reaches_namespace(view, p, dns_home)))
+            (_reaches_address(p, host, 53, proto) if local else
+             _reaches_namespace(view, p, dns_home)))
             for p in selecting):
         return False
-    policy = selecting[0]
+    tcp_only = [p for p in selecting if dns and _allows_port(p, 53, "TCP")
+                and not _allows_port(p, 53, "UDP")]
+    policy = (tcp_only or selecting)[0]  # the one that meant to allow DNS, when one did
     name = meta(policy)["name"]
     ref = str(ObjectRef.of("NetworkPolicy", policy))
     client = ObjectRef.parse(finding.object).name
     what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
             f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
+    if tcp_only:
+        what = ("DNS over UDP: its rule for port 53 admits TCP only (a port's protocol is TCP "
+                "unless it says UDP), and lookups go over UDP")
     if address:
         blocks = ", ".join(b for b in _blocks(policy, int(port)))
         what = (f"{host}:{port}" + (f" (its rules for port {port} admit only {blocks}, which "
@@ -92,11 +99,13 @@ def _unmatched(policy: Obj, namespace: str) -> str:
     return ""
 
 
-def _egress_rules(policy: Obj, port: int) -> list[Obj]:
-    """The egress rules of a policy that cover a port (a rule with no ports covers every one)."""
+def _egress_rules(policy: Obj, port: int, protocol: str = "TCP") -> list[Obj]:
+    """The egress rules of a policy that cover a port over a protocol (a rule with no ports
+    covers every one; a port with no protocol is TCP)."""
     return [rule for rule in (policy.get("spec") or {}).get("egress") or []
-            if not rule.get("ports") or any(str(p.get("port")) == str(port)
-                                            or p.get("port") is None for p in rule["ports"])]
+            if not rule.get("ports") or any(
+                (str(p.get("port")) == str(port) or p.get("port") is None)
+                and str(p.get("protocol") or "TCP").upper() == protocol for p in rule["ports"])]
 
 
 def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
@@ -109,7 +118,7 @@ def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
         labels = meta(view.cluster.get("Namespace", target_ns)).get("labels") or {}
     except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
         return True  # the namespace's labels cannot be read: say nothing against it
-    for rule in _egress_rules(policy, 53):
+    for rule in _egress_rules(policy, 53, "UDP"):
         peers = rule.get("to") or []
         if not peers:
             return True
@@ -142,12 +151,12 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _reaches_address(policy: Obj, address: str, port: int = 53) -> bool:
+def _reaches_address(policy: Obj, address: str, port: int = 53, protocol: str = "TCP") -> bool:
     """Whether some egress rule of the policy admits an address outside the pod network on a
     port: a rule with no `to`, or an ipBlock that holds it (and does not except it). (A pod
     selector may match the pods behind a cluster IP; an IP outside the cluster's needs a block.)"""
     ip = ipaddress.ip_address(address)
-    for rule in _egress_rules(policy, port):
+    for rule in _egress_rules(policy, port, protocol):
         peers = rule.get("to") or []
         if not peers:
             return True
@@ -163,7 +172,7 @@ def _reaches_address(policy: Obj, address: str, port: int = 53) -> bool:
     return False
 
 
-def _allows_port(policy: Obj, port: int) -> bool:
+def _allows_port(policy: Obj, port: int, protocol: str = "TCP") -> bool:
     for rule in (policy.get("spec") or {}).get("egress") or []:
         ports = rule.get("ports")
         if not ports:
@@ -171,6 +180,8 @@ def _allows_port(policy: Obj, port: int) -> bool:
         for entry in ports:
             value = entry.get("port")
             end = entry.get("endPort") or value
+            if str(entry.get("protocol") or "TCP").upper() != protocol:
+                continue
             if value is None or (str(value).isdigit() and int(value) <= port <= int(end)):
                 return True
     return False
