@@ -100,8 +100,9 @@ def service_findings(view: ClusterView) -> list[Finding]:
             findings.append(Finding(
                 category="service_selector_mismatch", object=ref,
                 summary=f"service {meta(service)['name']} selects no pod",
-                explanation=f"the selector {sel} of Service {meta(service)['name']} matches no "
-                            f"pod" + (f"; pods carry {closest}" if closest else ""),
+                explanation=f"the selector {sel} of Service {meta(service)['name']}"
+                            f"{_ports(service)} matches no pod"
+                            + (f"; pods carry {closest}" if closest else ""),
                 evidence=[Evidence(source="spec", object=ref, detail=f"selector: {sel}")],
                 confidence=0.85, impact=SEVERITY["service_selector_mismatch"],
                 related=[owner] if owner else [],
@@ -134,6 +135,13 @@ def service_findings(view: ClusterView) -> list[Finding]:
                     confidence=0.8, impact=SEVERITY["service_no_endpoints"],
                     related=[pod_ref(p) for p in pods]))
     return findings
+
+
+def _ports(service: Obj) -> str:
+    """" (port 26379)", " (ports 80, 443)": what the Service's clients call."""
+    ports = [str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or []
+             if p.get("port") is not None]
+    return f" (port{'s' if len(ports) > 1 else ''} {', '.join(ports)})" if ports else ""
 
 
 def _corrected(selector: dict[str, str], label: str) -> str:
