@@ -235,7 +235,10 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
     or runs on for a whole tail without an error, and logs no error since."""
     last = line.last or line.number
     after = [t for t in log.tail if t.number > last]
-    if not after or any(is_error_line(t.text) for t in after):
+    later = [t.number for t in after if is_error_line(t.text)]
+    if later:  # more errors came: history only if the app says it recovered after the last
+        return any(_RECOVERED.search(t.text) for t in after if t.number > max(later))
+    if not after:
         return False
     return any(_RECOVERED.search(t.text) for t in after) or (
         len(log.tail) >= 10 and last < log.tail[0].number)
