@@ -73,6 +73,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
     if focus is not None and not said:  # a quiet target: what its configuration names
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
+    view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
     serving = dependency_pods(view, said, [])  # the pods behind what the logs name
     read = {id(p) for p in pods}
     behind = [p for p in serving if id(p) not in read]
