@@ -15,7 +15,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
 from .pod_issues import pod_ref
-from .reading import Said
+from .reading import Said, dependency_in
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
 
@@ -35,7 +35,7 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
     elif intent.wants("latency", "timeouts", "errors"):  # the target's pods, or those that
         slow = [s.pod for s in said if s.category == "slow_dependency"]  # log slowness
         own = {id(s.pod): told for s in said if s.category == "slow_dependency"
-               and (told := own_time(s.match.line) or _starved(s))}  # the app is the slow part
+               and (told := own_time(s.match.line) or _starved(s) or _own_work(s))}
         added += _throttling(view, [s for s in pods if id(s) in own] + [
             p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
@@ -74,6 +74,20 @@ def _starved(said: Said) -> str:
     if said.match.signature.id != "thread-starvation":
         return ""
     return f"{_STARVED} ({said.match.line.strip()[-160:]})"
+
+
+_OWN_WORK = re.compile(r"\b(?:batch|processing|processed|scoring|scored|computing|computed|"
+                       r"rendering|rendered|transform\w*|aggregat\w*|compaction)\b[^\n]*?"
+                       r"\btook\b", re.IGNORECASE)
+
+
+def _own_work(said: Said) -> str:
+    """A log line that times the app's own work and names no dependency ("scoring batch of 500
+    records took 6104 ms (budget 800 ms)"): the app is the slow part."""
+    line = said.match.line
+    if not _OWN_WORK.search(line) or dependency_in(line):
+        return ""
+    return f"the app's own work is slow: {line.strip()[-160:]}"
 
 
 def own_time(line: str) -> str:
