@@ -21,7 +21,14 @@ _EXPLICIT = [re.compile(rf"\b(?:namespace|ns)\s+[`'\"]?{_NAME}\b", re.I),
              re.compile(rf"\b{_NAME}[`'\"]?\s+namespace\b", re.I)]
 _IN = re.compile(rf"\b(?:in|from|of)\s+[`'\"]?{_NAME}\b", re.I)
 _NOT_NAMES = {"the", "a", "an", "this", "that", "my", "our", "its", "which", "what", "each",
-              "every", "all", "any"}
+              "every", "all", "any", "in", "from", "of", "to", "for", "on", "at", "by", "into",
+              "same", "other", "another", "whole", "entire", "your", "their", "his", "her",
+              "one", "some", "no", "per", "whose", "is", "are", "was", "were", "be", "been",
+              "and", "or", "but", "check", "has", "have", "had", "looks", "seems", "here",
+              "there", "now", "ok", "okay", "fine", "down", "up", "status", "health", "healthy",
+              "please", "pls", "again", "too", "also", "still", "list", "show", "describe",
+              "get", "itself", "broken", "failing", "empty", "new", "old"}
+# ("failing in namespace shop": not `in`; "the shop namespace is down": not `is`)
 
 
 def named_namespaces(question: str, known: Iterable[str]) -> list[str]:
