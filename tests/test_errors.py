@@ -114,6 +114,39 @@ def test_cli_unknown_context_lists_known_ones(apiserver: ApiServer, tmp_path: Pa
     assert "no context 'prod'" in done.stderr and "harness" in done.stderr
 
 
+_CONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: SERVER}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+current-context: CURRENT
+"""
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"root:x:0:0:root:/root:/bin/bash\n", "is not a kubeconfig"),
+    (b"- a\n- b\n", "is not a kubeconfig"),
+    (b"x:\n - [", "is not valid YAML (line 2)"),
+    (bytes(range(128, 256)), "is not text"),
+    (_CONFIG.replace("SERVER", "12345").replace("CURRENT", "x").encode(), "wrong shape"),
+    (_CONFIG.replace("SERVER", '"http://[::1"').replace("CURRENT", "x").encode(), "wrong shape"),
+    (_CONFIG.replace("SERVER", '"https://127.0.0.1:99999"').replace("CURRENT", "x").encode(),
+     "is not a valid URL"),
+    (_CONFIG.replace("SERVER", '"https://127.0.0.1:6443"').replace("CURRENT", "y").encode(),
+     "no context 'y' in"),
+])
+def test_cli_a_broken_kubeconfig_is_one_sentence_and_exit_3(tmp_path: Path, content: bytes,
+                                                             said: str) -> None:
+    config = tmp_path / "kc"
+    config.write_bytes(content)
+    done = sre("tool", "pods", "--kubeconfig", str(config))
+    assert done.returncode == 3, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    if said.startswith("no context"):
+        assert "known contexts: x" in done.stderr  # the file's own contexts, not "none"
+
+
 def test_cli_snapshot_with_invalid_json_exits_2_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "shop").mkdir()
     (tmp_path / "nodes.json").write_text('{"kind": "NodeList", "items": []}')

@@ -46,6 +46,39 @@ class Kubeconfigs:
         return ", ".join(str(path) for path in self.listed)
 
     @property
+    def contexts(self) -> list[str]:
+        """The names of the contexts the existing files define (unreadable files: none)."""
+        names: list[str] = []
+        for path in self.existing:
+            try:
+                doc = yaml.safe_load(path.read_text())
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            entries = doc.get("contexts") if isinstance(doc, dict) else None
+            names += [str(e["name"]) for e in entries or [] if isinstance(e, dict)
+                      and isinstance(e.get("name"), str)] if isinstance(entries, list) else []
+        return sorted(set(names))
+
+    def problem(self) -> str | None:
+        """What makes a file unusable as a kubeconfig (not YAML, not text, not a mapping), as
+        one sentence naming the file; None when each is a mapping."""
+        for path in self.existing:
+            try:
+                doc = yaml.safe_load(path.read_bytes().decode("utf-8"))
+            except OSError as e:
+                return f"kubeconfig {path} cannot be read: {e.strerror or e}"
+            except UnicodeDecodeError:
+                return f"kubeconfig {path} is not text (a kubeconfig is YAML)"
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                where = f" (line {mark.line + 1})" if mark is not None else ""
+                return f"kubeconfig {path} is not valid YAML{where}"
+            if not isinstance(doc, dict) or not isinstance(doc.get("clusters", []), list):
+                return (f"kubeconfig {path} is not a kubeconfig (expected a mapping with "
+                        "clusters, contexts and users)")
+        return None
+
+    @property
     def current_context(self) -> str | None:
         """The first `current-context` set among the existing files, as kubectl picks it."""
         for path in self.existing:

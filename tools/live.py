@@ -73,6 +73,9 @@ def connect(
         if not files.existing:
             raise ConfigurationError(f"no kubeconfig at {files.describe()}; pass --kubeconfig "
                                      "or --snapshot")
+        problem = files.problem()
+        if problem is not None:
+            raise ConfigurationError(problem)
         context = context or files.current_context  # kubectl's pick: the first one set
         try:
             kube_config.load_kube_config(
@@ -81,6 +84,10 @@ def connect(
             )
         except ConfigException as e:
             raise ConfigurationError(_config_problem(files, context, e)) from e
+        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a field of the wrong
+            raise ConfigurationError(  # shape (`server: 12345`, a list where a map goes)
+                f"kubeconfig {files.describe()} cannot be used: a field has the wrong shape "
+                f"({type(e).__name__}: {str(e)[:120]})") from e
         source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -97,20 +104,33 @@ def connect(
             "KUBECONFIG, pass --context, or use --snapshot DIR"
         )
     try:
+        _check_server(str(configuration.host))
         api_client = ReadOnlyApiClient(configuration)
     except ReadOnlyViolation as e:  # a server address whose path routes into the API itself
         raise ConfigurationError(str(e)) from e
     return LiveCluster(api_client, source, timeouts or Timeouts())
 
 
+def _check_server(host: str) -> None:
+    """`ConfigurationError` for a server address no request could go to (`http://[::1`, a port
+    past 65535), said before any request is tried."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018  # parsing the port is the check
+    except ValueError as e:
+        raise ConfigurationError(f"the kubeconfig's server address {host!r} is not a valid URL "
+                                 f"({e})") from e
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"the kubeconfig's server address {host!r} is not an http(s) "
+                                 "URL")
+
+
 def _config_problem(files: Kubeconfigs, context: str | None, error: ConfigException) -> str:
     where = ", ".join(str(path) for path in files.existing)
     if context:
-        try:
-            contexts, _ = kube_config.list_kube_config_contexts(config_file=files.config_file)
-        except ConfigException:
-            contexts = []
-        names = sorted(c.get("name", "") for c in contexts or [])
+        names = files.contexts
         if context not in names:
             known = ", ".join(names) or "none"
             return f"no context {context!r} in {where}; known contexts: {known}"
