@@ -57,3 +57,13 @@ def test_logs_events_and_describe_are_shown_as_they_are(
     assert described.reply.excerpts[0].object == "Deployment/shop/api"
     fresh = Diagnosis.model_validate_json(ask("why is the frontend returning 502?", "--json"))
     assert fresh.reply is None  # a diagnosis question is diagnosed again
+
+
+def test_its_logs_after_an_answer_about_a_whole_namespace_are_the_root_causes(
+        ask) -> None:  # type: ignore[no-untyped-def]
+    first = ask("why is checkout failing?")  # no workload is named checkout: the namespace
+    assert first.startswith("Problem: StatefulSet shop/postgres is OOMKilled")
+    out = ask("show me its previous logs")
+    assert out.splitlines()[0] == "Previous logs: postgres-0, container postgres"
+    assert "database system was not properly shut down" in out  # the run the OOM killed
+    assert "Events of" not in out and "No previous log" not in out

@@ -23,7 +23,7 @@ from .followups import intent_of, is_follow_up, scope_json
 from .investigating import plan, run
 from .models import ask
 from .schemas import next_step_schema
-from .state import State
+from .state import Json, State
 
 Update = dict[str, Any]
 
@@ -46,12 +46,26 @@ def scope(state: State, runtime: Runtime[Context]) -> Update:
     if request.target is None and request.namespace is None and not labels and is_follow_up(
             request.question, intent, fresh, cluster.namespaces(), previous):
         chosen = dict(previous or {}, note=None)
-    target = chosen.get("target")
+        if chosen.get("target") is None and intent != "diagnose":  # "its previous logs"
+            chosen["target"] = _root_of(state.get("diagnosis"))  # after a namespace's answer:
+    target = chosen.get("target")  # its root cause
     where = (str(ObjectRef(target["kind"], target["namespace"], target["name"])) if target
              else chosen.get("unknown") or ", ".join(chosen.get("namespaces") or []) or "nothing")
     _say(runtime, "step_finished", "scope", where)
     return {"intent": intent, "scope": chosen, "steps": 0, "tokens": 0, "investigating": True,
             "model_reachable": True}
+
+
+def _root_of(diagnosis: Json | None) -> Json | None:
+    """The previous answer's root object as a scope's target, if it has one."""
+    found = ((diagnosis or {}).get("root_cause") or {}).get("object")
+    if not found:
+        return None
+    try:
+        ref = ObjectRef.parse(found)
+    except ValueError:
+        return None
+    return Target(kind=ref.kind, namespace=ref.namespace, name=ref.name).model_dump()
 
 
 def investigate(state: State, runtime: Runtime[Context]) -> Update:
