@@ -622,6 +622,19 @@ def test_a_keyed_line_after_a_dangling_certificate_begin_in_a_log_is_redacted() 
     assert out[1] == lines[1] and out[3] == lines[3]
 
 
+@pytest.mark.parametrize("kind", ["CERTIFICATE", "PUBLIC KEY"])
+def test_a_megabyte_of_certificate_begins_with_no_end_is_redacted_in_seconds(kind: str) -> None:
+    """A ConfigMap of 36,000 `BEGIN` lines and no `END` (attack 15d: 158 s for `describe`): the
+    text is read once, and a real block after them keeps its body and hides the key inside."""
+    block = f"-----BEGIN {kind}-----\n{_CERT_BODY}\npassword=PemFloodPw42\n-----END {kind}-----"
+    text = f"-----BEGIN {kind}-----\n" * 36_000 + block + "\nnext: DB_PASSWORD=AfterPemPw42"
+    start = time.perf_counter()
+    out = redact_text(text)
+    assert time.perf_counter() - start < 5
+    assert "PemFloodPw42" not in out and "AfterPemPw42" not in out
+    assert out.count(f"-----BEGIN {kind}-----") == 36_001 and f"\n{_CERT_BODY}\n" in out
+
+
 def test_a_configmap_with_a_spec_key_still_loses_its_secret_values() -> None:
     cm = {"metadata": {"name": "app-config", "namespace": "data"}, "spec": {},
           "data": {"DB_PASSWORD": "CmSpecLeak9xQ", "LOG_LEVEL": "debug",
