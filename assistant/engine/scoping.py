@@ -89,6 +89,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
     words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
                                and len(w) > 2 and w not in fine))
+    asked = [m.lower() for m in _ABOUT.findall(text)]  # "what's wrong with keycloak": the
+    words = [w for w in words if w in asked] + [w for w in words if w not in asked]  # subject
     named_ns = [*mentioned, *([namespace] if namespace else [])]
     words = [w for w in words if not _typo_of(w, named_ns)]  # "paymnts api ... payments ns"
     best_found = None
@@ -130,6 +132,10 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     scope = Scope(scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
+
+
+_ABOUT = re.compile(r"\b(?:wrong|up|going on|happening|the matter|the problem|the issue)\s+"
+                    r"with\s+(?:the\s+|my\s+|our\s+)?([a-z0-9][a-z0-9-]*[a-z0-9])", re.I)
 
 
 def _typo_of(word: str, names: list[str]) -> bool:
