@@ -19,6 +19,7 @@ from .key_hints import KEY, SPACE, has_key_hint, sub_at_keys
 from .key_hints import KEY as _KEY
 from .key_hints import SPACE as _S
 from .keyed_prose import CREDENTIAL_SHAPE, redact_prose
+from .positional_values import NAME_REFERENCE
 from .secret_names import (
     credential_shaped,
     is_secret_value,
@@ -206,6 +207,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             return m.group()  # a random generator's `seed=42`, not a wallet's
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
+        if NAME_REFERENCE.fullmatch(pw) or NAME_REFERENCE.fullmatch(inner):
+            return m.group()  # `secretRef: {name: db-credentials}`: a Secret's name
         if inner in ("[", "{"):  # `"tokens": [`, `"password": {`: what it holds is below
             return m.group()  # (`open_values`)
         if m.string.endswith("checksum/", 0, m.start("key")) and _DIGEST.fullmatch(inner):
@@ -223,6 +226,13 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
                     inner.islower() or not looks_random(inner)) and not (
                     names_password(key) and not _WORD_AFTER.match(m.string, m.end())):
                 return m.group()  # prose: "failed to refresh token: context deadline"
+            if inner.isalpha() and (inner.islower() or not looks_random(inner)) \
+                    and not names_password(key) \
+                    and _WORD_AFTER.match(m.string, m.end()):
+                return m.group()  # a component's message: "auth: login succeeded for ..."
+        if m.re is _LINE_ASSIGNMENT and len(words) > 2 and ":" in m.group("head") \
+                and not names_password(key) and not any(map(credential_shaped, words)):
+            return m.group()  # "sealed-secrets: unsealed db-credentials in namespace shop"
         if m.re is _PASSPHRASE and len(words) > 1:
             if not names_password(key) or (
                     ":" in m.group("sep") and not _at_key_position(m)

@@ -80,6 +80,9 @@ def _hide_wrapped(m: re.Match[str]) -> str:
 _KEYED_LIST = re.compile(
     rf"(?P<head>(?P<q>\\*['\"]?)(?P<key>{KEY})(?P=q){_S}*[:=]{_S}*)\[(?P<items>[^\[\]\n]{{1,4096}})\]",
     re.IGNORECASE)
+# Kubernetes' reference to a Secret by its name (`{name: regcred}`): the name, not its value.
+NAME_REFERENCE = re.compile(
+    r"[ \t]*\{[ \t]*([\"']?)name\1[ \t]*:[ \t]*[\"']?[\w.-]{1,253}[\"']?[ \t]*\}")
 _ITEM = re.compile(r"(?P<q>\\*[\"'])(?P<v>(?:(?!(?P=q)).){1,1024}?)(?P=q)|(?P<bare>[^\s,\"']+)")
 
 
@@ -89,8 +92,8 @@ def _list_key(key: str) -> bool:
 
 
 def _hide_list(m: re.Match[str]) -> str:
-    if not _list_key(m.group("key")):
-        return m.group()
+    if not _list_key(m.group("key")) or NAME_REFERENCE.match(m.group("items")):
+        return m.group()  # `imagePullSecrets: [{name: regcred}]` names Secrets
     strong = sensitive_name(m.group("key"))
 
     def item(i: re.Match[str]) -> str:

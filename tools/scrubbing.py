@@ -20,6 +20,7 @@ from .redacting import (
     sensitive_name,
 )
 from .secret_names import login_password, names_login
+from .secret_tokens import looks_random
 
 
 def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
@@ -245,13 +246,27 @@ def _redact_container(container: dict[str, Any]) -> None:
 
 
 def _redact_named(name: str, value: str) -> str:
-    if sensitive_name(name, broad=True) and is_secret_value(value):
+    if sensitive_name(name, broad=True) and is_secret_value(value) and not _plain_url(value):
         return REDACTED
     if names_login(name) and (pair := login_password(value)):
         return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
     return redact_value(value)
 
 
+def _plain_url(value: str) -> bool:
+    """A URL with no password in it (`postgres://app@db:5432/shop`, `redis://redis:6379/0`): its
+    host and port are what a wrong-port diagnosis needs, so under a name such as DATABASE_URL it
+    gets the text rules (which hide `?password=`) instead of going whole. A user that looks like a
+    token (`nats://TOKEN@nats:4222`, Sentry's hex key), a second `@` or a `:` in the user keep
+    it going whole."""
+    url = _PLAIN_URL.fullmatch(value.strip())
+    user = url.group("user") or "" if url else ""
+    return url is not None and not (looks_random(user) or _KEY_AS_USER.fullmatch(user))
+
+
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[\w.%-]+)@)?[A-Za-z0-9_.-]+"
+                        r"(?::\d{1,5})?(?:[/?#][^@\s]*)?")
+_KEY_AS_USER = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{12,}", re.IGNORECASE)  # Sentry's DSN
 _FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
 # Programs whose password is the item after one of these flags (the text rules know the same
 # programs when the command is one shell string).

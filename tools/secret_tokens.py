@@ -151,8 +151,10 @@ _KEY_BEFORE = re.compile(r"(?P<key>[A-Za-z][\w.-]{0,63})[\"']?[ \t]*[:=][ \t]*[\
 
 
 def harmless_base64(core: str) -> bool:
-    if not core.startswith(_BASE64_JSON + _BASE64_PUBLIC) or not _BASE64.fullmatch(core):
+    if not _BASE64.fullmatch(core):
         return False
+    if not core.startswith(_BASE64_JSON + _BASE64_PUBLIC):
+        return _base64_prose(core)
     if core.startswith(_BASE64_PUBLIC):
         return True
     body = core.rstrip("=")
@@ -167,6 +169,25 @@ def harmless_base64(core: str) -> bool:
     from .redacting import redact_text  # noqa: PLC0415  # the judge of the decoded text
 
     return redact_text(decoded) == decoded
+
+
+def _base64_prose(core: str) -> bool:
+    """Base64 of a sentence (`aGVsbG8gd29ybGQgZnJvbSB0aGUgY2hlY2tvdXQgc2VydmljZQ==`, five words
+    or more, letters only): a message, not a credential; judged decoded, like JSON."""
+    if len(core) < 32 or len(core) % 4:
+        return False
+    try:
+        decoded = base64.b64decode(core.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if not decoded.isascii():
+        return False
+    words = decoded.decode().split(" ")
+    if len(words) < 5 or not all(w.isalpha() for w in words):
+        return False
+    from .redacting import redact_text  # noqa: PLC0415  # the judge of the decoded text
+
+    return redact_text(decoded.decode()) == decoded.decode()
 
 
 _HEX_TEXT = re.compile(r"(?:[0-9a-f]{2})+|(?:[0-9A-F]{2})+")
