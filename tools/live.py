@@ -87,7 +87,8 @@ def connect(
         except (TypeError, AttributeError, KeyError, ValueError) as e:  # a field of the wrong
             raise ConfigurationError(  # shape (`server: 12345`, a list where a map goes)
                 f"kubeconfig {files.describe()} cannot be used: a field has the wrong shape "
-                f"({type(e).__name__}: {str(e)[:120]})") from e
+                f"(context {context or '?'}: its cluster's server must be an http(s) URL, its "
+                "user's fields text)") from e
         source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -121,7 +122,7 @@ def _check_server(host: str) -> None:
         parts.port  # noqa: B018  # parsing the port is the check
     except ValueError as e:
         raise ConfigurationError(f"the kubeconfig's server address {host!r} is not a valid URL "
-                                 f"({e})") from e
+                                 "(its host or its port, 1-65535)") from e
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"the kubeconfig's server address {host!r} is not an http(s) "
                                  "URL")
