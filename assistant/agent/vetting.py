@@ -18,6 +18,7 @@ stays out of the answer, kept in the notes as an unsupported claim.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -28,45 +29,42 @@ from tools.kinds import info
 
 from ..diagnosis import Remediation, RootCause, Target
 from .schemas import Explanation, ProposedStep
+from .vetting_prose import fold, prose_problem
+from .vetting_values import env_assignments, env_problem, patch_problem
 
 READ_VERBS = frozenset({"get", "describe", "logs", "top", "events"})
 CHANGE_VERBS = frozenset({"rollout", "set", "scale", "edit", "patch", "label", "annotate"})
 SUBVERBS = {"rollout": frozenset({"status", "history", "undo", "restart", "pause", "resume"}),
             "set": frozenset({"image", "env", "resources"})}
 _READ_SUBVERBS = frozenset({"status", "history"})  # `rollout status` and `history` only read
-_REFUSED_FLAGS = frozenset({
-    "-A", "--all-namespaces", "--kubeconfig", "--server", "-s", "--token", "--as",
-    "--as-group", "--as-uid", "--context", "--cluster", "--user", "--username", "--password",
-    "--insecure-skip-tls-verify", "--certificate-authority", "--client-key",
-    "--client-certificate", "--raw", "--overrides", "--filename", "--patch-file", "-k",
-    "--kustomize", "--all", "--prune"})
+# Flags a proposal may carry, as an allow-list: True when the flag takes a value. Anything else
+# (`--server`, `-s`, `--kubeconfig`, `--token`, `--as`, `--context`, `--raw`, `-v`, `--cache-dir`,
+# `--patch-file`...) is refused; the ones that send the user's credentials elsewhere or act as
+# someone else are named as such.
+_FLAGS: dict[str, bool] = {
+    "-n": True, "--namespace": True, "-c": True, "--container": True, "-o": True,
+    "--output": True, "-l": True, "--selector": True, "--field-selector": True,
+    "--replicas": True, "--current-replicas": True, "--patch": True, "--type": True,
+    "--tail": True, "--since": True, "--since-time": True, "--limit-bytes": True,
+    "--limits": True, "--requests": True, "--to-revision": True, "--revision": True,
+    "--sort-by": True, "--timeout": True, "-L": True, "--label-columns": True, "-e": True,
+    "--env": True, "--previous": False, "--follow": False, "--containers": False,
+    "--list": False, "--show-labels": False, "--overwrite": False, "--all-containers": False,
+    "--timestamps": False, "-w": False, "--watch": False, "--no-headers": False,
+    "--show-kind": False, "--dry-run": False, "--ignore-not-found": False, "--local": False,
+    "--record": False, "--prefix": True, "--keys": True}
+_CREDENTIAL_FLAGS = frozenset({
+    "-s", "--server", "--kubeconfig", "--token", "--as", "--as-group", "--as-uid",
+    "--certificate-authority", "--insecure-skip-tls-verify", "--context", "--cluster", "--user",
+    "--username", "--password", "--client-key", "--client-certificate", "--tls-server-name"})
 _SELECTORS = frozenset({"-l", "--selector", "--field-selector"})
-_FLAGS_WITH_VALUE = frozenset({"-n", "--namespace", "-c", "--container", "-o", "--output",
-                               "-l", "--selector", "--field-selector", "--replicas", "-p",
-                               "--patch", "--type", "--tail", "--since", "--from", "--limits",
-                               "--requests", "--to-revision", "--sort-by", "--timeout"})
 _SHELL = re.compile(r"[;&|`$<>\\#\n\r]")  # chaining, substitution, redirection, comments
 _PLACEHOLDER = re.compile(r"<[\w.:-]+>")  # "<value>", "<container>": for the human to fill
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.", re.I)
-# In prose, also a bare `host.tld/path` (image references in commands are judged by origin).
-_PROSE_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:[a-z0-9-]+\.)+(?:sh|io|com|net|"
-                        r"org|xyz|ru|cn|tk|top|ly|gg|me|dev|app)/", re.I)
 _SENSITIVE = re.compile(r"secret|\b(?:cluster)?roles?\b|(?:cluster)?rolebinding|serviceaccount|"
                         r"\bsa/|\bcsr\b|certificatesigningrequest|tokenrequest|impersonat",
                         re.I)
-_PATCHED_FIELDS = re.compile(r"image|command|args|privileged|host(?:path|network|pid|ipc)|"
-                             r"serviceaccount|securitycontext|capabilities|volumes", re.I)
-# Instructions to run something other than kubectl, in a step or a summary.
-_PROGRAMS = re.compile(
-    r"\b(?:curl|wget|bash|zsh|sudo|chmod|chown|rm\s+-|eval|base64\s+-d|nc|ncat|python3?\s+-c|"
-    r"powershell|iex|helm|docker\s+run|apt(?:-get)?|pip\s+install|npm\s+install|ssh|scp)\b|"
-    r"\b(?:download|run|execute|install|pipe|paste)\b[^.]{0,40}\b(?:script|binary|installer|"
-    r"one-liner|shell|terminal)\b", re.I)
-# Where a command written into a sentence ends: a quote, a full stop, a comma, or a word that
-# joins it to the rest of the sentence ("... -n web to go back").
-_PROSE_END = re.compile(r"[`'\"]|\.(?:\s|$)|,\s|\s(?:to|and|then|so|if|for|which|until|when|"
-                        r"after|before|once|or)\s")
-_CHANGE_DELETE = re.compile(r"\bdelete\s+(?:the\s+)?(?:ns|namespace|namespaces)\b", re.I)
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+", re.I)
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,7 @@ class Scope:
     namespace: str | None
     objects: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (kind, name)
     origins: frozenset[str] = field(default_factory=frozenset)
+    hosts: frozenset[str] = field(default_factory=frozenset)  # addresses the specs name
 
 
 def image_origin(image: str) -> str:
@@ -99,6 +98,7 @@ def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) ->
     namespace = next((r[1] for r in refs if r and r[1]), None)
     objects: set[tuple[str, str]] = set()
     origins: set[str] = set()
+    hosts: set[str] = set()
     for ref in refs:
         if ref is None:
             continue
@@ -111,7 +111,8 @@ def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) ->
             owner_kind, _, owner_name = owner.partition("/")
             objects.add((owner_kind, owner_name.removesuffix(" (gone)")))
         origins |= {image_origin(i) for i in _images(described.kind, described.raw)}
-    return Scope(namespace, frozenset(objects), frozenset(origins))
+        hosts |= {h.lower() for h in _HOST.findall(json.dumps(described.raw.get("spec")))}
+    return Scope(namespace, frozenset(objects), frozenset(origins), frozenset(hosts))
 
 
 def _ref(text: str) -> tuple[Kind, str | None, str] | None:
@@ -139,6 +140,8 @@ def _images(kind: str, obj: dict[str, Any]) -> list[str]:
 def command_problem(command: str, scope: Scope) -> str | None:
     """Why `command` may not be shown to a human; None when it may."""
     text = _PLACEHOLDER.sub("X", command)
+    if fold(text) != text:
+        return "it has invisible or look-alike characters"
     if _URL.search(text):
         return "it contains a URL"
     if _SHELL.search(text):
@@ -163,6 +166,9 @@ def command_problem(command: str, scope: Scope) -> str | None:
     if isinstance(parsed, str):
         return parsed
     positional, flags = parsed
+    if any(o.endswith("-file") or "-file=" in o
+           for o in flags.get("-o", []) + flags.get("--output", [])):
+        return "it reads a template from a local file"
     if verb in READ_VERBS or sub in _READ_SUBVERBS:
         return _read_problem(verb, positional) or _namespace_problem(
             flags, scope, cluster_wide=_only_cluster_scoped(positional, verb))
@@ -171,7 +177,9 @@ def command_problem(command: str, scope: Scope) -> str | None:
 
 
 def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]] | str:
-    """Positional words and flag values; a refused flag is the reason."""
+    """Positional words and flag values (by long name where a short one has two meanings); a
+    flag not on the allow-list is the reason. A short flag takes its value attached as well
+    (`-nweb`, `-sHOST`), as kubectl reads it."""
     positional: list[str] = []
     flags: dict[str, list[str]] = {}
     words = iter(args)
@@ -183,15 +191,23 @@ def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]]
                 positional.append(word)
             continue
         name, has_value, value = word.partition("=")
-        if name.startswith("-n") and name not in ("-n", "--namespace") \
-                and not name.startswith("--"):
-            name, value, has_value = "-n", name[2:], "="
-        if name in _REFUSED_FLAGS or (name == "-f" and verb != "logs"):
+        if not name.startswith("--") and len(name) > 2:
+            name, value, has_value = name[:2], name[2:] + has_value + value, "="
+        name = _SHORT_BY_VERB.get((verb, name), name)
+        if name in _CREDENTIAL_FLAGS:
+            return f"the flag {name} is not allowed: it sends your credentials elsewhere or " \
+                   "acts as someone else"
+        if name not in _FLAGS:
             return f"the flag {name} is not allowed"
-        if name in _FLAGS_WITH_VALUE and not has_value:
+        if _FLAGS[name] and not has_value:
             value = next(words, "")
         flags.setdefault(name, []).append(value)
     return positional, flags
+
+
+# Short flags whose meaning depends on the verb; elsewhere `-p` and `-f` are refused.
+_SHORT_BY_VERB = {("logs", "-p"): "--previous", ("logs", "-f"): "--follow",
+                  ("patch", "-p"): "--patch"}
 
 
 def _namespace_problem(flags: dict[str, list[str]], scope: Scope,
@@ -262,9 +278,19 @@ def _change_problem(verb: str, sub: str | None, positional: list[str],
         replicas = flags.get("--replicas", [""])
         if not all(r.isdigit() and int(r) > 0 for r in replicas):
             return "it scales to zero (or to no number) replicas"
-    if verb == "patch" and any(_PATCHED_FIELDS.search(p) for p in flags.get("-p", []) +
-                               flags.get("--patch", [])):
-        return "it patches images, commands, privileges, volumes or the service account"
+    if verb == "patch":
+        problem = patch_problem(flags.get("--patch", []), (flags.get("--type") or [""])[-1],
+                                scope.origins, scope.hosts, image_origin)
+        if problem:
+            return problem
+    if sub == "env":
+        if "--from" in flags:
+            return "it imports every key of another object into the environment"
+        assignments = [*positional, *flags.get("-e", []), *flags.get("--env", [])]
+        for name, value in env_assignments(assignments):
+            problem = env_problem(name, value, scope.hosts)
+            if problem:
+                return problem
     if sub == "image":
         images = [p.partition("=")[2] for p in positional if "=" in p]
         if not images or any(image_origin(i) not in scope.origins for i in images):
@@ -280,28 +306,9 @@ def allowed_command(command: str, scope: Scope) -> bool:
 
 def text_problem(text: str, scope: Scope) -> str | None:
     """Why a step or a summary may not be shown: a URL, an instruction to run a program other
-    than kubectl, a kubectl command that would not pass as a command, deleting namespaces."""
-    if _PROSE_URL.search(text):
-        return "it contains a URL"
-    if _PROGRAMS.search(text):
-        return "it tells the reader to run something other than kubectl"
-    if _CHANGE_DELETE.search(text):
-        return "it proposes deleting namespaces"
-    for embedded in _embedded(text):
-        problem = command_problem(embedded, scope)
-        if problem:
-            return f"a command in it is refused: {problem}"
-    return None
-
-
-def _embedded(text: str) -> list[str]:
-    """kubectl commands written into prose, each up to the end of its sentence or quote."""
-    found = []
-    for match in re.finditer(r"kubectl\s", text):
-        rest = text[match.start():]
-        end = _PROSE_END.search(rest)
-        found.append(rest[:end.start()] if end else rest.rstrip("."))
-    return found
+    than kubectl, advice that weakens the cluster, a kubectl command that would not pass as a
+    command (see vetting_prose)."""
+    return prose_problem(text, lambda command: command_problem(command, scope))
 
 
 def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:

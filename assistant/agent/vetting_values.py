@@ -1,0 +1,254 @@
+"""What a proposed change may set (part of vetting, issue 15): the body of a `kubectl patch`
+and the variables of a `kubectl set env`, each judged as an allow-list.
+
+A patch (JSON merge, strategic merge, YAML, or a JSON patch list of operations) is parsed and
+walked; every key on the way must be one a fix proposed here may change (replicas, resources,
+probes without `exec`, rollout strategy, scheduling preferences, labels...), so `hostAliases`,
+`dnsConfig`, `hostNetwork`, `nodeName`, `command`, volumes, owner references and the rest are
+refused by not being listed. On the way, an image must come from an origin the pod spec already
+uses, replicas must stay above zero, a securityContext may only be tightened, and an env entry
+passes the `set env` rules:
+
+- no proxy, preload, interpreter-path or startup-hook variables (`HTTPS_PROXY`, `LD_PRELOAD`,
+  `PYTHONPATH`, ...), no Node.js or JVM options that open a debugger, load an agent or run a
+  command, no variable that turns TLS verification off or changes what is trusted;
+- no value that is an address (a URL, `host:port`, a dotted host name or an IP) other than a
+  cluster-local name or one the scope has seen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import yaml
+
+Origin = Callable[[str], str]
+
+# Keys a patch may pass through or set. Lower case: the API decodes field names exactly, but a
+# key that differs only in case is judged as the field it looks like.
+_KEYS = frozenset(s.lower() for s in """
+metadata spec template jobTemplate containers initContainers name replicas paused minReadySeconds
+progressDeadlineSeconds revisionHistoryLimit strategy rollingUpdate maxSurge maxUnavailable
+updateStrategy partition suspend schedule startingDeadlineSeconds concurrencyPolicy
+successfulJobsHistoryLimit failedJobsHistoryLimit activeDeadlineSeconds backoffLimit parallelism
+completions ttlSecondsAfterFinished timeZone terminationGracePeriodSeconds enableServiceLinks
+priorityClassName image imagePullPolicy env envFrom configMapRef valueFrom configMapKeyRef key
+optional fieldRef fieldPath resourceFieldRef resource divisor resources livenessProbe
+readinessProbe startupProbe httpGet path port scheme httpHeaders value tcpSocket grpc service
+initialDelaySeconds periodSeconds timeoutSeconds failureThreshold successThreshold ports
+containerPort protocol targetPort type minReplicas maxReplicas scaleTargetRef kind apiVersion
+securityContext""".split())
+# Maps whose keys are data (label keys, resource names): any key, scalar values.
+_FREE_MAPS = frozenset({"labels", "annotations", "nodeselector", "limits", "requests",
+                        "matchlabels"})
+# Subtrees taken whole: where pods may run and how an autoscaler reads its metrics.
+_SUBTREES = frozenset({"affinity", "tolerations", "topologyspreadconstraints", "metrics",
+                       "behavior"})
+_STRATEGY_TYPES = frozenset({"RollingUpdate", "Recreate", "OnDelete"})
+# The only securityContext changes that pass: ones that take a privilege away.
+_TIGHTER = {"runasnonroot": True, "readonlyrootfilesystem": True,
+            "allowprivilegeescalation": False, "privileged": False}
+
+_REDIRECTING = re.compile(
+    r"(?:HTTPS?|ALL|FTP|NO|GRPC)_PROXY|LD_\w+|DYLD_\w+|PYTHON(?:PATH|STARTUP|HOME|INSPECT|"
+    r"HTTPSVERIFY)|PERL5(?:LIB|OPT)|RUBY(?:OPT|LIB)|NODE_PATH|BASH_ENV|ENV|PROMPT_COMMAND|"
+    r"GCONV_PATH|PATH|(?:REQUESTS|CURL)_CA_BUNDLE|SSL_CERT_(?:FILE|DIR)|NODE_EXTRA_CA_CERTS|"
+    r"GIT_SSL_NO_VERIFY|GIT_SSL_CAINFO")
+_NODE_SAFE = re.compile(r"--(?:max-old-space-size|max-semi-space-size|stack-size)=\d+|"
+                        r"--enable-source-maps|--trace-warnings|--unhandled-rejections=\w+|"
+                        r"--dns-result-order=[\w-]+")
+_JAVA_VARS = re.compile(r"JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS|_JAVA_OPTIONS|\w*JAVA_OPTS|"
+                        r"CATALINA_OPTS|\w*_JVM_OPTS|MAVEN_OPTS")
+_JAVA_OPENING = re.compile(r"-agent(?:lib|path)|-javaagent|jdwp|-Xdebug|-Xrun|jmxremote|"
+                           r"OnOutOfMemoryError|OnError|proxyHost|proxyPort|trustStore|"
+                           r"keyStore|-Djava\.security|-Dlog4j|-Dcom\.sun", re.I)
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+_ADDRESS = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?P<host>\[[0-9a-f:.]+\]|"
+                      r"[a-z0-9_.-]+)(?P<port>:\d+)?(?:[/?#]\S*)?$", re.I)
+_ADDRESS_NAME = re.compile(r"HOST|URL|URI|ADDR|ENDPOINT|SERVER|DSN|BROKER|DOMAIN|GATEWAY|REMOTE|"
+                           r"UPSTREAM|BACKEND|PEERS?$|SEEDS?$|NODES$|BOOTSTRAP")
+_FILE_SUFFIX = re.compile(r"\.(?:ya?ml|json|txt|log|conf|cfg|ini|xml|properties|toml|py|js|"
+                          r"jar|sh|pem|crt|key|csv|html?|db|sqlite|env|lock|pid|sock|d)$", re.I)
+_LOCAL = re.compile(r"(?:^|\.)(?:svc|svc\.cluster\.local|cluster\.local)$|^localhost$", re.I)
+
+
+def env_problem(name: str, value: str | None, hosts: frozenset[str]) -> str | None:
+    """Why setting variable `name` to `value` may not be proposed (None: unset, or any value)."""
+    upper = name.upper()
+    if _REDIRECTING.fullmatch(upper):
+        return f"it sets {upper}, which redirects or opens the process"
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if upper == "NODE_OPTIONS" and _NODE_SAFE.sub("", value).strip():
+        return "it sets Node.js options that can open a debugger or load code"
+    if _JAVA_VARS.fullmatch(upper) and _JAVA_OPENING.search(value):
+        return "it sets JVM options that open a debugger, load an agent or change trust"
+    if upper == "GODEBUG" and "x509" in lowered:
+        return "it relaxes certificate checks"
+    if upper == "NODE_TLS_REJECT_UNAUTHORIZED" and lowered in _FALSE:
+        return "it turns TLS verification off"
+    if re.search(r"INSECURE|SKIP_?(?:TLS_?)?VERIF|NO_?VERIFY|DISABLE_?(?:TLS|SSL)", upper) \
+            and lowered not in _FALSE:
+        return "it turns TLS verification off"
+    if re.search(r"(?:TLS|SSL)_?VERIF", upper) and lowered in _FALSE - {""}:
+        return "it turns TLS verification off"
+    return address_problem(upper, value, hosts)
+
+
+def address_problem(name: str, value: str, hosts: frozenset[str]) -> str | None:
+    """A value that points somewhere must point at a cluster name or an address already seen.
+    It points somewhere when it is an IP, has a scheme or a port, or is a dotted name in a
+    variable named for an address (`DB_HOST`, `API_URL`...); `com.example.Main` in `MAIN_CLASS`
+    and file names are not addresses."""
+    named = bool(_ADDRESS_NAME.search(name))
+    for part in re.split(r"[,;\s]+", value.strip()):
+        match = _ADDRESS.match(part)
+        if not match or "<" in part:
+            continue
+        host = match.group("host").strip("[]").lower().rstrip(".")
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        if ip is None and ("." not in host or _FILE_SUFFIX.search(host)
+                           or re.fullmatch(r"[\d.]+", host) or _LOCAL.search(host)
+                           or not (named or match.group("scheme") or match.group("port"))):
+            continue
+        if (ip is not None and (ip.is_loopback or ip.is_unspecified)) or host in hosts:
+            continue
+        return "it points the app at an address not seen in the evidence"
+    return None
+
+
+def patch_problem(patches: list[str], patch_type: str, origins: frozenset[str],
+                  hosts: frozenset[str], origin: Origin) -> str | None:
+    """Why a patch body may not be proposed; None when every key and value it sets may be."""
+    for text in patches:
+        try:
+            body = yaml.safe_load(text)  # JSON is YAML; either may be given
+        except yaml.YAMLError:
+            try:
+                body = json.loads(text)
+            except ValueError:
+                return "the patch does not parse"
+        items = _json_patch(body) if patch_type == "json" or isinstance(body, list) \
+            else [([], body)]
+        if isinstance(items, str):
+            return items
+        if not items or any(not p and not isinstance(v, dict) for p, v in items):
+            return "the patch is not an object"
+        for path, value in items:
+            problem = _walk(path, value, origins, hosts, origin)
+            if problem:
+                return problem
+    return None
+
+
+def _json_patch(body: Any) -> list[tuple[list[str], Any]] | str:
+    if not isinstance(body, list):
+        return "the JSON patch is not a list of operations"
+    items = []
+    for op in body:
+        if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove", "test"):
+            return "the JSON patch has an operation that is not add, replace or remove"
+        path = [p.replace("~1", "/").replace("~0", "~")
+                for p in str(op.get("path", "")).split("/")[1:]]
+        value = op.get("value")
+        items.append((path, None if op["op"] == "remove" else value))
+    return items
+
+
+def _walk(path: list[str], value: Any, origins: frozenset[str], hosts: frozenset[str],
+          origin: Origin) -> str | None:
+    """Judge `value` at `path` (keys; list indices are skipped)."""
+    keys = [k.lower() for k in path if not (k.isdigit() or k == "-")]
+    for i, key in enumerate(keys):
+        if i and keys[i - 1] in _FREE_MAPS:
+            break
+        if key in _SUBTREES:
+            return None
+        if key == "env" and i == len(keys) - 1:
+            return _env_entries(value, hosts)
+        if key not in _KEYS and key not in _FREE_MAPS:
+            return f"it patches {path[i] if path[i].isascii() else '?'}, which a proposed fix " \
+                   "may not change"
+    last = keys[-1] if keys else ""
+    if isinstance(value, dict):
+        if last in _FREE_MAPS:
+            return None if all(not isinstance(v, (dict, list)) for v in value.values()) \
+                else "it patches a label or resource map with nested values"
+        if last == "securitycontext":
+            return _tighter(value)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return "the patch has a key that is not text"
+            problem = _walk([*path, key], item, origins, hosts, origin)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list):
+        for item in value:
+            problem = _walk(path, item, origins, hosts, origin)
+            if problem:
+                return problem
+        return None
+    return _leaf(keys, value, origins, origin)
+
+
+def _leaf(keys: list[str], value: Any, origins: frozenset[str], origin: Origin) -> str | None:
+    last = keys[-1] if keys else ""
+    parent = keys[-2] if len(keys) > 1 else ""
+    if last == "image" and (not isinstance(value, str) or origin(value) not in origins):
+        return "it changes an image to a registry the pod spec does not already use"
+    if last in ("replicas", "minreplicas") and (
+            isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        return "it scales to zero (or to no number) replicas"
+    if parent == "securitycontext" and _TIGHTER.get(last) is not value:
+        return "it loosens the security context"
+    if last == "type" and (parent not in ("strategy", "updatestrategy")
+                           or value not in _STRATEGY_TYPES):
+        return "it changes a type a proposed fix may not change"
+    if last == "securitycontext":  # set to null, or removed
+        return "it loosens the security context"
+    return None
+
+
+def _tighter(context: dict[str, Any]) -> str | None:
+    if all(_TIGHTER.get(str(k).lower()) is v for k, v in context.items()):
+        return None
+    return "it loosens the security context"
+
+
+def _env_entries(value: Any, hosts: frozenset[str]) -> str | None:
+    entries = value if isinstance(value, list) else [value]
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            return "it patches an env entry it does not name"
+        keys = {str(k).lower() for k in entry}
+        if not keys <= {"name", "value", "valuefrom"}:
+            return "it patches an env entry with unknown fields"
+        source = entry.get("valueFrom")
+        if source is not None and not (isinstance(source, dict) and set(source) <= {
+                "configMapKeyRef", "fieldRef", "resourceFieldRef"}):
+            return "it takes an env value from a source a proposed fix may not use"
+        raw = entry.get("value")
+        problem = env_problem(entry["name"], None if raw is None else str(raw), hosts)
+        if problem:
+            return problem
+    return None
+
+
+def env_assignments(words: list[str]) -> Iterator[tuple[str, str | None]]:
+    """`KEY=VALUE` (and `KEY-`, unset) words of `kubectl set env`, as (name, value or None)."""
+    for word in words:
+        name, has_value, value = word.partition("=")
+        if has_value:
+            yield name, value
+        elif word.endswith("-"):
+            yield word[:-1], None
