@@ -23,11 +23,9 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .scheduling import unschedulable
+from .startup import command_detail, config_detail, image_issue, memory_limit, mount_issue
 from .view import ClusterView
 
-_PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
-                        re.IGNORECASE)
-_PULL_MISSING = re.compile(r"not found|manifest unknown|does not exist|NotFound", re.IGNORECASE)
 _OWN_STORAGE = re.compile(r"ephemeral local storage usage exceeds|exceeded (?:its|the) (?:local )?"
                           r"ephemeral.storage limit|emptyDir volume \S+ exceeds|"
                           r"usage of ephemeral.storage exceeds", re.IGNORECASE)
@@ -206,16 +204,16 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     ref = pod_ref(pod)
     last = (container.get("lastState") or {}).get("terminated") or {}
     if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"):
-        return _image_issue(view, pod, container)
+        return image_issue(view, pod, container)
     if reason == "ContainerCreating":
-        return _mount_issue(view, pod, name)
+        return mount_issue(view, pod, name)
     if reason == "CreateContainerConfigError":
         message = waiting.get("message", "")
         return PodIssue("config_reference",
                         f"the container {name} cannot be created: {message}",
                         [Evidence(source="status", object=ref,
                                   detail=f"CreateContainerConfigError: {message}")],
-                        0.95, container=name, detail=_config_detail(message))
+                        0.95, container=name, detail=config_detail(message))
     terminated = state.get("terminated") or {}
     crashed = reason in ("CrashLoopBackOff", "RunContainerError") or (
         terminated and terminated.get("exitCode") not in (0, None))
@@ -230,7 +228,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                    f" ({last_reason}), {container.get('restartCount', 0)} restarts")
     evidence = [Evidence(source="status", object=ref, detail=status_line)]
     if last_reason == "OOMKilled":
-        limit = _memory_limit(pod, name)
+        limit = memory_limit(pod, name)
         heap = heap_setting(pod, name)  # a JVM heap above the limit is killed by design
         return PodIssue("oom_killed",
                         f"the container {name} is killed for exceeding its memory limit"
@@ -269,7 +267,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         explanation = found.cause if found else f"the container {name} cannot start: {message}"
         evidence.append(Evidence(source="status", object=ref, detail=message))
         return PodIssue("bad_command", explanation, evidence, 0.95, container=name,
-                        signature=found, detail=_command_detail(pod, name))
+                        signature=found, detail=command_detail(pod, name))
     cause = best_match([message]) if message else None
     source = "status"
     logged = log_cause(view, pod, name)
@@ -340,115 +338,6 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
 
 _PROBE_BINARY = re.compile(r'exec: "?([\w./-]+)"?: (?:executable file not found in \$PATH|'
                            r'no such file or directory)')
-_MISSING_KEY = re.compile(r"non-existent config key: ([\w.-]+)")
-_MOUNT_FAILED = re.compile(r'MountVolume\.SetUp failed for volume "([\w.-]+)" ?: ?(.+)')
-
-
-def _mount_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None:
-    """A container stuck in ContainerCreating because a ConfigMap or Secret volume cannot be
-    mounted: the object or the key its items name does not exist."""
-    events = view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
-    for event in events:
-        found = _MOUNT_FAILED.search(event.get("message") or "")
-        if event.get("reason") != "FailedMount" or not found:
-            continue
-        volume: Obj = next((v for v in (pod.get("spec") or {}).get("volumes") or []
-                       if v.get("name") == found.group(1)), {})
-        source = volume.get("configMap") or volume.get("secret") or {}
-        if not source:
-            continue
-        kind = "ConfigMap" if volume.get("configMap") else "Secret"
-        name = source.get("name") or source.get("secretName") or "?"
-        keys = ", ".join(str(i.get("key")) for i in source.get("items") or [])
-        explanation = (f"the container {container} cannot start: volume {found.group(1)} "
-                       f"from {kind} {name} cannot be mounted: {found.group(2).strip()}")
-        if keys:
-            explanation += f" (the pod's volume asks for key(s) {keys})"
-        held = view.find("ConfigMap", name, meta(pod).get("namespace")) if kind == "ConfigMap" \
-            else None
-        if held is not None:
-            explanation += f"; ConfigMap {name} holds: {', '.join(sorted(held.get('data') or {}))}"
-        return PodIssue("config_reference", explanation,
-                        [Evidence(source="event", object=pod_ref(pod),
-                                  detail=f"FailedMount: {event.get('message')}")],
-                        0.95, container=container,
-                        detail={"container": container, "ref_kind": kind.lower(),
-                                "ref_name": name, "volume": found.group(1),
-                                **({"key": key.group(1)} if (key := _MISSING_KEY.search(
-                                    found.group(2))) else {})})
-    return None
-
-
-def _image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
-    name = container.get("name", "?")
-    ref = pod_ref(pod)
-    image = container.get("image") or _spec_image(pod, name)
-    waiting = (container.get("state") or {}).get("waiting") or {}
-    evidence = [Evidence(source="status", object=ref,
-                         detail=f"container {name}: {waiting.get('reason')}: "
-                                f"{waiting.get('message', '')}")]
-    failures = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
-                if e.get("reason") in ("Failed", "ErrImagePull")
-                and "pull" in (e.get("message") or "").lower()]
-    text = " ".join(e.get("message") or "" for e in failures) + " " + waiting.get("message", "")
-    for event in failures[:1]:
-        evidence.append(Evidence(source="event", object=ref, detail=event.get("message", "")))
-    secrets = [str(s.get("name")) for s in (pod.get("spec") or {}).get("imagePullSecrets") or []]
-    if _PULL_AUTH.search(text):
-        why = ("the registry refuses the pull (authentication): the credentials in "
-               f"imagePullSecrets {', '.join(secrets)} are wrong, expired or for another registry"
-               if secrets else "the registry refuses the pull (authentication): the pod has no "
-               "imagePullSecrets")
-        kind = "auth"
-    elif _PULL_MISSING.search(text):
-        why = "the image or its tag does not exist in the registry"
-        kind = "missing"
-    else:
-        why = "the image cannot be pulled"
-        kind = "unknown"
-    said = max((e.get("message") or "" for e in failures), key=len, default="") or (
-        waiting.get("message") or "")
-    return PodIssue("image_pull", f"{why} (image {image}): {said}", evidence, 0.9,
-                    container=name,
-                    detail={"image": image, "pull": kind, "container": name,
-                            "registry": image.split("/")[0] if "/" in image else "",
-                            "pull_secret": secrets[0] if secrets else ""})
-
-
-def _spec_image(pod: Obj, container: str) -> str:
-    spec = pod.get("spec") or {}
-    for item in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-        if item.get("name") == container:
-            return str(item.get("image", "?"))
-    return "?"
-
-
-def _memory_limit(pod: Obj, container: str) -> str | None:
-    for item in (pod.get("spec") or {}).get("containers") or []:
-        if item.get("name") == container:
-            limits = (item.get("resources") or {}).get("limits") or {}
-            return limits.get("memory")
-    return None
-
-
-def _config_detail(message: str) -> dict[str, str]:
-    found = re.search(r'(configmap|secret) "([^"]+)" not found', message, re.IGNORECASE)
-    if found:
-        return {"ref_kind": found.group(1).lower(), "ref_name": found.group(2)}
-    key = re.search(r"couldn't find key (\S+) in (ConfigMap|Secret) ([\w.-]+)/([\w.-]+)", message)
-    if key:
-        return {"key": key.group(1), "ref_kind": key.group(2).lower(), "ref_name": key.group(4)}
-    return {}
-
-
-def _command_detail(pod: Obj, container: str) -> dict[str, str]:
-    for item in (pod.get("spec") or {}).get("containers") or []:
-        if item.get("name") == container:
-            return {"command": " ".join(item.get("command") or item.get("args") or []),
-                    "container": container}
-    return {"container": container}
-
-
 def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
     status = pod.get("status") or {}
     if status.get("phase") != "Running":
