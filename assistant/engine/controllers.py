@@ -5,16 +5,16 @@ autoscalers that cannot read metrics or are pinned at their maximum."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from tools import Obj, ObjectRef, parse_kind
 from tools.ownership import by_revision, owned_by
-from tools.summaries import meta, parse_time, pod_template
+from tools.summaries import meta, pod_template
 
 from ..diagnosis import Evidence, Finding
+from .jobs import cronjob_findings, job_findings
 from .orphans import orphaned_hpa
 from .view import ClusterView
-from .workloads import SEVERITY, object_ref, owner_of
+from .workloads import SEVERITY, object_ref, with_facts
 
 
 def controller_findings(view: ClusterView) -> list[Finding]:
@@ -22,9 +22,9 @@ def controller_findings(view: ClusterView) -> list[Finding]:
     for deployment in view.items("Deployment"):
         findings += _deployment(view, deployment)
     for job in view.items("Job"):
-        findings += _job(view, job)
+        findings += job_findings(view, job)
     for cronjob in view.items("CronJob"):
-        findings += _cronjob(view, cronjob)
+        findings += cronjob_findings(view, cronjob)
     competing = _competing(view)
     findings += competing
     fighting = {r for f in competing for r in (f.object, *f.related)}
@@ -41,7 +41,7 @@ def controller_findings(view: ClusterView) -> list[Finding]:
 def _scrape_failing(server: Obj, line: str) -> Finding:
     """metrics-server up but unable to scrape the kubelets: no HPA and no `kubectl top` works."""
     ref = object_ref("Deployment", server)
-    return _with_facts(Finding(
+    return with_facts(Finding(
         category="hpa_limited", object=ref,
         summary="metrics-server does not serve metrics",
         explanation=("metrics-server cannot scrape the kubelets, so the resource metrics API "
@@ -85,7 +85,7 @@ def _competing(view: ClusterView) -> list[Finding]:
                       for h in [extra, *others]],
             confidence=0.9, impact=SEVERITY["autoscaler_missing"] * 3,
             related=[workload, *[object_ref("HorizontalPodAutoscaler", h) for h in others]])
-        found.append(_with_facts(finding, competing="true", workload=workload,
+        found.append(with_facts(finding, competing="true", workload=workload,
                                  keep=other_names))
     return found
 
@@ -141,7 +141,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
             old, new = ordered[-2], ordered[-1]
             change = _template_change(old, new)
         serving = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in ordered[:-1])
-        found.append(_with_facts(Finding(
+        found.append(with_facts(Finding(
             category="rollout_stuck", object=ref,
             summary=f"{name}: rollout stuck (ProgressDeadlineExceeded)",
             explanation=(f"the rollout of {name} exceeded its progress deadline"
@@ -172,7 +172,7 @@ def _paused(view: ClusterView, deployment: Obj, replica_sets: list[Obj]) -> Find
     since = ((deployment.get("status") or {}).get("conditions") or [{}])
     paused_at = next((c.get("lastTransitionTime") for c in since
                       if c.get("reason") == "DeploymentPaused"), None)
-    return _with_facts(Finding(
+    return with_facts(Finding(
         category="rollout_stuck", object=ref, summary=f"{name}: rollout paused",
         explanation=(f"the Deployment {name} is paused (spec.paused: true"
                      + (f", since {paused_at}" if paused_at else "") + "), so its new template "
@@ -196,164 +196,6 @@ def _template_change(old: Obj, new: Obj) -> str:
     if not changes and old_spec != new_spec:
         changes.append("the pod template changed (not the image)")
     return "; ".join(changes)
-
-
-def _job(view: ClusterView, job: Obj) -> list[Finding]:
-    status = job.get("status") or {}
-    failed = _failed_condition(job)
-    owner = owner_of(view, job)
-    if not failed or (owner and owner.kind == "CronJob"):  # the CronJob's finding tells it
-        return []
-    ref = object_ref("Job", job)
-    return [Finding(
-        category="job_failed", object=ref,
-        summary=f"job {meta(job)['name']} failed ({failed.get('reason')})",
-        explanation=f"the Job failed: {failed.get('reason')}: {failed.get('message')} "
-                    f"({status.get('failed', 0)} failed pods, backoffLimit "
-                    f"{(job.get('spec') or {}).get('backoffLimit', 6)})",
-        evidence=[Evidence(source="status", object=ref,
-                           detail=f"Failed=True {failed.get('reason')}: {failed.get('message')}")],
-        confidence=0.9, impact=SEVERITY["job_failed"],
-        related=[str(ObjectRef("CronJob", owner.namespace, owner.name))] if owner else [],
-    )]
-
-
-def _cronjob(view: ClusterView, cronjob: Obj) -> list[Finding]:
-    spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
-    ref = object_ref("CronJob", cronjob)
-    name = meta(cronjob)["name"]
-    if spec.get("suspend"):
-        last = status.get("lastScheduleTime")
-        return [_with_facts(Finding(
-            category="cronjob", object=ref, summary=f"cronjob {name} is suspended",
-            explanation=f"the CronJob {name} is suspended (spec.suspend: true), so no Job runs"
-                        + (f"; last scheduled {last}" if last else "; it never ran"),
-            evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
-            confidence=0.95, impact=SEVERITY["cronjob"]), suspended="true")]
-    stalled = _not_starting(view, cronjob)
-    if stalled is not None:
-        return [stalled]
-    jobs = sorted((j for j in view.items("Job", meta(cronjob).get("namespace"))
-                   if owner_of(view, j) == ObjectRef.of("CronJob", cronjob)),
-                  key=_started, reverse=True)
-    failed = [j for j in jobs if _failed_condition(j)]
-    if not failed or failed[0] is not jobs[0]:
-        return []
-    streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
-    last = _failed_condition(jobs[0]) or {}
-    if last.get("reason") == "DeadlineExceeded":
-        return [_past_deadline(cronjob, jobs, failed, streak)]
-    return [_with_facts(Finding(
-        category="cronjob", object=ref,
-        summary=f"cronjob {name}: the last {streak} Jobs failed",
-        explanation=f"the last {streak} Jobs of CronJob {name} failed "
-                    f"({last.get('reason')}); the schedule keeps running but no run succeeds",
-        evidence=[Evidence(source="status", object=object_ref("Job", j),
-                           detail=f"Failed=True {(_failed_condition(j) or {}).get('reason')}")
-                  for j in failed[:3]],
-        confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
-        related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
-
-
-def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int) -> Finding:
-    """A CronJob whose Jobs are stopped by their own activeDeadlineSeconds: the run outgrew the
-    time it is given (the durations of the runs that still succeeded show the trend)."""
-    ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
-    deadline = ((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get(
-        "activeDeadlineSeconds")
-    durations = [_minutes(j) for j in jobs if not _failed_condition(j)]
-    took = [t for t in durations if t is not None][:3]
-    trend = (f"; the last runs that succeeded took {', '.join(f'{t}m' for t in reversed(took))}"
-             if took else "")
-    limit = f"activeDeadlineSeconds: {deadline} ({int(deadline) // 60}m)" \
-        if isinstance(deadline, int) else "its activeDeadlineSeconds"
-    return _with_facts(Finding(
-        category="job_failed", object=ref,
-        summary=f"cronjob {name}: the last {streak} Jobs hit their deadline",
-        explanation=(f"the last {streak} Jobs of CronJob {name} were stopped at {limit} "
-                     f"(DeadlineExceeded: {(_failed_condition(jobs[0]) or {}).get('message')})"
-                     f"{trend}; the run outgrew its deadline, so no run finishes and a manual "
-                     "rerun would be stopped the same way"),
-        evidence=[Evidence(source="status", object=object_ref("Job", j),
-                           detail=f"Failed=True DeadlineExceeded after "
-                                  f"{_minutes(j) or '?'}m") for j in failed[:3]]
-        + [Evidence(source="spec", object=ref, detail=f"jobTemplate.spec.{limit}")],
-        confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
-        related=[object_ref("Job", j) for j in failed]),
-        deadline=str(deadline or ""), last_job=meta(jobs[0])["name"])
-
-
-def _started(job: Obj) -> str:
-    """When a Job started (its status says; objects restored or copied keep it while their
-    creationTimestamp is new), else when it was created."""
-    return str((job.get("status") or {}).get("startTime") or meta(job).get("creationTimestamp")
-               or "")
-
-
-def _minutes(job: Obj) -> int | None:
-    """How long a Job ran, in minutes (start to completion, or to its Failed condition)."""
-    status = job.get("status") or {}
-    start = parse_time(status.get("startTime"))
-    end = parse_time(status.get("completionTime")
-                     or (_failed_condition(job) or {}).get("lastTransitionTime"))
-    return None if start is None or end is None else int((end - start).total_seconds() // 60)
-
-
-def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
-    """A CronJob that is not suspended and yet starts no Job: the controller gave up counting
-    missed start times, or a Job that never ends holds a Forbid policy."""
-    spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
-    ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
-    namespace = meta(cronjob).get("namespace")
-    gave_up = next((e for e in view.events_for("CronJob", name, namespace)
-                    if e.get("reason") == "FailedNeedsStart"), None)
-    if gave_up is not None:
-        deadline = spec.get("startingDeadlineSeconds")
-        return _with_facts(Finding(
-            category="cronjob", object=ref, summary=f"cronjob {name} starts no Job",
-            explanation=(f"the CronJob controller refuses to start {name}: "
-                         f"{gave_up.get('message')}; it was last scheduled "
-                         f"{status.get('lastScheduleTime')} and "
-                         + ("has no startingDeadlineSeconds, so every start missed since then "
-                            "counts" if deadline is None
-                            else f"startingDeadlineSeconds is {deadline}")),
-            evidence=[Evidence(source="event", object=ref,
-                               detail=f"FailedNeedsStart: {gave_up.get('message')}")],
-            confidence=0.95, impact=SEVERITY["job_failed"] * 2), missed="true")
-    active = [a.get("name") for a in status.get("active") or []]
-    period = _period(str(spec.get("schedule") or ""))
-    last = parse_time(status.get("lastScheduleTime"))
-    if spec.get("concurrencyPolicy") != "Forbid" or not active or last is None or period is None \
-            or (datetime.now(UTC) - last).total_seconds() < 1.5 * period:
-        return None
-    held = ", ".join(str(a) for a in active)
-    return _with_facts(Finding(
-        category="cronjob", object=ref, summary=f"cronjob {name}: a stuck Job blocks every run",
-        explanation=(f"the CronJob {name} has concurrencyPolicy Forbid and its Job {held} has "
-                     f"been active since {status.get('lastScheduleTime')}, longer than its "
-                     f"schedule ({spec.get('schedule')}) allows, so every later run is skipped"
-                     + ("" if (spec.get("jobTemplate") or {}).get("spec", {}).get(
-                         "activeDeadlineSeconds") else "; the Job has no activeDeadlineSeconds")),
-        evidence=[Evidence(source="status", object=ref, detail=f"status.active: {held}; "
-                           f"lastScheduleTime {status.get('lastScheduleTime')}")],
-        confidence=0.9, impact=SEVERITY["job_failed"] * 2,
-        related=[str(ObjectRef("Job", namespace, job)) for job in active]),
-        stuck_job=str(active[0]))
-
-
-def _period(schedule: str) -> int | None:
-    """Seconds between runs of a cron schedule, roughly (enough to tell a stuck run)."""
-    fields = schedule.split()
-    if len(fields) != 5:
-        return None
-    minute, hour, dom, _, dow = fields
-    if minute.startswith("*"):
-        return 60 * int(minute[2:] or 1) if minute[2:].isdigit() or minute == "*" else None
-    if hour.startswith("*"):
-        return 3600 * (int(hour[2:]) if hour[2:].isdigit() else 1)
-    if dow != "*":
-        return 7 * 86400
-    return 30 * 86400 if dom != "*" else 86400
 
 
 _SCRAPE = re.compile(r"unable to (?:fully )?scrape|failed to scrape|x509|no such host|"
@@ -406,16 +248,6 @@ def _no_requests(view: ClusterView, hpa: Obj, target: Obj, resource: str,
     return finding
 
 
-def _with_facts(finding: Finding, **facts: str) -> Finding:
-    finding.facts.update(facts)
-    return finding
-
-
-def _failed_condition(job: Obj) -> Obj | None:
-    return next((c for c in (job.get("status") or {}).get("conditions") or []
-                 if c.get("type") == "Failed" and c.get("status") == "True"), None)
-
-
 def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
     ref = object_ref("HorizontalPodAutoscaler", hpa)
@@ -440,7 +272,7 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
             view.widen(view.homes_of("metrics-server"))
         server = _metrics_server(view) if why else None
         if server is not None:
-            return [_with_facts(Finding(
+            return [with_facts(Finding(
                 category="hpa_limited", object=object_ref("Deployment", server[0]),
                 summary=f"metrics-server does not serve metrics; hpa {meta(hpa)['name']} is blind",
                 explanation=(f"the HPA {meta(hpa)['name']} cannot read {target.get('kind')}/"
@@ -453,7 +285,7 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
                                    detail=server[1])],
                 confidence=0.85, impact=SEVERITY["hpa_limited"] * 2, related=[ref]),
                 metrics="missing", scrape="x509" if "x509" in server[1] else "")]
-        return [_with_facts(Finding(
+        return [with_facts(Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} cannot read its metrics",
             explanation=f"the HPA cannot compute replicas for {target.get('kind')}/"

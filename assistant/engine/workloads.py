@@ -112,3 +112,9 @@ def pod_claims(pod: Obj) -> list[str]:
 def object_ref(kind: str, obj: Obj) -> str:
     """"Kind/namespace/name", "Kind/-/name" when cluster-scoped."""
     return str(ObjectRef.of(kind, obj))
+
+
+def with_facts(finding: Finding, **facts: str) -> Finding:
+    """`finding`, with `facts` for its remedy's template added."""
+    finding.facts.update(facts)
+    return finding
