@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .secret_names import is_secret_value, unquote_value
+from .secret_names import is_secret_value, sensitive_name, unquote_value
 from .secret_tokens import REDACTED, harmless_base64
 
 
@@ -17,18 +17,52 @@ def redact_prose(text: str, lower: str) -> str:
         text = _PROSE.sub(_redact_prose, text)
     if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
         text = _PROSE_VALUE.sub(_redact_prose_value, text)
+    if "/" in text and _PAIR_HINTS.search(lower):
+        text = _PAIR.sub(_redact_pair, text)
+    if "->" in text and '"' in text:
+        text = _PLANNED.sub(_redact_planned, text)
     return text
 
 
+# "Default credentials: admin / Tr0ub4dor!", "Keycloak admin: admin / x": a user, then its password.
+_PAIR = re.compile(
+    r"(?P<head>\b(?:credentials?|login|admin|account)[ \t]*:[ \t]*[\w.@-]{1,64}[ \t]*/[ \t]*)"
+    r"(?P<pw>[^\s/\"'`][^\s]{3,255})(?![^\s])", re.IGNORECASE)
+_PAIR_HINTS = re.compile(r"(?:credentials?|login|admin|account)[ \t]*:")
+# Terraform's plan: `~ admin_password = "old" -> "new"` (the old value is hidden as a keyed one).
+_PLANNED = re.compile(r"(?P<key>[A-Za-z_][\w-]{0,127})[ \t]*=[ \t]*(?:\"[^\"\n]{0,1024}\""
+                      r"|\S{1,1024})[ \t]+->[ \t]+\"(?P<pw>[^\"\n]{1,1024})\"")
+
+
+def _redact_pair(m: re.Match[str]) -> str:
+    inner = m.group("pw").rstrip(".,;:)")
+    if len(inner) < 6 or not CREDENTIAL_SHAPE.match(inner) or not is_secret_value(inner):
+        return m.group()
+    return m.group("head") + REDACTED + m.group("pw")[len(inner):]
+
+
+def _redact_planned(m: re.Match[str]) -> str:
+    if not sensitive_name(m.group("key")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.string[m.start():m.start("pw")] + REDACTED + m.string[m.end("pw"):m.end()]
+
+
+_NOUN = (r"(?:(?:api|access|secret|private)[ _-]?key|password|passwd|passphrase|passcode|secret"
+         r"|token|pwd)")
+_WHOSE = (r"(?:[ \t]+(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+|account[ \t]+)?[^\s,;]+"
+          r"(?:[ \t]+(?:user|account))?)?")  # "for the elastic user", "for user admin"
+_MADE = (r"[ \t]+(?:is[ \t]+|was[ \t]+|has[ \t]+been[ \t]+)?(?:generated|created|issued)"
+         r"(?:[ \t]+for[ \t]+[^\s,;]+)?[ \t]*:")  # "... is generated for root@localhost:"
+_IS = (r"[ \t]+(?:(?:was[ \t]+|is[ \t]+)?(?:set|changed|reset)[ \t]+to|is[ \t]+now|is|was|to)"
+       r"[ \t]*:?")
 _PROSE = re.compile(
-    r"(?P<head>\b(?:(?:(?:api|access|secret|private)[ _-]?key|password|passwd|passphrase"
-    r"|passcode|secret|token)(?:[ \t]+(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+|account[ \t]+)?"
-    r"[^\s,;]+)?[ \t]+(?:(?:was[ \t]+|is[ \t]+)?(?:set|changed|reset)[ \t]+to|is[ \t]+now"
-    r"|is|was|to)|(?:with|using)[ \t]+(?:the[ \t]+)?(?:password|passwd|passphrase|token"
+    rf"(?P<head>\b(?:{_NOUN}{_WHOSE}(?:{_MADE}|{_IS}|(?<=[^\s:])[ \t]*:(?<=[^:]:))"
+    r"|(?:with|using)[ \t]+(?:the[ \t]+)?(?:password|passwd|passphrase|token"
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
-_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) ")
+_PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) | is:|(?:generated|created|issued)"
+                          r"(?: for [^\s,;]+)?:|(?:for|of) [^\n]{1,64}:")
 _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
 # A secret's noun, then its value with at most a colon between, in prose: "the token <hex>
 # expired", "API key: <hex>", "Generated admin password Tr0ub4dor&3x!", "secret <pw> rotated".
@@ -36,12 +70,14 @@ _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
 # must look like a credential (`_redact_prose_value`).
 _PROSE_VALUE = re.compile(
     r"(?P<head>(?<![\w./-])(?:(?:api|access|secret|private|license|auth|app|master)[ _-]?key"
-    r"|password|passwd|passphrase|passcode|token|secret)(?:[ \t]*(?::|->|=>))?[ \t]+)"
+    r"|password|passwd|passphrase|passcode|token|secret|otp|(?:recovery|backup)[ _-]?codes?)"
+    r"(?:[ \t]*(?::|->|=>))?[ \t]+)"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
     re.IGNORECASE)
-_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key)\b")
+_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key|otp|codes?)\b")
 
 
+_KEY_VALUE = re.compile(r"[\w.-]*=")  # "token is key=value", not `u*Xq=9k2Lm+3vRtW_pZa`
 CREDENTIAL_SHAPE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])|.*[!@#$%^&*~+?<>|\\]|.+[A-Z]|[a-z]{16,}$")
 # What follows a secret's noun and is no credential: names and versions (`db-credentials`,
 # `v1.28.3`, `kube-api-access-x2k9p`), paths, numbers, short words.
@@ -59,7 +95,7 @@ def _redact_prose(m: re.Match[str]) -> str:
     if not open_:
         inner = pw.rstrip(".,;:)")
         close = pw[len(inner):]
-        if (len(inner) < 4 or "=" in inner or "://" in inner
+        if (len(inner) < 4 or _KEY_VALUE.match(inner) or "://" in inner
                 or not CREDENTIAL_SHAPE.match(inner)):
             return m.group()
     if not is_secret_value(inner):

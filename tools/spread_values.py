@@ -33,8 +33,8 @@ class SpreadValues:
     def hide(self, line: str) -> str:
         if self._kind:
             hidden = self._hide_below(line)
-            if self._kind or hidden is not line:
-                return hidden
+            if self._kind not in ("", "new value") or hidden is not line:
+                return hidden  # (below a reset, other lines may open something)
         if len(line) >= _LONG:
             self._open_cut(line)
             return line
@@ -47,7 +47,9 @@ class SpreadValues:
         alone = len(words) == 1 and len(line) <= 128  # `DB_PASSWORD`, alone on its line
         prints = len(line) <= 512 and ("-password" in line or "base64" in line)
         heredoc = "<<" in end or "<<" in line[-40:]
-        if not (named or flag or continued or block or alone or prints or heredoc) or not (
+        reset = len(line) <= 512 and ("assword" in line or "ASSWORD" in line) and (
+            _RESET.search(line) is not None)
+        if not (named or flag or continued or block or alone or prints or heredoc or reset) or not (
                 has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
@@ -76,6 +78,9 @@ class SpreadValues:
                 prints and _PRINTS_SECRET.search(line)):
             self._open("announced", 0, line)
             self._left = 3  # blank lines may come between
+        elif reset:  # elasticsearch-reset-password: `New value: x` below
+            self._open("new value", 0, line)
+            self._left = 3
         return line
 
     def _open_cut(self, line: str) -> None:
@@ -116,6 +121,12 @@ class SpreadValues:
             width = len(self._prefix)
             keep = width if width and _shape(line[:width]) == self._prefix else 0
             return line[:keep] + (" " if keep else "") + REDACTED if line.strip() else line
+        if self._kind == "new value":  # `New value: x` below "Password ... reset."
+            value, self._kind = _NEW_VALUE.match(line), self._kind if self._left else ""
+            if value is None or not is_secret_value(value.group("pw")):
+                return line  # a blank line (or a runtime's prefix alone) may come between
+            self._kind = ""
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
         if self._kind == "announced":  # the credential alone on a line below its announcement
             if not line.strip():
                 if not self._left:
@@ -189,6 +200,10 @@ _CUT_VALUE = re.compile(r"[ \t\"']*(?P<value>[^\s\"',;&]+)")
 _ANNOUNCES = re.compile(
     r"\b(?:password|passwd|passphrase|passcode|token|secret|api[ _-]?key|access[ _-]?key"
     r"|credentials?)\b[^\n:]{0,200}:[ \t]*$", re.IGNORECASE)
+_RESET = re.compile(r"\bpassword\b[^\n]{0,200}\b(?:reset|changed|generated|rotated)\b[ \t.!]*$",
+                    re.IGNORECASE)
+_NEW_VALUE = re.compile(r"[^\n]{0,200}?\bnew[ \t_-]?(?:value|password)[ \t]*:[ \t]*"
+                        r"(?P<pw>[^\s\"'][^\s]{3,255})[ \t]*$", re.IGNORECASE)
 _NAME_ALONE = re.compile(r"[A-Za-z_][\w.-]{0,127}")
 _PRINTS_SECRET = re.compile(
     r"\b[\w-]*(?:initial|admin|root|get|show|reset|generate)[-_]?(?:password|passwd|token)\b"
