@@ -82,6 +82,17 @@ def test_a_scope_with_nothing_readable_allows_no_change(cluster: tools.Cluster) 
                            "app=registry.example.com/web/x:1", scope) is not None
 
 
+def test_an_address_in_an_env_value_passes_only_when_the_spec_already_names_it(
+        scope: Scope) -> None:
+    assert "comments-queue.web.svc.cluster.local" in scope.hosts  # read from the pod spec
+    seen = Scope(scope.namespace, scope.objects, scope.origins, frozenset({"db.prod.internal"}))
+    command = "kubectl set env deployment/comment-service -n web DB_HOST={}"
+    assert command_problem(command.format("db.prod.internal"), seen) is None
+    assert command_problem(command.format("db.prod.internal:5432"), seen) is None
+    assert "address" in (command_problem(command.format("db.other.internal"), seen) or "")
+    assert "address" in (command_problem(command.format("db.prod.internal"), scope) or "")
+
+
 # --- end to end: the issue's examples, proposed by a model ------------------------------------
 
 ISSUE_EXAMPLES = [

@@ -6,14 +6,19 @@ A command passes when, parsed with shlex, it is `kubectl` with
 - a verb from `READ_VERBS` (on kinds the tools read, namespaced or nodes), or from
   `CHANGE_VERBS` on the root object or one of its owners (the `Scope`), by kind and name;
 - `-n` naming the diagnosed namespace, no `-A`, no selectors on a change;
-- no shell metacharacters, comments, URLs, `-f` files (except `logs -f`, follow), identity or
-  server flags (`--as`, `--token`, `--kubeconfig`, `--server`...);
+- no shell metacharacters, comments, URLs, invisible or look-alike characters, and only flags
+  from `_FLAGS` (so no `-f` files, no identity or server flags such as `-sHOST`, `--as`,
+  `--token`, `--kubeconfig`: those would send the user's credentials elsewhere);
+- a `patch` body and `set env` variables that pass `vetting_values` (allowed keys, image
+  origins, replicas above zero, no proxy, preload, debugger or TLS-off variables, no address
+  the spec does not already name);
 - nothing about Secrets, RBAC kinds or service accounts, anywhere in it;
 - no `scale` to zero replicas, no `set image` to an image origin not already in the pod spec
   (`image_origin`: the registry host; for Docker Hub, which everyone shares, the account).
-Anything else is refused with the reason, which tests and notes read; the reason never repeats
-the proposal. A proposal that fails is dropped and said so in the notes; a summary that fails
-stays out of the answer, kept in the notes as an unsupported claim.
+Steps and summaries are judged by `vetting_prose`. Anything else is refused with the reason,
+which tests and notes read; the reason never repeats the proposal. A proposal that fails is
+dropped and said so in the notes; a summary that fails stays out of the answer, kept in the
+notes as an unsupported claim.
 """
 
 from __future__ import annotations
@@ -224,7 +229,8 @@ def _namespace_problem(flags: dict[str, list[str]], scope: Scope,
 
 def _objects(positional: list[str], verb: str) -> list[tuple[Kind | None, str]] | str:
     """(kind, name) pairs the command is about; name "" for a whole kind."""
-    plain = [p for p in positional if "=" not in p]  # not `KEY=VALUE`, `container=image`
+    # not `KEY=VALUE`, `container=image`, nor `KEY-` (unset) of `set env`
+    plain = [p for p in positional if "=" not in p and not (verb == "set" and p.endswith("-"))]
     if not plain:
         return "it names no object"
     first = plain[0]
@@ -284,8 +290,6 @@ def _change_problem(verb: str, sub: str | None, positional: list[str],
         if problem:
             return problem
     if sub == "env":
-        if "--from" in flags:
-            return "it imports every key of another object into the environment"
         assignments = [*positional, *flags.get("-e", []), *flags.get("--env", [])]
         for name, value in env_assignments(assignments):
             problem = env_problem(name, value, scope.hosts)

@@ -46,12 +46,14 @@ _UNSAFE_ADVICE = re.compile(
     r"\b(?:delete|drain|cordon|evict|kill|remove)\s+(?:every|all)\b[^.]{0,20}\b(?:pods?|nodes?)\b",
     re.I)
 _CHANGE_DELETE = re.compile(r"\bdelete\s+(?:the\s+)?(?:ns|namespace|namespaces)\b", re.I)
+_VERBS = ("get|describe|logs|delete|apply|create|edit|patch|scale|rollout|set|label|annotate|"
+          "exec|drain|cordon|uncordon|taint|replace|run|cp|debug|port-forward|proxy|auth|top|"
+          "events|attach|expose|autoscale|certificate|wait|diff|kustomize|plugin|config|api-\\w+|"
+          "explain|cluster-info|version|completion|alpha")
 # Programs that are kubectl under another name; `k` only before a kubectl verb.
-_KUBECTL = re.compile(
-    r"\b(?:kubectl(?:\.exe)?|oc|kubecolor|microk8s\s+kubectl|k3s\s+kubectl|k(?=\s+(?:get|"
-    r"describe|logs|delete|apply|create|edit|patch|scale|rollout|set|label|annotate|exec|drain|"
-    r"cordon|uncordon|taint|replace|run|cp|debug|port-forward|proxy|auth|top|events)\b))[\s`'\"]+",
-    re.I)
+_KUBECTL = re.compile(r"\b(?:kubectl(?:\.exe)?|oc|kubecolor|microk8s\s+kubectl|k3s\s+kubectl|"
+                      rf"k(?=\s+(?:{_VERBS})\b))[\s`'\"]+", re.I)
+_A_VERB = re.compile(rf"kubectl (?:-|(?:{_VERBS})\b)", re.I)  # a command, not the name
 # Verbs of kubectl that no step may ask for, even when the command around them does not parse.
 _REFUSED_VERBS = re.compile(r"\b(?:delete|apply\s+-[fk]|replace|exec|drain|cordon|taint|cp|"
                             r"debug|port-forward|attach)\b", re.I)
@@ -81,7 +83,8 @@ def prose_problem(text: str, judge: Callable[[str], str | None]) -> str | None:
     if _UNSAFE_ADVICE.search(text):
         return "it advises a change that weakens or destroys more than the root object"
     for embedded, sentence in _embedded(text):
-        problem = judge(embedded)
+        # "use kubectl to check" names the program; "kubectl get ..." is a command
+        problem = judge(embedded) if _A_VERB.match(embedded) else None
         if problem:
             return f"a command in it is refused: {problem}"
         verb = _REFUSED_VERBS.search(re.sub(r"[`'\"]", " ", sentence))

@@ -54,10 +54,11 @@ _TIGHTER = {"runasnonroot": True, "readonlyrootfilesystem": True,
             "allowprivilegeescalation": False, "privileged": False}
 
 _REDIRECTING = re.compile(
-    r"(?:HTTPS?|ALL|FTP|NO|GRPC)_PROXY|LD_\w+|DYLD_\w+|PYTHON(?:PATH|STARTUP|HOME|INSPECT|"
+    r"\w*_PROXY|\w*PROXY_(?:HOST|URL|ADDR\w*|COMMAND|SERVER)|LD_\w+|DYLD_\w+|PYTHON(?:PATH|STARTUP|HOME|INSPECT|"
     r"HTTPSVERIFY)|PERL5(?:LIB|OPT)|RUBY(?:OPT|LIB)|NODE_PATH|BASH_ENV|ENV|PROMPT_COMMAND|"
     r"GCONV_PATH|PATH|(?:REQUESTS|CURL)_CA_BUNDLE|SSL_CERT_(?:FILE|DIR)|NODE_EXTRA_CA_CERTS|"
-    r"GIT_SSL_NO_VERIFY|GIT_SSL_CAINFO")
+    r"GIT_SSL_NO_VERIFY|GIT_SSL_CAINFO|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN|"
+    r"\w*(?:CA_BUNDLE|CA_CERT|CA_FILE|CACERT|CA_PATH|TRUST_?STORE|SSL_ROOTS|ROOT_CAS?)\w*")
 _NODE_SAFE = re.compile(r"--(?:max-old-space-size|max-semi-space-size|stack-size)=\d+|"
                         r"--enable-source-maps|--trace-warnings|--unhandled-rejections=\w+|"
                         r"--dns-result-order=[\w-]+")
