@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster, Metrics
+from tools import Cluster, Metrics, Obj
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
@@ -38,7 +38,7 @@ from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .verdicts import holds_anything, undecided
 from .view import ClusterUnavailable, ClusterView
-from .workloads import pod_findings
+from .workloads import pod_findings, workload_ref
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "diagnose",
            "examine", "resolve"]
@@ -349,6 +349,28 @@ def _where(scope: Scope) -> str:
 
 def _healthy_checks(view: ClusterView) -> list[str]:
     pods = view.items("Pod")
-    return [f"{len(pods)} pods checked: none crash-looping, pending or unready",
-            f"{len(view.items('Node'))} nodes checked: all Ready, no pressure",
-            "no warning event newer than the pods' last restart"]
+    owners = sorted({ObjectRef.parse(workload_ref(view, p)).name for p in pods})
+    checked = [f"{len(pods)} pods checked: none crash-looping, pending or unready"
+               + (f" ({', '.join(owners[:6])}{', ...' if len(owners) > 6 else ''})"
+                  if owners else ""),
+               f"{len(view.items('Node'))} nodes checked: all Ready, no pressure",
+               "no warning event newer than the pods' last restart"]
+    old = _old_restarts(view, pods)
+    if old:
+        checked.append(f"restarts seen are old: {old}")
+    return checked
+
+
+def _old_restarts(view: ClusterView, pods: list[Obj]) -> str:
+    """The pods that restarted, with when they last did ("minio-1: 6, the last 3d ago")."""
+    told = []
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            count = status.get("restartCount") or 0
+            ended = ((status.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+            age = view.age_seconds(ended)
+            if count and age is not None:
+                when = f"{int(age // 86400)}d" if age >= 86400 else f"{int(age // 3600)}h" \
+                    if age >= 3600 else f"{int(age // 60)}m"
+                told.append(f"{meta(pod)['name']}: {count}, the last {when} ago")
+    return "; ".join(told[:4]) + ("; ..." if len(told) > 4 else "")
