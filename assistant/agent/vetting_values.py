@@ -67,7 +67,7 @@ _JAVA_VARS = re.compile(r"JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS|_JAVA_OPTIONS|\w*JA
 _JAVA_OPENING = re.compile(r"-agent(?:lib|path)|-javaagent|jdwp|-Xdebug|-Xrun|jmxremote|"
                            r"OnOutOfMemoryError|OnError|proxyHost|proxyPort|trustStore|"
                            r"keyStore|-Djava\.security|-Dlog4j|-Dcom\.sun", re.I)
-_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_PROFILE = re.compile(r"apparmor|seccomp|unconfined", re.I)
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
 _ADDRESS = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?P<host>\[[0-9a-f:.]+\]|"
                       r"[a-z0-9_.-]+)(?P<port>:\d+)?(?:[/?#]\S*)?$", re.I)
@@ -182,8 +182,11 @@ def _walk(path: list[str], value: Any, origins: frozenset[str], hosts: frozenset
     last = keys[-1] if keys else ""
     if isinstance(value, dict):
         if last in _FREE_MAPS:
-            return None if all(not isinstance(v, (dict, list)) for v in value.values()) \
-                else "it patches a label or resource map with nested values"
+            if any(isinstance(v, (dict, list)) for v in value.values()):
+                return "it patches a label or resource map with nested values"
+            if _PROFILE.search(" ".join(f"{k} {v}" for k, v in value.items())):
+                return "it loosens the security context"  # AppArmor or seccomp annotations
+            return None
         if last == "securitycontext":
             return _tighter(value)
         for key, item in value.items():
