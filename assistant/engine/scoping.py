@@ -41,7 +41,9 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
 _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:works?|working|is\s+(?:fine|ok|okay|up|healthy|green)|"
                    r"(?:is\s+)?[a-z]+ing\s+(?:fine|ok|okay|normally|just fine)|"
-                   r"looks?\s+(?:fine|ok|okay|healthy|green))\b")
+                   r"looks?\s+(?:fine|ok|okay|healthy|green)|"
+                   r"(?:[a-z]+\s+){1,6}?and\s+(?:still\s+)?works?\s+(?:fine|ok|okay|normally))\b")
+# (the last: "thumbnailer uses the same bucket and works fine": the one that works)
 MAX_WORDS = 12  # words of a question looked up as names
 _NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
 _TYPO = 85  # a name this close to a word is a typo of it ("chekout"); below, a guess
