@@ -34,6 +34,7 @@ from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
 from .positional_values import redact_positional
+from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
 from .spread_values import SpreadValues
@@ -66,7 +67,7 @@ def redact_text(text: str) -> str:
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
     text = _normalize(text)
-    if (not text.isascii() or "&#" in text or "%" in text or "\\" in text) \
+    if (not text.isascii() or "&" in text or "%" in text or "\\" in text) \
             and _DISGUISE_HINT.search(text):
         plain, starts = _undisguised(text)
         if plain != text:
@@ -222,9 +223,11 @@ def _normalize(text: str) -> str:
 # Cyrillic or Greek look-alikes), an HTML character reference, a percent-encoded letter.
 # And an escaped separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`).
 _DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]"
-                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]")
+                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]|&(?:quot|apos|lt|gt|equals|colon);")
 _DISGUISE = re.compile(r"[^\x00-\x7f]|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
-                       r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])")
+                       r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])"
+                       r"|&(?P<named>quot|apos|lt|gt|equals|colon);")  # HTML-escaped JSON, XML
+_NAMED_ENTITY = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "equals": "=", "colon": ":"}
 
 
 def _undisguised(text: str) -> tuple[str, list[int]]:
@@ -241,6 +244,8 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
         char = m.group()
         if len(char) == 1:
             plain = fold_char(char)
+        elif m.group("named"):
+            plain = _NAMED_ENTITY[m.group("named")]
         else:
             code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc"),
                        10 if m.group("dec") else 16)
@@ -318,6 +323,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
             keyed = has_key_hint(lower) or "identified" in lower
     original = text
     text = redact_credentials(text, lower)
+    text = redact_commands(text, lower if text is original else text.lower())
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     lower = lower if text is original else text.lower()
