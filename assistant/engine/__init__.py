@@ -61,6 +61,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
         read = {id(p) for p in pods}  # (a worker beside the web app) log the address?
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
+    if focus is not None and focus.kind == "PersistentVolumeClaim":  # a filling claim: what
+        read = {id(p) for p in pods}  # its neighbours log about it (Elasticsearch's master
+        said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)  # logs the
+                                     if id(p) not in read], limit=MAX_CLIENT_PODS)  # watermark)
     view.widen(sorted(namespaces_named(said)))
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))
