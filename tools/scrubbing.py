@@ -37,33 +37,51 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 # Subtrees the field rules above have already judged (with exemptions of their own), or that
-# hold only field names.
+# hold only field names. Below an object's top level (a custom resource's pod template, an
+# ExternalSecret's `spec.target.template.data`, a HelmRelease's values), maps under these names
+# are judged here as the field rules judge them.
 _JUDGED = frozenset({"labels", "annotations", "managedFields", "data", "stringData",
                      "binaryData", "matchLabels", LAST_APPLIED})
+_NEVER_JUDGED = frozenset({"managedFields", LAST_APPLIED})
+_MAPS = frozenset({"labels", "annotations", "matchLabels"})
 
 
-def _redact_leaves(value: Any) -> None:
+def _redact_leaves(value: Any, top: bool = True) -> None:
     """Every other string of the object, wherever it sits (PV and StorageClass `mountOptions`,
     `parameters`, CSI `volumeAttributes`, flexVolume options, probe paths `?token=`, Ingress
-    paths...): text redaction, and a map's value goes when its key says secret."""
+    paths...): text redaction, and a map's value goes when its key says secret. A `name`/`value`
+    pair anywhere (an Argo or Tekton step's env, a Helm `set`) is judged by its name. `top`: the
+    object itself, its `metadata` or a List's items, whose fields the rules above judged."""
     if type(value) is dict:
+        named, paired = value.get("name"), value.get("value")
+        if isinstance(named, str) and isinstance(paired, str):
+            value["value"] = _redact_named(named, paired)
         for key, item in value.items():
-            if key in _JUDGED:
+            if key in _NEVER_JUDGED or (top and key in _JUDGED) or (
+                    key == "value" and isinstance(named, str) and isinstance(paired, str)):
                 continue
-            if isinstance(item, str):
+            if key in _MAPS and type(item) is dict:
+                value[key] = _redact_map(item, annotations=key == "annotations")
+            elif key in ("data", "stringData") and type(item) is dict:
+                for field, data in item.items():
+                    if isinstance(data, str):
+                        item[field] = _redact_named(str(field), data)
+                    elif type(data) is dict or type(data) is list:
+                        _redact_leaves(data, top=False)
+            elif isinstance(item, str):
                 name = key.rpartition("/")[2] if isinstance(key, str) else ""
                 if name and sensitive_name(name) and is_secret_value(item):
                     value[key] = REDACTED
                 else:
                     value[key] = redact_value(item)
             elif type(item) is dict or type(item) is list:
-                _redact_leaves(item)
+                _redact_leaves(item, top=top and key in ("metadata", "items"))
     elif type(value) is list:
         for i, item in enumerate(value):
             if isinstance(item, str):
                 value[i] = redact_value(item)
             elif type(item) is dict or type(item) is list:
-                _redact_leaves(item)
+                _redact_leaves(item, top=top)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -80,16 +98,18 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _redact_in_place(obj: dict[str, Any]) -> None:
+def _redact_in_place(obj: dict[str, Any], *, secret: bool = False) -> None:
+    """`secret`: an item of a SecretList, whose items may carry neither `kind` nor `type`."""
+    kind = obj.get("kind")
     items = obj.get("items")
     if type(items) is list:
         for item in items:
             if type(item) is dict:
-                _redact_in_place(item)
-    kind = obj.get("kind")
+                _redact_in_place(item, secret=str(kind).lower() == "secretlist")
+    secret = secret or str(kind).lower() == "secret"
     _redact_metadata(obj.get("metadata"))
     has_data = any(type(obj.get(f)) is dict for f in ("data", "stringData", "binaryData"))
-    if kind == "Secret" or (kind is None and has_data and "type" in obj):
+    if secret or (kind is None and has_data and "type" in obj):
         for field in ("data", "stringData"):
             values = obj.get(field)
             if type(values) is dict:
@@ -105,6 +125,8 @@ def _redact_in_place(obj: dict[str, Any]) -> None:
         binary = obj.get("binaryData")
         if type(binary) is dict:
             obj["binaryData"] = {k: REDACTED for k in binary}
+    elif type(obj.get("data")) is dict:  # a ControllerRevision's template
+        _redact_leaves(obj["data"], top=False)
     for field in ("message", "note"):  # core/v1 and events.k8s.io/v1 events
         if isinstance(obj.get(field), str):
             obj[field] = redact_value(obj[field])
