@@ -323,7 +323,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
             keyed = has_key_hint(lower) or "identified" in lower
     original = text
     text = redact_credentials(text, lower)
-    text = redact_commands(text, lower if text is original else text.lower())
+    text = redact_commands(text, lower if text is original else text.lower(), keyed=keyed)
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     lower = lower if text is original else text.lower()

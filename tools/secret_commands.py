@@ -17,10 +17,14 @@ from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED, known_token, looks_random
 
 
-def redact_commands(text: str, lower: str) -> str:
-    """Each rule whose hint is in `lower`; `text` itself when none hides anything."""
-    for hint, pattern, judge in _RULES:
-        if hint.search(lower):
+def redact_commands(text: str, lower: str, *, keyed: bool = True) -> str:
+    """Each rule whose hint is in `lower`; `text` itself when none hides anything. `keyed`:
+    whether `lower` holds a key hint (`key_hints`), without which most rules have nothing to
+    find; the others are looked for first, one substring check each."""
+    if not keyed and not any(hint in lower for hint in _UNKEYED_HINTS):
+        return text  # most lines
+    for hints, pattern, judge in _RULES:
+        if any(hint in lower for hint in hints):
             text = pattern.sub(judge, text)
     return text
 
@@ -56,49 +60,52 @@ _LONG_KEY = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{20,}", re.IGNORECASE)
 _ARG = r"(?P<pw>[^\s\"'`|;&<>][^\s\"'`|;&]{0,1023})"
 _QUOTED = r"(?P<q>[\"'])(?P<pw>[^\"'\n]{1,1024})(?P=q)"
 _BEFORE = r"[^\n|;&]{0,512}?(?<=[ \t])"  # the program's other arguments, lazily
-_RULES: tuple[tuple[re.Pattern[str], re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(r"openssl"), re.compile(rf"\bopenssl[ \t]{_BEFORE}-k[ \t]+{_ARG}"), _hide(False)),
-    (re.compile(r"cqlsh"), re.compile(rf"\bcqlsh[ \t]{_BEFORE}-p[ \t]+{_ARG}"), _hide(False)),
-    (re.compile(r"zip"), re.compile(rf"\b(?:zip|zipcloak)[ \t]{_BEFORE}-P[ \t]+{_ARG}"),
+_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (("openssl",), re.compile(rf"\bopenssl[ \t]{_BEFORE}-k[ \t]+{_ARG}"), _hide(False)),
+    (("cqlsh",), re.compile(rf"\bcqlsh[ \t]{_BEFORE}-p[ \t]+{_ARG}"), _hide(False)),
+    (("zip",), re.compile(rf"\b(?:zip|zipcloak)[ \t]{_BEFORE}-P[ \t]+{_ARG}"),
      _hide(False)),
-    (re.compile(r"7z"), re.compile(rf"\b7z[ar]?[ \t]{_BEFORE}-p{_ARG}"), _hide(False)),
-    (re.compile(r"rdp"), re.compile(rf"\b[xw]freerdp3?[ \t]{_BEFORE}[/-]p:{_ARG}"),
+    (("7z",), re.compile(rf"\b7z[ar]?[ \t]{_BEFORE}-p{_ARG}"), _hide(False)),
+    (("rdp",), re.compile(rf"\b[xw]freerdp3?[ \t]{_BEFORE}[/-]p:{_ARG}"),
      _hide(False)),
-    (re.compile(r"lftp"), re.compile(rf"\blftp[ \t]{_BEFORE}-u[ \t]+[^\s,]{{1,128}},{_ARG}"),
+    (("lftp",), re.compile(rf"\blftp[ \t]{_BEFORE}-u[ \t]+[^\s,]{{1,128}},{_ARG}"),
      _hide(False)),
-    (re.compile(r"snmp"), re.compile(rf"\bsnmp\w{{0,16}}[ \t]{_BEFORE}-c[ \t]*{_ARG}"),
+    (("snmp",), re.compile(rf"\bsnmp\w{{0,16}}[ \t]{_BEFORE}-c[ \t]*{_ARG}"),
      _hide(True)),  # not the default community `public`
-    (re.compile(r"configure"),
+    (("configure",),
      re.compile(rf"\bconfigure[ \t]+set[ \t]+(?P<key>[\w.-]{{1,128}})[ \t]+{_ARG}"),
      _hide(False)),
-    (re.compile(r"login "),  # IMAP: `a1 LOGIN user pw`
+    (("login ",),  # IMAP: `a1 LOGIN user pw`
      re.compile(r"(?<![\w-])LOGIN[ \t]+[^\s\"']{1,128}[ \t]+(?P<pw>[^\s\"'][^\s]{0,1023})"
                 r"(?=[ \t]*$)", re.MULTILINE), _hide(True)),
-    (re.compile(r"pass "),  # FTP: `PASS pw`, the whole rest of the line
+    (("pass ",),  # FTP: `PASS pw`, the whole rest of the line
      re.compile(r"(?:^|(?<=[\s>:]))PASS[ \t]+(?P<pw>[^\s/]{4,1024})[ \t]*$", re.MULTILINE),
      _hide(True)),
-    (re.compile(r"auth "),  # Redis 6 ACL: `AUTH user pw`
+    (("auth ",),  # Redis 6 ACL: `AUTH user pw`
      re.compile(rf"(?<![\w-])AUTH[ \t]+[\w.@-]{{1,64}}[ \t]+{_ARG}(?=[ \t]*(?:$|\"|'))",
                 re.MULTILINE), _hide(True)),
-    (re.compile(r"set password"),
+    (("set password",),
      re.compile(rf"\bSET[ \t]+PASSWORD[ \t]+(?:FOR[ \t]+[^=\n]{{1,256}}?)?=[ \t]*"
                 rf"(?:PASSWORD[ \t]*\([ \t]*)?{_QUOTED}", re.IGNORECASE), _hide(False)),
-    (re.compile(r"userpassword|createuser"),
+    (("userpassword", "createuser"),
      re.compile(rf"\b(?:changeUserPassword|createUser)[ \t]*\([ \t]*([\"'])[^\"'\n]{{0,256}}\1"
                 rf"[ \t]*,[ \t]*{_QUOTED}"), _hide(False)),
-    (re.compile(r"(?:set|with|update|change)_?(?:password|secret|token|api_?key)\("),
+    (("password(", "secret(", "token(", "key("),
      re.compile(rf"\b(?:set|with|update|change)_?(?P<key>[A-Za-z]\w{{0,40}})\([ \t]*{_QUOTED}"
                 r"[ \t]*\)", re.IGNORECASE), _hide(True)),
-    (re.compile(r"[\[(][ \t]*[\"']"),  # `["password", "pw"]`, `("password", "pw")`
+    (('["', "['", '("', "('", '[ "', '( "'),  # `["password", "pw"]`, `("password", "pw")`
      re.compile(r"[\[(][ \t]*(?P<q0>[\"'])(?P<key>[\w.-]{1,64})(?P=q0)[ \t]*,[ \t]*"
                 r"(?P<q>[\"'])(?P<pw>[^\"'\n]{1,1024})(?P=q)[ \t]*[\])]"), _hide(True)),
-    (re.compile(r"sec-websocket-protocol"),
+    (("sec-websocket-protocol",),
      re.compile(r"(?i:sec-websocket-protocol)[ \t]*:[ \t]*(?:[\w.-]{1,64}[ \t]*,[ \t]*){0,8}?"
                 r"(?i:access[_-]?token|bearer|token|authorization)[ \t]*,[ \t]*"
                 r"(?P<pw>[^\s,]{1,4096})"), _hide(False)),
-    (re.compile(r"with-token"),
+    (("with-token",),
      re.compile(r"--with-token[ \t]*<<<?[ \t]*(?P<pw>[^\s\"'][^\s]{0,1023})"), _hide(False)),
-    (re.compile(r"://"),
+    (("@",),
      re.compile(r"(?P<head>\b[A-Za-z][\w+.-]{0,20}://)(?P<pw>[A-Za-z0-9_~-]{16,512})"
                 r"(?=(?::[^\s@/]{0,256})?@[\w.-])"), _url_user),
 )
+# The rules' hints that no key hint implies: program names, IMAP's LOGIN, a URL's user.
+_UNKEYED_HINTS = ("openssl", "cqlsh", "zip", "7z", "rdp", "lftp", "snmp", "login ", "createuser",
+                  "@")
