@@ -3,7 +3,8 @@ a program's own password flag (`openssl enc -k`, `cqlsh -p`, `zip -P`, `7z -p`, 
 `lftp -u user,pw`, SNMP's `-c`), `aws configure set <key> <value>`, IMAP `LOGIN u pw`, FTP
 `PASS pw`, Redis `AUTH user pw`, MySQL `SET PASSWORD ... = 'pw'`, MongoDB's
 `changeUserPassword("u", "pw")`, a setter or a pair in code (`setPassword("pw")`,
-`["password", "pw"]`), a token as a URL's user (`nats://TOKEN@nats:4222`) and in the websocket
+`["password", "pw"]`, PHP's `define('DB_PASSWORD', 'pw')` and `print_r`'s `[password] => pw`),
+a token as a URL's user (`nats://TOKEN@nats:4222`) and in the websocket
 subprotocol header. Each rule runs behind a cheap check on the lowercased line.
 """
 
@@ -93,9 +94,13 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], 
     (("password(", "secret(", "token(", "key("),
      re.compile(rf"\b(?:set|with|update|change)_?(?P<key>[A-Za-z]\w{{0,40}})\([ \t]*{_QUOTED}"
                 r"[ \t]*\)", re.IGNORECASE), _hide(True)),
-    (('["', "['", '("', "('", '[ "', '( "'),  # `["password", "pw"]`, `("password", "pw")`
+    # `["password", "pw"]`, `("password", "pw")`, PHP's `define( 'DB_PASSWORD', 'pw' )`
+    (('["', "['", '("', "('", '[ "', '( "', "[ '", "( '"),
      re.compile(r"[\[(][ \t]*(?P<q0>[\"'])(?P<key>[\w.-]{1,64})(?P=q0)[ \t]*,[ \t]*"
                 r"(?P<q>[\"'])(?P<pw>[^\"'\n]{1,1024})(?P=q)[ \t]*[\])]"), _hide(True)),
+    (("] =>",),  # PHP's print_r: `[password] => pw`
+     re.compile(r"\[(?P<key>[\w.-]{1,64})\][ \t]*=>[ \t]*(?P<pw>[^\s\[(][^\n]{0,1023}?)"
+                r"(?=[ \t]*$)", re.MULTILINE), _hide(True)),
     (("sec-websocket-protocol",),
      re.compile(r"(?i:sec-websocket-protocol)[ \t]*:[ \t]*(?:[\w.-]{1,64}[ \t]*,[ \t]*){0,8}?"
                 r"(?i:access[_-]?token|bearer|token|authorization)[ \t]*,[ \t]*"
