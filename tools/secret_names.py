@@ -95,6 +95,8 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
         return False
     if "".join(segs).endswith(_NAMED_SECRETS):
         return True
+    if broad and segs[-2:] == ["key", "id"] and segs[-3:-2] != ["access"]:
+        return False  # KEY_ID, KMS_KEY_ID, JWT_KEY_ID: which key, not the key (AWS's is)
     if broad:
         joined = "".join(seg for seg in segs if seg not in _NOT_STRONG)
         return (bool(_EXACT_BROAD.intersection(segs)) or any(w in joined for w in _STRONG)
@@ -157,6 +159,7 @@ def credential_shaped(value: str) -> bool:
     if len(v) < 6 or " " in v or not is_secret_value(v) or sum(map(str.isalpha, v)) < 3:
         return False  # a count, a Windows SID (`S-1-5-21-...`)
     if "/" in v or v.count(".") >= 2 or _DATE_LIKE.match(v) or _NAMEISH.fullmatch(v) or (
+            _CACHE_KEY.fullmatch(v)) or (
             _OBJECT_NAME.fullmatch(v) and not _HEX_RUN.search(v)):
         return False
     if v.isalpha():  # `CriticalAddonsOnly`, `AccessDeniedException`: words, not a key
@@ -166,6 +169,9 @@ def credential_shaped(value: str) -> bool:
 
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)*(?:ms|s|m|h|d|%)?$")
 _OBJECT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")  # checkout-7d9f8b6c4-x2k9p
+_CACHE_KEY = re.compile(  # a namespaced id: `orders:<uuid>`, `user:42:cart`
+    r"[a-z][\w-]{0,32}(?::[a-z][\w-]{0,32})*:(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\d+)"
+    r"(?::[a-z][\w-]{0,32})*", re.IGNORECASE)
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}")
 _NAMEISH = re.compile(r"[a-z]+(?:[-_][a-z]+)*(?:[-_.]\d+)?")
 
