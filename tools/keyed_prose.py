@@ -18,14 +18,14 @@ def redact_prose(text: str, lower: str) -> str:
     if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
         text = _PROSE_VALUE.sub(_redact_prose_value, text)
     if "/" in text and _PAIR_HINTS.search(lower):
-        text = _PAIR.sub(_redact_pair, text)
+        text = PAIR.sub(redact_pair, text)
     if "->" in text and '"' in text:
         text = _PLANNED.sub(_redact_planned, text)
     return text
 
 
 # "Default credentials: admin / Tr0ub4dor!", "Keycloak admin: admin / x": a user, then its password.
-_PAIR = re.compile(
+PAIR = re.compile(
     r"(?P<head>\b(?:credentials?|login|admin|account)[ \t]*:[ \t]*[\w.@-]{1,64}[ \t]*/[ \t]*)"
     r"(?P<pw>[^\s/\"'`][^\s]{3,255})(?![^\s])", re.IGNORECASE)
 _PAIR_HINTS = re.compile(r"(?:credentials?|login|admin|account)[ \t]*:")
@@ -34,7 +34,7 @@ _PLANNED = re.compile(r"(?P<key>[A-Za-z_][\w-]{0,127})[ \t]*=[ \t]*(?:\"[^\"\n]{
                       r"|\S{1,1024})[ \t]+->[ \t]+\"(?P<pw>[^\"\n]{1,1024})\"")
 
 
-def _redact_pair(m: re.Match[str]) -> str:
+def redact_pair(m: re.Match[str]) -> str:
     inner = m.group("pw").rstrip(".,;:)")
     if len(inner) < 6 or not CREDENTIAL_SHAPE.match(inner) or not is_secret_value(inner):
         return m.group()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .keyed_prose import CREDENTIAL_SHAPE
+from .keyed_prose import CREDENTIAL_SHAPE, redact_pair
+from .keyed_prose import PAIR as _PAIR
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED, known_token, looks_random
 
@@ -101,6 +102,30 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], 
     (("] =>",),  # PHP's print_r: `[password] => pw`
      re.compile(r"\[(?P<key>[\w.-]{1,64})\][ \t]*=>[ \t]*(?P<pw>[^\s\[(][^\n]{0,1023}?)"
                 r"(?=[ \t]*$)", re.MULTILINE), _hide(True)),
+    (("....",),  # HikariCP's configuration dump: `password........"pw"`
+     re.compile(r"\b(?P<key>[A-Za-z][\w-]{0,63})\.{4,}[ \t]*\"?(?P<pw>[^\"\s]{1,1024})"),
+     _hide(False)),
+    (("</name>",),  # XML-RPC: `<name>password</name><value><string>pw</string>`
+     re.compile(r"<name>(?P<key>[\w.-]{1,64})</name>[ \t]*<value>[ \t]*(?:<string>)?"
+                r"(?P<pw>[^<\n]{1,1024})<"), _hide(False)),
+    (("securestring",),  # PowerShell: `ConvertTo-SecureString 'pw' -AsPlainText`
+     re.compile(rf"(?i:convertto-securestring)[ \t]+(?:-String[ \t]+)?{_QUOTED}"),
+     _hide(False)),
+    (("sudo",),  # `echo pw | sudo -S ...`
+     re.compile(r"\becho[ \t]+(?P<pw>[^\s|;&]{1,1024})[ \t]*\|[ \t]*sudo[ \t]+(?:-\w+[ \t]+)*-S\b"),
+     _hide(True)),
+    (("net use",),  # Windows: `net use Z: \\server\share pw /user:admin`
+     re.compile(r"(?i:\bnet[ \t]+use)[ \t]+(?:[A-Za-z]:[ \t]+)?\\\\\S+[ \t]+"
+                r"(?P<pw>[^\s/][^\s]{0,1023})"),
+     _hide(True)),
+    (("rabbitmqctl",),
+     re.compile(rf"\brabbitmqctl[ \t]+(?:-\S+[ \t]+)*(?:add_user|change_password)[ \t]+\S+"
+                rf"[ \t]+{_ARG}"),
+     _hide(False)),
+    (("alias set",),  # MinIO's `mc alias set NAME URL ACCESS_KEY SECRET_KEY`
+     re.compile(rf"\bmc[ \t]+alias[ \t]+set[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+{_ARG}"),
+     _hide(False)),
+    (("login:",), _PAIR, redact_pair),  # "Default login: admin/pw" (no key hint)
     (("sec-websocket-protocol",),
      re.compile(r"(?i:sec-websocket-protocol)[ \t]*:[ \t]*(?:[\w.-]{1,64}[ \t]*,[ \t]*){0,8}?"
                 r"(?i:access[_-]?token|bearer|token|authorization)[ \t]*,[ \t]*"
@@ -113,4 +138,4 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], 
 )
 # The rules' hints that no key hint implies: program names, IMAP's LOGIN, a URL's user.
 _UNKEYED_HINTS = ("openssl", "cqlsh", "zip", "7z", "rdp", "lftp", "snmp", "login ", "createuser",
-                  "@")
+                  "@", "securestring", "sudo", "net use", "rabbitmqctl", "alias set", "login:")
