@@ -10,6 +10,7 @@ the incident file.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,8 +57,9 @@ def test_incident_on_snapshot_and_live(path: Path, tmp_path: Path,
     renamed = seed_scenario(incident)
     question = renamed.questions[0]
     for old, new in zip(incident.namespaces, renamed.namespaces, strict=True):
-        for quoted in (" {}", '"{}"', "`{}`"):  # prose, key="value", the Slack template's `value`
-            question = question.replace(quoted.format(old), quoted.format(new))
+        # as a whole name (prose, key="value", the Slack template's `value`, a first word):
+        # `orders-api` is a workload, `orders.cdc` a topic, neither the namespace `orders`
+        question = re.sub(rf"(?<![\w.-]){re.escape(old)}(?![\w-]|\.\w)", new, question)
     # The shared apiserver holds every test's namespaces: the live run sees only this
     # incident's, as a channel's allow-list would, and is otherwise asked the same question.
     live = diagnose(Restricted(readonly_cluster, renamed.namespaces), question)
