@@ -39,13 +39,19 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, [s for s in pods if id(s) in own] + [
             p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
-    if "autoscaler" in plan or any(s.match.signature.id == "queue-backlog" for s in said):
+    down = any(f.category in _CONSUMER_DOWN for f in found)  # a backlog behind a crash
+    if "autoscaler" in plan or (not intent.wants("crash") and not down and any(  # is the
+            s.match.signature.id == "queue-backlog" for s in said)):  # crash's, not scaling's
         added += _autoscaler(view, focus, intent, said)
     if focus is not None and focus.kind == "PersistentVolumeClaim" and any(
             a in _FILLING for a in intent.alerts):
         added += _filling_claim(focus, intent.text)
     return [f for f in added if (f.object, f.category) not in
             {(g.object, g.category) for g in found}]
+
+
+_CONSUMER_DOWN = ("dependency_unreachable", "app_exception", "oom_killed", "missing_env",
+                  "credentials_rejected", "bad_command", "image_pull", "init_container")
 
 
 def cpu_milli(value: object) -> int | None:
