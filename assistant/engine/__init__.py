@@ -95,11 +95,13 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings += drain_blocks(view, findings)
     hood = neighbourhood(view, focus) if focus is not None else None
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
-    unready = {f.object for f in findings if f.category in ("readiness_probe", "liveness_probe")}
+    probed = [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]
+    unready = {f.object for f in probed} | {r for f in probed for r in f.related}
     if quiet or not intent.health or unready:  # and why unready pods say they are not ready
         known = {(f.object, c) for f in findings for c in (f.category, f.facts.get("absorbed"))}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
-                     and (quiet or not intent.health or f.object in unready)]
+                     and (quiet or not intent.health or f.object in unready
+                          or any(r in unready for r in f.related))]  # (a claim they mount)
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
