@@ -45,6 +45,7 @@ _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:[a-z]+\s+){1,6}?and\s+(?:still\s+)?works?\s+(?:fine|ok|okay|normally))\b")
 # (the last: "thumbnailer uses the same bucket and works fine": the one that works)
 MAX_WORDS = 12  # words of a question looked up as names
+MAX_PAIRS = 6  # pairs of adjacent words looked up as one hyphenated name
 _NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
 _TYPO = 85  # a name this close to a word is a typo of it ("chekout"); below, a guess
 _CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
@@ -91,6 +92,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
     words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
                                and len(w) > 2 and w not in fine))
+    for first, pair in reversed(_joined(box, tokens, namespace)):  # "order worker" is
+        at = words.index(first) if first in words else len(words)  # order-worker, where
+        words.insert(at, pair)  # the question says it
     asked = [m.lower() for m in _ABOUT.findall(text)]  # "what's wrong with keycloak": the
     words = [w for w in words if w in asked] + [w for w in words if w not in asked]  # subject
     named_ns = [*mentioned, *([namespace] if namespace else [])]
@@ -138,6 +142,19 @@ def resolve(cluster: Cluster, question: str, target: str | None,
 
 _ABOUT = re.compile(r"\b(?:wrong|up|going on|happening|the matter|the problem|the issue)\s+"
                     r"with\s+(?:the\s+|my\s+|our\s+)?([a-z0-9][a-z0-9-]*[a-z0-9])", re.I)
+
+
+def _joined(box: Toolbox, tokens: list[str], namespace: str | None) -> list[tuple[str, str]]:
+    """(first word, name) for two adjacent words that together are an object's whole name
+    ("order worker" for order-worker), looked up for a few pairs only."""
+    pairs = [(a, f"{a}-{b}") for a, b in zip(tokens, tokens[1:], strict=False)
+             if a not in _STOP and b not in _STOP and len(a) > 2 and len(b) > 2][:MAX_PAIRS]
+    found = []
+    for first, pair in pairs:
+        looked = box.find(pair, namespace=namespace)
+        if looked.ok and any(m.name == pair for m in looked.matches):
+            found.append((first, pair))
+    return found
 
 
 def _typo_of(word: str, names: list[str]) -> bool:
