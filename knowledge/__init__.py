@@ -19,13 +19,13 @@ from .provisioning import DEFAULT_MODEL_DIR
 from .remedies import RemedyStep, remedies
 from .retrieval import Hit, Mode, RunbookIndex, SearchResult, lexical_index, open_index
 from .runbooks import Library, Runbook, read_library
-from .signatures import Signature, SignatureMatch, best_match, match_line, signatures
+from .signatures import Signature, SignatureMatch, best_match, match_line, seconding, signatures
 from .store import IndexReport, StoreLocation
 
 __all__ = [
     "DEFAULT_MODEL_DIR", "BadQuery", "Hit", "IndexReport", "IndexUnreadable", "KnowledgeError",
     "Library", "Mode", "ModelUnavailable", "RemedyStep", "Runbook", "RunbookIndex", "SearchResult",
     "Signature", "SignatureMatch", "SourceMissing", "StoreError", "StoreLocation",
-    "StoreUnreachable", "best_match", "index_runbooks", "lexical_index", "match_line",
+    "StoreUnreachable", "best_match", "index_runbooks", "lexical_index", "match_line", "seconding",
     "open_index", "read_library", "remedies", "signatures",
 ]

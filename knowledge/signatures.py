@@ -85,6 +85,15 @@ def _names_host(found: SignatureMatch) -> bool:
     return found.target is not None or _HOST.search(found.line) is not None
 
 
+def seconding(best: SignatureMatch, matched: list[SignatureMatch]) -> SignatureMatch | None:
+    """The last of `matched` that another signature recognises as the same kind of failure as
+    `best`: the server's refusal (`AuthenticationFailed`) beside the specific reason (the
+    signed token expired, the key signs differently), shown with it."""
+    others = [m for m in matched if m.signature.category == best.signature.category
+              and m.signature.id != best.signature.id and m.line != best.line]
+    return others[-1] if others else None
+
+
 def best_match(lines: list[str]) -> SignatureMatch | None:
     """The most telling match over several lines: highest priority, then one that names the
     dependency (host:port), then the latest line."""

@@ -56,15 +56,14 @@ def analyze(view: ClusterView, focus: Target | None = None,
     intent = intent or Intent(symptoms=(), health=True)
     pods = target_pods(view, focus) if focus is not None else view.items("Pod")
     said = what_logs_say(view, pods)
-    if focus is not None and any(s.category == "dependency_unreachable" and not s.target
-                                 for s in said):  # refused, no address: do its neighbours
-        read = {id(p) for p in pods}  # (a worker beside the web app) log the address?
+    if focus is not None and (focus.kind == "PersistentVolumeClaim" or any(
+            s.category == "dependency_unreachable" and not s.target for s in said)):
+        # what the namespace's other pods log: the address a refused call does not name (the
+        # worker beside the web app logs its broker's URL), or a filling claim's state
+        # (Elasticsearch's master logs the watermark of the node that mounts it)
+        read = {id(p) for p in pods}
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
-    if focus is not None and focus.kind == "PersistentVolumeClaim":  # a filling claim: what
-        read = {id(p) for p in pods}  # its neighbours log about it (Elasticsearch's master
-        said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)  # logs the
-                                     if id(p) not in read], limit=MAX_CLIENT_PODS)  # watermark)
     view.widen(sorted(namespaces_named(said)))
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))

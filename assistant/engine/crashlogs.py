@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from knowledge import SignatureMatch, best_match, match_line
+from knowledge import SignatureMatch, best_match, match_line, seconding
 from tools import Obj
 from tools.logs import LogExcerpt, is_error_line
 from tools.summaries import meta
@@ -33,19 +33,13 @@ def log_cause(view: ClusterView, pod: Obj, container: str) -> SignatureMatch | N
     return None
 
 
-def seconding(view: ClusterView, pod: Obj, container: str,
-              cause: SignatureMatch) -> SignatureMatch | None:
-    """Another line of the log that `cause` came from, recognised as the same kind of failure
-    by another signature: the server's refusal (`AuthenticationFailed`) beside the specific
-    reason (the signed token expired), shown with it."""
+def seconding_line(view: ClusterView, pod: Obj, container: str,
+                   cause: SignatureMatch) -> SignatureMatch | None:
+    """`knowledge.seconding` over the log that `cause` came from."""
     for log in excerpts(view, pod, container):
         lines = [line.text for line in log.errors] + [line.text for line in log.tail[-5:]]
-        if cause.line not in lines:
-            continue
-        others = [found for found in map(match_line, lines) if found is not None
-                  and found.signature.category == cause.signature.category
-                  and found.signature.id != cause.signature.id]
-        return others[-1] if others else None
+        if cause.line in lines:
+            return seconding(cause, [m for m in map(match_line, lines) if m is not None])
     return None
 
 

@@ -14,7 +14,7 @@ from .crashlogs import (
     dependency_in_log,
     frame_after,
     log_cause,
-    seconding,
+    seconding_line,
     server_in_log,
     telling_lines,
 )
@@ -276,7 +276,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     if cause:
         evidence.append(Evidence(source=source,  # type: ignore[arg-type]
                                  object=f"{ref}/{name}", detail=cause.line.strip()))
-        second = seconding(view, pod, name, cause) if source == "log" else None
+        second = seconding_line(view, pod, name, cause) if source == "log" else None
         if second is not None:
             evidence.append(Evidence(source="log", object=f"{ref}/{name}",
                                      detail=second.line.strip()))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from knowledge import SignatureMatch, match_line
+from knowledge import SignatureMatch, match_line, seconding
 from tools import Obj
 from tools.logs import CONTEXT_LINES, CONTINUATION, LogExcerpt, LogLine, is_error_line, shape
 from tools.summaries import meta
@@ -130,8 +130,7 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                         _named_before(best[1], log)
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and _over(best[1], log), hint=hint,
-                                     context=_context(best[0], log) + _seconding(best[0],
-                                                                                 matched)))
+                                     context=_context(best[0], log) + _also(best[0], matched)))
     return said
 
 
@@ -205,12 +204,9 @@ def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
     return tuple(list(kept.values())[:3])
 
 
-def _seconding(best: SignatureMatch, matched: list[SignatureMatch]) -> tuple[str, ...]:
-    """The last line another signature recognises as the same kind of failure: the server's
-    refusal (`AuthenticationFailed`) beside the specific reason (the key signs differently)."""
-    others = [m.line.strip() for m in matched if m.signature.category == best.signature.category
-              and m.signature.id != best.signature.id and m.line != best.line]
-    return (others[-1],) if others else ()
+def _also(best: SignatureMatch, matched: list[SignatureMatch]) -> tuple[str, ...]:
+    second = seconding(best, matched)
+    return (second.line.strip(),) if second else ()
 
 
 def _recurring(found: tuple[SignatureMatch, LogLine], best: tuple[SignatureMatch, LogLine]) -> bool:
