@@ -66,3 +66,16 @@ def test_incident_on_snapshot_and_live(path: Path, tmp_path: Path,
     ok, why = verdict(renamed.expect, live)
     assert ok, f"live: {why}\n{live.summary}"
     assert first is not None and live.healthy == first.healthy
+
+
+def test_recovered_errors_answer_only_the_question_that_quotes_them(tmp_path: Path) -> None:
+    """Old restarts and start-up errors the app says it recovered from are "history" when the
+    question quotes them; a question about some other failure is not answered by them."""
+    incident = load(INCIDENT_DIR / "baremetal-minio-old-restarts-scary-logs.yaml")
+    snapshot = tools.open_cluster(snapshot=write_snapshot_dir(incident, tmp_path / "snap"))
+    quoted = diagnose(snapshot, "minio keeps logging 'connection refused', is it broken?")
+    assert quoted.healthy and "history" in quoted.summary
+    assert "recovered" in quoted.summary
+    other = diagnose(snapshot, "why is checkout failing with 502 errors in storage?")
+    assert "history" not in other.summary
+    assert not other.healthy

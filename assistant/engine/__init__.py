@@ -28,6 +28,7 @@ from .clients import (
 from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
+from .history import healthy_checks, history
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
 from .measured import with_numbers
@@ -258,7 +259,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
                      f"{nearby.object} directly; it is the only problem in its namespace")
     if not ranked and not intent.health and _ran_on_schedule(view, scope, intent):
         intent = replace(intent, health=True)  # its Jobs run and succeed: that is seen whole
-    if not ranked and (not intent.health or not holds_anything(view)):
+    past = history(view, scope, intent) if not ranked and not intent.health else []
+    if not ranked and not past and (not intent.health or not holds_anything(view)):
         return undecided(question, scope, view, findings, intent, notes)
     if not ranked:
         others = len(findings)
@@ -267,9 +269,12 @@ def compose(question: str, scope: Scope, view: ClusterView,
         prefix = f"{scope.note}. " if scope.note else ""
         summary = (f"{prefix}{where} looks healthy: every pod is running and ready, and no "
                    f"current warning explains a failure.{extra}")
+        if past:
+            summary = (f"{prefix}{where}: healthy now; what you describe is history: "
+                       f"{'; '.join(past)}. Every pod is running and ready.{extra}")
         return Diagnosis(question=question, target=scope.target, healthy=True, summary=summary,
                          root_cause=None, evidence=[], remediation=[], confidence=0.8,
-                         ruled_out=_healthy_checks(view), findings=findings, notes=notes)
+                         ruled_out=healthy_checks(view), findings=findings, notes=notes)
     root = ranked[0]
     chain = [f for f in relevant if f is not root and _chain_root(f, by_object) is root]
     if scope.target is not None:  # the symptom is what the question is about, if it shows one
@@ -350,32 +355,3 @@ def _where(scope: Scope) -> str:
     if len(scope.namespaces) == 1:
         return f"namespace {scope.namespaces[0]}"
     return f"{len(scope.namespaces)} namespaces"
-
-
-def _healthy_checks(view: ClusterView) -> list[str]:
-    pods = view.items("Pod")
-    owners = sorted({ObjectRef.parse(workload_ref(view, p)).name for p in pods})
-    checked = [f"{len(pods)} pods checked: none crash-looping, pending or unready"
-               + (f" ({', '.join(owners[:6])}{', ...' if len(owners) > 6 else ''})"
-                  if owners else ""),
-               f"{len(view.items('Node'))} nodes checked: all Ready, no pressure",
-               "no warning event newer than the pods' last restart"]
-    old = _old_restarts(view, pods)
-    if old:
-        checked.append(f"restarts seen are old: {old}")
-    return checked
-
-
-def _old_restarts(view: ClusterView, pods: list[Obj]) -> str:
-    """The pods that restarted, with when they last did ("minio-1: 6, the last 3d ago")."""
-    told = []
-    for pod in pods:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
-            count = status.get("restartCount") or 0
-            ended = ((status.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
-            age = view.age_seconds(ended)
-            if count and age is not None:
-                when = f"{int(age // 86400)}d" if age >= 86400 else f"{int(age // 3600)}h" \
-                    if age >= 3600 else f"{int(age // 60)}m"
-                told.append(f"{meta(pod)['name']}: {count}, the last {when} ago")
-    return "; ".join(told[:4]) + ("; ..." if len(told) > 4 else "")

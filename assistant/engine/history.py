@@ -1,0 +1,103 @@
+"""What a question quotes that is history: restarts that ended long ago, errors the app logged
+before it said it recovered ("Drive ... is back online"). Asked about those, the answer is
+"healthy now", with when they happened, not "could not tell" (a healthy cluster with scary logs).
+
+Only what the question itself quotes counts: a word of an old error line, or restarts when it
+speaks of restarts. An old recovered error never answers "why is checkout failing?".
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.symptoms import Intent
+from tools import Obj
+from tools.refs import ObjectRef
+from tools.summaries import meta
+
+from .reading import what_logs_say
+from .relevance import target_pods
+from .scoping import Scope
+from .view import ClusterView
+from .workloads import workload_ref
+
+OLD_SECONDS = 3600  # a restart that ended an hour ago, the container running since, is history
+_SHOWN = {"crash", "errors", "network", "timeouts", "storage", "dns"}  # restarts or log lines
+_RESTARTS = re.compile(r"\b(?:restart\w*|crash\w*|bounc\w*|oom\w*|reboot\w*)\b")
+_WORDS = re.compile(r"[a-z][a-z0-9-]{3,}")
+_PLAIN = {"error", "errors", "logs", "full", "everywhere", "again", "still", "these", "those",
+          "what", "why", "with", "from", "have", "does", "this", "that", "there", "seeing",
+          "getting", "pods", "pod", "namespace", "cluster", "failing", "failed", "fails",
+          "failure", "broken", "down", "healthy", "okay", "losing", "lost", "data", "check"}
+
+
+def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
+    """What the question asks about, told as history ("minio-1: 6 restarts, the last 3d ago"),
+    or nothing when any of it is current or the question quotes none of it."""
+    if not intent.symptoms or not set(intent.symptoms) <= _SHOWN:
+        return []
+    pods = target_pods(view, scope.target) if scope.target else view.items("Pod")
+    if not pods or not all(_running_ready(p) for p in pods):
+        return []
+    told: list[str] = []
+    restarts = _old_restarts(view, pods, recent=True)
+    if restarts is None:  # one restarted within the hour: that is not history
+        return []
+    if restarts and _RESTARTS.search(intent.text):
+        told.append(f"the restarts are old ({restarts})")
+    said = [s for s in what_logs_say(view, pods) if not s.previous]
+    if any(not s.over for s in said):
+        return []
+    quoted = set(_WORDS.findall(intent.text)) - _PLAIN - _names(view, pods)
+    for item in said:
+        if quoted & set(_WORDS.findall(item.match.line.lower())):
+            told.append(f"{meta(item.pod)['name']} logged \"{item.match.line.strip()[:160]}\" "
+                        "and said it recovered after it")
+            break
+    return told
+
+
+def _names(view: ClusterView, pods: list[Obj]) -> set[str]:
+    """Pod and workload names: naming the thing asked about quotes none of its log lines."""
+    names = {meta(p)["name"] for p in pods} | {ObjectRef.parse(workload_ref(view, p)).name
+                                               for p in pods}
+    return {part for name in names for part in [name, *name.split("-")]}
+
+
+def _running_ready(pod: Obj) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and all(
+        c.get("ready") for c in status.get("containerStatuses") or [])
+
+
+def healthy_checks(view: ClusterView) -> list[str]:
+    """What a "healthy" answer checked, in words, with the restarts it saw and when."""
+    pods = view.items("Pod")
+    owners = sorted({ObjectRef.parse(workload_ref(view, p)).name for p in pods})
+    checked = [f"{len(pods)} pods checked: none crash-looping, pending or unready"
+               + (f" ({', '.join(owners[:6])}{', ...' if len(owners) > 6 else ''})"
+                  if owners else ""),
+               f"{len(view.items('Node'))} nodes checked: all Ready, no pressure",
+               "no warning event newer than the pods' last restart"]
+    old = _old_restarts(view, pods)
+    if old:
+        checked.append(f"restarts seen are old: {old}")
+    return checked
+
+
+def _old_restarts(view: ClusterView, pods: list[Obj], recent: bool = False) -> str | None:
+    """The pods that restarted, with when they last did ("minio-1: 6, the last 3d ago");
+    with `recent`, None when one did within OLD_SECONDS."""
+    told = []
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            count = status.get("restartCount") or 0
+            ended = ((status.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+            age = view.age_seconds(ended)
+            if count and recent and (age is None or age < OLD_SECONDS):
+                return None
+            if count and age is not None:
+                when = f"{int(age // 86400)}d" if age >= 86400 else f"{int(age // 3600)}h" \
+                    if age >= 3600 else f"{int(age // 60)}m"
+                told.append(f"{meta(pod)['name']}: {count}, the last {when} ago")
+    return "; ".join(told[:4]) + ("; ..." if len(told) > 4 else "")
