@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster, Metrics, Obj
+from tools import Cluster, Metrics
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
@@ -39,7 +39,7 @@ from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .verdicts import holds_anything, undecided
 from .view import ClusterUnavailable, ClusterView
-from .workloads import pod_findings, workload_ref
+from .workloads import pod_findings
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "diagnose",
            "examine", "resolve"]
