@@ -89,8 +89,43 @@ def telling_lines(view: ClusterView, pod: Obj, container: str) -> list[str]:
     if not errors:  # no line says "error": a failed run's last words are its reason
         return [t.strip() for t in lines if t.strip() and not _FRAME.match(t)][-2:]
     said = errors[-2:]
+    record = _record_of(view, pod, container, said[-1])
+    if record:  # one error told over indented lines: the record, whole, is what it says
+        return [record]
     detail = _detail_after(view, pod, container, said[-1])
     return [*said, *detail]
+
+
+RECORD_CHARS = 320  # a folded record longer than this is cut: its head says what failed
+
+
+def _record_of(view: ClusterView, pod: Obj, container: str, error: str) -> str | None:
+    """An error logged as one record over indented lines (Vault's "error authenticating:"
+    then `| Code: 403. Errors: | * service account name not authorized`), folded into one
+    line from its unindented head to its last indented line; None when `error` is no part
+    of such a record."""
+    for log in excerpts(view, pod, container):
+        kept = {line.number: line.text for line in log.tail}
+        at = next((n for n, t in kept.items() if t.strip() == error), None)
+        if at is None:
+            continue
+        start = at
+        while start - 1 in kept and _indented(kept[start]) and kept[start - 1].strip():
+            start -= 1
+        end = at
+        while end + 1 in kept and _indented(kept[end + 1]):
+            end += 1
+        body = [kept[n].strip().lstrip("|*- ").strip() for n in range(start + 1, end + 1)]
+        if _indented(kept[start]) or len(body) < 2 or any(_FRAME.match(kept[n])
+                                                          for n in range(start, end + 1)):
+            return None
+        folded = " ".join([kept[start].strip(), *(b for b in body if b)])
+        return folded if len(folded) <= RECORD_CHARS else folded[:RECORD_CHARS] + " [...]"
+    return None
+
+
+def _indented(text: str) -> bool:
+    return text[:1] in (" ", "\t") and bool(text.strip())
 
 
 _NEW_RECORD = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d|\[|\{|[IWEF]\d{4}|"

@@ -57,7 +57,7 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
                      != "Succeeded"])
         name = ObjectRef.parse(ref).name
         evidence = [e for _, i in entries[:3] for e in i.evidence][:6]
-        explanation = issue.explanation + _images_differ([p for p, _ in entries], pods_of[ref])
+        explanation = issue.explanation + _differs([p for p, _ in entries], pods_of[ref])
         findings.append(Finding(
             category=category, object=ref,
             summary=pods_summary(name, category, len(entries), max(total, len(entries))),
@@ -83,22 +83,29 @@ def _job_completed(view: ClusterView, pod: Obj) -> bool:
         for c in (found.get("status") or {}).get("conditions") or [])
 
 
-def _images_differ(failing: list[Obj], all_pods: list[Obj]) -> str:
-    """When only some pods fail and they run other images than the healthy ones (a new
-    version rolling out), say so: the version is the lead."""
+def _differs(failing: list[Obj], all_pods: list[Obj]) -> str:
+    """When only some pods fail and they run another image or as another ServiceAccount than
+    the healthy ones (a new version rolling out, a chart that renamed the account), say so:
+    the difference is the lead."""
     healthy = [p for p in all_pods if p not in failing]
     if not healthy:
         return ""
-    bad, good = _images(failing), _images(healthy)
-    if not bad or bad == good:
-        return ""
-    return (f"; the failing pods run {', '.join(sorted(bad - good))}, the healthy ones "
-            f"{', '.join(sorted(good - bad))}")
+    told = ""
+    for what, of in (("run", _images), ("run as ServiceAccount", _accounts)):
+        bad, good = of(failing), of(healthy)
+        if bad and good and bad != good:
+            told += (f"; the failing pods {what} {', '.join(sorted(bad - good))}, the healthy "
+                     f"ones {', '.join(sorted(good - bad))}")
+    return told
 
 
 def _images(pods: list[Obj]) -> set[str]:
     return {str(c.get("image")) for p in pods
             for c in (p.get("spec") or {}).get("containers") or []}
+
+
+def _accounts(pods: list[Obj]) -> set[str]:
+    return {str((p.get("spec") or {}).get("serviceAccountName") or "default") for p in pods}
 
 
 def pods_summary(workload: str, category: str, affected: int, total: int) -> str:
