@@ -69,6 +69,10 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
              for line in [*log.head, *log.errors, *log.tail]]
     if not lines:
         return None
+    scheme = _scheme_mismatch(view, pod, which, str(action.get("scheme") or "HTTP"), port,
+                              lines) if "httpGet" in (spec.get(which) or {}) else None
+    if scheme:
+        return scheme
     if path and _answered(view, pod, path, which, lines):
         return None  # the probe reached the app, which answered: path and port are right
     if port.isdigit():
@@ -105,6 +109,40 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
 
 
 _STATUS = re.compile(r"statuscode: (\d{3})")
+_TLS_SERVED = re.compile(r"\b(?:listen(?:ing|s)?|serving|started|bound)\b[^\n]*?\b(?:https|tls)\b|"
+                         r"\b(?:https|tls)\b[^\n]*?\b(?:listen(?:ing|s)?|serving|started)\b",
+                         re.IGNORECASE)
+_PLAIN_TO_TLS = ("statuscode: 400", "http request to an https server")
+_TLS_TO_PLAIN = ("server gave http response to https client", "first record does not look like")
+
+
+def _scheme_mismatch(view: ClusterView, pod: Obj, which: str, scheme: str, port: str,
+                     lines: list[str]) -> dict[str, str] | None:
+    """The probe speaks plain HTTP to a port the app serves TLS on (answered 400, "Client sent
+    an HTTP request to an HTTPS server"), or HTTPS to a plain one."""
+    kind = "readiness" if which == "readinessProbe" else "liveness"
+    said = [str(e.get("message") or "").lower()
+            for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
+            if kind in str(e.get("message") or "").lower()]
+    if scheme.upper() == "HTTP" and any(m in s for s in said for m in _PLAIN_TO_TLS):
+        line = next((t for t in lines if _serves_tls(t, port)), None)
+        if line:
+            answer = "400" if any("statuscode: 400" in s for s in said) else "an error"
+            return {"probe_where": f"plain HTTP on port {port}", "served_how": "serves HTTPS "
+                    f"there, and answers the kubelet's plain request with {answer}",
+                    "serves_scheme": "HTTPS", "probe_scheme": "HTTP", "probe_port": port,
+                    "line": line.strip()}
+    if scheme.upper() == "HTTPS" and any(m in s for s in said for m in _TLS_TO_PLAIN):
+        return {"probe_where": f"HTTPS on port {port}", "served_how": "serves plain HTTP there",
+                "serves_scheme": "HTTP", "probe_scheme": "HTTPS", "probe_port": port,
+                "line": next(m for m in said if any(t in m for t in _TLS_TO_PLAIN))}
+    return None
+
+
+def _serves_tls(line: str, port: str) -> bool:
+    """The line says the app serves TLS, on the probe's port when it names one."""
+    listen = _LISTEN.search(line)
+    return bool(_TLS_SERVED.search(line)) and (listen is None or listen.group(1) == port)
 
 
 def _answered(view: ClusterView, pod: Obj, path: str, which: str, lines: list[str]) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tools import Obj
+from tools.ownership import top_owner
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
@@ -20,9 +21,49 @@ _MISSING_KEY = re.compile(r"non-existent config key: ([\w.-]+)")
 _MOUNT_FAILED = re.compile(r'MountVolume\.SetUp failed for volume "([\w.-]+)" ?: ?(.+)')
 
 
+_MULTI_ATTACH = re.compile(r'Multi-Attach error for volume "([\w.-]+)".*?used by pod\(s\) '
+                           r'([\w.-]+(?:, ?[\w.-]+)*)')
+
+
+def attach_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None:
+    """A new pod of a rolling update stuck in ContainerCreating because a pod of the old
+    version still holds its ReadWriteOnce volume on another node (Multi-Attach error): the old
+    pod stays until the new one is ready, so neither moves. The strategy is the cause."""
+    namespace = meta(pod).get("namespace")
+    owner = top_owner(pod, view.find)
+    for event in view.events_for("Pod", meta(pod)["name"], namespace):
+        found = _MULTI_ATTACH.search(event.get("message") or "")
+        if event.get("reason") != "FailedAttachVolume" or not found or owner is None:
+            continue
+        holders = [h for h in (view.find("Pod", n.strip(), namespace)
+                               for n in found.group(2).split(",")) if h is not None]
+        held = next((h for h in holders if top_owner(h, view.find) == owner), None)
+        if held is None:
+            continue
+        claim = next((meta(c)["name"] for c in view.items("PersistentVolumeClaim", namespace)
+                      if (c.get("spec") or {}).get("volumeName") == found.group(1)),
+                     found.group(1))
+        node = (held.get("spec") or {}).get("nodeName") or "another node"
+        return PodIssue(
+            "rollout_stuck",
+            f"the new pod cannot start: volume {found.group(1)} (claim {claim}, "
+            f"ReadWriteOnce) is still attached for {meta(held)['name']}, a pod of the old "
+            f"version on {node} (Multi-Attach error); a rolling update keeps the old pod until "
+            "the new one is ready, so the rollout waits forever",
+            [Evidence(source="event", object=pod_ref(pod),
+                      detail=f"FailedAttachVolume: {event.get('message')}")],
+            0.9, container=container,
+            detail={"container": container, "rwo_claim": claim, "holder": meta(held)["name"]})
+    return None
+
+
 def mount_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None:
     """A container stuck in ContainerCreating because a ConfigMap or Secret volume cannot be
-    mounted: the object or the key its items name does not exist."""
+    mounted: the object or the key its items name does not exist; or because an old pod of
+    the same rollout holds its volume (`attach_issue`)."""
+    held = attach_issue(view, pod, container)
+    if held is not None:
+        return held
     events = view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
     for event in events:
         found = _MOUNT_FAILED.search(event.get("message") or "")
