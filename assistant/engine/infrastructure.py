@@ -11,6 +11,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .labels import closest_labels
 from .pod_issues import pod_ref
 from .view import ClusterView
 from .workloads import SEVERITY, object_ref, workload_ref
@@ -96,7 +97,8 @@ def service_findings(view: ClusterView) -> list[Finding]:
                     confidence=0.85, impact=SEVERITY["service_no_endpoints"],
                     related=[owner]))
                 continue
-            closest, owner = _closest_labels(view, ns, selector)
+            closest, carrier = closest_labels(view, ns, selector)
+            owner = workload_ref(view, carrier) if carrier is not None else None
             findings.append(Finding(
                 category="service_selector_mismatch", object=ref,
                 summary=f"service {meta(service)['name']} selects no pod",
@@ -155,32 +157,6 @@ def _corrected(selector: dict[str, str], label: str) -> str:
         return label
     fixed[key] = value
     return ",".join(f"{k}={v}" for k, v in fixed.items())
-
-
-def _closest_labels(view: ClusterView, namespace: str | None,
-                    selector: dict[str, str]) -> tuple[str, str | None]:
-    """The pod label nearest to the selector's, and the workload of the pod that carries it."""
-    from rapidfuzz import fuzz
-
-    best, best_score, owner = "", 0.0, None
-    for pod in view.items("Pod", namespace):
-        labels = meta(pod).get("labels") or {}
-        for key, value in labels.items():
-            if str(selector.get(key)) == str(value):
-                continue  # this label already matches: not what differs
-            others = {k: v for k, v in selector.items() if k != key}
-            if key in selector and others and all(str(labels.get(k)) == str(v)
-                                                  for k, v in others.items()):
-                if best_score < 80:  # the pods match every key but this one: its value moved
-                    best, best_score, owner = f"{key}={value}", 80.0, workload_ref(view, pod)
-                continue
-            for want_key, want in selector.items():
-                score = float(fuzz.ratio(f"{want_key}={want}", f"{key}={value}"))
-                if str(value) == str(want) and key != want_key:  # relabelled: `app` became
-                    score = max(score, 85.0)  # `app.kubernetes.io/name`, the value kept
-                if score > best_score and score >= 70:
-                    best, best_score, owner = f"{key}={value}", score, workload_ref(view, pod)
-    return best, owner
 
 
 def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:

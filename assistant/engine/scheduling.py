@@ -12,6 +12,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
+from .labels import closest_labels
 from .pod_issues import PodIssue, pod_ref
 from .view import ClusterView
 
@@ -134,6 +135,10 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
         parts.append("its required pod anti-affinity leaves no node"
                      + (f" (topologyKey {keys})" if keys else "")
                      if anti else "its required pod affinity matches no node")
+        unmatched = None if anti else _affinity_unmatched(view, pod)
+        if unmatched:
+            parts.append(unmatched[0])
+            detail.update(unmatched[1])
     if 4 in blocked:
         parts.append("its volume is bound to another zone than the nodes that could run it "
                      "(volume node affinity conflict)")
@@ -157,6 +162,36 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _affinity_unmatched(view: ClusterView, pod: Obj) -> tuple[str, dict[str, str]] | None:
+    """A required pod affinity term that no pod matches at all (not one on a full node): the
+    labels it asks for, where, and the label the pods it likely means carry now."""
+    affinity = ((pod.get("spec") or {}).get("affinity") or {}).get("podAffinity") or {}
+    for term in affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
+        selector = term.get("labelSelector") or {}
+        if "namespaceSelector" in term:
+            continue  # namespaces chosen by their labels: not judged here
+        namespaces = [str(n) for n in term.get("namespaces") or [meta(pod).get("namespace")]]
+        view.widen(namespaces)
+        if not set(namespaces) <= set(view.namespaces):
+            continue  # a namespace that cannot be read: no claim about its pods
+        candidates = [p for ns in namespaces for p in view.items("Pod", ns)]
+        if any(matches_selector(selector, meta(p).get("labels") or {}) for p in candidates):
+            continue
+        wanted = {str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()}
+        asked = ",".join(f"{k}={v}" for k, v in wanted.items()) or "its selector"
+        where = f" in namespace {', '.join(namespaces)}"
+        told = (f"it asks for pods with {asked}{where} (topologyKey "
+                f"{term.get('topologyKey', '?')}), and no pod carries that")
+        facts = {"affinity_selector": asked}
+        closest, carrier = closest_labels(view, namespaces[0] if len(namespaces) == 1 else None,
+                                          wanted) if wanted else ("", None)
+        if closest and carrier is not None:
+            told += f"; {meta(carrier)['name']} carries {closest}"
+            facts["pod_label"] = closest
+        return told, facts
+    return None
 
 
 def _pinned_to_cordoned(view: ClusterView, pod: Obj, message: str,

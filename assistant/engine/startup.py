@@ -61,9 +61,9 @@ def mount_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None:
     """A container stuck in ContainerCreating because a ConfigMap or Secret volume cannot be
     mounted: the object or the key its items name does not exist; or because an old pod of
     the same rollout holds its volume (`attach_issue`)."""
-    held = attach_issue(view, pod, container)
-    if held is not None:
-        return held
+    attached = attach_issue(view, pod, container)
+    if attached is not None:
+        return attached
     events = view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
     for event in events:
         found = _MOUNT_FAILED.search(event.get("message") or "")
