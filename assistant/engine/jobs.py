@@ -143,18 +143,42 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
             or (datetime.now(UTC) - last).total_seconds() < 1.5 * period:
         return None
     held = ", ".join(str(a) for a in active)
+    lingering = _sidecar_lingers(view, namespace, str(active[0]))
     return with_facts(Finding(
         category="cronjob", object=ref, summary=f"cronjob {name}: a stuck Job blocks every run",
         explanation=(f"the CronJob {name} has concurrencyPolicy Forbid and its Job {held} has "
                      f"been active since {status.get('lastScheduleTime')}, longer than its "
                      f"schedule ({spec.get('schedule')}) allows, so every later run is skipped"
                      + ("" if (spec.get("jobTemplate") or {}).get("spec", {}).get(
-                         "activeDeadlineSeconds") else "; the Job has no activeDeadlineSeconds")),
+                         "activeDeadlineSeconds") else "; the Job has no activeDeadlineSeconds")
+                     + (f"; {lingering[0]}" if lingering else "")),
         evidence=[Evidence(source="status", object=ref, detail=f"status.active: {held}; "
                            f"lastScheduleTime {status.get('lastScheduleTime')}")],
         confidence=0.9, impact=SEVERITY["job_failed"] * 2,
         related=[str(ObjectRef("Job", namespace, job)) for job in active]),
-        stuck_job=str(active[0]))
+        stuck_job=str(active[0]), **({"sidecar": lingering[1]} if lingering else {}))
+
+
+def _sidecar_lingers(view: ClusterView, namespace: str | None,
+                     job: str) -> tuple[str, str] | None:
+    """A Job's pod whose work is done (a container exited 0) while another container (a mesh
+    proxy, a log shipper) keeps running: the pod, so the Job, never completes. The sentence,
+    and the container that lingers."""
+    for pod in view.items("Pod", namespace):
+        if not any(o.get("kind") == "Job" and o.get("name") == job
+                   for o in meta(pod).get("ownerReferences") or []):
+            continue
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        done = [s for s in statuses
+                if ((s.get("state") or {}).get("terminated") or {}).get("exitCode") == 0]
+        running = [s for s in statuses if (s.get("state") or {}).get("running")]
+        if done and running:
+            finished = (done[0]["state"]["terminated"]).get("finishedAt")
+            lingerer = str(running[0].get("name"))
+            return (f"its pod {meta(pod)['name']} did its work (container {done[0].get('name')} "
+                    f"exited 0 at {finished}), but container {lingerer} keeps running, so the "
+                    "pod and the Job never complete", lingerer)
+    return None
 
 
 def _period(schedule: str) -> int | None:
