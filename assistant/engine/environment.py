@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tools import Obj
+from tools import Obj, ObjectRef
 from tools.ownership import owned_by, owner_of_kind
 from tools.summaries import age as age_of
 from tools.summaries import meta
@@ -32,6 +32,30 @@ def env_source(view: ClusterView, pod: Obj, container: str, var: str) -> str | N
                         if held and key.get("key") not in held else ""
                     return (f"{var} comes from key {key.get('key')} of {kind} "
                             f"{key.get('name')}{lacks}{optional}")
+    return None
+
+
+def env_from_renamed(view: ClusterView, pod: Obj, container: str,
+                     var: str) -> dict[str, str] | None:
+    """The app wants `var` and reads its env through envFrom from a ConfigMap that holds the
+    key under another spelling (NATS-URL for NATS_URL: a valid env name, so nothing warns).
+    The ConfigMap is what changed; its facts, with the sentence in "said"."""
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container or any(e.get("name") == var
+                                                 for e in each.get("env") or []):
+            continue
+        for source in each.get("envFrom") or []:
+            name = (source.get("configMapRef") or {}).get("name")
+            prefix = str(source.get("prefix") or "")
+            held = keys_held(view, "ConfigMap", name, meta(pod).get("namespace"))
+            near = next((k for k in held if prefix + k != var
+                         and re.sub(r"[^A-Z0-9]", "_", (prefix + k).upper()) == var), None)
+            if name and near:
+                return {"said": f"the container reads its env through envFrom from ConfigMap "
+                                f"{name}, which holds {near}, not {var}: the container gets a "
+                                f"variable named {prefix}{near}",
+                        "holder": str(ObjectRef("ConfigMap", meta(pod).get("namespace"), name)),
+                        "held_key": near, "ref_name": name}
     return None
 
 

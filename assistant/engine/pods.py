@@ -18,7 +18,14 @@ from .crashlogs import (
     server_in_log,
     telling_lines,
 )
-from .environment import env_source, heap_setting, identity_note, secret_of, service_link
+from .environment import (
+    env_from_renamed,
+    env_source,
+    heap_setting,
+    identity_note,
+    secret_of,
+    service_link,
+)
 from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
@@ -298,8 +305,12 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         if cause.signature.category == "missing_env":
             detail["var"] = cause.groups[0]
             origin = env_source(view, pod, name, cause.groups[0])
+            renamed = None if origin else env_from_renamed(view, pod, name, cause.groups[0])
             if origin:
                 explanation += f"; {origin}"
+            if renamed:
+                explanation += f"; {renamed.pop('said')}"
+                detail.update(renamed)
         if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
             target = cause.target or dependency_in(cause.line) or \
                 dependency_in_log(view, pod, name)

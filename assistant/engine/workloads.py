@@ -58,14 +58,17 @@ def pod_findings(view: ClusterView) -> tuple[list[Finding], dict[str, list[Obj]]
         name = ObjectRef.parse(ref).name
         evidence = [e for _, i in entries[:3] for e in i.evidence][:6]
         explanation = issue.explanation + _differs([p for p, _ in entries], pods_of[ref])
+        holder = issue.detail.get("holder")  # the object that changed, when not the workload
         findings.append(Finding(
-            category=category, object=ref,
+            category=category, object=holder or ref,
             summary=pods_summary(name, category, len(entries), max(total, len(entries))),
             explanation=explanation, evidence=evidence, confidence=issue.confidence,
             impact=SEVERITY.get(category, 1.0) * len(entries),
-            related=[pod_ref(p) for p, _ in entries],
+            related=[*([ref] if holder else []), *(pod_ref(p) for p, _ in entries)],
         ))
         facts = dict(issue.detail, pods_total=str(max(total, len(entries))))
+        if holder:
+            facts["workload"] = ref
         if issue.signature and issue.signature.target:
             facts["target"] = issue.signature.target
         if issue.signature:
