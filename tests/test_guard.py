@@ -447,3 +447,19 @@ def test_marked_configuration_still_reads_and_others_pass_untouched(core, listen
     with pytest.raises(urllib3.exceptions.HTTPError):
         urllib3.PoolManager().request("POST", base + "/anything", body=b"x", retries=False)
     assert listener.connections == 2
+
+
+def test_no_rule_can_be_edited_in_place(core) -> None:  # type: ignore[no-untyped-def]
+    """Setting a rule's prefix to a Secrets path would let `secrets/<name>` pass as a read
+    below it: every layer's rule refuses the edit, even through `object.__setattr__`."""
+    api_client = core.api_client
+    rules = [api_client._rule, api_client.rest_client._rule,
+             guard._WRAPPED[api_client.rest_client.pool_manager][1],
+             api_client.configuration.socket_options.rule]
+    for rule in rules:
+        for edit in (setattr, object.__setattr__):
+            with pytest.raises(AttributeError):
+                edit(rule, "prefix", "/api/v1/namespaces/default/secrets")
+    with pytest.raises(ReadOnlyViolation):
+        api_client.call_api("GET", f"{api_client.configuration.host}/api/v1/namespaces/default/"
+                                   "secrets/api")
