@@ -8,6 +8,8 @@ namespace-scoped user.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import subprocess
@@ -25,7 +27,6 @@ import pytest
 import yaml
 from fakes.alertmanager import alert as make_alert
 from fakes.alertmanager import post, webhook
-from fakes.slack_api import sign
 from fakes.slack_env import INCIDENTS, SECRET, SlackEnv
 from fakes.web_env import WebEnv
 from harness import ApiServer, request_json
@@ -260,8 +261,13 @@ def _send(base: str, path: str, body: bytes, content_type: str,
         connection.close()
 
 
-def _body(kind: dict[str, int]) -> tuple[bytes, str, bool]:
+def _body(kind: dict[str, Any]) -> tuple[bytes, str, bool]:
     """(body, content type, chunked) for a probe's `body`."""
+    if "raw" in kind:
+        return kind["raw"].encode("latin-1"), "application/json", False
+    if "encoding" in kind:  # U+2241 is `41 22` in UTF-16-LE: a stray `"` read as UTF-8
+        text = '["\u2241", ' + nested(kind["deep"]) + "]"
+        return text.encode(kind["encoding"]), "application/json", False
     if "deep" in kind:
         return nested(kind["deep"]).encode(), "application/json", False
     if "deep_form" in kind:
@@ -271,22 +277,33 @@ def _body(kind: dict[str, int]) -> tuple[bytes, str, bool]:
     return b'"' + b"x" * (size - 2) + b'"', "application/json", "chunked_size" in kind
 
 
-@pytest.mark.parametrize("probe", PROBES["http_bodies"],
-                         ids=lambda p: f"{p['endpoint']}-{'-'.join(map(str, *p['body'].items()))}"
-                                       f"{'-signed' if p.get('signed') else ''}"
-                                       f"{'-ts' if 'timestamp' in p else ''}")
+def _slack_headers(probe: dict[str, Any], body: bytes) -> dict[str, str]:
+    """Slack's headers for a probe: its own `timestamp` and `signature` as given, else now and
+    a signature over the raw bytes when `signed`, a wrong one when not."""
+    stamp = str(probe.get("timestamp", int(time.time())))
+    signature = "v0=" + "0" * 64
+    if probe.get("signed"):
+        signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body,
+                                     hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": probe.get("signature", signature)}
+
+
+def _probe_id(probe: dict[str, Any]) -> str:
+    return "-".join([probe["endpoint"], *map(str, (v for kv in probe["body"].items()
+                                                   for v in kv)),
+                     *(str(probe[k]) for k in ("type", "timestamp", "signature") if k in probe),
+                     *(["signed"] if probe.get("signed") else [])])
+
+
+@pytest.mark.parametrize("probe", PROBES["http_bodies"], ids=_probe_id)
 def test_an_oversized_or_too_deep_body_is_refused_with_a_sentence(
         probe: dict[str, Any], slack: SlackEnv, web: WebEnv) -> None:
     body, content_type, chunked = _body(probe["body"])
     base = web.url if probe["endpoint"] == "/api/ask" else slack.url
-    headers: dict[str, str] = {}
-    if probe["endpoint"] == "/slack/events":
-        stamp = str(probe.get("timestamp", int(time.time())))
-        signed = probe.get("signed") and stamp.isdigit()
-        headers["X-Slack-Request-Timestamp"] = stamp
-        headers["X-Slack-Signature"] = sign(SECRET, body.decode(), int(stamp)) if signed \
-            else "v0=" + "0" * 64
-    status, answer = _send(base, probe["endpoint"], body, content_type, headers, chunked)
+    headers = _slack_headers(probe, body) if probe["endpoint"] == "/slack/events" else {}
+    status, answer = _send(base, probe["endpoint"], body, probe.get("type", content_type),
+                           headers, chunked)
     assert status == probe["status"], answer[:300]
     sentence = json.loads(answer)["error"]
     assert sentence.endswith(".") or "Slack request" in sentence

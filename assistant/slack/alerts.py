@@ -105,6 +105,8 @@ def parse(body: bytes) -> Webhook | str:
         return f"body is not JSON: {e.msg} at line {e.lineno} column {e.colno}"
     except ValueError:
         return "body is not JSON: not UTF-8 text"
+    except RecursionError:  # past `bounding`'s depth check, were it ever misled
+        return "body is not an Alertmanager webhook: it nests too deep"
     try:
         return Webhook.model_validate(doc)
     except ValidationError as e:
