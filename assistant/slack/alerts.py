@@ -22,7 +22,6 @@ A payload that is not JSON or not the webhook schema is a 400 with the reason, n
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -35,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from knowledge import alert_labels
 
+from ..gating import same_secret
 from ..investigation import Request
 from . import blocks
 from .access import AccessPolicy
@@ -160,7 +160,8 @@ class AlertIntake:
 
     def receive(self, body: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
         """HTTP status and JSON body for one webhook call."""
-        if self.token and not hmac.compare_digest(authorization or "", f"Bearer {self.token}"):
+        if self.token and not same_secret((authorization or "").encode("latin-1"),  # as sent
+                                          f"Bearer {self.token}"):
             return 401, {"error": "missing or wrong bearer token"}
         if not self.channel:
             return 503, {"error": "no incident channel configured (SRE_SLACK__INCIDENT_CHANNEL)"}

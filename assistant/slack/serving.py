@@ -41,6 +41,7 @@ from tools import Cluster
 
 from .. import logs, tracing
 from ..bounding import BodyLimits
+from ..gating import same_secret
 from ..investigation import EngineInvestigator
 from ..observing import Metrics
 from ..service import readiness
@@ -112,9 +113,9 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
 
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:
-        if metrics_token is not None and not hmac.compare_digest(
-                request.headers.get("authorization", "").encode("latin-1"),
-                f"Bearer {metrics_token}".encode()):
+        if metrics_token is not None and not same_secret(
+                request.headers.get("authorization", "").encode("latin-1"),  # as sent
+                f"Bearer {metrics_token}"):
             return JSONResponse({"error": "the metrics need SRE_SLACK__METRICS_TOKEN: send "
                                           "Authorization: Bearer <token>"}, status_code=401)
         body, content_type = slack.investigations.metrics.exposition()
