@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -114,7 +115,13 @@ def good_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _break(root: Path, probe: dict[str, Any], pod: str) -> Path:
     path = root / probe["file"].format(pod=pod)
-    if probe.get("directory"):
+    if "link" in probe:  # `self`: a link to itself (a loop); else where it points
+        path.unlink()
+        os.symlink(path.name if probe["link"] == "self" else probe["link"], path)
+    elif probe.get("fifo"):  # read forever, were it opened
+        path.unlink()
+        os.mkfifo(path)
+    elif probe.get("directory"):
         path.unlink(missing_ok=True)
         path.mkdir(parents=True)
     elif "deep" in probe:
@@ -152,6 +159,46 @@ def test_a_malformed_snapshot_file_exits_2_naming_the_file_and_the_field(
     assert done.returncode == 2, done.stderr
     line = _one_clear_line(done)
     assert str(broken) in line and probe["says"] in line
+
+
+def test_a_directory_holding_no_list_is_not_a_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "README").write_text("not a snapshot")
+    for where in (str(tmp_path), ""):  # `--snapshot ""` is the current directory
+        done = subprocess.run([*SRE, "diagnose", "--snapshot", where], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path,
+                              env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+                                   "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        assert done.returncode == 2, done.stdout
+        assert "holds no Kubernetes lists" in _one_clear_line(done)
+
+
+KUBECONFIG_USERS = [  # a user whose credentials cannot be had, and what the one line says
+    ({"tokenFile": "/nonexistent/token"}, "/nonexistent/token: No such file or directory"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "false"}},
+     "credential plugin failed (exec: process returned 1)"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+               "command": "/nonexistent/kubelogin"}}, "credential plugin failed"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "echo",
+               "args": ["not json"]}}, "credential plugin failed"),
+]
+
+
+@pytest.mark.parametrize(("cluster", "user", "says"), [
+    *(({}, user, says) for user, says in KUBECONFIG_USERS),
+    ({"proxy-url": "socks9://proxy:1080"}, {"token": "t"}, "proxy-url 'socks9://proxy:1080'"),
+], ids=["token-file", "exec-fails", "exec-missing", "exec-not-json", "proxy-scheme"])
+def test_a_kubeconfig_whose_credentials_cannot_be_had_exits_3_with_one_line(
+        cluster: dict[str, Any], user: dict[str, Any], says: str, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", **cluster}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": user}]}))
+    done = sre("tool", "pods", "-n", "default", "--kubeconfig", str(kubeconfig))
+    assert done.returncode == 3, done.stderr
+    assert says in _one_clear_line(done)
 
 
 def test_the_good_snapshot_itself_is_answered(good_snapshot: Path) -> None:
