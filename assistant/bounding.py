@@ -6,8 +6,9 @@ handler (or Bolt, or `json.loads`) sees it.
     api.add_middleware(BodyLimits, limits={"/api/ask": 64 * 1024})
 
 The body is read once, at most its limit plus one chunk in memory, and handed on unchanged.
-Form bodies (Slack's slash commands and button clicks) are judged field by field: a field
-holding JSON (`payload=`) is held to the same depth.
+The depth is judged the way any parser may read the body, whatever its content type says: as
+UTF-8 and in the encoding `json.loads` detects (UTF-16, UTF-32), whole and field by field as a
+form (Slack's slash commands and button clicks, Bolt's `payload=`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class BodyLimits:
         if body is None:
             await _refuse(send, 413, f"The request is too large; at most {limit} bytes.")
             return
-        if too_deep(body, headers.get("content-type", "")):
+        if too_deep(body):
             await _refuse(send, 400, f"The request nests deeper than {MAX_DEPTH} levels; no "
                                      "valid request does.")
             return
@@ -93,12 +94,18 @@ async def _refuse(send: Send, status: int, sentence: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def too_deep(body: bytes, content_type: str) -> bool:
-    """Whether JSON in `body` (or in any field of a form body) nests past `MAX_DEPTH`."""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        text = body.decode("utf-8", "replace")
-        return any(depth(value) > MAX_DEPTH for _, value in parse_qsl(text))
-    return depth(body.decode("utf-8", "replace")) > MAX_DEPTH
+def too_deep(body: bytes) -> bool:
+    """Whether JSON in `body` nests past `MAX_DEPTH`, in any reading a parser may give it,
+    whatever the content type claims: the whole body, and each form field (Bolt parses
+    `payload=` in any body, and JSON in any body starting with `{`), read as UTF-8 (Bolt, a
+    form) and in the encoding `json.loads` detects from the first bytes (UTF-16, UTF-32)."""
+    return any(depth(text) > MAX_DEPTH or any(
+        depth(value) > MAX_DEPTH for _, value in parse_qsl(text, keep_blank_values=True))
+        for text in _readings(body))
+
+
+def _readings(body: bytes) -> set[str]:
+    return {body.decode("utf-8", "replace"), body.decode(json.detect_encoding(body), "replace")}
 
 
 def depth(text: str) -> int:

@@ -7,8 +7,11 @@ list of crafted requests (encodings, case, dot segments...) is data: tests/data/
 from __future__ import annotations
 
 import copy
+import http.server
+import threading
 import types
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from fakes.listener import CountingListener
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
-from tools import ReadOnlyViolation
+from tools import ReadOnlyViolation, guard
 from tools.guard import ReadOnlyApiClient, ReadOnlyPoolManager, check_request
 from tools.kinds import KINDS, info, routes
 
@@ -108,63 +111,106 @@ def test_the_pool_manager_hands_out_no_connection_pool(core, listener) -> None: 
     assert listener.connections == 0
 
 
-def _reachable(root: object, depth: int = 10) -> list[Any]:
-    """Every object reachable from `root` through attributes, slots, containers, bound methods and
-    closures (only into kubernetes, urllib3 and tools objects), that can send a request."""
+def _reachable(root: object, depth: int = 12) -> list[Any]:
+    """Every object reachable from `root` the way code holding it could walk: attributes, slots,
+    containers, bound methods' `__self__`, and the closure cells and defaults of functions,
+    including those of its class's methods (only into kubernetes, urllib3, http.client and tools
+    objects; not into classes or modules, which any code can import)."""
     seen: set[int] = set()
-    senders: list[Any] = []
+    found: list[Any] = []
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         obj, level = stack.pop()
-        if id(obj) in seen or level > depth:
+        if id(obj) in seen or level > depth or isinstance(obj, type | types.ModuleType):
             continue
         seen.add(id(obj))
-        if callable(getattr(type(obj), "urlopen", None)):
-            senders.append(obj)
-        children: list[Any] = []
-        if isinstance(obj, dict):
-            children += obj.values()
-        elif isinstance(obj, list | tuple | set | frozenset):
-            children += obj
-        elif isinstance(obj, types.FunctionType):
-            children += [cell.cell_contents for cell in obj.__closure__ or ()]
-        elif isinstance(obj, types.MethodType):
-            children += [obj.__func__, obj.__self__]
-        elif type(obj).__module__.split(".")[0] in ("kubernetes", "urllib3", "tools"):
-            children += getattr(obj, "__dict__", {}).values()
-            for slot in getattr(type(obj), "__slots__", ()):
-                children.append(object.__getattribute__(obj, slot))
-            if isinstance(obj, urllib3.PoolManager):
-                children += [obj.pools[key] for key in obj.pools.keys()]
-        stack += [(child, level + 1) for child in children]
-    return senders
+        found.append(obj)
+        stack += [(child, level + 1) for child in _children(obj)]
+    return found
 
 
-def test_no_pool_reachable_from_the_client_sends_a_write(core, listener) -> None:  # type: ignore[no-untyped-def]
-    """Even walking the client's insides (closures included): every pool manager and connection
-    pool there is guarded, including the pools urllib3 already opened."""
+def _children(obj: Any) -> list[Any]:
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, list | tuple | set | frozenset):
+        return list(obj)
+    if isinstance(obj, types.FunctionType):
+        return [*(cell.cell_contents for cell in obj.__closure__ or ()),
+                *(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values()]
+    if isinstance(obj, types.MethodType):
+        return [obj.__func__, obj.__self__]
+    if type(obj).__module__.split(".")[0] not in ("kubernetes", "urllib3", "http", "tools"):
+        return []
+    children = list(getattr(obj, "__dict__", {}).values())
+    for klass in type(obj).__mro__:
+        for name, value in vars(klass).items():
+            if name in getattr(klass, "__slots__", ()) and name != "__weakref__":
+                children.append(getattr(obj, name, None))
+            elif isinstance(value, types.FunctionType):
+                children.append(value)
+    return children
+
+
+def test_no_urllib3_manager_or_pool_is_reachable_from_the_client(core, listener) -> None:  # type: ignore[no-untyped-def]
+    """Walking the client's insides, closures and `__self__` of bound methods included, after a
+    read opened a pool: the one pool manager there is the read-only one. The urllib3 manager it
+    wraps (whose keywords carry the connection mark, and whose pool classes could be swapped
+    back) and its pools are not there to be changed; and the read-only one refuses writes."""
     api_client = core.api_client
     base = f"http://127.0.0.1:{listener.port}"
     with pytest.raises(urllib3.exceptions.HTTPError):  # a read leaves: urllib3 opens a pool
         api_client.rest_client.pool_manager.request("GET", f"{base}/api/v1/nodes", retries=False)
     opened = listener.connections
-    senders = _reachable(api_client)
-    kinds = {type(s).__name__ for s in senders}
-    assert {"ReadOnlyPoolManager", "PoolManager", "ReadOnlyHTTPConnectionPool"} <= kinds
-    for sender in senders:
-        is_manager = isinstance(sender, ReadOnlyPoolManager | urllib3.PoolManager)
-        target = f"{base}/api/v1/namespaces/default/pods/p" if is_manager else (
-            "/api/v1/namespaces/default/pods/p")
-        for method in ("DELETE", "POST"):
-            with pytest.raises(ReadOnlyViolation):
-                sender.urlopen(method, target, retries=False)
-        if isinstance(sender, urllib3.PoolManager):
-            pool = sender.connection_from_url(base)
-            with pytest.raises(ReadOnlyViolation):
-                pool.urlopen("DELETE", "/api/v1/namespaces/default/pods/p", retries=False)
-            with pytest.raises(ReadOnlyViolation):
-                pool.request("GET", "/api/v1/namespaces/default/secrets", retries=False)
+    reached = _reachable(api_client)
+    assert len(reached) > 50  # the walk got inside: configuration, REST client, rules...
+    senders = [o for o in reached if callable(getattr(type(o), "urlopen", None))]
+    assert [type(s) for s in senders] == [ReadOnlyPoolManager]
+    unguarded = urllib3.PoolManager | urllib3.connectionpool.ConnectionPool | HTTPConnection
+    assert not [o for o in reached if isinstance(o, unguarded)]
+    for method in ("DELETE", "POST"):
+        with pytest.raises(ReadOnlyViolation):
+            senders[0].urlopen(method, f"{base}/api/v1/namespaces/default/pods/p", retries=False)
     assert listener.connections == opened
+
+
+def test_a_pool_reached_through_a_response_stays_guarded() -> None:
+    """A response carries the pool it came from (`response._pool`). Emptying that pool's
+    keywords, or a connection's socket options, does not free its connections: a write on
+    one is refused before it is sent, and the server only ever sees the read."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            seen.append(self.requestline)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        configuration = k8s.Configuration()
+        configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+        api_client = ReadOnlyApiClient(configuration)
+        response = api_client.call_api("GET", f"{configuration.host}/api/v1/namespaces/a/pods")
+        response.read()
+        pool = response.response._pool
+        pool.conn_kw.pop("socket_options")
+        unmarked = pool._new_conn()
+        reused = pool._get_conn()
+        reused.socket_options = None
+        for conn in (unmarked, reused):
+            with pytest.raises(ReadOnlyViolation, match="read-only"):
+                conn.request("POST", "/api/v1/namespaces/a/pods", body=b"{}")
+        assert seen == ["GET /api/v1/namespaces/a/pods HTTP/1.1"]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_reads_carry_no_body_and_no_identity_change(core, listener) -> None:  # type: ignore[no-untyped-def]
@@ -187,11 +233,17 @@ def test_reads_carry_no_body_and_no_identity_change(core, listener) -> None:  # 
 
 
 
+def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
+    """The urllib3 manager under the client's read-only one, as only code that imports the
+    guard's private table reaches it: the layers below must hold without the one above."""
+    return guard._WRAPPED[api_client.rest_client.pool_manager][0]
+
+
 def test_guarded_pools_check_origin_headers_and_body_too(core, listener) -> None:  # type: ignore[no-untyped-def]
     """The pools below the wrapped manager, reached on purpose, hold the manager's line: another
     origin, an identity or method change (however the header name is spaced, or hidden from
     `__iter__`), a body."""
-    inner = next(s for s in _reachable(core.api_client) if type(s) is urllib3.PoolManager)
+    inner = _inner_manager(core.api_client)
     base = f"http://127.0.0.1:{listener.port}"
     path = "/api/v1/namespaces/default/pods"
 
@@ -306,8 +358,6 @@ def test_a_kubeconfig_server_inside_the_api_is_bad_configuration(tmp_path: Path)
 
 # --- in-process routes: what the connections themselves refuse ---------------------------------
 
-def _inner_manager(api_client: ReadOnlyApiClient) -> urllib3.PoolManager:
-    return next(s for s in _reachable(api_client) if type(s) is urllib3.PoolManager)
 
 
 def _pipelined(conn: Any) -> None:
@@ -397,3 +447,19 @@ def test_marked_configuration_still_reads_and_others_pass_untouched(core, listen
     with pytest.raises(urllib3.exceptions.HTTPError):
         urllib3.PoolManager().request("POST", base + "/anything", body=b"x", retries=False)
     assert listener.connections == 2
+
+
+def test_no_rule_can_be_edited_in_place(core) -> None:  # type: ignore[no-untyped-def]
+    """Setting a rule's prefix to a Secrets path would let `secrets/<name>` pass as a read
+    below it: every layer's rule refuses the edit, even through `object.__setattr__`."""
+    api_client = core.api_client
+    rules = [api_client._rule, api_client.rest_client._rule,
+             guard._WRAPPED[api_client.rest_client.pool_manager][1],
+             api_client.configuration.socket_options.rule]
+    for rule in rules:
+        for edit in (setattr, object.__setattr__):
+            with pytest.raises(AttributeError):
+                edit(rule, "prefix", "/api/v1/namespaces/default/secrets")
+    with pytest.raises(ReadOnlyViolation):
+        api_client.call_api("GET", f"{api_client.configuration.host}/api/v1/namespaces/default/"
+                                   "secrets/api")

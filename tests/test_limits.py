@@ -8,8 +8,11 @@ namespace-scoped user.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -25,7 +28,6 @@ import pytest
 import yaml
 from fakes.alertmanager import alert as make_alert
 from fakes.alertmanager import post, webhook
-from fakes.slack_api import sign
 from fakes.slack_env import INCIDENTS, SECRET, SlackEnv
 from fakes.web_env import WebEnv
 from harness import ApiServer, request_json
@@ -113,7 +115,13 @@ def good_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _break(root: Path, probe: dict[str, Any], pod: str) -> Path:
     path = root / probe["file"].format(pod=pod)
-    if probe.get("directory"):
+    if "link" in probe:  # `self`: a link to itself (a loop); else where it points
+        path.unlink()
+        os.symlink(path.name if probe["link"] == "self" else probe["link"], path)
+    elif probe.get("fifo"):  # read forever, were it opened
+        path.unlink()
+        os.mkfifo(path)
+    elif probe.get("directory"):
         path.unlink(missing_ok=True)
         path.mkdir(parents=True)
     elif "deep" in probe:
@@ -151,6 +159,46 @@ def test_a_malformed_snapshot_file_exits_2_naming_the_file_and_the_field(
     assert done.returncode == 2, done.stderr
     line = _one_clear_line(done)
     assert str(broken) in line and probe["says"] in line
+
+
+def test_a_directory_holding_no_list_is_not_a_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "README").write_text("not a snapshot")
+    for where in (str(tmp_path), ""):  # `--snapshot ""` is the current directory
+        done = subprocess.run([*SRE, "diagnose", "--snapshot", where], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path,
+                              env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
+                                   "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        assert done.returncode == 2, done.stdout
+        assert "holds no Kubernetes lists" in _one_clear_line(done)
+
+
+KUBECONFIG_USERS = [  # a user whose credentials cannot be had, and what the one line says
+    ({"tokenFile": "/nonexistent/token"}, "/nonexistent/token: No such file or directory"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "false"}},
+     "credential plugin failed (exec: process returned 1)"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+               "command": "/nonexistent/kubelogin"}}, "credential plugin failed"),
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "echo",
+               "args": ["not json"]}}, "credential plugin failed"),
+]
+
+
+@pytest.mark.parametrize(("cluster", "user", "says"), [
+    *(({}, user, says) for user, says in KUBECONFIG_USERS),
+    ({"proxy-url": "socks9://proxy:1080"}, {"token": "t"}, "proxy-url 'socks9://proxy:1080'"),
+], ids=["token-file", "exec-fails", "exec-missing", "exec-not-json", "proxy-scheme"])
+def test_a_kubeconfig_whose_credentials_cannot_be_had_exits_3_with_one_line(
+        cluster: dict[str, Any], user: dict[str, Any], says: str, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", **cluster}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": user}]}))
+    done = sre("tool", "pods", "-n", "default", "--kubeconfig", str(kubeconfig))
+    assert done.returncode == 3, done.stderr
+    assert says in _one_clear_line(done)
 
 
 def test_the_good_snapshot_itself_is_answered(good_snapshot: Path) -> None:
@@ -260,8 +308,13 @@ def _send(base: str, path: str, body: bytes, content_type: str,
         connection.close()
 
 
-def _body(kind: dict[str, int]) -> tuple[bytes, str, bool]:
+def _body(kind: dict[str, Any]) -> tuple[bytes, str, bool]:
     """(body, content type, chunked) for a probe's `body`."""
+    if "raw" in kind:
+        return kind["raw"].encode("latin-1"), "application/json", False
+    if "encoding" in kind:  # U+2241 is `41 22` in UTF-16-LE: a stray `"` read as UTF-8
+        text = '["\u2241", ' + nested(kind["deep"]) + "]"
+        return text.encode(kind["encoding"]), "application/json", False
     if "deep" in kind:
         return nested(kind["deep"]).encode(), "application/json", False
     if "deep_form" in kind:
@@ -271,22 +324,33 @@ def _body(kind: dict[str, int]) -> tuple[bytes, str, bool]:
     return b'"' + b"x" * (size - 2) + b'"', "application/json", "chunked_size" in kind
 
 
-@pytest.mark.parametrize("probe", PROBES["http_bodies"],
-                         ids=lambda p: f"{p['endpoint']}-{'-'.join(map(str, *p['body'].items()))}"
-                                       f"{'-signed' if p.get('signed') else ''}"
-                                       f"{'-ts' if 'timestamp' in p else ''}")
+def _slack_headers(probe: dict[str, Any], body: bytes) -> dict[str, str]:
+    """Slack's headers for a probe: its own `timestamp` and `signature` as given, else now and
+    a signature over the raw bytes when `signed`, a wrong one when not."""
+    stamp = str(probe.get("timestamp", int(time.time())))
+    signature = "v0=" + "0" * 64
+    if probe.get("signed"):
+        signature = "v0=" + hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + body,
+                                     hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": probe.get("signature", signature)}
+
+
+def _probe_id(probe: dict[str, Any]) -> str:
+    return "-".join([probe["endpoint"], *map(str, (v for kv in probe["body"].items()
+                                                   for v in kv)),
+                     *(str(probe[k]) for k in ("type", "timestamp", "signature") if k in probe),
+                     *(["signed"] if probe.get("signed") else [])])
+
+
+@pytest.mark.parametrize("probe", PROBES["http_bodies"], ids=_probe_id)
 def test_an_oversized_or_too_deep_body_is_refused_with_a_sentence(
         probe: dict[str, Any], slack: SlackEnv, web: WebEnv) -> None:
     body, content_type, chunked = _body(probe["body"])
     base = web.url if probe["endpoint"] == "/api/ask" else slack.url
-    headers: dict[str, str] = {}
-    if probe["endpoint"] == "/slack/events":
-        stamp = str(probe.get("timestamp", int(time.time())))
-        signed = probe.get("signed") and stamp.isdigit()
-        headers["X-Slack-Request-Timestamp"] = stamp
-        headers["X-Slack-Signature"] = sign(SECRET, body.decode(), int(stamp)) if signed \
-            else "v0=" + "0" * 64
-    status, answer = _send(base, probe["endpoint"], body, content_type, headers, chunked)
+    headers = _slack_headers(probe, body) if probe["endpoint"] == "/slack/events" else {}
+    status, answer = _send(base, probe["endpoint"], body, probe.get("type", content_type),
+                           headers, chunked)
     assert status == probe["status"], answer[:300]
     sentence = json.loads(answer)["error"]
     assert sentence.endswith(".") or "Slack request" in sentence

@@ -295,6 +295,25 @@ def test_http_without_the_token_is_a_401(http_server: str) -> None:
     assert httpx.get(http_server).status_code == 401
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}@evil.example", "[::1]evil.example",
+                                  "127.0.0.1:{port}/x", "::1", "127.0.0.1 :{port}"])
+def test_http_with_a_host_no_browser_sends_is_a_400(http_server: str, host: str) -> None:
+    """A `Host` that is not a host name and port is refused before the token or the SDK's
+    own allow-list (which takes `127.0.0.1:*` for any text after `127.0.0.1:`) judge it."""
+    port = http_server.rsplit(":", 1)[1].split("/")[0]
+    response = httpx.post(http_server, json={}, headers={
+        "Host": host.format(port=port), "Authorization": "Bearer t0ken-for-the-test",
+        "Accept": "application/json, text/event-stream"})
+    assert response.status_code == 400
+    assert "not a host name" in response.json()["error"]
+
+
+def test_http_with_a_non_ascii_token_is_a_401(http_server: str) -> None:
+    response = httpx.post(http_server, json={}, headers={
+        "Authorization": "Bearer t0ken-for-the-t\u00e9st".encode("latin-1")})
+    assert response.status_code == 401
+
+
 def test_http_with_the_token_serves_the_tools(http_server: str) -> None:
     async def main() -> tuple[set[str], CallToolResult]:
         async with httpx2.AsyncClient(headers={"Authorization": "Bearer t0ken-for-the-test"},

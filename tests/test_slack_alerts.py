@@ -200,6 +200,9 @@ def test_bearer_token_when_configured(tmp_path: Path) -> None:
         assert post(env, webhook("firing", [alert(POD)]))[0] == 401
         assert post(env, webhook("firing", [alert(POD)]),
                     {"Authorization": "Bearer wrong"})[0] == 401
+        for not_ascii in ("Bearer \u00e9", "Bearer s3cr\u00e9t"):  # a 401, never a 500
+            assert post(env, webhook("firing", [alert(POD)]),
+                        {"Authorization": not_ascii})[0] == 401
         status, _ = post(env, webhook("firing", [alert(POD)]),
                          {"Authorization": "Bearer s3cret"})
         assert status == 202

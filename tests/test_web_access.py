@@ -39,7 +39,8 @@ def _id(probe: dict[str, Any]) -> str:
 def test_access_probe(probe: dict[str, Any], servers: dict[str, WebEnv]) -> None:
     env = servers[probe["config"]]
     port = env.url.rsplit(":", 1)[1]
-    headers = {k: v.format(port=port) for k, v in probe["headers"].items()}
+    headers = {k: v.format(port=port).encode("latin-1")  # each character one byte, as sent
+               for k, v in probe["headers"].items()}
     body = json.dumps({"question": "", "session": "probe-session-1"})
     response = httpx.request(probe["method"], env.url + probe["path"], headers=headers,
                              content=body if probe["method"] == "POST" else None,

@@ -22,9 +22,12 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   reaches the websocket transport used by exec, attach and port-forward. Its REST client checks
   each `request` too, and cannot have its pool manager swapped;
 - `ReadOnlyPoolManager` stands in for the urllib3 pool manager: it checks each request and the
-  origin, and has no other door (no `connection_from_url`, no `pools`). Below it, every connection
-  pool urllib3 creates is of a guarded class that checks each request again (redirects and
-  retries included): the rule, the origin, the headers and an empty body;
+  origin, and has no other door (no `connection_from_url`, no `pools`); the manager it wraps is
+  kept in this module, not in any attribute, closure or bound method of it. Below it, every
+  connection pool urllib3 creates is of a guarded class that checks each request again
+  (redirects and retries included): the rule, the origin, the headers and an empty body;
+  each connection such a pool makes is checked from then on (a pool is reachable through a
+  response's `_pool`: emptying its keywords or a connection's socket options frees nothing);
 - the connections: the guarded client's `Configuration` carries a mark in its socket options,
   which urllib3 hands to every connection made from it, by this client or by any other
   `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
@@ -35,13 +38,15 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   class or a new `ApiClient(configuration)` is refused there; the websocket transport refuses a
   marked configuration outright. The check is installed when the first guarded client is made;
   unmarked connections (Slack, Prometheus, a test harness) pass untouched.
+Each layer's rule is a tuple: none can have its origin or prefix edited in place.
 
 What no Python guard can stop, and the read-only RBAC in `deploy/` must: code running inside this
 process can read the credentials (the configuration's token, the kubeconfig or service-account
 token on disk) and send them another way: a fresh `urllib3.PoolManager` or `http.client`
-connection carrying the token, a copy of the configuration with the mark removed, the unpatched
-methods kept in this module's closures, raw sockets, or `kubectl` in a subprocess. The guard keeps
-our code, the client library and a model's choices read-only; it is not a sandbox.
+connection carrying the token, a configuration (or a copy) with the mark removed, this module's
+private tables and the unpatched methods kept in its closures, a pool's class swapped with
+`__class__`, raw sockets, or `kubectl` in a subprocess. The guard keeps our code, the client
+library and a model's choices read-only; it is not a sandbox.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ from __future__ import annotations
 import http.client
 import posixpath
 import re
+import weakref
 from collections.abc import Callable
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import urllib3
@@ -264,15 +270,13 @@ def _check_query(method: str, path: str, route: Route, query: str) -> None:
 
 # --- the pool layer -------------------------------------------------------------------------------
 
-class _Rule:
-    """`check_request` bound to one API server's address."""
+class _Rule(NamedTuple):
+    """`check_request` bound to one API server's address. A tuple, so that no layer holding it
+    can have its origin or prefix edited in place (`rule.prefix = ".../secrets"`)."""
 
-    def __init__(self, host: str) -> None:
-        parts = urlsplit(host)
-        self.origin = (parts.scheme.lower(), parts.netloc.lower())
-        self.pool_origin = (parts.scheme.lower(),
-                            _netloc(parts.hostname or "", parts.port, parts.scheme))
-        self.prefix = _server_prefix(host, parts.path, parts.query, parts.fragment)
+    origin: tuple[str, str]
+    pool_origin: tuple[str, str]
+    prefix: str
 
     def check(self, method: str, url: str) -> None:
         check_request(method, url, prefix=self.prefix)
@@ -297,6 +301,15 @@ class _Rule:
         if (parts.scheme.lower(), parts.netloc.lower()) != self.origin:
             raise _refuse(method, url, f"not the API server ({'://'.join(self.origin)})")
         check_headers(method, url, headers)
+
+
+def _rule_for(host: str) -> _Rule:
+    """The rule for the API server at `host` (refused if its path would route into the API)."""
+    parts = urlsplit(host)
+    return _Rule(origin=(parts.scheme.lower(), parts.netloc.lower()),
+                 pool_origin=(parts.scheme.lower(),
+                              _netloc(parts.hostname or "", parts.port, parts.scheme)),
+                 prefix=_server_prefix(host, parts.path, parts.query, parts.fragment))
 
 
 # Segments a server address's path never holds: it would route every read into the API itself
@@ -366,8 +379,16 @@ def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTT
         rule.check(method, url)
         return base._make_request(self, conn, method, url, *args, **kwargs)
 
+    def _new_conn(self: Any) -> Any:
+        """A connection whose requests are checked whatever becomes of the pool's keywords or
+        the connection's socket options (a pool reached through a response's `_pool`)."""
+        connection = base._new_conn(self)
+        _check_from_now_on(connection, rule)
+        return connection
+
     return type(f"ReadOnly{base.__name__}", (base,),
-                {"urlopen": urlopen, "_make_request": _make_request, "__module__": __name__})
+                {"urlopen": urlopen, "_make_request": _make_request, "_new_conn": _new_conn,
+                 "__module__": __name__})
 
 
 def _netloc(host: str, port: int | None, scheme: str) -> str:
@@ -386,37 +407,38 @@ def _guard_pools(manager: urllib3.PoolManager, rule: _Rule) -> None:
 
 class ReadOnlyPoolManager:
     """Stands in for a urllib3 pool manager: the request methods, checked, and `clear`. Nothing
-    else of the manager it wraps can be reached through it."""
+    of the manager it wraps can be reached through it: no attribute, slot, closure or bound
+    method of it holds that manager (whose keywords carry the connection mark, and whose pool
+    classes could be swapped back); it is found in `_WRAPPED`, by this object."""
 
-    __slots__ = ("_request", "_clear")
+    __slots__ = ("__weakref__",)
 
     def __init__(self, inner: urllib3.PoolManager, rule: _Rule) -> None:
         _guard_pools(inner, rule)
-
-        def request(name: str, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-            rule.check_absolute(method, url, kwargs.get("headers"))
-            if args or kwargs.get("fields") or any(
-                    kwargs.get(k) is not None for k in ("body", "json")):
-                raise _refuse(method, url, "a read sends no fields and no body")
-            return getattr(inner, name)(method, url, **kwargs)
-
-        object.__setattr__(self, "_request", request)
-        object.__setattr__(self, "_clear", inner.clear)
+        _WRAPPED[self] = (inner, rule)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        return self._request("request", method, url, *args, **kwargs)
+        return self._send("request", method, url, *args, **kwargs)
 
     def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        return self._request("urlopen", method, url, *args, **kwargs)
+        return self._send("urlopen", method, url, *args, **kwargs)
 
     def request_encode_url(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        return self._request("request_encode_url", method, url, *args, **kwargs)
+        return self._send("request_encode_url", method, url, *args, **kwargs)
 
     def request_encode_body(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        return self._request("request_encode_body", method, url, *args, **kwargs)
+        return self._send("request_encode_body", method, url, *args, **kwargs)
 
     def clear(self) -> None:
-        self._clear()
+        _WRAPPED[self][0].clear()
+
+    def _send(self, name: str, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        inner, rule = _WRAPPED[self]
+        rule.check_absolute(method, url, kwargs.get("headers"))
+        if args or kwargs.get("fields") or any(
+                kwargs.get(k) is not None for k in ("body", "json")):
+            raise _refuse(method, url, "a read sends no fields and no body")
+        return getattr(inner, name)(method, url, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"the read-only pool manager has no {name}: only checked requests "
@@ -424,6 +446,12 @@ class ReadOnlyPoolManager:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise ReadOnlyViolation(f"the read-only pool manager cannot be changed ({name})")
+
+
+# The urllib3 manager (and its rule) each `ReadOnlyPoolManager` sends through, kept out of the
+# object's reach; an entry goes when its manager does.
+_WRAPPED: weakref.WeakKeyDictionary[ReadOnlyPoolManager, tuple[urllib3.PoolManager, _Rule]] = (
+    weakref.WeakKeyDictionary())
 
 
 class _ReadOnlyRestClient(RESTClientObject):
@@ -436,7 +464,7 @@ class _ReadOnlyRestClient(RESTClientObject):
     def __init__(self, configuration: Configuration) -> None:
         object.__setattr__(self, "_sealed", False)
         super().__init__(configuration)
-        rule = _Rule(str(configuration.host))
+        rule = _rule_for(str(configuration.host))
         self.pool_manager = cast(urllib3.PoolManager, ReadOnlyPoolManager(self.pool_manager, rule))
         object.__setattr__(self, "_rule", rule)
         object.__setattr__(self, "_sealed", True)
@@ -470,7 +498,7 @@ class ReadOnlyApiClient(ApiClient):
         super().__init__(configuration)
         self.rest_client.close()  # the unguarded one it made: no pool was ever opened
         self.rest_client = _ReadOnlyRestClient(configuration)
-        object.__setattr__(self, "_rule", _Rule(str(configuration.host)))  # fixed from now on
+        object.__setattr__(self, "_rule", _rule_for(str(configuration.host)))  # fixed from now on
         object.__setattr__(self, "_sealed", True)
 
     def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
@@ -517,8 +545,30 @@ def _mark_connections(configuration: Configuration) -> None:
         options = tcp_keepalive_socket_options()
     else:
         options = list(HTTPConnection.default_socket_options)
-    configuration.socket_options = _Marked(options, _Rule(str(configuration.host)))
+    configuration.socket_options = _Marked(options, _rule_for(str(configuration.host)))
     _install_connection_check()
+
+
+# Every connection known to reach a guarded API server, and its rule: one a guarded pool made,
+# or one seen carrying the mark. Kept here, so emptying a connection's socket options (or its
+# pool's keywords) afterwards does not free it.
+_CHECKED: weakref.WeakKeyDictionary[Any, _Rule] = weakref.WeakKeyDictionary()
+
+
+def _check_from_now_on(connection: Any, rule: _Rule) -> None:
+    if isinstance(connection, _HTTP_CONNECTION):  # not vcrpy's stub: the real one it wraps is
+        _CHECKED[connection] = rule
+
+
+def _rule_of(connection: Any) -> _Rule | None:
+    """The rule `connection`'s requests are checked against, or None for a connection no guarded
+    client made (Slack's, Prometheus', a test harness')."""
+    rule = _CHECKED.get(connection)
+    mark = getattr(connection, "socket_options", None)
+    if rule is None and type(mark) is _Marked:
+        rule = mark.rule
+        _check_from_now_on(connection, rule)
+    return rule
 
 
 def _install_connection_check() -> None:
@@ -535,10 +585,10 @@ def _install_connection_check() -> None:
         connection._tunnel)
 
     def checked_putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        mark = getattr(self, "socket_options", None)
-        if type(mark) is not _Marked:
+        rule = _rule_of(self)
+        if rule is None:
             return putrequest(self, method, url, *args, **kwargs)
-        mark.rule.check_connection(method, url, self)
+        rule.check_connection(method, url, self)
         self._read_only_lines = None
         self._read_only_putting = True  # its own `Host` and `Accept-Encoding` follow the line
         try:
@@ -548,7 +598,7 @@ def _install_connection_check() -> None:
             self._read_only_lines = list(self._buffer)  # what was checked, for endheaders
 
     def checked_putheader(self: Any, header: Any, *values: Any) -> Any:
-        if type(getattr(self, "socket_options", None)) is _Marked:
+        if _rule_of(self) is not None:
             name = header.decode("latin-1") if isinstance(header, bytes) else str(header)
             check_headers("GET", "(header)", {name: ""})
             sent = [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in values]
@@ -564,7 +614,7 @@ def _install_connection_check() -> None:
         return putheader(self, header, *values)
 
     def checked_endheaders(self: Any, message_body: Any = None, **kwargs: Any) -> Any:
-        if type(getattr(self, "socket_options", None)) is _Marked:
+        if _rule_of(self) is not None:
             if message_body:
                 raise ReadOnlyViolation("refused a request body: a read sends none")
             _unchanged(self)
@@ -590,8 +640,7 @@ def _install_connection_check() -> None:
             self._read_only_sending = False
 
     def checked_send(self: Any, data: Any) -> Any:
-        if type(getattr(self, "socket_options", None)) is _Marked and not getattr(
-                self, "_read_only_sending", False):
+        if _rule_of(self) is not None and not getattr(self, "_read_only_sending", False):
             raise ReadOnlyViolation("refused raw bytes to the API server: only checked requests "
                                     "are sent")
         return send(self, data)

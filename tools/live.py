@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -77,18 +79,7 @@ def connect(
         if problem is not None:
             raise ConfigurationError(problem)
         context = context or files.current_context  # kubectl's pick: the first one set
-        try:
-            kube_config.load_kube_config(
-                config_file=files.config_file, context=context,
-                client_configuration=configuration, persist_config=False,
-            )
-        except ConfigException as e:
-            raise ConfigurationError(_config_problem(files, context, e)) from e
-        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a field of the wrong
-            raise ConfigurationError(  # shape (`server: 12345`, a list where a map goes)
-                f"kubeconfig {files.describe()} cannot be used: a field has the wrong shape "
-                f"(context {context or '?'}: its cluster's server must be an http(s) URL, its "
-                "user's fields text)") from e
+        _load_kubeconfig(files, context, configuration)
         source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -109,7 +100,59 @@ def connect(
         api_client = ReadOnlyApiClient(configuration)
     except ReadOnlyViolation as e:  # a server address whose path routes into the API itself
         raise ConfigurationError(str(e)) from e
+    except ValueError as e:  # urllib3 refuses the proxy (`socks9://x`) its pool manager is for
+        raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is not an "
+                                 "http(s) or socks URL") from e
     return LiveCluster(api_client, source, timeouts or Timeouts())
+
+
+def _load_kubeconfig(files: Kubeconfigs, context: str | None,
+                     configuration: Configuration) -> None:
+    """Fill `configuration` from the kubeconfig, or a `ConfigurationError` saying what in it
+    cannot be used: a missing context, a field of the wrong shape, a file it names that cannot
+    be read (`tokenFile`, a certificate), a credential plugin that failed (which the client
+    only logs, leaving the request to fail later for another reason)."""
+    failed: list[logging.LogRecord] = []
+    with _kept(failed):
+        try:
+            kube_config.load_kube_config(
+                config_file=files.config_file, context=context,
+                client_configuration=configuration, persist_config=False,
+            )
+        except ConfigException as e:
+            raise ConfigurationError(_config_problem(files, context, e)) from e
+        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a field of the wrong
+            raise ConfigurationError(  # shape (`server: 12345`, a list where a map goes)
+                f"kubeconfig {files.describe()} cannot be used: a field has the wrong shape "
+                f"(context {context or '?'}: its cluster's server must be an http(s) URL, its "
+                "user's fields text)") from e
+        except OSError as e:
+            raise ConfigurationError(
+                f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
+                f"a file that cannot be read ({e.filename}: {e.strerror})") from e
+    if failed:
+        said = failed[0].getMessage().strip().splitlines()[0][:200]
+        raise ConfigurationError(
+            f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
+            f"user's credential plugin failed ({said})")
+
+
+@contextmanager
+def _kept(records: list[logging.LogRecord]) -> Iterator[None]:
+    """Keep the errors the kubeconfig loader logs to the root logger (`exec: process returned
+    1`) in `records`, instead of printing them."""
+    def keep(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and "kubernetes" in record.pathname:
+            records.append(record)
+            return False
+        return True
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
 
 
 def _check_server(host: str) -> None:

@@ -2,15 +2,19 @@
 
 Layout (ARCHITECTURE.md, "The snapshot format"): `DIR/nodes.json`, `DIR/<ns>/<plural>.json`,
 `DIR/<ns>/<pod>/logs.txt` with framed per-container logs, plus our extensions. A file that is
-missing makes its kind unknown (`KindUnavailable`), never an error; a file that is not JSON, or
-whose objects do not have the shape Kubernetes gives them (`shapes`), is a `SnapshotError`
-naming the file and the field. Log lines past 16 KiB are cut, as the live reader cuts them.
+missing makes its kind unknown (`KindUnavailable`), never an error; an entry that is no regular
+file (a dangling or looping link, a FIFO), a file that is not JSON, or whose objects do not
+have the shape Kubernetes gives them (`shapes`), is a `SnapshotError` naming the file and the
+field; so is a directory holding no list at all. Log lines past 16 KiB are cut, as the live
+reader cuts them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +41,10 @@ class SnapshotCluster:
     def __init__(self, root: Path) -> None:
         if not root.is_dir():
             raise SnapshotError(str(root), "not a directory")
+        if not any(child.suffix == ".json" or (child.is_dir() and any(child.glob("*.json")))
+                   for child in root.iterdir()):
+            raise SnapshotError(str(root), "holds no Kubernetes lists (*.json), at the top or in "
+                                           "a namespace directory; `sre snapshot DIR` writes one")
         self.root = root
         self._cache: dict[Path, list[Obj]] = {}
 
@@ -69,7 +77,7 @@ class SnapshotCluster:
 
     def namespaces(self) -> list[str]:
         listed = self.root / info("Namespace").snapshot_file
-        if listed.exists():
+        if _held(listed):
             return sorted(item["metadata"]["name"] for item in self._load(listed))
         return sorted(
             child.name for child in self.root.iterdir()
@@ -97,7 +105,7 @@ class SnapshotCluster:
             files = [self._namespace_dir(namespace) / entry.snapshot_file]
         else:
             files = [self.root / ns / entry.snapshot_file for ns in self.namespaces()]
-        present = [path for path in files if path.exists()]
+        present = [path for path in files if _held(path)]
         if not present:
             where = f" for namespace {namespace}" if namespace and entry.namespaced else ""
             what = "pod metrics" if kind == "PodMetrics" else (
@@ -126,7 +134,7 @@ class SnapshotCluster:
     ) -> Iterator[str]:
         path = self.root / namespace / pod / (PREVIOUS_LOG_FILE if previous else LOG_FILE)
         which = "previous logs" if previous else "logs"
-        if not path.exists():
+        if not os.path.lexists(path):
             raise NotFound(f"the snapshot holds no {which} for pod {namespace}/{pod}")
         if not path.is_file():
             raise SnapshotError(str(path), "not a file; kubectl writes each pod's logs to a file")
@@ -153,6 +161,21 @@ class SnapshotCluster:
             raise NotFound(
                 f"the snapshot holds no {which} for container {container} of pod {namespace}/{pod}"
             )
+
+
+def _held(path: Path) -> bool:
+    """Whether the snapshot holds `path`: False when there is no such entry at all; an entry
+    that is no regular file (a dangling or looping link, a directory, a FIFO that would be read
+    forever) is a `SnapshotError` naming it, never taken for a kind the snapshot lacks."""
+    if not os.path.lexists(path):
+        return False
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise SnapshotError(str(path), f"cannot be read ({e.strerror})") from e
+    if not stat.S_ISREG(mode):
+        raise SnapshotError(str(path), "not a file; a snapshot holds each list in a JSON file")
+    return True
 
 
 def _bounded_lines(handle: TextIO) -> Iterator[str]:

@@ -5,13 +5,12 @@ HTTP (`--http`, endpoint `/mcp`, every request with `Authorization: Bearer <SRE_
     SRE_MCP__TOKEN=... sre mcp --http            # http://127.0.0.1:8090/mcp
 
 Over stdio, stdout carries the protocol alone: logs go to stderr. Over HTTP, a request without
-the token is a 401 before the SDK sees it, and the SDK's own Host and Origin checks stop DNS
-rebinding while it listens on loopback.
+the token is a 401 and one whose Host is not a plain host name and port a 400, before the SDK
+sees it; the SDK's own Host and Origin checks stop DNS rebinding while it listens on loopback.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 
@@ -25,6 +24,7 @@ from tools.restricting import Restricted
 
 from .. import logs
 from ..exiting import EXIT_BAD_INPUT, EXIT_OK, Failure
+from ..gating import host_name, same_secret
 from ..service import ConfigError, open_investigator
 from ..settings import MCPSettings, Settings
 from .toolset import build
@@ -35,25 +35,34 @@ PATH = "/mcp"
 
 
 class BearerGate:
-    """ASGI middleware: HTTP requests need `Authorization: Bearer <token>`, else a 401 with
-    `{"error": sentence}`; compared in constant time. Lifespan messages pass through."""
+    """ASGI middleware: HTTP requests need a plain `Host` (`gating.host_name`: a host name and
+    port, else a 400) and `Authorization: Bearer <token>` (compared in constant time, else a
+    401), each refusal `{"error": sentence}`. Lifespan messages pass through."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app, self.expected = app, f"Bearer {token}".encode()
+        self.app, self.expected = app, f"Bearer {token}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                body = json.dumps({"error": "This MCP server needs `Authorization: Bearer "
-                                            "<token>` (SRE_MCP__TOKEN)."}).encode()
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="sre-assistant"'),
-                    (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+            headers = dict(scope["headers"])
+            if host_name(headers.get(b"host", b"").decode("latin-1")) is None:
+                await _refuse(send, 400, "The Host header is not a host name and port.")
+                return
+            if not same_secret(headers.get(b"authorization", b""), self.expected):
+                await _refuse(send, 401, "This MCP server needs `Authorization: Bearer "
+                                         "<token>` (SRE_MCP__TOKEN).",
+                              [(b"www-authenticate", b'Bearer realm="sre-assistant"')])
                 return
         await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, sentence: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"error": sentence}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), *(headers or []),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def restrict(cluster: Cluster, config: MCPSettings) -> Cluster:

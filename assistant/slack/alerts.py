@@ -22,7 +22,6 @@ A payload that is not JSON or not the webhook schema is a 400 with the reason, n
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -35,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from knowledge import alert_labels
 
+from ..gating import same_secret
 from ..investigation import Request
 from . import blocks
 from .access import AccessPolicy
@@ -105,6 +105,8 @@ def parse(body: bytes) -> Webhook | str:
         return f"body is not JSON: {e.msg} at line {e.lineno} column {e.colno}"
     except ValueError:
         return "body is not JSON: not UTF-8 text"
+    except RecursionError:  # past `bounding`'s depth check, were it ever misled
+        return "body is not an Alertmanager webhook: it nests too deep"
     try:
         return Webhook.model_validate(doc)
     except ValidationError as e:
@@ -158,7 +160,8 @@ class AlertIntake:
 
     def receive(self, body: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
         """HTTP status and JSON body for one webhook call."""
-        if self.token and not hmac.compare_digest(authorization or "", f"Bearer {self.token}"):
+        if self.token and not same_secret((authorization or "").encode("latin-1"),  # as sent
+                                          f"Bearer {self.token}"):
             return 401, {"error": "missing or wrong bearer token"}
         if not self.channel:
             return 503, {"error": "no incident channel configured (SRE_SLACK__INCIDENT_CHANNEL)"}

@@ -42,15 +42,16 @@ _BUSY = ":hourglass: I am busy with other investigations; please try again in a 
 
 @dataclass
 class SlackApp:
-    """Everything `sre slack` runs; `close()` stops the workers. `early_ack` (HTTP mode) lets
-    the server answer a signed slash command at once and dispatch it afterwards."""
+    """Everything `sre slack` runs; `close()` stops the workers. `verifier` (HTTP mode) holds
+    the signing secret every request to /slack/events is checked against, before it is parsed
+    (and a signed slash command answered at once, and dispatched afterwards)."""
 
     bolt: App
     store: Store
     investigations: Investigations
     alerts: AlertIntake
     messenger: Messenger
-    early_ack: SignatureVerifier | None = None
+    verifier: SignatureVerifier | None = None
     _later: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="slack-dispatch"))  # one: see `after_ack`
 
@@ -98,8 +99,8 @@ def build(settings: Settings, cluster: Cluster,
     listeners = _Listeners(messenger, store, investigations, policy, set(config.watched_channels),
                            runbook_search)
     listeners.register(bolt)
-    early = SignatureVerifier(secret) if config.mode == "http" and secret else None
-    return SlackApp(bolt, store, investigations, alerts, messenger, early)
+    verifier = SignatureVerifier(secret) if config.mode == "http" and secret else None
+    return SlackApp(bolt, store, investigations, alerts, messenger, verifier)
 
 
 class _Listeners:

@@ -10,18 +10,22 @@ the Socket Mode connection when the mode is `socket`.
 
 A signed slash command is acknowledged by the event loop itself (an empty 200) and dispatched
 to Bolt afterwards: the ack never waits for a thread. Bodies past `MAX_BODY` are a 413 and JSON
-nested past `bounding.MAX_DEPTH` a 400, before Bolt or the alert intake parses them; a Slack
-request whose timestamp is not a number is a 401.
+nested past `bounding.MAX_DEPTH` a 400, before Bolt or the alert intake parses them. A Slack
+request is judged by its signature first, on the raw bytes: unsigned, stale or wrongly signed
+is a 401 before anything decodes it; a signed body Bolt cannot read (not UTF-8, not JSON) a 400.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import re
 import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
 
 import uvicorn
@@ -29,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -36,6 +41,7 @@ from tools import Cluster
 
 from .. import logs, tracing
 from ..bounding import BodyLimits
+from ..gating import same_secret
 from ..investigation import EngineInvestigator
 from ..observing import Metrics
 from ..service import readiness
@@ -60,19 +66,25 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
     if events:
         @api.post("/slack/events")
         async def slack_events(request: Request) -> Response:
-            if not request.headers.get("x-slack-request-timestamp", "").isdigit():
-                return JSONResponse({"error": "not a signed Slack request: the "
-                                              "X-Slack-Request-Timestamp header is missing or "
-                                              "not a number"}, status_code=401)
             body = await request.body()
-            if slack.early_ack is not None and _is_command(request, body) \
-                    and slack.early_ack.is_valid_request(body, dict(request.headers)):
+            if slack.verifier is None or not signed_by_slack(slack.verifier, body,
+                                                             request.headers):
+                return JSONResponse({"error": "not a signed Slack request: the "
+                                              "X-Slack-Request-Timestamp or X-Slack-Signature "
+                                              "header is missing, stale or wrong"},
+                                    status_code=401)
+            try:  # Bolt decodes UTF-8 and parses JSON here: both errors are ValueErrors
+                bolt_request = to_bolt_request(request, body)
+            except (ValueError, RecursionError):
+                return JSONResponse({"error": "A signed Slack request whose body is not the "
+                                              "UTF-8 JSON or form data Slack sends."},
+                                    status_code=400)
+            if _is_command(request, body):
                 # A signed /sre command: Slack gets its 200 now, from the event loop; Bolt
                 # dispatches it on its own threads (its listener's ack() is then a no-op).
-                slack.dispatch_later(to_bolt_request(request, body))
+                slack.dispatch_later(bolt_request)
                 return Response(status_code=200)
-            bolt_response = await run_in_threadpool(slack.bolt.dispatch,
-                                                    to_bolt_request(request, body))
+            bolt_response = await run_in_threadpool(slack.bolt.dispatch, bolt_request)
             return to_starlette_response(bolt_response)
 
     @api.post("/alerts")
@@ -101,15 +113,34 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
 
     @api.get("/metrics")
     async def metrics(request: Request) -> Response:
-        if metrics_token is not None and not hmac.compare_digest(
-                request.headers.get("authorization", "").encode("latin-1"),
-                f"Bearer {metrics_token}".encode()):
+        if metrics_token is not None and not same_secret(
+                request.headers.get("authorization", "").encode("latin-1"),  # as sent
+                f"Bearer {metrics_token}"):
             return JSONResponse({"error": "the metrics need SRE_SLACK__METRICS_TOKEN: send "
                                           "Authorization: Bearer <token>"}, status_code=401)
         body, content_type = slack.investigations.metrics.exposition()
         return Response(body, media_type=content_type)
 
     return api
+
+
+_STAMP = re.compile(r"[0-9]{1,12}")
+_FRESH = 5 * 60  # seconds: Slack's own replay window
+
+
+def signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]
+                    ) -> bool:
+    """Whether Slack signed `body` in the last five minutes (`v0=` HMAC-SHA256 of
+    `v0:<timestamp>:<body>` with the signing secret), judged on the raw bytes before anything
+    decodes or parses them: any header value, any body, is a yes or a no, never an error."""
+    stamp = headers.get("x-slack-request-timestamp", "")
+    if not _STAMP.fullmatch(stamp) or abs(verifier.clock.now() - int(stamp)) > _FRESH:
+        return False
+    signed = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(verifier.signing_secret.encode(), signed,
+                                hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(),
+                               headers.get("x-slack-signature", "").encode("latin-1"))
 
 
 def _is_command(request: Request, body: bytes) -> bool:

@@ -1,9 +1,11 @@
 """Who may reach the web chat, checked on every request before any route runs.
 
-- Host: the `Host` header must name one of `allowed_hosts` (default: loopback names). A page on
-  another site that rebinds its DNS name to 127.0.0.1 sends its own name, and is refused (400).
-- Origin: a browser's cross-site POST carries an `Origin` that is not this server: refused (403).
-  Requests without `Origin` (curl, scripts) are judged by the rest.
+- Host: the `Host` header must be a plain host name and port (`gating.host_name`) naming one of
+  `allowed_hosts` (default: loopback names). A page on another site that rebinds its DNS name
+  to 127.0.0.1 sends its own name, and is refused (400).
+- Origin: a browser's cross-site POST carries an `Origin` that is not this server's address
+  (`gating.same_origin`: the scheme too, on a loopback name): refused (403). Requests without
+  `Origin` (curl, scripts) are judged by the rest.
 - Who: with `token` set, a request needs `Authorization: Bearer <token>` or the cookie the page
   gets from opening `/?token=<token>` once (HttpOnly, SameSite=Strict); with `trusted_header`
   set (`X-Forwarded-User`, as oauth2-proxy sends), a request needs that header, and its value is
@@ -18,25 +20,16 @@ Each refusal is `{"error": sentence}` saying which setting to change.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
+from ..gating import host_name, same_origin, same_secret
 from ..settings import WebSettings
 
 COOKIE = "sre_web_token"
-
-
-def _host_name(host: str) -> str:
-    """`127.0.0.1:8080` -> `127.0.0.1`, `[::1]:8080` -> `::1`."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 def _refuse(status: int, sentence: str) -> JSONResponse:
@@ -56,18 +49,20 @@ class Gate:
     async def __call__(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.url.path == "/metrics" and self.metrics_token is not None:
-            bearer = request.headers.get("authorization", "")
-            if not hmac.compare_digest(bearer.encode("latin-1"),  # the bytes as sent
-                                       f"Bearer {self.metrics_token}".encode()):
+            bearer = request.headers.get("authorization", "").encode("latin-1")  # as sent
+            if not same_secret(bearer, f"Bearer {self.metrics_token}"):
                 return _refuse(401, "The metrics need SRE_WEB__METRICS_TOKEN: send "
                                     "Authorization: Bearer <token>.")
             return await call_next(request)
         host = request.headers.get("host", "")
-        if "*" not in self.hosts and _host_name(host) not in self.hosts:
+        name = host_name(host)
+        if name is None:
+            return _refuse(400, "The Host header is not a host name and port.")
+        if "*" not in self.hosts and name not in self.hosts:
             return _refuse(400, "This host name is not served here; add it to "
                                 "SRE_WEB__ALLOWED_HOSTS if it is yours.")
         origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        if origin is not None and not same_origin(origin, host, request.url.scheme):
             return _refuse(403, "Requests from other sites are refused; open the chat from "
                                 "its own address.")
         if request.url.path == "/healthz":
@@ -87,7 +82,7 @@ class Gate:
                           token: str) -> Response:
         offered = request.query_params.get("token")
         if request.url.path == "/" and offered is not None:
-            if not hmac.compare_digest(offered, token):
+            if not same_secret(offered.encode("utf-8", "replace"), token):
                 return _refuse(401, "Wrong token; ask whoever runs the chat for the link.")
             landing = RedirectResponse("/", status_code=303)  # the token leaves the address
             landing.set_cookie(COOKIE, token, httponly=True, samesite="strict")
@@ -95,7 +90,7 @@ class Gate:
         bearer = request.headers.get("authorization", "")
         presented = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else \
             request.cookies.get(COOKIE, "")
-        if not hmac.compare_digest(presented, token):
+        if not same_secret(presented.encode("latin-1"), token):  # header bytes as sent
             return _refuse(401, "This chat needs its token: open the link with ?token=... "
                                 "once, or send Authorization: Bearer <token>.")
         return await call_next(request)
