@@ -1,6 +1,6 @@
-"""Issue 15's leak classes A-G (attack 15c), each by name: the corpus holds entries of every
-class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden
-and its key kept, read whole and a line at a time as a log is read."""
+"""Issue 15's leak classes A-G (attack 15c) and H-I (attack 15e), each by name: the corpus holds
+entries of every class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with
+its secret hidden and its key kept, read whole and a line at a time as a log is read."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ CLASSES = {
     "E": "records split by the runtime",
     "F": "positional secrets with no key word",
     "G": "bare hex keys after a key word",
+    "H": "a key in another language or script, its word in any segment",
+    "I": "a key misspelt, in leet or spelled out letter by letter",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .key_words import HINTS as WORD_HINTS
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
@@ -20,9 +21,10 @@ def has_key_hint(lower: str) -> bool:
 
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
-_STRONG_HINTS = (r"p(?:ass|w|sk|sw|in|arola)|s(?:ecret|ig|ess|enha|alasana)|token|key"
-                 r"|c(?:red|srf|ookie|on(?:n|trase))|auth|dsn|mnemonic|honeycomb|kennwort"
-                 r"|wachtwoord|haslo|losenord|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf")
+# Words of other languages and misspellings: `key_words`.
+_STRONG_HINTS = (r"p(?:ass|w|sk|sw|in)|s(?:ecret|ig|ess)|token|key|c(?:red|srf|ookie|onn)|auth"
+                 r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|"
+                 + WORD_HINTS)
 # Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`):
 # the rules that span lines, run on a whole text, skip them (`sub_at_keys(..., weak=False)`).
 _WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from .key_hints import KEY, SPACE, has_key_hint, sub_at_keys
 from .key_hints import KEY as _KEY
 from .key_hints import SPACE as _S
+from .key_words import PASSWORD_HINTS
 from .keyed_prose import CREDENTIAL_SHAPE, redact_prose
 from .positional_values import NAME_REFERENCE
 from .secret_names import (
@@ -28,6 +29,7 @@ from .secret_names import (
     names_password,
     sensitive_name,
     weak_name,
+    weak_secret,
 )
 from .secret_tokens import REDACTED, looks_random
 
@@ -63,8 +65,7 @@ def redact_keyed_structure(text: str, lower: str) -> str:
 
 
 
-_PASSWORD_HINT = re.compile(r"pass|pw|kennwort|contrase|senha|wachtwoord|haslo|parola|salasana"
-                            r"|losenord")
+_PASSWORD_HINT = re.compile(r"pass|pw|" + PASSWORD_HINTS)
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
     rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
@@ -200,7 +201,7 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             open_, close = "", pw[len(inner) :]
         key = m.group("key") or m.groupdict().get("key2") or m.groupdict().get("key3") or ""
         if not (sensitive_name(key) or _query_key(m, key) or (
-                weak_name(key) and credential_shaped(inner))) or not is_secret_value(
+                weak_name(key) and weak_secret(key, inner))) or not is_secret_value(
                 inner) or not is_secret_value(pw):
             return m.group()
         if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .credentials import redact_credentials, redact_private_keys
+from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
 from .open_values import OpenValues
@@ -222,10 +223,15 @@ def _normalize(text: str) -> str:
 # What may disguise a key: any non-ASCII character (zero-width and soft hyphens, fullwidth forms,
 # Cyrillic or Greek look-alikes), an HTML character reference, a percent-encoded letter.
 # And an escaped separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`).
+# A C octal escape of a letter (`pass\167ord`) too. A word of another script (`пароль`, `密码`)
+# reads as what it means (`key_words`).
 _DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]"
-                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]|&(?:quot|apos|lt|gt|equals|colon);")
-_DISGUISE = re.compile(r"[^\x00-\x7f]|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
+                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\1[0-7]{2}"
+                            r"|&(?:quot|apos|lt|gt|equals|colon);")
+_DISGUISE = re.compile(rf"(?P<word>{NON_LATIN_WORD.pattern})|[^\x00-\x7f]"
+                       r"|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
                        r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])"
+                       r"|\\(?P<oct>1[0-7]{2})"
                        r"|&(?P<named>quot|apos|lt|gt|equals|colon);")  # HTML-escaped JSON, XML
 _NAMED_ENTITY = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "equals": "=", "colon": ":"}
 
@@ -242,13 +248,15 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
         out.append(text[pos : m.start()])
         starts.extend(range(pos, m.start()))
         char = m.group()
-        if len(char) == 1:
+        if m.group("word"):
+            plain = NON_LATIN[char.lower()]
+        elif len(char) == 1:
             plain = fold_char(char)
         elif m.group("named"):
             plain = _NAMED_ENTITY[m.group("named")]
         else:
-            code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc"),
-                       10 if m.group("dec") else 16)
+            code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc")
+                       or m.group("oct"), 10 if m.group("dec") else 8 if m.group("oct") else 16)
             allowed = "_.-=:\"'@" if m.group("esc") else "_.-=:"  # what JSON or C escapes
             plain = chr(code) if code < 0x80 and (chr(code).isalnum() or chr(code) in allowed) \
                 else char

@@ -300,6 +300,10 @@ _PASSWORD_FLAGS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami",
                      "ldappasswd", "ldapcompare", "ldapmodrdn"), frozenset({"-w"})),
     "openssl": frozenset({"-passin", "-passout", "-pass", "-k"}),
+    **dict.fromkeys(("zip", "unzip", "zipcloak"), frozenset({"-P"})),
+    **dict.fromkeys(("influx", "cqlsh"), frozenset({"-p"})),
+    **dict.fromkeys(("snmpwalk", "snmpget", "snmpbulkwalk", "snmpset", "snmpgetnext",
+                     "snmptable"), frozenset({"-c"})),
 }
 # ... and these, after a `login` item (`docker login -p`, `az login -p`).
 _LOGIN_PROGRAMS = frozenset({"docker", "podman", "buildah", "skopeo", "nerdctl", "oras", "az",

@@ -10,6 +10,7 @@ import functools
 import re
 import unicodedata
 
+from .key_words import JOINED, NON_LATIN, NON_LATIN_WORD, UNDECOMPOSED, meaning, plain_spelling
 from .secret_tokens import REDACTED, SEGMENT, looks_random
 
 _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
@@ -19,17 +20,15 @@ _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "a
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
-_EXACT = frozenset({"pwd", "pw", "pass", "auth", "dsn", "cred", "creds", "signature", "sig",
+_EXACT = frozenset({"pwd", "pw", "pass", "dsn", "cred", "creds", "signature", "sig",
                     "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
-                    "totp", "pin", "bearer", "kennwort", "contrasena", "senha", "wachtwoord",
-                    "haslo", "parola", "salasana", "losenord", "hmac", "pepper", "seed",
-                    "signing"})
+                    "totp", "bearer", "hmac", "pepper", "seed", "signing"})
 # Whole names (separators dropped) that hold a secret though no word above says so.
-_NAMED_SECRETS = ("motdepasse", "secretkeybase", "erlangcookie", "honeycombteam",
+_NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
                   "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
-_EXACT_BROAD = _EXACT | {"key", "keys", "private", "conn", "jwt", "salt", "cookie", "otp", "seed",
-                         "signing", "unseal"}
+_EXACT_BROAD = _EXACT | {"auth", "pin", "key", "keys", "private", "conn", "jwt", "salt",
+                         "cookie", "otp", "seed", "signing", "unseal"}
 # Words that may follow the secret word and still name the secret itself: its versions, stages and
 # confirmations (`password_confirmation`, `token_v2`, `api_key_primary`, `db.password.prod`,
 # `SECRET_KEY_FALLBACK`). Not `expired`, `reset`, `policy`...: a state or a rule, not the value.
@@ -85,6 +84,28 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     segs = [s.lower() for s in SEGMENT.findall(name)]
     if not segs:
         return False
+    return _judged(segs, broad) or _means_secret(name, segs, broad)
+
+
+def _means_secret(name: str, segs: list[str], broad: bool) -> bool:
+    """A key in another language or misspelt: a word for a password, secret or token anywhere
+    in it (`senha_db`, `DB_HESLO`, `parola_chiave`, `client_secr3t`, `passowrd`), or a word for a
+    key beside one that says which (`clave_api`); the name read in English otherwise."""
+    plain = plain_spelling(name)
+    if plain != name:
+        segs = [s.lower() for s in SEGMENT.findall(plain)]
+    meant = [meaning(seg) for seg in segs]
+    if segs[-1] in _SAFE_LAST:
+        return False
+    if any(m not in (None, "key") for m in meant) or any(w in "".join(segs) for w in JOINED):
+        return True
+    if "key" in meant and any(seg in _KEY_QUALIFIERS for seg in segs):
+        return True
+    return plain != name and _judged(segs, broad)
+
+
+def _judged(segs: list[str], broad: bool) -> bool:
+    """`sensitive_name` on a key's lowercase segments, in English."""
     if any(len(seg) <= 10 and seg.endswith("pw") for seg in segs):
         return True  # `LDAP_BINDPW`, `rootpw`
     if any(_PASSWORD_ABBREVIATION.search(seg) for seg in segs) and segs[-1] not in _SAFE_LAST:
@@ -126,8 +147,10 @@ _PASSWORD_ABBREVIATION = re.compile(r"pwd|pswd|psw$|^psw|^pword|passwd|passwort"
 _STRONG_TYPO = re.compile(r"(?:password|secret|token|apikey)[a-rt-z]")
 # Names that hold a secret only when their value looks like one (`session=aB3x...`,
 # `sid=Zq81...`; not `session=3 of 5`, `access=granted`, `sid=1`, `key=value`).
-_WEAK = frozenset({"key", "session", "sess", "sid", "xsrf", "csrf", "refresh", "access", "nonce",
-                   "salt", "otp", "sas", "conn", "connstr", "connection", "cookie", "jwt"})
+# `auth: oidc` names a method and `pin: 80` a port: `auth` and `pin` are everyday names too.
+_WEAK = frozenset({"auth", "pin", "key", "session", "sess", "sid", "xsrf", "csrf", "refresh",
+                   "access", "nonce", "salt", "otp", "sas", "conn", "connstr", "connection",
+                   "cookie", "jwt"})
 _WEAK_JOINED = ("connstr", "sastoken", "sasurl")
 
 
@@ -143,8 +166,17 @@ def weak_name(name: str) -> bool:
                              or segs[-1].isdigit()):
         segs = segs[:-1]  # conn_str, session_id, refresh_v2
     last = segs[-1]
-    return last in _WEAK or "".join(segs).endswith(_WEAK_JOINED) or (
+    return last in _WEAK or meaning(last) == "key" or "".join(segs).endswith(_WEAK_JOINED) or (
         last.endswith("key") and 4 < len(last) <= 16)  # `MASTERKEY`, `dbkey`
+
+
+def weak_secret(name: str, value: str) -> bool:
+    """Whether a value under an everyday name (`weak_name`) is its secret: shaped like a
+    credential, or a PIN's 4 to 12 digits (`pin: 4821`; not `pin: 80`)."""
+    if credential_shaped(value):
+        return True
+    segs = SEGMENT.findall(name.lower())
+    return bool(segs) and segs[-1] == "pin" and value.isdigit() and 4 <= len(value) <= 12
 
 
 _SHAPED = re.compile(r"(?=[^\n]*[0-9])(?=[^\n]*[A-Za-z])[^\s]{8,}|[^\s]*[!#$%^&*+~?]"
@@ -192,7 +224,7 @@ def fold_char(char: str) -> str:
     (zero-width spaces, soft hyphens, direction marks) dropped."""
     if unicodedata.category(char) == "Cf":
         return ""
-    folded = unicodedata.normalize("NFKC", char).translate(_HOMOGLYPHS)
+    folded = unicodedata.normalize("NFKC", char).translate(_HOMOGLYPHS).translate(UNDECOMPOSED)
     if not folded.isascii():  # an accented letter: its base (`contraseña` is `contrasena`)
         folded = "".join(c for c in unicodedata.normalize("NFKD", folded)
                          if not unicodedata.combining(c))
@@ -200,12 +232,14 @@ def fold_char(char: str) -> str:
 
 
 def fold_name(name: str) -> str:
-    """A key as it reads (`pаss\u200bword` is `password`), for judging it, never for showing."""
+    """A key as it reads (`pаss\u200bword` is `password`, `hasło` is `haslo`, `DB_ПАРОЛЬ` is
+    `DB_password`), for judging it, never for showing."""
+    if NON_LATIN_WORD.search(name):
+        name = NON_LATIN_WORD.sub(lambda m: NON_LATIN[m.group().lower()], name)
     return "".join(c if c.isascii() else fold_char(c) for c in name)
 
 
-_PASSWORD_WORDS = re.compile(
-    r"pass|pwd?$|^pw|kennwort|contrasena|senha|wachtwoord|haslo|parola|salasana|losenord")
+_PASSWORD_WORDS = re.compile(r"pass|pwd?$|^pw")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -213,8 +247,11 @@ def names_password(name: str) -> bool:
     """Whether a key names a password or passphrase: chosen by a human, it may hold spaces
     (`password=correct horse battery staple`), where a token never does."""
     return sensitive_name(name) and any(
-        _PASSWORD_WORDS.search(seg) and seg not in _PASS_WORDS
-        for seg in (s.lower() for s in SEGMENT.findall(fold_name(name))))
+        (_PASSWORD_WORDS.search(seg) and seg not in _PASS_WORDS) or meaning(seg) in _CHOSEN
+        for seg in (s.lower() for s in SEGMENT.findall(plain_spelling(fold_name(name)))))
+
+
+_CHOSEN = ("password", "passphrase")  # what `meaning` calls a password in another language
 
 
 # Names whose value may be a `user:password` pair (`SMTP_LOGIN=app:pw`, `OAUTH_CLIENT=id:secret`).
