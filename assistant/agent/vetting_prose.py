@@ -13,8 +13,22 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-_PROSE_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:[a-z0-9-]+\.)+(?:sh|io|com|net|"
-                        r"org|xyz|ru|cn|tk|top|ly|gg|me|dev|app)/", re.I)
+# A link in any form: a scheme, `www.`, a protocol-relative `//host`, a Markdown link target, a
+# `javascript:` or `data:` URI, a UNC path `\\\\host\\share`, a bracketed IPv6 address with a path.
+_PROSE_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.|(?<![\w:/])//[\w-]+\.[\w.-]+|\]\(|"
+                        r"\b(?:javascript|vbscript):\S|\bdata:[\w.+-]+/[\w.+-]+[;,]|"
+                        r"\\\\[\w.-]+\\|\[[0-9a-f]*:[0-9a-f:.]+\](?::\d+)?/", re.I)
+# A host name with any top-level domain and a path (`fixes.example.de/api.yaml`,
+# `status.example.co.uk/incident`); `_NOT_A_HOST` tells the dotted names that are not hosts. A
+# bare dotted name is not judged: field paths (`limits.memory`) and class names look the same.
+_DOTTED = re.compile(r"(?<![\w.@/-])(?:[a-z0-9](?:[\w-]*[a-z0-9])?\.)+[a-z]{2,63}(?=/)", re.I)
+# File names, Kubernetes' own domains (label keys, API groups), names inside the cluster, and
+# code names (`java.lang.OutOfMemoryError`, `process.env.DB_HOST`).
+_NOT_A_HOST = re.compile(
+    r".*\.(?:ya?ml|json|txt|log|conf|cnf|cfg|ini|xml|properties|toml|py|js|ts|go|rb|java|jar|sh|"
+    r"pem|crt|key|csv|html?|md|db|sqlite|env|lock|pid|sock|service|socket|d|so|dll|tar|gz|tgz|"
+    r"zip|war|class|sql|out|err)|.*(?:\.|^)(?:k8s\.io|kubernetes\.io|svc|cluster\.local|local|"
+    r"internal)|.*(?-i:_|[a-z][A-Z]).*", re.I)
 # An address given by IP with a path or a port and path (`203.0.113.5/fix.yaml`); a CIDR
 # (`10.0.0.0/8`) or a bare IP is not a URL.
 _IP_URL = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/(?!\d)")
@@ -26,18 +40,31 @@ _PROGRAMS = re.compile(
     r"dd\s+(?:if|of)(?==)|shred|wipefs|fdisk|parted|terraform\s+(?:destroy|apply)|pulumi\s+(?:destroy|up)|"
     r"systemctl\s+(?:reboot|poweroff|halt|stop|disable|mask|kill)|shutdown\s+-|"
     r"(?:docker|podman|nerdctl|crictl|ctr)\s+(?:exec|run|rm|rmi|rmp|kill|stop|system|prune|"
-    r"image|images\s+rm|volume|container))\b|"
-    r"\b(?:gcloud|aws|az|doctl|eksctl|oci|ibmcloud)\b[^.\n]{0,80}?\b(?:delete(?:-[\w-]+)?|"
+    r"image|images\s+rm|volume|container)|(?:perl|ruby|node|lua|php)\s+-[eEpr]|node\s+--eval|socat|"
+    r"git\s+(?:clone|pull|apply|am|submodule|fetch)|(?:apk|apt|yum|dnf|zypper|brew|gem|cargo|conda)\s+"
+    r"(?:add|install|in)|go\s+install|iptables|ip6tables|nft|ufw\s+disable|setenforce\s+0|"
+    r"firewall-cmd|kill\s+-?\w+|pkill|killall|pg_reset(?:wal|xlog)|rm\s+(?:-\w+\s+)*[/~.$\w]|find\b[^\n]{0,80}?\s-(?:delete|exec)|"
+    r"xargs|kafka-(?:topics|delete-records|consumer-groups)(?:\.sh)?\b[^.\n]{0,60}?--(?:delete|"
+    r"reset-offsets)|vault\s+(?:kv\s+)?(?:destroy|delete|metadata\s+delete|secrets\s+disable|"
+    r"auth\s+disable)|gsutil\s+(?:rm|rb)|redis-cli\b[^.\n]{0,60}?\b(?:del|unlink|flushall|flushdb)"
+    r")\b|"
+    r"\b(?:gcloud|aws|az|doctl|eksctl|oci|ibmcloud)\b[^.\n]{0,80}?\b(?:delete(?:-[\w-]+)?|rm|rb|"
     r"terminate-[\w-]+|deregister-[\w-]+|remove-[\w-]+|detach-[\w-]+|destroy|purge)\b|"
     r"\b(?:download|run|execute|install|pipe|paste)\b[^.]{0,40}\b(?:script|binary|installer|"
     r"one-liner|shell|terminal)\b", re.I)
 # Statements that destroy data, whichever client sends them.
 _DESTRUCTIVE = re.compile(
     r"\b(?:DROP\s+(?:TABLE|DATABASE|SCHEMA|INDEX|USER|ROLE|KEYSPACE|COLLECTION)|TRUNCATE\s+"
-    r"(?:TABLE\s+)?\w|DELETE\s+FROM|FLUSH(?:ALL|DB)|dropDatabase|deleteMany|UNLINK\s+\*)\b", re.I)
+    r"(?:TABLE\s+)?\w|DELETE\s+FROM|FLUSH(?:ALL|DB)|dropDatabase|deleteMany|UNLINK\s+\*|"
+    r"ALTER\s+TABLE\b[^;\n]{0,80}?\bDROP|DROP\s+COLUMN)\b|"
+    r"\.(?:remove|drop|deleteOne|deleteMany|dropIndex(?:es)?|dropDatabase)\s*\(", re.I)
 # Advice that weakens the cluster, in words rather than a command.
 _UNSAFE_ADVICE = re.compile(
-    r"privileged:\s*true|\bhost(?:Network|PID|IPC):\s*true|insecure-skip-tls-verify|"
+    r"privileged\s*[:=]\s*true|\bhost(?:Network|PID|IPC)\s*[:=]\s*true|insecure-skip-tls-verify|"
+    r"\brunAs(?:User|Group)\s*[:=]\s*0\b|runAsNonRoot\s*[:=]\s*false|"
+    r"allowPrivilegeEscalation\s*[:=]\s*true|\b(?:CAP_)?(?:SYS_ADMIN|SYS_PTRACE|SYS_MODULE|NET_ADMIN)\b|"
+    r"AUTH_METHOD\s*[:=]\s*trust\b|\bauth(?:entication)?\s+method\s+(?:to\s+)?trust\b|"
+    r"ALLOW_EMPTY_PASSWORD\s*[:=]\s*(?:yes|true|1)\b|"
     r"\b(?:mode\s+)?0?777\b|world-writable|\b(?:remove|delete|strip|clear)\b[^.]{0,40}"
     r"\bfinalizers?\b|force-delet|grace[- ]period(?:=0|\s+(?:of\s+)?(?:zero|0)\b)|"
     r"\b(?:delete|remove|wipe)\b[^.]{0,30}\b(?:pvc|persistentvolumeclaims?|persistentvolumes?|"
@@ -53,7 +80,14 @@ _VERBS = ("get|describe|logs|delete|apply|create|edit|patch|scale|rollout|set|la
 # Programs that are kubectl under another name; `k` only before a kubectl verb.
 _KUBECTL = re.compile(r"\b(?:kubectl(?:\.exe)?|oc|kubecolor|microk8s\s+kubectl|k3s\s+kubectl|"
                       rf"k(?=\s+(?:{_VERBS})\b))[\s`'\"]+", re.I)
-_A_VERB = re.compile(rf"kubectl (?:-|(?:{_VERBS})\b)", re.I)  # a command, not the name
+# A command, not the program's name: a flag or a word after `kubectl` that is no word of prose
+# ("kubectl is", "kubectl's output"); a verb not on kubectl's list is judged as one (a plugin).
+_A_VERB = re.compile(r"kubectl (?:-|(?!(?:is|was|are|will|can|cannot|could|should|would|may|"
+                     r"might|must|does|did|has|had|s|itself|binary|client|cli|output|commands?|"
+                     r"access|in|on|at|with|from|by|as|against|that|but|the|a|an|not|also|only|"
+                     r"now|first|again|here|there|works?|fails?|returns?|shows?|reports?|to|and|then|so|if|"
+                     r"for|which|until|when|after|before|once|or|"
+                     r"prints?|says?|version|installed|available|plugins?)\b)[a-z])", re.I)
 # Verbs of kubectl that no step may ask for, even when the command around them does not parse.
 _REFUSED_VERBS = re.compile(r"\b(?:delete|apply\s+-[fk]|replace|exec|drain|cordon|taint|cp|"
                             r"debug|port-forward|attach)\b", re.I)
@@ -64,6 +98,16 @@ _PROSE_END = re.compile(r"[`'\"]|\.(?:\s|$)|,\s|\s(?:to|and|then|so|if|for|which
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 
+# Letters of other scripts that look like Latin ones (Cyrillic `е`, Greek `υ`...), as the Latin
+# letter a reader takes them for.
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝвкмнтАВЕКМНОРСТХУІЈЅυοανιτρκεχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlqwbkmhtABEKMHOPCTXYIJSuoavitpkexABEZHIKMNOPTYX")
+# What a reader's shell or browser turns back into a dot or a line: `evil[.]example`, `hxxp`,
+# a backslash at the end of a line.
+_DEFANGED = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|\\\n\s*", re.I)
+
+
 def fold(text: str) -> str:
     """`text` as a reader sees it: NFKC, no invisible characters, plain spaces."""
     folded = unicodedata.normalize("NFKC", text)
@@ -71,10 +115,18 @@ def fold(text: str) -> str:
                    if unicodedata.category(c) not in ("Cf", "Cc") or c == "\n")
 
 
+def unmask(text: str) -> str:
+    """`text` as the reader would act on it: folded, look-alike letters as Latin ones, defanged
+    dots as dots, continued lines joined."""
+    joined = _DEFANGED.sub(lambda m: " " if "\n" in m.group(0) else ".", fold(text))
+    return re.sub(r"\bhxxp", "http", joined.translate(_CONFUSABLES), flags=re.I)
+
+
 def prose_problem(text: str, judge: Callable[[str], str | None]) -> str | None:
     """Why a step or a summary may not be shown; `judge` says why a command may not be."""
-    text = fold(text)
-    if _PROSE_URL.search(text) or _IP_URL.search(text):
+    text = unmask(text)
+    if _PROSE_URL.search(text) or _IP_URL.search(text) or any(
+            not _NOT_A_HOST.fullmatch(m.group(0)) for m in _DOTTED.finditer(text)):
         return "it contains a URL"
     if _PROGRAMS.search(text) or _DESTRUCTIVE.search(text):
         return "it tells the reader to run something other than kubectl"

@@ -9,11 +9,16 @@ refused by not being listed. On the way, an image must come from an origin the p
 uses, replicas must stay above zero, a securityContext may only be tightened, and an env entry
 passes the `set env` rules:
 
-- no proxy, preload, interpreter-path or startup-hook variables (`HTTPS_PROXY`, `LD_PRELOAD`,
-  `PYTHONPATH`, ...), no Node.js or JVM options that open a debugger, load an agent or run a
-  command, no variable that turns TLS verification off or changes what is trusted;
-- no value that is an address (a URL, `host:port`, a dotted host name or an IP) other than a
-  cluster-local name or one the scope has seen.
+- no proxy, preload, interpreter-path, startup-hook, profiler, class-path or helper-command
+  variables (`HTTPS_PROXY`, `LD_PRELOAD`, `PYTHONPATH`, `DOTNET_STARTUP_HOOKS`, `CLASSPATH`,
+  `GIT_SSH_COMMAND`, ...), no Node.js or JVM options that open a debugger, load an agent or run
+  a command (under any `*_OPTS`/`*_ARGS` name, or any name when the value says `-javaagent`);
+- nothing that turns TLS or authentication off, by name or by value (`VAULT_SKIP_VERIFY=1`,
+  `PGSSLMODE=disable`, `sslmode=disable` in a DSN, `-insecure`, `HOST_AUTH_METHOD=trust`);
+- no value that is an address (a URL, `host:port`, a dotted host name or an IP in any form a
+  resolver takes) other than a cluster-local name or one the scope has seen.
+
+An `envFrom` is refused: it adds variables the vetting cannot see.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ progressDeadlineSeconds revisionHistoryLimit strategy rollingUpdate maxSurge max
 updateStrategy partition suspend schedule startingDeadlineSeconds concurrencyPolicy
 successfulJobsHistoryLimit failedJobsHistoryLimit activeDeadlineSeconds backoffLimit parallelism
 completions ttlSecondsAfterFinished timeZone terminationGracePeriodSeconds enableServiceLinks
-priorityClassName image imagePullPolicy env envFrom configMapRef valueFrom configMapKeyRef key
+priorityClassName image imagePullPolicy env valueFrom configMapKeyRef key
 optional fieldRef fieldPath resourceFieldRef resource divisor resources livenessProbe
 readinessProbe startupProbe httpGet path port scheme httpHeaders value tcpSocket grpc service
 initialDelaySeconds periodSeconds timeoutSeconds failureThreshold successThreshold ports
@@ -59,18 +64,49 @@ _REDIRECTING = re.compile(
     r"GCONV_PATH|PATH|(?:REQUESTS|CURL)_CA_BUNDLE|SSL_CERT_(?:FILE|DIR)|NODE_EXTRA_CA_CERTS|"
     r"GIT_SSL_NO_VERIFY|GIT_SSL_CAINFO|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN|"
     r"\w*(?:CA_BUNDLE|CA_CERT|CA_FILE|CACERT|CA_PATH|TRUST_?STORE|SSL_ROOTS|ROOT_CAS?)\w*")
+# Variables that make a runtime load code, an agent or a profiler, or run a command of their
+# own: .NET startup hooks and profilers, class and library paths, interpreter hooks, helper
+# commands (git's ssh, a browser, an editor), OpenSSL's config (which loads engines), glibc's
+# tunables, and SSLKEYLOGFILE, which writes the session keys out.
+_LOADS_CODE = re.compile(
+    r"DOTNET_STARTUP_HOOKS|DOTNET_ADDITIONAL_DEPS|DOTNET_SHARED_STORE|(?:CORECLR|COR)_\w*PROFIL\w*|"
+    r"(?:CORECLR|COR|DOTNET)_ENABLE_PROFILING|COMPLUS_\w+|\w*CLASSPATH|PERL\w*|PHPRC|"
+    r"PHP_INI_SCAN_DIR|GIT_(?:SSH\w*|EXEC_PATH|ASKPASS|PROXY_COMMAND|CONFIG\w*|EXTERNAL_DIFF|"
+    r"TEMPLATE_DIR)|SSH_ASKPASS|OPENSSL_(?:CONF|ENGINES|MODULES)|GLIBC_TUNABLES|MALLOC_\w+|"
+    r"BROWSER|EDITOR|VISUAL|PAGER|ELECTRON_RUN_AS_NODE|SSLKEYLOGFILE|GEM_(?:PATH|HOME)|"
+    r"LUA_C?PATH\w*|R_PROFILE\w*|R_LIBS\w*|TCLLIBPATH|ERL_LIBS|ERL_AFLAGS|ERL_FLAGS|"
+    r"NODE_REPL_EXTERNAL_MODULE|PYTHON\w+")
+# Python variables that change only how the interpreter reports or buffers, not what it loads.
+_PYTHON_SAFE = frozenset({"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING",
+                          "PYTHONHASHSEED", "PYTHONFAULTHANDLER", "PYTHONUTF8", "PYTHONOPTIMIZE",
+                          "PYTHONDEVMODE", "PYTHONTRACEMALLOC", "PYTHONMALLOC"})
 _NODE_SAFE = re.compile(r"--(?:max-old-space-size|max-semi-space-size|stack-size)=\d+|"
                         r"--enable-source-maps|--trace-warnings|--unhandled-rejections=\w+|"
                         r"--dns-result-order=[\w-]+")
-_JAVA_VARS = re.compile(r"JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS|_JAVA_OPTIONS|\w*JAVA_OPTS|"
-                        r"CATALINA_OPTS|\w*_JVM_OPTS|MAVEN_OPTS")
+# Where JVM options go: the JVM's own variables and any launcher's `*_OPTS`, `*_OPTIONS`,
+# `*_ARGS` or `*_FLAGS` (`KAFKA_OPTS`, `JVM_ARGS`, `ES_JAVA_OPTS`...).
+_JAVA_VARS = re.compile(r"\w*(?:JAVA|JVM|JDK)\w*|\w*_?(?:OPTS|OPTIONS|ARGS|FLAGS)")
 _JAVA_OPENING = re.compile(r"-agent(?:lib|path)|-javaagent|jdwp|-Xdebug|-Xrun|jmxremote|"
                            r"OnOutOfMemoryError|OnError|proxyHost|proxyPort|trustStore|"
                            r"keyStore|-Djava\.security|-Dlog4j|-Dcom\.sun", re.I)
+# A JVM agent or debugger, whatever variable carries it.
+_JVM_AGENT = re.compile(r"-(?:javaagent|agentlib|agentpath|Xdebug|Xrun)\b", re.I)
+# TLS turned off by the value: a DSN's `sslmode=disable`, `useSSL=false`, a `-insecure` flag.
+_TLS_OFF_VALUE = re.compile(
+    r"(?<![\w-])--?(?:insecure[\w-]*|no-check-certificate|(?:skip|disable|no)-(?:tls|ssl)[\w-]*|"
+    r"tls-verify=false)|\b(?:ssl_?mode=(?:disable|allow)|(?:use_?)?(?:ssl|tls)=(?:false|0|off|no|"
+    r"disabled?)\b|trustServerCertificate=true|tls(?:Insecure|AllowInvalid\w*)=true|"
+    r"(?:ssl|tls)_?verify\w*=(?:false|0|no|off|none)\b|verify_?ssl=(?:false|0|no)\b)", re.I)
+_TLS_NAME = re.compile(r"\w*(?:TLS|SSL|HTTPS)\w*")
+_NEGATED_NAME = re.compile(r"DISABLE|INSECURE|SKIP|(?:^|_)NO_?|PORT$")
+_TLS_OFF_MODES = frozenset({"disable", "disabled", "allow", "none", "off", "false", "plaintext"})
+# Authentication turned off: `POSTGRES_HOST_AUTH_METHOD=trust`, `ALLOW_EMPTY_PASSWORD=yes`.
+_AUTH_NAME = re.compile(r"\w*AUTH\w*(?:METHOD|MODE|TYPE|ENABLED?|REQUIRED)")
+_AUTH_OFF = frozenset({"trust", "none", "disable", "disabled", "off", "false", "no", "0",
+                       "anonymous"})
+_NO_AUTH_NAME = re.compile(r"\w*(?:ALLOW_EMPTY_PASSWORD|(?:NO|SKIP|DISABLE)_?AUTH\w*)")
 _PROFILE = re.compile(r"apparmor|seccomp|unconfined", re.I)
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
-_ADDRESS = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)?(?:[^@/\s]*@)?(?P<host>\[[0-9a-f:.]+\]|"
-                      r"[a-z0-9_.-]+)(?P<port>:\d+)?(?:[/?#]\S*)?$", re.I)
 _ADDRESS_NAME = re.compile(r"HOST|URL|URI|ADDR|ENDPOINT|SERVER|DSN|BROKER|DOMAIN|GATEWAY|REMOTE|"
                            r"UPSTREAM|BACKEND|PEERS?$|SEEDS?$|NODES$|BOOTSTRAP")
 _FILE_SUFFIX = re.compile(r"\.(?:ya?ml|json|txt|log|conf|cfg|ini|xml|properties|toml|py|js|"
@@ -83,48 +119,133 @@ def env_problem(name: str, value: str | None, hosts: frozenset[str]) -> str | No
     upper = name.upper()
     if _REDIRECTING.fullmatch(upper):
         return f"it sets {upper}, which redirects or opens the process"
+    if _LOADS_CODE.fullmatch(upper) and upper not in _PYTHON_SAFE:
+        return f"it sets {upper}, which makes the process load code or run a command"
     if value is None:
         return None
+    return _value_problem(upper, value) or address_problem(upper, value, hosts)
+
+
+def _value_problem(upper: str, value: str) -> str | None:
+    """What the value of `upper` turns on or off: a debugger or agent, TLS, authentication."""
     lowered = value.strip().lower()
     if upper == "NODE_OPTIONS" and _NODE_SAFE.sub("", value).strip():
         return "it sets Node.js options that can open a debugger or load code"
-    if _JAVA_VARS.fullmatch(upper) and _JAVA_OPENING.search(value):
+    if _JVM_AGENT.search(value) or (_JAVA_VARS.fullmatch(upper) and _JAVA_OPENING.search(value)):
         return "it sets JVM options that open a debugger, load an agent or change trust"
     if upper == "GODEBUG" and "x509" in lowered:
         return "it relaxes certificate checks"
+    if _tls_off(upper, lowered) or _TLS_OFF_VALUE.search(value):
+        return "it turns TLS verification off"
+    if (_AUTH_NAME.fullmatch(upper) and lowered in _AUTH_OFF) or (
+            _NO_AUTH_NAME.fullmatch(upper) and lowered not in _FALSE):
+        return "it turns authentication off"
+    return None
+
+
+def _tls_off(upper: str, lowered: str) -> bool:
+    """Whether variable `upper` set to `lowered` turns TLS or its verification off by its name:
+    `VAULT_SKIP_VERIFY=true`, `REDIS_TLS_ENABLED=false`, `PGSSLMODE=disable`."""
     if upper == "NODE_TLS_REJECT_UNAUTHORIZED" and lowered in _FALSE:
-        return "it turns TLS verification off"
-    if re.search(r"INSECURE|SKIP_?(?:TLS_?)?VERIF|NO_?VERIFY|DISABLE_?(?:TLS|SSL)", upper) \
-            and lowered not in _FALSE:
-        return "it turns TLS verification off"
-    if re.search(r"(?:TLS|SSL)_?VERIF", upper) and lowered in _FALSE - {""}:
-        return "it turns TLS verification off"
-    return address_problem(upper, value, hosts)
+        return True
+    if re.search(r"INSECURE|SKIP_?(?:TLS_?)?VERIF|NO_?VERIFY|DISABLE_?(?:TLS|SSL)", upper):
+        return lowered not in _FALSE
+    if re.search(r"(?:SSL|TLS)_?MODE", upper):
+        return lowered in _TLS_OFF_MODES
+    return bool(_TLS_NAME.fullmatch(upper)) and not _NEGATED_NAME.search(upper) \
+        and lowered in _FALSE - {""}
 
 
 def address_problem(name: str, value: str, hosts: frozenset[str]) -> str | None:
     """A value that points somewhere must point at a cluster name or an address already seen.
-    It points somewhere when it is an IP, has a scheme or a port, or is a dotted name in a
-    variable named for an address (`DB_HOST`, `API_URL`...); `com.example.Main` in `MAIN_CLASS`
-    and file names are not addresses."""
+    Every host form a resolver takes is read as it would be (`203.0.113.05`, `0xcb007142`,
+    `3405803842` and `0313.0.0161.05` are all 203.0.113.5; a bare `2001:db8::66` is an IPv6
+    address; `jdbc:postgresql:host` names a host). A value points somewhere when it is an IP,
+    has a scheme or a port, or is a dotted name in a variable named for an address (`DB_HOST`,
+    `API_URL`...); `com.example.Main` in `MAIN_CLASS`, file names and numbers are not
+    addresses."""
     named = bool(_ADDRESS_NAME.search(name))
     for part in re.split(r"[,;\s]+", value.strip()):
-        match = _ADDRESS.match(part)
-        if not match or "<" in part:
+        target = None if "<" in part else _target(part)
+        if target is None:
             continue
-        host = match.group("host").strip("[]").lower().rstrip(".")
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            ip = None
+        host, marked = target
+        ip = _ip(host, loose=named or marked)
         if ip is None and ("." not in host or _FILE_SUFFIX.search(host)
                            or re.fullmatch(r"[\d.]+", host) or _LOCAL.search(host)
-                           or not (named or match.group("scheme") or match.group("port"))):
+                           or not (named or marked)):
             continue
-        if (ip is not None and (ip.is_loopback or ip.is_unspecified)) or host in hosts:
+        if ip is not None and (ip.is_loopback or ip.is_unspecified
+                               or ip in _THIS_NETWORK):
+            continue
+        if (str(ip) if ip is not None else host) in hosts:
             continue
         return "it points the app at an address not seen in the evidence"
     return None
+
+
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # a port or a count read as an address
+# `scheme:` or `scheme://`, as many as are stacked (`jdbc:postgresql://`); not `host:8080`.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:(?://)?(?!\d)", re.I)
+
+
+def _target(part: str) -> tuple[str, bool] | None:
+    """The host `part` names, lower case, and whether a scheme or a port marks it as an
+    address; None when it names none."""
+    bare = part.strip("[]").split("%")[0]
+    try:
+        if ipaddress.ip_address(bare).version == 6:
+            return bare.lower(), True
+    except ValueError:
+        pass
+    rest, marked = part, False
+    while scheme := _SCHEME.match(rest):
+        rest, marked = rest[scheme.end():], True
+    rest = rest.partition("/")[0].rpartition("@")[2]  # no path, no user
+    if rest.startswith("["):
+        host, _, after = rest[1:].partition("]")
+    else:
+        found = re.match(r"[^:/?#;,\\]*", rest)
+        host = found.group(0) if found else ""
+        after = rest[len(host):]
+    marked = marked or bool(re.match(r":\d", after))
+    host = host.lower().rstrip(".")
+    return (host, marked) if host else None
+
+
+def _ip(host: str, loose: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`host` as the IP a resolver would make of it (inet_aton: octal `0313`, hex `0xcb`, one to
+    four parts); a form other than four parts only when `loose` (`1.2.3` is a version and `30`
+    a number unless the variable names an address)."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    parts = host.split(".")
+    if len(parts) != 4 and not loose:
+        return None
+    numbers = [_c_number(p) for p in parts]
+    if not 1 <= len(parts) <= 4 or any(n is None for n in numbers):
+        return None
+    *head, last = [n for n in numbers if n is not None]
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(parts)):
+        return None
+    total = last
+    for i, n in enumerate(head):
+        total += n << (8 * (3 - i))
+    return ipaddress.IPv4Address(total)
+
+
+def _c_number(text: str) -> int | None:
+    """A number as C's strtoul with base 0 reads it: `0x1f` hex, `017` octal, `17` decimal."""
+    try:
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        if len(text) > 1 and text.startswith("0"):
+            return int(text[1:], 8)
+        return int(text, 10) if text.isdigit() else None
+    except ValueError:
+        return None
 
 
 def patch_problem(patches: list[str], patch_type: str, origins: frozenset[str],
