@@ -53,7 +53,7 @@ def attach_issue(view: ClusterView, pod: Obj, container: str) -> PodIssue | None
             [Evidence(source="event", object=pod_ref(pod),
                       detail=f"FailedAttachVolume: {event.get('message')}")],
             0.9, container=container,
-            detail={"container": container, "rwo_claim": claim, "holder": meta(held)["name"]})
+            detail={"container": container, "rwo_claim": claim, "held_by": meta(held)["name"]})
     return None
 
 
