@@ -147,7 +147,26 @@ def _rename(obj: Json, mapping: dict[str, str]) -> Json:
     claim = (obj.get("spec") or {}).get("claimRef")
     if claim and claim.get("namespace") in mapping:
         claim["namespace"] = mapping[claim["namespace"]]
-    return _dns_renamed(obj, mapping)
+    return _dns_renamed(_namespace_refs_renamed(obj, mapping), mapping)
+
+
+def _namespace_refs_renamed(value: Any, mapping: dict[str, str]) -> Any:
+    """Namespaces named inside a spec follow the rename: a pod affinity term's `namespaces:`
+    list and a selector on the `kubernetes.io/metadata.name` label the apiserver sets."""
+    if isinstance(value, list):
+        return [_namespace_refs_renamed(v, mapping) for v in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if key == "namespaces" and isinstance(item, list):
+            item = [mapping.get(n, n) if isinstance(n, str) else n for n in item]
+        elif key == "kubernetes.io/metadata.name" and isinstance(item, str):
+            item = mapping.get(item, item)
+        elif key == "values" and value.get("key") == "kubernetes.io/metadata.name":
+            item = [mapping.get(n, n) if isinstance(n, str) else n for n in item or []]
+        result[key] = _namespace_refs_renamed(item, mapping)
+    return result
 
 
 def _dns_renamed(value: Any, mapping: dict[str, str]) -> Any:
