@@ -276,7 +276,8 @@ def _redact_named(name: str, value: str) -> str:
 
 
 def _plain_url(value: str) -> bool:
-    """A URL with no password in it (`postgres://app@db:5432/shop`, `redis://redis:6379/0`): its
+    """A URL with no password in it (`postgres://app@db:5432/shop`, `redis://redis:6379/0`,
+    a replica set's `mongodb://m-0:27017,m-1:27017/db`): its
     host and port are what a wrong-port diagnosis needs, so under a name such as DATABASE_URL it
     gets the text rules (which hide `?password=`) instead of going whole. A user that looks like a
     token (`nats://TOKEN@nats:4222`, Sentry's hex key), a second `@` or a `:` in the user keep
@@ -286,8 +287,9 @@ def _plain_url(value: str) -> bool:
     return url is not None and not (looks_random(user) or _KEY_AS_USER.fullmatch(user))
 
 
-_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[\w.%-]+)@)?[A-Za-z0-9_.-]+"
-                        r"(?::\d{1,5})?(?:[/?#][^@\s]*)?")
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[\w.%-]+)@)?"
+                        r"[A-Za-z0-9_.-]+(?::\d{1,5})?(?:,[A-Za-z0-9_.-]+(?::\d{1,5})?)*"
+                        r"(?:[/?#][^@\s]*)?")  # mongodb://m-0:27017,m-1:27017/db lists members
 _KEY_AS_USER = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{12,}", re.IGNORECASE)  # Sentry's DSN
 _FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
 # Programs whose password is the item after one of these flags (the text rules know the same

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster, Metrics
+from tools import Cluster, Metrics, Obj
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
@@ -33,7 +33,7 @@ from .infrastructure import cordoned_roots, node_findings, service_findings, sto
 from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
-from .reading import namespaces_in, namespaces_named, what_logs_say
+from .reading import Said, namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
@@ -76,10 +76,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None and not said:  # a quiet target: what its configuration names
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
-    serving = dependency_pods(view, said, [])  # the pods behind what the logs name
-    read = {id(p) for p in pods}
-    behind = [p for p in serving if id(p) not in read]
-    said += what_logs_say(view, behind, limit=10)
+    serving = _follow_logs(view, said, pods)
     findings, _ = pod_findings(view)
     crashed_toward = namespaces_in(f.facts.get("target") or "" for f in findings)
     if not crashed_toward <= set(view.namespaces):  # a crash names a dependency elsewhere
@@ -129,6 +126,30 @@ def analyze(view: ClusterView, focus: Target | None = None,
     return findings
 
 
+
+
+DEPENDENCY_HOPS = 2  # checkout -> order-service -> its broker: two services deep, no more
+
+
+def _follow_logs(view: ClusterView, said: list[Said], pods: list[Obj]) -> list[Obj]:
+    """The pods behind what the logs name, and behind what their own logs name in turn (a
+    bounded number of hops): their logs are added to `said`; the pods are returned."""
+    read = {id(p) for p in pods}
+    serving: list[Obj] = []
+    fresh = list(said)
+    for hop in range(DEPENDENCY_HOPS):
+        behind = [p for p in dependency_pods(view, fresh, []) if id(p) not in read]
+        read |= {id(p) for p in behind}
+        fresh = what_logs_say(view, behind, limit=10)
+        if hop:  # further away, only a failure counts: slowness there is load, not a cause
+            fresh = [s for s in fresh if s.category != "slow_dependency"]
+            behind = [p for p in behind if any(s.pod is p for s in fresh)]
+        serving += behind
+        said += fresh
+        view.widen(sorted(namespaces_named(fresh)))
+        if not fresh:
+            break
+    return serving
 
 
 def _touches(finding: Finding, refs: set[str]) -> bool:

@@ -15,6 +15,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .members import members_missing
 from .pod_issues import pod_ref
 from .policies import HOST_PORT, blocked_by_egress, isolating_policies, policy_line
 from .reading import Said
@@ -44,6 +45,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
     pod_owner = {pod_ref(p): workload_ref(view, p) for p in view.items("Pod")}
     for finding in findings:  # a finding about an object may also hang off what it affects
         for related in finding.related:
+            if related.startswith("Pod/") and finding.object.startswith(
+                    "PersistentVolumeClaim/"):  # a full claim: the workload that mounts it
+                related = pod_owner.get(related) or related
             if not related.startswith("Pod/") and finding not in by_object.get(related, []):
                 by_object.setdefault(related, []).append(finding)
     for finding in findings:
@@ -121,6 +125,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             if own and own not in finding.explanation:
                 finding.explanation += f"; the certificate it loads: {own}"
         if finding.category not in _FOLLOWED:
+            continue
+        if finding.category == "dependency_unreachable" and members_missing(
+                view, finding, findings, by_object):
             continue
         if finding.category == "dependency_unreachable" and not finding.facts.get("target"):
             _named_by_neighbour(finding, findings)

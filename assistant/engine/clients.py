@@ -56,7 +56,7 @@ def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[O
     naming = []
     for pod in view.everywhere("Pod"):
         key = (meta(pod).get("namespace"), meta(pod)["name"])
-        text = "\n".join(_configured(pod)) if key not in own else ""
+        text = "\n".join(configured(pod)) if key not in own else ""
         if anywhere.search(text) or (key[0] == home and nearby.search(text)):
             naming.append(pod)
     return one_per_workload(view, naming)[:MAX_CLIENT_PODS]
@@ -72,7 +72,7 @@ def _services_of(view: ClusterView, target: Target, pods: list[Obj]) -> list[Obj
             and any(matches_selector({"matchLabels": selector}, lab) for lab in labels)]
 
 
-def _configured(pod: Obj) -> list[str]:
+def configured(pod: Obj) -> list[str]:
     """The literal env values, commands and args of every container of a pod."""
     spec = pod.get("spec") or {}
     texts: list[str] = []
@@ -88,7 +88,7 @@ def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     """The pods behind the Services a quiet target's configuration names (its env, command and
     args: ELASTICSEARCH_HOSTS, DATABASE_URL): where to look when the target itself says nothing,
     one pod per workload first."""
-    text = "\n".join(t for p in pods for t in _configured(p))
+    text = "\n".join(t for p in pods for t in configured(p))
     if not text:
         return []
     own = {id(p) for p in pods}
@@ -116,5 +116,5 @@ def names_service(obj: Obj, services: list[Obj]) -> bool:
     spec = (obj.get("spec") or {})
     template = (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or \
         spec.get("template") or {}
-    text = "\n".join(_configured(template))
+    text = "\n".join(configured(template))
     return bool(text) and any(_names(s, text) for s in services)

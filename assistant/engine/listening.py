@@ -47,7 +47,7 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
             if pod_ref(item.pod) not in found[key].related:
                 found[key].related.append(pod_ref(item.pod))
             continue
-        found[key] = _finding(item, owner)
+        found[key] = _finding(item, owner, view)
     for finding in found.values():
         if finding.category == "credentials_rejected" and finding.facts.get("secret"):
             _fresh_pods_work(view, finding)
@@ -80,7 +80,7 @@ def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:
     finding.facts["stale_env"] = "true"
 
 
-def _finding(item: Said, owner: str) -> Finding:
+def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
     short = ObjectRef.parse(owner).name
     where = f"{pod_ref(item.pod)}/{item.container}"
     who = f"the {item.container} sidecar" if item.role == "sidecar" else (
@@ -105,8 +105,8 @@ def _finding(item: Said, owner: str) -> Finding:
         claim = ObjectRef.parse(owner).name
         finding.facts["claim"] = claim
         finding.summary = f"pvc {claim}: writes fail"
-        mounter = str(ObjectRef("Pod", meta(item.pod).get("namespace"), item.match.groups[1])) \
-            if item.match.signature.id == "es-disk-watermark" else pod_ref(item.pod)
+        mounter = next((pod_ref(p) for p in view.items("Pod", ObjectRef.parse(owner).namespace)
+                        if claim in _claims(p)), pod_ref(item.pod))
         finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
                                f"{mounter}, is full or read-only: {cause}")
     if target:
@@ -151,10 +151,14 @@ def _claim_at(pod: Obj, path: str) -> str | None:
     return None
 
 
+def _claims(pod: Obj) -> set[str]:
+    return {v["persistentVolumeClaim"].get("claimName")
+            for v in (pod.get("spec") or {}).get("volumes") or []
+            if v.get("persistentVolumeClaim")}
+
+
 def _only_claim(pod: Obj) -> str | None:
-    claims = {v["persistentVolumeClaim"].get("claimName")
-              for v in (pod.get("spec") or {}).get("volumes") or []
-              if v.get("persistentVolumeClaim")}
+    claims = _claims(pod)
     return str(ObjectRef("PersistentVolumeClaim", meta(pod).get("namespace"), claims.pop())) \
         if len(claims) == 1 else None
 
@@ -169,6 +173,9 @@ def claim_of(item: Said, view: ClusterView | None = None) -> str | None:
         pod = view.find("Pod", item.match.groups[1], meta(pod).get("namespace")) or pod
         if pod is not item.pod:  # names the data node whose disk it is, and where
             return _claim_at(pod, item.match.groups[2]) or _only_claim(pod)
+    sibling = _sibling_named(item, view) if view is not None else None
+    if sibling is not None:  # a cluster's node logs the alarm of the member whose disk it is
+        return _only_claim(sibling)
     spec = pod.get("spec") or {}
     claims = {v.get("name"): v["persistentVolumeClaim"].get("claimName")
               for v in spec.get("volumes") or [] if v.get("persistentVolumeClaim")}
@@ -183,6 +190,16 @@ def claim_of(item: Said, view: ClusterView | None = None) -> str | None:
     if len(set(claims.values())) == 1:
         return str(ObjectRef("PersistentVolumeClaim", namespace, next(iter(claims.values()))))
     return None
+
+
+def _sibling_named(item: Said, view: ClusterView) -> Obj | None:
+    """The other pod of the same workload that the line names (RabbitMQ's `disk resource limit
+    alarm set on node 'rabbit@rabbitmq-server-1...'`, logged by every node of the cluster)."""
+    namespace = meta(item.pod).get("namespace")
+    owner = workload_ref(view, item.pod)
+    return next((p for p in view.items("Pod", namespace) if p is not item.pod
+                 and re.search(rf"\b{re.escape(meta(p)['name'])}\b(?!-)", item.match.line)
+                 and workload_ref(view, p) == owner), None)
 
 
 def _phase(pod: Obj) -> str:

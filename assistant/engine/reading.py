@@ -89,6 +89,13 @@ def dependency_in(line: str) -> str | None:
     return None
 
 
+def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
+    """A full disk logged by a pod that mounts a claim is its own, not a dependency's (a client
+    relays its database's `could not extend file`; the database itself mounts the volume)."""
+    return found.signature.category == "storage_full" and any(
+        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or [])
+
+
 def containers(pod: Obj) -> list[tuple[str, str]]:
     """(name, role) of every container of a pod: init containers, the app, sidecars."""
     spec = pod.get("spec") or {}
@@ -124,7 +131,8 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                             (found, line), best):
                         best = (found, line)
                 if best is not None:  # a precise cause that names no host ("NotBefore: ...")
-                    hint = None if best[0].target or dependency_in(best[0].line) else \
+                    hint = None if best[0].target or dependency_in(best[0].line) or \
+                        _own_disk(best[0], pod) else \
                         aimed.get(best[0].signature.category) or \
                         _named_elsewhere(best[0].line, log, _env(pod, container)) or \
                         _named_before(best[1], log)
