@@ -138,9 +138,9 @@ def _follow_logs(view: ClusterView, said: list[Said], pods: list[Obj]) -> list[O
     serving: list[Obj] = []
     fresh = list(said)
     for hop in range(DEPENDENCY_HOPS):
-        behind = [p for p in dependency_pods(view, fresh, []) if id(p) not in read]
+        behind = dependency_pods(view, fresh, serving)  # (logs already read are not re-read)
+        fresh = what_logs_say(view, [p for p in behind if id(p) not in read], limit=10)
         read |= {id(p) for p in behind}
-        fresh = what_logs_say(view, behind, limit=10)
         if hop:  # further away, only a failure counts: slowness there is load, not a cause
             fresh = [s for s in fresh if s.category != "slow_dependency"]
             behind = [p for p in behind if any(s.pod is p for s in fresh)]

@@ -187,7 +187,8 @@ def claim_facts(view: ClusterView, namespace: str, name: str) -> dict[str, str]:
 # findings whose cause may be the dependency their log names
 _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_mismatch",
                      "insufficient_resources", "pvc_unbound",  # not a surge with no room
-                     "missing_env", "config_reference", "image_pull", "bad_command")
+                     "missing_env", "config_reference", "image_pull", "bad_command",
+                     "quota_exceeded")  # the surge pod the quota refuses
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 

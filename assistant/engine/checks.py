@@ -130,8 +130,9 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
             limit = cpu_milli((resources.get("limits") or {}).get("cpu"))
             if limit is None:
                 continue
-            if small_only and limit > SMALL_CPU_MILLI:
-                continue
+            if small_only and limit > SMALL_CPU_MILLI and not _lowered(
+                    view, pod, container.get("name", ""), limit):
+                continue  # a generous limit, unless a right-sizing just cut it
             if own.get(id(pod), "").startswith(_STARVED) and limit > SMALL_CPU_MILLI and \
                     not _limit_before(view, pod, container.get("name", "")):
                 continue  # starved under a generous limit: it needs more pods, not a limit
@@ -153,10 +154,13 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
                 confidence=0.8 if limit <= SMALL_CPU_MILLI else 0.6,
                 impact=SEVERITY["cpu_throttling"], related=[pod_ref(pod)])
             finding.facts = {"container": name, "cpu_limit": str(resources["limits"]["cpu"])}
+            before = _limit_before(view, pod, name)
             if id(pod) in own:  # the log says the app is the slow part: its CPU limit is why
-                before = _limit_before(view, pod, name)
-                finding.explanation += f"; its log shows {own[id(pod)]}" + (
-                    f"; the previous ReplicaSet allowed limits.cpu {before}" if before else "")
+                finding.explanation += f"; its log shows {own[id(pod)]}"
+            if before:
+                finding.explanation += f"; the previous ReplicaSet allowed limits.cpu {before}"
+                finding.facts["cpu_limit_before"] = before
+            if id(pod) in own:
                 finding.confidence = 0.85
                 finding.impact = SEVERITY["cpu_throttling"] * 1.5
                 finding.facts["own_time"] = "true"
@@ -186,6 +190,12 @@ def _limit_before(view: ClusterView, pod: Obj, container: str) -> str:
             if each.get("name") == container and old and cpu_milli(old) != cpu_milli(limit):
                 return str(old)
     return ""
+
+
+def _lowered(view: ClusterView, pod: Obj, container: str, limit: int) -> bool:
+    """Whether the last rollout cut the container's CPU limit (from a larger one)."""
+    before = cpu_milli(_limit_before(view, pod, container))
+    return before is not None and before > limit
 
 
 def _limit_origin(view: ClusterView, pod: Obj, owner: str, container: str,

@@ -135,7 +135,26 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
             finding.explanation += (f"; the CA bundle it trusts comes from {kind} {name}"
                                     if trust else
                                     f"; the certificate is mounted from {kind} {name}")
+            if trust and kind == "ConfigMap":  # what to change: the bundle, not the client
+                _blame_bundle(finding, ObjectRef("ConfigMap", meta(item.pod).get("namespace"),
+                                                 name), target)
     return finding
+
+
+def _blame_bundle(finding: Finding, bundle: ObjectRef, server: str | None) -> None:
+    """A client that does not trust its server's certificate, with its CA bundle mounted from
+    a ConfigMap: the bundle lacks the CA that signs the server's certificate now (a re-keyed
+    or new CA, a copy not re-synced). The ConfigMap is what to fix."""
+    finding.related.insert(0, finding.object)
+    finding.object = str(bundle)
+    finding.summary = f"configmap {bundle.name}: lacks the CA its clients need"
+    finding.explanation += (f"; ConfigMap {bundle.name} does not hold the CA that signs the "
+                            f"certificate {server or 'the server'} presents (unknown authority):"
+                            " the CA was re-keyed or replaced and this copy of the bundle was "
+                            "not updated")
+    client = ObjectRef.parse(finding.related[0])
+    finding.facts.update({"client": finding.related[0], "client_name": client.name,
+                          "client_target": f"{client.kind.lower()}/{client.name}"})
 
 
 def _claim_at(pod: Obj, path: str) -> str | None:

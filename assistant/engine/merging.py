@@ -34,7 +34,8 @@ def explain_unready(findings: list[Finding]) -> None:
     they cannot reach, refused credentials; metrics-server that cannot scrape): the log's
     finding explains it."""
     for unready in [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]:
-        told = next((f for f in findings if f.object == unready.object and f is not unready
+        told = next((f for f in findings if unready.object in (f.object, f.facts.get("client"))
+                     and f is not unready
                      and f.category in ("dependency_unreachable", "credentials_rejected",
                                         "tls_certificate", "storage_full", "hpa_limited")),
                     None)

@@ -194,7 +194,25 @@ def service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
         return view.find("Service", parts[at - 2], parts[at - 1])
     name = parts[0]
     ns = parts[1] if len(parts) > 1 and parts[1] != "svc" else namespace
-    return view.find("Service", name, ns)
+    return view.find("Service", name, ns) or _behind_ingress(view, host)
+
+
+def _behind_ingress(view: ClusterView, host: str) -> Obj | None:
+    """The Service an Ingress of this cluster routes a public host name to: a client that calls
+    `sso.example.io` calls the Keycloak behind the cluster's own Ingress."""
+    bare = host.rsplit(":", 1)[0].lower()
+    if "." not in bare:
+        return None
+    for ingress in view.everywhere("Ingress"):
+        for rule in (ingress.get("spec") or {}).get("rules") or []:
+            if str(rule.get("host") or "").lower() != bare:
+                continue
+            for path in ((rule.get("http") or {}).get("paths") or []):
+                backend = ((path.get("backend") or {}).get("service") or {}).get("name")
+                if backend:
+                    view.widen([meta(ingress).get("namespace") or ""])
+                    return view.find("Service", backend, meta(ingress).get("namespace"))
+    return None
 
 
 def _dns_parts(host: str, namespace: str) -> tuple[str | None, str, str]:
