@@ -310,5 +310,5 @@ class Settings(BaseSettings):
 
     @property
     def kubeconfig_path(self) -> str | None:
-        """The kubeconfig as given, a list included (`tools.live.connect` merges it)."""
+        """The kubeconfig as given, a list included (`tools.kubeconfigs` merges it)."""
         return self.kubeconfig or None
