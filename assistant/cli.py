@@ -325,12 +325,17 @@ def _diagnose(args: argparse.Namespace, cluster: tools.Narrowed, settings: Setti
 
 def run(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (argcomplete's protocol)
+    # Not a setting: `_ARGCOMPLETE` is how the shell's completion hook tells any program that it
+    # asks for completions (argcomplete's protocol; `autocomplete` reads it again itself). It is
+    # looked at before `Settings` exists, so that other commands do not import argcomplete.
+    if "_ARGCOMPLETE" in os.environ:
         import argcomplete  # only then: 10 ms of every command's start-up
 
         argcomplete.autocomplete(parser)  # answers and exits
     args = parser.parse_args(argv)
     if args.command == "runbooks":  # reads runbook files only: nothing to redact, no tools/
+        # The settings' one other reader (see `assistant.settings`): a search reads its few
+        # settings from the environment as `Settings()` would, without importing pydantic.
         quick = runbooks.search_settings(os.environ) if args.action == "search" else None
         return runbooks.run(args, quick or _settings())
     settings = _settings()
@@ -387,7 +392,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     if searching:
         # numpy, imported later, starts OpenBLAS with a thread per core that spins for a while:
         # 50 ms of CPU taken from loading the model on a small machine. A search multiplies one
-        # vector by a matrix, and one thread computes the same numbers to the bit.
+        # vector by a matrix, and one thread computes the same numbers to the bit. Not a
+        # setting of ours: a default handed to OpenBLAS, which reads it when numpy is imported
+        # (so only the environment can carry it); a value the user set is kept.
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         code = run(argv)

@@ -5,7 +5,9 @@ Environment variables use the prefix `SRE_` and `__` between sections:
 read as kubectl reads it. No other module reads the environment, but for one exception:
 `sre runbooks search` reads its nine settings without pydantic (`assistant.runbooks.
 search_settings`, a quarter of its start-up), exactly as this object does or not at all
-(tests/test_runbooks.py holds the two together).
+(tests/test_runbooks.py holds the two together). The entry point (`assistant.cli`) also
+touches two variables that are not settings: argcomplete's `_ARGCOMPLETE` (the shell asking
+for completions) and a default `OPENBLAS_NUM_THREADS` for numpy, set before it is imported.
 """
 
 from __future__ import annotations
@@ -310,5 +312,5 @@ class Settings(BaseSettings):
 
     @property
     def kubeconfig_path(self) -> str | None:
-        """The kubeconfig as given, a list included (`tools.live.connect` merges it)."""
+        """The kubeconfig as given, a list included (`tools.kubeconfigs` merges it)."""
         return self.kubeconfig or None

@@ -23,7 +23,8 @@ from kubernetes import client as k8s
 from kubernetes.stream import stream
 
 from tools import ReadOnlyViolation, guard
-from tools.guard import ReadOnlyApiClient, ReadOnlyPoolManager, check_request
+from tools.allowlist import check_request
+from tools.guard import ReadOnlyApiClient, ReadOnlyPoolManager
 from tools.kinds import KINDS, info, routes
 
 CASSETTES = Path(__file__).parent / "cassettes" / "tools"

@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import builtins
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
-from kubernetes import config as kube_config
-from kubernetes.client import Configuration
-from kubernetes.config.config_exception import ConfigException
 
+from . import kubeconfigs
 from .errors import (
     ConfigurationError,
     Forbidden,
@@ -39,7 +35,6 @@ from .errors import (
 )
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
-from .kubeconfigs import Kubeconfigs
 from .reading import Obj
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
@@ -64,39 +59,11 @@ def connect(
     timeouts: Timeouts | None = None,
     in_cluster_env: dict[str, str] | None = None,
 ) -> LiveCluster:
-    """A live backend from a kubeconfig (and context), else the in-cluster service account.
-
-    `in_cluster_env` is the process environment the caller read once (settings own the
-    environment); in-cluster config is tried only when no kubeconfig exists.
-    """
-    configuration = Configuration()
-    files = Kubeconfigs.named(kubeconfig)  # a KUBECONFIG list is merged as kubectl merges it
-    if kubeconfig or files.existing:
-        if not files.existing:
-            raise ConfigurationError(f"no kubeconfig at {files.describe()}; pass --kubeconfig "
-                                     "or --snapshot")
-        problem = files.problem()
-        if problem is not None:
-            raise ConfigurationError(problem)
-        context = context or files.current_context  # kubectl's pick: the first one set
-        _load_kubeconfig(files, context, configuration)
-        source = f"context {context or '?'}"
-    elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
-        try:
-            kube_config.load_incluster_config(client_configuration=configuration)
-        except ConfigException as e:
-            raise ConfigurationError(
-                "running in a pod but its service account cannot be used: mount a token or "
-                "pass --snapshot"
-            ) from e
-        source = "in-cluster service account"
-    else:
-        raise ConfigurationError(
-            f"no kubeconfig at {files.describe()} and not running in a cluster: set "
-            "KUBECONFIG, pass --context, or use --snapshot DIR"
-        )
+    """A live backend from a kubeconfig (and context), else the in-cluster service account
+    (`kubeconfigs.load`: what makes either unusable is a `ConfigurationError`)."""
+    configuration, source = kubeconfigs.load(kubeconfig=kubeconfig, context=context,
+                                             in_cluster_env=in_cluster_env)
     try:
-        _check_server(str(configuration.host))
         api_client = ReadOnlyApiClient(configuration)
     except ReadOnlyViolation as e:  # a server address whose path routes into the API itself
         raise ConfigurationError(str(e)) from e
@@ -104,81 +71,6 @@ def connect(
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is not an "
                                  "http(s) or socks URL") from e
     return LiveCluster(api_client, source, timeouts or Timeouts())
-
-
-def _load_kubeconfig(files: Kubeconfigs, context: str | None,
-                     configuration: Configuration) -> None:
-    """Fill `configuration` from the kubeconfig, or a `ConfigurationError` saying what in it
-    cannot be used: a missing context, a field of the wrong shape, a file it names that cannot
-    be read (`tokenFile`, a certificate), a credential plugin that failed (which the client
-    only logs, leaving the request to fail later for another reason)."""
-    failed: list[logging.LogRecord] = []
-    with _kept(failed):
-        try:
-            kube_config.load_kube_config(
-                config_file=files.config_file, context=context,
-                client_configuration=configuration, persist_config=False,
-            )
-        except ConfigException as e:
-            raise ConfigurationError(_config_problem(files, context, e)) from e
-        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a field of the wrong
-            raise ConfigurationError(  # shape (`server: 12345`, a list where a map goes)
-                f"kubeconfig {files.describe()} cannot be used: a field has the wrong shape "
-                f"(context {context or '?'}: its cluster's server must be an http(s) URL, its "
-                "user's fields text)") from e
-        except OSError as e:
-            raise ConfigurationError(
-                f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
-                f"a file that cannot be read ({e.filename}: {e.strerror})") from e
-    if failed:
-        said = failed[0].getMessage().strip().splitlines()[0][:200]
-        raise ConfigurationError(
-            f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
-            f"user's credential plugin failed ({said})")
-
-
-@contextmanager
-def _kept(records: list[logging.LogRecord]) -> Iterator[None]:
-    """Keep the errors the kubeconfig loader logs to the root logger (`exec: process returned
-    1`) in `records`, instead of printing them."""
-    def keep(record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and "kubernetes" in record.pathname:
-            records.append(record)
-            return False
-        return True
-
-    root = logging.getLogger()
-    root.addFilter(keep)
-    try:
-        yield
-    finally:
-        root.removeFilter(keep)
-
-
-def _check_server(host: str) -> None:
-    """`ConfigurationError` for a server address no request could go to (`http://[::1`, a port
-    past 65535), said before any request is tried."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(host)
-        parts.port  # noqa: B018  # parsing the port is the check
-    except ValueError as e:
-        raise ConfigurationError(f"the kubeconfig's server address {host!r} is not a valid URL "
-                                 "(its host or its port, 1-65535)") from e
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"the kubeconfig's server address {host!r} is not an http(s) "
-                                 "URL")
-
-
-def _config_problem(files: Kubeconfigs, context: str | None, error: ConfigException) -> str:
-    where = ", ".join(str(path) for path in files.existing)
-    if context:
-        names = files.contexts
-        if context not in names:
-            known = ", ".join(names) or "none"
-            return f"no context {context!r} in {where}; known contexts: {known}"
-    return f"kubeconfig {where} cannot be used; check its current context and credentials"
 
 
 class LiveCluster:

@@ -1,0 +1,78 @@
+"""Where the live backend connects (`tools.kubeconfigs`): a kubeconfig that cannot be used is
+one sentence naming what to fix, said before any request; no server is needed to say it.
+
+The CLI's exit code and one-line stderr for the same shapes are tested through the `sre`
+command in tests/test_errors.py and tests/test_limits.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import tools
+from tools import ConfigurationError, kubeconfigs
+
+
+def _write(path: Path, cluster: dict[str, Any], user: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", **cluster}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": user}]}))
+    return path
+
+
+def _problem(kubeconfig: str) -> str:
+    with pytest.raises(ConfigurationError) as refused:
+        tools.connect(kubeconfig=kubeconfig)
+    said = str(refused.value)
+    assert "\n" not in said
+    return said
+
+
+@pytest.mark.parametrize("shape", ["link to itself", "dangling link", "fifo", "directory"])
+def test_a_path_that_is_no_file_is_no_kubeconfig_and_is_never_opened(
+        tmp_path: Path, shape: str) -> None:
+    path = tmp_path / "config"
+    if shape == "link to itself":
+        os.symlink(path.name, path)
+    elif shape == "dangling link":
+        os.symlink(tmp_path / "gone", path)
+    elif shape == "fifo":
+        os.mkfifo(path)  # were it opened, the read would wait forever
+    else:
+        path.mkdir()
+    said = _problem(str(path))
+    assert said == f"no kubeconfig at {path}; pass --kubeconfig or --snapshot"
+
+
+@pytest.mark.parametrize(("cluster", "user", "says"), [
+    ({}, {"tokenFile": "/nonexistent/token"},
+     "names a file that cannot be read (/nonexistent/token: No such file or directory)"),
+    ({}, {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "false"}},
+     "its user's credential plugin failed (exec: process returned 1)"),
+    ({"proxy-url": "socks9://proxy:1080"}, {"token": "t"},
+     "the kubeconfig's proxy-url 'socks9://proxy:1080' is not an http(s) or socks URL"),
+], ids=["token-file", "exec-fails", "proxy-scheme"])
+def test_credentials_or_a_proxy_that_cannot_be_used_are_one_sentence(
+        tmp_path: Path, cluster: dict[str, Any], user: dict[str, Any], says: str) -> None:
+    assert says in _problem(str(_write(tmp_path / "config", cluster, user)))
+
+
+def test_no_kubeconfig_outside_a_cluster_says_how_to_give_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    with pytest.raises(ConfigurationError, match="not running in a cluster: set KUBECONFIG"):
+        kubeconfigs.load(kubeconfig=None, context=None, in_cluster_env={})
+
+
+def test_a_usable_kubeconfig_names_its_context_as_the_source(tmp_path: Path) -> None:
+    configuration, source = kubeconfigs.load(
+        kubeconfig=str(_write(tmp_path / "config", {}, {"token": "t"})), context=None,
+        in_cluster_env=None)
+    assert (configuration.host, source) == ("https://127.0.0.1:9", "context c")
