@@ -21,6 +21,7 @@ class Signature:
     # of groups ("{0}:{1}" when the line names host and port apart)
     itself: bool = False  # the line says the logging workload is the slow or failing part
     unnamed: str | None = None  # the cause when none of the pattern's groups matched
+    var: str | None = None  # missing_env: the env name the app reads, from the groups
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class SignatureMatch:
             self.signature.cause
         text = template.format(*values)
         return text.replace(" (?)", "").replace(" ?", "")
+
+    @property
+    def variable(self) -> str:
+        """The env variable a missing_env line is about (.NET's `Connection string 'X'` is
+        read from `ConnectionStrings__X`)."""
+        template = self.signature.var
+        return template.format(*self.groups) if template else self.groups[0]
 
     @property
     def target(self) -> str | None:
@@ -59,7 +67,7 @@ def signatures() -> tuple[Signature, ...]:
         Signature(id=e["id"], category=e["category"], priority=int(e["priority"]),
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
                   cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")),
-                  unnamed=e.get("unnamed"))
+                  unnamed=e.get("unnamed"), var=e.get("var"))
         for e in entries
     ]
     return tuple(sorted(loaded, key=lambda s: -s.priority))

@@ -59,6 +59,24 @@ def env_from_renamed(view: ClusterView, pod: Obj, container: str,
     return None
 
 
+def env_spelled_otherwise(pod: Obj, container: str, var: str) -> str | None:
+    """The env variable the container sets that is nearest to the one the app wants and
+    misses (ConnectionStrings__Orders for ConnectionStrings__OrdersDb): a rename on one side."""
+    from rapidfuzz import fuzz
+
+    names = [str(e.get("name")) for c in (pod.get("spec") or {}).get("containers") or []
+             if c.get("name") == container for e in c.get("env") or [] if e.get("name")]
+    if var in names:
+        return None
+    wanted = _env_shape(var)
+    scored = sorted(((fuzz.ratio(_env_shape(n), wanted), n) for n in names), reverse=True)
+    return scored[0][1] if scored and scored[0][0] >= 80 else None
+
+
+def _env_shape(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", name.upper())
+
+
 def keys_held(view: ClusterView, kind: str, name: str | None,
                namespace: str | None) -> list[str]:
     """The keys of a ConfigMap (Secrets are never read: their keys stay unknown)."""

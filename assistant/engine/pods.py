@@ -21,6 +21,7 @@ from .crashlogs import (
 from .environment import (
     env_from_renamed,
     env_source,
+    env_spelled_otherwise,
     heap_setting,
     identity_note,
     secret_of,
@@ -303,14 +304,19 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             explanation += f"; {identity.pop('identity_note')}"
             detail.update(identity)
         if cause.signature.category == "missing_env":
-            detail["var"] = cause.groups[0]
-            origin = env_source(view, pod, name, cause.groups[0])
-            renamed = None if origin else env_from_renamed(view, pod, name, cause.groups[0])
+            var = detail["var"] = cause.variable
+            origin = env_source(view, pod, name, var)
+            renamed = None if origin else env_from_renamed(view, pod, name, var)
+            near = None if origin or renamed else env_spelled_otherwise(pod, name, var)
             if origin:
                 explanation += f"; {origin}"
             if renamed:
                 explanation += f"; {renamed.pop('said')}"
                 detail.update(renamed)
+            if near:
+                explanation += (f"; the container sets {near}, not {var}: the name the app "
+                                "reads and the name its workload sets differ")
+                detail["set_as"] = near
         if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
             target = cause.target or dependency_in(cause.line) or \
                 dependency_in_log(view, pod, name)

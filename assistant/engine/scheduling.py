@@ -8,6 +8,7 @@ import re
 
 from tools import Obj
 from tools.ownership import owner_of_kind
+from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
 
@@ -75,9 +76,16 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
                         evidence, 0.85, detail={"taint": found or ""})
     if "selector" in lower or "affinity" in lower:
         detail = _selector_detail(pod)
-        return PodIssue("node_selector_mismatch",
-                        f"no node matches the pod's node selection ({detail['selector']}): "
-                        f"{message}", evidence, 0.85, detail=detail)
+        explanation = (f"no node matches the pod's node selection ({detail['selector']}): "
+                       f"{message}")
+        template = _template_holder(view, pod)
+        if template is not None:  # an executor's pods: the template is what to fix
+            detail["holder"] = str(ObjectRef.of("ConfigMap", template[0]))
+            detail["template_key"] = template[1]
+            explanation += (f"; the pod has no owner: it is made from the pod template in "
+                            f"ConfigMap {meta(template[0])['name']} (key {template[1]}), which "
+                            "sets that node selection for every pod it starts")
+        return PodIssue("node_selector_mismatch", explanation, evidence, 0.85, detail=detail)
     return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
                     evidence, 0.5)
 
@@ -312,6 +320,22 @@ def _selected_but_tainted(view: ClusterView, pod: Obj) -> tuple[str, str] | None
     taints = sorted({f"{t.get('key')}={t.get('value', '')}:{t.get('effect')}"
                      for found in refusing.values() for t in found})
     return ", ".join(sorted(refusing)), ", ".join(taints)
+
+
+def _template_holder(view: ClusterView, pod: Obj) -> tuple[Obj, str] | None:
+    """(ConfigMap, key) of the pod template an ownerless pod was made from (Airflow's
+    KubernetesExecutor, Spark, CI runners keep it in a ConfigMap): the key whose text sets every
+    `key: value` of the pod's nodeSelector."""
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    if meta(pod).get("ownerReferences") or not selector:
+        return None
+    for config in view.items("ConfigMap", meta(pod).get("namespace")):
+        for key, text in ((config.get("data") or {}).items()):
+            if isinstance(text, str) and "kind: Pod" in text and all(
+                    re.search(rf"^\s*{re.escape(k)}:\s*['\"]?{re.escape(str(v))}['\"]?\s*$",
+                              text, re.MULTILINE) for k, v in selector.items()):
+                return config, key
+    return None
 
 
 def _selector_detail(pod: Obj) -> dict[str, str]:
