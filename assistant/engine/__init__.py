@@ -29,6 +29,7 @@ from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .history import healthy_checks, history
+from .ingresses import controller_pods, ingress_namespaces
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .listening import log_findings
 from .measured import with_numbers
@@ -66,6 +67,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))
+    if intent.wants("tls", "errors", "timeouts"):  # the way in: the Ingress and its controller
+        view.widen(ingress_namespaces(view, intent.text))
+        read = {id(p) for p in pods}
+        said += what_logs_say(view, [p for p in controller_pods(view) if id(p) not in read],
+                              limit=MAX_CLIENT_PODS)
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
@@ -157,7 +163,8 @@ def _touches(finding: Finding, refs: set[str]) -> bool:
 
 
 _CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
-                    "credentials_rejected", "dependency_unreachable", "missing_env")
+                    "credentials_rejected", "dependency_unreachable", "missing_env",
+                    "init_container", "readiness_probe", "liveness_probe")
 
 
 

@@ -16,9 +16,12 @@ MAX_CHANGES = 6
 
 def template_changes(old: Obj, new: Obj) -> list[str]:
     """The differences between two pod templates, as a person reads them."""
-    changes: list[str] = []
-    before = {c.get("name"): c for c in old.get("containers") or []}
-    for container in new.get("containers") or []:
+    changes: list[str] = []  # the pod's own first: who every container runs as, and where
+    for part in ("securityContext", "nodeSelector"):
+        changes += _fields_changed(part, old.get(part), new.get(part))
+    before = {c.get("name"): c for c in [*(old.get("initContainers") or []),
+                                         *(old.get("containers") or [])]}
+    for container in [*(new.get("initContainers") or []), *(new.get("containers") or [])]:
         name, was = container.get("name"), before.get(container.get("name"))
         if was is None:
             changes.append(f"container {name} added")
@@ -44,11 +47,22 @@ def template_changes(old: Obj, new: Obj) -> list[str]:
         for part in ("command", "args"):
             if (was.get(part) or []) != (container.get(part) or []):
                 changes.append(f"{part} of {name} changed")
+        changes += _fields_changed(f"securityContext of {name}", was.get("securityContext"),
+                                   container.get("securityContext"))
     old_account = old.get("serviceAccountName") or "default"
     new_account = new.get("serviceAccountName") or "default"
     if old_account != new_account:
         changes.append(f"serviceAccountName: {old_account} -> {new_account}")
     return changes
+
+
+def _fields_changed(what: str, old: object, new: object) -> list[str]:
+    """`what.field: old -> new` for each top-level field of two maps that differs."""
+    old_map = old if isinstance(old, dict) else {}
+    new_map = new if isinstance(new, dict) else {}
+    return [f"{what}.{key}: {_said(old_map.get(key))} -> {_said(new_map.get(key))}"
+            for key in sorted(set(old_map) | set(new_map))
+            if old_map.get(key) != new_map.get(key)]
 
 
 def _said(value: object) -> str:

@@ -59,16 +59,46 @@ def cronjob_findings(view: ClusterView, cronjob: Obj) -> list[Finding]:
     last = _failed_condition(jobs[0]) or {}
     if last.get("reason") == "DeadlineExceeded":
         return [_past_deadline(cronjob, jobs, failed, streak)]
+    moved = _image_moved(view, jobs[:streak], jobs[streak:])
     return [with_facts(Finding(
         category="cronjob", object=ref,
         summary=f"cronjob {name}: the last {streak} Jobs failed",
         explanation=f"the last {streak} Jobs of CronJob {name} failed "
-                    f"({last.get('reason')}); the schedule keeps running but no run succeeds",
+                    f"({last.get('reason')}); the schedule keeps running but no run succeeds"
+                    + (f"; {moved[1]}" if moved else ""),
         evidence=[Evidence(source="status", object=object_ref("Job", j),
                            detail=f"Failed=True {(_failed_condition(j) or {}).get('reason')}")
                   for j in failed[:3]],
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
-        related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"])]
+        related=[object_ref("Job", j) for j in failed]), last_job=meta(jobs[0])["name"],
+        **({"moving_image": moved[0]} if moved else {}))]
+
+
+def _image_moved(view: ClusterView, failing: list[Obj], passing: list[Obj]) -> \
+        tuple[str, str] | None:
+    """(image, sentence) when the failing runs pulled another image than the last run that
+    succeeded, under the same moving tag (`:latest`, no tag): the tag moved, nothing in the
+    CronJob changed."""
+    def pulled(jobs: list[Obj]) -> dict[str, str]:
+        names = {meta(j)["name"] for j in jobs}
+        return {str(c.get("image")): str(c.get("imageID")) for p in view.items(
+                    "Pod", meta(jobs[0]).get("namespace") if jobs else None)
+                if (meta(p).get("labels") or {}).get("job-name") in names
+                for c in (p.get("status") or {}).get("containerStatuses") or []
+                if c.get("imageID")}
+    now, before = pulled(failing), pulled(passing) if passing else {}
+    for image, digest in now.items():
+        tag = image.rsplit("/", 1)[-1]
+        moving = ":" not in tag or tag.endswith(":latest")
+        if moving and image in before and before[image] != digest:
+            return image, (f"its image {image} is a moving tag: the last run that succeeded "
+                           f"pulled {_digest(before[image])}, the failing runs pulled "
+                           f"{_digest(digest)}, a newer image behind the same tag")
+    return None
+
+
+def _digest(image_id: str) -> str:
+    return image_id.rsplit("@", 1)[-1][:19]
 
 
 def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int) -> Finding:

@@ -41,7 +41,7 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if item.category == "slow_dependency" and not item.target and \
                 not item.match.signature.itself:
             continue  # slow, but not waiting on anything named: the plan's checks say why
-        owner = claim_of(item, view) or workload_ref(view, item.pod)
+        owner = claim_of(item, view) or tls_ingress(item, view) or workload_ref(view, item.pod)
         key = (owner, item.category)
         if key in found:
             if pod_ref(item.pod) not in found[key].related:
@@ -109,6 +109,15 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
                         if claim in _claims(p)), pod_ref(item.pod))
         finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
                                f"{mounter}, is full or read-only: {cause}")
+    if owner.startswith("Ingress/"):  # (tls_ingress) the controller reports this Ingress
+        secret = item.match.groups[1]
+        finding.summary = f"ingress {short}: its TLS Secret {secret} is missing"
+        finding.explanation = (
+            f"Ingress {short} names TLS Secret {secret} in spec.tls, and the ingress controller "
+            f"({workload_ref(view, item.pod)}) logs that no such Secret exists: it serves its "
+            "default (self-signed) certificate for that host instead, which clients reject")
+        finding.related.insert(0, workload_ref(view, item.pod))
+        finding.facts["ingress_secret"] = secret
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
@@ -209,6 +218,18 @@ def claim_of(item: Said, view: ClusterView | None = None) -> str | None:
     if len(set(claims.values())) == 1:
         return str(ObjectRef("PersistentVolumeClaim", namespace, next(iter(claims.values()))))
     return None
+
+
+def tls_ingress(item: Said, view: ClusterView) -> str | None:
+    """The Ingress whose spec.tls names the Secret an ingress controller cannot find: what to
+    fix (the Secret name it should name, or the certificate that should create it)."""
+    if item.match.signature.id != "ingress-cert-missing" or len(item.match.groups) < 2:
+        return None
+    namespace, secret = item.match.groups[0], item.match.groups[1]
+    ingress = next((i for i in view.everywhere("Ingress") if meta(i).get("namespace") ==
+                    namespace and any(t.get("secretName") == secret
+                           for t in (i.get("spec") or {}).get("tls") or [])), None)
+    return str(ObjectRef.of("Ingress", ingress)) if ingress is not None else None
 
 
 def _sibling_named(item: Said, view: ClusterView) -> Obj | None:

@@ -34,6 +34,9 @@ def probe_line(pod: Obj, container: str, which: str) -> str:
 _PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
 _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
                      r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
+_LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|started|bound|running)\b[^\n]{0,40}?"
+                       r"(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})\b",
+                       re.IGNORECASE)  # Fastify, Flask, Vite, `next start -H localhost`
 _HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
 
 
@@ -75,6 +78,14 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
         return scheme
     if path and _answered(view, pod, path, which, lines):
         return None  # the probe reached the app, which answered: path and port are right
+    loopback = next((found for line in lines if (found := _LOOPBACK.search(line))), None)
+    if loopback and port in ("", loopback.group(2)):
+        return {"probe_where": f"the pod's IP on port {port or loopback.group(2)}",
+                "served_how": f"listens only on the loopback address "
+                f"{loopback.group(1)}:{loopback.group(2)}, which the kubelet cannot reach "
+                "(it probes the pod's IP)",
+                "loopback": f"{loopback.group(1)}:{loopback.group(2)}",
+                "serves_port": loopback.group(2), "line": loopback.group(0).strip()}
     if port.isdigit():
         for line in lines:
             found = _LISTEN.search(line)

@@ -148,6 +148,16 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
             parts.append(unmatched[0])
             detail.update(unmatched[1])
     if 4 in blocked:
+        down = _volume_on_down_node(view, pod)
+        if down is not None:  # a local volume: only its node can run the pod, and it is down
+            node, claim, state = down
+            return PodIssue(
+                "node_not_ready",
+                f"its volume (PersistentVolumeClaim {claim}) is a local volume pinned to node "
+                f"{node}, which is {state}: no other node may run the pod, and tolerating "
+                f"the taint would not help ({message})", evidence, 0.9,
+                detail={"holder": str(ObjectRef("Node", None, node)), "node": node,
+                        "claim": claim})
         parts.append("its volume is bound to another zone than the nodes that could run it "
                      "(volume node affinity conflict)")
     if 3 in blocked and 4 in blocked and detail.get("nodes"):  # the volume's zone is cordoned
@@ -170,6 +180,38 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _volume_on_down_node(view: ClusterView, pod: Obj) -> tuple[str, str, str] | None:
+    """(node, claim, its state) when one of the pod's claims is bound to a volume pinned to a
+    single node (local-path, local PV) that is NotReady, unreachable or gone."""
+    namespace = meta(pod).get("namespace")
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        claim = view.find("PersistentVolumeClaim", claim_name, namespace) if claim_name else None
+        bound = ((claim or {}).get("spec") or {}).get("volumeName")
+        volume_obj = view.find("PersistentVolume", bound) if bound else None
+        terms = ((((volume_obj or {}).get("spec") or {}).get("nodeAffinity") or {}).get(
+            "required") or {}).get("nodeSelectorTerms") or []
+        hosts = {v for t in terms for e in t.get("matchExpressions") or []
+                 if e.get("key") == "kubernetes.io/hostname" and e.get("operator") == "In"
+                 for v in e.get("values") or []}
+        if len(hosts) != 1:
+            continue
+        node_name = hosts.pop()
+        node = view.find("Node", node_name)
+        state = "gone (no such node)" if node is None else _not_ready(node)
+        if state:
+            return node_name, str(claim_name), state
+    return None
+
+
+def _not_ready(node: Obj) -> str:
+    ready = next((c for c in (node.get("status") or {}).get("conditions") or []
+                  if c.get("type") == "Ready"), {})
+    if ready.get("status") == "True":
+        return ""
+    return f"NotReady ({ready.get('reason') or 'no status'})"
 
 
 def _affinity_unmatched(view: ClusterView, pod: Obj) -> tuple[str, dict[str, str]] | None:
