@@ -29,8 +29,8 @@ from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .history import healthy_checks, history
-from .ingresses import controller_pods, ingress_namespaces
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
+from .ingresses import controller_pods, ingress_namespaces
 from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
