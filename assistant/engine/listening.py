@@ -110,14 +110,14 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
         finding.explanation = (f"the volume of PersistentVolumeClaim {claim}, mounted by "
                                f"{mounter}, is full or read-only: {cause}")
     if owner.startswith("Ingress/"):  # (tls_ingress) the controller reports this Ingress
-        secret = item.match.groups[1]
-        finding.summary = f"ingress {short}: its TLS Secret {secret} is missing"
+        missing = item.match.groups[1]
+        finding.summary = f"ingress {short}: its TLS Secret {missing} is missing"
         finding.explanation = (
-            f"Ingress {short} names TLS Secret {secret} in spec.tls, and the ingress controller "
+            f"Ingress {short} names TLS Secret {missing} in spec.tls, and the ingress controller "
             f"({workload_ref(view, item.pod)}) logs that no such Secret exists: it serves its "
             "default (self-signed) certificate for that host instead, which clients reject")
         finding.related.insert(0, workload_ref(view, item.pod))
-        finding.facts["ingress_secret"] = secret
+        finding.facts["ingress_secret"] = missing
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":

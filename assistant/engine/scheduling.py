@@ -207,8 +207,8 @@ def _volume_on_down_node(view: ClusterView, pod: Obj) -> tuple[str, str, str] | 
 
 
 def _not_ready(node: Obj) -> str:
-    ready = next((c for c in (node.get("status") or {}).get("conditions") or []
-                  if c.get("type") == "Ready"), {})
+    ready: Obj = next((c for c in (node.get("status") or {}).get("conditions") or []
+                       if c.get("type") == "Ready"), {})
     if ready.get("status") == "True":
         return ""
     return f"NotReady ({ready.get('reason') or 'no status'})"
