@@ -94,7 +94,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             continue
                         if finding.facts.get("serving") == "0":  # no old version serves:
                             set_cause(finding, cause)  # the pods' failure is the outage
-                        elif (cause.category in _NAMED_IN_ROLLOUT or _PROBE_TOLD & set(
+                        elif (cause.category in _NAMED_IN_ROLLOUT or _STEP_TOLD & set(
                                 cause.facts)) and not cause.facts.get(
                                 "no_room_to_surge"):  # the new pods' named
                             cause.explanation += (  # step fails: that is the cause to fix
@@ -190,8 +190,9 @@ _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_misma
                      "insufficient_resources", "pvc_unbound",  # not a surge with no room
                      "missing_env", "config_reference", "image_pull", "bad_command",
                      "quota_exceeded")  # the surge pod the quota refuses
-# a probe of the new pods that asks what the app's log says it does not serve
-_PROBE_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme"}
+# facts that name the new pods' failing step: a probe asking what the app's log says it does
+# not serve; an admission webhook that refuses to let them be created
+_STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook"}
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 

@@ -11,6 +11,7 @@ from tools.ownership import by_revision, owned_by
 from tools.summaries import meta, pod_template
 
 from ..diagnosis import Evidence, Finding
+from .admission import webhook_refused
 from .jobs import cronjob_findings, job_findings
 from .orphans import orphaned_hpa
 from .view import ClusterView
@@ -117,7 +118,10 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
                           None)
         message = (events[0].get("message") if events else None) or (
             rs_failure.get("message") if rs_failure else None)
-        if message and "exceeded quota" in message:
+        refused = webhook_refused(view, ref, rs, message) if message else None
+        if refused is not None:
+            found.append(refused)
+        elif message and "exceeded quota" in message:
             quota = re.search(r"exceeded quota: ([\w.-]+)", message)
             quota_ref = str(ObjectRef("ResourceQuota", ns, quota.group(1))) if quota else ref
             found.append(Finding(
