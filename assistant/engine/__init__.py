@@ -22,8 +22,10 @@ from .clients import (
     MAX_CLIENT_PODS,
     calls,
     clients_of,
+    configured,
     configured_dependencies,
     names_service,
+    services_named,
 )
 from .controllers import controller_findings
 from .draining import drain_blocks
@@ -72,6 +74,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
         read = {id(p) for p in pods}
         said += what_logs_say(view, [p for p in controller_pods(view) if id(p) not in read],
                               limit=MAX_CLIENT_PODS)
+    if intent.wants("missing_output") and focus is not None:  # the producer may live beside
+        view.widen(sorted(namespaces_in(  # the store it fills (a reindex CronJob by its index)
+            text for pod in pods for text in configured(pod))))
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
@@ -120,6 +125,12 @@ def analyze(view: ClusterView, focus: Target | None = None,
                 finding.related.append(focus.ref)
                 finding.explanation += (f"; {name} is a client of {focus.name} (its "
                                         f"configuration names it), which itself looks fine")
+            elif quiet_focus and client is not None and intent.wants("missing_output") and (
+                    shared := [s for s in services_named(view, pods)
+                               if names_service(client, [s])]):  # it fills what the target reads
+                finding.related.append(focus.ref)
+                finding.explanation += (f"; {name} writes to {meta(shared[0])['name']}, which "
+                                        f"{focus.name} reads from")
     guesses_yield(findings)
     explain_unready(findings)
     through_sidecar(findings)

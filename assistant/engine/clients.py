@@ -84,6 +84,12 @@ def configured(pod: Obj) -> list[str]:
     return texts
 
 
+def services_named(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The Services the pods' configuration names (their env, command and args)."""
+    text = "\n".join(t for p in pods for t in configured(p))
+    return [s for s in view.items("Service") if text and _names(s, text)]
+
+
 def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     """The pods behind the Services a quiet target's configuration names (its env, command and
     args: ELASTICSEARCH_HOSTS, DATABASE_URL): where to look when the target itself says nothing,

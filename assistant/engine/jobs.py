@@ -54,7 +54,8 @@ def cronjob_findings(view: ClusterView, cronjob: Obj) -> list[Finding]:
                   key=_started, reverse=True)
     failed = [j for j in jobs if _failed_condition(j)]
     if not failed or failed[0] is not jobs[0]:
-        return []
+        replaced = _replaced_runs(view, cronjob, jobs)
+        return [replaced] if replaced is not None else []
     streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
     last = _failed_condition(jobs[0]) or {}
     if last.get("reason") == "DeadlineExceeded":
@@ -127,6 +128,50 @@ def _past_deadline(cronjob: Obj, jobs: list[Obj], failed: list[Obj], streak: int
         confidence=0.9, impact=SEVERITY["job_failed"] * min(streak, 3),
         related=[object_ref("Job", j) for j in failed]),
         deadline=str(deadline or ""), last_job=meta(jobs[0])["name"])
+
+
+REPLACED_RUNS = 2  # Jobs deleted at their successor's start before the policy is blamed
+
+
+def _replaced_runs(view: ClusterView, cronjob: Obj, jobs: list[Obj]) -> Finding | None:
+    """concurrencyPolicy Replace on a run that outgrew the schedule: the controller deletes
+    each running Job when the next is due, so nothing fails and nothing finishes. Told by the
+    deletions the CronJob's events record and a last completed run many periods old."""
+    spec = cronjob.get("spec") or {}
+    period = _period(str(spec.get("schedule") or ""))
+    if spec.get("concurrencyPolicy") != "Replace" or not period:
+        return None
+    name, namespace = meta(cronjob)["name"], meta(cronjob).get("namespace")
+    deleted = [e for e in view.events_for("CronJob", name, namespace)
+               if e.get("reason") == "SuccessfulDelete"
+               and (view.age_seconds(e.get("lastTimestamp") or e.get("eventTime")) or 0)
+               < 4 * period]
+    completed = [_completed_at(j) for j in jobs if _completed_at(j)]
+    last = view.age_seconds(max(completed)) if completed else None
+    if len(deleted) < REPLACED_RUNS or (last is not None and last < 3 * period):
+        return None
+    ref = object_ref("CronJob", cronjob)
+    took = [t for t in (_minutes(j) for j in jobs if _completed_at(j)) if t is not None][:3]
+    return with_facts(Finding(
+        category="cronjob", object=ref,
+        summary=f"cronjob {name}: every run is replaced before it finishes",
+        explanation=(f"CronJob {name} runs every {period // 60}m with concurrencyPolicy "
+                     "Replace, and its runs now take longer than that: when the next run is "
+                     "due the controller deletes the running Job, so no run fails and none "
+                     "finishes (" + "; ".join(str(e.get("message")) for e in deleted[:2]) + ")"
+                     + (f"; the last run that completed finished {int(last // 3600)}h ago"
+                        if last is not None else "; no kept Job ever completed")
+                     + (f" and took {', '.join(f'{t}m' for t in took)}" if took else "")),
+        evidence=[Evidence(source="event", object=ref, detail=f"SuccessfulDelete: "
+                           f"{e.get('message')}") for e in deleted[:3]]
+        + [Evidence(source="spec", object=ref, detail=f"schedule: {spec.get('schedule')}, "
+                    "concurrencyPolicy: Replace")],
+        confidence=0.85, impact=SEVERITY["cronjob"] * 2, related=[]),
+        replaced="true", period_minutes=str(period // 60))
+
+
+def _completed_at(job: Obj) -> str:
+    return str((job.get("status") or {}).get("completionTime") or "")
 
 
 def _started(job: Obj) -> str:
