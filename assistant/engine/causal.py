@@ -17,7 +17,13 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding
 from .members import members_missing
 from .pod_issues import pod_ref
-from .policies import HOST_PORT, blocked_by_egress, isolating_policies, policy_line
+from .policies import (
+    HOST_PORT,
+    blocked_by_egress,
+    isolating_policies,
+    namespace_gap,
+    policy_line,
+)
 from .reading import Said
 from .servers import (
     EXPIRED_AT_KUBELET,
@@ -274,8 +280,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                if selector and matches_selector({"matchLabels": selector},
                                                 meta(p).get("labels") or {})]
     for candidate in [svc_ref, *sorted({workload_ref(view, p) for p in backing})]:
-        for cause in by_object.get(candidate, []):
-            if cause is not finding:
+        for cause in by_object.get(candidate, []):  # (another client failing the same way
+            if cause is not finding and cause.facts.get("target") != target:  # is no cause)
                 set_cause(finding, cause)
                 finding.explanation += (f"; {meta(service)['name']} is down itself: "
                                         f"{cause.summary}")
@@ -288,10 +294,11 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         labels = ",".join(f"{k}={v}" for k, v in sorted(
             (meta(client).get("labels") or {}).items()) if k != "pod-template-hash") \
             if client else ""
+        gap = namespace_gap(view, policy, meta(client).get("namespace") or "") if client else ""
         finding.explanation = (f"the NetworkPolicy {meta(policy)['name']} selects the pods "
                                f"behind {meta(service)['name']} and admits no traffic from "
                                f"{finding.summary.split(':')[0]}"
-                               + (f" (its pods carry {labels})" if labels else "")
+                               + (f" (its pods carry {labels})" if labels else "") + gap
                                + f": {finding.explanation}")
         finding.evidence.append(Evidence(source="spec", object=ref,
                                          detail=policy_line(policy)))

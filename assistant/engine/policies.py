@@ -17,7 +17,8 @@ from ..diagnosis import Evidence, Finding
 from .pod_issues import pod_ref
 from .view import ClusterView
 
-TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout", "request-timeout", "context-deadline")
+TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout", "request-timeout", "context-deadline",
+            "mysql-connect-timeout")
 
 
 HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
@@ -210,6 +211,8 @@ def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) 
     client_ns = meta(client).get("namespace") if client else None
     parsed = HOST_PORT.match(finding.facts.get("target", ""))
     port = int(parsed.group("port")) if parsed and parsed.group("port") else None
+    home = next((n for n in view.everywhere("Namespace") if meta(n)["name"] == client_ns), None)
+    ns_labels = (meta(home).get("labels") or {}) if home is not None else None
     selecting = []
     for policy in view.items("NetworkPolicy"):
         spec = policy.get("spec") or {}
@@ -219,7 +222,8 @@ def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) 
                    for p in backing):
             continue
         if any(_on_port(rule, port) and any(
-                _admits(source, meta(policy).get("namespace"), client_ns, client_labels)
+                _admits(source, meta(policy).get("namespace"), client_ns, client_labels,
+                        ns_labels)
                 for source in rule.get("from") or [{}]) for rule in spec.get("ingress") or []):
             return []  # one policy lets the client in: policies add up
         selecting.append(policy)
@@ -240,11 +244,11 @@ def _on_port(rule: Obj, port: int | None) -> bool:
 
 
 def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
-            client_labels: dict[str, str]) -> bool:
+            client_labels: dict[str, str], ns_labels: dict[str, str] | None = None) -> bool:
     """Whether one `from` entry of an ingress rule lets the client in. A podSelector alone
-    selects pods of the policy's own namespace; a namespaceSelector names others (by the
-    kubernetes.io/metadata.name label when it says which; any other label is given the benefit
-    of the doubt, as namespaces' labels are not read)."""
+    selects pods of the policy's own namespace; a namespaceSelector is matched against the
+    labels the client's Namespace carries (`ns_labels`) when it can be read, else by the
+    kubernetes.io/metadata.name label it names, other labels getting the benefit of the doubt."""
     if not source:
         return True
     if "ipBlock" in source and len(source) == 1:
@@ -252,11 +256,33 @@ def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
     spaces = source.get("namespaceSelector")
     if spaces is None:
         in_namespace = client_ns == policy_ns
+    elif ns_labels is not None:
+        in_namespace = matches_selector(spaces, ns_labels)
     else:
         named = (spaces.get("matchLabels") or {}).get("kubernetes.io/metadata.name")
         in_namespace = named is None or named == client_ns
     pods = source.get("podSelector")
     return in_namespace and (pods is None or matches_selector(pods, client_labels))
+
+
+def namespace_gap(view: ClusterView, policy: Obj, client_ns: str) -> str:
+    """What the policy's namespaceSelectors ask of a client namespace that lacks it (the
+    kubernetes.io/metadata.name label, set automatically only from Kubernetes 1.21)."""
+    home = next((n for n in view.everywhere("Namespace") if meta(n)["name"] == client_ns), None)
+    if home is None:
+        return ""
+    labels = meta(home).get("labels") or {}
+    wanted = {k: v for rule in (policy.get("spec") or {}).get("ingress") or []
+              for source in rule.get("from") or [] for k, v in
+              ((source.get("namespaceSelector") or {}).get("matchLabels") or {}).items()
+              if labels.get(k) != v and (k != "kubernetes.io/metadata.name" or v == client_ns)}
+    if not wanted:
+        return ""
+    said = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+    auto = " (the apiserver sets kubernetes.io/metadata.name by itself only from Kubernetes " \
+        "1.21)" if "kubernetes.io/metadata.name" in wanted else ""
+    return (f"; its rule admits namespaces labelled {said}, and namespace {client_ns} does not "
+            f"carry that label{auto}")
 
 
 def policy_line(policy: Obj) -> str:
