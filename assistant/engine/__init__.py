@@ -15,7 +15,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
-from .causal import dependency_pods, full_claims, link
+from .causal import dependency_pods, full_claims, link, pods_behind
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
 from .clients import (
@@ -36,6 +36,7 @@ from .ingresses import controller_pods, ingress_namespaces
 from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
+from .pod_issues import pod_ref
 from .reading import Said, namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
@@ -93,6 +94,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if not crashed_toward <= set(view.namespaces):  # a crash names a dependency elsewhere
         view.widen(sorted(crashed_toward))
         findings, _ = pod_findings(view)
+        said += what_logs_say(view, pods_behind(view, [  # and what the dependency says
+            (f.facts["target"], ObjectRef.parse(f.object).namespace_text) for f in findings
+            if f.facts.get("target")], [*pods, *serving]), limit=10)
     findings += controller_findings(view)
     findings += service_findings(view)
     findings += node_findings(view)
@@ -105,11 +109,13 @@ def analyze(view: ClusterView, focus: Target | None = None,
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
     probed = [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]
     unready = {f.object for f in probed} | {r for f in probed for r in f.related}
-    if quiet or not intent.health or unready:  # and why unready pods say they are not ready
+    named = {pod_ref(p) for p in serving} if any(  # the dependency a crash names: its log
+        f.facts.get("target") for f in findings) else set()  # may be why
+    if quiet or not intent.health or unready or named:  # and why unready pods are not ready
         known = {(f.object, c) for f in findings for c in (f.category, f.facts.get("absorbed"))}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
                      and (quiet or not intent.health or f.object in unready
-                          or any(r in unready for r in f.related))]  # (a claim they mount)
+                          or any(r in unready or r in named for r in f.related))]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)

@@ -319,13 +319,21 @@ def _follow_dependency(view: ClusterView, finding: Finding,
 
 def dependency_pods(view: ClusterView, said: list[Said], clients: list[Obj]) -> list[Obj]:
     """The pods behind the Services that the clients' logs name: whose own logs say why."""
-    seen = {pod_ref(p) for p in clients}
+    return pods_behind(view, [(item.target or "", meta(item.pod).get("namespace", ""))
+                              for item in said], clients)
+
+
+def pods_behind(view: ClusterView, targets: list[tuple[str, str]],
+                known: list[Obj]) -> list[Obj]:
+    """The pods behind the Services that (host[:port], client namespace) pairs name, except
+    the `known` ones."""
+    seen = {pod_ref(p) for p in known}
     found: list[Obj] = []
-    for item in said:
-        parsed = HOST_PORT.match(item.target or "")
+    for target, namespace in targets:
+        parsed = HOST_PORT.match(target)
         if not parsed:
             continue
-        service = service_for(view, parsed.group("host"), meta(item.pod).get("namespace", ""))
+        service = service_for(view, parsed.group("host"), namespace)
         selector = ((service or {}).get("spec") or {}).get("selector") or {}
         if not selector:
             continue

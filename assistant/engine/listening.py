@@ -15,11 +15,13 @@ from ..diagnosis import Evidence, Finding
 from .environment import heap_setting, secret_of
 from .pod_issues import pod_ref
 from .reading import Said
+from .startup import memory_limit
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
 
 TOLD = ("dependency_unreachable", "credentials_rejected", "tls_certificate", "storage_full",
         "slow_dependency")
+TOLD_SIGNATURES = ("child-sigkill",)  # a running pod whose worker processes are OOM-killed
 _CLOUD_IDENTITY = ("cloud-access-denied",)  # refusals a cloud role, not a password, answers
 _SUMMARY = {
     "dependency_unreachable": "pods run, but their calls fail",
@@ -27,6 +29,7 @@ _SUMMARY = {
     "tls_certificate": "TLS fails",
     "storage_full": "writes fail",
     "slow_dependency": "calls are slow",
+    "oom_killed": "worker processes are killed at the memory limit",
 }
 
 
@@ -35,7 +38,8 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
     found: dict[tuple[str, str], Finding] = {}
     ordered = sorted(said, key=lambda s: (-s.match.signature.priority, -s.repeats))
     for item in ordered:
-        if item.category not in TOLD or _phase(item.pod) != "Running" or item.over or (
+        if (item.category not in TOLD and item.match.signature.id not in TOLD_SIGNATURES) or \
+                _phase(item.pod) != "Running" or item.over or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
         if item.category == "slow_dependency" and not item.target and \
@@ -130,6 +134,13 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
             finding.facts["service_account"] = account
             finding.explanation += (f"; with no credentials Secret, its cloud identity comes "
                                     f"from ServiceAccount {account}")
+    if item.category == "oom_killed":
+        limit = memory_limit(item.pod, item.container)
+        finding.facts["limit"] = limit or "<none>"
+        finding.explanation += (f"; the container {item.container} may use {limit} of memory "
+                                "(limits.memory), shared by all its worker processes"
+                                if limit else "; the container has no memory limit: the node "
+                                "ran out of memory")
     if item.match.signature.id == "jvm-gc-thrashing":
         heap = heap_setting(item.pod, item.container)
         if heap:

@@ -317,7 +317,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                 explanation += (f"; the container sets {near}, not {var}: the name the app "
                                 "reads and the name its workload sets differ")
                 detail["set_as"] = near
-        if cause.signature.category in ("dependency_unreachable", "tls_certificate"):
+        if cause.signature.category in ("dependency_unreachable", "tls_certificate") or (
+                cause.signature.category == "storage_full" and not any(
+                    v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get(
+                        "volumes") or [])):
+            # (a full disk a pod without volumes reports is its database's)
             target = cause.target or dependency_in(cause.line) or \
                 dependency_in_log(view, pod, name)
             if target:

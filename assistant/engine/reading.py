@@ -54,6 +54,8 @@ class Said:
     def target(self) -> str | None:
         """The dependency the line names: the signature's own group, else a Service name, a
         JSON field (upstream, host, addr), a URL's host or a host:port in the line."""
+        if _own_disk(self.match, self.pod):  # a full disk of its own: no dependency to blame
+            return None
         named, inline = self.match.target, dependency_in(self.match.line)
         if named and inline and ":" not in named and inline.startswith(f"{named}:"):
             return inline  # the same host, with its port

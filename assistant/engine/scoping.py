@@ -146,7 +146,8 @@ _ABOUT = re.compile(r"\b(?:wrong|up|going on|happening|the matter|the problem|th
 
 def _joined(box: Toolbox, tokens: list[str], namespace: str | None) -> list[tuple[str, str]]:
     """(first word, name) for two adjacent words that together are an object's whole name
-    ("order worker" for order-worker), looked up for a few pairs only."""
+    ("order worker" for order-worker), or three in any order ("celery pdf workers" for
+    celery-worker-pdf), looked up for a few windows only."""
     pairs = [(a, f"{a}-{b}") for a, b in zip(tokens, tokens[1:], strict=False)
              if a not in _STOP and b not in _STOP and len(a) > 2 and len(b) > 2][:MAX_PAIRS]
     found = []
@@ -154,6 +155,17 @@ def _joined(box: Toolbox, tokens: list[str], namespace: str | None) -> list[tupl
         looked = box.find(pair, namespace=namespace)
         if looked.ok and any(m.name == pair for m in looked.matches):
             found.append((first, pair))
+    windows = [(a, b, c) for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)
+               if not {a, b, c} & _STOP and min(len(a), len(b), len(c)) > 2
+               and not any(first in (a, b) for first, _ in found)][:MAX_PAIRS]
+    for a, b, c in windows:
+        words = {a, b, c} | {w[:-1] for w in (a, b, c) if w.endswith("s")}  # "workers"
+        looked = box.find(f"{a}-{b}-{c}", namespace=namespace)  # "celery pdf workers":
+        whole = next((m.name for m in looked.matches if looked.ok  # celery-worker-pdf
+                      and len(m.name.split("-")) == 3 and set(m.name.split("-")) <= words),
+                     None)
+        if whole:
+            found.append((a, whole))
     return found
 
 
