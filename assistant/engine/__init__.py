@@ -82,6 +82,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
+    if focus is not None and not said and not intent.health:  # a quiet target: its callers,
+        said += what_logs_say(view, _in_named_namespaces(view, focus, intent.text),  # in the
+                              limit=MAX_CLIENT_PODS)  # namespaces the question names too
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
@@ -149,6 +152,22 @@ def analyze(view: ClusterView, focus: Target | None = None,
     return findings
 
 
+
+
+def _in_named_namespaces(view: ClusterView, focus: Target, text: str) -> list[Obj]:
+    """The pods of the other namespaces a question names ("all pods green in orders and
+    edge"), and of the other workloads it names by a word of their name ("UNAVAILABLE thru
+    envoy"): the callers of a quiet target often live there (a gateway, an ingress proxy)."""
+    named = [ns for ns in view.cluster.namespaces() if ns != focus.namespace
+             and re.search(rf"(?<![\w-]){re.escape(ns)}(?![\w-])", text)]
+    words = {w for w in re.findall(r"[a-z][a-z0-9]{3,}", text.lower())} - set(
+        focus.name.split("-"))
+    callers = {(meta(p).get("namespace"), meta(p)["name"]) for p in view.everywhere("Pod")
+               if meta(p).get("namespace") not in named
+               and words & set(meta(p)["name"].split("-")[:2])}
+    view.widen(sorted({*named, *(ns or "" for ns, _ in callers)}))
+    return [p for p in view.items("Pod") if meta(p).get("namespace") in named
+            or (meta(p).get("namespace"), meta(p)["name"]) in callers]
 
 
 DEPENDENCY_HOPS = 2  # checkout -> order-service -> its broker: two services deep, no more

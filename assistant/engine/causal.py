@@ -31,6 +31,7 @@ from .servers import (
     external_name,
     governing_missing,
     missing_service_note,
+    pod_at,
     port_dropped,
     service_for,
     set_cause,
@@ -250,6 +251,9 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     service = service_for(view, host, namespace)
     if service is None and to_the_pod_at(view, finding, host, by_object):
         return
+    pod = pod_at(view, host) if service is None else None
+    if pod is not None and _isolated(view, finding, [pod], workload_ref(view, pod).split("/")[-1]):
+        return  # a proxy that calls the pods' own addresses (Envoy, a headless Service)
     if service is None:
         if finding.facts.get("signature") == "dns-no-such-host" and not governing_missing(
                 view, finding, host, findings, by_object):
@@ -286,6 +290,12 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                 finding.explanation += (f"; {meta(service)['name']} is down itself: "
                                         f"{cause.summary}")
                 return
+    _isolated(view, finding, backing, meta(service)["name"])
+
+
+def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: str) -> bool:
+    """When an ingress NetworkPolicy of the server's pods drops the client's packets (a
+    timeout), the policy becomes the finding's object, with what it admits and what not."""
     for policy in isolating_policies(view, backing, finding):
         ref = str(ObjectRef.of("NetworkPolicy", policy))
         finding.category = "network_policy"
@@ -294,15 +304,17 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         labels = ",".join(f"{k}={v}" for k, v in sorted(
             (meta(client).get("labels") or {}).items()) if k != "pod-template-hash") \
             if client else ""
-        gap = namespace_gap(view, policy, meta(client).get("namespace") or "") if client else ""
+        gap = namespace_gap(view, policy, meta(client).get("namespace") or "",
+                            meta(client).get("labels") or {}) if client else ""
         finding.explanation = (f"the NetworkPolicy {meta(policy)['name']} selects the pods "
-                               f"behind {meta(service)['name']} and admits no traffic from "
+                               f"behind {server} and admits no traffic from "
                                f"{finding.summary.split(':')[0]}"
                                + (f" (its pods carry {labels})" if labels else "") + gap
                                + f": {finding.explanation}")
         finding.evidence.append(Evidence(source="spec", object=ref,
                                          detail=policy_line(policy)))
-        return
+        return True
+    return False
 
 
 

@@ -18,7 +18,7 @@ from .pod_issues import pod_ref
 from .view import ClusterView
 
 TIMEOUTS = ("connection-timeout", "nginx-upstream-timeout", "request-timeout", "context-deadline",
-            "mysql-connect-timeout")
+            "mysql-connect-timeout", "envoy-upstream-connect-timeout")
 
 
 HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
@@ -265,9 +265,20 @@ def _admits(source: Obj, policy_ns: str | None, client_ns: str | None,
     return in_namespace and (pods is None or matches_selector(pods, client_labels))
 
 
-def namespace_gap(view: ClusterView, policy: Obj, client_ns: str) -> str:
+def namespace_gap(view: ClusterView, policy: Obj, client_ns: str,
+                  client_labels: dict[str, str] | None = None) -> str:
     """What the policy's namespaceSelectors ask of a client namespace that lacks it (the
-    kubernetes.io/metadata.name label, set automatically only from Kubernetes 1.21)."""
+    kubernetes.io/metadata.name label, set automatically only from Kubernetes 1.21), or that
+    its rule for the client's labels has no namespaceSelector (its own namespace only)."""
+    own_only = [s for rule in (policy.get("spec") or {}).get("ingress") or []
+                for s in rule.get("from") or [] if "podSelector" in s
+                and "namespaceSelector" not in s and client_labels is not None
+                and matches_selector(s["podSelector"], client_labels)]
+    policy_ns = meta(policy).get("namespace")
+    if own_only and client_ns != policy_ns:
+        return (f"; its rule admits pods labelled {_selector_words(own_only[0]['podSelector'])}"
+                f" with a podSelector and no namespaceSelector, which means pods in its own "
+                f"namespace {policy_ns} only; the client runs in {client_ns}")
     home = next((n for n in view.everywhere("Namespace") if meta(n)["name"] == client_ns), None)
     if home is None:
         return ""
