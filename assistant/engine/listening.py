@@ -22,7 +22,8 @@ from .workloads import SEVERITY, workload_ref
 TOLD = ("dependency_unreachable", "credentials_rejected", "tls_certificate", "storage_full",
         "slow_dependency")
 TOLD_SIGNATURES = ("child-sigkill",)  # a running pod whose worker processes are OOM-killed
-_CLOUD_IDENTITY = ("cloud-access-denied",)  # refusals a cloud role, not a password, answers
+# refusals a cloud role (not a password) answers
+_CLOUD_IDENTITY = ("cloud-access-denied", "azure-identity-refused")
 _SUMMARY = {
     "dependency_unreachable": "pods run, but their calls fail",
     "credentials_rejected": "a dependency refuses its credentials",

@@ -125,6 +125,13 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             guessed = word if best.score < _TYPO else None  # "red": redis is a weak guess
         twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})
+        if twins and not _runs(box, best.kind, best.name, best.namespace):  # the copy left
+            running = [ns for ns in twins if _runs(box, best.kind, best.name, ns)]  # at 0
+            if running:  # after a move is not what a question about failures means
+                twins = sorted({*twins, best.namespace or ""} - {running[0]})
+                ref = Target(kind=best.kind, namespace=running[0], name=best.name)
+                best = next(m for m in matches if m.kind == best.kind and m.name == best.name
+                            and m.namespace == running[0])
         if twins:
             note = (f"{best.kind} {best.name} also exists in namespace "
                     f"{', '.join(twins)}; this answer is about {best.namespace} "
@@ -167,6 +174,16 @@ def _joined(box: Toolbox, tokens: list[str], namespace: str | None) -> list[tupl
         if whole:
             found.append((a, whole))
     return found
+
+
+def _runs(box: Toolbox, kind: str, name: str, namespace: str | None) -> bool:
+    """Whether a workload asks for any replica (a Deployment scaled to 0 after a move does not)."""
+    try:
+        obj = box.cluster.get(kind, name, namespace)  # type: ignore[arg-type]
+    except (Forbidden, KindUnavailable, NotFound):  # unreadable: count it as running
+        return True
+    replicas = (obj.get("spec") or {}).get("replicas")
+    return replicas is None or int(replicas) > 0
 
 
 def _typo_of(word: str, names: list[str]) -> bool:
