@@ -8,6 +8,8 @@ rules, each behind a cheap substring check; those that span lines run on the who
 others line by line:
 - `credentials`: private keys, URL userinfo, command-line passwords, HTTP authorization, JWTs,
   cookies: credentials known by the shape around them;
+- `program_secrets`: what a program takes by its position or its flag (`zip -P x`,
+  `vault login x`, `aws configure set aws_secret_access_key x`), one table with the object path;
 - `keyed_values`: values of keys that name a secret (`secret_names` judges the key), in every
   shape a config, a log or a dump writes them;
 - percent-encoded runs, judged decoded;
@@ -35,6 +37,7 @@ from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
 from .positional_values import redact_positional
+from .program_secrets import redact_program_words
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
@@ -335,6 +338,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     original = text
     text = redact_credentials(text, lower)
     text = redact_commands(text, lower if text is original else text.lower(), keyed=keyed)
+    text = redact_program_words(text)
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     lower = lower if text is original else text.lower()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-from .key_hints import has_key_hint
 from .secret_names import (
     credential_shaped,
     is_secret_value,
@@ -48,8 +47,7 @@ class TableColumns:
             hidden = self._hide_row(line)
             if self._separator:
                 return hidden
-        if len(line) <= _LONGEST_HEADER and any(sep in line for sep in _SEPARATORS) and (
-                has_key_hint(line.lower())):
+        if len(line) <= _LONGEST_HEADER:
             self._open(line)
         return line
 
@@ -58,6 +56,8 @@ class TableColumns:
         prefix = _PREFIX.match(line)
         width = prefix.end() if prefix else 0
         body = line[width:]
+        if not _HEADER_LINE.fullmatch(body):
+            return  # most lines: a header holds names, separators and quotes only
         for separator in _SEPARATORS:
             if separator not in body:
                 continue
@@ -182,6 +182,7 @@ def _shape(text: str) -> str:
 
 
 _LONGEST_HEADER = 1024
+_HEADER_LINE = re.compile(r"[\w .()/|\t;,\"'-]+")
 _SEPARATORS = ("|", "\t", ";", ",", "  ")  # `  `: aligned columns, two spaces apart or more
 _QUOTED_CELL = {sep: re.compile(rf"[ \t]*\"(?:[^\"\n]|\"\")*\"[ \t]*(?=\{sep}|$)")
                 for sep in ("|", "\t", ";", ",")}
