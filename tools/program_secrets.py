@@ -100,6 +100,13 @@ def program_name(word: str) -> str:
     return base if base in PROGRAMS else base.lower() if base.lower() in PROGRAMS else ""
 
 
+def starts_program(word: str) -> bool:
+    """Whether a word after a command's name starts another program's words: the name alone
+    (`sudo htpasswd`) or in a `bin` directory, not a file named like one
+    (`/etc/nginx/htpasswd`)."""
+    return bool(program_name(word)) and ("/" not in word or _IN_BIN.search(word) is not None)
+
+
 def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
     """Which of a program's words (those after its name) hold a secret, and where in each: by
     the program's rules, then the pairs any command may hold (`db_password x`)."""
@@ -198,7 +205,7 @@ def _command_words(text: str, pos: int) -> tuple[list[tuple[str, int]], int]:
             return words, m.start()
         group = "dq" if m.group("dq") is not None else "sq" if m.group("sq") is not None \
             else "bare"
-        if group == "bare" and program_name(m.group(group)):
+        if group == "bare" and starts_program(m.group(group)):
             return words, m.start()
         words.append((m.group(group), m.start(group)))
     return words, len(text)
@@ -214,6 +221,7 @@ _PROGRAM = re.compile(
     r"(?<![\w.:@/\\-])(?:[\w.-]*[/\\])*(?P<name>"
     + "|".join(map(re.escape, sorted(PROGRAMS, key=len, reverse=True)))
     + r")(?=[ \t])", re.IGNORECASE)
+_IN_BIN = re.compile(r"(?:^|/)s?bin/[^/]+$")
 _SHORT_FLAGS = re.compile(r"-[A-Za-z]{1,8}")
 _KEY_VALUE = re.compile(r"[A-Za-z_][\w.-]*=(?!=)")  # `username=bob`: the keyed rules' own
 _NAME_WORD = re.compile(r"[A-Za-z_/][\w./:@-]{1,127}")

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from .program_secrets import hidden_words, program_name
+from .program_secrets import hidden_words, program_name, starts_program
 from .redacting import (
     LAST_APPLIED,
     REDACTED,
@@ -327,7 +327,8 @@ def _hidden_items(argv: list[Any], program: str) -> dict[int, tuple[int, int]]:
     """The items of `argv` each program in it takes as its secret (`program_secrets`), each
     program's words being those after its name up to the next program's."""
     words = [item if isinstance(item, str) else "" for item in argv]
-    starts = [i for i, word in enumerate(words) if program_name(word)]
+    starts = [i for i, word in enumerate(words)
+              if starts_program(word) or (i == 0 and program_name(word))]
     if not starts or starts[0] > 0:
         starts.insert(0, -1)  # the words of `program`, the container's command
     hidden: dict[int, tuple[int, int]] = {}
