@@ -114,7 +114,12 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
     for rule in PROGRAMS.get(program, ()):
         _apply(rule, words, hidden)
     for i in range(len(words) - 1):
-        if i + 1 not in hidden and _bare_pair(words[i], words[i + 1]):
+        if i + 1 in hidden or i in hidden:
+            continue
+        if _SECRET_FLAG.fullmatch(words[i]) and sensitive_name(words[i]) and not (
+                words[i + 1].startswith("--")):  # `--password x`, `/password x`
+            _hide(hidden, i + 1, words[i + 1], 0, False)
+        elif _bare_pair(words[i], words[i + 1]):
             hidden[i + 1] = (0, len(words[i + 1]))
     return hidden
 
@@ -181,6 +186,8 @@ def _is_flag(word: str) -> bool:
 def redact_program_words(text: str) -> str:
     """A command line in a log or a script (`influx setup -u admin -p x`): each known
     program's words judged as a container's `command` would be."""
+    if "[" in text and ("-" in text or "/" in text):
+        text = _FLOW_LIST.sub(_redact_flow_list, text)
     if _NAMES.isdisjoint(text.lower().translate(_WORD_EDGES).split()):
         return text  # most lines: no program of the table
     out: list[str] = []
@@ -188,11 +195,33 @@ def redact_program_words(text: str) -> str:
     while m := _PROGRAM.search(text, pos):
         words, pos = _command_words(text, m.end())
         hidden = hidden_words(program_name(m.group("name")), [w for w, _ in words])
-        for i in sorted(hidden):
-            start, end = hidden[i]
-            out += (text[at : words[i][1] + start], REDACTED)
-            at = words[i][1] + end
+        at = _hide_words(text, words, hidden, at, out)
     return "".join(out) + text[at:] if out else text
+
+
+def _hide_words(text: str, words: list[tuple[str, int]], hidden: _Hidden, at: int,
+                out: list[str]) -> int:
+    """Append `text` up to each hidden part of `words` and REDACTED to `out`; where it is."""
+    for i in sorted(hidden):
+        start, end = hidden[i]
+        out += (text[at : words[i][1] + start], REDACTED)
+        at = words[i][1] + end
+    return at
+
+
+def _redact_flow_list(m: re.Match[str]) -> str:
+    """A command's words as a YAML or JSON list in a log (`args: [--db-password, x]`)."""
+    words = [(i.group("v"), i.start("v")) for i in _FLOW_ITEM.finditer(m.group())]
+    names = [w for w, _ in words]
+    program = program_name(names[0]) if names else ""
+    hidden = hidden_words(program, names[1:] if program else names)
+    if program:
+        hidden = {i + 1: span for i, span in hidden.items()}
+    if not hidden:
+        return m.group()
+    out: list[str] = []
+    at = _hide_words(m.group(), words, hidden, 0, out)
+    return "".join(out) + m.group()[at:]
 
 
 def _command_words(text: str, pos: int) -> tuple[list[tuple[str, int]], int]:
@@ -215,12 +244,15 @@ _NAMES = frozenset(PROGRAMS)
 # What may come right before a program's name: a path, a quote, a shell's punctuation.
 _WORD_EDGES = str.maketrans(dict.fromkeys("/\\\"'`();|&=", " "))
 _MOST_WORDS = 64
+_FLOW_LIST = re.compile(r"\[(?=[ \t]*[\"']?[-/\w])[^\[\]\n]{1,4096}\]")
+_FLOW_ITEM = re.compile(r"(?:^\[|,)[ \t]*(?P<q>[\"']?)(?P<v>[^,\"'\]\n]*?)(?P=q)[ \t]*(?=,|\]$)")
 _WORD = re.compile(r"[ \t]*(?:(?P<end>[|;&)`\n]|$)|\"(?P<dq>[^\"\n]*)\"|'(?P<sq>[^'\n]*)'"
                    r"|(?P<bare>[^\s\"'|;&)`]+))")
 _PROGRAM = re.compile(
     r"(?<![\w.:@/\\-])(?:[\w.-]*[/\\])*(?P<name>"
     + "|".join(map(re.escape, sorted(PROGRAMS, key=len, reverse=True)))
     + r")(?=[ \t])", re.IGNORECASE)
+_SECRET_FLAG = re.compile(r"--?[A-Za-z][\w.-]*|/[A-Za-z][\w.-]*")  # and Windows' `/password`
 _IN_BIN = re.compile(r"(?:^|/)s?bin/[^/]+$")
 _SHORT_FLAGS = re.compile(r"-[A-Za-z]{1,8}")
 _KEY_VALUE = re.compile(r"[A-Za-z_][\w.-]*=(?!=)")  # `username=bob`: the keyed rules' own

@@ -290,7 +290,6 @@ def _plain_url(value: str) -> bool:
 _PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[\w.%-]+)@)?[A-Za-z0-9_.-]+"
                         r"(?::\d{1,5})?(?:[/?#][^@\s]*)?")
 _KEY_AS_USER = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{12,}", re.IGNORECASE)  # Sentry's DSN
-_FLAG = re.compile(r"--?[A-Za-z][\w.-]*|/[A-Za-z][\w.-]*")  # `--password`, Windows' `/password`
 _USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U"})
 _RUNTIMES = frozenset({"docker", "podman", "nerdctl", "ctr", "crictl", "kubectl", "runuser"})
 _IDS = re.compile(r"\d+(?::\d+)?")
@@ -299,8 +298,8 @@ _IDS = re.compile(r"\d+(?::\d+)?")
 def _redact_argv(argv: list[Any], *, program: str = "") -> list[Any]:
     """`command`/`args` items. The secrets the programs of `program_secrets` take by position
     or flag (`zip -P x`, `mysql -px`, `docker login -p x`, `vault login x`,
-    `aws configure set aws_secret_access_key x`), the item after a bare sensitive flag
-    (`--password x`, `/password x`) and the password half of `-u user:pw` and `-U user%pw`.
+    `aws configure set aws_secret_access_key x`) or any command by a sensitive flag
+    (`--password x`, `/password x`), and the password half of `-u user:pw` and `-U user%pw`.
     `program` is the container's command when `argv` is its args."""
     hidden = _hidden_items(argv, program)
     out: list[Any] = []
@@ -341,10 +340,6 @@ def _hidden_items(argv: list[Any], program: str) -> dict[int, tuple[int, int]]:
 
 
 def _redact_argument(previous: str, item: str, program: str) -> str:
-    if _FLAG.fullmatch(previous) and sensitive_name(previous) and not item.startswith("--"):
-        if item.startswith("pass:") and is_secret_value(item[5:]):
-            return "pass:" + REDACTED
-        return REDACTED if is_secret_value(item) else item
     if previous in _USER_FLAGS and program not in _RUNTIMES and not _IDS.fullmatch(item):
         user, sep, secret = item.partition("%" if previous == "-U" else ":")
         if sep and is_secret_value(secret):
