@@ -53,7 +53,8 @@ def _outputs(case: dict[str, Any]) -> list[str]:
         container = {"name": "c", "image": "x", **{k: case[k] for k in ("command", "args")
                                                     if k in case}}
         pod = redact_object({"kind": "Pod", "spec": {"containers": [container]}})
-        return [repr(pod["spec"]["containers"][0])]
+        out = pod["spec"]["containers"][0]
+        return ["\n".join([*out.get("command", []), *out.get("args", [])])]
     return [redact_text(case["text"]), "\n".join(redact_lines(case["text"].split("\n")))]
 
 

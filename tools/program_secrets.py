@@ -48,7 +48,7 @@ _GLUED_P = (_Rule(glued="-p"),)
 _USER_SLASH = (_Rule(user_slash=True),)
 
 PROGRAMS: dict[str, tuple[_Rule, ...]] = {
-    "redis-cli": (*_flags("-a"), *_CONFIG_SET),
+    "redis-cli": (*_flags("-a"), *_CONFIG_SET, _Rule(after=("auth",), position=-1)),
     "redis-benchmark": _flags("-a"),
     "sshpass": (*_flags("-p"), *_GLUED_P),
     **dict.fromkeys(("mongo", "mongosh", "mongodump", "mongorestore", "mongoexport",
@@ -65,7 +65,7 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
                      "snmptable", "snmpbulkget", "snmptrap", "snmpdf", "snmpstatus"),
                     (*_flags("-c", shaped=True), *_flags("-A", "-X"))),
     **dict.fromkeys(("7z", "7za", "7zr", "rar", "unrar"), _GLUED_P),
-    **dict.fromkeys(("mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow",
+    **dict.fromkeys(("mysql", "mysqldump", "mysqlimport", "mysqlshow",
                      "mysqlcheck", "mysqlpump", "mysqlbinlog", "mysqlsh", "mariadb",
                      "mariadb-dump", "mariadb-admin"), _GLUED_P),
     **dict.fromkeys(("docker", "podman", "buildah", "skopeo", "nerdctl", "oras", "az", "oc",
@@ -73,13 +73,21 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
     **dict.fromkeys(("xfreerdp", "wfreerdp", "xfreerdp3"), (_Rule(glued="/p:"),)),
     "cmdkey": (_Rule(glued="/pass:"),),
     "schtasks": _flags("/RP", "/rp"),
-    "vault": (_Rule(after=("login",), position=0),),
+    "vault": (_Rule(after=("login",), position=0),
+              _Rule(after=("operator", "unseal"), position=0)),
+    "gh": (_Rule(after=("secret", "set"), flags=frozenset({"--body", "-b"})),),
+    "doctl": (_Rule(after=("auth", "init"), flags=frozenset({"-t"})),),
+    **dict.fromkeys(("useradd", "usermod"), _flags("-p")),
+    "mysqladmin": (*_GLUED_P, _Rule(after=("password",), position=0)),
+    "rdesktop": _flags("-p"),
     "htpasswd": (_Rule(position=-1, least=2, needs="b"),),
     "mc": (_Rule(after=("alias", "set"), position=3),
-           _Rule(after=("config", "host", "add"), position=3)),
+           _Rule(after=("config", "host", "add"), position=3),
+           _Rule(after=("admin", "user", "add"), position=2)),
     **dict.fromkeys(("net", "net.exe"), (_Rule(after=("user",), position=1),)),
     "rabbitmqctl": (_Rule(after=("add_user",), position=1),
-                    _Rule(after=("change_password",), position=1)),
+                    _Rule(after=("change_password",), position=1),
+                    _Rule(after=("authenticate_user",), position=1)),
     "aws": (_Rule(after=("configure", "set"), pairs=True),),
     "rclone": (_Rule(after=("config", "create"), pairs=True),
                _Rule(after=("config", "update"), pairs=True)),
@@ -116,8 +124,9 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
     for i in range(len(words) - 1):
         if i + 1 in hidden or i in hidden:
             continue
-        if _SECRET_FLAG.fullmatch(words[i]) and sensitive_name(words[i]) and not (
-                words[i + 1].startswith("--")):  # `--password x`, `/password x`
+        if (_SECRET_FLAG.fullmatch(words[i]) or _OPEN_ASSIGNMENT.fullmatch(words[i])) and (
+                sensitive_name(words[i]) and not words[i + 1].startswith("--")):
+            # `--password x`, `/password x`, `sc config svc password= x`
             _hide(hidden, i + 1, words[i + 1], 0, False)
         elif _bare_pair(words[i], words[i + 1]):
             hidden[i + 1] = (0, len(words[i + 1]))
@@ -246,13 +255,14 @@ _WORD_EDGES = str.maketrans(dict.fromkeys("/\\\"'`();|&=", " "))
 _MOST_WORDS = 64
 _FLOW_LIST = re.compile(r"\[(?=[ \t]*[\"']?[-/\w])[^\[\]\n]{1,4096}\]")
 _FLOW_ITEM = re.compile(r"(?:^\[|,)[ \t]*(?P<q>[\"']?)(?P<v>[^,\"'\]\n]*?)(?P=q)[ \t]*(?=,|\]$)")
-_WORD = re.compile(r"[ \t]*(?:(?P<end>[|;&)`\n]|$)|\"(?P<dq>[^\"\n]*)\"|'(?P<sq>[^'\n]*)'"
+_WORD = re.compile(r"[ \t]*(?:(?P<end>[|;&)`\n]|\$\(|$)|\"(?P<dq>[^\"\n]*)\"|'(?P<sq>[^'\n]*)'"
                    r"|(?P<bare>[^\s\"'|;&)`]+))")
 _PROGRAM = re.compile(
     r"(?<![\w.:@/\\-])(?:[\w.-]*[/\\])*(?P<name>"
     + "|".join(map(re.escape, sorted(PROGRAMS, key=len, reverse=True)))
     + r")(?=[ \t])", re.IGNORECASE)
 _SECRET_FLAG = re.compile(r"--?[A-Za-z][\w.-]*|/[A-Za-z][\w.-]*")  # and Windows' `/password`
+_OPEN_ASSIGNMENT = re.compile(r"[A-Za-z_][\w.-]*=")  # its value is the next word
 _IN_BIN = re.compile(r"(?:^|/)s?bin/[^/]+$")
 _SHORT_FLAGS = re.compile(r"-[A-Za-z]{1,8}")
 _KEY_VALUE = re.compile(r"[A-Za-z_][\w.-]*=(?!=)")  # `username=bob`: the keyed rules' own

@@ -94,7 +94,8 @@ class TableColumns:
         return line[:width] + "".join(out) + body[at:] if out else line
 
     def _hide_html(self, line: str) -> str:
-        """HTML: `<tr>` starts a row, `<th>` names the next column, `<td>` is its cell."""
+        """HTML: `<tr>` starts a row, `<th>` names the next column, `<td>` is its cell (its
+        text, inside a `<code>` or `<span>` too)."""
         out: list[str] = []
         at = 0
         for m in _HTML_CELL.finditer(line):
@@ -106,14 +107,16 @@ class TableColumns:
             elif tag == "th":
                 if self._html_column == 0:
                     self._html = {}
-                name = (m.group("text") or "").strip()
+                name = _INNER_TAG.sub("", m.group("text") or "").strip()
                 if _secret_column(name):
                     self._html[self._html_column] = name
                 self._html_column += 1
             else:  # td
                 name = self._html.get(self._html_column, "")
-                value = (m.group("text") or "").strip()
-                if name and value and _secret_cell(name, value):
+                text = _INNER_TAG.split(m.group("text") or "")
+                value = "".join(text).strip()
+                if name and value and _secret_cell(name, value) and len(
+                        [piece for piece in text if piece.strip()]) == 1:
                     start = line.index(value, m.start("text"))
                     out += (line[at:start], REDACTED)
                     at = start + len(value)
@@ -190,6 +193,9 @@ _WORDS = re.compile(r"\S+(?: \S+)*")  # cells two spaces apart
 _NAME = re.compile(r"[^\W\d][\w.()/-]*(?: [\w.()/-]+){0,2}")  # a column's name, up to 3 words
 _RULE = re.compile(r"[ \t]*[-=+|:~ \t]*[-=]{3}[-=+|:~ \t]*")
 _HTML_CELL = re.compile(r"<(?P<tag>/?table|tr|t[hd])\b[^<>]{0,256}>"
-                        r"(?:(?P<text>[^<>\n]{0,1024})(?=</t[hd]>))?", re.IGNORECASE)
-_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+){1,3}(?=[^\W\d])")  # timestamps
+                        r"(?:(?P<text>(?:[^<>\n]|<(?!/?t[dhr]\b|/?table)[^<>\n]{0,128}>){0,1024})"
+                        r"(?=</t[hd]>))?", re.IGNORECASE)
+_INNER_TAG = re.compile(r"<[^<>\n]{0,128}>")
+# A log's prefix: timestamps, `kubectl logs --prefix`'s `[pod/api-58d7c9b6f4-xr7pd/app]`.
+_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+|\[[\w:./@-]{1,253}\][ \t]+){1,3}(?=[^\W\d])")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
