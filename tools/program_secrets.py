@@ -197,6 +197,8 @@ def redact_program_words(text: str) -> str:
     program's words judged as a container's `command` would be."""
     if "[" in text and ("-" in text or "/" in text):
         text = _FLOW_LIST.sub(_redact_flow_list, text)
+    if " /" in text:
+        text = _WINDOWS_FLAG.sub(_redact_windows_flag, text)
     if _NAMES.isdisjoint(text.lower().translate(_WORD_EDGES).split()):
         return text  # most lines: no program of the table
     out: list[str] = []
@@ -216,6 +218,14 @@ def _hide_words(text: str, words: list[tuple[str, int]], hidden: _Hidden, at: in
         out += (text[at : words[i][1] + start], REDACTED)
         at = words[i][1] + end
     return at
+
+
+def _redact_windows_flag(m: re.Match[str]) -> str:
+    """`app.exe /password x` in a log, whatever the program; the value shaped like a credential
+    (`POST /token 200` is a request)."""
+    if not sensitive_name(m.group("key")) or not credential_shaped(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED
 
 
 def _redact_flow_list(m: re.Match[str]) -> str:
@@ -253,6 +263,8 @@ _NAMES = frozenset(PROGRAMS)
 # What may come right before a program's name: a path, a quote, a shell's punctuation.
 _WORD_EDGES = str.maketrans(dict.fromkeys("/\\\"'`();|&=", " "))
 _MOST_WORDS = 64
+_WINDOWS_FLAG = re.compile(r"(?P<head>(?<=[ \t])/(?P<key>[A-Za-z][\w.-]{0,63})[ \t]+)"
+                           r"(?P<pw>[^\s/\"'][^\s\"']{0,255})")
 _FLOW_LIST = re.compile(r"\[(?=[ \t]*[\"']?[-/\w])[^\[\]\n]{1,4096}\]")
 _FLOW_ITEM = re.compile(r"(?:^\[|,)[ \t]*(?P<q>[\"']?)(?P<v>[^,\"'\]\n]*?)(?P=q)[ \t]*(?=,|\]$)")
 _WORD = re.compile(r"[ \t]*(?:(?P<end>[|;&)`\n]|\$\(|$)|\"(?P<dq>[^\"\n]*)\"|'(?P<sq>[^'\n]*)'"
