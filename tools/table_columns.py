@@ -52,7 +52,8 @@ class TableColumns:
         return line
 
     def _open(self, line: str) -> None:
-        """Open a table when `line` is a header row naming a secret column."""
+        """Open a table when `line` is a header row: its rows are judged by its columns, never
+    taken for a header themselves."""
         prefix = _PREFIX.match(line)
         width = prefix.end() if prefix else 0
         body = line[width:]
@@ -62,10 +63,9 @@ class TableColumns:
             if separator not in body:
                 continue
             spans = _cells(body, separator)
-            names = [_unquoted(body[a:b]) for a, b in spans]
-            if len(names) >= 2 and all(map(_NAME.fullmatch, names)) and any(
-                    _secret_column(name) for name in names):
-                self._separator, self._names = separator, names
+            names = [_unquoted(body[a:b]).strip("*`") for a, b in spans]  # Markdown's **x**
+            if len(names) >= 2 and all(map(_NAME.fullmatch, names)):  # a header, secret or not:
+                self._separator, self._names = separator, names  # its rows are no headers
                 self._starts = [a for a, _ in spans]
                 self._prefix = _shape(line[:width])
             return  # the first separator found decides the shape
@@ -82,6 +82,8 @@ class TableColumns:
         if len(spans) != len(self._names):
             self._separator = ""  # another shape: the table is over
             return line
+        if not any(map(_secret_column, self._names)):
+            return line  # (a table of config keys: its `password` row names no column)
         out: list[str] = []
         at = 0
         for name, (a, b) in zip(self._names, spans, strict=True):
@@ -176,8 +178,9 @@ def _aligned(body: str, starts: list[int]) -> list[_Span]:
 
 
 def _unquoted(cell: str) -> str:
+    """A cell's text inside its quotes, or Markdown's code quotes."""
     cell = cell.strip()
-    return cell[1:-1] if len(cell) >= 2 and cell[0] == cell[-1] and cell[0] in "\"'" else cell
+    return cell[1:-1] if len(cell) >= 2 and cell[0] == cell[-1] and cell[0] in "\"'`" else cell
 
 
 def _shape(text: str) -> str:
@@ -185,7 +188,7 @@ def _shape(text: str) -> str:
 
 
 _LONGEST_HEADER = 1024
-_HEADER_LINE = re.compile(r"[\w .()/|\t;,\"'-]+")
+_HEADER_LINE = re.compile(r"[\w .()/|\t;,\"'*`-]+")
 _SEPARATORS = ("|", "\t", ";", ",", "  ")  # `  `: aligned columns, two spaces apart or more
 _QUOTED_CELL = {sep: re.compile(rf"[ \t]*\"(?:[^\"\n]|\"\")*\"[ \t]*(?=\{sep}|$)")
                 for sep in ("|", "\t", ";", ",")}
