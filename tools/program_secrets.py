@@ -134,6 +134,7 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
 
 
 def _apply(rule: _Rule, words: Sequence[str], hidden: _Hidden) -> None:
+    """Add to `hidden` the words one of a program's rules says hold its secret."""
     start = _after(rule.after, words)
     if start is None or (rule.needs and not any(
             _SHORT_FLAGS.fullmatch(w) and rule.needs in w for w in words)):
@@ -188,6 +189,7 @@ def _bare_pair(name: str, value: str) -> bool:
 
 
 def _is_flag(word: str) -> bool:
+    """`-p`, `--user`, Windows' `/add` (not a path: `/etc/x`)."""
     return word.startswith("-") or (word.startswith("/") and "/" not in word[1:]
                                     and len(word) > 1 and word[1:2].isalpha())
 

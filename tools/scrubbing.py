@@ -311,7 +311,7 @@ def _redact_argv(argv: list[Any], *, program: str = "") -> list[Any]:
             previous = ""
             continue
         base = item.rsplit("/", 1)[-1]
-        if program_name(item) or base in _RUNTIMES:
+        if starts_program(item) or base in _RUNTIMES:
             program = base
         if i in hidden:
             start, end = hidden[i]
