@@ -823,3 +823,43 @@ def test_a_yaml_anchor_named_like_a_secret_loses_its_value_as_a_log_streams() ->
     assert "Sup3rS3cr3tPw" not in "\n".join(out) and out[0].startswith("x-db: &pw ")
     for line in ("defaults: &defaults adapter: postgres", "base: &token_bucket 100"):
         assert redact_text(line) == line
+
+
+def test_a_long_table_streamed_a_line_at_a_time_loses_every_secret_cell() -> None:
+    """A log prints a table a row at a time: every row below the header loses its secret
+    column, the other columns stay, whatever the number of rows (only the header is kept)."""
+    rows = (f"user{i},Xk9mQ2vLp{i:04d},db-{i}.shop.svc" for i in range(5000))
+    out = list(redact_lines(iter(["user,password,host", *rows])))
+    assert len(out) == 5001 and all(line.count(REDACTED) == 1 for line in out[1:])
+    assert out[4999].startswith("user4998,") and out[4999].endswith(",db-4998.shop.svc")
+
+
+def test_a_table_ends_at_a_blank_line_or_a_row_of_another_shape() -> None:
+    """What follows a table is not its row: a blank line or a line of another shape ends it."""
+    for text in ("user,password\nbob,Xk9mQ2vLp7\n\nbob,build-7d9f8",
+                 "user,password\nbob,Xk9mQ2vLp7\nlevel=info msg=done\nbob,build-7d9f8"):
+        for out in (redact_text(text), "\n".join(redact_lines(text.split("\n")))):
+            assert "Xk9mQ2vLp7" not in out and out.endswith("\nbob,build-7d9f8"), out
+
+
+@pytest.mark.parametrize("argv", [
+    ["htpasswd", "-b", "/etc/nginx/.htpasswd", "admin", "Xk9mQ2vLp7"],
+    ["vault", "login", "Xk9mQ2vLp7"],
+    ["mc", "alias", "set", "s3", "http://minio:9000", "minio", "Xk9mQ2vLp7"],
+    ["aws", "configure", "set", "aws_secret_access_key", "Xk9mQ2vLp7"],
+    ["jq", "--arg", "token", "Xk9mQ2vLp7", ".t = $token", "in.json"],
+    ["sqlplus", "-s", "app/Xk9mQ2vLp7@//db:1521/SVC"],
+    ["7z", "a", "-pXk9mQ2vLp7", "out.7z", "/data"],
+    ["net", "user", "backup", "Xk9mQ2vLp7", "/add"],
+    ["app.exe", "/password", "Xk9mQ2vLp7"],
+])
+def test_a_programs_secret_goes_alike_from_its_argv_and_from_its_logged_command_line(
+        argv: list[str]) -> None:
+    """One table judges a container's command and the same command printed in a log."""
+    pod = redact_object({"kind": "Pod", "spec": {"containers": [{"name": "c", "command": argv}]}})
+    items = pod["spec"]["containers"][0]["command"]
+    logged = redact_text(f"+ {' '.join(argv)}")
+    for out in ("\n".join(items), logged):
+        assert "Xk9mQ2vLp7" not in out and REDACTED in out, out
+    assert [item for item in items if REDACTED not in item] == [
+        item for item in argv if "Xk9mQ2vLp7" not in item]

@@ -1,6 +1,7 @@
-"""Issue 15's leak classes A-G (attack 15c) and H-I (attack 15e), each by name: the corpus holds
-entries of every class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with
-its secret hidden and its key kept, read whole and a line at a time as a log is read."""
+"""Issue 15's leak classes A-G (attack 15c) and H-I (attack 15e), and issue 16's J-K, each by
+name: the corpus holds entries of every class (`class:` in `tests/data/redaction_corpus.yaml`),
+and each comes out with its secret hidden and its key kept, read whole and a line at a time as a
+log is read, or as a container's `command`/`args` when that is where it sits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from tools.redacting import REDACTED, redact_lines, redact_text
+from tools.scrubbing import redact_object
 
 CORPUS: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent / "data" / "redaction_corpus.yaml").read_text(encoding="utf-8"))
@@ -24,6 +26,8 @@ CLASSES = {
     "G": "bare hex keys after a key word",
     "H": "a key in another language or script, its word in any segment",
     "I": "a key misspelt, in leet or spelled out letter by letter",
+    "J": "a table's column named by its header row, the values in the rows below",
+    "K": "a program's secret by its position or its flag in a command's words",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}
@@ -37,10 +41,21 @@ def test_every_class_has_corpus_entries(name: str) -> None:
 @pytest.mark.parametrize("case", [case for name in sorted(CLASSES) for case in BY_CLASS[name]],
                          ids=lambda case: case["id"])
 def test_class_entry_hides_its_secret_and_keeps_its_key(case: dict[str, Any]) -> None:
-    for out in (redact_text(case["text"]), "\n".join(redact_lines(case["text"].split("\n")))):
+    for out in _outputs(case):
         assert case["secret"] not in out, out
         assert REDACTED in out
         assert all(keep in out for keep in case["keep"]), out
+
+
+def _outputs(case: dict[str, Any]) -> list[str]:
+    """A log entry read whole and a line at a time; an argv entry as a pod's container."""
+    if case["where"] == "args":
+        container = {"name": "c", "image": "x", **{k: case[k] for k in ("command", "args")
+                                                    if k in case}}
+        pod = redact_object({"kind": "Pod", "spec": {"containers": [container]}})
+        out = pod["spec"]["containers"][0]
+        return ["\n".join([*out.get("command", []), *out.get("args", [])])]
+    return [redact_text(case["text"]), "\n".join(redact_lines(case["text"].split("\n")))]
 
 
 @pytest.mark.parametrize("line", [

@@ -1,8 +1,9 @@
 """Credentials recognised by the shape around them, with or without a key: private keys (PEM
 blocks, PuTTY lines; certificates are public and stay), URL userinfo, chat webhooks, Oracle
-`user/pw@db` logins, the password flags of database, registry and directory clients, passwords
-piped to `--password-stdin`, `AUTH` commands, `Authorization:` headers of any scheme, `Bearer`
-and `Basic` credentials, JWTs, session cookies.
+`user/pw@db` logins (and `user/pw@` before any TNS descriptor or Easy Connect address),
+MySQL's glued `-p'pw'` (other programs' flags: `program_secrets`), passwords piped to
+`--password-stdin`, `AUTH` commands, `Authorization:` headers of any scheme, `Bearer` and
+`Basic` credentials, JWTs, session cookies.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def redact_credentials(text: str, lower: str) -> str:
         text = _USERINFO.sub(_redact_userinfo, text)
     if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
         text = _ORACLE_LOGIN.sub(keep_head, text)
+    if "/" in text and ("@(" in text or "@//" in text or _AT_HOST_PORT.search(text)):
+        text = _CONNECT_IDENTIFIER.sub(keep_head, text)
     if "-u" in text or "-U" in text:
         text = _CURL_USER.sub(keep_head, text)
     if (" -" in text or "\t-" in text or "/user:" in lower) and (
@@ -103,25 +106,18 @@ _ORACLE_LOGIN = re.compile(  # jdbc:oracle:thin:scott/tiger@db, sqlplus scott/ti
     r"(?:[ \t]+-\w+)*[ \t]+(?:target[ \t]*=?[ \t]*)?)[\w$#.]+/)(?P<pw>[^\s@/\\\"']+)(?=@)",
     re.IGNORECASE,
 )
+# `user/pw@` before what only a database's connect identifier looks like, whatever the program:
+# a TNS descriptor `@(DESCRIPTION=...)`, Easy Connect `@//db:1521/SVC` or `@db:1521/SVC`.
+_CONNECT_IDENTIFIER = re.compile(
+    r"(?<![\w$#./:@-])(?P<head>[A-Za-z_][\w$#.]{0,127}/)(?P<pw>[^\s@/\\\"'()]{1,256})"
+    r"(?=@(?:\(|//|[\w.-]{1,253}:\d{2,5}/\w))")
+_AT_HOST_PORT = re.compile(r"@[\w.-]{1,253}:\d{2,5}/")
 _CURL_USER = re.compile(  # -u/-U attached or not, --(proxy-)user; not `docker run -u 1000:1000`
     r"(?<!\S)(?P<head>(?:-[uU](?:[ \t]+|=)?|--(?:proxy-)?user(?:[ \t]+|=))"
     r"(?!\d+:\d+(?:\s|$))[^\s:\"'=-][^\s:\"']*:)(?P<pw>[^\s\"']+)"
 )
-_HTPASSWD_FLAGS = r"(?:[ \t]+-\w+(?:[ \t]+\d+(?=[ \t]))?)"
-_CLI_PASSWORD = re.compile(
-    r"(?P<head>\b(?:mysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
-    r"|redis-cli\b[^\n]{0,200}?[ \t]-a[ \t]+"
-    r"|sshpass\b[^\n]{0,200}?[ \t]-p[ \t]*"
-    r"|(?:mongosh?|rabbitmqadmin|twine)\b[^\n]{0,200}?[ \t]-p[ \t]+"
-    r"|(?:docker|podman|buildah|skopeo|nerdctl|oras|az|oc|cf|helm[ \t]+registry|crane[ \t]+auth)"
-    r"[ \t]+login\b[^\n]{0,200}?[ \t]-p[ \t]+"
-    r"|(?:sqlcmd|bcp|mosquitto_(?:pub|sub|rr))\b[^\n]{0,200}?[ \t]-P[ \t]*"
-    r"|ldap\w*\b[^\n]{0,200}?[ \t]-w[ \t]+"
-    # htpasswd -b [-n] [flags, `-C 10`] [FILE] USER PW: with -n there is no FILE
-    rf"|htpasswd(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*b)(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*n)"
-    rf"{_HTPASSWD_FLAGS}+[ \t]+[^\s-]\S*[ \t]+"
-    rf"|htpasswd(?={_HTPASSWD_FLAGS}*?[ \t]+-\w*b)(?!{_HTPASSWD_FLAGS}*?[ \t]+-\w*n)"
-    rf"{_HTPASSWD_FLAGS}+[ \t]+[^\s-]\S*[ \t]+[^\s-]\S*[ \t]+)"
+_CLI_PASSWORD = re.compile(  # the other programs' flags: `program_secrets`
+    r"(?P<head>\bmysql(?:dump|admin)?\b[^\n]{0,200}?[ \t]-p"
     r"|(?<!\S)-pass(?:in|out)?[ \t]+pass:"
     r"|(?<!\S)-U[ \t]+[^\s%\"']+%"
     r"|\bnet[ \t]+use\b[^\n]{0,200}?/user:\S+[ \t]+)"
@@ -144,8 +140,7 @@ _AUTH_CALL = re.compile(  # mongo shell: db.auth("user", "pw")
     r"(?P<head>\.auth\([ \t]*([\"'])[^\"'\n]*\2[ \t]*,[ \t]*)(?P<pw>\"[^\"\n]*\"|'[^'\n]*')"
 )
 _ORACLE_HINTS = re.compile(r"sqlplus|expdp|impdp|\bexp\b|\bimp\b|rman|sqlldr")
-_CLI_HINTS = re.compile(r"mysql|redis-cli|sshpass|mongo|rabbitmqadmin|twine|login|sqlcmd|bcp"
-                        r"|mosquitto|ldap|pass:|htpasswd|-U |net use")
+_CLI_HINTS = re.compile(r"mysql|pass:|-U |net use")
 _AUTH_PARAM = r"[\w.-]{1,64}[ \t]*=[ \t]*(?:\"[^\"\n]{0,1024}\"|[^\s\"',\]]{1,1024})"
 _AUTH_PARAMS = re.compile(
     r"(?P<name>[\w.-]+)(?P<eq>[ \t]*=[ \t]*)(?P<value>\"[^\"\n]*\"|[^\s\",\]]+)")

@@ -8,6 +8,10 @@ rules, each behind a cheap substring check; those that span lines run on the who
 others line by line:
 - `credentials`: private keys, URL userinfo, command-line passwords, HTTP authorization, JWTs,
   cookies: credentials known by the shape around them;
+- `program_secrets`: what a program takes by its position or its flag (`zip -P x`,
+  `vault login x`, `aws configure set aws_secret_access_key x`), one table with the object path;
+- `table_columns`: a table's cells below a header that names a secret (`| user | password |`),
+  the header's columns carried from line to line;
 - `keyed_values`: values of keys that name a secret (`secret_names` judges the key), in every
   shape a config, a log or a dump writes them;
 - percent-encoded runs, judged decoded;
@@ -35,10 +39,12 @@ from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
 from .positional_values import redact_positional
+from .program_secrets import redact_program_words
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
 from .spread_values import SpreadValues
+from .table_columns import TableColumns
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
            "redact_label", "redact_line", "redact_lines", "redact_text", "redact_value",
@@ -78,6 +84,8 @@ def redact_text(text: str) -> str:
 
 def _redact_plain(text: str) -> str:
     if "\n" not in text:
+        if "<t" in text or "<T" in text:  # an HTML table on one line
+            text = TableColumns().hide(text)
         return _redact_line(text, text.lower(), structure=True)
     text = _redact_structure(text, text.lower())
     if "-----BEGIN CERTIFICATE-----" not in text and " PUBLIC KEY-----" not in text:
@@ -154,9 +162,9 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     entropy (the DER header, the last line); the body of a certificate or public key, whose
     lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
-    spread, opened = SpreadValues(), OpenValues()
+    spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
     for line in join_partial_records(lines):
-        line = opened.hide(spread.hide(line))
+        line = tables.hide(opened.hide(spread.hide(line)))
         if left:
             left -= 1
             body = _body(line, at)
@@ -298,9 +306,9 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
 
 
 def _redact_lines(text: str) -> str:
-    spread, opened = SpreadValues(), OpenValues()
+    spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
     return "\n".join([_redact_line(hidden, hidden.lower()) for hidden in
-                      map(opened.hide, map(spread.hide, _records(text)))])
+                      map(tables.hide, map(opened.hide, map(spread.hide, _records(text))))])
 
 
 def _records(text: str) -> Iterable[str]:
@@ -332,6 +340,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     original = text
     text = redact_credentials(text, lower)
     text = redact_commands(text, lower if text is original else text.lower(), keyed=keyed)
+    text = redact_program_words(text)
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)
     lower = lower if text is original else text.lower()

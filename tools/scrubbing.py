@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from .program_secrets import hidden_words, program_name, starts_program
 from .redacting import (
     LAST_APPLIED,
     REDACTED,
@@ -291,64 +292,56 @@ _PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<user>[\w.%-]+)@)?"
                         r"[A-Za-z0-9_.-]+(?::\d{1,5})?(?:,[A-Za-z0-9_.-]+(?::\d{1,5})?)*"
                         r"(?:[/?#][^@\s]*)?")  # mongodb://m-0:27017,m-1:27017/db lists members
 _KEY_AS_USER = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[0-9a-z]{12,}", re.IGNORECASE)  # Sentry's DSN
-_FLAG = re.compile(r"--?[A-Za-z][\w.-]*")
-# Programs whose password is the item after one of these flags (the text rules know the same
-# programs when the command is one shell string).
-_PASSWORD_FLAGS: dict[str, frozenset[str]] = {
-    **dict.fromkeys(("redis-cli",), frozenset({"-a"})),
-    **dict.fromkeys(("sshpass", "mongo", "mongosh", "rabbitmqadmin", "twine"), frozenset({"-p"})),
-    **dict.fromkeys(("sqlcmd", "bcp", "mosquitto_pub", "mosquitto_sub", "mosquitto_rr"),
-                    frozenset({"-P"})),
-    **dict.fromkeys(("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami",
-                     "ldappasswd", "ldapcompare", "ldapmodrdn"), frozenset({"-w"})),
-    "openssl": frozenset({"-passin", "-passout", "-pass", "-k"}),
-    **dict.fromkeys(("zip", "unzip", "zipcloak"), frozenset({"-P"})),
-    **dict.fromkeys(("influx", "cqlsh"), frozenset({"-p"})),
-    **dict.fromkeys(("snmpwalk", "snmpget", "snmpbulkwalk", "snmpset", "snmpgetnext",
-                     "snmptable"), frozenset({"-c"})),
-}
-# ... and these, after a `login` item (`docker login -p`, `az login -p`).
-_LOGIN_PROGRAMS = frozenset({"docker", "podman", "buildah", "skopeo", "nerdctl", "oras", "az",
-                             "oc", "cf", "helm", "crane"})
 _USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U"})
 _RUNTIMES = frozenset({"docker", "podman", "nerdctl", "ctr", "crictl", "kubectl", "runuser"})
 _IDS = re.compile(r"\d+(?::\d+)?")
 
 
 def _redact_argv(argv: list[Any], *, program: str = "") -> list[Any]:
-    """`command`/`args` items. The item after a bare sensitive flag (`--password x`) goes, as do
-    the password flags of the clients above (`mysql -pX`, `redis-cli -a X`, `docker login -p X`,
-    `openssl -passin pass:X`) and the password half of `-u user:pw` and `-U user%pw`.
+    """`command`/`args` items. The secrets the programs of `program_secrets` take by position
+    or flag (`zip -P x`, `mysql -px`, `docker login -p x`, `vault login x`,
+    `aws configure set aws_secret_access_key x`) or any command by a sensitive flag
+    (`--password x`, `/password x`), and the password half of `-u user:pw` and `-U user%pw`.
     `program` is the container's command when `argv` is its args."""
+    hidden = _hidden_items(argv, program)
     out: list[Any] = []
     program = program.rsplit("/", 1)[-1]
-    login = False
     previous = ""
-    for item in argv:
+    for i, item in enumerate(argv):
         if not isinstance(item, str):
             out.append(item)
             previous = ""
             continue
         base = item.rsplit("/", 1)[-1]
-        if base in _PASSWORD_FLAGS or base in _LOGIN_PROGRAMS or base.startswith("mysql"):
-            program, login = base, False
-        login = login or item == "login"
-        out.append(_redact_argument(previous, item, program, login))
+        if starts_program(item) or base in _RUNTIMES:
+            program = base
+        if i in hidden:
+            start, end = hidden[i]
+            out.append(item[:start] + REDACTED + item[end:])
+        else:
+            out.append(_redact_argument(previous, item, program))
         previous = item
     return out
 
 
-def _redact_argument(previous: str, item: str, program: str, login: bool) -> str:
-    if (program.startswith("mysql") or program == "sshpass") and item.startswith(
-            "-p") and len(item) > 2:
-        return "-p" + REDACTED if is_secret_value(item[2:]) else item
-    password_flag = previous in _PASSWORD_FLAGS.get(program, ()) or (
-        login and previous == "-p" and program in _LOGIN_PROGRAMS)
-    if password_flag or (_FLAG.fullmatch(previous) and sensitive_name(previous)
-                         and not item.startswith("--")):
-        if item.startswith("pass:") and is_secret_value(item[5:]):
-            return "pass:" + REDACTED
-        return REDACTED if is_secret_value(item) else item
+def _hidden_items(argv: list[Any], program: str) -> dict[int, tuple[int, int]]:
+    """The items of `argv` each program in it takes as its secret (`program_secrets`), each
+    program's words being those after its name up to the next program's."""
+    words = [item if isinstance(item, str) else "" for item in argv]
+    starts = [i for i, word in enumerate(words)
+              if starts_program(word) or (i == 0 and program_name(word))]
+    if not starts or starts[0] > 0:
+        starts.insert(0, -1)  # the words of `program`, the container's command
+    hidden: dict[int, tuple[int, int]] = {}
+    for n, at in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(words)
+        name = program_name(words[at]) if at >= 0 else program_name(program)
+        for i, span in hidden_words(name, words[at + 1 : end]).items():
+            hidden[at + 1 + i] = span
+    return hidden
+
+
+def _redact_argument(previous: str, item: str, program: str) -> str:
     if previous in _USER_FLAGS and program not in _RUNTIMES and not _IDS.fullmatch(item):
         user, sep, secret = item.partition("%" if previous == "-U" else ":")
         if sep and is_secret_value(secret):

@@ -1,6 +1,6 @@
-"""Secrets that command lines, protocol traces and code hand over without a `key=` before them:
-a program's own password flag (`openssl enc -k`, `cqlsh -p`, `zip -P`, `7z -p`, `xfreerdp /p:`,
-`lftp -u user,pw`, SNMP's `-c`), `aws configure set <key> <value>`, IMAP `LOGIN u pw`, FTP
+"""Secrets that command lines, protocol traces and code hand over without a `key=` before them
+(a program's own password flag or position is `program_secrets`'): `lftp -u user,pw`,
+`config set <key> <value>` (aws, npm, redis' `CONFIG SET`), IMAP `LOGIN u pw`, FTP
 `PASS pw`, Redis `AUTH user pw`, MySQL `SET PASSWORD ... = 'pw'`, MongoDB's
 `changeUserPassword("u", "pw")`, a setter or a pair in code (`setPassword("pw")`,
 `["password", "pw"]`, PHP's `define('DB_PASSWORD', 'pw')` and `print_r`'s `[password] => pw`),
@@ -64,19 +64,10 @@ _ARG = r"(?P<pw>[^\s\"'`|;&<>][^\s\"'`|;&]{0,1023})"
 _QUOTED = r"(?P<q>[\"'])(?P<pw>[^\"'\n]{1,1024})(?P=q)"
 _BEFORE = r"[^\n|;&]{0,512}?(?<=[ \t])"  # the program's other arguments, lazily
 _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (("openssl",), re.compile(rf"\bopenssl[ \t]{_BEFORE}-k[ \t]+{_ARG}"), _hide(False)),
-    (("cqlsh",), re.compile(rf"\bcqlsh[ \t]{_BEFORE}-p[ \t]+{_ARG}"), _hide(False)),
-    (("zip",), re.compile(rf"\b(?:zip|zipcloak)[ \t]{_BEFORE}-P[ \t]+{_ARG}"),
-     _hide(False)),
-    (("7z",), re.compile(rf"\b7z[ar]?[ \t]{_BEFORE}-p{_ARG}"), _hide(False)),
-    (("rdp",), re.compile(rf"\b[xw]freerdp3?[ \t]{_BEFORE}[/-]p:{_ARG}"),
-     _hide(False)),
     (("lftp",), re.compile(rf"\blftp[ \t]{_BEFORE}-u[ \t]+[^\s,]{{1,128}},{_ARG}"),
      _hide(False)),
-    (("snmp",), re.compile(rf"\bsnmp\w{{0,16}}[ \t]{_BEFORE}-c[ \t]*{_ARG}"),
-     _hide(True)),  # not the default community `public`
-    (("configure",),
-     re.compile(rf"\bconfigure[ \t]+set[ \t]+(?P<key>[\w.-]{{1,128}})[ \t]+{_ARG}"),
+    (("config",),  # `aws configure set K V`, redis' `CONFIG SET K V`, `npm config set K V`
+     re.compile(rf"(?i:\bconfig(?:ure)?[ \t]+set)[ \t]+(?P<key>[\w.:/-]{{1,128}})[ \t]+{_ARG}"),
      _hide(False)),
     (("login ",),  # IMAP: `a1 LOGIN user pw`
      re.compile(r"(?<![\w-])LOGIN[ \t]+[^\s\"']{1,128}[ \t]+(?P<pw>[^\s\"'][^\s]{0,1023})"
@@ -119,13 +110,6 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], 
      re.compile(r"(?i:\bnet[ \t]+use)[ \t]+(?:[A-Za-z]:[ \t]+)?\\\\\S+[ \t]+"
                 r"(?P<pw>[^\s/][^\s]{0,1023})"),
      _hide(True)),
-    (("rabbitmqctl",),
-     re.compile(rf"\brabbitmqctl[ \t]+(?:-\S+[ \t]+)*(?:add_user|change_password)[ \t]+\S+"
-                rf"[ \t]+{_ARG}"),
-     _hide(False)),
-    (("alias set",),  # MinIO's `mc alias set NAME URL ACCESS_KEY SECRET_KEY`
-     re.compile(rf"\bmc[ \t]+alias[ \t]+set[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+{_ARG}"),
-     _hide(False)),
     (("login:",), _PAIR, redact_pair),  # "Default login: admin/pw" (no key hint)
     (("sec-websocket-protocol",),
      re.compile(r"(?i:sec-websocket-protocol)[ \t]*:[ \t]*(?:[\w.-]{1,64}[ \t]*,[ \t]*){0,8}?"
@@ -138,8 +122,8 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], 
                 r"(?=(?::[^\s@/]{0,256})?@[\w.-])"), _url_user),
 )
 # The rules' hints that no key hint implies: program names, IMAP's LOGIN, a URL's user.
-_UNKEYED_HINTS = ("openssl", "cqlsh", "zip", "7z", "rdp", "lftp", "snmp", "login ", "createuser",
-                  "@", "securestring", "sudo", "net use", "rabbitmqctl", "alias set", "login:")
+_UNKEYED_HINTS = ("lftp", "login ", "createuser", "@", "securestring", "sudo", "net use",
+                  "login:")
 _BY_HINT: dict[str, list[int]] = {}
 for _i, _rule in enumerate(_RULES):
     for _h in _rule[0]:

@@ -23,8 +23,9 @@ _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "dsn", "cred", "creds", "signature", "sig",
                     "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
                     "totp", "bearer", "hmac", "pepper", "seed", "signing"})
-# Whole names (separators dropped) that hold a secret though no word above says so.
-_NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam",
+# Whole names (separators dropped) that hold a secret though no word above says so (MySQL's
+# `authentication_string` is a password's hash).
+_NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam", "authenticationstring",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
                   "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
 _EXACT_BROAD = _EXACT | {"auth", "pin", "key", "keys", "private", "conn", "jwt", "salt",
