@@ -1,4 +1,5 @@
-"""Issue 15's leak classes A-G (attack 15c) and H-I (attack 15e), each by name: the corpus holds
+"""Issue 15's leak classes A-G (attack 15c), H-I (attack 15e) and L-O (its second round), each
+by name: the corpus holds
 entries of every class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with
 its secret hidden and its key kept, read whole and a line at a time as a log is read."""
 
@@ -24,6 +25,12 @@ CLASSES = {
     "G": "bare hex keys after a key word",
     "H": "a key in another language or script, its word in any segment",
     "I": "a key misspelt, in leet or spelled out letter by letter",
+    "L": "a config's or a log's own syntax after the key (`CONFIG SET masterauth x`, "
+         "`{password, <<\"x\">>}`, `stats auth u:x`, `: PSK \"x\"`, `DB_PASSWORD ?= x`, a crypt "
+         "hash, a triple-quoted or block value below its key)",
+    "M": "a token as a URL's user, with no password after it",
+    "N": "a vendor token whose length differs from the documented one",
+    "O": "a password that starts with `/` (not a path: one segment shaped like a credential)",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}
