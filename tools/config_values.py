@@ -1,12 +1,13 @@
 """Secrets that config files, device configs and dumps write after their key in a syntax of their
 own, with no `key=value` or `key: value`: a router's `enable secret 5 <hash>`, `username admin
-privilege 15 password 0 <pw>` and `snmp-server community <pw> RO`; HAProxy's `stats auth
-admin:<pw>`; strongSwan's `: PSK "<pw>"`; ZooKeeper's and Kafka's JAAS `user_<name>="<pw>"`;
-a pgbouncer `userlist.txt` line (`"admin" "<pw>"`); `sed 's/DB_PASSWORD_PLACEHOLDER/<pw>/'`;
-a comparison with a literal (`if ($arg_token != "<pw>")`, `token == "<pw>"`); Erlang's
-`{password, <<"<pw>">>}`; PHP's `var_dump` (`["db_pass"]=> string(8) "<pw>"`); and password
-hashes in crypt's format wherever they are (`$2b$12$...`, `$6$salt$hash`, `$apr1$...`), which
-can be cracked offline.
+privilege 15 password 0 <pw>`, `snmp-server community <pw> RO` and SNMPv3's `auth sha <key>`;
+HAProxy's `stats auth admin:<pw>`; OpenVPN's credentials on one line (`auth-user-pass inline:
+user <pw>`); strongSwan's `: PSK "<pw>"`; ZooKeeper's and Kafka's JAAS `user_<name>="<pw>"`; a
+pgbouncer `userlist.txt` line (`"admin" "<pw>"`); `sed 's/DB_PASSWORD_PLACEHOLDER/<pw>/'`; a
+comparison with a literal (`if ($arg_token != "<pw>")`, `token == "<pw>"`); Erlang's and
+Elixir's `{password, <<"<pw>">>}`; PHP's `var_dump` (`["db_pass"]=> string(8) "<pw>"`); and
+password hashes in crypt's format wherever they are (`$2b$12$...`, `$6$salt$hash`, `$apr1$...`)
+and PostgreSQL's SCRAM verifiers, which can be cracked offline.
 
 Each rule sits behind a cheap substring check: `redact_config_values` costs nothing on most lines.
 """
@@ -26,11 +27,15 @@ _S = SPACE
 def redact_config_values(text: str, lower: str, *, keyed: bool) -> str:
     """The rules whose hint is in `lower`; `keyed`: whether `lower` holds a key hint."""
     if "$" in text and _CRYPT_HINT.search(text):
-        text = _CRYPT.sub(_hide_hash, text)
+        text = _SCRAM.sub(_hide_hash, _CRYPT.sub(_hide_hash, text))
     if _DEVICE_HINT.search(lower):
         text = _DEVICE.sub(_hide_any, text)
+    if "snmp" in lower and ("auth" in lower or "priv" in lower):
+        text = _SNMP_V3.sub(_hide_any, text)
     if "stats" in lower and "auth" in lower:
         text = _STATS_AUTH.sub(_hide_any, text)
+    if "auth-user-pass" in lower:
+        text = _OPENVPN_PAIR.sub(_hide_any, text)
     if ":" in text and _IPSEC_HINT.search(text):
         text = _IPSEC.sub(_hide_any, text)
     if "user_" in lower and "=" in text:
@@ -63,7 +68,7 @@ def _hide_any(m: re.Match[str]) -> str:
 
 def _hide_named(m: re.Match[str]) -> str:
     """`_hide_any`, when the key names a secret."""
-    key = m.group("key").strip("\"'")
+    key = m.group("key").strip("\"':")
     return _hide_any(m) if sensitive_name(key, broad=True) else m.group()
 
 
@@ -108,12 +113,15 @@ def _hide_substituted(m: re.Match[str]) -> str:
 
 
 # Hashes in crypt's format: bcrypt `$2b$12$<53>`, md5crypt `$1$`, Apache's `$apr1$`, sha-crypt
-# `$5$`/`$6$` (`rounds=N$` allowed), yescrypt `$y$`, scrypt `$7$`, argon2, pbkdf2 (passlib).
-_CRYPT_HINT = re.compile(r"\$(?:2[abxy]?|1|5|6|7|y|gy|apr1|md5|sha1|argon2|pbkdf2|scrypt)")
+# `$5$`/`$6$` (`rounds=N$` allowed), yescrypt `$y$`, scrypt `$7$`, argon2, pbkdf2 (passlib);
+# PostgreSQL's `SCRAM-SHA-256$4096:<salt>$<stored key>:<server key>`.
+_CRYPT_HINT = re.compile(r"\$(?:2[abxy]?|1|5|6|7|y|gy|apr1|md5|sha1|argon2|pbkdf2|scrypt)|SCRAM-")
 _CRYPT = re.compile(
     r"(?<![\w$])(?P<head>\$(?:2[abxy]?\$\d{2}\$(?=[./A-Za-z0-9]{20})"
     r"|(?:1|5|6|7|y|gy|apr1|md5|sha1|sha256|sha512|scrypt|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?)"
     r"\$(?=[^\s:\"']{0,256}\$[./A-Za-z0-9+=]{8})))[^\s:\"',;]+(?:,[a-z]=[^\s:\"',;]+)*")
+_SCRAM = re.compile(
+    r"(?P<head>\bSCRAM-SHA-256\$)\d{1,7}:[A-Za-z0-9+/=]{1,512}\$[A-Za-z0-9+/=]{1,512}:[A-Za-z0-9+/=]+")
 _PASSWORD_HASH = re.compile(r"\"(?:md5[0-9a-f]{32}|SCRAM-SHA-256\$)")
 _DEVICE_HINT = re.compile(r"secret|password|key|community")
 _DEVICE = re.compile(  # Cisco IOS, NX-OS, ASA: the number before the value says its encoding
@@ -124,7 +132,12 @@ _DEVICE = re.compile(  # Cisco IOS, NX-OS, ASA: the number before the value says
     r"|\b(?:message-digest-key[ \t]+\d{1,3}[ \t]+md5|authentication-key))"
     r"[ \t]+(?:\d[ \t]+)?(?P<pw>[^\s=:]\S*)",
     re.MULTILINE | re.IGNORECASE)
+_SNMP_V3 = re.compile(  # `snmp-server user u g v3 auth sha <key> priv aes 128 <key>`, snmpd.conf
+    r"(?<=[ \t])(?:auth[ \t]+(?:md5|sha\d*)|priv[ \t]+(?:3?des|aes(?:[ \t]+\d{3})?))[ \t]+"
+    r"(?P<pw>[^\s]+)", re.IGNORECASE)
 _STATS_AUTH = re.compile(r"\bstats[ \t]+auth[ \t]+[^\s:]{1,64}:(?P<pw>\S+)")  # HAProxy
+_OPENVPN_PAIR = re.compile(  # a log's one-line form of `<auth-user-pass>`: `...: user pw`
+    r"\bauth-user-pass\b[^\n:]{0,64}:[ \t]*[^\s:]{1,64}[ \t]+(?P<pw>[^\s)]+)", re.IGNORECASE)
 _IPSEC_HINT = re.compile(r":[ \t]*(?:PSK|XAUTH|EAP|NTLM)[ \t]")
 _IPSEC = re.compile(  # strongSwan's ipsec.secrets: `[ids] : PSK "x"`
     r"(?:^|[ \t]):[ \t]*(?:PSK|XAUTH|EAP|NTLM)[ \t]+(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|\S+)",
@@ -142,7 +155,7 @@ _COMPARED = re.compile(
     rf"(?P<head>(?P<q0>[\"']?)(?P<key>{KEY})(?P=q0){_S}*(?:===?|!==?){_S}*)"
     r"(?P<pw>\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}')", re.IGNORECASE)
 _TUPLE = re.compile(  # Erlang's `{password, <<"x">>}`, `{"password", "x"}`
-    r"\{[ \t]*(?P<key>[A-Za-z_][\w.-]{0,63}|'[^'\n]{1,64}'|\"[^\"\n]{1,64}\")[ \t]*,[ \t]*"
+    r"\{[ \t]*(?P<key>:?[A-Za-z_][\w.-]{0,63}|'[^'\n]{1,64}'|\"[^\"\n]{1,64}\")[ \t]*,[ \t]*"
     r"(?:<<)?(?P<pw>\"[^\"\n]{1,1024}\")(?:>>)?[ \t]*\}")
 _VAR_DUMP = re.compile(  # PHP: `["db_pass"]=> string(8) "x"`
     r"\[(?P<key>\"[\w.-]{1,64}\"|'[\w.-]{1,64}')\][ \t]*=>[ \t]*(?:\r?\n[ \t]*)?"
