@@ -52,6 +52,8 @@ def redact_config_values(text: str, lower: str, *, keyed: bool) -> str:
         text = _TUPLE.sub(_hide_named, text)
     if "string(" in lower:
         text = _VAR_DUMP.sub(_hide_named, text)
+    if "variable" in lower and "default" in lower:
+        text = _HCL_VARIABLE.sub(_hide_named, text)
     return text
 
 
@@ -152,11 +154,14 @@ _SED = re.compile(
     r"(?<![\w-])s(?P<d>[/|#,:@!])(?P<key>[^\n]{1,128}?)(?P=d)(?P<pw>[^\n]{1,1024}?)(?P=d)")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _COMPARED = re.compile(
-    rf"(?P<head>(?P<q0>[\"']?)(?P<key>{KEY})(?P=q0){_S}*(?:===?|!==?){_S}*)"
+    rf"(?P<head>[\"']?(?P<key>{KEY})[\"'}}]?{_S}*(?:===?|!==?){_S}*)"
     r"(?P<pw>\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}')", re.IGNORECASE)
 _TUPLE = re.compile(  # Erlang's `{password, <<"x">>}`, `{"password", "x"}`
     r"\{[ \t]*(?P<key>:?[A-Za-z_][\w.-]{0,63}|'[^'\n]{1,64}'|\"[^\"\n]{1,64}\")[ \t]*,[ \t]*"
     r"(?:<<)?(?P<pw>\"[^\"\n]{1,1024}\")(?:>>)?[ \t]*\}")
+_HCL_VARIABLE = re.compile(  # one line: `variable "db_password" { default = "x" }`
+    rf"\bvariable{_S}+\"(?P<key>{KEY})\"{_S}*\{{[^{{}}\n]{{0,256}}?\bdefault{_S}*={_S}*"
+    r"(?P<pw>\"[^\"\n]{1,1024}\")")
 _VAR_DUMP = re.compile(  # PHP: `["db_pass"]=> string(8) "x"`
     r"\[(?P<key>\"[\w.-]{1,64}\"|'[\w.-]{1,64}')\][ \t]*=>[ \t]*(?:\r?\n[ \t]*)?"
     r"string\(\d{1,9}\)[ \t]*(?P<pw>\"[^\"\n]{0,1024}\")")

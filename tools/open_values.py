@@ -5,8 +5,8 @@ complex key (`? password` then `: x`), redis' `CONFIG GET` reply (`1) "requirepa
 `2) "x"`), a double-quoted scalar continued below its key (`password: "ab` then `  cd"`), a
 triple-quoted string below its key (TOML's `private_key = '''`, Python's `SECRET_KEY`), a block
 named for a secret (Terraform's `variable "db_password" {` over `default = "x"`, nginx's
-`map $http_x_token $allowed {` over `"x" 1;`) and OpenVPN's inline `<auth-user-pass>` (a user,
-then its password).
+`map $http_x_token $allowed {` over `"x" 1;`), OpenVPN's inline `<auth-user-pass>` (a user,
+then its password) and PHP's `var_dump` (`["db_pass"]=>` over `string(8) "x"`).
 
 A value below its key must look like a credential or be quoted; a key alone says nothing of a
 line of prose below it.
@@ -45,7 +45,8 @@ class OpenValues:
             ("quoted",) if line.count('"') % 2 else ()) + (
             ("complex",) if first == "?" else ("reply",) if first.isdigit() else ()) + (
             ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
-            ("pair",) if "auth-user-pass" in line else ())
+            ("pair",) if "auth-user-pass" in line else ()) + (
+            ("dumped",) if stripped.endswith("]=>") else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
@@ -169,12 +170,13 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
-_SHORT = ("value", "complex", "reply", "pair")  # kinds whose value is on the next line or two
+_SHORT = ("value", "complex", "reply", "pair", "dumped")  # their value: a line or two below
 _OPENERS.update((
     ("triple", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*[rRbBuUfF]{{0,2}}"
                           rf"(?P<tag>\"\"\"|'''){_S}*$", re.IGNORECASE)),
     ("block", re.compile(rf"(?:^|{_S})(?P<tag>variable|map){_S}+[\"'$]?(?P<key>{KEY})[\"']?"
                          rf"(?:{_S}+\$[\w]{{1,64}})?{_S}*\{{{_S}*$")),
+    ("dumped", re.compile(rf"\[[\"'](?P<key>{KEY})[\"']\]=>$", re.IGNORECASE)),  # PHP var_dump
     ("pair", re.compile(r"(?P<open><)?\b(?P<key>auth-user-pass)"  # then the user, and its password
                         r"(?(open)>[ \t]*$|\b[^\n]{0,64}:[ \t]*[^\s:]+[ \t]*$)")),
 ))
@@ -188,6 +190,7 @@ _NEXT_VALUE = re.compile(rf"{_S}*(?P<pw>{_QUOTED}|[^\s\"',}}\]]{{1,1024}})")
 _VALUE_PATTERNS = {
     "complex": re.compile(rf"{_S}*:{_S}+(?P<pw>{_QUOTED}|\S{{1,1024}})"),
     "reply": re.compile(rf"{_S}*\d+\){_S}+(?P<pw>\"[^\"\n]{{1,1024}}\")"),
+    "dumped": re.compile(rf"{_S}*string\(\d{{1,9}}\){_S}*(?P<pw>\"[^\"\n]{{1,1024}}\")"),
 }
 _A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
 _MEMBER = re.compile(r"(?P<head>[\"'](?P<member>[\w.-]{1,64})[\"'][ \t]*:[ \t]*(?P<q>[\"']))"
