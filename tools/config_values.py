@@ -29,7 +29,7 @@ def redact_config_values(text: str, lower: str, *, keyed: bool) -> str:
     if "$" in text and _CRYPT_HINT.search(text):
         text = _SCRAM.sub(_hide_hash, _CRYPT.sub(_hide_hash, text))
     if _DEVICE_HINT.search(lower):
-        text = _DEVICE.sub(_hide_any, text)
+        text = _DEVICE.sub(_hide_device_secret, text)
     if "snmp" in lower and ("auth" in lower or "priv" in lower):
         text = _SNMP_V3.sub(_hide_any, text)
     if "stats" in lower and "auth" in lower:
@@ -66,6 +66,11 @@ def _hide_any(m: re.Match[str]) -> str:
         return m.group()
     hidden = pw[0] + REDACTED + pw[0] if quoted else REDACTED
     return m.string[m.start() : m.start("pw")] + hidden + m.string[m.end("pw") : m.end()]
+
+
+def _hide_device_secret(m: re.Match[str]) -> str:
+    """`_hide_any`, but SNMP's default community `public` stays: a finding, not a secret."""
+    return m.group() if m.group("pw") == "public" else _hide_any(m)
 
 
 def _hide_named(m: re.Match[str]) -> str:

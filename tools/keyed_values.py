@@ -181,7 +181,8 @@ _SQL_PASSWORD = re.compile(
 _DIRECTIVE = re.compile(  # redis.conf, keepalived, .netrc, HAProxy userlists
     r"(?P<head>(?:(?:^[ \t]*|\bconfig[ \t]+set[ \t]+)"  # redis' `CONFIG SET requirepass x` too
     r"(?:requirepass|masterauth|auth_pass|rpcpassword)"
-    r"|\blogin[ \t]+\S+[ \t]+password|\binsecure-password)[ \t]+)(?P<pw>[^\s;]+)",
+    r"|\blogin[ \t]+\S+[ \t]+password|\binsecure-password)[ \t]+)"
+    r"(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s;]+)",
     re.IGNORECASE | re.MULTILINE,
 )
 _DIRECTIVE_HINTS = re.compile(r"requirepass|masterauth|auth_pass|rpcpassword|login|insecure-pas")
@@ -305,7 +306,7 @@ def redact_keyed(text: str, lower: str) -> str:
     if ("'" in text or '"' in text) and ("password" in lower or "identified" in lower):
         text = _SQL_PASSWORD.sub(keep_quotes, text)
     if _DIRECTIVE_HINTS.search(lower):
-        text = _DIRECTIVE.sub(keep_head, text)
+        text = _DIRECTIVE.sub(keep_quotes, text)
     if "header" in lower:
         text = _HEADER_DIRECTIVE.sub(_SUB_ASSIGNMENT_LINE, text)
     if "{" in text and "value" in lower:
