@@ -46,8 +46,6 @@ def redact_credentials(text: str, lower: str) -> str:
         text = _USERINFO.sub(_redact_userinfo, text)
     if "/" in text and "@" in text and ("oracle" in lower or _ORACLE_HINTS.search(lower)):
         text = _ORACLE_LOGIN.sub(keep_head, text)
-    if "@(description" in lower:
-        text = _TNS_LOGIN.sub(keep_head, text)
     if "-u" in text or "-U" in text:
         text = _CURL_USER.sub(keep_head, text)
     if (" -" in text or "\t-" in text or "/user:" in lower) and (
@@ -108,9 +106,6 @@ _ORACLE_LOGIN = re.compile(  # jdbc:oracle:thin:scott/tiger@db, sqlplus scott/ti
     r"(?:[ \t]+-\w+)*[ \t]+(?:target[ \t]*=?[ \t]*)?)[\w$#.]+/)(?P<pw>[^\s@/\\\"']+)(?=@)",
     re.IGNORECASE,
 )
-_TNS_LOGIN = re.compile(  # app/pw@(DESCRIPTION=(ADDRESS=...)): a login before a TNS descriptor
-    r"(?P<head>(?<![\w/.:-])[\w$#.]{1,64}/)(?P<pw>[^\s@/\\\"']{1,256})(?=@\(DESCRIPTION=)",
-    re.IGNORECASE)
 _CURL_USER = re.compile(  # -u/-U attached or not, --(proxy-)user; not `docker run -u 1000:1000`
     r"(?<!\S)(?P<head>(?:-[uU](?:[ \t]+|=)?|--(?:proxy-)?user(?:[ \t]+|=))"
     r"(?!\d+:\d+(?:\s|$))[^\s:\"'=-][^\s:\"']*:)(?P<pw>[^\s\"']+)"
