@@ -13,7 +13,7 @@ is, with keys and values bounded in length, so the whole costs time linear in th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from .key_hints import KEY, SPACE, has_key_hint, sub_at_keys
 from .key_hints import KEY as _KEY
@@ -35,8 +35,8 @@ from .secret_names import (
 from .secret_tokens import REDACTED, looks_random
 
 __all__ = ["KEY", "SPACE", "has_key_hint", "redact_generated", "redact_keyed",
-           "redact_keyed_structure", "sub_at_keys", "values_named_below"]  # the first three for
-# `spread_values`
+           "redact_keyed_structure", "redact_value_then_name", "sub_at_keys"]  # KEY, SPACE,
+# has_key_hint and redact_value_then_name for `spread_values`
 
 
 def redact_keyed_structure(text: str, lower: str) -> str:
@@ -350,27 +350,10 @@ def _redact_spaced(m: re.Match[str]) -> str:
     return m.group("head") + REDACTED
 
 
-def values_named_below(lines: Iterable[str]) -> Iterator[str]:
-    """Lines as a log gives them, an env entry's `- value: x` held until the line below says
-    its `name:` (`DB_PASSWORD`: the value hidden). One line is held at most."""
-    held: str | None = None
-    for line in lines:
-        if held is not None:
-            pair = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, f"{held}\n{line}")
-            held = None
-            first, _, line = pair.partition("\n")
-            yield first
-        if _VALUE_FIRST.search(line):
-            held = line
-            continue
-        yield line
-    if held is not None:
-        yield held
-
-
-_VALUE_FIRST = re.compile(  # `- value: x`, `{"value": "x",` ending its line
-    r"\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[^\"'\\\n<>]{1,1024}?\\?[\"']?,?[ \t]*$",
-    re.IGNORECASE)
+def redact_value_then_name(text: str) -> str:
+    """`{"value": "x", "name": "DB_PASSWORD"}`, `- value: x` over `name: API_TOKEN`: the value
+    of an env entry written before its name, hidden when the name is a secret's."""
+    return _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
 
 
 def redact_generated(text: str) -> str:

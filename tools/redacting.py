@@ -31,13 +31,7 @@ from urllib.parse import unquote
 from .config_values import redact_config_values
 from .credentials import redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
-from .keyed_values import (
-    has_key_hint,
-    redact_generated,
-    redact_keyed,
-    redact_keyed_structure,
-    values_named_below,
-)
+from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
@@ -45,7 +39,7 @@ from .positional_values import redact_positional
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
-from .spread_values import SpreadValues
+from .spread_values import SpreadValues, values_named_below
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
            "redact_label", "redact_line", "redact_lines", "redact_text", "redact_value",
