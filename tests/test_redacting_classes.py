@@ -1,7 +1,8 @@
-"""Issue 15's leak classes A-G (attack 15c) and H-I (attack 15e), and issue 16's J-K, each by
-name: the corpus holds entries of every class (`class:` in `tests/data/redaction_corpus.yaml`),
-and each comes out with its secret hidden and its key kept, read whole and a line at a time as a
-log is read, or as a container's `command`/`args` when that is where it sits."""
+"""Issue 15's leak classes A-G (attack 15c), H-I (attack 15e), J-K and L-O (its second
+round), each by name: the corpus holds entries of every class (`class:` in
+`tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden and its key
+kept, read whole and a line at a time as a log is read, or as a container's `command`/`args`
+when that is where it sits."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ CLASSES = {
     "I": "a key misspelt, in leet or spelled out letter by letter",
     "J": "a table's column named by its header row, the values in the rows below",
     "K": "a program's secret by its position or its flag in a command's words",
+    "L": "a config's or a log's own syntax after the key (`CONFIG SET masterauth x`, "
+         "`{password, <<\"x\">>}`, `stats auth u:x`, `: PSK \"x\"`, `DB_PASSWORD ?= x`, a crypt "
+         "hash, a triple-quoted or block value below its key)",
+    "M": "a token as a URL's user, with no password after it",
+    "N": "a vendor token whose length differs from the documented one",
+    "O": "a password that starts with `/` (not a path: one segment shaped like a credential)",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}

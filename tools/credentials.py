@@ -96,7 +96,10 @@ _URL_CREDENTIALS = re.compile(  # the password ends at the first `@` followed by
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s\"'<>\[\]]*:)(?!\d{1,5}(?:[/?#]|$))"
     r"(?P<pw>[^\s\"'<>\\]+?)(?=@[\w.\[\]:-]*(?:[/?(),;\s\"'<>\\]|$))"
 )
-_URL_TOKEN_USER = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<pw>[\w-]{20,})(?=@)")
+_URL_TOKEN_USER = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<pw>[\w-]{12,})(?=@)")
+# A user name is one case with perhaps digits (`jdoe`, `alice2024`, `Deploy-Bot`, `x-access-token`);
+# a token mixes both cases with digits (`https://Xk9mQ2vLp7wR@github.com/org/repo.git`).
+_MIXED_TOKEN = re.compile(r"(?=[^_-]*[a-z])(?=[^_-]*[A-Z])(?=[^_-]*\d)[A-Za-z0-9]{12,}")
 _SLACK_WEBHOOK = re.compile(  # Slack, Teams (outlook.office.com, *.webhook.office.com)
     r"((?:hooks\.slack\.com/(?:services|workflows|triggers)|\.office(?:365)?\.com/webhook(?:b2)?)/)"
     r"[\w/@.-]+")
@@ -149,15 +152,17 @@ _AUTH_PARAMS_SHOWN = frozenset({"username", "realm", "uri", "algorithm", "qop", 
                                 "credential", "signedheaders", "keyid", "headers", "created",
                                 "expires", "domain", "stale", "charset", "userhash"})
 _AUTH_HEADER = re.compile(  # any scheme (GenieKey, Splunk, SSWS, Api-Key...), Go's map[K:[V]]
-    r"(?P<head>\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\[?\\?[\"']?)"
-    r"(?P<scheme>[A-Za-z][\w.-]{0,31}[ \t]+(?=[^\s\"'\\,;\]]))?"
+    r"(?P<head>(?:\b|(?<=\\[rn]))(?:proxy-)?authorization\\?[\"']?[ \t]*[:=](?:\\?[ \t])*"
+    r"\[?\\?[\"']?)"  # after an escaped newline too (`\r\nAuthorization:\ Token\ x`)
+    r"(?P<scheme>[A-Za-z][\w.-]{0,31}(?:\\?[ \t])+(?=[^\s\"'\\,;\]]))?"
     rf"(?P<pw>{_AUTH_PARAM}(?:(?:[ \t]*,[ \t]*|[ \t]+){_AUTH_PARAM})*|[^\s\"'\\,;\]]+)",
     re.IGNORECASE,
 )
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "ntlm", "apikey",
                            "api-key", "aws4-hmac-sha256", "geniekey", "splunk", "ssws", "key",
                            "dsn", "hmac", "signature", "oauth", "mac", "hoba", "vapid"})
-_BEARER = re.compile(r"(?P<head>\bbearer[ \t]+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_BEARER = re.compile(  # HAProxy escapes its spaces: `Bearer\\ x`
+    r"(?P<head>\bbearer(?:\\?[ \t])+)(?P<pw>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _BASIC = re.compile(
     r"(?P<head>\bbasic[ \t]+)(?P<pw>[A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
 )
@@ -234,10 +239,11 @@ def _redact_bearer(m: re.Match[str]) -> str:
 
 
 def _redact_token_user(m: re.Match[str]) -> str:
-    """`https://<key>@o450.ingest.sentry.io`: a user name that is a key, not a name."""
+    """`https://<key>@o450.ingest.sentry.io`, `https://<token>@github.com/org/repo.git`: a user
+    name that is a key, not a name (`https://alice@bitbucket.org`, `ssh://git@host` stay)."""
     user = m.group("pw")
     if re.fullmatch(r"[0-9a-f]{32,}", user) or known_token().fullmatch(user) or (
-            looks_random(user)):
+            looks_random(user)) or _MIXED_TOKEN.fullmatch(user):
         return m.group("head") + REDACTED
     return m.group()
 

@@ -43,6 +43,7 @@ _LONG_KEY_VALUE = re.compile(  # the value after a key too long to try whole
     r"(?P<pw>\"(?:[^\"\\\n]|\\.){0,8192}\"|'[^'\n]{0,8192}'|[^\s\"'`,;&]{1,65536}+)")
 _RUN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 _RUN = re.compile(r"[A-Za-z0-9_.-]*")
+_KEPT_MAX = 256  # a kept match this short is tried again at the hints inside it
 
 
 def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
@@ -85,9 +86,11 @@ def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str
         for begin in starts:
             m = pattern.match(text, begin) if begin >= pos else None
             if m:
-                out += (text[pos : m.start()], replace(m))
-                pos = m.end()
-                break
+                replaced = replace(m)
+                if replaced != m.group() or m.end() - m.start() > _KEPT_MAX:
+                    out += (text[pos : m.start()], replaced)
+                    pos = m.end()
+                break  # a short match kept: a key may sit in its value (`Logger : pw: x`)
     if not out:
         return text
     out.append(text[pos:])

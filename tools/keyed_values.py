@@ -28,13 +28,15 @@ from .secret_names import (
     keep_quotes,
     names_password,
     sensitive_name,
+    slash_led_secret,
     weak_name,
     weak_secret,
 )
 from .secret_tokens import REDACTED, looks_random
 
 __all__ = ["KEY", "SPACE", "has_key_hint", "redact_generated", "redact_keyed",
-           "redact_keyed_structure", "sub_at_keys"]  # the first three for `spread_values`
+           "redact_keyed_structure", "redact_value_then_name", "sub_at_keys"]  # KEY, SPACE,
+# has_key_hint and redact_value_then_name for `spread_values`
 
 
 def redact_keyed_structure(text: str, lower: str) -> str:
@@ -53,6 +55,8 @@ def redact_keyed_structure(text: str, lower: str) -> str:
         text = _DESCRIBED.sub(_redact_described, text)
     if ('"-' in text or "'-" in text) and "," in text:
         text = sub_at_keys(_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower(), weak=False)
+    if "[" in text and "," in text and "-" in text:
+        text = sub_at_keys(_FLOW_FLAG_ITEM, _SUB_ASSIGNMENT_LINE, text, text.lower(), weak=False)
     if "name" in lower and "value" in lower:
         text = _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
     if "<<" in text and "\n" in text:
@@ -68,7 +72,7 @@ def redact_keyed_structure(text: str, lower: str) -> str:
 _PASSWORD_HINT = re.compile(r"pass|pw|" + PASSWORD_HINTS)
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"{_S}*(?:::|:=|[:=：＝])(?![=/]){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
+    rf"{_S}*(?:::?=|:::=|[?+]=|::|:=|[:=：＝])(?!=|//){_S}*)(?P<pw>[^\s\"'|>]\S*(?:{_S}+(?![\w.-]+=)\S+)*){_S}*$",
     re.IGNORECASE | re.MULTILINE,
 )
 # What wraps a value in code and reprs: `SecretStr('x')`, `Some("x")`, `Optional[x]`, `b'x'`.
@@ -76,7 +80,7 @@ _LINE_ASSIGNMENT = re.compile(
 _WRAP = r"(?P<wrap>[A-Za-z_][\w.:]{0,40}[(\[](?:[bBrRuU]{1,2}(?=[\"']))?|[bBrRuU]{1,2}(?=[\"']))?+"
 _ASSIGNMENT = re.compile(
     rf"(?<![A-Za-z0-9_.-])(?P<head>(?P<q>\\*[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝]|{_S}->)(?![=/]){_S}*){_WRAP})"
+    rf"(?P<sep>{_S}*(?:=>|::?=|\?=|[:=：＝]|{_S}->)(?!=|//){_S}*){_WRAP})"
     r"(?P<pw>\"\"\"[^\n]{1,8192}?\"\"\"|'''[^\n]{1,8192}?'''"  # TOML's multi-line strings
     r"|\"(?:[^\"\\\n]|\\.){0,8192}\"|'(?:[^'\\\n]|\\.){0,8192}'"
     r"|\{[^{}\s\"'$]{1,1024}\}(?![^\s,;&\]}])"  # `password={x}`, not `{{ .x }}` nor JSON
@@ -93,7 +97,7 @@ _ASSIGNMENT = re.compile(
 # their number are bounded, so a try reads a few kilobytes at most.
 _PASSPHRASE = re.compile(  # not in a query string (`?a=b&password=x`)
     rf"(?<![A-Za-z0-9_.?&-])(?P<head>(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"
-    rf"(?P<sep>{_S}*(?:=>|:=|[:=：＝])(?![=/]){_S}*))"
+    rf"(?P<sep>{_S}*(?:=>|::?=|\?=|[:=：＝])(?![=/]){_S}*))"
     rf"(?P<pw>(?!\$[({{])[^\s\"'`|>{{\[(<][^\s&;,=]{{0,128}}+"
     rf"(?:{_S}+(?!-|[\w.-]{{1,64}}[=:])\S{{1,128}}+){{1,32}})"
     rf"(?={_S}*$|{_S}+(?:-|[\w.-]{{1,64}}[=:])|{_S}+\S)",  # or 32 words: hidden, the rest kept
@@ -159,6 +163,11 @@ _FLAG_ITEM = re.compile(
     r"(?P<pw>[^\"'\\\n]{1,1024})(?=(?P=q))",
     re.IGNORECASE,
 )
+_FLOW_FLAG_ITEM = re.compile(  # YAML's flow sequence: `args: [--db-password, x, --port, '5432']`
+    rf"(?P<head>(?:(?<=[\[,])|(?<=[\[,][ \t])|(?<=[\[,][ \t]{{2}}))--?(?P<key>{_KEY})[ \t]*,[ \t]*)"
+    r"(?P<pw>[^\s\"',\[\]{}][^\s,\[\]{}]{0,1023})(?=[ \t]*[,\]])",
+    re.IGNORECASE,
+)
 _CONN_STRING_PASSWORD = re.compile(
     r"(?P<head>;[ \t]*(?:password|pwd)[ \t]*=[ \t]*)(?P<pw>\{(?:[^}\n]|\}\}){0,1024}\}|[^;\n\"']+)",
     re.IGNORECASE
@@ -170,8 +179,10 @@ _SQL_PASSWORD = re.compile(
     re.IGNORECASE,
 )
 _DIRECTIVE = re.compile(  # redis.conf, keepalived, .netrc, HAProxy userlists
-    r"(?P<head>(?:^[ \t]*(?:requirepass|masterauth|auth_pass|rpcpassword)"
-    r"|\blogin[ \t]+\S+[ \t]+password|\binsecure-password)[ \t]+)(?P<pw>[^\s;]+)",
+    r"(?P<head>(?:(?:^[ \t]*|\bconfig[ \t]+set[ \t]+)"  # redis' `CONFIG SET requirepass x` too
+    r"(?:requirepass|masterauth|auth_pass|rpcpassword)"
+    r"|\blogin[ \t]+\S+[ \t]+password|\binsecure-password)[ \t]+)"
+    r"(?P<pw>\"[^\"\n]*\"|'[^'\n]*'|[^\s;]+)",
     re.IGNORECASE | re.MULTILINE,
 )
 _DIRECTIVE_HINTS = re.compile(r"requirepass|masterauth|auth_pass|rpcpassword|login|insecure-pas")
@@ -201,8 +212,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             open_, close = "", pw[len(inner) :]
         key = m.group("key") or m.groupdict().get("key2") or m.groupdict().get("key3") or ""
         if not (sensitive_name(key) or _query_key(m, key) or (
-                weak_name(key) and weak_secret(key, inner))) or not is_secret_value(
-                inner) or not is_secret_value(pw):
+                weak_name(key) and weak_secret(key, inner))) or not (is_secret_value(
+                inner) and is_secret_value(pw) or slash_led_secret(key, inner)):
             return m.group()
         if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):
             return m.group()  # a random generator's `seed=42`, not a wallet's
@@ -295,7 +306,7 @@ def redact_keyed(text: str, lower: str) -> str:
     if ("'" in text or '"' in text) and ("password" in lower or "identified" in lower):
         text = _SQL_PASSWORD.sub(keep_quotes, text)
     if _DIRECTIVE_HINTS.search(lower):
-        text = _DIRECTIVE.sub(keep_head, text)
+        text = _DIRECTIVE.sub(keep_quotes, text)
     if "header" in lower:
         text = _HEADER_DIRECTIVE.sub(_SUB_ASSIGNMENT_LINE, text)
     if "{" in text and "value" in lower:
@@ -324,17 +335,25 @@ _UPSTREAM_PASS = ("proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc
 
 def _redact_spaced(m: re.Match[str]) -> str:
     """A key and its value with only a space between: a password key that is no English word
-    (`db.password`, `DB_PASSWORD`), and a value shaped like a credential."""
+    (`db.password`, `DB_PASSWORD`), and a value shaped like a credential; any secret's key
+    (fluentd's `shared_key`) before a value that looks like one (`credential_shaped`)."""
     key, pw = m.group("key"), m.group("pw")
     if key.lower().endswith(_UPSTREAM_PASS) or "://" in pw:
         return m.group()  # nginx `proxy_pass http://backend:8080;`
-    named = names_password(key) or (sensitive_name(key) and (key.isupper() or "\t" in m.group()))
+    named = names_password(key) or (sensitive_name(key) and (
+        key.isupper() or "\t" in m.group() or credential_shaped(pw)))
     declared = m.group("head").lstrip()[:3].lower() in ("env", "set")  # Dockerfile, csh
     if not (named and ("." in key or "_" in key or "\t" in m.group() or declared)
             and is_secret_value(pw)
             and CREDENTIAL_SHAPE.match(pw)):
         return m.group()
     return m.group("head") + REDACTED
+
+
+def redact_value_then_name(text: str) -> str:
+    """`{"value": "x", "name": "DB_PASSWORD"}`, `- value: x` over `name: API_TOKEN`: the value
+    of an env entry written before its name, hidden when the name is a secret's."""
+    return _VALUE_THEN_NAME.sub(_SUB_ASSIGNMENT_LINE, text)
 
 
 def redact_generated(text: str) -> str:

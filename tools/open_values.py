@@ -2,7 +2,11 @@
 value starts the next line (`password=` then `x`; JSON's `"secret":` then `"x"`, each line with
 its log prefix), a list opened under a secret's key (`"tokens": [` then one item a line), YAML's
 complex key (`? password` then `: x`), redis' `CONFIG GET` reply (`1) "requirepass"` then
-`2) "x"`) and a double-quoted scalar continued below its key (`password: "ab` then `  cd"`).
+`2) "x"`), a double-quoted scalar continued below its key (`password: "ab` then `  cd"`), a
+triple-quoted string below its key (TOML's `private_key = '''`, Python's `SECRET_KEY`), a block
+named for a secret (Terraform's `variable "db_password" {` over `default = "x"`, nginx's
+`map $http_x_token $allowed {` over `"x" 1;`), OpenVPN's inline `<auth-user-pass>` (a user,
+then its password) and PHP's `var_dump` (`["db_pass"]=>` over `string(8) "x"`).
 
 A value below its key must look like a credential or be quoted; a key alone says nothing of a
 line of prose below it.
@@ -27,6 +31,8 @@ class OpenValues:
         self._prefix = ""  # the shape of the opener's log prefix
         self._strong = True  # a list under a secret's own name, not its plural
         self._left = 0
+        self._tag = ""  # what closes a triple-quoted string; the word that opened a block
+        self._skip = 0  # lines to pass before the value (OpenVPN's user above its password)
 
     def hide(self, line: str) -> str:
         if self._kind:
@@ -37,7 +43,10 @@ class OpenValues:
         end, first = stripped[-1:], line.lstrip()[:1]
         kinds = (("value", "list", "mapping") if end in ("=", ":", "[", "{") else ()) + (
             ("quoted",) if line.count('"') % 2 else ()) + (
-            ("complex",) if first == "?" else ("reply",) if first.isdigit() else ())
+            ("complex",) if first == "?" else ("reply",) if first.isdigit() else ()) + (
+            ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
+            ("pair",) if "auth-user-pass" in line else ()) + (
+            ("dumped",) if stripped.endswith("]=>") else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
@@ -45,10 +54,13 @@ class OpenValues:
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
-                self._kind, self._left = kind, 64 if kind in ("list", "mapping", "quoted") else 2
+                self._kind, self._left = kind, 2 if kind in _SHORT else 64
+                self._tag = m.groupdict().get("tag") or ""
+                self._skip = 1 if kind == "pair" and m.group().startswith("<") else 0
                 self._strong = sensitive_name(m.group("key"))
+                start = m.start("tag" if kind == "block" else "key")
                 self._prefix = "" if kind in ("complex", "reply") else _shape(
-                    line[: m.start("key")].rstrip(" \t{[\"'-?"))
+                    line[:start].rstrip(" \t{[\"'-?<$"))
                 break
         return line
 
@@ -61,6 +73,8 @@ class OpenValues:
             return line
         width = len(self._prefix)
         at = width if width and _shape(line[:width]) == self._prefix else 0
+        if kind in ("triple", "block", "pair"):
+            return self._in_block(kind, line, at)
         if kind == "quoted":
             close = line.find('"', at)
             if close < 0:
@@ -87,6 +101,36 @@ class OpenValues:
             return line
         begin, end = (m.start("pw") + 1, m.end("pw") - 1) if quoted else m.span("pw")
         return line[:begin] + REDACTED + line[end:]
+
+    def _in_block(self, kind: str, line: str, at: int) -> str:
+        """A line inside a triple-quoted string, a named block or OpenVPN's inline credentials."""
+        if kind == "triple":
+            close = line.find(self._tag, at)
+            if close < 0:
+                return line[: _indent(line, at)] + REDACTED
+            self._kind = ""
+            body = line[at:close].strip()
+            return line[: _indent(line, at)] + REDACTED + line[close:] if body else line
+        if kind == "pair":
+            if self._skip:
+                self._skip -= 1
+                self._left += 1
+                return line
+            self._kind = ""
+            value = _NEXT_VALUE.match(line, at)
+            if value is None or not is_secret_value(value.group("pw")) or value.group(
+                    "pw").startswith("<"):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if "}" in line[at:]:
+            self._kind = ""
+        entry = (_HCL_DEFAULT if self._tag == "variable" else _MAP_ENTRY).match(line, at)
+        if entry is None or entry.group("pw").strip("\"'") in _MAP_WORDS or not is_secret_value(
+                entry.group("pw").strip("\"'")):
+            return line
+        pw = entry.group("pw")
+        quote = pw[0] if pw[0] in "\"'" and pw[-1] == pw[0] and len(pw) > 1 else ""
+        return line[: entry.start("pw")] + quote + REDACTED + quote + line[entry.end("pw") :]
 
     def _hide_member(self, m: re.Match[str]) -> str:
         if not is_secret_value(m.group("v")) or _ABOUT_A_SECRET.search(m.group("member")):
@@ -125,11 +169,28 @@ _OPENERS = dict((
     ("quoted", re.compile(rf"(?:^|[\s{{,])(?P<key>{KEY}){_S}*:{_S}+\"(?:[^\"\\]|\\.)*$",
                           re.IGNORECASE)),
 ))
+_TRIPLE = ('"""', "'''")
+_SHORT = ("value", "complex", "reply", "pair", "dumped")  # their value: a line or two below
+_OPENERS.update((
+    ("triple", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*[rRbBuUfF]{{0,2}}"
+                          rf"(?P<tag>\"\"\"|'''){_S}*$", re.IGNORECASE)),
+    ("block", re.compile(rf"(?:^|{_S})(?P<tag>variable|map){_S}+[\"'$]?(?P<key>{KEY})[\"']?"
+                         rf"(?:{_S}+\$[\w]{{1,64}})?{_S}*\{{{_S}*$")),
+    ("dumped", re.compile(rf"\[[\"'](?P<key>{KEY})[\"']\]=>$", re.IGNORECASE)),  # PHP var_dump
+    ("pair", re.compile(r"(?P<open><)?\b(?P<key>auth-user-pass)"  # then the user, and its password
+                        r"(?(open)>[ \t]*$|\b[^\n]{0,64}:[ \t]*[^\s:]+[ \t]*$)")),
+))
+# Terraform's `default = "x"` in a variable's block; nginx's `map` entry `"x" 1;` (not `default`).
+_HCL_DEFAULT = re.compile(rf"{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
+_MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'|[^\s;{{}}#]+)"
+                        rf"{_S}+[^\s;]+{_S}*;")
+_MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
 _QUOTED = r"\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'"
 _NEXT_VALUE = re.compile(rf"{_S}*(?P<pw>{_QUOTED}|[^\s\"',}}\]]{{1,1024}})")
 _VALUE_PATTERNS = {
     "complex": re.compile(rf"{_S}*:{_S}+(?P<pw>{_QUOTED}|\S{{1,1024}})"),
     "reply": re.compile(rf"{_S}*\d+\){_S}+(?P<pw>\"[^\"\n]{{1,1024}}\")"),
+    "dumped": re.compile(rf"{_S}*string\(\d{{1,9}}\){_S}*(?P<pw>\"[^\"\n]{{1,1024}}\")"),
 }
 _A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
 _MEMBER = re.compile(r"(?P<head>[\"'](?P<member>[\w.-]{1,64})[\"'][ \t]*:[ \t]*(?P<q>[\"']))"

@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
+from .config_values import redact_config_values
 from .credentials import redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
@@ -43,7 +44,7 @@ from .program_secrets import redact_program_words
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
 from .secret_tokens import PREFIXES_FILE, REDACTED, known_token, redact_runs, use_prefixes
-from .spread_values import SpreadValues
+from .spread_values import SpreadValues, values_named_below
 from .table_columns import TableColumns
 
 __all__ = ["LAST_APPLIED", "PREFIXES_FILE", "REDACTED", "configure", "is_secret_value",
@@ -159,11 +160,13 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     line at a time, each line with its own prefix (a timestamp, a pod name, docker's JSON):
     values below their key (`spread_values`); the body of a private key, whose
     lines lose the base64 run that starts where `-----BEGIN` did on its line, short or low in
-    entropy (the DER header, the last line); the body of a certificate or public key, whose
-    lines stay, as in `redact_text`. At most 128 lines each, when the END line is lost."""
+    entropy (the DER header, the last line), and so do the lines a PuTTY key's `Private-Lines: N`
+    counts; the body of a certificate or public key, whose lines stay, as in `redact_text`. At
+    most 128 lines each, when the END line is lost. An env entry's `value:` above its `name:`
+    waits for the line below (`values_named_below`)."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
     spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
-    for line in join_partial_records(lines):
+    for line in values_named_below(join_partial_records(lines)):
         line = tables.hide(opened.hide(spread.hide(line)))
         if left:
             left -= 1
@@ -181,6 +184,8 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
         begin = _BLOCK_BEGIN.search(line) if "-----" in line else None
         if begin and "-----END" not in line[begin.end() :].upper():
             at, left, public = begin.start(), _BLOCK_LINES, "PRIVATE" not in begin.group().upper()
+        elif "Private-Lines:" in line and (counted := _PUTTY_LINES.search(line)):
+            at, left, public = counted.start(), min(int(counted.group(1)), _BLOCK_LINES), False
         yield out
 
 
@@ -210,6 +215,7 @@ _SEPARATOR = re.compile(r"[=:\s：＝]")
 _BLOCK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?|CERTIFICATE"
                           r"|(?:RSA |EC )?PUBLIC KEY)-----", re.IGNORECASE)
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
+_PUTTY_LINES = re.compile(r"Private-Lines:[ \t]*(\d{1,3})[ \t]*$")
 _TRAILING_BODY = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/=]+(?=\s*$)")
 _BLOCK_LINES = 128  # an 8192-bit RSA key has 100 body lines; an END line lost stops here
 _ENCODED_SEPARATOR = re.compile(r"%(?:25)*(?:3d|3a|40)")  # `=`, `:`, `@`, encoded once or more
@@ -340,6 +346,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     original = text
     text = redact_credentials(text, lower)
     text = redact_commands(text, lower if text is original else text.lower(), keyed=keyed)
+    text = redact_config_values(text, lower if text is original else text.lower(), keyed=keyed)
     text = redact_program_words(text)
     if "%" in text and _ENCODED_SEPARATOR.search(lower):
         text = _ENCODED_RUN.sub(_redact_encoded, text)

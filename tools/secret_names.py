@@ -39,6 +39,7 @@ _QUALIFIERS = frozenset({
     "staging", "stage", "stg", "dev", "test", "qa", "uat", "live", "sandbox", "primary",
     "secondary", "fallback", "backup", "bak", "rotated", "salted", "tmp", "temp", "enc",
     "v", "main", "alt", "legacy", "override", "default", "local", "remote", "admin", "root",
+    "attempt",  # Rails' `otp_attempt`, `password_attempt`: what the user typed
 })
 _PASS_WORDS = frozenset({"bypass", "compass", "multipass", "onepass", "singlepass", "firstpass"})
 _KEY_QUALIFIERS = frozenset({
@@ -298,7 +299,7 @@ _NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no"
                          "set", "changed", "updated", "accepted", "rejected", "denied", "ok",
                          "hidden", "masked", "omitted", "provided", "present", "absent",
                          "unknown", "blank", "mismatch", "ignored", "generated", "supplied"})
-_FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?")
+_FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?|/")
 _RELATIVE_PATH = re.compile(r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}")  # secret/data/shop/db
 
 
@@ -312,6 +313,20 @@ def is_secret_value(value: str) -> bool:
     if _RELATIVE_PATH.fullmatch(v):
         return False
     return not (_FILE_PATH.fullmatch(v) and not looks_random(v))
+
+
+def slash_led_secret(key: str, value: str) -> bool:
+    """A password that starts with `/` under a key that names a password, secret or token
+    (`password=/Xk9mQ2vL`): one segment shaped like a credential, no file's extension. A real
+    path has more segments (`DB_PASSWORD=/etc/app/pw`) or sits under `*_FILE`, `*_PATH` keys,
+    which name no secret; the shell's `PWD` holds a directory."""
+    segment = value.strip()[1:]
+    return value.strip()[:1] == "/" and "/" not in segment and "." not in segment and (
+        key.lower() not in _SHELL_DIRECTORIES and sensitive_name(key) and credential_shaped(
+            segment))
+
+
+_SHELL_DIRECTORIES = frozenset({"pwd", "oldpwd"})
 
 
 def keep_head(m: re.Match[str]) -> str:

@@ -1,7 +1,8 @@
 """Values a log spreads over the lines below their key, for logs read a line at a time (and the
 lines of any text): a YAML value, block or list under a secret key (`password: |`,
-`password:`), an env entry's `value:` below its `name:`, JSON's `"name"`/`"value"` siblings, a
-flag's value on the next line or after a backslash, a `.properties` value continued with `\\`.
+`password:`), an env entry's `value:` below its `name:` (or above it: `values_named_below`),
+JSON's `"name"`/`"value"` siblings, a flag's value on the next line or after a backslash, a
+`.properties` value continued with `\\`.
 
 Columns tell what lies below a key, and the shape of the prefix before it (a timestamp differs
 in its digits, not its punctuation) tells a log's own prefix from prose that happens to end in
@@ -11,10 +12,11 @@ in its digits, not its punctuation) tells a log's own prefix from prose that hap
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 from .keyed_values import KEY as _KEY
 from .keyed_values import SPACE as _S
-from .keyed_values import has_key_hint
+from .keyed_values import has_key_hint, redact_value_then_name
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
@@ -242,3 +244,26 @@ _ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECA
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
 _FLAG_ITEM_LINE = re.compile(rf"{_S}*(?:-{_S}+)?[\"']?(?P<pw>[^\s\"'#-][^\s\"']*)")
+
+
+def values_named_below(lines: Iterable[str]) -> Iterator[str]:
+    """Lines as a log gives them, an env entry's `- value: x` held until the line below says
+    its `name:` (`DB_PASSWORD`: the value hidden). One line is held at most."""
+    held: str | None = None
+    for line in lines:
+        if held is not None:
+            pair = redact_value_then_name(f"{held}\n{line}")
+            held = None
+            first, _, line = pair.partition("\n")
+            yield first
+        if _VALUE_FIRST.search(line):
+            held = line
+            continue
+        yield line
+    if held is not None:
+        yield held
+
+
+_VALUE_FIRST = re.compile(  # `- value: x`, `{"value": "x",` ending its line
+    r"\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[^\"'\\\n<>]{1,1024}?\\?[\"']?,?[ \t]*$",
+    re.IGNORECASE)
