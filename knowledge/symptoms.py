@@ -110,5 +110,15 @@ def classify(question: str) -> Intent:
     asked = _WHEN.sub(" ", _PLENTY.sub(" ", _ABSENT.sub(" ", quoted)))
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(asked) for w in s.words)]
-    health = all(classes[s].seen for s in found)
+    health = all(classes[s].seen for s in found) or bool(
+        _HEALTH_ASKED.search(lowered) and _PAST.search(lowered))
     return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered)
+
+
+# "... it resolved itself, but is vault actually ok now?": a past event, and the question asks
+# whether it is healthy now, so "healthy" is an answer it allows
+_HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|really\s+)?"
+                           r"(?:ok|okay|fine|healthy|alright|all right)(?:\s+(?:now|again))?"
+                           r"\s*\?")
+_PAST = re.compile(r"\b(?:resolved|recovered|went away|came back|earlier|yesterday|last night|"
+                   r"during|was|were|had)\b")

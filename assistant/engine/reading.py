@@ -28,7 +28,9 @@ _SVC_HOST_PORT = re.compile(
 SLOW_SECONDS = 1.0
 _RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
-                        r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections)\b",
+                        r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
+                        r"authenticat\w* successful|success(?:ful(?:ly)?)? (?:re-?)?\w+|renewed|"
+                        r"resumed|rejoined|pipelining replication|caught up|back in sync)\b",
                         re.IGNORECASE)
 
 
