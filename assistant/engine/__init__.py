@@ -70,11 +70,13 @@ def analyze(view: ClusterView, focus: Target | None = None,
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))
-    if intent.wants("tls", "errors", "timeouts"):  # the way in: the Ingress and its controller
-        view.widen(ingress_namespaces(view, intent.text))
+    if intent.wants("tls", "errors", "timeouts"):  # the way in: the Ingress, its backends'
+        served = ingress_namespaces(view, intent.text)  # logs and its controller's
+        view.widen(served)
         read = {id(p) for p in pods}
-        said += what_logs_say(view, [p for p in controller_pods(view) if id(p) not in read],
-                              limit=MAX_CLIENT_PODS)
+        said += what_logs_say(view, [p for p in [
+            *(p for ns in served for p in view.items("Pod", ns)), *controller_pods(view)]
+            if id(p) not in read], limit=MAX_CLIENT_PODS)
     if intent.wants("missing_output") and focus is not None:  # the producer may live beside
         view.widen(sorted(namespaces_in(  # the store it fills (a reindex CronJob by its index)
             text for pod in pods for text in configured(pod))))

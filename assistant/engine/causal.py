@@ -31,7 +31,6 @@ from .servers import (
     external_name,
     governing_missing,
     missing_service_note,
-    pod_at,
     port_dropped,
     service_for,
     set_cause,
@@ -251,7 +250,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     service = service_for(view, host, namespace)
     if service is None and to_the_pod_at(view, finding, host, by_object):
         return
-    pod = pod_at(view, host) if service is None else None
+    pod = view.pod_at(host) if service is None else None
     if pod is not None and _isolated(view, finding, [pod], workload_ref(view, pod).split("/")[-1]):
         return  # a proxy that calls the pods' own addresses (Envoy, a headless Service)
     if service is None:

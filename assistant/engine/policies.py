@@ -59,7 +59,12 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
         return False
     tcp_only = [p for p in selecting if dns and _allows_port(p, 53, "TCP")
                 and not _allows_port(p, 53, "UDP")]
-    policy = (tcp_only or selecting)[0]  # the one that meant to allow DNS, when one did
+    target = view.pod_at(host) if host else None
+    ruled = sorted(selecting, key=lambda p: (not _names_peer(p, target),
+                                             not (p.get("spec") or {}).get("egress")))
+    policy = (tcp_only or ruled)[0]  # the one that meant to allow DNS, when one did; else the
+    # one whose rules name the destination on other ports (the Sentinel port, not Redis's),
+    # then any allow-list, before a plain deny-all (only the namespace's baseline)
     name = meta(policy)["name"]
     ref = str(ObjectRef.of("NetworkPolicy", policy))
     client = ObjectRef.parse(finding.object).name
@@ -86,6 +91,14 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     finding.object = ref
     finding.confidence = max(finding.confidence, 0.85)
     return True
+
+
+def _names_peer(policy: Obj, pod: Obj | None) -> bool:
+    """Whether one of the policy's egress rules admits the pod by its labels (on some port)."""
+    labels = (meta(pod).get("labels") or {}) if pod is not None else None
+    return labels is not None and any(
+        "podSelector" in peer and matches_selector(peer["podSelector"], labels)
+        for rule in (policy.get("spec") or {}).get("egress") or [] for peer in rule.get("to") or [])
 
 
 def _unmatched(policy: Obj, namespace: str) -> str:

@@ -33,7 +33,7 @@ def to_the_pod_at(view: ClusterView, finding: Finding, address: str,
                    by_object: dict[str, list[Finding]]) -> bool:
     """A call to a pod's own IP (a client that caches endpoints, or a headless Service) leads to
     that pod's workload: when it has a problem (the pod was evicted, crashed), that explains it."""
-    pod = pod_at(view, address)
+    pod = view.pod_at(address)
     if pod is None:
         return False
     owner = workload_ref(view, pod)
@@ -45,28 +45,6 @@ def to_the_pod_at(view: ClusterView, finding: Finding, address: str,
                             f"problem itself: {cause.summary}")
     set_cause(finding, cause)
     return True
-
-
-def pod_at(view: ClusterView, address: str) -> Obj | None:
-    """The pod whose own IP this is, looked up cluster-wide when it is outside the view (the
-    view then includes its namespace)."""
-    found = next((p for p in view.items("Pod") if _has_ip(p, address)), None)
-    if found is not None or not _IP.fullmatch(address):
-        return found
-    elsewhere = next((p for p in view.everywhere("Pod") if _has_ip(p, address)), None)
-    if elsewhere is None:
-        return None
-    view.widen([meta(elsewhere).get("namespace") or ""])
-    return next((p for p in view.items("Pod", meta(elsewhere).get("namespace"))
-                 if _has_ip(p, address)), None)
-
-
-_IP = re.compile(r"[\d.]+|[0-9a-f:]+", re.IGNORECASE)
-
-
-def _has_ip(pod: Obj, address: str) -> bool:
-    status = pod.get("status") or {}
-    return address in {status.get("podIP"), *(i.get("ip") for i in status.get("podIPs") or [])}
 
 
 def to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],

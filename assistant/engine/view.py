@@ -8,6 +8,7 @@ that look up an owner or the events of each pod stay linear in the number of obj
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -121,6 +122,19 @@ class ClusterView:
         return next((meta(s).get("namespace") for s in services
                      if (s.get("spec") or {}).get("clusterIP") == address), None)
 
+    def pod_at(self, address: str) -> Obj | None:
+        """The pod whose own IP this is, looked up cluster-wide when it is outside the view
+        (the view then includes its namespace)."""
+        found = next((p for p in self.items("Pod") if _has_ip(p, address)), None)
+        if found is not None or not _IP.fullmatch(address):
+            return found
+        elsewhere = next((p for p in self.everywhere("Pod") if _has_ip(p, address)), None)
+        if elsewhere is None:
+            return None
+        self.widen([meta(elsewhere).get("namespace") or ""])
+        return next((p for p in self.items("Pod", meta(elsewhere).get("namespace"))
+                     if _has_ip(p, address)), None)
+
     def items(self, kind: Kind, namespace: str | None = None) -> list[Obj]:
         if namespace is None:
             return list(self.objects.get(kind, []))
@@ -179,3 +193,11 @@ def event_time(event: Obj) -> str:
     series = event.get("series") or {}
     return str(event.get("lastTimestamp") or series.get("lastObservedTime")
                or event.get("eventTime") or meta(event).get("creationTimestamp") or "")
+
+
+_IP = re.compile(r"[\d.]+|[0-9a-f:]+", re.IGNORECASE)
+
+
+def _has_ip(pod: Obj, address: str) -> bool:
+    status = pod.get("status") or {}
+    return address in {status.get("podIP"), *(i.get("ip") for i in status.get("podIPs") or [])}
