@@ -202,7 +202,7 @@ def _touches(finding: Finding, refs: set[str]) -> bool:
 
 _CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
                     "credentials_rejected", "dependency_unreachable", "missing_env",
-                    "init_container", "readiness_probe", "liveness_probe")
+                    "init_container", "readiness_probe", "liveness_probe", "hpa_limited")
 
 
 

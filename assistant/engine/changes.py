@@ -45,8 +45,15 @@ def template_changes(old: Obj, new: Obj) -> list[str]:
                     changes.append(f"{part}.{key} of {name}: {_said(old_r.get(key))} -> "
                                    f"{_said(new_r.get(key))}")
         for part in ("command", "args"):
-            if (was.get(part) or []) != (container.get(part) or []):
-                changes.append(f"{part} of {name} changed")
+            before, after = [str(a) for a in was.get(part) or []], \
+                [str(a) for a in container.get(part) or []]
+            if before != after:
+                added = [a for a in after if a not in before][:3]
+                removed = [a for a in before if a not in after][:3]
+                moved = ([f"added {' '.join(added)}"] if added else []) + (
+                    [f"removed {' '.join(removed)}"] if removed else [])
+                changes.append(f"{part} of {name} changed"
+                               + (f" ({'; '.join(moved)})" if moved else " (order)"))
         changes += _fields_changed(f"securityContext of {name}", was.get("securityContext"),
                                    container.get("securityContext"))
     old_account = old.get("serviceAccountName") or "default"
