@@ -45,11 +45,11 @@ def template_changes(old: Obj, new: Obj) -> list[str]:
                     changes.append(f"{part}.{key} of {name}: {_said(old_r.get(key))} -> "
                                    f"{_said(new_r.get(key))}")
         for part in ("command", "args"):
-            before, after = [str(a) for a in was.get(part) or []], \
-                [str(a) for a in container.get(part) or []]
-            if before != after:
-                added = [a for a in after if a not in before][:3]
-                removed = [a for a in before if a not in after][:3]
+            old_words = [str(a) for a in was.get(part) or []]
+            new_words = [str(a) for a in container.get(part) or []]
+            if old_words != new_words:
+                added = [a for a in new_words if a not in old_words][:3]
+                removed = [a for a in old_words if a not in new_words][:3]
                 moved = ([f"added {' '.join(added)}"] if added else []) + (
                     [f"removed {' '.join(removed)}"] if removed else [])
                 changes.append(f"{part} of {name} changed"
