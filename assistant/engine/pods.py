@@ -31,7 +31,15 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .scheduling import unschedulable
-from .startup import command_detail, config_detail, image_issue, memory_limit, mount_issue
+from .startup import (
+    arch_rule,
+    command_detail,
+    config_detail,
+    image_issue,
+    memory_limit,
+    mount_issue,
+    node_arch,
+)
 from .view import ClusterView
 
 _OWN_STORAGE = re.compile(r"ephemeral local storage usage exceeds|exceeded (?:its|the) (?:local )?"
@@ -303,6 +311,14 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         if identity:
             explanation += f"; {identity.pop('identity_note')}"
             detail.update(identity)
+        if cause.signature.id == "exec-format":
+            arch = node_arch(view, pod)
+            if arch:
+                explanation += (f"; the pod runs on a node of architecture {arch} "
+                                f"({arch_rule(pod) or 'no'} node selection): the image has no "
+                                f"{arch} build, or its "
+                                "entrypoint was built for another architecture")
+                detail["arch"] = arch
         if cause.signature.category == "missing_env":
             var = detail["var"] = cause.variable
             origin = env_source(view, pod, name, var)

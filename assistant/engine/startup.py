@@ -140,6 +140,20 @@ def spec_image(pod: Obj, container: str) -> str:
     return "?"
 
 
+def node_arch(view: ClusterView, pod: Obj) -> str:
+    """The CPU architecture of the node a pod runs on (its label, else what the kubelet says)."""
+    node = view.find("Node", str((pod.get("spec") or {}).get("nodeName") or ""))
+    labels = meta(node).get("labels") or {} if node else {}
+    return str(labels.get("kubernetes.io/arch") or labels.get("beta.kubernetes.io/arch") or (
+        ((node or {}).get("status") or {}).get("nodeInfo") or {}).get("architecture") or "")
+
+
+def arch_rule(pod: Obj) -> str:
+    """The pod's own architecture selection (`kubernetes.io/arch=arm64`), if it makes one."""
+    selector = (pod.get("spec") or {}).get("nodeSelector") or {}
+    return ", ".join(f"{k}={v}" for k, v in selector.items() if k.endswith("/arch"))
+
+
 def memory_limit(pod: Obj, container: str) -> str | None:
     for item in (pod.get("spec") or {}).get("containers") or []:
         if item.get("name") == container:
