@@ -169,7 +169,10 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> 
         if host and words & set(re.split(r"[.:_/-]", f"{name}.{value}".lower())):
             return host
     named = {h for h in (dependency_in(e.text) for e in log.errors) if h}
-    return named.pop() if len(named) == 1 else None  # the one dependency its errors name
+    if len(named) == 1:
+        return named.pop()  # the one dependency its errors name
+    configured = {h for _, value in env if (h := dependency_in(value)) and ".svc" in h}
+    return configured.pop() if len(configured) == 1 else None  # the one Service its env names
 
 
 NEAR_LINES = 25  # a cause printed under a record (a stack's "Caused by") belongs to it
