@@ -49,7 +49,6 @@ def recall(diagnosis: Diagnosis, index: RunbookIndex, k: int = 3) -> list[Runboo
             for hit in hits[:k]]
 
 
-
 def open_runbooks(settings: Settings) -> RunbookIndex:
     """The runbook index for `settings`, for one answer or a long-lived process (Slack).
 

@@ -45,7 +45,6 @@ def _address(address: Obj, ports: str) -> str:
     return f"{address.get('ip')}:{ports}" + (f" ({target})" if target else "")
 
 
-
 def references(kind: str, obj: Obj) -> list[str]:
     refs: list[str] = []
     spec = obj.get("spec") or {}

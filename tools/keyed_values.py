@@ -67,8 +67,6 @@ def redact_keyed_structure(text: str, lower: str) -> str:
     return text  # values on the lines below their key: `spread_values`, line by line
 
 
-
-
 _PASSWORD_HINT = re.compile(r"pass|pw|" + PASSWORD_HINTS)
 _LINE_ASSIGNMENT = re.compile(
     rf"^(?P<head>{_S}*(?:-{_S}+|export{_S}+)?(?P<q>[\"']?)(?P<key>{_KEY})(?P=q)"

@@ -36,4 +36,3 @@ def _redact_card(m: re.Match[str]) -> str:
     total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2)
                 for i, d in enumerate(reversed(digits)))
     return REDACTED if total % 10 == 0 else m.group()
-

@@ -72,7 +72,6 @@ def known_token() -> _Vendors:
     return _Vendors(table, _extra_prefixes)
 
 
-
 _BRACKETED_ID = re.compile(r"\[[\w-]{22}\]|\{[\w-]{22}\}")
 _SSH_PUBLIC_KEY = re.compile(r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-[\w.@-]+)[ \t]$")
 _CANDIDATE = re.compile(r"(?<![\w+/~.=%-])[\w+/~.=%-]{20,}", re.ASCII)
@@ -300,4 +299,3 @@ def _after_secret_segment(m: re.Match[str], head: str, pieces: list[str], tail: 
                 sensitive_name(segment, broad=True) and not segment.endswith(("id", "ids")))):
             pieces[i], hidden = REDACTED, True
     return head + "".join(pieces) + tail if hidden else m.group()
-

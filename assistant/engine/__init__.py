@@ -154,8 +154,6 @@ def analyze(view: ClusterView, focus: Target | None = None,
     return findings
 
 
-
-
 def _in_named_namespaces(view: ClusterView, focus: Target, text: str) -> list[Obj]:
     """The pods of the other namespaces a question names ("all pods green in orders and
     edge"), and of the other workloads it names by a word of their name ("UNAVAILABLE thru
@@ -203,7 +201,6 @@ def _touches(finding: Finding, refs: set[str]) -> bool:
 _CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
                     "credentials_rejected", "dependency_unreachable", "missing_env",
                     "init_container", "readiness_probe", "liveness_probe", "hpa_limited")
-
 
 
 def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:

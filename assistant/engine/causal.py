@@ -202,26 +202,6 @@ _STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhoo
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _named_by_neighbour(finding: Finding, findings: list[Finding]) -> None:
     """A refused call whose log names no address ("[Errno 111] Connection refused") takes the
     address the other workloads of its namespace name in the same kind of failure, when they
@@ -316,18 +296,6 @@ def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: s
     return False
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def dependency_pods(view: ClusterView, said: list[Said], clients: list[Obj]) -> list[Obj]:
     """The pods behind the Services that the clients' logs name: whose own logs say why."""
     return pods_behind(view, [(item.target or "", meta(item.pod).get("namespace", ""))
@@ -354,27 +322,3 @@ def pods_behind(view: ClusterView, targets: list[tuple[str, str]],
                 seen.add(pod_ref(pod))
                 found.append(pod)
     return found
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

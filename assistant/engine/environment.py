@@ -59,6 +59,30 @@ def env_from_renamed(view: ClusterView, pod: Obj, container: str,
     return None
 
 
+_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def unexpanded_reference(pod: Obj, container: str, line: str) -> dict[str, str]:
+    """An env value's `$(VAR)` that Kubernetes left as text, when the log shows it: VAR is
+    defined after the value that refers to it (only earlier ones expand), or not at all.
+    Its facts (var, set_as) and the sentence in "said"; empty when there is none."""
+    env = next((c.get("env") or [] for c in (pod.get("spec") or {}).get("containers") or []
+                if c.get("name") == container), [])
+    names = [str(e.get("name")) for e in env]
+    for index, entry in enumerate(env):
+        for var in _REFERENCE.findall(str(entry.get("value") or "")):
+            if f"$({var})" not in line or var in names[:index]:
+                continue
+            where = ("is defined after it in the env list" if var in names else
+                     "is not defined in the container's env")
+            return {"said": f"env {entry.get('name')} refers to $({var}), which {where}: "
+                            "Kubernetes expands $(VAR) only from variables defined earlier, so "
+                            f"the app gets the literal text $({var})",
+                    "var": var, "referred_by": str(entry.get("name")),
+                    "order": "after" if var in names else "missing"}
+    return {}
+
+
 def env_spelled_otherwise(pod: Obj, container: str, var: str) -> str | None:
     """The env variable the container sets that is nearest to the one the app wants and
     misses (ConnectionStrings__Orders for ConnectionStrings__OrdersDb): a rename on one side."""
@@ -84,8 +108,6 @@ def keys_held(view: ClusterView, kind: str, name: str | None,
         return []
     found = view.find("ConfigMap", name, namespace) or {}
     return sorted({*(found.get("data") or {}), *(found.get("binaryData") or {})})
-
-
 
 
 _CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CONNECTION",

@@ -26,6 +26,7 @@ from .environment import (
     identity_note,
     secret_of,
     service_link,
+    unexpanded_reference,
 )
 from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
@@ -46,10 +47,6 @@ _OWN_STORAGE = re.compile(r"ephemeral local storage usage exceeds|exceeded (?:it
                           r"ephemeral.storage limit|emptyDir volume \S+ exceeds|"
                           r"usage of ephemeral.storage exceeds", re.IGNORECASE)
 _EMPTYDIR_FULL = re.compile(r'EmptyDir volume "?([\w.-]+)"? exceeds the limit "?([\w.]+)"?')
-
-
-
-
 
 
 def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
@@ -85,27 +82,9 @@ def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
     return _not_ready(view, pod)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def _first_container(pod: Obj) -> str:
     containers = (pod.get("spec") or {}).get("containers") or [{}]
     return str(containers[0].get("name", ""))
-
-
-
-
-
-
 
 
 def _init_issue(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
@@ -360,6 +339,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         if cause.signature.category == "app_exception" and frame:
             explanation += f", at {frame}"
             evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=frame))
+        literal = unexpanded_reference(pod, name, cause.line)
+        if literal:  # the log shows the $(VAR) Kubernetes left as it was: that is the cause
+            detail.update(literal)
+            return PodIssue("missing_env", f"{detail.pop('said')}; {explanation}", evidence,
+                            0.9, container=name, signature=cause, detail=detail)
         return PodIssue(cause.signature.category, explanation, evidence, 0.9, container=name,
                         signature=cause, detail=detail)
     said = telling_lines(view, pod, name)
@@ -367,14 +351,18 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     explanation = f"the container {name} exits with code {exit_code}"
     explanation += (f" and its log ends with: {' / '.join(said)}" if said
                     else " and its log shows no recognised cause")
+    literal = unexpanded_reference(pod, name, " ".join(said))
+    if literal:
+        return PodIssue("missing_env", f"{literal.pop('said')}; {explanation}", evidence, 0.85,
+                        container=name, detail={"container": name, **literal})
     return PodIssue("app_exception", explanation, evidence, 0.7 if said else 0.5,
                     container=name, detail={"container": name})
 
 
-
-
 _PROBE_BINARY = re.compile(r'exec: "?([\w./-]+)"?: (?:executable file not found in \$PATH|'
                            r'no such file or directory)')
+
+
 def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
     status = pod.get("status") or {}
     if status.get("phase") != "Running":

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 EventName = Literal["progress", "diagnosis", "error"]
 
 
-
 @dataclass(frozen=True)
 class Event:
     """One Server-Sent Event: its name and its JSON text (one line)."""
