@@ -84,13 +84,14 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
-    if focus is not None and not said and not intent.health:  # a quiet target: its callers,
+    quiet_target = focus is not None and not said
+    if quiet_target and not intent.health:  # a quiet target: its callers,
         said += what_logs_say(view, _in_named_namespaces(view, focus, intent.text),  # in the
                               limit=MAX_CLIENT_PODS)  # namespaces the question names too
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
-    if focus is not None and not said:  # a quiet target: what its configuration names
+    if quiet_target:  # a quiet target: what its configuration names
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
     serving = _follow_logs(view, said, pods)
