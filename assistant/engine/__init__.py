@@ -10,12 +10,12 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster, Metrics, Obj
+from tools import Cluster, Metrics
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
-from .causal import dependency_pods, full_claims, link, pods_behind
+from .causal import full_claims, link, pods_behind
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
 from .clients import (
@@ -30,6 +30,7 @@ from .clients import (
 from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
+from .following import follow_logs, named_callers
 from .history import healthy_checks, history
 from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
 from .ingresses import controller_pods, ingress_namespaces
@@ -37,7 +38,7 @@ from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
 from .pod_issues import pod_ref
-from .reading import Said, namespaces_in, namespaces_named, what_logs_say
+from .reading import namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
@@ -86,7 +87,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(view.homes_of("coredns"))
     quiet_target = focus is not None and not said
     if quiet_target and not intent.health:  # a quiet target: its callers,
-        said += what_logs_say(view, _in_named_namespaces(view, focus, intent.text),  # in the
+        said += what_logs_say(view, named_callers(view, focus, intent.text),  # in the
                               limit=MAX_CLIENT_PODS)  # namespaces the question names too
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
@@ -94,7 +95,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet_target:  # a quiet target: what its configuration names
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
-    serving = _follow_logs(view, said, pods)
+    serving = follow_logs(view, said, pods)
     findings, _ = pod_findings(view)
     crashed_toward = namespaces_in(f.facts.get("target") or "" for f in findings)
     if not crashed_toward <= set(view.namespaces):  # a crash names a dependency elsewhere
@@ -153,46 +154,6 @@ def analyze(view: ClusterView, focus: Target | None = None,
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings
-
-
-def _in_named_namespaces(view: ClusterView, focus: Target, text: str) -> list[Obj]:
-    """The pods of the other namespaces a question names ("all pods green in orders and
-    edge"), and of the other workloads it names by a word of their name ("UNAVAILABLE thru
-    envoy"): the callers of a quiet target often live there (a gateway, an ingress proxy)."""
-    named = [ns for ns in view.cluster.namespaces() if ns != focus.namespace
-             and re.search(rf"(?<![\w-]){re.escape(ns)}(?![\w-])", text)]
-    words = {w for w in re.findall(r"[a-z][a-z0-9]{3,}", text.lower())} - set(
-        focus.name.split("-"))
-    callers = {(meta(p).get("namespace"), meta(p)["name"]) for p in view.everywhere("Pod")
-               if meta(p).get("namespace") not in named
-               and words & set(meta(p)["name"].split("-")[:2])}
-    view.widen(sorted({*named, *(ns or "" for ns, _ in callers)}))
-    return [p for p in view.items("Pod") if meta(p).get("namespace") in named
-            or (meta(p).get("namespace"), meta(p)["name"]) in callers]
-
-
-DEPENDENCY_HOPS = 2  # checkout -> order-service -> its broker: two services deep, no more
-
-
-def _follow_logs(view: ClusterView, said: list[Said], pods: list[Obj]) -> list[Obj]:
-    """The pods behind what the logs name, and behind what their own logs name in turn (a
-    bounded number of hops): their logs are added to `said`; the pods are returned."""
-    read = {id(p) for p in pods}
-    serving: list[Obj] = []
-    fresh = list(said)
-    for hop in range(DEPENDENCY_HOPS):
-        behind = dependency_pods(view, fresh, serving)  # (logs already read are not re-read)
-        fresh = what_logs_say(view, [p for p in behind if id(p) not in read], limit=10)
-        read |= {id(p) for p in behind}
-        if hop:  # further away, only a failure counts: slowness there is load, not a cause
-            fresh = [s for s in fresh if s.category != "slow_dependency"]
-            behind = [p for p in behind if any(s.pod is p for s in fresh)]
-        serving += behind
-        said += fresh
-        view.widen(sorted(namespaces_named(fresh)))
-        if not fresh:
-            break
-    return serving
 
 
 def _touches(finding: Finding, refs: set[str]) -> bool:

@@ -393,6 +393,8 @@ class Seeder:
             if wanted_ip and wanted_ip != "None":  # the server allocates from its own range
                 body["spec"].pop("clusterIP")
                 body["spec"].pop("clusterIPs", None)
+            for port in (body.get("spec") or {}).get("ports") or [] if kind == "Service" else []:
+                port.pop("nodePort", None)  # (the shared apiserver: another test may hold it)
             created = self._call("POST", self._path(kind, ns), body)
             if wanted_ip and wanted_ip != "None":
                 addresses[wanted_ip] = created["spec"]["clusterIP"]
