@@ -86,9 +86,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
     quiet_target = focus is not None and not said
-    if quiet_target and not intent.health:  # a quiet target: its callers,
-        said += what_logs_say(view, named_callers(view, focus, intent.text),  # in the
-                              limit=MAX_CLIENT_PODS)  # namespaces the question names too
+    if focus is not None and quiet_target and not intent.health:  # a quiet target: the
+        said += what_logs_say(view, named_callers(view, focus, intent.text),  # callers the
+                              limit=MAX_CLIENT_PODS)  # question names
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
