@@ -44,6 +44,11 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
     if "unbound" in lower and "persistentvolumeclaim" in lower:
         return PodIssue("pvc_unbound", "the pod waits for a PersistentVolumeClaim to bind",
                         evidence, 0.8)
+    spread_first = _count(r"(\d+) node\(s\) didn't match pod topology spread", message) > \
+        _count(r"(\d+) Insufficient", message)  # the rule rules out more nodes than room does
+    constraint = _constraint(view, pod, message, evidence) if spread_first else None
+    if constraint:
+        return constraint
     if "insufficient" in lower:
         resources = sorted(set(_INSUFFICIENT.findall(message)))
         return PodIssue(
@@ -131,6 +136,10 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
                           f"({c.get('whenUnsatisfiable')})" for c in spread)
         parts.append("its topology spread constraints cannot be met"
                      + (f" ({rules})" if rules else ""))
+        siblings = _spread_counts_others(view, pod)
+        if siblings:
+            parts.append(siblings)
+            detail["spread_selector"] = siblings.split("labelSelector ", 1)[1].split(" ", 1)[0]
         empty = _unusable_domains(view, pod)
         if empty:
             parts.append(empty)
@@ -264,6 +273,53 @@ def _pinned_to_cordoned(view: ClusterView, pod: Obj, message: str,
         f"{', '.join(cordoned) or '?'} (a node pool being drained or retired), so it fits "
         "nowhere" + (f"; schedulable nodes carry {', '.join(others[:4])}" if others else "")
         + f" ({message})", evidence, 0.9, detail=detail)
+
+
+def _spread_counts_others(view: ClusterView, pod: Obj) -> str:
+    """A spread whose labelSelector also matches other workloads' pods (a shared `part-of`
+    label): they count against the skew, so the domains fill with them, and only the domains
+    where they are fewest stay legal, with the pods per domain."""
+    spec = pod.get("spec") or {}
+    own = _workload_key(pod)
+    for rule in spec.get("topologySpreadConstraints") or []:
+        key, selector = rule.get("topologyKey"), rule.get("labelSelector") or {}
+        if rule.get("whenUnsatisfiable") != "DoNotSchedule" or not key or not selector:
+            continue
+        counted = [p for p in view.items("Pod", meta(pod).get("namespace"))
+                   if (p.get("spec") or {}).get("nodeName")
+                   and matches_selector(selector, meta(p).get("labels") or {})]
+        others = sorted({_workload_key(p) for p in counted} - {own})
+        if not others:
+            continue
+        zone_of = {meta(n)["name"]: (meta(n).get("labels") or {}).get(key)
+                   for n in view.items("Node")}
+        per: dict[str, int] = {}
+        for p in counted:
+            domain = zone_of.get(str((p.get("spec") or {}).get("nodeName")))
+            if domain:
+                per[domain] = per.get(domain, 0) + 1
+        for domain in {d for d in zone_of.values() if d}:
+            per.setdefault(domain, 0)
+        low = min(per.values()) if per else 0
+        legal = sorted(d for d, n in per.items() if n - low < int(rule.get("maxSkew") or 1))
+        counts = ", ".join(f"{d}: {n}" for d, n in sorted(per.items()))
+        return (f"its spread's labelSelector {_selector_text(selector)} also matches the pods "
+                f"of {', '.join(others[:4])}, so they count against maxSkew "
+                f"{rule.get('maxSkew')} over {key} ({counts}): only "
+                f"{', '.join(legal) or 'no domain'} may take the next pod")
+    return ""
+
+
+def _workload_key(pod: Obj) -> str:
+    """A pod's workload name as its ReplicaSet or StatefulSet says (the hash cut off)."""
+    owner = next(iter(meta(pod).get("ownerReferences") or []), {})
+    name = str(owner.get("name") or meta(pod)["name"])
+    return re.sub(r"-[a-z0-9]{8,10}$", "", name) if owner.get("kind") == "ReplicaSet" else name
+
+
+def _selector_text(selector: Obj) -> str:
+    return ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()) or \
+        str(selector.get("matchExpressions"))
 
 
 def _unusable_domains(view: ClusterView, pod: Obj) -> str:
