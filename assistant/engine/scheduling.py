@@ -312,7 +312,7 @@ def _spread_counts_others(view: ClusterView, pod: Obj) -> str:
 
 def _workload_key(pod: Obj) -> str:
     """A pod's workload name as its ReplicaSet or StatefulSet says (the hash cut off)."""
-    owner = next(iter(meta(pod).get("ownerReferences") or []), {})
+    owner: Obj = next(iter(meta(pod).get("ownerReferences") or []), {})
     name = str(owner.get("name") or meta(pod)["name"])
     return re.sub(r"-[a-z0-9]{8,10}$", "", name) if owner.get("kind") == "ReplicaSet" else name
 
