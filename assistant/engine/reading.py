@@ -138,7 +138,8 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     hint = None if best[0].target or dependency_in(best[0].line) or \
                         _own_disk(best[0], pod) else \
                         aimed.get(best[0].signature.category) or \
-                        _named_elsewhere(best[0].line, log, _env(pod, container)) or \
+                        _named_elsewhere(best[0].line, log, _env(pod, container),
+                                         best[0].signature.category == "tls_certificate") or \
                         _named_before(best[1], log)
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and _over(best[1], log), hint=hint,
@@ -153,7 +154,8 @@ _COMMON = {"error", "errors", "timeout", "timed", "exceeded", "failed", "failure
            "from", "after", "while", "service", "client", "server", "upstream", "svc"}
 
 
-def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> str | None:
+def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]],
+                     tls: bool = False) -> str | None:
     """The dependency an error line means but does not name ("pricing: timeout of 2000ms"):
     a host another line of the same log names, or an env value (PRICING_URL), that shares a
     word with the line."""
@@ -171,6 +173,8 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]]) -> 
     named = {h for h in (dependency_in(e.text) for e in log.errors) if h}
     if len(named) == 1:
         return named.pop()  # the one dependency its errors name
+    if not tls:  # slowness or an error with no host may be the app's own
+        return None
     configured = {h for _, value in env if (h := dependency_in(value)) and ".svc" in h}
     return configured.pop() if len(configured) == 1 else None  # the one Service its env names
 
