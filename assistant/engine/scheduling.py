@@ -161,7 +161,7 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
         if down is not None:  # a local volume: only its node can run the pod, and it is down
             node, claim, state = down
             return PodIssue(
-                "node_not_ready",
+                "node_pressure" if "Pressure" in state else "node_not_ready",
                 f"its volume (PersistentVolumeClaim {claim}) is a local volume pinned to node "
                 f"{node}, which is {state}: no other node may run the pod, and tolerating "
                 f"the taint would not help ({message})", evidence, 0.9,
@@ -216,11 +216,16 @@ def _volume_on_down_node(view: ClusterView, pod: Obj) -> tuple[str, str, str] | 
 
 
 def _not_ready(node: Obj) -> str:
-    ready: Obj = next((c for c in (node.get("status") or {}).get("conditions") or []
-                       if c.get("type") == "Ready"), {})
-    if ready.get("status") == "True":
-        return ""
-    return f"NotReady ({ready.get('reason') or 'no status'})"
+    """NotReady (with its reason), or the pressure that taints it (DiskPressure: a pod bound
+    to its local volume cannot go there either), else ""."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
+    if ready.get("status") != "True":
+        return f"NotReady ({ready.get('reason') or 'no status'})"
+    pressed = next((c for c in conditions if str(c.get("type", "")).endswith("Pressure")
+                    and c.get("status") == "True"), None)
+    return (f"under {pressed.get('type')} ({pressed.get('message') or pressed.get('reason')})"
+            if pressed else "")
 
 
 def _affinity_unmatched(view: ClusterView, pod: Obj) -> tuple[str, dict[str, str]] | None:
