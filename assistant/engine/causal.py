@@ -198,7 +198,8 @@ _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_misma
                      "quota_exceeded")  # the surge pod the quota refuses
 # facts that name the new pods' failing step: a probe asking what the app's log says it does
 # not serve; an admission webhook that refuses to let them be created
-_STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook"}
+_STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook",
+              "host_refused"}
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 

@@ -34,6 +34,9 @@ def probe_line(pod: Obj, container: str, which: str) -> str:
 _PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
 _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
                      r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
+_HOST_REFUSED = re.compile(r"(?:Invalid HTTP_HOST header: '|Blocked hosts?: |"
+                           r"host not allowed: )([\w.:\[\]-]+)",  # Django, Rails, Vite
+                           re.IGNORECASE)
 _LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|started|bound|running)\b[^\n]{0,40}?"
                        r"(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})\b",
                        re.IGNORECASE)  # Fastify, Flask, Vite, `next start -H localhost`
@@ -72,6 +75,12 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
              for line in [*log.head, *log.errors, *log.tail]]
     if not lines:
         return None
+    host = next((found for line in lines if (found := _HOST_REFUSED.search(line))), None)
+    if host:  # the probe's Host header is the pod's IP, which the app's allow-list lacks
+        return {"probe_where": f"the pod's IP as its Host header ({host.group(1)})",
+                "served_how": "refuses that Host with 400 (an allowed-hosts list, such as "
+                "Django's ALLOWED_HOSTS, that names only the public and Service names)",
+                "host_refused": host.group(1), "line": host.group(0).strip()}
     scheme = _scheme_mismatch(view, pod, which, str(action.get("scheme") or "HTTP"), port,
                               lines) if "httpGet" in (spec.get(which) or {}) else None
     if scheme:
