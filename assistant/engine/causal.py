@@ -15,6 +15,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .changes import last_rollout
 from .members import members_missing
 from .pod_issues import pod_ref
 from .policies import (
@@ -101,7 +102,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                         if finding.facts.get("serving") == "0":  # no old version serves:
                             set_cause(finding, cause)  # the pods' failure is the outage
                         elif (cause.category in _NAMED_IN_ROLLOUT or _STEP_TOLD & set(
-                                cause.facts)) and not cause.facts.get(
+                                cause.facts) or _set_by_rollout(view, finding.object, cause)
+                              ) and not cause.facts.get(
                                 "no_room_to_surge"):  # the new pods' named
                             cause.explanation += (  # step fails: that is the cause to fix
                                 f"; it holds up the rollout of {finding.object.split('/')[2]}"
@@ -201,6 +203,14 @@ _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_misma
 _STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook",
               "host_refused"}
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
+
+
+def _set_by_rollout(view: ClusterView, deployment: str, cause: Finding) -> bool:
+    """Whether the dependency the new pods cannot reach is an env value the rollout changed
+    (TEMPORAL_HOSTPORT pointed at another namespace): the change is the named step."""
+    host = (cause.facts.get("target") or "").rsplit(":", 1)[0]
+    found = last_rollout(view, deployment) if host else None
+    return found is not None and any(c.startswith("env ") and host in c for c in found[0])
 
 
 def _named_by_neighbour(finding: Finding, findings: list[Finding]) -> None:
