@@ -18,7 +18,8 @@ from .workloads import pod_claims, workload_ref
 
 
 def target_pods(view: ClusterView, target: Target) -> list[Obj]:
-    """The pods a target stands for: itself, its workload's, a Service's or an HPA's."""
+    """The pods a target stands for: itself, its workload's, a Service's or an HPA's, the
+    ones a node runs."""
     ns = target.namespace
     if target.kind == "Pod":
         pod = view.find("Pod", target.name, ns)
@@ -28,6 +29,9 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
         return selected_pods(service, view.items("Pod", ns)) if service else []
     if target.kind == "PersistentVolumeClaim":
         return [p for p in view.items("Pod", ns) if target.name in pod_claims(p)]
+    if target.kind == "Node":  # "is node X bad?": the pods it runs answer for it
+        return [p for p in view.items("Pod") if (p.get("spec") or {}).get("nodeName")
+                == target.name]
     if target.kind == "HorizontalPodAutoscaler":
         hpa = view.find("HorizontalPodAutoscaler", target.name, ns)
         scaled = ((hpa or {}).get("spec") or {}).get("scaleTargetRef") or {}

@@ -237,12 +237,13 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
 
 
 def _node_named(cluster: Cluster, tokens: list[str]) -> str | None:
-    """The node a question names by its full name (node names are long and specific: a
-    partial match is not a node's name)."""
+    """The node a question names by its full name, or by its host name without the domain
+    (ip-10-0-2-77 for ip-10-0-2-77.eu-central-1.compute.internal): node names are long and
+    specific, so no other partial match is a node's name."""
     words = set(tokens[:64])
     try:
-        return next((n for n in (meta(o)["name"] for o in cluster.list("Node")) if n in words),
-                    None)
+        return next((n for n in (meta(o)["name"] for o in cluster.list("Node"))
+                     if n in words or ("." in n and n.split(".")[0] in words)), None)  # short
     except (Forbidden, KindUnavailable, NotFound):
         return None
 
