@@ -22,6 +22,7 @@ class Signature:
     itself: bool = False  # the line says the logging workload is the slow or failing part
     unnamed: str | None = None  # the cause when none of the pattern's groups matched
     var: str | None = None  # missing_env: the env name the app reads, from the groups
+    env: re.Pattern[str] | None = None  # the env names that hold the dependency it is about
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def signatures() -> tuple[Signature, ...]:
         Signature(id=e["id"], category=e["category"], priority=int(e["priority"]),
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
                   cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")),
-                  unnamed=e.get("unnamed"), var=e.get("var"))
+                  unnamed=e.get("unnamed"), var=e.get("var"),
+                  env=re.compile(e["env"], re.IGNORECASE) if e.get("env") else None)
         for e in entries
     ]
     return tuple(sorted(loaded, key=lambda s: -s.priority))

@@ -111,8 +111,9 @@ def service_findings(view: ClusterView) -> list[Finding]:
                 facts={"selector": sel, "pod_label": closest,
                        "new_selector": _corrected(selector, closest)} if closest else {}))
             continue
-        mismatch = _port_mismatch(service, pods)
-        if mismatch:
+        headless = (service.get("spec") or {}).get("clusterIP") == "None"  # DNS only: peers
+        mismatch = None if headless else _port_mismatch(service, pods)  # (EPMD, gossip) use
+        if mismatch:  # ports the containers need not declare
             findings.append(Finding(
                 category="service_port_mismatch", object=ref,
                 summary=f"service {meta(service)['name']} targets a port no container has",

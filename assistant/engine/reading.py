@@ -71,7 +71,8 @@ _URL_HOST = re.compile(r"\b(?:https?|grpc|tcp|postgres(?:ql)?|mysql|redis|amqp|m
                        r"(?:[^@/\s]*@)?([\w.-]+\.[a-z][\w-]*(?::\d+)?)", re.IGNORECASE)
 _HOST_PORT = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{2,5})\b", re.IGNORECASE)
 _IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b")
-_FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java")
+_FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java",
+          ".ex", ".exs", ".erl", ".rb", ".kt", ".scala", ".rs", ".cs", ".ts", ".php")  # frames
 
 
 _KEYWORD_HOST = re.compile(  # urllib3's host='x', port=n; libpq's server at "x" (ip), port n
@@ -91,6 +92,13 @@ def dependency_in(line: str) -> str | None:
             if not host.split(":")[0].lower().endswith(_FILES):
                 return host
     return None
+
+
+def _env_named(found: SignatureMatch, env: list[tuple[str, str]]) -> str | None:
+    """The dependency an env variable the signature names holds (DATABASE_HOST)."""
+    names = found.signature.env
+    return next((host for name, value in env if names is not None and names.search(name)
+                 and (host := dependency_in(value))), None)
 
 
 def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
@@ -137,6 +145,7 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                 if best is not None:  # a precise cause that names no host ("NotBefore: ...")
                     hint = None if best[0].target or dependency_in(best[0].line) or \
                         _own_disk(best[0], pod) else \
+                        _env_named(best[0], _env(pod, container)) or \
                         aimed.get(best[0].signature.category) or \
                         _named_elsewhere(best[0].line, log, _env(pod, container),
                                          best[0].signature.category == "tls_certificate") or \
