@@ -290,6 +290,8 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         if identity:
             explanation += f"; {identity.pop('identity_note')}"
             detail.update(identity)
+        if cause.signature.category == "quota_exceeded":  # the quota is what to change
+            detail["holder"] = f"ResourceQuota/{meta(pod).get('namespace')}/{cause.groups[0]}"
         if cause.signature.id == "exec-format":
             arch = node_arch(view, pod)
             if arch:
