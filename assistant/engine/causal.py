@@ -31,6 +31,7 @@ from .servers import (
     KUBELET_PORT,
     external_name,
     governing_missing,
+    misnamed_protocol,
     missing_service_note,
     port_dropped,
     service_for,
@@ -253,6 +254,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     finding.related.append(svc_ref)
     if (service.get("spec") or {}).get("type") == "ExternalName":
         external_name(view, finding, service, findings, by_object)
+        return
+    if port and misnamed_protocol(view, finding, service, int(port), findings, by_object):
         return
     if meta(service)["name"] not in finding.explanation:
         finding.explanation += f" ({host} is Service {meta(service)['name']})"

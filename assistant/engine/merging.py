@@ -37,7 +37,10 @@ def explain_unready(findings: list[Finding]) -> None:
         told = next((f for f in findings if unready.object in (f.object, f.facts.get("client"))
                      and f is not unready
                      and f.category in ("dependency_unreachable", "credentials_rejected",
-                                        "tls_certificate", "storage_full", "hpa_limited")),
+                                        "tls_certificate", "storage_full", "hpa_limited")
+                     or (f.category == "slow_dependency" and f.caused_by is None
+                         and f.facts.get("target")
+                         and unready.object in (f.object, f.facts.get("client")))),
                     None)
         if told is None:
             continue

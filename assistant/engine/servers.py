@@ -255,6 +255,47 @@ def port_dropped(view: ClusterView, finding: Finding, service: Obj, port: int,
     set_cause(finding, cause)
 
 
+# protocols where the server speaks first: a mesh proxy told the port is HTTP waits for a
+# request the client never sends, and the client waits for the server's greeting
+SERVER_FIRST = {3306: "MySQL", 4222: "NATS", 25: "SMTP", 587: "SMTP", 21: "FTP", 5222: "XMPP"}
+_MESH_PROXIES = ("istio-proxy", "linkerd-proxy")
+
+
+def misnamed_protocol(view: ClusterView, finding: Finding, service: Obj, port: int,
+                      findings: list[Finding], by_object: dict[str, list[Finding]]) -> bool:
+    """A Service port named (or appProtocol) http/grpc for a server-first protocol, called by a
+    client inside a service mesh: the proxy treats the bytes as HTTP and the connection hangs.
+    The Service's port name is what to fix."""
+    protocol = SERVER_FIRST.get(port)
+    entry = next((p for p in (service.get("spec") or {}).get("ports") or []
+                  if p.get("port") == port), None)
+    said = str((entry or {}).get("appProtocol") or (entry or {}).get("name") or "")
+    client = next((p for p in view.items("Pod") if pod_ref(p) in finding.related), None)
+    meshed = client is not None and any(
+        c.get("name") in _MESH_PROXIES for c in [*((client.get("spec") or {}).get(
+            "containers") or []), *((client.get("spec") or {}).get("initContainers") or [])])
+    if not protocol or not meshed or not said.lower().startswith(("http", "grpc")):
+        return False
+    namespace, name = meta(service).get("namespace"), meta(service)["name"]
+    ref = str(ObjectRef("Service", namespace, name))
+    cause = Finding(
+        category="dependency_unreachable", object=ref,
+        summary=f"service {name}: port {port} is declared as {said}, but it carries {protocol}",
+        explanation=(f"Service {name} names port {port} `{said}`, so the mesh proxy beside "
+                     f"{finding.summary.split(':')[0]} handles it as HTTP; {protocol} is a "
+                     "server-first protocol (the server speaks first), so the proxy waits for a "
+                     "request, the client for the server's greeting, and every connection "
+                     "times out"),
+        evidence=[Evidence(source="spec", object=ref, detail=f"ports: {port} name {said}"),
+                  *finding.evidence[:1]],
+        confidence=0.85, impact=finding.impact, related=[finding.object])
+    cause.facts = {"port_name": said, "port": str(port), "protocol": protocol, "service": name}
+    findings.append(cause)
+    by_object.setdefault(ref, []).append(cause)
+    set_cause(finding, cause)
+    return True
+
+
 def external_name(view: ClusterView, finding: Finding, service: Obj,
                    findings: list[Finding], by_object: dict[str, list[Finding]]) -> None:
     """A Service of type ExternalName is a DNS alias: when its name fails to resolve (or its
