@@ -114,15 +114,21 @@ _CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL",
                      "CONN_STR", "AUTH", "DSN", "URL")
 
 
-def secret_of(pod: Obj, container: str) -> str | None:
-    """The Secret that holds a container's credentials (env secretKeyRef or envFrom)."""
+_CLOUD_WORDS = ("ACCESS_KEY", "SECRET_ACCESS", "AWS_", "GOOGLE_", "AZURE_", "GCS_", "S3_",
+                "HMAC", "STORAGE_")
+
+
+def secret_of(pod: Obj, container: str, cloud: bool = False) -> str | None:
+    """The Secret that holds a container's credentials (env secretKeyRef or envFrom); with
+    `cloud`, the one behind its cloud or object-storage keys first (AWS_ACCESS_KEY_ID)."""
     for item in [*((pod.get("spec") or {}).get("initContainers") or []),
                  *((pod.get("spec") or {}).get("containers") or [])]:
         if item.get("name") != container:
             continue
         refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
                  .get("name")) for env in item.get("env") or []]
-        for words in (_CREDENTIAL_WORDS[:8], _CREDENTIAL_WORDS):
+        for words in ((_CLOUD_WORDS,) if cloud else ()) + (_CREDENTIAL_WORDS[:8],
+                                                           _CREDENTIAL_WORDS):
             for name, secret in refs:
                 if secret and any(w in name.upper() for w in words):
                     return str(secret)

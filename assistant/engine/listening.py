@@ -126,7 +126,8 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
     if target:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
-        secret = secret_of(item.pod, item.container)
+        secret = secret_of(item.pod, item.container,
+                           cloud=item.match.signature.id in _CLOUD_IDENTITY)
         account = (item.pod.get("spec") or {}).get("serviceAccountName") or "default"
         if secret:
             finding.facts["secret"] = secret

@@ -276,7 +276,9 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             evidence.append(Evidence(source="log", object=f"{ref}/{name}",
                                      detail=second.line.strip()))
         detail = {"container": name}
-        secret = secret_of(pod, name) if cause.signature.category == "credentials_rejected" \
+        secret = secret_of(pod, name, cloud=cause.signature.id in (
+            "cloud-access-denied", "azure-identity-refused", "shared-key-signature-mismatch")) \
+            if cause.signature.category == "credentials_rejected" \
             else None
         if secret:
             detail["secret"] = secret
