@@ -275,6 +275,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
     intent = intent or Intent(symptoms=(), health=True)
     if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
         ranked.sort(key=lambda f: f.category in _UNSCHEDULED)  # a 502 is not a Pending pod
+    if intent.wants("not_scaling"):  # "why isn't it scaling?": the autoscaler's problem first
+        ranked.sort(key=lambda f: f.category not in _SCALING)
     nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
@@ -348,6 +350,7 @@ def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
 
 
 _SERVING = {"errors", "timeouts", "latency", "network"}  # symptoms of calls to running pods
+_SCALING = {"hpa_limited", "autoscaler_missing"}
 _UNSCHEDULED = {"untolerated_taint", "node_selector_mismatch", "insufficient_resources",
                 "pvc_unbound", "scheduling_constraint"}  # pods that never ran
 

@@ -206,10 +206,17 @@ _SCRAPE = re.compile(r"unable to (?:fully )?scrape|failed to scrape|x509|no such
                      r"connection refused|i/o timeout|forbidden|unauthorized", re.IGNORECASE)
 
 
-def _metrics_server(view: ClusterView) -> tuple[Obj, str] | None:
-    """metrics-server's Deployment and the error line its log (or status) gives, if it fails."""
+_CUSTOM = re.compile(r"(?:custom|external)[ .]metrics", re.IGNORECASE)
+_ADAPTERS = ("prometheus-adapter", "metrics-adapter", "keda-operator-metrics-apiserver",
+             "datadog-cluster-agent")  # who serves custom.metrics / external.metrics
+
+
+def _metrics_server(view: ClusterView, names: tuple[str, ...] = ("metrics-server",)
+                    ) -> tuple[Obj, str] | None:
+    """The Deployment that serves a metrics API (metrics-server, or a custom metrics adapter)
+    and the error line its log gives, if it fails."""
     for deployment in view.items("Deployment"):
-        if "metrics-server" not in meta(deployment)["name"]:
+        if not any(n in meta(deployment)["name"] for n in names):
             continue
         ns = meta(deployment).get("namespace")
         for pod in view.items("Pod", ns):
@@ -270,17 +277,19 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
         if "metrics.k8s.io" in message or "resource metrics API" in message:
             why = ("; the resource metrics API (metrics.k8s.io) does not answer: metrics-server "
                    "is not installed or not running")
-        elif "custom.metrics.k8s.io" in message or "external.metrics" in message:
+        elif _CUSTOM.search(message):
             why = "; the custom or external metrics adapter does not answer"
+        names = _ADAPTERS if _CUSTOM.search(message) else ("metrics-server",)
         if why:
-            view.widen(view.homes_of("metrics-server"))
-        server = _metrics_server(view) if why else None
+            view.widen(sorted({home for n in names for home in view.homes_of(n)}))
+        server = _metrics_server(view, names) if why else None
         if server is not None:
+            name = meta(server[0])["name"]
             return [with_facts(Finding(
                 category="hpa_limited", object=object_ref("Deployment", server[0]),
-                summary=f"metrics-server does not serve metrics; hpa {meta(hpa)['name']} is blind",
+                summary=f"{name} does not serve metrics; hpa {meta(hpa)['name']} is blind",
                 explanation=(f"the HPA {meta(hpa)['name']} cannot read {target.get('kind')}/"
-                             f"{target.get('name')}'s metrics because metrics-server "
+                             f"{target.get('name')}'s metrics because {name} "
                              f"({meta(server[0]).get('namespace')}) fails: {server[1]}"),
                 evidence=[Evidence(source="status", object=ref,
                                    detail=f"ScalingActive=False {active.get('reason')}: "

@@ -59,6 +59,8 @@ class Said:
         if _own_disk(self.match, self.pod):  # a full disk of its own: no dependency to blame
             return None
         named, inline = self.match.target, dependency_in(self.match.line)
+        if inline and inline.split(":")[0] == meta(self.pod)["name"]:  # "hostname": itself
+            inline = None
         if named and inline and ":" not in named and inline.startswith(f"{named}:"):
             return inline  # the same host, with its port
         return named or inline or self.hint
