@@ -15,7 +15,7 @@ from tools import Obj
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
-from .reading import what_logs_say
+from .reading import RECOVERED, what_logs_say
 from .relevance import target_pods
 from .scoping import Scope
 from .view import ClusterView
@@ -54,7 +54,32 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
             told.append(f"{meta(item.pod)['name']} logged \"{item.match.line.strip()[:160]}\" "
                         "and said it recovered after it")
             break
+    if not said and not told:
+        told += _quoted_and_recovered(view, pods, intent.text)
     return told
+
+
+_QUOTED = re.compile(r"['\"“‘]([^'\"”’]{12,120})['\"”’]")
+
+
+def _quoted_and_recovered(view: ClusterView, pods: list[Obj], text: str) -> list[str]:
+    """A line the question quotes word for word ('heartbeat failed since group is
+    rebalancing'), which a pod logged and then logged that it recovered after."""
+    quotes = [q.lower() for q in _QUOTED.findall(text)]
+    for pod in pods[:MAX_QUOTED_PODS] if quotes else []:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
+                           container.get("name", ""), False)
+            lines = [line.text for line in (log.tail if log else [])]
+            hit = max((i for i, line in enumerate(lines) if any(q in line.lower()
+                                                                  for q in quotes)), default=None)
+            if hit is not None and any(RECOVERED.search(line) for line in lines[hit + 1:]):
+                return [f"{meta(pod)['name']} logged \"{lines[hit].strip()[:160]}\" and said it "
+                        "recovered after it"]
+    return []
+
+
+MAX_QUOTED_PODS = 10
 
 
 def _names(view: ClusterView, pods: list[Obj]) -> set[str]:

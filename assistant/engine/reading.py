@@ -26,7 +26,7 @@ _SVC_HOST = re.compile(
 _SVC_HOST_PORT = re.compile(
     r"\b([a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?::\d+)?)")
 SLOW_SECONDS = 1.0
-_RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
+RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
                         r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
                         r"authenticat\w* successful|success(?:ful(?:ly)?)? (?:re-?)?\w+|renewed|"
@@ -263,10 +263,10 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
     after = [t for t in log.tail if t.number > last]
     later = [t.number for t in after if is_error_line(t.text)]
     if later:  # more errors came: history only if the app says it recovered after the last
-        return any(_RECOVERED.search(t.text) for t in after if t.number > max(later))
+        return any(RECOVERED.search(t.text) for t in after if t.number > max(later))
     if not after:
         return False
-    return any(_RECOVERED.search(t.text) for t in after) or (
+    return any(RECOVERED.search(t.text) for t in after) or (
         len(log.tail) >= 10 and last < log.tail[0].number)
 
 
