@@ -13,7 +13,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
 from .clients import configured
-from .servers import set_cause
+from .servers import record, set_cause
 from .view import ClusterView
 from .workloads import workload_ref
 
@@ -85,6 +85,5 @@ def _scaled_below(view: ClusterView, finding: Finding, owner: Obj, replicas: int
         confidence=0.9, impact=finding.impact, related=[finding.object])
     cause.facts = {"members_gone": missing, "replicas": str(replicas),
                    "members": str(expected)}
-    findings.append(cause)
-    by_object.setdefault(ref, []).append(cause)
+    record(findings, by_object, cause)
     return cause

@@ -23,6 +23,12 @@ from .workloads import workload_ref
 SVC_NAMESPACE = re.compile(r"\.([a-z0-9-]+)\.svc(?:\.|$)")
 
 
+def record(findings: list[Finding], by_object: dict[str, list[Finding]], cause: Finding) -> None:
+    """Add a cause found while following a chain to the findings and to their index."""
+    findings.append(cause)
+    by_object.setdefault(cause.object, []).append(cause)
+
+
 def set_cause(symptom: Finding, cause: Finding) -> None:
     """Mark `cause` as what explains `symptom` (unless that would make a loop)."""
     if symptom.caused_by is None and cause.caused_by != symptom.object:
@@ -141,8 +147,7 @@ def to_a_kubelet(view: ClusterView, finding: Finding, host: str, port: str | Non
             evidence=list(finding.evidence[:2]), confidence=0.85, impact=finding.impact,
             related=[finding.object])
         cause.facts = {"signature": "x509-expired", "node": name, "kubelet": "true"}
-        findings.append(cause)
-        by_object.setdefault(ref, []).append(cause)
+        record(findings, by_object, cause)
     set_cause(finding, cause)
     return True
 
@@ -250,8 +255,7 @@ def port_dropped(view: ClusterView, finding: Finding, service: Obj, port: int,
         confidence=0.9, impact=finding.impact, related=[finding.object])
     cause.facts = {"service_missing_port": str(port), "service": name,
                    "port_name": named or ""}
-    findings.append(cause)
-    by_object.setdefault(ref, []).append(cause)
+    record(findings, by_object, cause)
     set_cause(finding, cause)
 
 
@@ -290,8 +294,7 @@ def misnamed_protocol(view: ClusterView, finding: Finding, service: Obj, port: i
                   *finding.evidence[:1]],
         confidence=0.85, impact=finding.impact, related=[finding.object])
     cause.facts = {"port_name": said, "port": str(port), "protocol": protocol, "service": name}
-    findings.append(cause)
-    by_object.setdefault(ref, []).append(cause)
+    record(findings, by_object, cause)
     set_cause(finding, cause)
     return True
 
@@ -326,8 +329,7 @@ def external_name(view: ClusterView, finding: Finding, service: Obj,
                       *finding.evidence[:1]],
             confidence=0.9, impact=finding.impact, related=[finding.object])
         cause.facts = {"external_name": external, "service": name}
-        findings.append(cause)
-        by_object.setdefault(ref, []).append(cause)
+        record(findings, by_object, cause)
     set_cause(finding, cause)
 
 
@@ -365,8 +367,7 @@ def governing_missing(view: ClusterView, finding: Finding, host: str,
                                f"(no such Service in {namespace})"), *finding.evidence[:1]],
             confidence=0.9, impact=finding.impact, related=[finding.object])
         cause.facts = {"governing": service, "target": host}
-        findings.append(cause)
-        by_object.setdefault(ref, []).append(cause)
+        record(findings, by_object, cause)
     elif finding.object not in cause.related:
         cause.related.append(finding.object)
     set_cause(finding, cause)
