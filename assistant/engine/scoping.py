@@ -228,9 +228,7 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
                    and not any(m.name == f or m.name.startswith(f"{f}-")  # nor a guess the
                                for f in fine or set())]  # question rules out ("X looks fine")
         if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
-            if named is not None and (matches[0].score < _CLOSE or (  # question spells
-                    matches[0].score < 100 and matches[0].kind != "Namespace"  # exactly
-                    and named[1].kind != "Namespace")):  # ("vault-agent" ... "vault-2")
+            if named is not None and matches[0].score < _CLOSE:  # question spells exactly
                 return named
             return word, matches[0], matches
     return named

@@ -99,9 +99,10 @@ class Scenario:
             ns, _, rest = k.partition("/")
             return f"{mapping.get(ns, ns)}/{rest}"
 
-        def text(log: str) -> str:  # service DNS names carry the namespace, as in a real cluster
-            for old, new in mapping.items():
+        def text(log: str) -> str:  # service DNS names carry the namespace, as in a real
+            for old, new in mapping.items():  # cluster, and so do `namespace/name` references
                 log = re.sub(rf"\.{re.escape(old)}\.svc\b", f".{new}.svc", log)
+                log = re.sub(rf"(?<![\w./-]){re.escape(old)}/(?=[a-z0-9])", f"{new}/", log)
             return log
 
         return Scenario(
