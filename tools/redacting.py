@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
+from .code_credentials import redact_code_calls
 from .config_values import redact_config_values
 from .credentials import redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
@@ -354,6 +355,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     positioned = redact_positional(text, lower, keyed=keyed)
     if positioned is not text:
         text, lower = positioned, positioned.lower()
+    text = redact_code_calls(text)
     if keyed:
         text = redact_keyed(text, lower)
     text = redact_runs(text)
