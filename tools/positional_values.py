@@ -196,6 +196,27 @@ def _hide_recorded(m: re.Match[str]) -> str:
     return _hide_head(m) if sensitive_name(m.group("key")) else m.group()
 
 
+def redact_expect_send(text: str, lower: str) -> str:
+    """An `expect` script's answer to a password prompt: `expect "Password:"` then
+    `send "x\\r"`, on one line (`;`) or the next."""
+    if "send" not in lower or "expect" not in lower:
+        return text
+    return _EXPECT_SEND.sub(_hide_sent, text)
+
+
+def _hide_sent(m: re.Match[str]) -> str:
+    if not _PROMPT_WORD.search(m.group("prompt")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED + m.string[m.end("pw"):m.end()]
+
+
+_EXPECT_SEND = re.compile(
+    r"(?P<head>\bexpect[ \t]+(?:-\w+[ \t]+)*(?P<prompt>\"[^\"\n]{1,256}\"|\S{1,256})"
+    r"(?:[ \t]*;[ \t]*|[ \t]*\r?\n[ \t]*)send[ \t]+(?:-\S+[ \t]+)*\")"
+    r"(?P<pw>(?:[^\"\\\n]|\\[^rn])*)(?:\\[rn])?\"")
+_PROMPT_WORD = re.compile(r"assword|asscode|passphrase|secret|token|pin\b|PIN", re.IGNORECASE)
+
+
 _OPENSSL_PASSWD = re.compile(  # `openssl passwd -1 -salt ab x`: the password is the last word
     r"(?P<head>\bopenssl[ \t]+passwd(?:[ \t]+-(?:salt[ \t]+\S+|\S+))*[ \t]+)"
     r"(?P<pw>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s)'\"-][^\s)]{0,255})")

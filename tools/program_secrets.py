@@ -18,7 +18,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .secret_names import credential_shaped, is_secret_value, sensitive_name
+from .secret_names import (
+    credential_shaped,
+    is_secret_value,
+    login_password,
+    names_login,
+    sensitive_name,
+)
 from .secret_tokens import REDACTED
 
 _Hidden = dict[int, tuple[int, int]]  # a word's index: the part of it to hide
@@ -99,6 +105,18 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
                     (_Rule(pair_flags=frozenset({"--arg", "--argjson"})),)),
     **dict.fromkeys(("sqlplus", "sql", "rman", "expdp", "impdp", "exp", "imp", "sqlldr",
                      "dgmgrl"), _USER_SLASH),
+    # Config directives written as a command's words: snmpd's `rocommunity x 10.0.0.0/8`,
+    # nslcd's and slapd's `bindpw x`, redis' `sentinel auth-pass mymaster x`, tinyproxy's
+    # `BasicAuth bob x`; Windows' `setx API_TOKEN x`; `ssh-keygen -N x`; PowerShell's
+    # `ConvertTo-SecureString x -AsPlainText`.
+    **dict.fromkeys(("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "bindpw",
+                     "rootpw", "masterauth", "requirepass"), (_Rule(position=0),)),
+    "community": (_Rule(position=0, shaped=True),),
+    "sentinel": (_Rule(after=("auth-pass",), position=1),),
+    "basicauth": (_Rule(position=1, least=2),),
+    "setx": (_Rule(pairs=True),),
+    "ssh-keygen": _flags("-N", "-P"),
+    "convertto-securestring": (_Rule(position=0, flags=frozenset({"-string", "-String"})),),
 }
 
 
@@ -128,6 +146,11 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
                 sensitive_name(words[i]) and not words[i + 1].startswith("--")):
             # `--password x`, `/password x`, `sc config svc password= x`
             _hide(hidden, i + 1, words[i + 1], 0, False)
+        elif _SECRET_FLAG.fullmatch(words[i]) and (pair := _flag_login(words[i], words[i + 1])):
+            hidden[i + 1] = pair  # `--basic-auth bob:x`, `ncat --proxy-auth bob:x`
+        elif _SECRET_FLAG.fullmatch(words[i]) and _names_community(words[i]) and (
+                credential_shaped(words[i + 1])):
+            hidden[i + 1] = (0, len(words[i + 1]))  # `--community x`: SNMP's shared secret
         elif _bare_pair(words[i], words[i + 1]):
             hidden[i + 1] = (0, len(words[i + 1]))
     return hidden
@@ -180,6 +203,21 @@ def _hide(hidden: _Hidden, i: int, word: str, start: int, shaped: bool,
     value = word[start:end]
     if is_secret_value(value) and (not shaped or credential_shaped(value)):
         hidden[i] = (start, len(word) if end is None else end)
+
+
+def _flag_login(flag: str, value: str) -> tuple[int, int] | None:
+    """The password half of `user:x` after a flag that takes a login (`--auth`,
+    `--basic-auth`, `--proxy-auth`, `--http-user`)."""
+    name = flag.lstrip("-/")
+    if not (names_login(name) or name.lower().rsplit("-", 1)[-1] == "auth"):
+        return None
+    pair = login_password(value)
+    return (pair.start("pw"), pair.end("pw")) if pair else None
+
+
+def _names_community(flag: str) -> bool:
+    """`--community`, `--snmp-community`: an SNMP community string, its shared secret."""
+    return flag.lower().rstrip("=").endswith("community")
 
 
 def _bare_pair(name: str, value: str) -> bool:

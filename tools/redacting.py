@@ -40,7 +40,7 @@ from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_k
 from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
-from .positional_values import redact_positional
+from .positional_values import redact_expect_send, redact_positional
 from .program_secrets import redact_program_words
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
@@ -327,6 +327,7 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
     """The rules that may span lines. `keyed`: whether `lower` holds a key hint, when the caller
     knows."""
     text = redact_private_keys(text, lower)
+    text = redact_expect_send(text, lower)
     if "random_" in lower:
         text = redact_generated(text)
     if not (has_key_hint(lower) if keyed is None else keyed):

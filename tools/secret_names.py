@@ -292,7 +292,7 @@ _PLACEHOLDER = re.compile(
     r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
     re.DOTALL,
 )
-_NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
+_NOT_SECRET = frozenset({"", "\\", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
                          "enabled", "disabled", "on", "off", "required", "optional",
                          # what a log says about a secret: `password: incorrect`
                          "incorrect", "invalid", "missing", "expired", "wrong", "empty", "unset",

@@ -74,7 +74,8 @@ class SpreadValues:
                        0 if continued else opener.start("item"), line)
         elif continued and (opener := _CONTINUED_LINE.search(line)) and (
                 sensitive_name(opener.group("key"))):
-            self._open("continued", opener.start("key"), line)
+            shell = _SHELL_ASSIGNS.fullmatch(line[: opener.start("key")]) is not None
+            self._open("continued", 0 if shell else opener.start("key"), line)
         elif (block and len(line) <= 512 and _ANNOUNCES.search(line)) or (
                 alone and _NAME_ALONE.fullmatch(words[0]) and sensitive_name(words[0])) or (
                 prints and _PRINTS_SECRET.search(line)):
@@ -240,6 +241,10 @@ _SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1
                             re.IGNORECASE)
 _CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
                              re.IGNORECASE)
+# What a shell or a Dockerfile writes before a variable it sets (`export DB_PASSWORD=\\`): the
+# value on the line below is at any indentation.
+_SHELL_ASSIGNS = re.compile(r"[ \t]*(?:(?:export|declare(?:[ \t]+-\w+)*|readonly|local|set|setenv"
+                            r"|ENV|ARG)[ \t]+)?", re.IGNORECASE)
 _ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
