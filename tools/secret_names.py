@@ -15,7 +15,7 @@ from .secret_tokens import REDACTED, SEGMENT, looks_random
 
 _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
            "credential", "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase",
-           "sessionid", "userkey")
+           "sessionid", "userkey", "authkey")
 # A strong word ends a segment, perhaps with a plural or a value suffix: `dbpassword`,
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
@@ -29,7 +29,8 @@ _NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam", "authenticat
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
                   "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
 _EXACT_BROAD = _EXACT | {"auth", "pin", "key", "keys", "private", "conn", "jwt", "salt",
-                         "cookie", "otp", "seed", "signing", "unseal"}
+                         "cookie", "otp", "seed", "signing", "unseal",
+                         "community"}  # SNMP_COMMUNITY: SNMP's shared secret
 # Words that may follow the secret word and still name the secret itself: its versions, stages and
 # confirmations (`password_confirmation`, `token_v2`, `api_key_primary`, `db.password.prod`,
 # `SECRET_KEY_FALLBACK`). Not `expired`, `reset`, `policy`...: a state or a rule, not the value.
