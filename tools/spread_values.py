@@ -41,7 +41,7 @@ class SpreadValues:
             self._open_cut(line)
             return line
         end = line.rstrip()[-4:]
-        named = "ame" in line  # name, Name, NAME
+        named = "ame" in line or "ey:" in line or "EY:" in line  # name, NAME, key:, KEY:
         words = line.rstrip(" \t\\,\"'").rsplit(None, 1)
         flag = bool(words) and words[-1].lstrip("\"'").startswith("-")
         continued = end.endswith("\\")
@@ -64,6 +64,12 @@ class SpreadValues:
         elif named and (opener := _OPENS_ENV.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("env", opener.start("dash"), line)
+        elif named and (opener := _OPENS_XML_NAME.search(line)) and sensitive_name(
+                opener.group("key"), broad=True):  # Hadoop's `<name>...Password</name>`
+            self._open("xml value", opener.start("name"), line)
+        elif block and (opener := _OPENS_ELEMENT.search(line)) and sensitive_name(
+                opener.group("key")):  # `<Password>` alone, its text on the lines below
+            self._open("element", opener.start("key") - 1, line)
         elif named and (opener := _OPENS_NAMED.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("sibling", opener.start("name"), line)
@@ -154,6 +160,19 @@ class SpreadValues:
             if not line.endswith("\\") or not self._left:
                 self._kind = ""
             return line[:start] + REDACTED
+        if self._kind == "xml value":  # `<value>x</value>` below `<name>...Password</name>`
+            self._kind = ""
+            value = _XML_VALUE.match(line, start)
+            if value is None or not is_secret_value(value.group("pw")):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind == "element":  # the element's text, up to its closing tag
+            if line.startswith("<", start):
+                self._kind = ""
+                return line
+            end = line.find("<", start)
+            end = len(line.rstrip()) if end < 0 else end
+            return line[:start] + REDACTED + line[end:]
         if self._kind == "sibling":  # {"name": "DB_PASSWORD", and "value": "x" on the next line
             self._kind = ""
             value = _SIBLING_VALUE.match(line, column)
@@ -230,13 +249,19 @@ _OPENS_HEREDOC = re.compile(  # HCL and shell: `secret_value = <<EOT`
     rf"(?:^|{_S})[\"']?(?P<key>{_KEY})[\"']?{_S}*=?{_S}*<<[-~]?[\"']?(?P<tag>[A-Za-z_]\w{{0,31}})"
     rf"[\"']?{_S}*$", re.IGNORECASE)
 _OPENS_ENV = re.compile(
-    rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
+    rf"(?:^|{_S})(?P<dash>-){_S}+(?:name|key){_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
     re.IGNORECASE)
 _OPENS_FLAG = re.compile(
     rf"(?:^|{_S})(?P<item>(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?)(?P<continued>{_S}+\\)?"
     rf",?{_S}*$", re.IGNORECASE)
 _OPENS_NAMED = re.compile(
     rf"(?P<name>[\"']name[\"']){_S}*:{_S}*[\"'](?P<key>{_KEY})[\"'],?{_S}*$", re.IGNORECASE)
+_OPENS_XML_NAME = re.compile(
+    rf"(?P<name><name>){_S}*(?P<key>[^<>\s]{{1,256}}){_S}*</name>{_S}*$", re.IGNORECASE)
+_XML_VALUE = re.compile(rf"<value>{_S}*(?P<pw>[^<\s][^<\n]{{0,4095}}?){_S}*</value>",
+                        re.IGNORECASE)
+_OPENS_ELEMENT = re.compile(
+    rf"(?:^|{_S})<(?P<key>[A-Za-z_][\w.:-]{{0,127}})(?:{_S}[^<>\n]{{0,256}})?>{_S}*$")
 _SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
                             re.IGNORECASE)
 _CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
