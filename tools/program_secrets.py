@@ -22,6 +22,7 @@ from .secret_names import (
     credential_shaped,
     is_secret_value,
     login_password,
+    names_community,
     names_login,
     sensitive_name,
 )
@@ -90,7 +91,9 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
     "mc": (_Rule(after=("alias", "set"), position=3),
            _Rule(after=("config", "host", "add"), position=3),
            _Rule(after=("admin", "user", "add"), position=2)),
-    **dict.fromkeys(("net", "net.exe"), (_Rule(after=("user",), position=1),)),
+    **dict.fromkeys(("net", "net.exe"), (_Rule(after=("user",), position=1),
+                                         _Rule(after=("use",), position=-1, least=2,
+                                               shaped=True))),  # `net use \\srv\share x`
     "rabbitmqctl": (_Rule(after=("add_user",), position=1),
                     _Rule(after=("change_password",), position=1),
                     _Rule(after=("authenticate_user",), position=1)),
@@ -148,7 +151,7 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
             _hide(hidden, i + 1, words[i + 1], 0, False)
         elif _SECRET_FLAG.fullmatch(words[i]) and (pair := _flag_login(words[i], words[i + 1])):
             hidden[i + 1] = pair  # `--basic-auth bob:x`, `ncat --proxy-auth bob:x`
-        elif _SECRET_FLAG.fullmatch(words[i]) and _names_community(words[i]) and (
+        elif _SECRET_FLAG.fullmatch(words[i]) and names_community(words[i]) and (
                 credential_shaped(words[i + 1])):
             hidden[i + 1] = (0, len(words[i + 1]))  # `--community x`: SNMP's shared secret
         elif _bare_pair(words[i], words[i + 1]):
@@ -213,11 +216,6 @@ def _flag_login(flag: str, value: str) -> tuple[int, int] | None:
         return None
     pair = login_password(value)
     return (pair.start("pw"), pair.end("pw")) if pair else None
-
-
-def _names_community(flag: str) -> bool:
-    """`--community`, `--snmp-community`: an SNMP community string, its shared secret."""
-    return flag.lower().rstrip("=").endswith("community")
 
 
 def _bare_pair(name: str, value: str) -> bool:

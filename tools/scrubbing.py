@@ -20,7 +20,7 @@ from .redacting import (
     redact_value,
     sensitive_name,
 )
-from .secret_names import login_password, names_login
+from .secret_names import credential_shaped, login_password, names_community, names_login
 from .secret_tokens import looks_random
 
 
@@ -192,6 +192,8 @@ def _redact_labelled(key: str, value: str) -> str:
             return REDACTED
     if names_login(name) and (pair := login_password(value)):
         return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
+    if names_community(name) and credential_shaped(value):
+        return REDACTED
     return redact_value(value)
 
 

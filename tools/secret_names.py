@@ -264,6 +264,12 @@ _LOGIN_LAST = frozenset({"login", "logins", "client", "userpass", "basicauth", "
 _LOGIN_PAIR = re.compile(r"(?P<user>[\w.@+-]{1,64}):(?P<pw>[^\s:/@\"',;]{4,256})")
 
 
+def names_community(name: str) -> bool:
+    """`--community`, `SNMP_COMMUNITY`, `example.com/community`: an SNMP community string, the
+    shared secret of SNMP v1 and v2c."""
+    return name.lower().rstrip("=").endswith("community")
+
+
 def names_login(name: str) -> bool:
     """Whether a key may hold `user:password` (`SMTP_LOGIN`, `OAUTH_CLIENT`, `basic_auth`)."""
     segs = [s.lower() for s in SEGMENT.findall(fold_name(name))]
@@ -302,7 +308,8 @@ _NOT_SECRET = frozenset({"", "\\", "true", "false", "null", "none", "nil", "yes"
                          "hidden", "masked", "omitted", "provided", "present", "absent",
                          "unknown", "blank", "mismatch", "ignored", "generated", "supplied",
                          # the same in other languages (`Passwort: gesetzt`)
-                         "gesetzt", "geändert", "défini", "définie", "modifié", "definido",
+                         "gesetzt", "geändert", "défini", "définie", "defini", "definie",
+                         "modifié", "modifie", "definido",
                          "definida", "configurado", "configurada", "impostato", "impostata",
                          "установлен", "已设置", "已修改", "設定済み"})
 _FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?|/")
