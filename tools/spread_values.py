@@ -51,8 +51,10 @@ class SpreadValues:
         heredoc = "<<" in end or "<<" in line[-40:]
         reset = len(line) <= 512 and ("assword" in line or "ASSWORD" in line) and (
             _RESET.search(line) is not None)
-        if not (named or flag or continued or block or alone or prints or heredoc or reset) or not (
-                has_key_hint(line.lower())):
+        expects = "expect" in line
+        if not (named or flag or continued or block or alone or prints or heredoc or reset
+                or expects) or not (
+                expects or has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
                 opener.group("key")):
@@ -87,6 +89,9 @@ class SpreadValues:
                 prints and _PRINTS_SECRET.search(line)):
             self._open("announced", 0, line)
             self._left = 3  # blank lines may come between
+        elif expects and _EXPECTS_PROMPT.search(line):  # expect's answer: `send "x\r"` below
+            self._open("send", 0, line)
+            self._left = 3
         elif reset:  # elasticsearch-reset-password: `New value: x` below
             self._open("new value", 0, line)
             self._left = 3
@@ -136,6 +141,14 @@ class SpreadValues:
                 return line  # a blank line (or a runtime's prefix alone) may come between
             self._kind = ""
             return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind == "send":
+            sent, self._kind = _SEND.search(line), self._kind if self._left else ""
+            if sent is None:
+                return line
+            self._kind = ""  # the first `send` answers the prompt
+            if not is_secret_value(sent.group("pw")):
+                return line
+            return line[: sent.start("pw")] + REDACTED + line[sent.end("pw") :]
         if self._kind == "announced":  # the credential alone on a line below its announcement
             if not line.strip():
                 if not self._left:
@@ -226,6 +239,11 @@ _RESET = re.compile(r"\bpassword\b[^\n]{0,200}\b(?:reset|changed|generated|rotat
                     re.IGNORECASE)
 _NEW_VALUE = re.compile(r"[^\n]{0,200}?\bnew[ \t_-]?(?:value|password)[ \t]*:[ \t]*"
                         r"(?P<pw>[^\s\"'][^\s]{3,255})[ \t]*$", re.IGNORECASE)
+_EXPECTS_PROMPT = re.compile(  # an `expect` script waiting for a password prompt
+    r"\bexpect[ \t]+(?:-\w+[ \t]+)*\"?[^\"\n]{0,128}(?:assword|asscode|passphrase|secret"
+    r"|token)[^\"\n]{0,128}\"?[ \t]*$", re.IGNORECASE)
+_SEND = re.compile(r"\bsend[ \t]+(?:-\S+[ \t]+)*\"(?P<pw>(?:[^\"\\\n]|\\[^rn\n]){1,256})"
+                   r"(?:\\[rn])?\"")
 _NAME_ALONE = re.compile(r"[A-Za-z_][\w.-]{0,127}")
 _PRINTS_SECRET = re.compile(
     r"\b[\w-]*(?:initial|admin|root|get|show|reset|generate)[-_]?(?:password|passwd|token)\b"
