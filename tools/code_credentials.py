@@ -39,15 +39,15 @@ def redact_code_calls(text: str) -> str:
             not _GATE.search(text.lower())):
         return text
     out: list[str] = []
-    at = 0
+    at = scanned = 0  # what is written out; what the calls read so far spanned
     for m in _CALL.finditer(text):
-        if m.start() < at:
-            continue
+        if m.start() < scanned:
+            continue  # a call among the arguments of one read already
         key = m.group("key")
         position = 1 if key else CALLS.get(_call_name(m.group("name")))
         if position is None:
             continue
-        spans = _literal_arguments(text, m.end())
+        spans, scanned = _literal_arguments(text, m.end())
         span = spans[position] if position < len(spans) else None
         if span is None or span[0] < at:
             continue
@@ -72,21 +72,23 @@ def _call_name(name: str) -> str:
     return words[-1] if words else ""
 
 
-def _literal_arguments(text: str, pos: int) -> list[tuple[int, int] | None]:
+def _literal_arguments(text: str, pos: int) -> tuple[list[tuple[int, int] | None], int]:
     """Where each top-level argument's quoted literal is (its inside), None for an argument that
-    is not one (a variable, a call), from `pos` after the opening bracket to its closing one."""
+    is not one (a variable, a call), from `pos` after the opening bracket to its closing one;
+    and where the arguments end (at most `_LONGEST` characters on)."""
     spans: list[tuple[int, int] | None] = []
     current: tuple[int, int] | None = None
     first = True  # no token yet in this argument
     depth = 0
-    for m in _TOKEN.finditer(text, pos, min(len(text), pos + _LONGEST)):
+    end = min(len(text), pos + _LONGEST)
+    for m in _TOKEN.finditer(text, pos, end):
         token = m.group()
         if token in "([{":
             depth += 1
         elif token in ")]}":
             if depth == 0:
                 spans.append(current if not first else None)
-                return spans
+                return spans, m.end()
             depth -= 1
         elif token == "," and depth == 0:
             spans.append(current)
@@ -96,12 +98,12 @@ def _literal_arguments(text: str, pos: int) -> list[tuple[int, int] | None]:
             current = (m.start() + 1, m.end() - 1)
         if token.strip():
             first = False
-    return spans
+    return spans, end
 
 
 _LONGEST = 1024
 _CALL = re.compile(
-    r"(?P<name>(?:\bnew[ \t]+)?[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)[ \t]*\(|"
+    r"(?<![\w.])(?P<name>(?:new[ \t]+)?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*\(|"
     r"(?P<q>[\"']?)(?P<key>\b(?:" + "|".join(sorted(_PAIR_KEYS)) + r"))(?P=q)"
     r"[ \t]*[=:][ \t]*[(\[]",
     re.IGNORECASE)
