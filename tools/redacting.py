@@ -315,7 +315,8 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
 def _redact_lines(text: str) -> str:
     spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
     return "\n".join([_redact_line(hidden, hidden.lower()) for hidden in
-                      map(tables.hide, map(opened.hide, map(spread.hide, _records(text))))])
+                      map(tables.hide, map(opened.hide, map(spread.hide, values_named_below(
+                          _records(text)))))])
 
 
 def _records(text: str) -> Iterable[str]:

@@ -300,9 +300,8 @@ def values_named_below(lines: Iterable[str]) -> Iterator[str]:
     held: str | None = None
     for line in lines:
         if held is not None:
-            pair = redact_value_then_name(f"{held}\n{line}")
+            first, line = _value_then_name(held, line)
             held = None
-            first, _, line = pair.partition("\n")
             yield first
         if _VALUE_FIRST.search(line):
             held = line
@@ -312,6 +311,19 @@ def values_named_below(lines: Iterable[str]) -> Iterator[str]:
         yield held
 
 
+def _value_then_name(held: str, line: str) -> tuple[str, str]:
+    """The held `value:` line and the line below, the value hidden if that line names a secret;
+    a log prefix both lines have (a timestamp: the same shape) set aside first."""
+    prefix = _LOG_PREFIX.match(held)
+    width = prefix.end() if prefix else 0
+    if not width or _shape(line[:width]) != _shape(held[:width]):
+        width = 0
+    pair = redact_value_then_name(f"{held[width:]}\n{line[width:]}")
+    first, _, second = pair.partition("\n")
+    return held[:width] + first, line[:width] + second
+
+
+_LOG_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+){1,3}")
 _VALUE_FIRST = re.compile(  # `- value: x`, `{"value": "x",` ending its line
     r"\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[^\"'\\\n<>]{1,1024}?\\?[\"']?,?[ \t]*$",
     re.IGNORECASE)
