@@ -248,6 +248,24 @@ def redact_program_words(text: str) -> str:
     return "".join(out) + text[at:] if out else text
 
 
+def command_program(line: str) -> str:
+    """The table's name of the first program a line runs (`mysql -h db \\`), or ``."""
+    if _NAMES.isdisjoint(line.lower().translate(_WORD_EDGES).split()):
+        return ""
+    m = _PROGRAM.search(line)
+    return program_name(m.group("name")) if m else ""
+
+
+def redact_continued(program: str, line: str) -> str:
+    """A line that goes on with a program's words after a `\\` (`mysql -h db \\` then
+    `  -px`): its words judged as that program's."""
+    words, _ = _command_words(line, 0)
+    hidden = hidden_words(program, [w for w, _ in words])
+    out: list[str] = []
+    at = _hide_words(line, words, hidden, 0, out)
+    return "".join(out) + line[at:] if out else line
+
+
 def _hide_words(text: str, words: list[tuple[str, int]], hidden: _Hidden, at: int,
                 out: list[str]) -> int:
     """Append `text` up to each hidden part of `words` and REDACTED to `out`; where it is."""

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from .keyed_values import KEY as _KEY
 from .keyed_values import SPACE as _S
 from .keyed_values import has_key_hint, redact_value_then_name
+from .program_secrets import command_program, redact_continued
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
@@ -31,6 +32,7 @@ class SpreadValues:
         self._left = 0  # lines it may still take
         self._first = False  # the first line below a block's key: a mapping there closes it
         self._tag = ""  # the word that ends a heredoc
+        self._program = ""  # the program whose words a `\\` continues
 
     def hide(self, line: str) -> str:
         if self._kind:
@@ -54,7 +56,7 @@ class SpreadValues:
         expects = "expect" in line
         if not (named or flag or continued or block or alone or prints or heredoc or reset
                 or expects) or not (
-                expects or has_key_hint(line.lower())):
+                expects or continued or has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
                 opener.group("key")):
@@ -84,6 +86,9 @@ class SpreadValues:
                 sensitive_name(opener.group("key"))):
             shell = _SHELL_ASSIGNS.fullmatch(line[: opener.start("key")]) is not None
             self._open("continued", 0 if shell else opener.start("key"), line)
+        elif continued and (program := command_program(line)):  # `mysql -h db \\`
+            self._open("program", 0, line)
+            self._program = program
         elif (block and len(line) <= 512 and _ANNOUNCES.search(line)) or (
                 alone and _NAME_ALONE.fullmatch(words[0]) and sensitive_name(words[0])) or (
                 prints and _PRINTS_SECRET.search(line)):
@@ -127,6 +132,10 @@ class SpreadValues:
             self._kind = ""
             run = _CUT_VALUE.match(line)  # the rest of a cut value, or a value below its key
             return line[:run.start("value")] + REDACTED + line[run.end():] if run else line
+        if self._kind == "program":  # a command's words continued after a `\\`
+            if not line.rstrip().endswith("\\") or not self._left:
+                self._kind = ""
+            return redact_continued(self._program, line)
         if self._kind == "heredoc":  # every line up to the one that ends it (`EOT`)
             words = line.split()
             if words[-1:] == [self._tag] or not self._left:
