@@ -340,7 +340,7 @@ _SAYS_WHERE = re.compile(
 # `auth-secret`, `secret` and `existingSecret` hold: lowercase words joined by `-`, the last one
 # what such Secrets are named for.
 _SECRET_OBJECT = re.compile(
-    r"(?:[a-z]{2,}-)+(?:credentials|creds|secrets?|tls|auth|certs?|keys?|passwords?|tokens?)"
+    r"(?:[a-z]{2,}-)+(?:credentials|creds|secrets?|tls|auth|certs?)"
     r"|basic-auth")
 _DOT_PATH = re.compile(r"\.{1,2}/[\w./-]{1,256}")  # `./pw.txt`, `../secrets/db`
 _CONNECTION_PART = re.compile(r"[ \t]*(?P<key>[A-Za-z][\w .-]{0,63}?)[ \t]*=")
