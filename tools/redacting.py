@@ -10,6 +10,8 @@ others line by line:
   cookies: credentials known by the shape around them;
 - `program_secrets`: what a program takes by its position or its flag (`zip -P x`,
   `vault login x`, `aws configure set aws_secret_access_key x`), one table with the object path;
+- `code_credentials`: the password a call in code takes by its position
+  (`DriverManager.getConnection(url, "app", x)`, `auth=("bob", x)`), one table of call names;
 - `table_columns`: a table's cells below a header that names a secret (`| user | password |`),
   the header's columns carried from line to line;
 - `keyed_values`: values of keys that name a secret (`secret_names` judges the key), in every
