@@ -46,6 +46,8 @@ def strings(value: Any) -> Iterator[str]:
     """Every string in a JSON-like value, keys included."""
     if isinstance(value, str):
         yield value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield str(value)  # a number under a secret's key (`password: 20261234`)
     elif isinstance(value, dict):
         for key, item in value.items():
             yield str(key)

@@ -1,11 +1,12 @@
 """Issue 15's leak classes A-G (attack 15c), H-I (attack 15e), J-K and L-O (its second
-round), each by name: the corpus holds entries of every class (`class:` in
+round), S-V (attack 16), each by name: the corpus holds entries of every class (`class:` in
 `tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden and its key
 kept, read whole and a line at a time as a log is read, or as a container's `command`/`args`
 when that is where it sits."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,14 @@ CLASSES = {
     "M": "a token as a URL's user, with no password after it",
     "N": "a vendor token whose length differs from the documented one",
     "O": "a password that starts with `/` (not a path: one segment shaped like a credential)",
+    "S": "a credential passed by position to a call in code (`getConnection(url, \"u\", x)`, "
+         "`auth=(\"u\", x)`), or a record whose key field names a secret",
+    "T": "a config directive's or a command's secret word (`rocommunity x`, `bindpw x`, "
+         "`setx API_TOKEN x`, `--basic-auth u:x`, `expect`/`send`, a value after a `\\`)",
+    "U": "the object path: a number under a secret's key, a key/val record, SNMP_COMMUNITY, "
+         "AUTHKEY, an annotation holding `user:x`",
+    "V": "a value a log spreads over lines read one at a time (`<Password>` then x, Hadoop's "
+         "`<name>`/`<value>`, `- key:`/`value:`, a table), with a timestamp on every line",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}
@@ -62,7 +71,18 @@ def _outputs(case: dict[str, Any]) -> list[str]:
         pod = redact_object({"kind": "Pod", "spec": {"containers": [container]}})
         out = pod["spec"]["containers"][0]
         return ["\n".join([*out.get("command", []), *out.get("args", [])])]
+    if case["where"] in ("object", "env", "annotation"):
+        return [json.dumps(redact_object(_carrier(case)), ensure_ascii=False)]
     return [redact_text(case["text"]), "\n".join(redact_lines(case["text"].split("\n")))]
+
+
+def _carrier(case: dict[str, Any]) -> dict[str, Any]:
+    """The object an object, env or annotation entry is planted in."""
+    if case["where"] == "object":
+        return dict(case["object"])
+    container = {"name": "c", "image": "x", "env": case.get("env", [])}
+    return {"kind": "Pod", "metadata": {"name": "p", "annotations": case.get("annotations", {})},
+            "spec": {"containers": [container]}}
 
 
 @pytest.mark.parametrize("line", [

@@ -35,6 +35,8 @@ def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
             text = _SQL_INSERT.sub(_hide_inserted, text)
         if "type" in lower and "value" in lower:
             text = _TYPED_VALUE.sub(_hide_head, text)
+        if _RECORD_GATE.search(lower):
+            text = _NAMED_RECORD.sub(_hide_recorded, text)
     if "passwd" in lower and "openssl" in lower:
         text = _OPENSSL_PASSWD.sub(_hide_head, text)
     if "base64" in lower and "echo" in lower:
@@ -178,6 +180,43 @@ _TYPED_VALUE = re.compile(  # {"type":"basic","value":"x"}: the type says what t
     r"|apikey|digest|credentials?|private[_-]?key)[\"'][ \t]*,[ \t]*[\"']value[\"'][ \t]*:[ \t]*)"
     r"(?P<pw>\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}')",
     re.IGNORECASE)
+# A key/value record whose key field names a secret: `{"key": "db_password", "val": "x"}`,
+# `{"variable": "API_TOKEN", "value": "x"}`, `[{"k": "secret", "v": "x"}]`.
+_RECORD_KEYS = r"(?:key|name|variable|var|k|field|param|parameter|setting|option)"
+_RECORD_VALUES = r"(?:val|value|v|data)"
+_RECORD_GATE = re.compile(rf"[\"']{_RECORD_KEYS}[\"'][ \t]*:")
+_NAMED_RECORD = re.compile(
+    rf"(?P<head>[\"']{_RECORD_KEYS}[\"'][ \t]*:[ \t]*(?P<q>[\"'])(?P<key>[\w.-]{{1,128}})(?P=q)"
+    rf"[ \t]*,[ \t]*[\"']{_RECORD_VALUES}[\"'][ \t]*:[ \t]*)"
+    r"(?P<pw>\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'|-?\d[\d.]{0,63})",
+    re.IGNORECASE)
+
+
+def _hide_recorded(m: re.Match[str]) -> str:
+    return _hide_head(m) if sensitive_name(m.group("key")) else m.group()
+
+
+def redact_expect_send(text: str, lower: str) -> str:
+    """An `expect` script's answer to a password prompt: `expect "Password:"` then
+    `send "x\\r"`, on one line (`;`) or the next."""
+    if "send" not in lower or "expect" not in lower:
+        return text
+    return _EXPECT_SEND.sub(_hide_sent, text)
+
+
+def _hide_sent(m: re.Match[str]) -> str:
+    if not _PROMPT_WORD.search(m.group("prompt")) or not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.group("head") + REDACTED + m.string[m.end("pw"):m.end()]
+
+
+_EXPECT_SEND = re.compile(
+    r"(?P<head>\bexpect[ \t]+(?:-\w+[ \t]+)*(?P<prompt>\"[^\"\n]{1,256}\"|\S{1,256})"
+    r"(?:[ \t]*;[ \t]*|[ \t]*\r?\n[ \t]*)send[ \t]+(?:-\S+[ \t]+)*\")"
+    r"(?P<pw>(?:[^\"\\\n]|\\[^rn])*)(?:\\[rn])?\"")
+_PROMPT_WORD = re.compile(r"assword|asscode|passphrase|secret|token|pin\b|PIN", re.IGNORECASE)
+
+
 _OPENSSL_PASSWD = re.compile(  # `openssl passwd -1 -salt ab x`: the password is the last word
     r"(?P<head>\bopenssl[ \t]+passwd(?:[ \t]+-(?:salt[ \t]+\S+|\S+))*[ \t]+)"
     r"(?P<pw>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s)'\"-][^\s)]{0,255})")

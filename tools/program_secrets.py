@@ -18,7 +18,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .secret_names import credential_shaped, is_secret_value, sensitive_name
+from .secret_names import (
+    credential_shaped,
+    is_secret_value,
+    login_password,
+    names_community,
+    names_login,
+    sensitive_name,
+)
 from .secret_tokens import REDACTED
 
 _Hidden = dict[int, tuple[int, int]]  # a word's index: the part of it to hide
@@ -84,7 +91,9 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
     "mc": (_Rule(after=("alias", "set"), position=3),
            _Rule(after=("config", "host", "add"), position=3),
            _Rule(after=("admin", "user", "add"), position=2)),
-    **dict.fromkeys(("net", "net.exe"), (_Rule(after=("user",), position=1),)),
+    **dict.fromkeys(("net", "net.exe"), (_Rule(after=("user",), position=1),
+                                         _Rule(after=("use",), position=-1, least=2,
+                                               shaped=True))),  # `net use \\srv\share x`
     "rabbitmqctl": (_Rule(after=("add_user",), position=1),
                     _Rule(after=("change_password",), position=1),
                     _Rule(after=("authenticate_user",), position=1)),
@@ -99,6 +108,18 @@ PROGRAMS: dict[str, tuple[_Rule, ...]] = {
                     (_Rule(pair_flags=frozenset({"--arg", "--argjson"})),)),
     **dict.fromkeys(("sqlplus", "sql", "rman", "expdp", "impdp", "exp", "imp", "sqlldr",
                      "dgmgrl"), _USER_SLASH),
+    # Config directives written as a command's words: snmpd's `rocommunity x 10.0.0.0/8`,
+    # nslcd's and slapd's `bindpw x`, redis' `sentinel auth-pass mymaster x`, tinyproxy's
+    # `BasicAuth bob x`; Windows' `setx API_TOKEN x`; `ssh-keygen -N x`; PowerShell's
+    # `ConvertTo-SecureString x -AsPlainText`.
+    **dict.fromkeys(("rocommunity", "rwcommunity", "rocommunity6", "rwcommunity6", "bindpw",
+                     "rootpw", "masterauth", "requirepass"), (_Rule(position=0),)),
+    "community": (_Rule(position=0, shaped=True),),
+    "sentinel": (_Rule(after=("auth-pass",), position=1),),
+    "basicauth": (_Rule(position=1, least=2),),
+    "setx": (_Rule(pairs=True),),
+    "ssh-keygen": _flags("-N", "-P"),
+    "convertto-securestring": (_Rule(position=0, flags=frozenset({"-string", "-String"})),),
 }
 
 
@@ -128,6 +149,11 @@ def hidden_words(program: str, words: Sequence[str]) -> _Hidden:
                 sensitive_name(words[i]) and not words[i + 1].startswith("--")):
             # `--password x`, `/password x`, `sc config svc password= x`
             _hide(hidden, i + 1, words[i + 1], 0, False)
+        elif _SECRET_FLAG.fullmatch(words[i]) and (pair := _flag_login(words[i], words[i + 1])):
+            hidden[i + 1] = pair  # `--basic-auth bob:x`, `ncat --proxy-auth bob:x`
+        elif _SECRET_FLAG.fullmatch(words[i]) and names_community(words[i]) and (
+                credential_shaped(words[i + 1])):
+            hidden[i + 1] = (0, len(words[i + 1]))  # `--community x`: SNMP's shared secret
         elif _bare_pair(words[i], words[i + 1]):
             hidden[i + 1] = (0, len(words[i + 1]))
     return hidden
@@ -182,6 +208,16 @@ def _hide(hidden: _Hidden, i: int, word: str, start: int, shaped: bool,
         hidden[i] = (start, len(word) if end is None else end)
 
 
+def _flag_login(flag: str, value: str) -> tuple[int, int] | None:
+    """The password half of `user:x` after a flag that takes a login (`--auth`,
+    `--basic-auth`, `--proxy-auth`, `--http-user`)."""
+    name = flag.lstrip("-/")
+    if not (names_login(name) or name.lower().rsplit("-", 1)[-1] == "auth"):
+        return None
+    pair = login_password(value)
+    return (pair.start("pw"), pair.end("pw")) if pair else None
+
+
 def _bare_pair(name: str, value: str) -> bool:
     """A word naming a secret, then one shaped like a credential: `secret_access_key x`."""
     return not _is_flag(name) and _NAME_WORD.fullmatch(name) is not None and sensitive_name(
@@ -210,6 +246,24 @@ def redact_program_words(text: str) -> str:
         hidden = hidden_words(program_name(m.group("name")), [w for w, _ in words])
         at = _hide_words(text, words, hidden, at, out)
     return "".join(out) + text[at:] if out else text
+
+
+def command_program(line: str) -> str:
+    """The table's name of the first program a line runs (`mysql -h db \\`), or ``."""
+    if _NAMES.isdisjoint(line.lower().translate(_WORD_EDGES).split()):
+        return ""
+    m = _PROGRAM.search(line)
+    return program_name(m.group("name")) if m else ""
+
+
+def redact_continued(program: str, line: str) -> str:
+    """A line that goes on with a program's words after a `\\` (`mysql -h db \\` then
+    `  -px`): its words judged as that program's."""
+    words, _ = _command_words(line, 0)
+    hidden = hidden_words(program, [w for w, _ in words])
+    out: list[str] = []
+    at = _hide_words(line, words, hidden, 0, out)
+    return "".join(out) + line[at:] if out else line
 
 
 def _hide_words(text: str, words: list[tuple[str, int]], hidden: _Hidden, at: int,

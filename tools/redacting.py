@@ -10,6 +10,8 @@ others line by line:
   cookies: credentials known by the shape around them;
 - `program_secrets`: what a program takes by its position or its flag (`zip -P x`,
   `vault login x`, `aws configure set aws_secret_access_key x`), one table with the object path;
+- `code_credentials`: the password a call in code takes by its position
+  (`DriverManager.getConnection(url, "app", x)`, `auth=("bob", x)`), one table of call names;
 - `table_columns`: a table's cells below a header that names a secret (`| user | password |`),
   the header's columns carried from line to line;
 - `keyed_values`: values of keys that name a secret (`secret_names` judges the key), in every
@@ -32,6 +34,7 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
+from .code_credentials import redact_code_calls
 from .config_values import redact_config_values
 from .credentials import redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
@@ -39,7 +42,7 @@ from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_k
 from .log_records import join_partial_records
 from .open_values import OpenValues
 from .personal_data import redact_personal_data
-from .positional_values import redact_positional
+from .positional_values import redact_expect_send, redact_positional
 from .program_secrets import redact_program_words
 from .secret_commands import redact_commands
 from .secret_names import fold_char, is_secret_value, sensitive_name
@@ -314,7 +317,8 @@ def _map_back(text: str, plain: str, starts: list[int], redacted: str) -> str:
 def _redact_lines(text: str) -> str:
     spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
     return "\n".join([_redact_line(hidden, hidden.lower()) for hidden in
-                      map(tables.hide, map(opened.hide, map(spread.hide, _records(text))))])
+                      map(tables.hide, map(opened.hide, map(spread.hide, values_named_below(
+                          _records(text)))))])
 
 
 def _records(text: str) -> Iterable[str]:
@@ -326,6 +330,7 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
     """The rules that may span lines. `keyed`: whether `lower` holds a key hint, when the caller
     knows."""
     text = redact_private_keys(text, lower)
+    text = redact_expect_send(text, lower)
     if "random_" in lower:
         text = redact_generated(text)
     if not (has_key_hint(lower) if keyed is None else keyed):
@@ -354,6 +359,7 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     positioned = redact_positional(text, lower, keyed=keyed)
     if positioned is not text:
         text, lower = positioned, positioned.lower()
+    text = redact_code_calls(text)
     if keyed:
         text = redact_keyed(text, lower)
     text = redact_runs(text)

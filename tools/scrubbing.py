@@ -20,7 +20,7 @@ from .redacting import (
     redact_value,
     sensitive_name,
 )
-from .secret_names import login_password, names_login
+from .secret_names import credential_shaped, login_password, names_community, names_login
 from .secret_tokens import looks_random
 
 
@@ -54,12 +54,12 @@ def _redact_leaves(value: Any, top: bool = True) -> None:
     pair anywhere (an Argo or Tekton step's env, a Helm `set`) is judged by its name. `top`: the
     object itself, its `metadata` or a List's items, whose fields the rules above judged."""
     if type(value) is dict:
-        named, paired = value.get("name"), value.get("value")
-        if isinstance(named, str) and isinstance(paired, str):
-            value["value"] = _redact_named(named, paired)
+        named, paired, field = _named_pair(value)
+        if paired is not None and (redacted := _redact_named(named, paired)) != paired:
+            value[field] = redacted
         for key, item in value.items():
             if key in _NEVER_JUDGED or (top and key in _JUDGED) or (
-                    key == "value" and isinstance(named, str) and isinstance(paired, str)):
+                    paired is not None and key == field):
                 continue
             if key in _MAPS and type(item) is dict:
                 value[key] = _redact_map(item, annotations=key == "annotations")
@@ -75,6 +75,8 @@ def _redact_leaves(value: Any, top: bool = True) -> None:
                     value[key] = REDACTED
                 else:
                     value[key] = redact_value(item)
+            elif type(item) in (int, float) and isinstance(key, str) and sensitive_name(key):
+                value[key] = REDACTED  # `password: 20261234` in a HelmRelease's values
             elif type(item) is dict or type(item) is list:
                 _redact_leaves(item, top=top and key in ("metadata", "items"))
     elif type(value) is list:
@@ -83,6 +85,24 @@ def _redact_leaves(value: Any, top: bool = True) -> None:
                 value[i] = redact_value(item)
             elif type(item) is dict or type(item) is list:
                 _redact_leaves(item, top=top)
+
+
+# The fields of a name/value record: an env entry, an Argo or Tekton parameter, a Helm chart's
+# `extraEnv: [{key: DB_PASSWORD, val: x}]`.
+_RECORD_NAMES = ("name", "key", "variable")
+_RECORD_VALUES = ("value", "val")
+
+
+def _named_pair(record: dict[Any, Any]) -> tuple[str, str | None, str]:
+    """A record's name, its value as a string (None when it has no such pair) and the field
+    that holds it."""
+    named = next((record[k] for k in _RECORD_NAMES if isinstance(record.get(k), str)), None)
+    for field in _RECORD_VALUES:
+        paired = record.get(field)
+        if named is not None and isinstance(paired, str | int | float) and (
+                type(paired) is not bool):
+            return named, str(paired), field
+    return "", None, ""
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -170,6 +190,10 @@ def _redact_labelled(key: str, value: str) -> str:
         if not (_infra_domain(domain) and _names_a_secret(name) and _OBJECT_REFS.fullmatch(value)
                 and not _DIGITS_RUN.search(value)):
             return REDACTED
+    if names_login(name) and (pair := login_password(value)):
+        return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
+    if names_community(name) and credential_shaped(value):
+        return REDACTED
     return redact_value(value)
 
 

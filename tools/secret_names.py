@@ -15,21 +15,22 @@ from .secret_tokens import REDACTED, SEGMENT, looks_random
 
 _STRONG = ("password", "passwd", "passwort", "passphrase", "secret", "token", "apikey",
            "credential", "privatekey", "accesskey", "secretkey", "mnemonic", "seedphrase",
-           "sessionid", "userkey")
+           "sessionid", "userkey", "authkey")
 # A strong word ends a segment, perhaps with a plural or a value suffix: `dbpassword`,
 # `passwordhash`, `apikeys`; not `secretsmanager` or `tokenmanager`.
 _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "value", "str"))
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "dsn", "cred", "creds", "signature", "sig",
                     "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
-                    "totp", "bearer", "hmac", "pepper", "seed", "signing"})
+                    "totp", "bearer", "hmac", "pepper", "signing"})
 # Whole names (separators dropped) that hold a secret though no word above says so (MySQL's
 # `authentication_string` is a password's hash).
 _NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam", "authenticationstring",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
                   "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
 _EXACT_BROAD = _EXACT | {"auth", "pin", "key", "keys", "private", "conn", "jwt", "salt",
-                         "cookie", "otp", "seed", "signing", "unseal"}
+                         "cookie", "otp", "seed", "signing", "unseal",
+                         "community"}  # SNMP_COMMUNITY: SNMP's shared secret
 # Words that may follow the secret word and still name the secret itself: its versions, stages and
 # confirmations (`password_confirmation`, `token_v2`, `api_key_primary`, `db.password.prod`,
 # `SECRET_KEY_FALLBACK`). Not `expired`, `reset`, `policy`...: a state or a rule, not the value.
@@ -84,8 +85,8 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     if not name.isascii():
         name = fold_name(name)
     segs = [s.lower() for s in SEGMENT.findall(name)]
-    if not segs:
-        return False
+    if not segs or (segs[0] == "existing" and len(segs) > 1):
+        return False  # Helm's `existingSecret`: the name of a Secret that holds it
     return _judged(segs, broad) or _means_secret(name, segs, broad)
 
 
@@ -150,9 +151,10 @@ _STRONG_TYPO = re.compile(r"(?:password|secret|token|apikey)[a-rt-z]")
 # Names that hold a secret only when their value looks like one (`session=aB3x...`,
 # `sid=Zq81...`; not `session=3 of 5`, `access=granted`, `sid=1`, `key=value`).
 # `auth: oidc` names a method and `pin: 80` a port: `auth` and `pin` are everyday names too.
-_WEAK = frozenset({"auth", "pin", "key", "session", "sess", "sid", "xsrf", "csrf", "refresh",
-                   "access", "nonce", "salt", "otp", "sas", "conn", "connstr", "connection",
-                   "cookie", "jwt"})
+# `seed=42` seeds a random generator: a wallet's or an OTP's seed looks like a credential.
+_WEAK = frozenset({"seed", "auth", "pin", "key", "session", "sess", "sid", "xsrf", "csrf",
+                   "refresh", "access", "nonce", "salt", "otp", "sas", "conn", "connstr",
+                   "connection", "cookie", "jwt"})
 _WEAK_JOINED = ("connstr", "sastoken", "sasurl")
 
 
@@ -262,6 +264,12 @@ _LOGIN_LAST = frozenset({"login", "logins", "client", "userpass", "basicauth", "
 _LOGIN_PAIR = re.compile(r"(?P<user>[\w.@+-]{1,64}):(?P<pw>[^\s:/@\"',;]{4,256})")
 
 
+def names_community(name: str) -> bool:
+    """`--community`, `SNMP_COMMUNITY`, `example.com/community`: an SNMP community string, the
+    shared secret of SNMP v1 and v2c."""
+    return name.lower().rstrip("=").endswith("community")
+
+
 def names_login(name: str) -> bool:
     """Whether a key may hold `user:password` (`SMTP_LOGIN`, `OAUTH_CLIENT`, `basic_auth`)."""
     segs = [s.lower() for s in SEGMENT.findall(fold_name(name))]
@@ -292,15 +300,21 @@ _PLACEHOLDER = re.compile(
     r"|.*\[REDACTED(?:\](?![\w!#$%&*+/=?^~-])|$).*",  # what was redacted, not `[REDACTED]pw`
     re.DOTALL,
 )
-_NOT_SECRET = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
+_NOT_SECRET = frozenset({"", "\\", "true", "false", "null", "none", "nil", "yes", "no", "redacted",
                          "enabled", "disabled", "on", "off", "required", "optional",
                          # what a log says about a secret: `password: incorrect`
                          "incorrect", "invalid", "missing", "expired", "wrong", "empty", "unset",
                          "set", "changed", "updated", "accepted", "rejected", "denied", "ok",
                          "hidden", "masked", "omitted", "provided", "present", "absent",
-                         "unknown", "blank", "mismatch", "ignored", "generated", "supplied"})
+                         "unknown", "blank", "mismatch", "ignored", "generated", "supplied",
+                         # the same in other languages (`Passwort: gesetzt`)
+                         "gesetzt", "geändert", "défini", "définie", "defini", "definie",
+                         "modifié", "modifie", "definido",
+                         "definida", "configurado", "configurada", "impostato", "impostata",
+                         "установлен", "已设置", "已修改", "設定済み"})
 _FILE_PATH = re.compile(r"(?:/[\w.@~-]+)+/?|/")
-_RELATIVE_PATH = re.compile(r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}")  # secret/data/shop/db
+_RELATIVE_PATH = re.compile(  # secret/data/shop/db; a secret's name: prod/db, shop/db-credentials
+    r"[a-z0-9_.-]+(?:/[a-z0-9_.-]+){2,}|[a-z][a-z_-]{1,63}(?:/[a-z][a-z_.-]{1,63})+")
 
 
 def is_secret_value(value: str) -> bool:
@@ -308,11 +322,37 @@ def is_secret_value(value: str) -> bool:
     what was already redacted) and for paths such as `/var/secrets/google/key.json` or the Vault
     path `secret/data/shop/db`, which SREs need to see."""
     v = value.strip()
-    if v.lower() in _NOT_SECRET or _PLACEHOLDER.fullmatch(v):
+    if v.lower() in _NOT_SECRET or _PLACEHOLDER.fullmatch(v) or _SAYS_WHERE.match(v):
         return False
-    if _RELATIVE_PATH.fullmatch(v):
+    if _RELATIVE_PATH.fullmatch(v) or _SECRET_OBJECT.fullmatch(v) or _DOT_PATH.fullmatch(v):
+        return False
+    if ";" in v and "=" in v and _plain_connection_string(v):
         return False
     return not (_FILE_PATH.fullmatch(v) and not looks_random(v))
+
+
+# What a log says instead of the value: `not set (using SSO)`, `from secret db-credentials`.
+_SAYS_WHERE = re.compile(
+    r"(?:not|never)[ \t]+(?:set|required|configured|provided|needed|used|supplied|changed)\b"
+    r"|from[ \t]+(?:(?:the|a|an)[ \t]+)?(?:secret|env|environment|file|vault|configmap"
+    r"|keychain|keyring|parameter|ssm)\b", re.IGNORECASE)
+# A Kubernetes Secret's name (`db-credentials`, `basic-auth`, `api-tls`), which keys such as
+# `auth-secret`, `secret` and `existingSecret` hold: lowercase words joined by `-`, the last one
+# what such Secrets are named for.
+_SECRET_OBJECT = re.compile(
+    r"(?:[a-z]{2,}-)+(?:credentials|creds|secrets?|tls|auth|certs?)"
+    r"|basic-auth")
+_DOT_PATH = re.compile(r"\.{1,2}/[\w./-]{1,256}")  # `./pw.txt`, `../secrets/db`
+_CONNECTION_PART = re.compile(r"[ \t]*(?P<key>[A-Za-z][\w .-]{0,63}?)[ \t]*=")
+
+
+def _plain_connection_string(value: str) -> bool:
+    """An ADO.NET or ODBC connection string with no password in it
+    (`Server=db;Database=shop;Integrated Security=true`): each part's key names no secret."""
+    parts = [p for p in value.split(";") if p.strip()]
+    keys = [_CONNECTION_PART.match(p) for p in parts]
+    return len(parts) >= 2 and all(keys) and not any(
+        sensitive_name(k.group("key").replace(" ", "_"), broad=True) for k in keys if k)
 
 
 def slash_led_secret(key: str, value: str) -> bool:

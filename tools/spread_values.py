@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from .keyed_values import KEY as _KEY
 from .keyed_values import SPACE as _S
 from .keyed_values import has_key_hint, redact_value_then_name
+from .program_secrets import command_program, redact_continued
 from .secret_names import is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
@@ -31,6 +32,7 @@ class SpreadValues:
         self._left = 0  # lines it may still take
         self._first = False  # the first line below a block's key: a mapping there closes it
         self._tag = ""  # the word that ends a heredoc
+        self._program = ""  # the program whose words a `\\` continues
 
     def hide(self, line: str) -> str:
         if self._kind:
@@ -41,7 +43,7 @@ class SpreadValues:
             self._open_cut(line)
             return line
         end = line.rstrip()[-4:]
-        named = "ame" in line  # name, Name, NAME
+        named = "ame" in line or "ey:" in line or "EY:" in line  # name, NAME, key:, KEY:
         words = line.rstrip(" \t\\,\"'").rsplit(None, 1)
         flag = bool(words) and words[-1].lstrip("\"'").startswith("-")
         continued = end.endswith("\\")
@@ -51,8 +53,10 @@ class SpreadValues:
         heredoc = "<<" in end or "<<" in line[-40:]
         reset = len(line) <= 512 and ("assword" in line or "ASSWORD" in line) and (
             _RESET.search(line) is not None)
-        if not (named or flag or continued or block or alone or prints or heredoc or reset) or not (
-                has_key_hint(line.lower())):
+        expects = "expect" in line
+        if not (named or flag or continued or block or alone or prints or heredoc or reset
+                or expects) or not (
+                expects or continued or has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
                 opener.group("key")):
@@ -64,6 +68,12 @@ class SpreadValues:
         elif named and (opener := _OPENS_ENV.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("env", opener.start("dash"), line)
+        elif named and (opener := _OPENS_XML_NAME.search(line)) and sensitive_name(
+                opener.group("key"), broad=True):  # Hadoop's `<name>...Password</name>`
+            self._open("xml value", opener.start("name"), line)
+        elif block and (opener := _OPENS_ELEMENT.search(line)) and sensitive_name(
+                opener.group("key")):  # `<Password>` alone, its text on the lines below
+            self._open("element", opener.start("key") - 1, line)
         elif named and (opener := _OPENS_NAMED.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("sibling", opener.start("name"), line)
@@ -74,12 +84,19 @@ class SpreadValues:
                        0 if continued else opener.start("item"), line)
         elif continued and (opener := _CONTINUED_LINE.search(line)) and (
                 sensitive_name(opener.group("key"))):
-            self._open("continued", opener.start("key"), line)
+            shell = _SHELL_ASSIGNS.fullmatch(line[: opener.start("key")]) is not None
+            self._open("continued", 0 if shell else opener.start("key"), line)
+        elif continued and (program := command_program(line)):  # `mysql -h db \\`
+            self._open("program", 0, line)
+            self._program = program
         elif (block and len(line) <= 512 and _ANNOUNCES.search(line)) or (
                 alone and _NAME_ALONE.fullmatch(words[0]) and sensitive_name(words[0])) or (
                 prints and _PRINTS_SECRET.search(line)):
             self._open("announced", 0, line)
             self._left = 3  # blank lines may come between
+        elif expects and _EXPECTS_PROMPT.search(line):  # expect's answer: `send "x\r"` below
+            self._open("send", 0, line)
+            self._left = 3
         elif reset:  # elasticsearch-reset-password: `New value: x` below
             self._open("new value", 0, line)
             self._left = 3
@@ -115,6 +132,10 @@ class SpreadValues:
             self._kind = ""
             run = _CUT_VALUE.match(line)  # the rest of a cut value, or a value below its key
             return line[:run.start("value")] + REDACTED + line[run.end():] if run else line
+        if self._kind == "program":  # a command's words continued after a `\\`
+            if not line.rstrip().endswith("\\") or not self._left:
+                self._kind = ""
+            return redact_continued(self._program, line)
         if self._kind == "heredoc":  # every line up to the one that ends it (`EOT`)
             words = line.split()
             if words[-1:] == [self._tag] or not self._left:
@@ -129,6 +150,14 @@ class SpreadValues:
                 return line  # a blank line (or a runtime's prefix alone) may come between
             self._kind = ""
             return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind == "send":
+            sent, self._kind = _SEND.search(line), self._kind if self._left else ""
+            if sent is None:
+                return line
+            self._kind = ""  # the first `send` answers the prompt
+            if not is_secret_value(sent.group("pw")):
+                return line
+            return line[: sent.start("pw")] + REDACTED + line[sent.end("pw") :]
         if self._kind == "announced":  # the credential alone on a line below its announcement
             if not line.strip():
                 if not self._left:
@@ -153,6 +182,19 @@ class SpreadValues:
             if not line.endswith("\\") or not self._left:
                 self._kind = ""
             return line[:start] + REDACTED
+        if self._kind == "xml value":  # `<value>x</value>` below `<name>...Password</name>`
+            self._kind = ""
+            value = _XML_VALUE.match(line, start)
+            if value is None or not is_secret_value(value.group("pw")):
+                return line
+            return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        if self._kind == "element":  # the element's text, up to its closing tag
+            if line.startswith("<", start):
+                self._kind = ""
+                return line
+            end = line.find("<", start)
+            end = len(line.rstrip()) if end < 0 else end
+            return line[:start] + REDACTED + line[end:]
         if self._kind == "sibling":  # {"name": "DB_PASSWORD", and "value": "x" on the next line
             self._kind = ""
             value = _SIBLING_VALUE.match(line, column)
@@ -206,6 +248,11 @@ _RESET = re.compile(r"\bpassword\b[^\n]{0,200}\b(?:reset|changed|generated|rotat
                     re.IGNORECASE)
 _NEW_VALUE = re.compile(r"[^\n]{0,200}?\bnew[ \t_-]?(?:value|password)[ \t]*:[ \t]*"
                         r"(?P<pw>[^\s\"'][^\s]{3,255})[ \t]*$", re.IGNORECASE)
+_EXPECTS_PROMPT = re.compile(  # an `expect` script waiting for a password prompt
+    r"\bexpect[ \t]+(?:-\w+[ \t]+)*\"?[^\"\n]{0,128}(?:assword|asscode|passphrase|secret"
+    r"|token)[^\"\n]{0,128}\"?[ \t]*$", re.IGNORECASE)
+_SEND = re.compile(r"\bsend[ \t]+(?:-\S+[ \t]+)*\"(?P<pw>(?:[^\"\\\n]|\\[^rn\n]){1,256})"
+                   r"(?:\\[rn])?\"")
 _NAME_ALONE = re.compile(r"[A-Za-z_][\w.-]{0,127}")
 _PRINTS_SECRET = re.compile(
     r"\b[\w-]*(?:initial|admin|root|get|show|reset|generate)[-_]?(?:password|passwd|token)\b"
@@ -229,17 +276,27 @@ _OPENS_HEREDOC = re.compile(  # HCL and shell: `secret_value = <<EOT`
     rf"(?:^|{_S})[\"']?(?P<key>{_KEY})[\"']?{_S}*=?{_S}*<<[-~]?[\"']?(?P<tag>[A-Za-z_]\w{{0,31}})"
     rf"[\"']?{_S}*$", re.IGNORECASE)
 _OPENS_ENV = re.compile(
-    rf"(?:^|{_S})(?P<dash>-){_S}+name{_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
+    rf"(?:^|{_S})(?P<dash>-){_S}+(?:name|key){_S}*:{_S}*[\"']?(?P<key>{_KEY})[\"']?{_S}*$",
     re.IGNORECASE)
 _OPENS_FLAG = re.compile(
     rf"(?:^|{_S})(?P<item>(?:-{_S}+)?[\"']?--?(?P<key>{_KEY})[\"']?)(?P<continued>{_S}+\\)?"
     rf",?{_S}*$", re.IGNORECASE)
 _OPENS_NAMED = re.compile(
     rf"(?P<name>[\"']name[\"']){_S}*:{_S}*[\"'](?P<key>{_KEY})[\"'],?{_S}*$", re.IGNORECASE)
+_OPENS_XML_NAME = re.compile(
+    rf"(?P<name><name>){_S}*(?P<key>[^<>\s]{{1,256}}){_S}*</name>{_S}*$", re.IGNORECASE)
+_XML_VALUE = re.compile(rf"<value>{_S}*(?P<pw>[^<\s][^<\n]{{0,4095}}?){_S}*</value>",
+                        re.IGNORECASE)
+_OPENS_ELEMENT = re.compile(
+    rf"(?:^|{_S})<(?P<key>[A-Za-z_][\w.:-]{{0,127}})(?:{_S}[^<>\n]{{0,256}})?>{_S}*$")
 _SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
                             re.IGNORECASE)
 _CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
                              re.IGNORECASE)
+# What a shell or a Dockerfile writes before a variable it sets (`export DB_PASSWORD=\\`): the
+# value on the line below is at any indentation.
+_SHELL_ASSIGNS = re.compile(r"[ \t]*(?:(?:export|declare(?:[ \t]+-\w+)*|readonly|local|set|setenv"
+                            r"|ENV|ARG)[ \t]+)?", re.IGNORECASE)
 _ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
@@ -252,9 +309,8 @@ def values_named_below(lines: Iterable[str]) -> Iterator[str]:
     held: str | None = None
     for line in lines:
         if held is not None:
-            pair = redact_value_then_name(f"{held}\n{line}")
+            first, line = _value_then_name(held, line)
             held = None
-            first, _, line = pair.partition("\n")
             yield first
         if _VALUE_FIRST.search(line):
             held = line
@@ -264,6 +320,19 @@ def values_named_below(lines: Iterable[str]) -> Iterator[str]:
         yield held
 
 
+def _value_then_name(held: str, line: str) -> tuple[str, str]:
+    """The held `value:` line and the line below, the value hidden if that line names a secret;
+    a log prefix both lines have (a timestamp: the same shape) set aside first."""
+    prefix = _LOG_PREFIX.match(held)
+    width = prefix.end() if prefix else 0
+    if not width or _shape(line[:width]) != _shape(held[:width]):
+        width = 0
+    pair = redact_value_then_name(f"{held[width:]}\n{line[width:]}")
+    first, _, second = pair.partition("\n")
+    return held[:width] + first, line[:width] + second
+
+
+_LOG_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+){1,3}")
 _VALUE_FIRST = re.compile(  # `- value: x`, `{"value": "x",` ending its line
     r"\bvalue\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[^\"'\\\n<>]{1,1024}?\\?[\"']?,?[ \t]*$",
     re.IGNORECASE)

@@ -200,5 +200,5 @@ _HTML_CELL = re.compile(r"<(?P<tag>/?table|tr|t[hd])\b[^<>]{0,256}>"
                         r"(?=</t[hd]>))?", re.IGNORECASE)
 _INNER_TAG = re.compile(r"<[^<>\n]{0,128}>")
 # A log's prefix: timestamps, `kubectl logs --prefix`'s `[pod/api-58d7c9b6f4-xr7pd/app]`.
-_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+|\[[\w:./@-]{1,253}\][ \t]+){1,3}(?=[^\W\d])")
+_PREFIX = re.compile(r"(?:\[?\d[\w:.,+/-]*\]?[ \t]+|\[[\w:./@-]{1,253}\][ \t]+){1,3}(?=[^\W\d]|\|)")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
