@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .key_words import PASSWORD_WORDS, PHRASES, SECRET_WORDS, TOKEN_WORDS
+from .key_words import KEY_WORDS, PASSWORD_WORDS, PHRASES, SECRET_WORDS, TOKEN_WORDS
 from .secret_names import is_secret_value, sensitive_name, unquote_value
 from .secret_tokens import REDACTED, harmless_base64
 
@@ -68,13 +68,15 @@ _PROSE = re.compile(
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
+# Where a secret's noun may start: a word's start, or after a key's other segments (`db_`).
+_KEY_PREFIX = r"(?<![A-Za-z0-9_./-])(?:[A-Za-z0-9_.-]{0,63}[_.-])?"
 # A secret's noun in the languages `key_words` knows, as the undisguised text spells it
-# (`Passwort`, `contrasena`, `mot de passe`; `passwort` and `jeton` where the text had `пароль`,
-# `密码`, `токен`), and with the article some languages end a noun with (`lösenordet är x`).
-_FOREIGN_NOUN = (r"(?<![A-Za-z0-9_./-])(?:"
-                 + "|".join(sorted(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS, key=len,
-                                   reverse=True))
-                 + rf"|{PHRASES}|secretkey)(?:et|en|a|n|t)?(?![A-Za-z0-9_])")  # `lösenordet`
+# (`Passwort`, `contrasena`, `mot de passe`, `clé`; `passwort` and `jeton` where the text had
+# `пароль`, `密码`, `токен`), and with the article some languages end a noun with (`lösenordet`).
+_FOREIGN_NOUN = (_KEY_PREFIX + "(?:"
+                 + "|".join(sorted(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS | KEY_WORDS,
+                                   key=len, reverse=True))
+                 + rf"|{PHRASES}|secretkey)(?:et|en|a|n|t)?(?![A-Za-z0-9_])")
 _PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) | is:|(?:generated|created|issued)"
                           r"(?: for [^\s,;]+)?:|(?:for|of) [^\n]{1,64}:")
 _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
@@ -88,8 +90,9 @@ _PROSE_VALUE = re.compile(
     rf"|{_FOREIGN_NOUN})(?:[ \t]*(?::|->|=>))?(?:[ \t]+|(?=[\"']\S)))"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
     re.IGNORECASE)
-_PROSE_NOUNS = re.compile(rf"\b(?:pass(?:word|wd|phrase|code)|token|secret|key|otp|codes?)\b"
-                          rf"|{_FOREIGN_NOUN}")
+_PROSE_NOUNS = re.compile(
+    rf"\b(?:pass(?:word|wd|phrase|code)|token|secret|[a-z]*key|otp|codes?)\b"
+    rf"|{_FOREIGN_NOUN}")
 
 
 _KEY_VALUE = re.compile(r"[\w.-]*=")  # "token is key=value", not `u*Xq=9k2Lm+3vRtW_pZa`
@@ -167,11 +170,11 @@ _COPULA = (r"[ \t]+(?:is|was|ist|lautet|war|est|etait|es|era|e|eh|ar|er|jest|je|
            r"(?:[ \t]+(?:now|jetzt|maintenant|ahora|agora|ora|nu|teraz))?(?![^\s:])[ \t]*:?"
            r"|[ \t]*[为為是はが는은이가][ \t]*:?")  # Chinese, Japanese, Korean: no space
 _SPELLED = r"[ \t]*(?:[—–→⇒⟶⟹➔➜↦»]|<-|[ \t][-/~](?=[ \t]))|\t"
-_WHOSE_WORDS = rf"(?:[ \t]+[^\s:=\"]{{1,24}}){{0,3}}?(?:[ \t]*[:=]|{_COPULA})"
+_WHOSE_WORDS = rf"(?:[ \t]+[^\s:=\"]{{1,24}}){{0,4}}?(?:[ \t]*[:=]|{_COPULA})"
 _SPOKEN = re.compile(
     rf"(?P<head>(?:{_FOREIGN_NOUN}(?:{_WHOSE_WORDS}|{_SPELLED})"
-    r"|(?<![\w./-])(?:(?:api|access|secret|private)[ _-]?key|pass(?:[ \t]*(?:word|phrase|code))"
-    r"|passwd|secret|token|pwd|key)(?:[ \t]+(?:value|string))?"
+    rf"|{_KEY_PREFIX}(?:(?:api|access|secret|private)[ _-]?key"
+    r"|pass(?:[ \t]*(?:word|phrase|code))|passwd|secret|token|pwd|key)(?:[ \t]+(?:value|string))?"
     rf"(?:{_COPULA}|[ \t]*[:=]|{_SPELLED}))[ \t]*)"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]"
     r"[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]{0,255})",  # to a kana, hanzi, hangul
