@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .key_words import KEY_WORDS, PASSWORD_WORDS, PHRASES, SECRET_WORDS, TOKEN_WORDS
+from .key_hints import sub_at_keys
+from .key_words import NOUNS, PHRASES
 from .secret_names import is_secret_value, sensitive_name, unquote_value
 from .secret_tokens import REDACTED, harmless_base64
 
@@ -21,7 +22,7 @@ def redact_prose(text: str, lower: str) -> str:
     if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text or '"' in text):
         text = _PROSE_VALUE.sub(_redact_prose_value, text)
     if _SPOKEN_HINTS.search(lower) is not None:
-        text = _SPOKEN.sub(_redact_spoken, text)
+        text = sub_at_keys(_SPOKEN, _redact_spoken, text, lower)
     if " to " in lower and _SET_TO_HINTS.search(lower) is not None:
         text = _SET_TO.sub(_redact_set_to, text)
     if "/" in text and _PAIR_HINTS.search(lower):
@@ -68,15 +69,11 @@ _PROSE = re.compile(
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
-# Where a secret's noun may start: a word's start, or after a key's other segments (`db_`).
-_KEY_PREFIX = r"(?<![A-Za-z0-9_./-])(?:[A-Za-z0-9_.-]{0,63}[_.-])?"
 # A secret's noun in the languages `key_words` knows, as the undisguised text spells it
 # (`Passwort`, `contrasena`, `mot de passe`, `clé`; `passwort` and `jeton` where the text had
 # `пароль`, `密码`, `токен`), and with the article some languages end a noun with (`lösenordet`).
-_FOREIGN_NOUN = (_KEY_PREFIX + "(?:"
-                 + "|".join(sorted(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS | KEY_WORDS,
-                                   key=len, reverse=True))
-                 + rf"|{PHRASES}|secretkey)(?:et|en|a|n|t)?(?![A-Za-z0-9_])")
+_FOREIGN_NOUN = (rf"(?<![A-Za-z0-9_./-])(?:{NOUNS}|{PHRASES}|secretkey)(?:et|en|a|n|t)?"
+                 r"(?![A-Za-z0-9_])")
 _PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) | is:|(?:generated|created|issued)"
                           r"(?: for [^\s,;]+)?:|(?:for|of) [^\n]{1,64}:")
 _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
@@ -170,18 +167,21 @@ _COPULA = (r"[ \t]+(?:is|was|ist|lautet|war|est|etait|es|era|e|eh|ar|er|jest|je|
            r"(?:[ \t]+(?:now|jetzt|maintenant|ahora|agora|ora|nu|teraz))?(?![^\s:])[ \t]*:?"
            r"|[ \t]*[为為是はが는은이가][ \t]*:?")  # Chinese, Japanese, Korean: no space
 _SPELLED = r"[ \t]*(?:[—–→⇒⟶⟹➔➜↦»]|<-|[ \t][-/~](?=[ \t]))|\t"
-_WHOSE_WORDS = rf"(?:[ \t]+[^\s:=\"]{{1,24}}){{0,4}}?(?:[ \t]*[:=]|{_COPULA})"
+_WHOSE_WORD = r"(?:[ \t]+[^\s:=\"]{1,24})"  # a word saying whose (`für admin`)
+# A colon after them first (`mot de passe de la base : x`, where `la` reads as Vietnamese `là`).
+_WHOSE_WORDS = rf"{_WHOSE_WORD}{{0,4}}?[ \t]*[:=]|{_COPULA}|{_WHOSE_WORD}{{1,4}}?(?:{_COPULA})"
 _SPOKEN = re.compile(
-    rf"(?P<head>(?:{_FOREIGN_NOUN}(?:{_WHOSE_WORDS}|{_SPELLED})"
-    rf"|{_KEY_PREFIX}(?:(?:api|access|secret|private)[ _-]?key"
+    r"(?P<head>(?:[A-Za-z0-9_.-]{0,63}[_.-])?"  # a key's other segments (`db_`); tried where
+    rf"(?:{_FOREIGN_NOUN}(?:{_WHOSE_WORDS}|{_SPELLED})"  # a key hint's run starts (`sub_at_keys`)
+    r"|(?:(?:api|access|secret|private)[ _-]?key"
     r"|pass(?:[ \t]*(?:word|phrase|code))|passwd|secret|token|pwd|key)(?:[ \t]+(?:value|string))?"
     rf"(?:{_COPULA}|[ \t]*[:=]|{_SPELLED}))[ \t]*)"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]"
     r"[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]{0,255})",  # to a kana, hanzi, hangul
     re.IGNORECASE)
-_SPOKEN_HINTS = re.compile(  # on lowercased text: a noun and a space, or a spelled separator
-    r"(?:pass|secret|token|key|pwd)[a-z]*[ \t]"
-    r"|[—–→⇒⟶⟹➔➜↦»]|<-|" + _FOREIGN_NOUN)
+_SPOKEN_HINTS = re.compile(  # on lowercased text: a noun and a copula, or a spelled separator
+    rf"(?:pass|secret|token|key|pwd)[a-z]*(?: value| string)?(?:{_COPULA})"
+    r"|pass[ \t]+(?:word|phrase|code)|[—–→⇒⟶⟹➔➜↦»]|<-| [-/~] |\t|" + _FOREIGN_NOUN)
 # "setting DB_PASSWORD to x", "changed admin_token to x": a key named in prose, set to a value.
 _SET_TO = re.compile(
     r"(?P<head>\b(?:set|sets|setting|change[sd]?|changing|update[sd]?|updating|rotate[sd]?"
