@@ -1,5 +1,5 @@
 """Issue 15's leak classes A-G (attack 15c), H-I (attack 15e), J-K and L-O (its second
-round), S-V (attack 16), each by name: the corpus holds entries of every class (`class:` in
+round), P-R and S-W (attack 16), each by name: the corpus holds entries of every class (`class:` in
 `tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden and its key
 kept, read whole and a line at a time as a log is read, or as a container's `command`/`args`
 when that is where it sits."""
@@ -36,6 +36,13 @@ CLASSES = {
     "M": "a token as a URL's user, with no password after it",
     "N": "a vendor token whose length differs from the documented one",
     "O": "a password that starts with `/` (not a path: one segment shaped like a credential)",
+    "P": "prose in another language: a secret's noun, a copula or particle (`ist`, `est`, `é`, "
+         "`为`, `는`), a dash, or a few words saying whose and a colon, then the value",
+    "Q": "a value in typographic quotes after a secret's noun (`»x«`, `« x »`, `「x」`, `【x】`)",
+    "R": "a separator spelled another way: a dash or an arrow, ` / `, ` - `, `%3D` outside a "
+         "query, a C octal or zero-padded HTML escape, `&shy;` in the key, a JSON-escaped tab",
+    "W": "English prose: `secret value is x`, `key is x`, `setting KEY to x`, a UUID after a "
+         "spaced API key",
     "S": "a credential passed by position to a call in code (`getConnection(url, \"u\", x)`, "
          "`auth=(\"u\", x)`), or a record whose key field names a secret",
     "T": "a config directive's or a command's secret word (`rocommunity x`, `bindpw x`, "

@@ -84,6 +84,8 @@ def _trie(words: frozenset[str]) -> str:
 _MISSPELT = r"p[a4@][s5$]|[s5][e3]c[e3]?r|t[o0]k|p[-_.]a[-_.]s|s[-_.]e[-_.]c|t[-_.]o[-_.]k"
 PASSWORD_HINTS = f"{_trie(PASSWORD_WORDS)}|{_MISSPELT}|{PHRASES}"
 HINTS = f"{_trie(SECRET_WORDS | TOKEN_WORDS | KEY_WORDS - {'cle'})}|{PASSWORD_HINTS}"
+# Any of the words above as a noun of prose (`das Passwort ist x`: `keyed_prose`).
+NOUNS = _trie(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS | KEY_WORDS)
 # Names of more than one segment (`mot_de_passe`, `kata_sandi`), their segments joined.
 JOINED = ("motdepasse", "katasandi", "katalaluan", "matkhau", "palavrapasse", "clavesecreta",
           "chiavesegreta")

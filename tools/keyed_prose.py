@@ -1,12 +1,16 @@
 """Secrets in prose: "the password is Summer2024!", "with token 5f4dcc3b...", "new password
 hunter2hunter2", where a noun names the secret and the value must look like a credential (a word
-after the noun is usually just a word: "token bucket", "password policy").
+after the noun is usually just a word: "token bucket", "password policy"). In the languages
+`key_words` knows too ("das Passwort ist x", "密码为x", "пароль — x"), after a dash or an arrow
+("password → x"), and after a key being set ("setting DB_PASSWORD to x").
 """
 
 from __future__ import annotations
 
 import re
 
+from .key_hints import sub_at_keys
+from .key_words import NOUNS, PHRASES
 from .secret_names import is_secret_value, sensitive_name, unquote_value
 from .secret_tokens import REDACTED, harmless_base64
 
@@ -15,8 +19,12 @@ def redact_prose(text: str, lower: str) -> str:
     """The prose rules, each behind its own cheap check on lowercased `lower`."""
     if _PROSE_HINTS.search(lower) is not None or lower.lstrip().startswith(_PROSE_STARTS):
         text = _PROSE.sub(_redact_prose, text)
-    if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text):
+    if _PROSE_NOUNS.search(lower) and (" " in text or "\t" in text or '"' in text):
         text = _PROSE_VALUE.sub(_redact_prose_value, text)
+    if _SPOKEN_HINTS.search(lower) is not None:
+        text = sub_at_keys(_SPOKEN, _redact_spoken, text, lower)
+    if " to " in lower and _SET_TO_HINTS.search(lower) is not None:
+        text = _SET_TO.sub(_redact_set_to, text)
     if "/" in text and _PAIR_HINTS.search(lower):
         text = PAIR.sub(redact_pair, text)
     if "->" in text and '"' in text:
@@ -61,6 +69,11 @@ _PROSE = re.compile(
     r"|api[ _-]?key|secret))[ \t]+)(?P<pw>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[^\s\"'`]+)",
     re.IGNORECASE,
 )
+# A secret's noun in the languages `key_words` knows, as the undisguised text spells it
+# (`Passwort`, `contrasena`, `mot de passe`, `clé`; `passwort` and `jeton` where the text had
+# `пароль`, `密码`, `токен`), and with the article some languages end a noun with (`lösenordet`).
+_FOREIGN_NOUN = (rf"(?<![A-Za-z0-9_./-])(?:{NOUNS}|{PHRASES}|secretkey)(?:et|en|a|n|t)?"
+                 r"(?![A-Za-z0-9_])")
 _PROSE_HINTS = re.compile(r" (?:is|was|to|with|using) | is:|(?:generated|created|issued)"
                           r"(?: for [^\s,;]+)?:|(?:for|of) [^\n]{1,64}:")
 _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
@@ -70,11 +83,13 @@ _PROSE_STARTS = ("with ", "using ")  # a line that starts "using token ..."
 # must look like a credential (`_redact_prose_value`).
 _PROSE_VALUE = re.compile(
     r"(?P<head>(?<![\w./-])(?:(?:api|access|secret|private|license|auth|app|master)[ _-]?key"
-    r"|password|passwd|passphrase|passcode|token|secret|otp|(?:recovery|backup)[ _-]?codes?)"
-    r"(?:[ \t]*(?::|->|=>))?[ \t]+)"
+    r"|password|passwd|passphrase|passcode|token|secret|otp|(?:recovery|backup)[ _-]?codes?"
+    rf"|{_FOREIGN_NOUN})(?:[ \t]*(?::|->|=>))?(?:[ \t]+|(?=[\"']\S)))"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`=][^\s\"'`]{0,255})(?![^\s\"'`])",
     re.IGNORECASE)
-_PROSE_NOUNS = re.compile(r"\b(?:pass(?:word|wd|phrase|code)|token|secret|key|otp|codes?)\b")
+_PROSE_NOUNS = re.compile(
+    rf"\b(?:pass(?:word|wd|phrase|code)|token|secret|[a-z]*key|otp|codes?)\b"
+    rf"|{_FOREIGN_NOUN}")
 
 
 _KEY_VALUE = re.compile(r"[\w.-]*=")  # "token is key=value", not `u*Xq=9k2Lm+3vRtW_pZa`
@@ -106,22 +121,87 @@ def _redact_prose(m: re.Match[str]) -> str:
 def _redact_prose_value(m: re.Match[str]) -> str:
     """"the token 5f4dcc3b... expired", "new password hunter2hunter2": a value that looks like a
     credential (or is quoted); not "token bucket", "secret db-credentials", "password policy"."""
-    pw = m.group("pw")
+    hidden = _hidden_credential(m.group("pw"))
+    return m.group() if hidden is None else m.group("head") + hidden
+
+
+def _hidden_credential(pw: str) -> str | None:
+    """`pw` with the credential it holds hidden (its quotes and trailing punctuation kept), when
+    it looks like one or is quoted and is no name (`db-credentials`), word, number or digest
+    (`sha256:...`); else None. A UUID is one: an API key or a token (`Heroku API key: <uuid>`)."""
     open_, close, inner = unquote_value(pw)
     if not open_:
-        inner = pw.rstrip(".,;:)")
+        inner = _ESCAPED_END.sub("", pw).rstrip(".,;:)")  # `\n` ending a JSON log's string
         if inner.rstrip("?!").isalpha():
             inner = inner.rstrip("?!")  # "did someone rotate the password again?"
         close = pw[len(inner):]
+        if _UUID.fullmatch(inner):
+            return REDACTED + close
         if (len(inner) < 6 or "://" in inner or "/" in inner or inner.isdigit()
+                or _DIGEST_NAMED.match(inner)
                 or not _PROSE_SHAPE.match(inner) or inner.startswith(("-", "$", "<", "("))
                 or (_NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner))
                 or (inner[:1].isupper() and inner[1:].isalpha() and inner[1:].islower())
                 or harmless_base64(inner)):
-            return m.group()
-    elif len(inner) < 4 or "/" in inner or (
+            return None
+    elif len(inner.strip()) < 4 or "/" in inner or (
             _NAME_LIKE.fullmatch(inner) and not _HEX_RUN.search(inner)):
-        return m.group()  # secret "db-credentials" not found
-    if not is_secret_value(inner):
+        return None  # secret "db-credentials" not found
+    if REDACTED in inner or not is_secret_value(inner):
+        return None
+    return open_ + REDACTED + close
+
+
+_ESCAPED_END = re.compile(r"(?:\\[nrt])+$")
+_DIGEST_NAMED = re.compile(r"(?:sha\d*|md5|blake2b?)[:-][0-9a-f]", re.IGNORECASE)  # a hash
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# A secret's noun, then what says its value follows, in the words of any language `key_words`
+# knows: a copula (`das Passwort ist x`, `le mot de passe est x`, `a senha é x`, `密码为x`,
+# `パスワードは「x」`, `비밀번호는 x`, `the secret value is x`, `key is x`), a dash or an arrow
+# (`пароль — x`, `password→x`, `password <- x`, `password / x`), or a colon or `=` after a few
+# words that say whose (`пароль от базы: x`, `jeton d'accès = x`, `mot de passe de la base : x`)
+# or after a name split in two (`Pass Word = x`).
+# The value must look like a credential, as after any noun in prose (`_hidden_credential`).
+_COPULA = (r"[ \t]+(?:is|was|ist|lautet|war|est|etait|es|era|e|eh|ar|er|jest|je|to|on|sera"
+           r"|la|adalah|ialah|هي|هو|היא|הוא)"
+           r"(?:[ \t]+(?:now|jetzt|maintenant|ahora|agora|ora|nu|teraz))?(?![^\s:])[ \t]*:?"
+           r"|[ \t]*[为為是はが는은이가][ \t]*:?")  # Chinese, Japanese, Korean: no space
+_SPELLED = r"[ \t]*(?:[—–→⇒⟶⟹➔➜↦»]|<-|[ \t][-/~](?=[ \t]))|\t"
+_WHOSE_WORD = r"(?:[ \t]+[^\s:=\"]{1,24})"  # a word saying whose (`für admin`)
+# A colon after them first (`mot de passe de la base : x`, where `la` reads as Vietnamese `là`).
+_WHOSE_WORDS = rf"{_WHOSE_WORD}{{0,4}}?[ \t]*[:=]|{_COPULA}|{_WHOSE_WORD}{{1,4}}?(?:{_COPULA})"
+_SPOKEN = re.compile(
+    r"(?P<head>(?:[A-Za-z0-9_.-]{0,63}[_.-])?"  # a key's other segments (`db_`); tried where
+    rf"(?:{_FOREIGN_NOUN}(?:{_WHOSE_WORDS}|{_SPELLED})"  # a key hint's run starts (`sub_at_keys`)
+    r"|(?:(?:api|access|secret|private)[ _-]?key"
+    r"|pass(?:[ \t]*(?:word|phrase|code))|passwd|secret|token|pwd|key)(?:[ \t]+(?:value|string))?"
+    rf"(?:{_COPULA}|[ \t]*[:=]|{_SPELLED}))[ \t]*)"
+    r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]"
+    r"[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]{0,255})",  # to a kana, hanzi, hangul
+    re.IGNORECASE)
+_SPOKEN_HINTS = re.compile(  # on lowercased text: a noun and a copula, or a spelled separator
+    rf"(?:pass|secret|token|key|pwd)[a-z]*(?: value| string)?(?:{_COPULA})"
+    r"|pass[ \t]+(?:word|phrase|code)|[—–→⇒⟶⟹➔➜↦»]|<-| [-/~] |\t|" + _FOREIGN_NOUN)
+# "setting DB_PASSWORD to x", "changed admin_token to x": a key named in prose, set to a value.
+_SET_TO = re.compile(
+    r"(?P<head>\b(?:set|sets|setting|change[sd]?|changing|update[sd]?|updating|rotate[sd]?"
+    r"|rotating)[ \t]+(?P<key>[A-Za-z][\w.-]{0,63})[ \t]+to[ \t]+)"
+    r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`]{1,256})",
+    re.IGNORECASE)
+_SET_TO_HINTS = re.compile(r"(?:set|chang|updat|rotat)[a-z]* [\w.-]*(?:pass|secret|token|key|pw)")
+
+
+def _redact_spoken(m: re.Match[str]) -> str:
+    """"das Passwort ist x", "密码为x", "password — x", "пароль от базы: x": hidden when `x`
+    looks like a credential; "the key is missing", "Passwort: gesetzt" stay."""
+    hidden = _hidden_credential(m.group("pw"))
+    return m.group() if hidden is None else m.group("head") + hidden
+
+
+def _redact_set_to(m: re.Match[str]) -> str:
+    """"setting DB_PASSWORD to x": hidden when the key names a secret and `x` looks like a
+    credential; "set replicas to 3", "set secret_name to db-credentials" stay."""
+    if not sensitive_name(m.group("key")):
         return m.group()
-    return m.group("head") + open_ + REDACTED + close
+    hidden = _hidden_credential(m.group("pw"))
+    return m.group() if hidden is None else m.group("head") + hidden

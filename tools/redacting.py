@@ -214,7 +214,9 @@ _CERTIFICATE_MARK = re.compile(  # and public keys: public, like certificates
 _CERTIFICATE_LINE = re.compile(r"\s*(?:-----(?:BEGIN|END) [A-Z ]+-----|[A-Za-z0-9+/]+={0,2})\s*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ESCAPED_NAME_CHAR = re.compile(r"\\u00(2[dD]|2[eE]|3[0-9]|[46][0-9a-fA-F]|[57][0-9aA]|5[fF])")
-_SEPARATOR = re.compile(r"[=:\s：＝]")
+# What may stand between a key and its value, spelled out or encoded: `password—x`, `token%3Dx`,
+# `密码为x` (any other script), `token"x"` (typographic quotes, undisguised).
+_SEPARATOR = re.compile(r"[=:\s：＝%\"'<]|[^\x00-\x7f]")
 _BLOCK_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?|CERTIFICATE"
                           r"|(?:RSA |EC )?PUBLIC KEY)-----", re.IGNORECASE)
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]+")
@@ -238,19 +240,26 @@ def _normalize(text: str) -> str:
 
 
 # What may disguise a key: any non-ASCII character (zero-width and soft hyphens, fullwidth forms,
-# Cyrillic or Greek look-alikes), an HTML character reference, a percent-encoded letter.
-# And an escaped separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`).
-# A C octal escape of a letter (`pass\167ord`) too. A word of another script (`пароль`, `密码`)
-# reads as what it means (`key_words`).
-_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?[0-9a-fA-F]{2,6};|%[4-7][0-9a-fA-F]"
-                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\1[0-7]{2}"
-                            r"|&(?:quot|apos|lt|gt|equals|colon);")
+# Cyrillic or Greek look-alikes, typographic quotes), an HTML character reference (zero-padded
+# too, `&#0000061;`, and `&shy;` inside a key), a percent-encoded letter. And an escaped
+# separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`), a C octal
+# escape of a letter or a separator (`pass\167ord`, `password\075x`), a JSON-escaped tab between
+# a key and its value (`password\tx`). A word of another script (`пароль`, `密码`) reads as
+# what it means (`key_words`).
+_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?0*[0-9a-fA-F]{1,7};|%[4-7][0-9a-fA-F]"
+                            r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\[01][0-7]{2}|\\t(?=\w)"
+                            r"|&(?:quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);")
 _DISGUISE = re.compile(rf"(?P<word>{NON_LATIN_WORD.pattern})|[^\x00-\x7f]"
-                       r"|&#(?:[xX](?P<hex>[0-9a-fA-F]{2,6})|(?P<dec>[0-9]{2,7}));"
+                       r"|&#(?:[xX]0*(?P<hex>[0-9a-fA-F]{1,6})|0*(?P<dec>[0-9]{1,7}));"
                        r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])"
-                       r"|\\(?P<oct>1[0-7]{2})"
-                       r"|&(?P<named>quot|apos|lt|gt|equals|colon);")  # HTML-escaped JSON, XML
-_NAMED_ENTITY = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "equals": "=", "colon": ":"}
+                       r"|\\(?P<oct>[01][0-7]{2})|(?P<tab>\\t)(?=\w)"
+                       r"|&(?P<named>quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);")  # HTML, XML
+_NAMED_ENTITY = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "equals": "=", "colon": ":",
+                 "shy": "", "zwj": "", "zwnj": "", "nbsp": " "}
+# Typographic quotes read as ASCII ones (`Passwort »x«`, `« x »`, `「x」`, `【x】`): `«` and `»`
+# only as a pair, a lone `»` being a separator (`password » x`).
+_QUOTES = {**dict.fromkeys("「」『』【】“”„‟〈〉《》〔〕", '"'), **dict.fromkeys("‘’‚‛", "'")}
+_PAIRED_QUOTES = {**_QUOTES, "«": '"', "»": '"'}
 
 
 def _undisguised(text: str) -> tuple[str, list[int]]:
@@ -261,6 +270,7 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     starts: list[int] = []
     pos = 0
+    quotes = _PAIRED_QUOTES if "«" in text and "»" in text else _QUOTES
     for m in _DISGUISE.finditer(text):
         out.append(text[pos : m.start()])
         starts.extend(range(pos, m.start()))
@@ -268,9 +278,11 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
         if m.group("word"):
             plain = NON_LATIN[char.lower()]
         elif len(char) == 1:
-            plain = fold_char(char)
+            plain = quotes.get(char) or fold_char(char)
         elif m.group("named"):
             plain = _NAMED_ENTITY[m.group("named")]
+        elif m.group("tab"):
+            plain = "\t"
         else:
             code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc")
                        or m.group("oct"), 10 if m.group("dec") else 8 if m.group("oct") else 16)
