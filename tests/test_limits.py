@@ -317,6 +317,10 @@ def _body(kind: dict[str, Any]) -> tuple[bytes, str, bool]:
         return text.encode(kind["encoding"]), "application/json", False
     if "deep" in kind:
         return nested(kind["deep"]).encode(), "application/json", False
+    if "long_number" in kind:  # past Python's 4300-digit limit for int(): a ValueError
+        number = "7" * kind["long_number"]
+        return (f'{{"question": "why", "session": "abcdefgh12", "n": {number}}}'.encode(),
+                "application/json", False)
     if "deep_form" in kind:
         form = urllib.parse.urlencode({"payload": nested(kind["deep_form"])})
         return form.encode(), "application/x-www-form-urlencoded", False

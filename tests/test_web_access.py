@@ -5,6 +5,7 @@ app; the token's way into the page is walked in a real headless chromium."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,23 @@ def test_access_probe(probe: dict[str, Any], servers: dict[str, WebEnv]) -> None
         assert response.headers["location"] == "/"
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_two_host_headers_are_refused(servers: dict[str, WebEnv]) -> None:
+    """A request naming two hosts is refused, whichever comes first (RFC 9112: a 400)."""
+    env = servers["default"]
+    port = int(env.url.rsplit(":", 1)[1])
+    for first, second in ((f"127.0.0.1:{port}", "evil.example"),
+                          ("evil.example", f"127.0.0.1:{port}")):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:  # (httpx
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: {first}\r\nHost: {second}\r\n"  # sends
+                         "Connection: close\r\n\r\n".encode())  # one Host only)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.split()[1] == b"400", answer[:300]
+        assert b"more than one Host" in rest
 
 
 def test_the_page_opened_with_its_token_link_answers_in_a_browser(

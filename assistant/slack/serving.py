@@ -57,6 +57,23 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # bytes; Slack's payloads and Alertmanager's groups are far smaller
 
 
+_TEXT_FIELDS = ("type", "text", "channel", "user", "ts", "thread_ts", "team")
+
+
+def _well_shaped(body: object) -> bool:
+    """Whether a parsed Slack body has the shapes the listeners read: an object; its `event`
+    and `user` objects; its `actions` a list of objects; their text fields strings."""
+    if not isinstance(body, dict):
+        return False
+    event = body.get("event", {})
+    if not isinstance(event, dict) or not isinstance(body.get("user", {}), (dict, str)):
+        return False
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        return False
+    return all(isinstance(event.get(k, ""), str) for k in _TEXT_FIELDS)
+
+
 def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None = None
              ) -> FastAPI:
     """The ASGI app; Bolt's dispatch runs in a thread so one slow ack never blocks another."""
@@ -73,11 +90,16 @@ def http_app(slack: SlackApp, *, events: bool = True, metrics_token: str | None 
                                               "X-Slack-Request-Timestamp or X-Slack-Signature "
                                               "header is missing, stale or wrong"},
                                     status_code=401)
-            try:  # Bolt decodes UTF-8 and parses JSON here: both errors are ValueErrors
-                bolt_request = to_bolt_request(request, body)
-            except (ValueError, RecursionError):
+            try:  # Bolt decodes UTF-8 and parses JSON here (ValueErrors), then reads the
+                bolt_request = to_bolt_request(request, body)  # body as an object: a list or
+            except (ValueError, RecursionError, AttributeError, TypeError):  # a string fails
                 return JSONResponse({"error": "A signed Slack request whose body is not the "
                                               "UTF-8 JSON or form data Slack sends."},
+                                    status_code=400)
+            if not _well_shaped(bolt_request.body):
+                return JSONResponse({"error": "A signed Slack request whose body is not shaped "
+                                              "as Slack sends it (an object, with an object "
+                                              "`event`, text fields as strings)."},
                                     status_code=400)
             if _is_command(request, body):
                 # A signed /sre command: Slack gets its 200 now, from the event loop; Bolt

@@ -9,7 +9,7 @@
 - Who: with `token` set, a request needs `Authorization: Bearer <token>` or the cookie the page
   gets from opening `/?token=<token>` once (HttpOnly, SameSite=Strict); with `trusted_header`
   set (`X-Forwarded-User`, as oauth2-proxy sends), a request needs that header, and its value is
-  the user the investigation runs for. Otherwise 401. `/healthz` is always open.
+  the user the investigation runs for. Otherwise 401. `/healthz` and `/readyz` need neither.
 - Metrics: `/metrics` is held to the same checks as the chat, unless `metrics_token` is set:
   then it needs `Authorization: Bearer <metrics_token>` and nothing else, since Prometheus
   reaches a pod by its address (no allowed host name) and cannot sign in through a proxy. The
@@ -54,7 +54,10 @@ class Gate:
                 return _refuse(401, "The metrics need SRE_WEB__METRICS_TOKEN: send "
                                     "Authorization: Bearer <token>.")
             return await call_next(request)
-        host = request.headers.get("host", "")
+        hosts = request.headers.getlist("host")
+        if len(hosts) > 1:  # which one a proxy routed by is unknown (RFC 9112 asks a 400)
+            return _refuse(400, "The request carries more than one Host header.")
+        host = hosts[0] if hosts else ""
         name = host_name(host)
         if name is None:
             return _refuse(400, "The Host header is not a host name and port.")
@@ -65,7 +68,7 @@ class Gate:
         if origin is not None and not same_origin(origin, host, request.url.scheme):
             return _refuse(403, "Requests from other sites are refused; open the chat from "
                                 "its own address.")
-        if request.url.path == "/healthz":
+        if request.url.path in ("/healthz", "/readyz"):  # the kubelet's probes carry no token
             return await call_next(request)
         if self.token is not None:
             return await self._with_token(request, call_next, self.token)

@@ -53,7 +53,7 @@ def parse_ask(body: bytes) -> Question:
     """The `Request` a POST /api/ask body asks for; `BadInput` saying what is wrong."""
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, or a number too long
         raise BadInput('The request is not JSON; send {"question": "...", "session": "..."}.'
                        ) from e
     if not isinstance(doc, dict):
