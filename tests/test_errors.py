@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import subprocess
@@ -99,6 +100,44 @@ def test_cli_unreachable_server_exits_3_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert done.stderr.strip().count("\n") == 0
     assert "cannot reach the API server" in done.stderr
+
+
+def test_a_servers_hostile_error_text_reaches_the_terminal_as_one_plain_line(
+        tmp_path: Path) -> None:
+    """A 500 whose message clears the screen, retitles the terminal, writes the clipboard
+    (OSC 52), returns the carriage and runs 200,000 lines is told as one printable line."""
+    hostile = ("\x1b[2J\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07sre: all good\r"
+               + "more\n" * 200_000)
+    body = json.dumps({"kind": "Status", "message": hostile}).encode()
+    server = http.server.HTTPServer(("127.0.0.1", 0), _answering(500, body))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = _kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{server.server_port}")
+        done = sre("tool", "pods", "-n", "shop", "--kubeconfig", str(config))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode != 0
+    said = done.stderr.strip()
+    assert said.count("\n") == 0 and len(said) < 1000
+    assert "\x1b" not in said and "\r" not in said and "\x07" not in said
+    assert "failed (500)" in said
+
+
+def _answering(status: int, body: bytes) -> type[http.server.BaseHTTPRequestHandler]:
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Answer
 
 
 def test_cli_no_kubeconfig_exits_3(tmp_path: Path) -> None:

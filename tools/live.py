@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -316,12 +317,23 @@ def _outcome(status: int) -> str:
     return named.get(status) or ("server_error" if status >= 500 else "client_error")
 
 
+MAX_STATUS_MESSAGE = 300  # characters of a server's error message repeated to the user
+
+
 def _status_message(body: bytes | None) -> str:
+    """The `message` of a Kubernetes Status body, as one printable line (a server's text may
+    hold terminal escapes, carriage returns or 200,000 lines: none of it reaches a terminal)."""
     try:
         doc = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
-    return str(doc.get("message", "")) if isinstance(doc, dict) else ""
+    message = str(doc.get("message", "")) if isinstance(doc, dict) else ""
+    printable = " ".join(_CONTROL.sub(" ", message[:MAX_STATUS_MESSAGE * 4]).split())
+    return printable[:MAX_STATUS_MESSAGE] + ("..." if len(printable) > MAX_STATUS_MESSAGE else "")
+
+
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|"
+                      r"[\x00-\x1f\x7f-\x9f]")  # CSI and OSC sequences, then C0/C1 controls
 
 
 def _unreachable_reason(host: str, error: Exception) -> str:
