@@ -150,6 +150,8 @@ def test_the_snapshot_backend_gets_the_same_answer() -> None:
     ["tool", "services", "svc/web:80/proxy", "-n", "shop"],
     ["tool", "events", "pod/p%2Fexec", "-n", "shop"],
     ["diagnose", "-n", "Shop/x"],
+    ["diagnose", "deploy/CHECKOUT"],
+    ["diagnose", "deploy/" + "a" * 300],
     ["ask", "why is it down?", "-n", "shop?watch=true"],
     ["snapshot", "out", "--namespaces", "shop,a/b"],
 ])
@@ -162,6 +164,13 @@ def test_the_cli_calls_a_bad_name_bad_input(capsys: pytest.CaptureFixture[str], 
     assert err.startswith("sre: ") and "is not a valid" in err and len(err.splitlines()) == 1
     assert out == ""
     assert listener.connections == 0
+
+
+def test_diagnose_of_an_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["diagnose", "secret/db", "--snapshot", str(EXAMPLE)])
+    _, err = capsys.readouterr()
+    assert ended.value.code == 2 and "unknown kind 'secret'" in err
 
 
 def test_the_cli_still_takes_good_names(capsys: pytest.CaptureFixture[str]) -> None:
