@@ -200,11 +200,8 @@ def _check_names(args: argparse.Namespace) -> None:
         for namespace in [*(getattr(args, "namespace", None) or "").split(","),
                           *(getattr(args, "namespaces", None) or "").split(",")]:
             check_namespace(namespace.strip())
-        if args.command == "diagnose" and args.target:  # deploy/CHECKOUT, secret/db
-            kind, name = _split_target(args.target)
-            if kind is not None and tools.parse_kind(kind) is None:
-                raise InvalidName(f"unknown kind {kind!r} in {args.target!r}; name one as "
-                                  "KIND/NAME, e.g. deploy/checkout")
+        if args.command == "diagnose" and args.target:  # deploy/CHECKOUT (an unknown kind
+            kind, name = _split_target(args.target)  # is answered: the kinds it knows)
             check_name(tools.parse_kind(kind or ""), name or "")
         if args.command != "tool":
             return

@@ -166,13 +166,6 @@ def test_the_cli_calls_a_bad_name_bad_input(capsys: pytest.CaptureFixture[str], 
     assert listener.connections == 0
 
 
-def test_diagnose_of_an_unknown_kind_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as ended:
-        main(["diagnose", "secret/db", "--snapshot", str(EXAMPLE)])
-    _, err = capsys.readouterr()
-    assert ended.value.code == 2 and "unknown kind 'secret'" in err
-
-
 def test_the_cli_still_takes_good_names(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as ended:
         main(["tool", "describe", "statefulset/postgres", "-n", "shop", "--snapshot",
