@@ -57,7 +57,12 @@ DATA = Path(__file__).resolve().parent / "data" / "metrics"
 NS, WORKLOAD = "shop", "checkout"
 SLOW, CALM = "checkout-7d9f8b6c4-x2k9p", "checkout-7d9f8b6c4-b5n2q"
 PODS = [SLOW, CALM]
-END = float(int(time.time()) // 60 * 60 - 120)  # the last sample: two minutes ago, whole minute
+def _last_sample() -> float:
+    """Two minutes ago, on a whole minute: when the data ends."""
+    return float(int(time.time()) // 60 * 60 - 120)
+
+
+END = _last_sample()  # the last sample (set again when the data is written: see snapshot_dir)
 AT = END + 7  # evaluation time: not on a sample, so no window edge is ever in question
 # kube-prometheus-stack's CPUThrottlingHigh, as its rule file writes it
 CPU_THROTTLING_HIGH = (
@@ -88,6 +93,11 @@ def _write_load(directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def snapshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The data ends two minutes before it is written, not before the module was collected: in
+    # a long run the two are far apart, and `sre snapshot` captures the hour before *now*.
+    global END, AT
+    END = _last_sample()
+    AT = END + 7
     directory = tmp_path_factory.mktemp("snapshot")
     _write_series(directory)
     return directory
