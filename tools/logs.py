@@ -84,6 +84,17 @@ def shape(line: str) -> str:
     return _VARIABLE.sub("#", _TIMESTAMP.sub("", line)).strip()
 
 
+_CAUSED_BY = re.compile(r"Caused by: ([^\n\\]{1,240})")
+
+
+def _cut(raw: str, limit: int) -> str:
+    """A long line's first `limit` characters, and the deepest `Caused by:` past them: a Java
+    stack trace logged as one JSON field tells its real cause last."""
+    causes = _CAUSED_BY.findall(raw, limit)
+    deepest = f" Caused by: {causes[-1]} [...]" if causes else ""
+    return raw[:limit] + " [...]" + deepest
+
+
 def excerpt(
     lines: Iterable[str],
     *,
@@ -104,7 +115,7 @@ def excerpt(
     for number, raw in enumerate(lines, start=1):
         total_lines = number
         total_bytes += len(raw) + 1
-        text = raw if len(raw) <= max_line_chars else raw[:max_line_chars] + " [...]"
+        text = raw if len(raw) <= max_line_chars else _cut(raw, max_line_chars)
         if len(first) < head:
             first.append((number, text))
         last.append((number, text))

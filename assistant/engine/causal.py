@@ -9,6 +9,8 @@ a Service without ready endpoints -> its pods' own problem; a stuck rollout -> i
 
 from __future__ import annotations
 
+import re
+
 from tools import Obj
 from tools.refs import ObjectRef
 from tools.selectors import matches_selector
@@ -17,6 +19,7 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding
 from .changes import last_rollout
 from .members import members_missing
+from .migrations import failed_migration
 from .pod_issues import pod_ref
 from .policies import (
     HOST_PORT,
@@ -90,6 +93,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     if cause.category not in ("service_no_endpoints",):
                         set_cause(finding, cause)
                         break
+        if finding.category == "readiness_probe":
+            _unscaled(view, finding, by_object)
         if finding.facts.get("competing"):  # pods that start and stop with every resize
             for symptom in by_object.get(finding.facts["workload"], []):
                 if symptom.category == "readiness_probe":
@@ -118,6 +123,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                                 finding.facts["no_room_to_surge"] = "true"
                             set_cause(cause, finding)
                     break
+    failed_migration(view, findings)
     for finding in list(findings):
         if finding.category == "hpa_limited" and finding.caused_by is None:
             expired = next((m for m in (EXPIRED_AT_KUBELET.search(e.detail)
@@ -145,6 +151,29 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object, findings)
+
+
+_TIMED_OUT = re.compile(r"deadline exceeded|timed out|timeout", re.IGNORECASE)
+
+
+def _unscaled(view: ClusterView, finding: Finding,
+              by_object: dict[str, list[Finding]]) -> None:
+    """A readiness probe that times out on pods whose autoscaler has no metrics: they are
+    overloaded because no replica can be added; what blinds the autoscaler is the cause."""
+    if not any(_TIMED_OUT.search(e.detail) for e in finding.evidence):
+        return
+    workload = ObjectRef.parse(finding.object)
+    for hpa in view.items("HorizontalPodAutoscaler", workload.namespace):
+        scaled = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if (scaled.get("kind"), scaled.get("name")) != (workload.kind, workload.name):
+            continue
+        ref = str(ObjectRef("HorizontalPodAutoscaler", workload.namespace, meta(hpa)["name"]))
+        blind = next((c for c in by_object.get(ref, []) if c.category == "hpa_limited"
+                      and c.facts.get("metrics") == "missing"), None)
+        if blind is not None:
+            finding.explanation += (f"; its probe times out under a load that {meta(hpa)['name']}"
+                                    " cannot answer with more replicas (it has no metrics)")
+            set_cause(finding, blind)
 
 
 def full_claims(view: ClusterView, findings: list[Finding]) -> list[Finding]:

@@ -6,7 +6,7 @@ claims they mount, the NetworkPolicies that select them).
 from __future__ import annotations
 
 from tools import Obj
-from tools.ownership import selected_pods
+from tools.ownership import owns, selected_pods
 from tools.refs import ObjectRef
 from tools.selectors import matches_selector
 from tools.summaries import meta
@@ -19,8 +19,11 @@ from .workloads import pod_claims, workload_ref
 
 def target_pods(view: ClusterView, target: Target) -> list[Obj]:
     """The pods a target stands for: itself, its workload's, a Service's or an HPA's, the
-    ones a node runs."""
+    ones a node runs, the ones a Job or ReplicaSet owns (a CronJob's run, a Deployment's
+    revision: the alert names the run, the pods answer for it)."""
     ns = target.namespace
+    if target.kind in ("Job", "ReplicaSet"):
+        return [p for p in view.items("Pod", ns) if owns(target.kind, target.name, p)]
     if target.kind == "Pod":
         pod = view.find("Pod", target.name, ns)
         return [pod] if pod is not None else []

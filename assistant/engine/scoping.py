@@ -230,8 +230,24 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
         if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
             if named is not None and matches[0].score < _CLOSE:  # question spells exactly
                 return named
+            if matches[0].score < 100 and _container_elsewhere(box, word, matches[0]):
+                continue
             return word, matches[0], matches
     return named
+
+
+def _container_elsewhere(box: Toolbox, word: str, match: Match) -> bool:
+    """Whether `word` is the name of a container in pods other than those of `match` ("orders'
+    vault-agent logged X": the sidecar of orders, not vault-agent-injector): the question
+    quotes a container, not the object whose name begins alike."""
+    try:
+        pods = box.cluster.list("Pod", None)
+    except (Forbidden, KindUnavailable, NotFound):
+        return False
+    holders = [meta(p)["name"] for p in pods if any(
+        c.get("name") == word for key in ("containers", "initContainers")
+        for c in (p.get("spec") or {}).get(key) or [])]
+    return bool(holders) and not any(h.startswith(f"{match.name}-") for h in holders)
 
 
 def _node_named(cluster: Cluster, tokens: list[str]) -> str | None:
