@@ -119,6 +119,6 @@ def classify(question: str) -> Intent:
 # whether it is healthy now, so "healthy" is an answer it allows
 _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|really\s+)?"
                            r"(?:ok|okay|fine|healthy|alright|all right)(?:\s+(?:now|again))?"
-                           r"\s*\?")
-_PAST = re.compile(r"\b(?:resolved|recovered|went away|came back|earlier|yesterday|last night|"
-                   r"during|was|were|had)\b")
+                           r"(?:\s+(?:after|since|following)\b[^?.!]{0,80})?\s*\?")
+_PAST = re.compile(r"\b(?:resolved|recovered|went away|came back|earlier|yesterday|"
+                   r"last night'?s?|after|during|was|were|had)\b")

@@ -84,15 +84,16 @@ def shape(line: str) -> str:
     return _VARIABLE.sub("#", _TIMESTAMP.sub("", line)).strip()
 
 
-_CAUSED_BY = re.compile(r"Caused by: ([^\n\\]{1,240})")
+_DEEPER = re.compile(r"Caused by: ([^\n\\]{1,240})|\"(?:message|msg|error|reason|code)\"\s*:\s*"
+                     r"\"([^\"\\]{1,240})\"")
 
 
 def _cut(raw: str, limit: int) -> str:
-    """A long line's first `limit` characters, and the deepest `Caused by:` past them: a Java
-    stack trace logged as one JSON field tells its real cause last."""
-    causes = _CAUSED_BY.findall(raw, limit)
-    deepest = f" Caused by: {causes[-1]} [...]" if causes else ""
-    return raw[:limit] + " [...]" + deepest
+    """A long line's first `limit` characters, and the deepest cause past them: a Java stack
+    trace logged as one JSON field tells its real cause last (`Caused by:`), a JSON error its
+    nested `cause` (`"message":"unable to get local issuer certificate"`, `"code":...`)."""
+    told = list(dict.fromkeys(a or b for a, b in _DEEPER.findall(raw, limit)))[-4:]
+    return raw[:limit] + " [...]" + "".join(f" {t} [...]" for t in told)
 
 
 def excerpt(

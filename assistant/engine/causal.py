@@ -17,6 +17,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .advertised import advertised_by
 from .changes import last_rollout
 from .members import members_missing
 from .migrations import failed_migration
@@ -142,6 +143,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 finding.explanation += f"; the certificate it loads: {own}"
         if finding.category not in _FOLLOWED:
             continue
+        if finding.facts.get("signature") == "dns-no-such-host":
+            _node_resolver(view, finding)
         if finding.category == "dependency_unreachable" and members_missing(
                 view, finding, findings, by_object):
             continue
@@ -174,6 +177,24 @@ def _unscaled(view: ClusterView, finding: Finding,
             finding.explanation += (f"; its probe times out under a load that {meta(hpa)['name']}"
                                     " cannot answer with more replicas (it has no metrics)")
             set_cause(finding, blind)
+
+
+def _node_resolver(view: ClusterView, finding: Finding) -> None:
+    """A name that does not resolve from pods on the host network whose dnsPolicy is
+    ClusterFirst (the default): such pods use the node's resolver, which knows no cluster
+    names; ClusterFirstWithHostNet is the policy that keeps cluster DNS (in place)."""
+    for ref in finding.related:
+        pod = ObjectRef.parse(ref)
+        spec = ((view.find("Pod", pod.name, pod.namespace) if pod.kind == "Pod" else None)
+                or {}).get("spec") or {}
+        if spec.get("hostNetwork") is True and spec.get("dnsPolicy", "ClusterFirst") == \
+                "ClusterFirst":
+            finding.explanation += (
+                "; its pods run with hostNetwork: true and dnsPolicy ClusterFirst, so they ask "
+                "the node's resolver, which does not know cluster names (*.svc): set dnsPolicy "
+                "ClusterFirstWithHostNet")
+            finding.facts["host_network_dns"] = "true"
+            return
 
 
 def full_claims(view: ClusterView, findings: list[Finding]) -> list[Finding]:
@@ -276,6 +297,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         return  # a proxy that calls the pods' own addresses (Envoy, a headless Service)
     if service is None:
         if finding.facts.get("signature") == "dns-no-such-host" and not governing_missing(
+                view, finding, host, findings, by_object) and not advertised_by(
                 view, finding, host, findings, by_object):
             finding.explanation += missing_service_note(view, host, namespace)
         return

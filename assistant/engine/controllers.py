@@ -91,6 +91,29 @@ def _competing(view: ClusterView) -> list[Finding]:
     return found
 
 
+def _measured(hpa: Obj) -> tuple[str, bool]:
+    """(words for what the HPA measures against its targets, "; cpu at 238% of a 60%
+    target", and whether any metric is above its target)."""
+    targets = {}
+    for metric in (hpa.get("spec") or {}).get("metrics") or []:
+        source = metric.get(str(metric.get("type", "")).lower().replace("containerresource",
+                                                                        "containerResource"))
+        if isinstance(source, dict):
+            target = (source.get("target") or {}).get("averageUtilization")
+            name = source.get("name") or (source.get("metric") or {}).get("name")
+            if name and isinstance(target, int):
+                targets[name] = target
+    words, over = [], False
+    for metric in (hpa.get("status") or {}).get("currentMetrics") or []:
+        source = metric.get(str(metric.get("type", "")).lower()) or {}
+        name = source.get("name") if isinstance(source, dict) else None
+        used = (source.get("current") or {}).get("averageUtilization") if name else None
+        if isinstance(used, int) and name in targets:
+            words.append(f"{name} at {used}% of requests against a {targets[name]}% target")
+            over = over or used > targets[name]
+    return (f"; {', '.join(words)}" if words else ""), over
+
+
 def _bounds(hpa: Obj) -> str:
     spec = hpa.get("spec") or {}
     return f"minReplicas {spec.get('minReplicas', 1)}, maxReplicas {spec.get('maxReplicas')}"
@@ -309,14 +332,30 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
             confidence=0.9, impact=SEVERITY["hpa_limited"]), metrics="missing" if why else "")]
     limited = conditions.get("ScalingLimited") or {}
     current, maximum = status.get("currentReplicas"), spec.get("maxReplicas")
+    load, over = _measured(hpa)
+    scaled = [str(ObjectRef(str(target.get("kind")), meta(hpa).get("namespace"),
+                            str(target.get("name"))))] if target.get("name") else []
+    up = ((spec.get("behavior") or {}).get("scaleUp") or {}).get("selectPolicy")
+    if up == "Disabled" and (over or limited.get("status") == "True") and \
+            current is not None and current < (maximum or 0):
+        return [Finding(
+            category="hpa_limited", object=ref,
+            summary=f"hpa {meta(hpa)['name']} never scales up: scaleUp.selectPolicy is Disabled",
+            explanation=f"spec.behavior.scaleUp.selectPolicy of the HPA is Disabled, so it adds "
+                        f"no replica whatever its metrics say: it stays at {current} of "
+                        f"{maximum} replicas{load}",
+            evidence=[Evidence(source="spec", object=ref,
+                               detail="behavior.scaleUp.selectPolicy: Disabled; currentReplicas "
+                                      f"{current}, maxReplicas {maximum}{load}")],
+            confidence=0.9, impact=SEVERITY["hpa_limited"] * 2, related=scaled)]
     if limited.get("status") == "True" and current is not None and current >= (maximum or 0):
         return [Finding(
             category="hpa_limited", object=ref,
             summary=f"hpa {meta(hpa)['name']} is pinned at maxReplicas {maximum}",
             explanation=f"the HPA is at its maximum of {maximum} replicas and wants more "
-                        f"({limited.get('reason')}: {limited.get('message')})",
+                        f"({limited.get('reason')}: {limited.get('message')}){load}",
             evidence=[Evidence(source="status", object=ref,
                                detail=f"currentReplicas {current} = maxReplicas {maximum}; "
                                       f"ScalingLimited=True {limited.get('reason')}")],
-            confidence=0.85, impact=SEVERITY["hpa_limited"] * 2)]
+            confidence=0.85, impact=SEVERITY["hpa_limited"] * 2, related=scaled)]
     return []

@@ -135,7 +135,35 @@ def secret_of(pod: Obj, container: str, cloud: bool = False) -> str | None:
         for source in item.get("envFrom") or []:
             if (source.get("secretRef") or {}).get("name"):
                 return str(source["secretRef"]["name"])
+        return _mounted_secret(pod, item)
     return None
+
+
+def _mounted_secret(pod: Obj, container: Obj) -> str | None:
+    """A Secret mounted into the container as files (a signing key, a client certificate),
+    when no env entry carries the credentials."""
+    mounted = {m.get("name") for m in container.get("volumeMounts") or []}
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        name = (volume.get("secret") or {}).get("secretName")
+        if volume.get("name") in mounted and name:
+            return str(name)
+    return None
+
+
+_IDENTIFIER = re.compile(r"_(?:KEY_ID|CLIENT_ID|APP_ID|TEAM_ID|TENANT_ID|ACCOUNT(?:_ID|_NAME)?|"
+                         r"USER(?:NAME)?|ACCESS_KEY_ID|KEY_NAME)$")
+
+
+def credential_ids(pod: Obj, container: str, line: str) -> list[str]:
+    """Plain env values that say WHICH credential a container sends to the service the
+    refusing line names (`APNS_KEY_ID=8KQ2Z7XJ4M` for an APNs 403): the one to rotate or
+    replace. Values from Secrets are not shown."""
+    told = line.lower()
+    return [f"{env['name']}={env['value']}" for item in (pod.get("spec") or {}).get(
+        "containers") or [] if item.get("name") == container for env in item.get("env") or []
+        if isinstance(env.get("value"), str) and env["value"] and _IDENTIFIER.search(
+            str(env.get("name", ""))) and len(word := str(env["name"]).split("_")[0]) > 2
+        and word.lower() in told][:3]
 
 
 def service_link(view: ClusterView, pod: Obj, container: str, line: str) -> dict[str, str]:
@@ -235,3 +263,46 @@ def heap_setting(pod: Obj, container: str) -> str:
                 return (f"{name} sets {size}" + (f", while the container may use {limit}"
                                                  if limit else ""))
     return ""
+
+
+_CA_ENV = re.compile(r"^(?:NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|"
+                     r"AWS_CA_BUNDLE|GIT_SSL_CAINFO|[A-Z0-9_]*_CA_(?:FILE|CERT|CERTS|BUNDLE|PATH)|"
+                     r"[A-Z0-9_]*_CAFILE)$")
+
+
+def ca_path_missing(view: ClusterView, pod: Obj, container: str) -> dict[str, str]:
+    """An env entry naming the CA file the app loads (`NODE_EXTRA_CA_CERTS=/etc/ssl/corp/ca.crt`)
+    under a ConfigMap volume that holds no such file (it was moved to a bundle whose key is
+    `bundle.pem`): the app trusts nothing extra. Facts for the explanation and the remedy;
+    empty when every such path is there."""
+    spec = pod.get("spec") or {}
+    volumes = {v.get("name"): v["configMap"] for v in spec.get("volumes") or []
+               if isinstance(v.get("configMap"), dict)}
+    for item in spec.get("containers") or []:
+        if item.get("name") != container:
+            continue
+        for env in item.get("env") or []:
+            path = env.get("value")
+            if not _CA_ENV.match(str(env.get("name", ""))) or not isinstance(path, str):
+                continue
+            for mount in item.get("volumeMounts") or []:
+                root = str(mount.get("mountPath", "")).rstrip("/")
+                source = volumes.get(mount.get("name"))
+                if source is None or not root or not path.startswith(f"{root}/") or \
+                        mount.get("subPath"):
+                    continue
+                files = _files(view, source, meta(pod).get("namespace"))
+                if files and path[len(root) + 1:] not in files:
+                    return {"ca_env": str(env["name"]), "ca_path": path,
+                            "ca_source": str(source.get("name")),
+                            "ca_held": f"{root}/{files[0]}", "ca_files": ", ".join(files)}
+    return {}
+
+
+def _files(view: ClusterView, source: Obj, namespace: str | None) -> list[str]:
+    """The file names a ConfigMap volume shows (its items' paths, else its keys); empty when
+    the ConfigMap cannot be read."""
+    if source.get("items"):
+        return [str(i.get("path")) for i in source["items"] if i.get("path")]
+    found = view.find("ConfigMap", str(source.get("name")), namespace)
+    return sorted(key for field in ("data", "binaryData") for key in (found or {}).get(field) or {})

@@ -52,7 +52,7 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
     for item in said:
         if quoted & set(_WORDS.findall(item.match.line.lower())):
             told.append(f"{meta(item.pod)['name']} logged \"{item.match.line.strip()[:160]}\" "
-                        "and said it recovered after it")
+                        "and recovered after it")
             break
     if not said and not told:
         told += _quoted_and_recovered(view, pods, intent.text)

@@ -12,7 +12,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .environment import heap_setting, secret_of
+from .environment import ca_path_missing, credential_ids, heap_setting, secret_of
 from .pod_issues import pod_ref
 from .reading import Said
 from .startup import memory_limit
@@ -132,6 +132,9 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
         if secret:
             finding.facts["secret"] = secret
             finding.explanation += f"; its credentials come from Secret {secret}"
+        sent = credential_ids(item.pod, item.container, item.match.line)
+        if sent:
+            finding.explanation += f"; it identifies itself with {', '.join(sent)}"
         elif item.match.signature.id in _CLOUD_IDENTITY:  # IRSA, workload identity
             finding.facts["service_account"] = account
             finding.explanation += (f"; with no credentials Secret, its cloud identity comes "
@@ -157,7 +160,15 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
             finding.explanation += (f"; the CA bundle it trusts comes from {kind} {name}"
                                     if trust else
                                     f"; the certificate is mounted from {kind} {name}")
-            if trust and kind == "ConfigMap":  # what to change: the bundle, not the client
+            astray = ca_path_missing(view, item.pod, item.container) if trust else {}
+            if astray:  # the client points at a file its volume no longer has
+                del finding.facts["bundle"]
+                finding.facts.update(astray)
+                finding.explanation += (
+                    f"; but {astray['ca_env']}={astray['ca_path']} names a file ConfigMap "
+                    f"{astray['ca_source']} does not hold (it holds {astray['ca_files']}): the "
+                    "app loads no extra CA")
+            elif trust and kind == "ConfigMap":  # what to change: the bundle, not the client
                 _blame_bundle(finding, ObjectRef("ConfigMap", meta(item.pod).get("namespace"),
                                                  name), target)
     return finding

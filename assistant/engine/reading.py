@@ -257,17 +257,35 @@ def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
 
 
 def _over(line: LogLine, log: LogExcerpt) -> bool:
-    """Whether an error line is history: after it, the app says it recovered ("reconnected")
-    or runs on for a whole tail without an error, and logs no error since."""
+    """Whether an error line is history: after it (and after any error that followed), the
+    app says it recovered ("reconnected"), runs on for a whole tail without an error, or logs
+    on without one for CLEAN_MINUTES."""
     last = line.last or line.number
     after = [t for t in log.tail if t.number > last]
     later = [t.number for t in after if is_error_line(t.text)]
+    clean = [t for t in after if not later or t.number > max(later)]
+    if len(clean) >= 3 and _minutes_between(clean[0].text, clean[-1].text) >= CLEAN_MINUTES:
+        return True  # it logged on without an error for long after the last one
     if later:  # more errors came: history only if the app says it recovered after the last
-        return any(RECOVERED.search(t.text) for t in after if t.number > max(later))
+        return any(RECOVERED.search(t.text) for t in clean)
     if not after:
         return False
     return any(RECOVERED.search(t.text) for t in after) or (
         len(log.tail) >= 10 and last < log.tail[0].number)
+
+
+CLEAN_MINUTES = 10  # an app that logs on without an error this long after one has recovered
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+
+
+def _minutes_between(first: str, last: str) -> float:
+    """Minutes between the timestamps two log lines start with; 0 when either has none."""
+    stamps = [_STAMP.search(text[:48]) for text in (first, last)]
+    if stamps[0] is None or stamps[1] is None or stamps[0].group(1) != stamps[1].group(1):
+        return 0.0
+    seconds = [int(m.group(2)) * 3600 + int(m.group(3)) * 60 + int(m.group(4)) for m in stamps
+               if m is not None]
+    return (seconds[1] - seconds[0]) / 60
 
 
 def _counts(found: SignatureMatch) -> bool:

@@ -42,6 +42,8 @@ _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:works?|working|is\s+(?:fine|ok|okay|up|healthy|green)|"
                    r"(?:is\s+)?[a-z]+ing\s+(?:fine|ok|okay|normally|just fine)|"
                    r"looks?\s+(?:fine|ok|okay|healthy|green)|"
+                   r"(?:is\s+)?(?:all|only|just)\s+2\d\ds|(?:returns?|answers?|gives?)\s+"
+                   r"(?:all\s+|only\s+)?2\d\ds?|"
                    r"(?:[a-z]+\s+){1,6}?and\s+(?:still\s+)?works?\s+(?:fine|ok|okay|normally))\b")
 # (the last: "thumbnailer uses the same bucket and works fine": the one that works)
 MAX_WORDS = 12  # words of a question looked up as names

@@ -94,7 +94,8 @@ def _differs(failing: list[Obj], all_pods: list[Obj]) -> str:
     if not healthy:
         return ""
     told = ""
-    for what, of in (("run", _images), ("run as ServiceAccount", _accounts)):
+    for what, of in (("run", _images), ("run as ServiceAccount", _accounts),
+                     ("request", _requests)):
         bad, good = of(failing), of(healthy)
         if bad and good and bad != good:
             told += (f"; the failing pods {what} {', '.join(sorted(bad - good))}, the healthy "
@@ -105,6 +106,15 @@ def _differs(failing: list[Obj], all_pods: list[Obj]) -> str:
 def _images(pods: list[Obj]) -> set[str]:
     return {str(c.get("image")) for p in pods
             for c in (p.get("spec") or {}).get("containers") or []}
+
+
+def _requests(pods: list[Obj]) -> set[str]:
+    """Each container's resource requests, `app cpu=500` (a unit typo in a new version)."""
+    return {f"{c.get('name')} {resource}={amount}" for p in pods
+            for c in (p.get("spec") or {}).get("containers") or []
+            for resource, amount in sorted(((c.get("resources") or {}).get("requests")
+                                            or {}).items())
+            if isinstance(c.get("resources"), dict)}
 
 
 def _accounts(pods: list[Obj]) -> set[str]:
