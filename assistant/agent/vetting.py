@@ -311,8 +311,10 @@ def allowed_command(command: str, scope: Scope) -> bool:
 def text_problem(text: str, scope: Scope) -> str | None:
     """Why a step or a summary may not be shown: a URL, an instruction to run a program other
     than kubectl, advice that weakens the cluster, a kubectl command that would not pass as a
-    command (see vetting_prose)."""
-    return prose_problem(text, lambda command: command_problem(command, scope))
+    command (see vetting_prose). An image named by reference (`ghcr.io/shop/api:1.4.3`) from an
+    origin the pod spec already uses is not a link."""
+    return prose_problem(text, lambda command: command_problem(command, scope),
+                         lambda image: image_origin(image) in scope.origins)
 
 
 def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:

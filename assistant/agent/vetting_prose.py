@@ -37,6 +37,8 @@ _NOT_A_HOST = re.compile(
     r"pem|crt|key|csv|html?|md|db|sqlite|env|lock|pid|sock|service|socket|d|so|dll|tar|gz|tgz|"
     r"zip|war|class|sql|out|err)|.*(?:\.|^)(?:k8s\.io|kubernetes\.io|svc|cluster\.local|local|"
     r"internal)|.*(?-i:_|[a-z][A-Z]).*", re.I)
+# An image reference: a host, a path and a tag or a digest (`ghcr.io/shop/api:1.4.3`).
+_IMAGE_REF = re.compile(r"[\w.-]+(?::\d+)?(?:/[\w.-]+)+(?::\w[\w.-]*|@sha256:[0-9a-f]+)")
 # An address given by IP with a path or a port and path (`203.0.113.5/fix.yaml`); a CIDR
 # (`10.0.0.0/8`) or a bare IP is not a URL.
 _IP_URL = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/(?!\d)")
@@ -178,11 +180,12 @@ def unmask(text: str) -> str:
     return re.sub(r"\bhxxp", "http", joined.translate(_CONFUSABLES), flags=re.I)
 
 
-def prose_problem(text: str, judge: Callable[[str], str | None]) -> str | None:
-    """Why a step or a summary may not be shown; `judge` says why a command may not be."""
+def prose_problem(text: str, judge: Callable[[str], str | None],
+                  known_image: Callable[[str], bool] = lambda _image: False) -> str | None:
+    """Why a step or a summary may not be shown; `judge` says why a command may not be, and
+    `known_image` whether an image reference names an image the reader may be pointed at."""
     text = unmask(text)
-    if _PROSE_URL.search(text) or _IP_URL.search(text) or any(
-            not _NOT_A_HOST.fullmatch(m.group(0)) for m in _DOTTED.finditer(text)):
+    if _PROSE_URL.search(text) or _IP_URL.search(text) or _has_link(text, known_image):
         return "it contains a URL"
     if _PROGRAMS.search(text) or _DESTRUCTIVE.search(text) or _STATE_CHANGING.search(text):
         return "it tells the reader to run something other than kubectl"
@@ -201,6 +204,18 @@ def prose_problem(text: str, judge: Callable[[str], str | None]) -> str | None:
     if _UNSAFE_WORDS.search(text) or turns_tls_off(text):
         return "it advises a change that weakens the cluster or the app's security"
     return None
+
+
+def _has_link(text: str, known_image: Callable[[str], bool]) -> bool:
+    """Whether `text` names a host with a path, other than a known image by tag or digest."""
+    for match in _DOTTED.finditer(text):
+        if _NOT_A_HOST.fullmatch(match.group(0)):
+            continue
+        image = _IMAGE_REF.match(text, match.start())
+        if image and ".." not in image.group(0) and known_image(image.group(0)):
+            continue
+        return True
+    return False
 
 
 def _embedded(text: str) -> list[tuple[str, str]]:
