@@ -99,6 +99,15 @@ _QUANTITY = re.compile(r"\w*(?:TIMEOUT|TTL|PORT|SIZE|COUNT|RETRIES|RETRY|INTERVA
 _ROLE_NAME = re.compile(r"\w*(?:ROLE|GROUP|PERMISSION|PRIVILEGE|SCOPE|ACCESS_LEVEL)S?")
 _ADMIN_VALUES = frozenset({"admin", "administrator", "root", "superuser", "owner", "cluster-admin",
                            "system:masters", "*", "all", "grafanaadmin", "serveradmin"})
+# Development or debug mode by environment (`FLASK_ENV=development`, `GIN_MODE=debug`), and
+# credentials anyone would guess.
+_MODE_NAME = re.compile(r"\w*(?:ENV|ENVIRONMENT|MODE)")
+_DEVELOPMENT = frozenset({"development", "dev", "debug", "develop", "local"})
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|(?:^|_)PWD$|(?:^|_)PASS$|SECRET(?:_KEY)?$|"
+                          r"(?:^|_)TOKEN$")
+_DEFAULT_SECRETS = frozenset({"admin", "password", "changeme", "change-me", "root", "secret",
+                              "123456", "12345678", "postgres", "mysql", "test", "default",
+                              "guest", "letmein", "qwerty", "passw0rd"})
 _EXPOSE_NAME = re.compile(r"\w*EXPOS\w*")
 _SAFE_ENDPOINTS = frozenset({"health", "info", "prometheus", "metrics", "liveness", "readiness",
                              ""})
@@ -188,6 +197,10 @@ def _switch_problem(upper: str, lowered: str) -> str | None:
         return _reason(upper, f"it turns on {_word(upper, danger.group(0).strip('_'))}")
     if _ROLE_NAME.fullmatch(upper) and lowered in _ADMIN_VALUES:
         return "it grants an admin role"
+    if _MODE_NAME.fullmatch(upper) and lowered in _DEVELOPMENT:
+        return "it puts the app in development or debug mode"
+    if _SECRET_NAME.search(upper) and lowered in _DEFAULT_SECRETS:
+        return "it sets a default or trivial credential"
     exposed = set(re.split(r"[,\s]+", lowered))
     if (_EXPOSE_NAME.fullmatch(upper) and not exposed <= _SAFE_ENDPOINTS) \
             or (_ADMIN_ENDPOINT.fullmatch(upper) and not off):
@@ -249,12 +262,14 @@ def address_problem(name: str, value: str, hosts: frozenset[str]) -> str | None:
 
 def _host_shaped(host: str, name: str) -> bool:
     """Whether dotted `host`, in a variable not named for an address, reads as a host name:
-    letters, digits and hyphens, a top-level label of letters, not a reverse-DNS code name, in a
+    letters (of any script: a look-alike is still a host), digits and hyphens, a top-level
+    label of letters, not a reverse-DNS code name, in a
     variable whose name does not say it holds a code or data name."""
     labels = host.split(".")
     return not _CODE_NAME.search(name) and labels[0] not in _CODE_FIRST \
-        and all(re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", label) for label in labels) \
-        and bool(re.fullmatch(r"[a-z]{2,63}", labels[-1]))
+        and all(re.fullmatch(r"[^\W_](?:[\w-]*[^\W_])?", label) and "_" not in label
+                for label in labels) \
+        and bool(re.fullmatch(r"[^\W\d_]{2,63}", labels[-1]))
 
 
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # a port or a count read as an address
