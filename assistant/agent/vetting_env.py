@@ -101,6 +101,8 @@ _ADMIN_VALUES = frozenset({"admin", "administrator", "root", "superuser", "owner
                            "system:masters", "*", "all", "grafanaadmin", "serveradmin"})
 # Development or debug mode by environment (`FLASK_ENV=development`, `GIN_MODE=debug`), and
 # credentials anyone would guess.
+# Lists of who may call the app, opened to everyone (`CORS_ALLOWED_ORIGINS=*`).
+_OPENING_NAME = re.compile(r"ALLOW|ORIGIN|TRUSTED|WHITELIST|ALLOWLIST|CIDR|SOURCE_RANGE")
 _MODE_NAME = re.compile(r"\w*(?:ENV|ENVIRONMENT|MODE)")
 _DEVELOPMENT = frozenset({"development", "dev", "debug", "develop", "local"})
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|(?:^|_)PWD$|(?:^|_)PASS$|SECRET(?:_KEY)?$|"
@@ -124,7 +126,7 @@ _REASONS = (
      "it opens a debugger or runs code"))
 # `key: value` and `key=value` pairs inside a value (JSON, a DSN, `-Dkey=value`), each judged as a
 # variable of its own.
-_PAIR = re.compile(r"""["']?([A-Za-z][\w.-]*)["']?\s*[:=]\s*["']?([^"',;&}\s]*)""")
+_PAIR = re.compile(r"""["']?([A-Za-z][\w.-]*)["']?\s*[:=]\s*["']?(\{|[^"',;&{}\s]*)|(\})""")
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
 _OFF = _FALSE | {"disable", "disabled", "none", "null"}
 _ADDRESS_NAME = re.compile(r"HOST|URL|URI|ADDR|ENDPOINT|SERVER|DSN|BROKER|DOMAIN|GATEWAY|REMOTE|"
@@ -180,9 +182,19 @@ def _value_problem(upper: str, value: str) -> str | None:
 
 
 def _pairs(value: str) -> list[tuple[str, str]]:
-    """The `key: value` pairs inside a value, each key as a variable name would be written."""
-    return [(re.sub(r"[.-]", "_", key).upper(), item.strip().lower())
-            for key, item in _PAIR.findall(value)]
+    """The `key: value` pairs inside a value, each key as a variable name would be written, by
+    its path through nested objects: `{"auth":{"enabled":false}}` (or the same with its quotes
+    lost to a shell) is `AUTH_ENABLED=false`."""
+    found: list[tuple[str, str]] = []
+    path: list[str] = []
+    for key, item, close in _PAIR.findall(value):
+        if close:
+            path = path[:-1]
+        elif item == "{":
+            path.append(key)
+        else:
+            found.append(("_".join([*path, key]), item))
+    return [(re.sub(r"[.-]", "_", key).upper(), item.strip().lower()) for key, item in found]
 
 
 def _switch_problem(upper: str, lowered: str) -> str | None:
@@ -197,6 +209,8 @@ def _switch_problem(upper: str, lowered: str) -> str | None:
         return _reason(upper, f"it turns on {_word(upper, danger.group(0).strip('_'))}")
     if _ROLE_NAME.fullmatch(upper) and lowered in _ADMIN_VALUES:
         return "it grants an admin role"
+    if _OPENING_NAME.search(upper) and lowered in ("*", "0.0.0.0/0", "::/0"):
+        return "it opens the app to every origin or address"
     if _MODE_NAME.fullmatch(upper) and lowered in _DEVELOPMENT:
         return "it puts the app in development or debug mode"
     if _SECRET_NAME.search(upper) and lowered in _DEFAULT_SECRETS:

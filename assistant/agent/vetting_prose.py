@@ -77,7 +77,7 @@ _STATE_CHANGING = re.compile(
     r"PROCESS|FILE|RELOAD|REPLICATION|TRIGGER|REFERENCES|ALTER|DROP|TEMP\w*)\b[^.;\n]{0,80}?"
     r"\b(?:ON|TO|FROM)\b|(?-i:(?:GRANT|REVOKE)\s+[\w\"]+\s+(?:TO|FROM))|CREATE\s+(?:USER|ROLE|LOGIN|EXTENSION|"
     r"(?:OR\s+REPLACE\s+)?FUNCTION|TRIGGER|SERVER)|SET\s+(?:GLOBAL|PERSIST\w*)|"
-    r"UPDATE\s+[\w.\"]+\s+SET|INSERT\s+INTO|LOAD\s+DATA|COPY\b[^;\n]{0,80}?\bPROGRAM|"
+    r"ALTER\s+(?:KEYSPACE|TABLE)|UPDATE\s+[\w.\"]+\s+SET|INSERT\s+INTO|LOAD\s+DATA|COPY\b[^;\n]{0,80}?\bPROGRAM|"
     r"INTO\s+(?:OUT|DUMP)FILE|pg_(?:terminate_backend|cancel_backend|reload_conf|promote|"
     r"drop_replication_slot|read_file|ls_dir)|CONFIG\s+(?:SET|REWRITE|RESETSTAT)|"
     r"ACL\s+(?:SETUSER|DELUSER|LOAD)|(?:SLAVEOF|REPLICAOF)\s+\S|MODULE\s+LOAD|"
@@ -115,13 +115,17 @@ _UNSAFE_WORDS = re.compile(
     r"(?<!not )(?<!n't )(?<!never )\b(?:run|start|launch|let)\b[^.]{0,30}\bas\s+(?:the\s+)?"
     r"root\b|"
     rf"\bhost[\s_-]?(?:network|pid|ipc|ports?){_SET_TO}(?:true|yes|on|enabled?)\b|"
-    r"\b(?:enable|use|turn\s+on|add|mount|give)\b[^.]{0,60}\bhost[\s_-]?(?:network|pid|ipc|path)\b|"
+    r"\b(?:enable|use|turn\s+on|add|mount|give)\b[^.]{0,60}\bhost[\s_-]?(?:network\w*|pid|ipc|"
+    r"path)\b|"
     r"\b(?:add|grant|give|allow|enable|with|keep)\b[^.]{0,40}?\bcapabilit(?:y|ies)\b[^.]{0,30}?"
     rf"(?<![\w-])(?:CAP_)?(?:{_CAPS})\b|"
     rf"\b(?:add|grant|give|allow|enable)\b[^.]{{0,30}}?(?<![\w-])(?:CAP_)?(?:{_CAPS})\s+capabilit|"
     r"\b(?:bind|binds|grant|give|assign|attach|add|make|create|use)\b[^.]{0,60}(?<![\w-])"
     r"(?:cluster-admin|"
-    r"system:masters|(?:cluster\s*)?admin(?:istrator)?\s+(?:role|rights|access|privileges))\b|"
+    r"system:masters|(?:cluster\s*)?admin(?:istrator)?\s+(?:(?:cluster)?role|rights|access|"
+    r"privileges))\b|"
+    r"\b(?:peer\s*authentication|mtls)\b[^.]{0,40}\bpermissive\b|\bpermissive\s+mode\b|"
+    r"\ballow\s+(?:all|any|every)\s+(?:namespaces?|pods?|sources?|ips?|addresses|hosts?)\b|"
     rf"\b(?:enforce|audit|warn){_SET_TO}privileged\b|pod[\s-]security\b[^.]{{0,60}}\bprivileged\b|"
     r"\ballow\w*\b[^.]{0,40}\b(?:from|to)\s+(?:anywhere|everywhere|any\s+(?:source|ip|address|"
     r"host|namespace)|all\s+(?:sources|ips|addresses|hosts|namespaces))\b|"
@@ -139,7 +143,7 @@ _VERBS = ("get|describe|logs|delete|apply|create|edit|patch|scale|rollout|set|la
 # aliases (`k`, `kc`, `kctl`, `kube`) only before a kubectl verb.
 _KUBECTL = re.compile(r"\b(?:kubectl(?:[\w-]|\.(?=\w))*|oc|kubecolor|microk8s\s+kubectl|"
                       r"k3s\s+kubectl|"
-                      rf"(?:k|kc|kk|kcl|kctl|kube|kub)(?=\s+(?:{_VERBS})\b))[\s`'\"]+", re.I)
+                      rf"(?:k|kc|kk|kcl|kctl|kube|kub|k8s)(?=\s+(?:{_VERBS})\b))[\s`'\"]+", re.I)
 # A command, not the program's name: a flag or a word after `kubectl` that is no word of prose
 # ("kubectl is", "kubectl's output"); a verb not on kubectl's list is judged as one (a plugin).
 _A_VERB = re.compile(r"kubectl (?:-|(?!(?:is|was|are|will|can|cannot|could|should|would|may|"

@@ -39,7 +39,9 @@ class Scope:
 def image_origin(image: str) -> str:
     """Where an image comes from: `registry.example.com` for `registry.example.com/shop/api:1`,
     `ghcr.io/shop` for `ghcr.io/shop/api:1`, `docker.io/shop` for `shop/api:1.2`,
-    `docker.io/library` for `nginx`."""
+    `docker.io/library` for `nginx`; "" for a path with dot segments."""
+    if "/../" in image or "/./" in image or "//" in image:
+        return ""  # no reference grammar allows it; an origin nothing is in
     first, _, rest = image.split("@")[0].partition("/")
     host = first.lower()
     if host in _DOCKER_HUB:

@@ -169,8 +169,8 @@ def _leaf(keys: list[str], value: Any, scope: Scope) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int):
             return "it scales to zero (or to no number) replicas"
         return replicas_problem(value, scope)
-    if "scaletargetref" in keys[:-1] and last == "name" and not any(
-            name == value for _, name in scope.objects):
+    if "scaletargetref" in keys[:-1] and last in ("name", "kind") and not any(
+            value in pair for pair in scope.objects):
         return "it points the autoscaler at an object other than the root object or its owners"
     if parent == "securitycontext" and _TIGHTER.get(last) is not value:
         return "it loosens the security context"
