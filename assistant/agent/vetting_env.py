@@ -99,10 +99,10 @@ _QUANTITY = re.compile(r"\w*(?:TIMEOUT|TTL|PORT|SIZE|COUNT|RETRIES|RETRY|INTERVA
 _ROLE_NAME = re.compile(r"\w*(?:ROLE|GROUP|PERMISSION|PRIVILEGE|SCOPE|ACCESS_LEVEL)S?")
 _ADMIN_VALUES = frozenset({"admin", "administrator", "root", "superuser", "owner", "cluster-admin",
                            "system:masters", "*", "all", "grafanaadmin", "serveradmin"})
-# Development or debug mode by environment (`FLASK_ENV=development`, `GIN_MODE=debug`), and
-# credentials anyone would guess.
 # Lists of who may call the app, opened to everyone (`CORS_ALLOWED_ORIGINS=*`).
 _OPENING_NAME = re.compile(r"ALLOW|ORIGIN|TRUSTED|WHITELIST|ALLOWLIST|CIDR|SOURCE_RANGE")
+# Development or debug mode by environment (`FLASK_ENV=development`, `GIN_MODE=debug`), and
+# credentials anyone would guess.
 _MODE_NAME = re.compile(r"\w*(?:ENV|ENVIRONMENT|MODE)")
 _DEVELOPMENT = frozenset({"development", "dev", "debug", "develop", "local"})
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|(?:^|_)PWD$|(?:^|_)PASS$|SECRET(?:_KEY)?$|"
