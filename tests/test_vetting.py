@@ -5,6 +5,7 @@ then the issue's examples end to end, through the agent with a scripted model at
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,22 @@ from harness.scenarios import SCENARIO_DIR, load, write_snapshot_dir
 
 import tools
 from assistant.agent import Agent
-from assistant.agent.vetting import Scope, command_problem, image_origin, scope_of, text_problem
+from assistant.agent.schemas import ProposedStep
+from assistant.agent.vetting import (
+    Scope,
+    command_problem,
+    image_origin,
+    scope_of,
+    text_problem,
+    vet_remediation,
+)
 from assistant.diagnosis import RootCause
 from assistant.investigation import Request
 from assistant.settings import ModelSettings, Settings
+from knowledge.remedies import remedies
 
 PROBES = yaml.safe_load((Path(__file__).parent / "data" / "vetting_probes.yaml").read_text())
+CLASSES = yaml.safe_load((Path(__file__).parent / "data" / "vetting_classes.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +80,15 @@ def test_text_probe(probe: dict[str, Any], scope: Scope) -> None:
     ("docker.io/evil/api", "docker.io/evil"),
     ("nginx:1.27", "docker.io/library"),
     ("docker.io/nginx", "docker.io/library"),
+    ("registry-1.docker.io/evil/x", "docker.io/evil"),
+    ("ghcr.io/Shop/api:1", "ghcr.io/shop"),
+    ("quay.io/shop/api@sha256:abc", "quay.io/shop"),
+    ("registry.gitlab.com/shop/group/api:1", "registry.gitlab.com/shop"),
+    ("public.ecr.aws/shop/api:1", "public.ecr.aws/shop"),
+    ("eu.gcr.io/shop-prod/api:1", "eu.gcr.io/shop-prod"),
+    ("europe-west1-docker.pkg.dev/shop-prod/images/api:1", "europe-west1-docker.pkg.dev/shop-prod"),
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1",
+     "123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
 ])
 def test_image_origin(image: str, origin: str) -> None:
     assert image_origin(image) == origin
@@ -147,3 +167,54 @@ def test_a_summary_that_says_to_apply_a_url_is_not_shown_nor_repeated(
     assert "MODERATION_API_URL" in answer.summary  # the offline answer instead
     assert not any("203.0.113.7" in n for n in answer.notes)
     assert any("unsupported claim of the model" in n and "URL" in n for n in answer.notes)
+
+
+# --- by class: a scope written out, each class in several shapes, and ordinary proposals -------
+
+@pytest.fixture(scope="module")
+def shop() -> Scope:
+    """The scope the class probes are written for: images on ghcr.io, which many owners share."""
+    written = CLASSES["scope"]
+    return Scope(written["namespace"], frozenset(tuple(o) for o in written["objects"]),
+                 frozenset(image_origin(i) for i in written["images"]),
+                 frozenset(written["hosts"]), written["replicas"])
+
+
+@pytest.mark.parametrize("probe", [{"class": name, **p} for name, probes in
+                                   CLASSES["refused"].items() for p in probes],
+                         ids=lambda p: f"{p['class']}: {p.get('command', p.get('text'))[:70]}")
+def test_a_dangerous_proposal_of_each_class_is_refused_with_its_reason(
+        probe: dict[str, Any], shop: Scope) -> None:
+    if "command" in probe:
+        problem = command_problem(probe["command"], shop)
+        kept, dropped = vet_remediation(
+            [ProposedStep(step="Apply the fix.", command=probe["command"])], shop)
+        assert (kept, dropped) == ([], 1)
+    else:
+        problem = text_problem(probe["text"], shop)
+    assert problem is not None and probe["because"] in problem, problem
+
+
+@pytest.mark.parametrize("command", CLASSES["allowed"]["commands"], ids=lambda c: c[:80])
+def test_an_ordinary_command_stays_allowed(command: str, shop: Scope) -> None:
+    assert command_problem(command, shop) is None
+
+
+@pytest.mark.parametrize("text", CLASSES["allowed"]["texts"], ids=lambda t: t[:80])
+def test_an_ordinary_step_stays_allowed(text: str, shop: Scope) -> None:
+    assert text_problem(text, shop) is None
+
+
+@pytest.mark.parametrize("category", sorted(yaml.safe_load(
+    resources.files("knowledge").joinpath("categories.yaml").read_text(encoding="utf-8"))))
+def test_the_engine_s_own_steps_advise_nothing_the_vetting_refuses(category: str,
+                                                                   shop: Scope) -> None:
+    """What the engine proposes offline would pass as a model's step; annotation keys and
+    resource names with a domain (`eks.amazonaws.com/role-arn`, `nvidia.com/gpu`) still read
+    as links."""
+    facts = {"kind": "deployment", "ns": "shop", "name": "checkout",
+             "target": "deployment/checkout", "container": "app"}
+    for step in remedies(category, facts):
+        problem = text_problem(step.step, shop)
+        assert problem in (None, "it contains a URL"), (step.step, problem)
+

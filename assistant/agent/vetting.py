@@ -9,12 +9,15 @@ A command passes when, parsed with shlex, it is `kubectl` with
 - no shell metacharacters, comments, URLs, invisible or look-alike characters, and only flags
   from `_FLAGS` (so no `-f` files, no identity or server flags such as `-sHOST`, `--as`,
   `--token`, `--kubeconfig`: those would send the user's credentials elsewhere);
-- a `patch` body and `set env` variables that pass `vetting_values` (allowed keys, image
-  origins, replicas above zero, no proxy, preload, debugger or TLS-off variables, no address
-  the spec does not already name);
+- a `patch` body that passes `vetting_values` (allowed keys, image origins, replicas above
+  zero and not far beyond what runs, no env entry changed by position, no autoscaler pointed
+  elsewhere, no annotation that switches a protection off), `set env` variables that pass
+  `vetting_env` (no proxy, preload, code-loading, debugger, auth-off or TLS-off variables, no
+  address the spec does not already name), `annotate`/`label` keys that switch nothing off;
 - nothing about Secrets, RBAC kinds or service accounts, anywhere in it;
-- no `scale` to zero replicas, no `set image` to an image origin not already in the pod spec
-  (`image_origin`: the registry host; for Docker Hub, which everyone shares, the account).
+- no `scale` to zero replicas or far beyond what the workload runs, no `set image` to an image
+  origin not already in the pod spec (`image_origin`: the registry host; on a registry many
+  owners share, such as Docker Hub or ghcr.io, the host and the owner).
 Steps and summaries are judged by `vetting_prose`. Anything else is refused with the reason,
 which tests and notes read; the reason never repeats the proposal. A proposal that fails is
 dropped and said so in the notes; a summary that fails stays out of the answer, kept in the
@@ -26,7 +29,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
 from typing import Any
 
 from tools import Cluster, Kind, Toolbox, parse_kind
@@ -34,8 +36,10 @@ from tools.kinds import info
 
 from ..diagnosis import Remediation, RootCause, Target
 from .schemas import Explanation, ProposedStep
+from .vetting_env import env_assignments, env_problem
 from .vetting_prose import fold, prose_problem
-from .vetting_values import env_assignments, env_problem, patch_problem
+from .vetting_scope import Scope, image_origin, replicas_problem
+from .vetting_values import annotation_problem, patch_problem
 
 READ_VERBS = frozenset({"get", "describe", "logs", "top", "events"})
 CHANGE_VERBS = frozenset({"rollout", "set", "scale", "edit", "patch", "label", "annotate"})
@@ -72,29 +76,6 @@ _SENSITIVE = re.compile(r"secret|\b(?:cluster)?roles?\b|(?:cluster)?rolebinding|
 _HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)+", re.I)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What a change may touch: the root object and its owners, in one namespace, and the image
-    origins their pod specs already use."""
-
-    namespace: str | None
-    objects: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (kind, name)
-    origins: frozenset[str] = field(default_factory=frozenset)
-    hosts: frozenset[str] = field(default_factory=frozenset)  # addresses the specs name
-
-
-def image_origin(image: str) -> str:
-    """Where an image comes from: `registry.example.com` for `registry.example.com/shop/api:1`,
-    `docker.io/shop` for `shop/api:1.2`, `docker.io/library` for `nginx`."""
-    first, _, rest = image.split("@")[0].partition("/")
-    if first in ("docker.io", "index.docker.io"):
-        account = rest.partition("/")[0] if "/" in rest else "library"
-        return f"docker.io/{account}"
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first.lower()
-    return f"docker.io/{first if rest else 'library'}"
-
-
 def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) -> Scope:
     """The scope of changes for a diagnosis: the root object (else the target), its owners and
     their images, read from the cluster; what cannot be read is simply not in scope."""
@@ -104,6 +85,7 @@ def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) ->
     objects: set[tuple[str, str]] = set()
     origins: set[str] = set()
     hosts: set[str] = set()
+    replicas = 0
     for ref in refs:
         if ref is None:
             continue
@@ -117,7 +99,8 @@ def scope_of(cluster: Cluster, root: RootCause | None, target: Target | None) ->
             objects.add((owner_kind, owner_name.removesuffix(" (gone)")))
         origins |= {image_origin(i) for i in _images(described.kind, described.raw)}
         hosts |= {h.lower() for h in _HOST.findall(json.dumps(described.raw.get("spec")))}
-    return Scope(namespace, frozenset(objects), frozenset(origins), frozenset(hosts))
+        replicas = max(replicas, _replicas(described.raw))
+    return Scope(namespace, frozenset(objects), frozenset(origins), frozenset(hosts), replicas)
 
 
 def _ref(text: str) -> tuple[Kind, str | None, str] | None:
@@ -128,6 +111,14 @@ def _ref(text: str) -> tuple[Kind, str | None, str] | None:
     if kind is None or not name:
         return None
     return kind, None if namespace in ("-", "") else namespace, name
+
+
+def _replicas(obj: dict[str, Any]) -> int:
+    """The most replicas an object runs or may scale to: its spec, its status, an autoscaler's
+    maximum."""
+    counts = [(obj.get(part) or {}).get(key) for part in ("spec", "status")
+              for key in ("replicas", "maxReplicas")]
+    return max([c for c in counts if isinstance(c, int) and not isinstance(c, bool)], default=0)
 
 
 def _images(kind: str, obj: dict[str, Any]) -> list[str]:
@@ -282,11 +273,20 @@ def _change_problem(verb: str, sub: str | None, positional: list[str],
         return "it changes an object other than the root object or its owners"
     if verb == "scale":
         replicas = flags.get("--replicas", [""])
-        if not all(r.isdigit() and int(r) > 0 for r in replicas):
+        if not all(r.isascii() and r.isdigit() for r in replicas):
             return "it scales to zero (or to no number) replicas"
+        problem = next(filter(None, (replicas_problem(int(r), scope) for r in replicas)), None)
+        if problem:
+            return problem
     if verb == "patch":
         problem = patch_problem(flags.get("--patch", []), (flags.get("--type") or [""])[-1],
-                                scope.origins, scope.hosts, image_origin)
+                                scope)
+        if problem:
+            return problem
+    if verb in ("annotate", "label"):
+        pairs = (p.partition("=") for p in positional)
+        problem = next(filter(None, (annotation_problem(key, value)
+                                     for key, has_value, value in pairs if has_value)), None)
         if problem:
             return problem
     if sub == "env":
@@ -311,8 +311,10 @@ def allowed_command(command: str, scope: Scope) -> bool:
 def text_problem(text: str, scope: Scope) -> str | None:
     """Why a step or a summary may not be shown: a URL, an instruction to run a program other
     than kubectl, advice that weakens the cluster, a kubectl command that would not pass as a
-    command (see vetting_prose)."""
-    return prose_problem(text, lambda command: command_problem(command, scope))
+    command (see vetting_prose). An image named by reference (`ghcr.io/shop/api:1.4.3`) from an
+    origin the pod spec already uses is not a link."""
+    return prose_problem(text, lambda command: command_problem(command, scope),
+                         lambda image: image_origin(image) in scope.origins)
 
 
 def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:
