@@ -252,7 +252,9 @@ def test_a_100_mb_log_reaches_the_model_cut_to_budget(scenario: Scenario,
     model = ScriptedChatModel(script=[
         call("NextStep", tool="previous_logs", name="comment-service"),
         call("NextStep", tool="done"), call("Explanation", **GOOD)])
-    answer, _, _ = _run(cluster, model, tool_budget=2500)
+    # the turn's wall time is lifted: this is about what reaches the model, not about speed
+    # (bench/redaction.py measures that), and a busy machine must not change the answer
+    answer, _, _ = _run(cluster, model, tool_budget=2500, wall_time=1800)
     assert answer.summary == GOOD["summary"]
     longest = max(len(str(m.content)) for prompt in model.prompts for m in prompt)
     assert longest < 12_000
