@@ -37,6 +37,7 @@ from .servers import (
     governing_missing,
     misnamed_protocol,
     missing_service_note,
+    pods_port,
     port_dropped,
     service_for,
     set_cause,
@@ -150,7 +151,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.category == "dependency_unreachable" and not finding.facts.get("target"):
             _named_by_neighbour(finding, findings)
-        if finding.category == "dependency_unreachable" and blocked_by_egress(view, finding):
+        if finding.category == "dependency_unreachable" and blocked_by_egress(
+                view, finding, pods_port(view, finding)):
             continue
         if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object, findings)
@@ -252,7 +254,7 @@ _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_misma
 # facts that name the new pods' failing step: a probe asking what the app's log says it does
 # not serve; an admission webhook that refuses to let them be created
 _STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook",
-              "host_refused"}
+              "host_refused", "host_port"}
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 

@@ -18,6 +18,7 @@ from ..diagnosis import Finding
 from .causal import link
 from .controllers import controller_findings
 from .infrastructure import service_findings, storage_findings
+from .merging import merge_same_object
 from .remedies import propose
 from .view import NAMESPACED, ClusterView
 from .workloads import pod_findings
@@ -43,6 +44,7 @@ def elsewhere(cluster: Cluster, scoped: ClusterView, known: set[str]) -> list[Fi
     findings += controller_findings(view)
     findings += service_findings(view)
     findings += storage_findings(view)
+    findings = merge_same_object(findings)  # as the scoped answer does: one finding per object
     link(view, findings)
     by_object = {f.object: f for f in findings}
     roots: dict[str, Finding] = {}

@@ -243,7 +243,25 @@ def node_findings(view: ClusterView) -> list[Finding]:
                     confidence=0.9,
                     impact=SEVERITY["node_pressure"] * max(1, len(evicted)),
                     related=[pod_ref(p) for p in evicted]))
+            elif kind in _PROBLEM_DETECTED and value == "True":
+                findings.append(Finding(
+                    category=_PROBLEM_DETECTED[kind], object=ref,
+                    summary=f"node {name} reports {kind}",
+                    explanation=f"node {name} stays Ready, but node-problem-detector reports "
+                                f"{kind} ({condition.get('reason')}: {condition.get('message')});"
+                                f" {len(on_node)} pods run there and fail where they touch it",
+                    evidence=[Evidence(source="node", object=ref, detail=detail)],
+                    confidence=0.85, impact=SEVERITY[_PROBLEM_DETECTED[kind]] * max(
+                        1, len(on_node)), related=[pod_ref(p) for p in on_node]))
     return findings
+
+
+# node-problem-detector's conditions for a broken node that still reports Ready
+_PROBLEM_DETECTED = {"ReadonlyFilesystem": "storage_full", "FilesystemCorruption": "storage_full",
+                     "KernelDeadlock": "node_not_ready", "CorruptDockerOverlay2": "storage_full",
+                     "FrequentKubeletRestart": "node_not_ready",
+                     "FrequentContainerdRestart": "node_not_ready",
+                     "FrequentDockerRestart": "node_not_ready"}
 
 
 def storage_findings(view: ClusterView) -> list[Finding]:

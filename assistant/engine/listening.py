@@ -9,6 +9,7 @@ import re
 
 from tools import Obj
 from tools.refs import ObjectRef
+from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
@@ -43,9 +44,10 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
                 _phase(item.pod) != "Running" or item.over or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
-        if item.category == "slow_dependency" and not item.target and \
-                not item.match.signature.itself:
-            continue  # slow, but not waiting on anything named: the plan's checks say why
+        if item.category == "slow_dependency" and (not item.target and not (
+                item.match.signature.itself) or _own_service(view, item)):
+            continue  # slow, but not waiting on anything named (the plan's checks say why), or
+            # its own access log naming the Service it serves
         owner = claim_of(item, view) or tls_ingress(item, view) or workload_ref(view, item.pod)
         key = (owner, item.category)
         if key in found:
@@ -57,6 +59,18 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if finding.category == "credentials_rejected" and finding.facts.get("secret"):
             _fresh_pods_work(view, finding)
     return list(found.values())
+
+
+def _own_service(view: ClusterView, item: Said) -> bool:
+    """Whether a slow line's host is a Service that selects the very pod that logged it: a
+    server's access log (`"host": "gotenberg.invoicing.svc"`, 4 s to render), not a call."""
+    parts = (item.target or "").split(":")[0].split(".")
+    namespace = parts[1] if len(parts) > 1 and parts[1] != "svc" else meta(item.pod).get(
+        "namespace")
+    service = view.find("Service", parts[0], namespace) if parts[0] else None
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    return bool(selector) and namespace == meta(item.pod).get("namespace") and matches_selector(
+        {"matchLabels": selector}, meta(item.pod).get("labels") or {})
 
 
 def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:

@@ -40,6 +40,7 @@ from .startup import (
     memory_limit,
     mount_issue,
     node_arch,
+    script_source,
 )
 from .view import ClusterView
 
@@ -261,8 +262,13 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         found = best_match([message])
         explanation = found.cause if found else f"the container {name} cannot start: {message}"
         evidence.append(Evidence(source="status", object=ref, detail=message))
+        script = script_source(view, pod, name, message)
+        if script.get("holder"):  # the file is there, from a ConfigMap: why it cannot run
+            explanation = f"the container {name} cannot start: {script['script_why']}"
+        elif script:
+            explanation += f"; {script['script_why']}"
         return PodIssue("bad_command", explanation, evidence, 0.95, container=name,
-                        signature=found, detail=command_detail(pod, name))
+                        signature=found, detail={**command_detail(pod, name), **script})
     cause = best_match([message]) if message else None
     source = "status"
     logged = log_cause(view, pod, name)

@@ -27,16 +27,20 @@ HOST_PORT = re.compile(r"^(?P<host>[\w.-]+?)(?::(?P<port>\d+))?$")
 DNS_FAILURES = ("dns-no-such-host", "dns-timeout")
 
 
-def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
+def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None = None) -> bool:
     """Whether an egress NetworkPolicy on the client's pods forbids what the failing call needs:
-    DNS (port 53) for a name that does not resolve, else the dependency's port. The policy
-    becomes the finding's root object."""
+    DNS (port 53) for a name that does not resolve, else the dependency's port: `pods_port`
+    when the call goes to a Service whose port the pods serve on another one (a policy sees the
+    packet after the Service rewrote it). The policy becomes the finding's root object."""
     clients = [p for p in view.items("Pod") if pod_ref(p) in finding.related]
     if not clients:
         return False
     dns = finding.facts.get("signature") in DNS_FAILURES
     parsed = HOST_PORT.match(finding.facts.get("target") or "")
     port = "53" if dns else (parsed.group("port") if parsed else None)
+    asked = port
+    if not dns and pods_port is not None:
+        port = str(pods_port)
     if port is None:
         return False
     namespace = meta(clients[0]).get("namespace")
@@ -60,8 +64,9 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
     tcp_only = [p for p in selecting if dns and _allows_port(p, 53, "TCP")
                 and not _allows_port(p, 53, "UDP")]
     target = view.pod_at(host) if host else None
-    ruled = sorted(selecting, key=lambda p: (not _names_peer(p, target),
-                                             not (p.get("spec") or {}).get("egress")))
+    ruled = sorted(selecting, key=lambda p: (  # a rule for the Service's port meant this call
+        not _names_peer(p, target), not (asked != port and _allows_port(p, int(asked or 0))),
+        not (p.get("spec") or {}).get("egress")))
     policy = (tcp_only or ruled)[0]  # the one that meant to allow DNS, when one did; else the
     # one whose rules name the destination on other ports (the Sentinel port, not Redis's),
     # then any allow-list, before a plain deny-all (only the namespace's baseline)
@@ -81,6 +86,9 @@ def blocked_by_egress(view: ClusterView, finding: Finding) -> bool:
         what = (f"DNS at {host}:53, where the pods resolve names (a node-local DNS cache on "
                 "each node, not a pod: only an ipBlock such as "
                 f"{host}/32 admits it, and its rules admit kube-dns pods only)")
+    if asked != port:
+        what += (f" (the Service's port {asked} is port {port} on the pods it sends to, and a "
+                 "NetworkPolicy sees the pods' port)")
     finding.facts.update(policy=name, port=port, client=client, egress="true",
                          dns="true" if dns else "", local_dns=host if local else "")
     finding.category = "network_policy"

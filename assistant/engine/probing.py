@@ -27,13 +27,15 @@ def probe_line(pod: Obj, container: str, which: str) -> str:
                 where = f"exec {' '.join((probe['exec'] or {}).get('command') or [])}, "
             return (f"probe {where}initialDelaySeconds={probe.get('initialDelaySeconds', 0)}, "
                     f"periodSeconds={probe.get('periodSeconds', 10)}, "
+                    f"timeoutSeconds={probe.get('timeoutSeconds', 1)}, "
                     f"failureThreshold={probe.get('failureThreshold', 3)}")
     return "no probe details"
 
 
 _PATH = re.compile(r"(?<![\w.])(/[a-z][\w./-]*)", re.IGNORECASE)
 _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
-                     r"(?:port(?:\(s\))?:? ?|:)(\d{2,5})\b", re.IGNORECASE)
+                     r"(?:port(?:\(s\))?:? ?|(?<!\d\d:\d\d):)(\d{2,5})\b(?![:.]\d)",
+                     re.IGNORECASE)  # not a time of day (23:44:41)
 _HOST_REFUSED = re.compile(r"(?:Invalid HTTP_HOST header: '|Blocked hosts?: |"
                            r"host not allowed: )([\w.:\[\]-]+)",  # Django, Rails, Vite
                            re.IGNORECASE)

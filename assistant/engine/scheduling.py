@@ -60,6 +60,9 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
     constraint = _constraint(view, pod, message, evidence)
     if constraint:
         return constraint
+    ports = _count(r"(\d+) node\(s\) didn't have free ports", message)
+    if ports and ports >= _count(r"(\d+) node\(s\) had (?:untolerated )?taint", message):
+        return _host_ports(pod, message, evidence)
     taint = _TAINT.search(message)
     if taint and ("unreachable" in message or "not-ready" in message):
         return PodIssue("node_not_ready", f"the only nodes that fit are not ready ({message})",
@@ -94,6 +97,19 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
         return PodIssue("node_selector_mismatch", explanation, evidence, 0.85, detail=detail)
     return PodIssue("insufficient_resources", f"the scheduler cannot place the pod: {message}",
                     evidence, 0.5)
+
+
+def _host_ports(pod: Obj, message: str, evidence: list[Evidence]) -> PodIssue:
+    """A pod that asks a hostPort every fitting node already gives to a pod: during a rolling
+    update with maxUnavailable 0, the new pod waits for a port its own old pods hold."""
+    held = sorted({str(p.get("hostPort")) for c in (pod.get("spec") or {}).get("containers") or []
+                   for p in c.get("ports") or [] if p.get("hostPort")})
+    return PodIssue(
+        "scheduling_constraint",
+        f"the pod asks for hostPort {', '.join(held) or '(unknown)'}, which every node that could "
+        f"run it already gives to another pod (its own older replicas during a rollout: with "
+        f"maxUnavailable 0 the old pod is never removed first): {message}",
+        evidence, 0.85, detail={"host_port": ", ".join(held)})
 
 
 _SPREAD = re.compile(r"(\d+) node\(s\) didn't match pod topology spread constraints|"

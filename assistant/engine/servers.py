@@ -176,6 +176,31 @@ def validity(view: ClusterView, pods: list[Obj]) -> str | None:
     return None
 
 
+def pods_port(view: ClusterView, finding: Finding) -> int | None:
+    """The port the pods behind the Service a failing call names serve on, when the Service
+    maps its port to another (80 to `targetPort: http`, which the pods name as 3000)."""
+    parsed = HOST_PORT.match(finding.facts.get("target") or "")
+    if not parsed or not parsed.group("port"):
+        return None
+    home = ObjectRef.parse(finding.object).namespace_text
+    service = service_for(view, parsed.group("host"), home)
+    entry = next((p for p in ((service or {}).get("spec") or {}).get("ports") or []
+                  if str(p.get("port")) == parsed.group("port")), None)
+    target = (entry or {}).get("targetPort")
+    if target is None or str(target) == parsed.group("port"):
+        return None
+    if str(target).isdigit():
+        return int(target)
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    for pod in view.items("Pod", meta(service or {}).get("namespace")) if selector else []:
+        if matches_selector({"matchLabels": selector}, meta(pod).get("labels") or {}):
+            for container in (pod.get("spec") or {}).get("containers") or []:
+                for port in container.get("ports") or []:
+                    if port.get("name") == target and port.get("containerPort"):
+                        return int(port["containerPort"])
+    return None
+
+
 def service_for(view: ClusterView, host: str, namespace: str) -> Obj | None:
     try:
         address = ipaddress.ip_address(host)

@@ -178,3 +178,44 @@ def command_detail(pod: Obj, container: str) -> dict[str, str]:
             return {"command": " ".join(item.get("command") or item.get("args") or []),
                     "container": container}
     return {"container": container}
+
+
+_EXEC_PATH = re.compile(r"exec:? \"?(/[\w./-]+)\"?:? "
+                        r"(?:no such file or directory|permission denied)")
+
+
+def script_source(view: ClusterView, pod: Obj, container: str, message: str) -> dict[str, str]:
+    """The ConfigMap a container's missing or refused executable is mounted from, and why it
+    cannot run: Windows line endings (`#!/bin/bash\\r` names an interpreter that does not
+    exist), a key the ConfigMap lacks, a mode without the execute bit. Facts, with `holder` (the
+    ConfigMap is what to fix); empty when the executable is not such a file."""
+    found = _EXEC_PATH.search(message)
+    spec = pod.get("spec") or {}
+    volumes = {v.get("name"): v["configMap"] for v in spec.get("volumes") or []
+               if isinstance(v.get("configMap"), dict)}
+    item: Obj = next((c for c in spec.get("containers") or [] if c.get("name") == container), {})
+    for mount in item.get("volumeMounts") or [] if found else []:
+        root, source = str(mount.get("mountPath", "")).rstrip("/"), volumes.get(mount.get("name"))
+        path = found.group(1) if found else ""
+        if source is None or not root or not path.startswith(f"{root}/"):
+            continue
+        key = mount.get("subPath") or path[len(root) + 1:]
+        name = str(source.get("name"))
+        data = ((view.find("ConfigMap", name, meta(pod).get("namespace")) or {}).get("data")
+                or {})
+        why = ""
+        if key not in data:
+            why = f"ConfigMap {name} holds no key {key}"
+        elif "\r" in str(data[key]).split("\n", 1)[0]:
+            first = str(data[key]).split("\n", 1)[0].replace("\r", "\\r")
+            why = (f"{path} comes from ConfigMap {name} (key {key}) with Windows line endings: "
+                   f"its first line is `{first}`, so the kernel looks for an interpreter whose "
+                   "name ends in a carriage return, which does not exist")
+        elif not int(source.get("defaultMode", 0o644)) & 0o111:  # set in the pod template
+            return {"script": path, "script_why": (
+                f"{path} comes from ConfigMap {name}, whose volume the pod template mounts with "
+                f"defaultMode {int(source.get('defaultMode', 0o644)):o}, which is not executable")}
+        if why:
+            return {"holder": f"ConfigMap/{meta(pod).get('namespace')}/{name}", "script": path,
+                    "script_key": key, "script_why": why}
+    return {}
