@@ -111,7 +111,7 @@ def classify(question: str) -> Intent:
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found) or bool(
-        _HEALTH_ASKED.search(lowered) and _PAST.search(lowered))
+        _HEALTH_ASKED.search(lowered) and _PAST.search(lowered)) or bool(_NOW_ASKED.search(lowered))
     return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered)
 
 
@@ -120,5 +120,8 @@ def classify(question: str) -> Intent:
 _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|really\s+)?"
                            r"(?:ok|okay|fine|healthy|alright|all right)(?:\s+(?:now|again))?"
                            r"(?:\s+(?:after|since|following)\b[^?.!]{0,80})?\s*\?")
+# "is search ranking degraded rn?": asks about the present state, so "healthy now" answers it
+_NOW_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:still\s+)?(?:down|degraded|broken|"
+                        r"impacted|affected|up|working)\s+(?:rn|right now|now|at the moment)\s*\?")
 _PAST = re.compile(r"\b(?:resolved|recovered|went away|came back|earlier|yesterday|"
                    r"last night'?s?|after|during|was|were|had)\b")

@@ -44,6 +44,15 @@ def explain_unready(findings: list[Finding]) -> None:
                     None)
         if told is None:
             continue
+        if _local_call(told) and told.facts.get("container") != unready.facts.get("container"):
+            # the app's refused localhost calls go to the very container whose probe fails
+            unready.explanation += (f"; the app's calls to {told.facts['target']} go to that "
+                                    "container, so they are refused while it restarts")
+            unready.evidence = [*unready.evidence, *told.evidence[:2]]
+            unready.impact = max(told.impact, unready.impact)
+            unready.related = sorted({*told.related, *unready.related})
+            findings.remove(told)
+            continue
         if "no readiness events" not in unready.explanation and not told.facts.get(
                 "ephemeral"):  # else no probe ever failed, or the pods were evicted:
             told.summary = unready.summary  # the log's reason is the whole story
@@ -55,6 +64,10 @@ def explain_unready(findings: list[Finding]) -> None:
 
 
 _LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def _local_call(finding: Finding) -> bool:
+    return (finding.facts.get("target") or "").rsplit(":", 1)[0] in _LOCAL
 
 
 def through_sidecar(findings: list[Finding]) -> None:

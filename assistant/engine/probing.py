@@ -39,7 +39,7 @@ _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
 _HOST_REFUSED = re.compile(r"(?:Invalid HTTP_HOST header: '|Blocked hosts?: |"
                            r"host not allowed: )([\w.:\[\]-]+)",  # Django, Rails, Vite
                            re.IGNORECASE)
-_LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|started|bound|running)\b[^\n]{0,40}?"
+_LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|start(?:ed|ing)|bound|running)\b[^\n]{0,40}?"
                        r"(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})\b",
                        re.IGNORECASE)  # Fastify, Flask, Vite, `next start -H localhost`
 _HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
