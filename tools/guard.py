@@ -16,7 +16,8 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   connection pool urllib3 creates is of a guarded class that checks each request again
   (redirects and retries included): the rule, the origin, the headers and an empty body;
   each connection such a pool makes is checked from then on (a pool is reachable through a
-  response's `_pool`: emptying its keywords or a connection's socket options frees nothing);
+  response's `_pool`: emptying its keywords or a connection's socket options frees nothing).
+  These pools also hold each request to its `deadlines.Deadline`, when it has one;
 - the connections: the guarded client's `Configuration` carries a mark in its socket options,
   which urllib3 hands to every connection made from it, by this client or by any other
   `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
@@ -55,6 +56,7 @@ from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
 from .allowlist import check_headers, check_request, refused, server_prefix, shown
+from .deadlines import watch
 from .errors import ReadOnlyViolation
 
 # --- the pool layer -------------------------------------------------------------------------------
@@ -122,6 +124,7 @@ def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTT
     def _make_request(self: Any, conn: Any, method: str, url: str, *args: Any,
                       **kwargs: Any) -> Any:
         rule.check(method, url)
+        watch(conn, kwargs.get("timeout"))  # a `Deadline` cuts the connection when time is up
         return base._make_request(self, conn, method, url, *args, **kwargs)
 
     def _new_conn(self: Any) -> Any:
