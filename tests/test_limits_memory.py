@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import tools
+from tools.openmetrics import read_openmetrics
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
@@ -177,6 +179,49 @@ def test_a_trickling_answer_is_cut_at_the_request_timeout(
     line = one_line(stderr)
     assert f"the API server at http://127.0.0.1:{port} did not finish answering " \
            "/api/v1/namespaces within 3 s" in line
+
+
+# --- snapshot files -------------------------------------------------------------------------------
+
+def sparse(path: Path, start: bytes, size: int = 300 * 1000 * 1000) -> Path:
+    """`path`, `size` bytes long: `start`, then a hole (made at once, read as NUL bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        handle.write(start)
+        handle.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("name", ["shop/pods.json", "nodes.json"])
+def test_a_snapshot_file_past_64_mib_is_bad_input_naming_it(name: str, tmp_path: Path) -> None:
+    root = tmp_path / "snap"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    huge = sparse(root / name, b'{"kind": "List", "items": []')
+    code, peak, stderr = measured(["diagnose", "-n", "shop", "--snapshot", str(root)],
+                                  {"HOME": str(tmp_path)})
+    assert code == 2, stderr
+    assert f"{huge}: larger than 64 MiB" in one_line(stderr)
+    assert peak < 250, f"peak RSS {peak} MiB"
+
+
+def test_a_series_file_past_64_mib_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    huge = sparse(tmp_path / "metrics" / "cpu.om", b"# TYPE x gauge\n")
+    with pytest.raises(tools.SnapshotError, match="larger than 64 MiB"):
+        read_openmetrics(huge)
+
+
+def test_a_series_file_that_is_a_fifo_is_refused_not_read_for_ever(tmp_path: Path) -> None:
+    fifo = tmp_path / "cpu.om"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # were it read, this ends it in 2 s
+    hang_up = threading.Timer(2, os.close, (writer,))
+    hang_up.start()
+    try:
+        with pytest.raises(tools.SnapshotError, match="not a file"):
+            read_openmetrics(fifo)
+    finally:
+        hang_up.join()
 
 
 def twenty_lines_then_trickle(client: socket.socket, stop: threading.Event) -> None:
