@@ -248,3 +248,18 @@ def test_a_trickling_log_is_cut_at_the_request_timeout_but_not_a_long_read(
     cluster.close()
     assert read == [f"line {number:02d}" for number in range(20)]
 
+
+# --- kubeconfigs ----------------------------------------------------------------------------------
+
+def test_a_kubeconfig_of_nested_aliases_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """Ten levels of nine aliases: 3.5 billion values once expanded (the client took 4 GB)."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 10)]
+    config = tmp_path / "kc"
+    config.write_text("\n".join([*lines, "clusters: *l9", "contexts: *l9", "users: *l9", ""]))
+    code, peak, stderr = measured(["diagnose", "--kubeconfig", str(config)],
+                                  {"HOME": str(tmp_path)}, timeout=30)
+    assert code == 3, stderr
+    assert f"kubeconfig {config} holds more than 1,000,000 values once its YAML aliases" \
+        in one_line(stderr)
+    assert peak < 250, f"peak RSS {peak} MiB"
