@@ -35,12 +35,13 @@ _LOOK_AGAIN = 0.05  # seconds: a connection still connecting at the deadline has
 class _Watch:
     """The one clock of a deadline, shared by the copies urllib3 makes of it: it runs from the
     start, stops while the reader is busy with what it received (`pause`), and cuts the
-    connection when it has run `total` seconds."""
+    connection when it has run `total` seconds. Pausing costs no timer: when the timer fires
+    early (the clock stood still a while), it is set again for what is left."""
 
     def __init__(self, total: float) -> None:
         self.total = total
         self.expired = False
-        self._left = total
+        self._left = total  # seconds, when the clock last stopped or started
         self._since: float | None = time.monotonic()  # None while paused
         self._connection: Any = None
         self._answer: Any = None
@@ -51,7 +52,8 @@ class _Watch:
     def watch(self, connection: Any) -> None:
         with self._lock:
             self._connection = connection
-            self._arm()
+            if self._timer is None and not self._done:
+                self._arm(self._remaining())
 
     def hold(self, answer: urllib3.BaseHTTPResponse) -> None:
         with self._lock:
@@ -59,43 +61,36 @@ class _Watch:
 
     def pause(self) -> None:
         with self._lock:
-            if self._since is not None:
-                self._left -= time.monotonic() - self._since
-                self._since = None
-            self._disarm()
+            self._left = self._remaining()
+            self._since = None
 
     def resume(self) -> None:
         with self._lock:
             if self._since is None:
                 self._since = time.monotonic()
-                self._arm()
 
     def cancel(self) -> None:
         with self._lock:
             self._done = True
-            self._disarm()
+            if self._timer is not None:
+                self._timer.cancel()
 
-    def _arm(self, seconds: float | None = None) -> None:
-        """Start the timer for what is left (or `seconds`), when there is a connection to cut,
-        the clock runs, and no timer is already set."""
-        if self._done or self._connection is None or self._since is None:
-            return
-        if seconds is None and self._timer is not None:
-            return
-        left = self._left - (time.monotonic() - self._since)
-        self._timer = threading.Timer(max(left if seconds is None else seconds, 0.0),
-                                      self._expire)
+    def _remaining(self) -> float:
+        running = 0.0 if self._since is None else time.monotonic() - self._since
+        return self._left - running
+
+    def _arm(self, seconds: float) -> None:
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
         self._timer.daemon = True
         self._timer.start()
 
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def _expire(self) -> None:
         with self._lock:
-            if self._done or self._since is None:
+            if self._done:
+                return
+            left = self._remaining()
+            if left > 0 or self._since is None:  # it stood still meanwhile, or stands now
+                self._arm(max(left, _LOOK_AGAIN))
                 return
             self.expired = True
             if self._answer is not None:  # its connection may have handed the socket over
