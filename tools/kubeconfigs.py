@@ -13,9 +13,11 @@ The kubernetes client merges names the same way (first wins), but takes the *las
 `current-context` it reads; `load` passes `current_context` explicitly.
 
 `load` fills the client's `Configuration` and raises `ConfigurationError` with one sentence a
-user can act on: no kubeconfig, a file that is not a kubeconfig, an unknown context, a field of
-the wrong shape, a file it names that cannot be read (`tokenFile`, a certificate), a credential
-plugin that failed, a server address no request could go to.
+user can act on: no kubeconfig, a file that is not a kubeconfig, one past the limits a kubeconfig
+keeps (`MAX_BYTES`, `MAX_DEPTH`, `MAX_VALUES` once its YAML aliases are expanded: told before the
+client parses it), an unknown context, a field of the wrong shape, a file it names that cannot
+be read (`tokenFile`, a certificate), a credential plugin that failed, a server address no
+request could go to.
 """
 
 from __future__ import annotations
