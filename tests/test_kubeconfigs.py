@@ -90,7 +90,7 @@ def _laughs(levels: int) -> str:
     (_laughs(12), "holds more than 1,000,000 values once its YAML aliases (*name) are expanded"),
     ("clusters: &a [*a]\n", "has a YAML alias (*a) to no finished anchor"),
     ("clusters: " + "[" * 100 + "]" * 100 + "\n", "nests deeper than 64 levels"),
-    ("clusters: " + "[" * 100_000 + "]" * 100_000 + "\n", "is not valid YAML (line 1)"),
+    ("clusters: " + "[" * 100_000 + "]" * 100_000 + "\n", "nests deeper than 64 levels"),
     ("clusters: &n [" + "c, " * 999 + "c]\nusers: [" + ", ".join(["*n"] * 1000) + "]\n",
      "holds more than 1,000,000 values"),  # each alias counts, not only nested ones
 ], ids=["aliases-9^7", "aliases-9^12", "recursive-alias", "100-deep", "100000-deep",

@@ -43,7 +43,6 @@ DEFAULT = "~/.kube/config"
 MAX_BYTES = 16 * 1024 * 1024  # of one kubeconfig file
 MAX_DEPTH = 64  # levels of nesting
 MAX_VALUES = 1_000_000  # scalars and collections, aliases expanded
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ def _expansion_problem(text: str) -> str | None:
     its YAML events (each alias counts the values of its anchor), before anything is built."""
     sizes: dict[str, int] = {}  # anchor -> values in its node, aliases expanded
     open_nodes: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # as `safe_load` reads it
         if isinstance(event, yaml.CollectionStartEvent):
             if len(open_nodes) > MAX_DEPTH:
                 return f"nests deeper than {MAX_DEPTH} levels"
