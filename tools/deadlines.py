@@ -17,7 +17,9 @@ server did not answer in time.
         deadline.cancel()
     deadline.expired  # True when the connection was cut
 
-The pool calls `watch(connection, timeout)` for each request it makes (`guard`'s pools do).
+The pool calls `watch(connection, timeout)` for each request it makes (`guard`'s pools do). A
+reader that works on what came between reads (a long log it scans) stops the clock meanwhile
+(`pause`, `resume`): the deadline is the server's, not the reader's.
 """
 
 from __future__ import annotations
