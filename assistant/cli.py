@@ -138,7 +138,8 @@ def open_from_args(args: argparse.Namespace, settings: Settings) -> tools.Narrow
             kubeconfig=args.kubeconfig or settings.kubeconfig_path,
             context=args.context or settings.cluster.context,
             timeouts=tools.Timeouts(settings.cluster.connect_timeout,
-                                    settings.cluster.read_timeout),
+                                    settings.cluster.read_timeout,
+                                    settings.cluster.request_timeout),
             in_cluster_env={"KUBERNETES_SERVICE_HOST": settings.kubernetes_service_host or ""},
         ), [name.strip() for name in named if name])
     except tools.SnapshotError as e:

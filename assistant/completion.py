@@ -38,7 +38,7 @@ def _cluster(args: argparse.Namespace) -> Iterator[Cluster | None]:
             snapshot=getattr(args, "snapshot", None),
             kubeconfig=getattr(args, "kubeconfig", None) or settings.kubeconfig_path,
             context=getattr(args, "context", None) or settings.cluster.context,
-            timeouts=tools.Timeouts(connect=_SECONDS, read=_SECONDS),
+            timeouts=tools.Timeouts(connect=_SECONDS, read=_SECONDS, total=_SECONDS),
             in_cluster_env={"KUBERNETES_SERVICE_HOST": settings.kubernetes_service_host or ""})
     try:
         yield cluster

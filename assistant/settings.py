@@ -39,6 +39,9 @@ class ClusterSettings(BaseModel):
     """Seconds to wait for a connection to the API server."""
     read_timeout: float = 30.0
     """Seconds to wait for an answer from the API server."""
+    request_timeout: float = 60.0
+    """Seconds one request to the API server may take in all, its answer's last byte included
+    (a server that trickles its answer is cut off then)."""
     snapshot_log_bytes: int = 2 * 1024 * 1024
     """Bytes of each container's log kept by `sre snapshot` (the most recent ones)."""
 

@@ -176,8 +176,9 @@ def test_no_urllib3_manager_or_pool_is_reachable_from_the_client(core, listener)
 
 def test_a_pool_reached_through_a_response_stays_guarded() -> None:
     """A response carries the pool it came from (`response._pool`). Emptying that pool's
-    keywords, or a connection's socket options, does not free its connections: a write on
-    one is refused before it is sent, and the server only ever sees the read."""
+    keywords, or a connection's socket options, does not free its connections, nor one made by
+    urllib3's own `_new_conn` (through the class's `__mro__`) or its `ConnectionCls`: a write
+    on one is refused before it is sent, and the server only ever sees the read."""
     seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -205,7 +206,9 @@ def test_a_pool_reached_through_a_response_stays_guarded() -> None:
         unmarked = pool._new_conn()
         reused = pool._get_conn()
         reused.socket_options = None
-        for conn in (unmarked, reused):
+        by_urllib3 = type(pool).__mro__[1]._new_conn(pool)  # urllib3's own, not the guarded one
+        fresh = pool.ConnectionCls(host=pool.host, port=pool.port)
+        for conn in (unmarked, reused, by_urllib3, fresh):
             with pytest.raises(ReadOnlyViolation, match="read-only"):
                 conn.request("POST", "/api/v1/namespaces/a/pods", body=b"{}")
         assert seen == ["GET /api/v1/namespaces/a/pods HTTP/1.1"]

@@ -76,3 +76,50 @@ def test_a_usable_kubeconfig_names_its_context_as_the_source(tmp_path: Path) -> 
         kubeconfig=str(_write(tmp_path / "config", {}, {"token": "t"})), context=None,
         in_cluster_env=None)
     assert (configuration.host, source) == ("https://127.0.0.1:9", "context c")
+
+
+def _laughs(levels: int) -> str:
+    """`levels` anchors, each a list of nine aliases of the one before: 9**levels values."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join([*lines, f"clusters: *l{levels - 1}", f"users: *l{levels - 1}", ""])
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    (_laughs(7), "holds more than 1,000,000 values once its YAML aliases (*name) are expanded"),
+    (_laughs(12), "holds more than 1,000,000 values once its YAML aliases (*name) are expanded"),
+    ("clusters: &a [*a]\n", "has a YAML alias (*a) to no finished anchor"),
+    ("clusters: " + "[" * 100 + "]" * 100 + "\n", "nests deeper than 64 levels"),
+    ("clusters: " + "[" * 100_000 + "]" * 100_000 + "\n", "nests deeper than 64 levels"),
+    ("clusters: &n [" + "c, " * 999 + "c]\nusers: [" + ", ".join(["*n"] * 1000) + "]\n",
+     "holds more than 1,000,000 values"),  # each alias counts, not only nested ones
+], ids=["aliases-9^7", "aliases-9^12", "recursive-alias", "100-deep", "100000-deep",
+        "a-thousand-aliases-of-a-thousand"])
+def test_a_kubeconfig_too_large_once_expanded_is_refused_before_the_client_loads_it(
+        tmp_path: Path, text: str, says: str) -> None:
+    config = tmp_path / "config"
+    config.write_text(text)
+    said = _problem(str(config))
+    assert said.startswith(f"kubeconfig {config} ") and says in said
+
+
+def test_a_kubeconfig_past_16_mib_is_refused_unread(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    with config.open("wb") as handle:
+        handle.write(b"clusters: []\n")
+        handle.truncate(17 * 1024 * 1024)
+    assert _problem(str(config)) == (f"kubeconfig {config} is larger than 16 MiB; a kubeconfig "
+                                     "is a few KB")
+
+
+def test_a_kubeconfig_sharing_a_user_through_an_anchor_still_loads(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: b\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: &who {token: t}}, {name: v, user: *who}]\n"
+        "contexts: [{name: a, context: {cluster: c, user: u}},\n"
+        "           {name: b, context: {cluster: c, user: v}}]\n")
+    configuration, source = kubeconfigs.load(kubeconfig=str(config), context=None,
+                                             in_cluster_env=None)
+    assert (source, configuration.api_key) == ("context b", {"BearerToken": "Bearer t"})

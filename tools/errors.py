@@ -8,6 +8,7 @@
         +-- Unreachable               connection refused, DNS, TLS, timeout (retryable)
         |   +-- NotKubernetes         the address answers, but not as a Kubernetes API does
         +-- ServerError               5xx from the API server (retryable)
+        +-- AnswerTooLarge            an answer past what one list may hold (`sizes`)
         +-- Unauthorized              401: the credentials are not accepted
         +-- Forbidden                 403: RBAC refuses; carries the verb and resource needed
         +-- NotFound                  404: the object or the namespace does not exist
@@ -60,6 +61,11 @@ class NotKubernetes(Unreachable):
 
 class ServerError(ApiError):
     retryable = True
+
+
+class AnswerTooLarge(ApiError):
+    """The API server sent more than one list may hold: a list too large to read at once, or a
+    server that sends without end. Not retryable: read less (one namespace)."""
 
 
 class Unauthorized(ApiError):

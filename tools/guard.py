@@ -15,8 +15,10 @@ Four layers apply the rule, so no code path, ours or the client library's, can d
   kept in this module, not in any attribute, closure or bound method of it. Below it, every
   connection pool urllib3 creates is of a guarded class that checks each request again
   (redirects and retries included): the rule, the origin, the headers and an empty body;
-  each connection such a pool makes is checked from then on (a pool is reachable through a
-  response's `_pool`: emptying its keywords or a connection's socket options frees nothing);
+  each connection such a pool makes, by whatever `_new_conn` (its class's `ConnectionCls` is a
+  checked subclass), is checked from then on (a pool is reachable through a
+  response's `_pool`: emptying its keywords or a connection's socket options frees nothing).
+  These pools also hold each request to its `deadlines.Deadline`, when it has one;
 - the connections: the guarded client's `Configuration` carries a mark in its socket options,
   which urllib3 hands to every connection made from it, by this client or by any other
   `ApiClient`, pool manager or pool built from that configuration (or a deep copy). For a marked
@@ -34,12 +36,14 @@ process can read the credentials (the configuration's token, the kubeconfig or s
 token on disk) and send them another way: a fresh `urllib3.PoolManager` or `http.client`
 connection carrying the token, a configuration (or a copy) with the mark removed, this module's
 private tables and the unpatched methods kept in its closures, a pool's class swapped with
-`__class__`, raw sockets, or `kubectl` in a subprocess. The guard keeps our code, the client
+`__class__` (or a guarded class's attributes replaced), urllib3's own connection class called
+directly, raw sockets, or `kubectl` in a subprocess. The guard keeps our code, the client
 library and a model's choices read-only; it is not a sandbox.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import weakref
 from collections.abc import Callable
@@ -55,6 +59,7 @@ from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
 from .allowlist import check_headers, check_request, refused, server_prefix, shown
+from .deadlines import watch
 from .errors import ReadOnlyViolation
 
 # --- the pool layer -------------------------------------------------------------------------------
@@ -104,8 +109,8 @@ def _rule_for(host: str) -> _Rule:
 def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTTPConnectionPool]:
     """A subclass of urllib3's pool class `base` that checks every request it is asked to make.
 
-    Only the entry points are overridden, not the connection class, so whatever patches urllib3's
-    connections (vcrpy in the cassette tests) still applies below.
+    The entry points are overridden, and the connection class is a checked subclass of the one
+    urllib3 (or whatever patches it: vcrpy in the cassette tests) gives at the time.
     """
 
     def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
@@ -122,18 +127,32 @@ def _guarded_pool_class(base: type[HTTPConnectionPool], rule: _Rule) -> type[HTT
     def _make_request(self: Any, conn: Any, method: str, url: str, *args: Any,
                       **kwargs: Any) -> Any:
         rule.check(method, url)
+        watch(conn, kwargs.get("timeout"))  # a `Deadline` cuts the connection when time is up
         return base._make_request(self, conn, method, url, *args, **kwargs)
 
-    def _new_conn(self: Any) -> Any:
-        """A connection whose requests are checked whatever becomes of the pool's keywords or
-        the connection's socket options (a pool reached through a response's `_pool`)."""
-        connection = base._new_conn(self)
-        _check_from_now_on(connection, rule)
-        return connection
+    def connection_class(self: Any) -> type:
+        """The class of every connection the pool makes, by its own `_new_conn`, urllib3's
+        (reached through the class's `__mro__`) or anyone's: one whose requests are checked from
+        its making, whatever becomes of the pool's keywords or the connection's socket options
+        (a pool reached through a response's `_pool`). Looked up on each use, so whatever
+        patches urllib3's connection class (vcrpy) still applies below."""
+        return _checked_connection_class(base.ConnectionCls, rule)
 
     return type(f"ReadOnly{base.__name__}", (base,),
-                {"urlopen": urlopen, "_make_request": _make_request, "_new_conn": _new_conn,
-                 "__module__": __name__})
+                {"urlopen": urlopen, "_make_request": _make_request,
+                 "ConnectionCls": property(connection_class), "__module__": __name__})
+
+
+@functools.cache
+def _checked_connection_class(base: type, rule: _Rule) -> type:
+    """`base`, each of whose connections is checked against `rule` from its making."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 (the method)
+        cast(Any, base).__init__(self, *args, **kwargs)
+        _check_from_now_on(self, rule)
+
+    return type(f"ReadOnly{base.__name__}", (base,), {"__init__": __init__,
+                                                      "__module__": __name__})
 
 
 def _netloc(host: str, port: int | None, scheme: str) -> str:

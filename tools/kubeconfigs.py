@@ -13,9 +13,11 @@ The kubernetes client merges names the same way (first wins), but takes the *las
 `current-context` it reads; `load` passes `current_context` explicitly.
 
 `load` fills the client's `Configuration` and raises `ConfigurationError` with one sentence a
-user can act on: no kubeconfig, a file that is not a kubeconfig, an unknown context, a field of
-the wrong shape, a file it names that cannot be read (`tokenFile`, a certificate), a credential
-plugin that failed, a server address no request could go to.
+user can act on: no kubeconfig, a file that is not a kubeconfig, one past the limits a kubeconfig
+keeps (`MAX_BYTES`, `MAX_DEPTH`, `MAX_VALUES` once its YAML aliases are expanded: told before the
+client parses it), an unknown context, a field of the wrong shape, a file it names that cannot
+be read (`tokenFile`, a certificate), a credential plugin that failed, a server address no
+request could go to.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -34,8 +37,12 @@ from kubernetes.client import Configuration
 from kubernetes.config.config_exception import ConfigException
 
 from .errors import ConfigurationError
+from .sizes import mib, read_at_most
 
 DEFAULT = "~/.kube/config"
+MAX_BYTES = 16 * 1024 * 1024  # of one kubeconfig file
+MAX_DEPTH = 64  # levels of nesting
+MAX_VALUES = 1_000_000  # scalars and collections, aliases expanded
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,8 @@ class Kubeconfigs:
         names: list[str] = []
         for path in self.existing:
             try:
-                doc = yaml.safe_load(path.read_text())
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                doc = _parsed(path)
+            except Unusable:
                 continue
             entries = doc.get("contexts") if isinstance(doc, dict) else None
             names += [str(e["name"]) for e in entries or [] if isinstance(e, dict)
@@ -79,15 +86,9 @@ class Kubeconfigs:
         one sentence naming the file; None when each is a mapping."""
         for path in self.existing:
             try:
-                doc = yaml.safe_load(path.read_bytes().decode("utf-8"))
-            except OSError as e:
-                return f"kubeconfig {path} cannot be read: {e.strerror or e}"
-            except UnicodeDecodeError:
-                return f"kubeconfig {path} is not text (a kubeconfig is YAML)"
-            except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                where = f" (line {mark.line + 1})" if mark is not None else ""
-                return f"kubeconfig {path} is not valid YAML{where}"
+                doc = _parsed(path)
+            except Unusable as e:
+                return str(e)
             if not isinstance(doc, dict) or not isinstance(doc.get("clusters", []), list):
                 return (f"kubeconfig {path} is not a kubeconfig (expected a mapping with "
                         "clusters, contexts and users)")
@@ -98,13 +99,74 @@ class Kubeconfigs:
         """The first `current-context` set among the existing files, as kubectl picks it."""
         for path in self.existing:
             try:
-                doc = yaml.safe_load(path.read_text())
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue  # the client's own loader says what is wrong with it
+                doc = _parsed(path)
+            except Unusable:
+                continue  # `problem` says what is wrong with it
             name = doc.get("current-context") if isinstance(doc, dict) else None
             if isinstance(name, str) and name:
                 return name
         return None
+
+
+class Unusable(Exception):
+    """A kubeconfig file that cannot be read as one; the message names it and says why."""
+
+
+def _parsed(path: Path) -> object:
+    """The YAML document in `path`, read within the limits a kubeconfig keeps (`Unusable`
+    otherwise): at most `MAX_BYTES` of UTF-8 text, nested at most `MAX_DEPTH` levels, and at
+    most `MAX_VALUES` values once its aliases are expanded, told before any is: ten levels of
+    aliases, ten to a level, are ten billion values to a loader that copies them."""
+    try:
+        data = read_at_most(path, MAX_BYTES)
+    except OSError as e:
+        raise Unusable(f"kubeconfig {path} cannot be read: {e.strerror or e}") from e
+    if data is None:
+        raise Unusable(f"kubeconfig {path} is larger than {mib(MAX_BYTES)}; a kubeconfig is a "
+                       "few KB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Unusable(f"kubeconfig {path} is not text (a kubeconfig is YAML)") from e
+    try:
+        problem = _expansion_problem(text)
+        if problem:
+            raise Unusable(f"kubeconfig {path} {problem}")
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise Unusable(f"kubeconfig {path} is not valid YAML{where}") from e
+
+
+def _expansion_problem(text: str) -> str | None:
+    """What makes `text` too large to load once its aliases are expanded, or too deep, told from
+    its YAML events (each alias counts the values of its anchor), before anything is built."""
+    sizes: dict[str, int] = {}  # anchor -> values in its node, aliases expanded
+    open_nodes: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # as `safe_load` reads it
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_nodes) > MAX_DEPTH:
+                return f"nests deeper than {MAX_DEPTH} levels"
+            open_nodes.append([event.anchor, 1])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, values = open_nodes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, values = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, values = None, sizes.get(event.anchor or "")
+            if values is None:  # an alias inside its own anchor, or to none
+                return f"has a YAML alias (*{event.anchor}) to no finished anchor"
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = values
+        open_nodes[-1][1] += values
+        if open_nodes[-1][1] > MAX_VALUES:
+            return (f"holds more than {MAX_VALUES:,} values once its YAML aliases (*name) are "
+                    "expanded; a kubeconfig holds a few hundred")
+    return None
 
 
 def load(*, kubeconfig: str | None, context: str | None,

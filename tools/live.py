@@ -23,7 +23,9 @@ from urllib.parse import urlencode
 import urllib3
 
 from . import kubeconfigs
+from .deadlines import Deadline
 from .errors import (
+    AnswerTooLarge,
     ConfigurationError,
     Forbidden,
     KindUnavailable,
@@ -37,8 +39,10 @@ from .errors import (
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
 from .reading import Obj
+from .sizes import MAX_LIST_BYTES, mib
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
+_CHUNK = 64 * 1024  # bytes of an answer read (and inflated, when compressed) at a time
 
 RequestObserver = Callable[[str, str, str, float], None]
 """Told of every request the live backend sends, once its answer's status is known:
@@ -49,8 +53,12 @@ RequestObserver = Callable[[str, str, str, float], None]
 
 @dataclass(frozen=True)
 class Timeouts:
+    """Seconds the live backend waits for the API server: to connect, for each read, and for
+    one whole request, its answer's last byte included (`deadlines`)."""
+
     connect: float = 5.0
     read: float = 30.0
+    total: float = 60.0
 
 
 def connect(
@@ -80,7 +88,8 @@ class LiveCluster:
     def __init__(self, api: ReadOnlyApiClient, source: str, timeouts: Timeouts) -> None:
         self._api = api
         self._source = source
-        self._timeout = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        self._timeouts = timeouts
+        self._max_bytes = MAX_LIST_BYTES
         self._served: dict[str, set[str] | None] = {}
         self.requests = 0  # how many API requests this reader sent (benchmarks count them)
         self._observer: RequestObserver | None = None
@@ -110,25 +119,30 @@ class LiveCluster:
         return headers
 
     def _send(
-        self, path: str, params: dict[str, str] | None, *, stream: bool = False,
+        self, path: str, params: dict[str, str] | None, *,
         verb: str = "list", resource: str = "", namespace: str | None = None,
-    ) -> Any:
+    ) -> tuple[urllib3.BaseHTTPResponse, Deadline]:
+        """The answer to `GET path` (its body not read yet) and the deadline it is held to;
+        an error status is raised as its `ApiError`."""
         url = self.host + path + ("?" + urlencode(params) if params else "")
         self.requests += 1
         started = time.monotonic()
+        deadline = Deadline(connect=self._timeouts.connect, read=self._timeouts.read,
+                            total=self._timeouts.total)
         try:
             response = self._api.rest_client.pool_manager.request(
-                "GET", url, headers=self._headers(), timeout=self._timeout,
-                preload_content=not stream, retries=False,
+                "GET", url, headers=self._headers(), timeout=deadline,
+                preload_content=False, retries=False,
             )
         except urllib3.exceptions.HTTPError as e:
+            deadline.cancel()
             self._tell(verb, resource, "unreachable", started)
-            raise Unreachable(_unreachable_reason(self.host, e)) from e
+            raise self._failed(path, deadline, e) from e
+        deadline.hold(response)
         self._tell(verb, resource, _outcome(response.status), started)
         if response.status < 400:
-            return response
-        body = response.data if stream else response.data
-        message = _status_message(body)
+            return response, deadline
+        message = _status_message(self._body(path, response, deadline))
         if response.status == 401:
             raise Unauthorized(
                 f"the API server at {self.host} rejected the credentials (401); refresh the "
@@ -146,16 +160,51 @@ class LiveCluster:
         raise ServerError(f"unexpected answer {response.status} from the API server at "
                           f"{self.host} for {path}: {message or 'it gave no reason'}")
 
+    def _body(self, path: str, response: urllib3.BaseHTTPResponse,
+              deadline: Deadline) -> bytearray:
+        """The answer's body, decoded, once it has all come: no more than `MAX_LIST_BYTES`
+        (`AnswerTooLarge`) and within the request's deadline (`Unreachable`)."""
+        body = bytearray()
+        try:
+            for chunk in response.stream(_CHUNK, decode_content=True):
+                body += chunk
+                if len(body) > self._max_bytes:
+                    raise AnswerTooLarge(
+                        f"the API server at {self.host} sent more than {mib(self._max_bytes)} "
+                        f"for {path}, more than one list may hold; read one namespace at a time "
+                        "(-n NAMESPACE)")
+        except urllib3.exceptions.HTTPError as e:
+            response.close()
+            raise self._failed(path, deadline, e) from e
+        except AnswerTooLarge:
+            response.close()  # the rest is not wanted: the connection goes with it
+            raise
+        finally:
+            deadline.cancel()
+            response.release_conn()
+        if deadline.expired:  # the server ended the body when its connection was cut
+            raise self._late(path, deadline)
+        return body
+
+    def _failed(self, path: str, deadline: Deadline, error: Exception) -> Unreachable:
+        return self._late(path, deadline) if deadline.expired else Unreachable(
+            _unreachable_reason(self.host, error))
+
+    def _late(self, path: str, deadline: Deadline) -> Unreachable:
+        return Unreachable(f"the API server at {self.host} did not finish answering {path} "
+                           f"within {deadline.seconds:g} s; check the network, or raise "
+                           "SRE_CLUSTER__REQUEST_TIMEOUT")
+
     def _tell(self, verb: str, resource: str, outcome: str, started: float) -> None:
         if self._observer is not None:
             self._observer(verb, resource, outcome, time.monotonic() - started)
 
     def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
-        response = self._send(path, params, **why)
+        body = self._body(path, *self._send(path, params, **why))
         try:
-            data = json.loads(response.data)
+            data = json.loads(body)
         except (ValueError, RecursionError) as e:
-            what = "an HTML page" if b"<html" in response.data[:512].lower() else "not JSON"
+            what = "an HTML page" if b"<html" in body[:512].lower() else "not JSON"
             raise self._not_kubernetes(f"answered {path} with {what}") from e
         if not isinstance(data, dict):
             raise self._not_kubernetes(f"answered {path} with JSON that is not an object")
@@ -267,15 +316,19 @@ class LiveCluster:
         if previous:
             params["previous"] = "true"
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
-        response = self._send(
-            path, params, stream=True, verb="get", resource="pods/log", namespace=namespace
+        response, deadline = self._send(
+            path, params, verb="get", resource="pods/log", namespace=namespace
         )
         try:
-            yield from _lines(response.stream(64 * 1024, decode_content=True))
+            yield from _lines(_waited(response.stream(_CHUNK, decode_content=True), deadline))
         except urllib3.exceptions.HTTPError as e:
-            raise Unreachable(_unreachable_reason(self.host, e)) from e
+            response.close()
+            raise self._failed(path, deadline, e) from e
         finally:
+            deadline.cancel()
             response.release_conn()
+        if deadline.expired:
+            raise self._late(path, deadline)
 
     def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         names = ((item.get("metadata") or {}).get("name") for item in self.list("Namespace"))
@@ -293,6 +346,20 @@ def _resource(entry: KindInfo) -> str:
     if entry.kind in ("PodMetrics", "NodeMetrics"):
         return f"{entry.plural}.metrics.k8s.io"
     return entry.plural
+
+
+def _waited(chunks: Iterator[bytes], deadline: Deadline) -> Iterator[bytes]:
+    """`chunks`, with `deadline`'s clock running only while the server is waited for: a long
+    log takes its reader a while, and that is no slowness of the server."""
+    while True:
+        deadline.resume()
+        try:
+            chunk = next(chunks, None)
+        finally:
+            deadline.pause()
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
@@ -320,7 +387,7 @@ def _outcome(status: int) -> str:
 MAX_STATUS_MESSAGE = 300  # characters of a server's error message repeated to the user
 
 
-def _status_message(body: bytes | None) -> str:
+def _status_message(body: bytes | bytearray | None) -> str:
     """The `message` of a Kubernetes Status body, as one printable line (a server's text may
     hold terminal escapes, carriage returns or 200,000 lines: none of it reaches a terminal)."""
     try:

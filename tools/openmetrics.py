@@ -35,6 +35,7 @@ from .prometheus import (
 from .promql import Matcher, evaluate
 from .promvalues import Labels, Points, Ranged, Sample, Unsupported
 from .redacting import redact_label
+from .sizes import MAX_LIST_BYTES, mib, read_at_most
 
 METRICS_DIR = "metrics"
 SUFFIX = ".om"
@@ -82,8 +83,14 @@ def write_openmetrics(series: Iterable[Series], path: Path) -> int:
 def read_openmetrics(path: Path) -> list[Series]:
     """The series of one OpenMetrics file (labels redacted), oldest sample first."""
     found: dict[str, list[tuple[float, float]]] = {}  # `name{labels}` as written -> points
+    if not path.is_file():  # a FIFO would be read for ever
+        raise SnapshotError(str(path), "not a file; a snapshot holds each series file as one")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_at_most(path, MAX_LIST_BYTES)
+        if data is None:
+            raise SnapshotError(str(path), f"larger than {mib(MAX_LIST_BYTES)}, more than a "
+                                "snapshot's series file holds")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SnapshotError(str(path), "cannot be read as UTF-8 text") from e
     for number, line in enumerate(text.splitlines(), 1):

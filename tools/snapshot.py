@@ -5,8 +5,8 @@ Layout (ARCHITECTURE.md, "The snapshot format"): `DIR/nodes.json`, `DIR/<ns>/<pl
 missing makes its kind unknown (`KindUnavailable`), never an error; an entry that is no regular
 file (a dangling or looping link, a FIFO), a file that is not JSON, or whose objects do not
 have the shape Kubernetes gives them (`shapes`), is a `SnapshotError` naming the file and the
-field; so is a directory holding no list at all. Log lines past 16 KiB are cut, as the live
-reader cuts them.
+field; so is a directory holding no list at all, and a file past `sizes.MAX_LIST_BYTES`
+(refused before it is read). Log lines past 16 KiB are cut, as the live reader cuts them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .kinds import Kind, info
 from .reading import Obj
 from .selectors import field_matcher, label_matcher
 from .shapes import shape_problem
+from .sizes import MAX_LIST_BYTES, mib, read_at_most
 
 _FRAME = re.compile(
     r"^==== (START|END) (previous )?logs for container (\S+) of pod ([^/\s]+)/(\S+) ====$"
@@ -58,8 +59,11 @@ class SnapshotCluster:
     def _load(self, path: Path) -> list[Obj]:
         if path not in self._cache:
             try:
-                with path.open("rb") as handle:
-                    doc = json.load(handle)
+                data = read_at_most(path, MAX_LIST_BYTES)
+                if data is None:
+                    raise SnapshotError(str(path), f"larger than {mib(MAX_LIST_BYTES)}, more than "
+                                        "one Kubernetes list may hold")
+                doc = json.loads(data)
             except ValueError as e:
                 raise SnapshotError(str(path), f"not valid JSON ({e})") from e
             except RecursionError as e:

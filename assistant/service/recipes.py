@@ -59,7 +59,8 @@ class Opening:
                    context=source.removeprefix("context ") if source.startswith("context ")
                    else None,
                    timeouts=tools.Timeouts(settings.cluster.connect_timeout,
-                                           settings.cluster.read_timeout),
+                                           settings.cluster.read_timeout,
+                                           settings.cluster.request_timeout),
                    in_cluster_env=(("KUBERNETES_SERVICE_HOST",
                                     settings.kubernetes_service_host or ""),),
                    named=named, host=reader.host)

@@ -1,0 +1,265 @@
+"""Errors and limits (issue 15), in memory and time: an API server that answers without end,
+too much or too slowly, a snapshot file of hundreds of MB, a kubeconfig of nested YAML aliases
+cost bounded memory and time, and end in one line and the exit code the README gives.
+
+Each API server is a real one on 127.0.0.1 (a raw socket, so it can send what no HTTP library
+would); `sre` runs as a subprocess under a parent that reports its peak memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import tools
+from tools.openmetrics import read_openmetrics
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 1024 * 1024
+PEAK = (  # runs argv; prints its exit code and its peak RSS in MiB (Linux: ru_maxrss in KiB)
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL)\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
+    "print(f'{done.returncode} {peak}')\n"
+)
+
+
+def measured(argv: list[str], env: dict[str, str],
+             timeout: float = 60) -> tuple[int, int, str]:
+    """(exit code, peak RSS in MiB, stderr) of `python -m assistant *argv`."""
+    done = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "assistant", *argv],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **env})
+    fields = done.stdout.splitlines()[-1].split()  # after whatever `sre` printed
+    assert len(fields) == 2, done.stderr[-2000:]
+    return int(fields[0]), int(fields[1]), done.stderr
+
+
+def one_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    assert stderr.startswith("sre: ") and stderr.count("\n") == 1, stderr[-2000:]
+    return stderr
+
+
+# --- garbage API servers ------------------------------------------------------------------------
+
+Answer = Callable[[socket.socket, threading.Event], None]
+
+
+def _head(extra: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra + b"\r\n"
+
+
+def gzip_bomb(client: socket.socket, stop: threading.Event) -> None:
+    """512 KiB of gzip members, each 1 MiB of spaces: 512 MiB once inflated."""
+    member = gzip.compress(b" " * MIB)
+    body = member * 512
+    client.sendall(_head(b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(body)))
+    client.sendall(body)
+
+
+def endless(client: socket.socket, stop: threading.Event) -> None:
+    """A chunked body that never ends, at the pace the reader takes it."""
+    client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
+    chunk = b"%x\r\n%s\r\n" % (MIB, b" " * MIB)
+    while not stop.is_set():
+        client.sendall(chunk)
+
+
+def declared_huge(client: socket.socket, stop: threading.Event) -> None:
+    """A (valid) list of 100 MiB, its length declared."""
+    head, tail = b'{"kind":"NamespaceList","items":[', b"]}"
+    item = b'{"metadata":{"name":"n"}},'
+    count = 100 * MIB // len(item)
+    client.sendall(_head(b"Content-Length: %d\r\n" % (len(head) + count * len(item) - 1
+                                                      + len(tail))))
+    client.sendall(head)
+    block = item * 10_000
+    for _ in range(count // 10_000):
+        client.sendall(block)
+    client.sendall(item * (count % 10_000 - 1) + item[:-1] + tail)
+
+
+def trickle_body(client: socket.socket, stop: threading.Event) -> None:
+    """Headers at once, then a chunked body of one byte every 0.3 s, for ever."""
+    client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
+    while not stop.wait(0.3):
+        client.sendall(b"1\r\n \r\n")
+
+
+def trickle_headers(client: socket.socket, stop: threading.Event) -> None:
+    """The status line, then a header one byte every 0.3 s, for ever."""
+    client.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not stop.wait(0.3):
+        client.sendall(b"a")
+
+
+@pytest.fixture
+def garbage() -> Iterator[Callable[[Answer], int]]:
+    """`garbage(answer)`: the port of a loopback server that reads each request's head and
+    answers with `answer(socket, stop)`."""
+    stop = threading.Event()
+    listeners: list[socket.socket] = []
+
+    def serve(answer: Answer) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def handle(client: socket.socket) -> None:
+            with client:
+                head = b""
+                while b"\r\n\r\n" not in head and (data := client.recv(65536)):
+                    head += data
+                try:
+                    answer(client, stop)
+                except OSError:
+                    pass  # the reader hung up: what it did then is what the test checks
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    client, _ = listener.accept()
+                except OSError:
+                    return
+                threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    yield serve
+    stop.set()
+    for listener in listeners:
+        listener.close()
+
+
+def kubeconfig(path: Path, port: int) -> Path:
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+@pytest.mark.parametrize("answer", [gzip_bomb, endless, declared_huge],
+                         ids=["gzip-bomb", "endless-chunked", "declared-100-mib"])
+def test_an_answer_past_64_mib_is_refused_in_bounded_memory(
+        answer: Answer, garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    port = garbage(answer)
+    code, peak, stderr = measured(
+        ["diagnose", "-n", "shop", "--kubeconfig", str(kubeconfig(tmp_path / "kc", port))],
+        {"HOME": str(tmp_path)})
+    assert code == 3, stderr
+    line = one_line(stderr)
+    assert f"the API server at http://127.0.0.1:{port} sent more than 64 MiB for " \
+           "/api/v1/namespaces" in line
+    assert peak < 300, f"peak RSS {peak} MiB"
+
+
+@pytest.mark.parametrize("answer", [trickle_body, trickle_headers],
+                         ids=["body", "headers"])
+def test_a_trickling_answer_is_cut_at_the_request_timeout(
+        answer: Answer, garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    port = garbage(answer)
+    code, _, stderr = measured(
+        ["diagnose", "-n", "shop", "--kubeconfig", str(kubeconfig(tmp_path / "kc", port))],
+        {"HOME": str(tmp_path), "SRE_CLUSTER__READ_TIMEOUT": "1",
+         "SRE_CLUSTER__REQUEST_TIMEOUT": "3"}, timeout=30)  # the server trickles for ever
+    assert code == 3, stderr
+    line = one_line(stderr)
+    assert f"the API server at http://127.0.0.1:{port} did not finish answering " \
+           "/api/v1/namespaces within 3 s" in line
+
+
+# --- snapshot files -------------------------------------------------------------------------------
+
+def sparse(path: Path, start: bytes, size: int = 300 * 1000 * 1000) -> Path:
+    """`path`, `size` bytes long: `start`, then a hole (made at once, read as NUL bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        handle.write(start)
+        handle.truncate(size)
+    return path
+
+
+@pytest.mark.parametrize("name", ["shop/pods.json", "nodes.json"])
+def test_a_snapshot_file_past_64_mib_is_bad_input_naming_it(name: str, tmp_path: Path) -> None:
+    root = tmp_path / "snap"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    huge = sparse(root / name, b'{"kind": "List", "items": []')
+    code, peak, stderr = measured(["diagnose", "-n", "shop", "--snapshot", str(root)],
+                                  {"HOME": str(tmp_path)})
+    assert code == 2, stderr
+    assert f"{huge}: larger than 64 MiB" in one_line(stderr)
+    assert peak < 250, f"peak RSS {peak} MiB"
+
+
+def test_a_series_file_past_64_mib_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    huge = sparse(tmp_path / "metrics" / "cpu.om", b"# TYPE x gauge\n")
+    with pytest.raises(tools.SnapshotError, match="larger than 64 MiB"):
+        read_openmetrics(huge)
+
+
+def test_a_series_file_that_is_a_fifo_is_refused_not_read_for_ever(tmp_path: Path) -> None:
+    fifo = tmp_path / "cpu.om"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # were it read, this ends it in 2 s
+    hang_up = threading.Timer(2, os.close, (writer,))
+    hang_up.start()
+    try:
+        with pytest.raises(tools.SnapshotError, match="not a file"):
+            read_openmetrics(fifo)
+    finally:
+        hang_up.join()
+
+
+def twenty_lines_then_trickle(client: socket.socket, stop: threading.Event) -> None:
+    """Twenty log lines at once, then one byte every 0.3 s, for ever."""
+    client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
+    lines = b"".join(b"line %02d\n" % number for number in range(20))
+    client.sendall(b"%x\r\n%s\r\n" % (len(lines), lines))
+    while not stop.wait(0.3):
+        client.sendall(b"1\r\n \r\n")
+
+
+def test_a_trickling_log_is_cut_at_the_request_timeout_but_not_a_long_read(
+        garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    """The clock runs while the server is waited for, not while the reader works."""
+    port = garbage(twenty_lines_then_trickle)
+    cluster = tools.open_cluster(kubeconfig=str(kubeconfig(tmp_path / "kc", port)),
+                                 timeouts=tools.Timeouts(connect=1, read=1, total=2))
+    read = []
+    with pytest.raises(tools.Unreachable, match="did not finish answering "
+                       "/api/v1/namespaces/shop/pods/web/log within 2 s"):
+        for line in cluster.log_lines("shop", "web", "app"):
+            read.append(line)
+            time.sleep(0.2)  # 4 s of reading the twenty lines that came at once
+    cluster.close()
+    assert read == [f"line {number:02d}" for number in range(20)]
+
+
+# --- kubeconfigs ----------------------------------------------------------------------------------
+
+def test_a_kubeconfig_of_nested_aliases_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """Ten levels of nine aliases: 3.5 billion values once expanded (the client took 4 GB)."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 10)]
+    config = tmp_path / "kc"
+    config.write_text("\n".join([*lines, "clusters: *l9", "contexts: *l9", "users: *l9", ""]))
+    code, peak, stderr = measured(["diagnose", "--kubeconfig", str(config)],
+                                  {"HOME": str(tmp_path)}, timeout=30)
+    assert code == 3, stderr
+    assert f"kubeconfig {config} holds more than 1,000,000 values once its YAML aliases" \
+        in one_line(stderr)
+    assert peak < 250, f"peak RSS {peak} MiB"
