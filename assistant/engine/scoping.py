@@ -19,9 +19,9 @@ from ..diagnosis import Target
 
 _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *key:* `value`" (the
     # kube-prometheus-stack Slack template), "- key = value" (Alertmanager's plain template)
-    re.compile(r"\b([a-z_]+)=\"?([\w.-]+)\"?"),
-    re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+)`", re.MULTILINE),
-    re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+)\s*$", re.MULTILINE),
+    re.compile(r"\b([a-z_]+)=\"?([\w.-]+(?::\d+)?)\"?"),
+    re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+(?::\d+)?)`", re.MULTILINE),
+    re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+(?::\d+)?)\s*$", re.MULTILINE),
 )
 _KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
@@ -273,11 +273,25 @@ def alert_labels(text: str) -> dict[str, str]:
     return labels
 
 
+def _node_at(cluster: Cluster, address: str) -> str:
+    """The node an exporter's scrape address (`10.0.0.12:9100`) belongs to, by its addresses;
+    the address itself when no node has it."""
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    try:
+        nodes = cluster.list("Node")
+    except (Forbidden, KindUnavailable, NotFound):
+        return address
+    return next((meta(n)["name"] for n in nodes if meta(n)["name"] == host or any(
+        a.get("address") == host for a in (n.get("status") or {}).get("addresses") or [])),
+        address)
+
+
 def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,
               namespace: str | None) -> Scope:
     """The scope of the object an alert's labels name. When it is gone (a pod replaced since the
     alert fired), its namespace is still where to look, and the note says so."""
-    scope = _explicit(box, known, f"{about.kind}/{about.name}", namespace)
+    name = _node_at(box.cluster, about.name) if about.kind == "Node" else about.name
+    scope = _explicit(box, known, f"{about.kind}/{name}", namespace)
     if scope.unknown and namespace and namespace in known and about.namespace:
         return Scope([namespace], None, note=f"{scope.unknown} (gone since the alert fired?); "
                      f"looking at namespace {namespace}")
