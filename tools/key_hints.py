@@ -27,7 +27,7 @@ _STRONG_HINTS = (r"p(?:ass|w|sk|sw|in)|s(?:ecret|ig|ess)|token|key|c(?:red|srf|o
                  + WORD_HINTS)
 # Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`):
 # the rules that span lines, run on a whole text, skip them (`sub_at_keys(..., weak=False)`).
-_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access"
+_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words"
 _HINTS = rf"(?:{_STRONG_HINTS}|{_WEAK_HINTS})"
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _STRONG_HINT = re.compile(_STRONG_HINTS)

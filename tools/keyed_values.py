@@ -22,6 +22,7 @@ from .key_words import PASSWORD_HINTS
 from .keyed_prose import CREDENTIAL_SHAPE, redact_prose
 from .positional_values import NAME_REFERENCE
 from .secret_names import (
+    about_a_secret,
     credential_shaped,
     is_secret_value,
     keep_head,
@@ -215,6 +216,8 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             return m.group()
         if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):
             return m.group()  # a random generator's `seed=42`, not a wallet's
+        if about_a_secret(m.string[max(0, m.start("key") - 64) : m.start("key")]):
+            return m.group()  # "Politique de mot de passe : 12 caractères minimum"
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
         if NAME_REFERENCE.fullmatch(pw) or NAME_REFERENCE.fullmatch(inner):

@@ -133,7 +133,7 @@ class OpenValues:
         return line[: entry.start("pw")] + quote + REDACTED + quote + line[entry.end("pw") :]
 
     def _hide_member(self, m: re.Match[str]) -> str:
-        if not is_secret_value(m.group("v")) or _ABOUT_A_SECRET.search(m.group("member")):
+        if not is_secret_value(m.group("v")) or ABOUT_A_SECRET.search(m.group("member")):
             return m.group()  # a volume's `"secret": {` over `"secretName": "tls"`
         return m.group("head") + REDACTED + m.group("q")
 
@@ -195,6 +195,6 @@ _VALUE_PATTERNS = {
 _A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
 _MEMBER = re.compile(r"(?P<head>[\"'](?P<member>[\w.-]{1,64})[\"'][ \t]*:[ \t]*(?P<q>[\"']))"
                      r"(?P<v>[^\"'\n]{1,1024})(?P=q)")
-_ABOUT_A_SECRET = re.compile(r"(?:name|path|file|ref|mode|type|kind|version|namespace)$",
+ABOUT_A_SECRET = re.compile(r"(?:name|path|file|ref|mode|type|kind|version|namespace)$",
                              re.IGNORECASE)
 _ITEM = re.compile(r"(?P<q>[\"'])(?P<v>[^\"'\n]{1,1024})(?P=q)")
