@@ -20,7 +20,14 @@ from .redacting import (
     redact_value,
     sensitive_name,
 )
-from .secret_names import credential_shaped, login_password, names_community, names_login
+from .secret_names import (
+    credential_shaped,
+    login_password,
+    names_community,
+    names_login,
+    weak_name,
+    weak_secret,
+)
 from .secret_tokens import looks_random
 
 
@@ -194,6 +201,8 @@ def _redact_labelled(key: str, value: str) -> str:
         return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
     if names_community(name) and credential_shaped(value):
         return REDACTED
+    if weak_name(name) and weak_secret(name, value):
+        return REDACTED  # `pin: "4821"`, `session: <random>`
     return redact_value(value)
 
 

@@ -22,7 +22,8 @@ _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "v
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "dsn", "cred", "creds", "signature", "sig",
                     "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
-                    "totp", "bearer", "hmac", "pepper", "signing"})
+                    "totp", "bearer", "hmac", "pepper", "signing",
+                    "jks", "p12", "pfx"})  # a keystore file: its private keys, encoded
 # Whole names (separators dropped) that hold a secret though no word above says so (MySQL's
 # `authentication_string` is a password's hash).
 _NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam", "authenticationstring",
