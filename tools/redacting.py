@@ -352,6 +352,8 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
 
 def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     """The rules that stay on one line, then random-looking runs and personal data."""
+    if text.endswith("\r"):  # a CRLF line (an FTP or SMTP dump): judged without its CR
+        return _redact_line(text[:-1], lower[:-1], structure=structure) + "\r"
     if len(text) < 20 and not _SEPARATOR.search(text):
         return text  # every rule needs a separator or a 20-character token
     keyed = has_key_hint(lower) or "identified" in lower  # SQL's `IDENTIFIED BY "pw"`

@@ -58,9 +58,10 @@ class SpreadValues:
             _RESET.search(line) is not None)
         expects = "expect" in line
         table = end.endswith("]") and line.lstrip().startswith("[")
-        tag = "<" in line[-256:] and not end.endswith(">")  # `<Password` or `<Password id="x"`
+        tag_line = "<" in line[-256:]
+        tag = tag_line and not end.endswith(">")  # `<Password` or `<Password id="x"`
         if not (named or flag or continued or block or alone or prints or heredoc or reset
-                or expects or tag or table) or not (
+                or expects or tag_line or table) or not (
                 expects or continued or has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
@@ -87,6 +88,9 @@ class SpreadValues:
             self._open("element" if opener.group("end") else "open tag",
                        opener.start("key") - 1, line)
             self._left = 64 if opener.group("end") else 8
+        elif tag_line and (opener := _OPENS_ELEMENT.search(line)) and _names_secret(
+                opener.group("attributes")):  # .NET's `<setting name="DbPassword" ...>`
+            self._open("xml value", opener.start("key") - 1, line)  # over `<value>x</value>`
         elif named and (opener := _OPENS_NAMED.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("sibling", opener.start("name"), line)
