@@ -1,8 +1,10 @@
 """Secrets in prose: "the password is Summer2024!", "with token 5f4dcc3b...", "new password
 hunter2hunter2", where a noun names the secret and the value must look like a credential (a word
 after the noun is usually just a word: "token bucket", "password policy"). In the languages
-`key_words` knows too ("das Passwort ist x", "密码为x", "пароль — x"), after a dash or an arrow
-("password → x"), and after a key being set ("setting DB_PASSWORD to x").
+`key_words` knows too ("das Passwort ist x", "密码为x", "пароль — x", "clé d'API = x"), after a
+dash or an arrow ("password → x"), and after a key being set ("setting DB_PASSWORD to x"). And
+what a person types to log in, by what it is for: one-time codes ("OTP code: 482913"), recovery
+codes, a wallet's recovery words.
 """
 
 from __future__ import annotations
