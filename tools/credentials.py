@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable, Iterator
 
 from .secret_names import (
     is_secret_value,
@@ -47,7 +48,7 @@ def _body_above_end(text: str) -> str:
             if start <= pos or text[start - 1] != "\n":
                 break
             above = max(pos, text.rfind("\n", pos, start - 1) + 1)
-            if not _body_line(text[above : start - 1]):
+            if not key_body_line(text[above : start - 1]):
                 break
             start = above
         if start < end.start():
@@ -56,12 +57,30 @@ def _body_above_end(text: str) -> str:
     return "".join(out) + text[pos:] if out else text
 
 
-def _body_line(line: str) -> bool:
-    """A line of base64 as a key's body has it: a digit, `+`, `/` or mixed case in it (not a
-    word such as `STATUS`)."""
+def key_body_line(line: str) -> bool:
+    """Whether a line is base64 as a key's body has it: a digit, `+`, `/` or mixed case in it
+    (not a word such as `STATUS`)."""
     body = line.strip()
     return _BODY_LINE.fullmatch(body) is not None and (
         not body.isalpha() or not (body.islower() or body.isupper()))
+
+
+def held_key_bodies(lines: Iterable[str]) -> Iterator[str]:
+    """Lines as a log gives them, a private key's body lines held until the line below them
+    says what they were: hidden above an END marker whose BEGIN line was lost (as
+    `redact_private_keys` does on a whole text), given back as they were otherwise. At most
+    `_BODY_LINES` are held."""
+    held: list[str] = []
+    for line in lines:
+        if key_body_line(line) and len(held) < _BODY_LINES:
+            held.append(line)
+            continue
+        if held and line.lstrip().startswith("-----") and _PEM_END.search(line):
+            held = [REDACTED] * len(held)
+        yield from held
+        held = []
+        yield line
+    yield from held
 
 
 def redact_credentials(text: str, lower: str) -> str:

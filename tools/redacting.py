@@ -36,7 +36,7 @@ from urllib.parse import unquote
 
 from .code_credentials import redact_code_calls
 from .config_values import redact_config_values
-from .credentials import redact_credentials, redact_private_keys
+from .credentials import held_key_bodies, redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
@@ -167,10 +167,11 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     entropy (the DER header, the last line), and so do the lines a PuTTY key's `Private-Lines: N`
     counts; the body of a certificate or public key, whose lines stay, as in `redact_text`. At
     most 128 lines each, when the END line is lost. An env entry's `value:` above its `name:`
-    waits for the line below (`values_named_below`)."""
+    waits for the line below (`values_named_below`), and so do base64 lines for an END marker
+    whose BEGIN line was lost (`held_key_bodies`)."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
     spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
-    for line in values_named_below(join_partial_records(lines)):
+    for line in values_named_below(held_key_bodies(join_partial_records(lines))):
         line = tables.hide(opened.hide(spread.hide(line)))
         if left:
             left -= 1
