@@ -85,7 +85,7 @@ _MISSPELT = r"p[a4@][s5$]|[s5][e3]c[e3]?r|t[o0]k|p[-_.]a[-_.]s|s[-_.]e[-_.]c|t[-
 PASSWORD_HINTS = f"{_trie(PASSWORD_WORDS)}|{_MISSPELT}|{PHRASES}"
 # French `cle` (`clé d'API`) only as a word of its own: inside words it is everywhere (`cycle`).
 HINTS = (f"{_trie(SECRET_WORDS | TOKEN_WORDS | KEY_WORDS - {'cle'})}|{PASSWORD_HINTS}"
-         r"|(?<![a-z])cle(?![a-z])")
+         r"|cle(?<![a-z]cle)(?![a-z])")
 # Any of the words above as a noun of prose (`das Passwort ist x`: `keyed_prose`).
 NOUNS = _trie(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS | KEY_WORDS)
 # Names of more than one segment (`mot_de_passe`, `kata_sandi`), their segments joined.
