@@ -865,3 +865,24 @@ def test_a_programs_secret_goes_alike_from_its_argv_and_from_its_logged_command_
         assert "Xk9mQ2vLp7" not in out and REDACTED in out, out
     assert [item for item in items if REDACTED not in item] == [
         item for item in argv if "Xk9mQ2vLp7" not in item]
+
+
+def test_a_private_keys_body_above_its_end_is_hidden_when_its_begin_was_lost() -> None:
+    """Attack 16 round 6: a log cut above the BEGIN line; the body lines right above the END
+    marker go, the short last one too, and a word above an END marker stays."""
+    text = ("key material follows\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+            "AbCdEfGhIjKl\r\n-----END RSA PRIVATE KEY-----\nnext line")
+    out = redact_text(text)
+    assert "AbCdEfGhIjKl" not in out and "MIIEvQ" not in out
+    assert out.startswith("key material follows\n") and out.endswith("-----\nnext line")
+    kept = "hello world\nSTATUS\n-----END PRIVATE KEY-----"
+    assert redact_text(kept) == kept
+
+
+def test_everyday_labels_stay_beside_a_pin() -> None:
+    """A label `pin: "4821"` is a PIN (weak name, its 4 to 12 digits); the labels beside it,
+    `pod-template-hash` among them, stay."""
+    labels = {"app": "kiosk", "pin": "4821", "pod-template-hash": "7d9f8b6c4", "key": "value",
+              "session": "3", "example.com/pin-port": "8080"}
+    out = redact_object({"kind": "Pod", "metadata": {"name": "p", "labels": labels}})
+    assert out["metadata"]["labels"] == {**labels, "pin": REDACTED}

@@ -1,8 +1,8 @@
 """Issue 15's leak classes A-G (attack 15c), H-I (attack 15e), J-K and L-O (its second
-round), P-R and S-W (attack 16), each by name: the corpus holds entries of every class (`class:` in
-`tests/data/redaction_corpus.yaml`), and each comes out with its secret hidden and its key
-kept, read whole and a line at a time as a log is read, or as a container's `command`/`args`
-when that is where it sits."""
+round), P-R and S-W (attack 16), X-Z (its round 6), each by name: the corpus holds entries of
+every class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with its secret
+hidden and its key kept, read whole and a line at a time as a log is read, or as a container's
+`command`/`args` when that is where it sits."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ CLASSES = {
          "AUTHKEY, an annotation holding `user:x`",
     "V": "a value a log spreads over lines read one at a time (`<Password>` then x, Hadoop's "
          "`<name>`/`<value>`, `- key:`/`value:`, a table), with a timestamp on every line",
+    "X": "the members of a list or mapping under a secret's key (`secrets:` over `- name: db` and "
+         "`value: x`, or over `db: x`; TOML's `[[secrets]]`; `- key: password` over `val: x`)",
+    "Y": "an XML tag naming a secret split over lines (`<Password` then `>x`, attributes between; "
+         "`<add key=\"DbPassword\"` over `value=\"x\"`)",
+    "Z": "one-time codes, recovery codes and seed phrases after what they are for (`OTP code: "
+         "482913`, `recovery codes: 8f3k-2m9q ...`, twelve recovery words)",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}

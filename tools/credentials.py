@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable, Iterator
 
 from .secret_names import (
     is_secret_value,
@@ -28,9 +29,58 @@ def redact_private_keys(text: str, lower: str) -> str:
     text); PuTTY `Private-Lines`."""
     if "-----begin" in lower and "private key" in lower:
         text = _PEM.sub(lambda m: m.group("head") + REDACTED + (m.group("end") or ""), text)
+    if "-----end" in lower and "private key" in lower and "\n" in text:
+        text = _body_above_end(text)
     if "Private-Lines:" in text:
         text = _PUTTY_PRIVATE.sub(lambda m: m.group("head") + REDACTED + "\n", text)
     return text
+
+
+def _body_above_end(text: str) -> str:
+    """A private key's base64 lines right above its END marker when its BEGIN line was lost (a
+    log cut, a prefix rewritten): walked back from each marker a line at a time, so a text of
+    base64 lines with no END costs what its length does."""
+    out: list[str] = []
+    pos = 0
+    for end in _PEM_END.finditer(text):
+        start = end.start()
+        for _ in range(_BODY_LINES):
+            if start <= pos or text[start - 1] != "\n":
+                break
+            above = max(pos, text.rfind("\n", pos, start - 1) + 1)
+            if not key_body_line(text[above : start - 1]):
+                break
+            start = above
+        if start < end.start():
+            out += [text[pos:start], REDACTED, "\n"]
+            pos = end.start()
+    return "".join(out) + text[pos:] if out else text
+
+
+def key_body_line(line: str) -> bool:
+    """Whether a line is base64 as a key's body has it: a digit, `+`, `/` or mixed case in it
+    (not a word such as `STATUS`)."""
+    body = line.strip()
+    return _BODY_LINE.fullmatch(body) is not None and (
+        not body.isalpha() or not (body.islower() or body.isupper()))
+
+
+def held_key_bodies(lines: Iterable[str]) -> Iterator[str]:
+    """Lines as a log gives them, a private key's body lines held until the line below them
+    says what they were: hidden above an END marker whose BEGIN line was lost (as
+    `redact_private_keys` does on a whole text), given back as they were otherwise. At most
+    `_BODY_LINES` are held."""
+    held: list[str] = []
+    for line in lines:
+        if key_body_line(line) and len(held) < _BODY_LINES:
+            held.append(line)
+            continue
+        if held and line.lstrip().startswith("-----") and _PEM_END.search(line):
+            held = [REDACTED] * len(held)
+        yield from held
+        held = []
+        yield line
+    yield from held
 
 
 def redact_credentials(text: str, lower: str) -> str:
@@ -82,6 +132,9 @@ _PEM = re.compile(  # any case: a lowercased dump is still a key
     r"(?:.*?(?P<end>-----END (?P=label)-----)|.*)",
     re.DOTALL | re.IGNORECASE,
 )
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", re.IGNORECASE)
+_BODY_LINE = re.compile(r"[A-Za-z0-9+/]{4,76}={0,2}")
+_BODY_LINES = 128
 _USERINFO = re.compile(  # no scheme: `app:pw@db.shop.svc:5432`, Go's `app:pw@tcp(db:3306)/x`
     r"(?<![\w.:/@-])(?P<head>[\w.-]{1,64}:)(?P<pw>[^\s\"'<>@:/\\]{1,256})"
     r"(?=@(?:(?:tcp|unix)\(|[\w-]{1,63}(?:\.[\w-]{1,63})+(?::\d{1,5})?(?![\w.-])"

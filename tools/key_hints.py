@@ -25,9 +25,10 @@ _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 _STRONG_HINTS = (r"p(?:ass|w|sk|sw|in)|s(?:ecret|ig|ess)|token|key|c(?:red|srf|ookie|onn)|auth"
                  r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|"
                  + WORD_HINTS)
-# Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`):
-# the rules that span lines, run on a whole text, skip them (`sub_at_keys(..., weak=False)`).
-_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access"
+# Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`),
+# or say one follows (`seed phrase:`, `recovery words:`): the rules that span lines, run on a
+# whole text, skip them (`sub_at_keys(..., weak=False)`).
+_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words"
 _HINTS = rf"(?:{_STRONG_HINTS}|{_WEAK_HINTS})"
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _STRONG_HINT = re.compile(_STRONG_HINTS)

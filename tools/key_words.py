@@ -34,7 +34,7 @@ TOKEN_WORDS = frozenset({"jeton", "gettone", "tokenul"})
 # Words for a key: like English `key`, a secret only beside a word that says which (`clave_api`).
 KEY_WORDS = frozenset({
     "chiave", "clave", "chave", "cle", "schlussel", "schluessel", "sleutel", "klucz", "klic",
-    "kljuc", "kulcs", "nokkel", "nyckel", "noegle", "avain", "anahtar", "kunci", "cheie"})
+    "kljuc", "kulcs", "nokkel", "nyckel", "noegle", "avain", "anahtar", "kunci", "cheie", "clau"})
 # Names of more than one word, written with spaces between (`mot de passe : x`).
 PHRASES = (r"mot[ _-]de[ _-]passe|kata[ _-](?:sandi|laluan)|mat[ _-]khau|palavra[ _-]passe"
            r"|parola[ _-]d'ordine|clave[ _-]secreta|chiave[ _-]segreta")
@@ -83,7 +83,9 @@ def _trie(words: frozenset[str]) -> str:
 
 _MISSPELT = r"p[a4@][s5$]|[s5][e3]c[e3]?r|t[o0]k|p[-_.]a[-_.]s|s[-_.]e[-_.]c|t[-_.]o[-_.]k"
 PASSWORD_HINTS = f"{_trie(PASSWORD_WORDS)}|{_MISSPELT}|{PHRASES}"
-HINTS = f"{_trie(SECRET_WORDS | TOKEN_WORDS | KEY_WORDS - {'cle'})}|{PASSWORD_HINTS}"
+# French `cle` (`clé d'API`) only as a word of its own: inside words it is everywhere (`cycle`).
+HINTS = (f"{_trie(SECRET_WORDS | TOKEN_WORDS | KEY_WORDS - {'cle'})}|{PASSWORD_HINTS}"
+         r"|cle(?<![a-z]cle)(?![a-z])")
 # Any of the words above as a noun of prose (`das Passwort ist x`: `keyed_prose`).
 NOUNS = _trie(PASSWORD_WORDS | SECRET_WORDS | TOKEN_WORDS | KEY_WORDS)
 # Names of more than one segment (`mot_de_passe`, `kata_sandi`), their segments joined.

@@ -1,8 +1,10 @@
 """Secrets in prose: "the password is Summer2024!", "with token 5f4dcc3b...", "new password
 hunter2hunter2", where a noun names the secret and the value must look like a credential (a word
 after the noun is usually just a word: "token bucket", "password policy"). In the languages
-`key_words` knows too ("das Passwort ist x", "密码为x", "пароль — x"), after a dash or an arrow
-("password → x"), and after a key being set ("setting DB_PASSWORD to x").
+`key_words` knows too ("das Passwort ist x", "密码为x", "пароль — x", "clé d'API = x"), after a
+dash or an arrow ("password → x"), and after a key being set ("setting DB_PASSWORD to x"). And
+what a person types to log in, by what it is for: one-time codes ("OTP code: 482913"), recovery
+codes, a wallet's recovery words.
 """
 
 from __future__ import annotations
@@ -29,7 +31,41 @@ def redact_prose(text: str, lower: str) -> str:
         text = PAIR.sub(redact_pair, text)
     if "->" in text and '"' in text:
         text = _PLANNED.sub(_redact_planned, text)
+    if _CODE_HINTS.search(lower) is not None:
+        text = _ONE_TIME_CODE.sub(_redact_code, text)
+        text = _CODE_LIST.sub(_redact_code_list, text)
+        text = _WORD_LIST.sub(_redact_code, text)
     return text
+
+
+# One-time codes by what they are for, their digits alone the secret: "OTP code: 482913", "Your
+# verification code is 738201", "MFA code 482913", "passcode: 4821". Not "error code 500123" or
+# "exit code 137": only the codes a person types to log in.
+_CODE_FOR = (r"(?:otp|totp|hotp|2fa|mfa|sms|one[ _-]?time|verification|security|login"
+             r"|confirmation|authentication|unlock|access|recovery|backup|scratch)")
+_ONE_TIME_CODE = re.compile(
+    rf"(?P<head>\b(?:{_CODE_FOR}[ \t_-]?(?:code|pin|passcode|password)|passcode|pin)"
+    r"(?:[ \t]+(?:is|was))?[ \t]*[:=]?[ \t]*)(?P<pw>\d{4,12}|\d{3}[ -]\d{3})(?![\w-])",
+    re.IGNORECASE)
+# Recovery and backup codes, a list of them ("recovery codes: 8f3k-2m9q 4n7p-1x6z"): each holds a
+# digit ("recovery codes: 10 remaining" stays).
+_CODE = r"(?=[a-z]*\d)[a-z0-9]{4,12}(?:-[a-z0-9]{3,12})?"
+_CODE_LIST = re.compile(
+    rf"(?P<head>\b(?:recovery|backup|scratch|emergency)[ \t_-]?codes?[ \t]*[:=]?[ \t]*)"
+    rf"(?P<pw>{_CODE}(?:[ \t]*[,;]?[ \t]+{_CODE}){{0,31}})(?![\w-])", re.IGNORECASE)
+# A wallet's recovery words, twelve or more of them: "seed phrase: abandon ability able ...".
+_WORD_LIST = re.compile(
+    r"(?P<head>\b(?:(?:seed|recovery|backup|wallet|secret|mnemonic)[ \t_-]?(?:phrase|words)"
+    r"|mnemonic)[ \t]*[:=][ \t]*[\"']?)(?P<pw>[a-z]{3,8}(?:[ \t]+[a-z]{3,8}){11,23})\b")
+_CODE_HINTS = re.compile(r"code|pin|phrase|words|mnemonic")
+
+
+def _redact_code(m: re.Match[str]) -> str:
+    return m.group("head") + REDACTED
+
+
+def _redact_code_list(m: re.Match[str]) -> str:
+    return m.group() if not any(c.isdigit() for c in m.group("pw")) else _redact_code(m)
 
 
 # "Default credentials: admin / Tr0ub4dor!", "Keycloak admin: admin / x": a user, then its password.
@@ -166,8 +202,11 @@ _COPULA = (r"[ \t]+(?:is|was|ist|lautet|war|est|etait|es|era|e|eh|ar|er|jest|je|
            r"|la|adalah|ialah|هي|هو|היא|הוא)"
            r"(?:[ \t]+(?:now|jetzt|maintenant|ahora|agora|ora|nu|teraz))?(?![^\s:])[ \t]*:?"
            r"|[ \t]*[为為是はが는은이가][ \t]*:?")  # Chinese, Japanese, Korean: no space
-_SPELLED = r"[ \t]*(?:[—–→⇒⟶⟹➔➜↦»]|<-|[ \t][-/~](?=[ \t]))|\t"
+_SPELLED = r"[ \t]*(?:[—–→⇒⟶⟹➔➜↦»≔∶꞉]|<-|[ \t][-/~](?=[ \t]))|\t"
 _WHOSE_WORD = r"(?:[ \t]+[^\s:=\"]{1,24})"  # a word saying whose (`für admin`)
+# An English noun in a sentence of another language, whose by an elided article (`token
+# d'authentification : x`, `la password dell'utente è x`, `API key d'admin : x`).
+_ELIDED = r"[ \t]+(?:d|l|dell|dall|all|nell|sull|qu)['’][^\s:=\"]{1,24}"
 # A colon after them first (`mot de passe de la base : x`, where `la` reads as Vietnamese `là`).
 _WHOSE_WORDS = rf"{_WHOSE_WORD}{{0,4}}?[ \t]*[:=]|{_COPULA}|{_WHOSE_WORD}{{1,4}}?(?:{_COPULA})"
 _SPOKEN = re.compile(
@@ -175,13 +214,14 @@ _SPOKEN = re.compile(
     rf"(?:{_FOREIGN_NOUN}(?:{_WHOSE_WORDS}|{_SPELLED})"  # a key hint's run starts (`sub_at_keys`)
     r"|(?:(?:api|access|secret|private)[ _-]?key"
     r"|pass(?:[ \t]*(?:word|phrase|code))|passwd|secret|token|pwd|key)(?:[ \t]+(?:value|string))?"
-    rf"(?:{_COPULA}|[ \t]*[:=]|{_SPELLED}))[ \t]*)"
+    rf"(?:{_ELIDED}{_WHOSE_WORD}{{0,3}}?)?(?:{_COPULA}|[ \t]*[:=]|{_SPELLED}))[ \t]*)"
     r"(?P<pw>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'|[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]"
     r"[^\s\"'`\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af]{0,255})",  # to a kana, hanzi, hangul
     re.IGNORECASE)
 _SPOKEN_HINTS = re.compile(  # on lowercased text: a noun and a copula, or a spelled separator
     rf"(?:pass|secret|token|key|pwd)[a-z]*(?: value| string)?(?:{_COPULA})"
-    r"|pass[ \t]+(?:word|phrase|code)|[—–→⇒⟶⟹➔➜↦»]|<-| [-/~] |\t|" + _FOREIGN_NOUN)
+    rf"|(?:pass|secret|token|key|pwd)[a-z]*{_ELIDED}"
+    r"|pass[ \t]+(?:word|phrase|code)|[—–→⇒⟶⟹➔➜↦»≔∶꞉]|<-| [-/~] |\t|" + _FOREIGN_NOUN)
 # "setting DB_PASSWORD to x", "changed admin_token to x": a key named in prose, set to a value.
 _SET_TO = re.compile(
     r"(?P<head>\b(?:set|sets|setting|change[sd]?|changing|update[sd]?|updating|rotate[sd]?"

@@ -22,6 +22,7 @@ from .key_words import PASSWORD_HINTS
 from .keyed_prose import CREDENTIAL_SHAPE, redact_prose
 from .positional_values import NAME_REFERENCE
 from .secret_names import (
+    about_a_secret,
     credential_shaped,
     is_secret_value,
     keep_head,
@@ -209,12 +210,18 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
             inner = pw.rstrip(")]}>")
             open_, close = "", pw[len(inner) :]
         key = m.group("key") or m.groupdict().get("key2") or m.groupdict().get("key3") or ""
+        if inner.startswith("{{") and (literal := _TEMPLATE_LITERAL.search(inner)) and (
+                sensitive_name(key) and is_secret_value(literal.group("pw"))):
+            return (m.group("head") + open_ + inner[: literal.start("pw")] + REDACTED
+                    + inner[literal.end("pw") :] + close)
         if not (sensitive_name(key) or _query_key(m, key) or (
                 weak_name(key) and weak_secret(key, inner))) or not (is_secret_value(
                 inner) and is_secret_value(pw) or slash_led_secret(key, inner)):
             return m.group()
         if inner.isdigit() and len(inner) < 16 and key.lower().endswith("seed"):
             return m.group()  # a random generator's `seed=42`, not a wallet's
+        if about_a_secret(m.string[max(0, m.start("key") - 64) : m.start("key")]):
+            return m.group()  # "Politique de mot de passe : 12 caractères minimum"
         if _BLOCK_INDICATOR.fullmatch(inner):
             return m.group()  # `password: |`: the value is on the lines below
         if NAME_REFERENCE.fullmatch(pw) or NAME_REFERENCE.fullmatch(inner):
@@ -254,6 +261,10 @@ def _keep_key(*, inline: bool) -> Callable[[re.Match[str]], str]:
 
 
 _DIGEST = re.compile(r"[0-9a-f]{32,128}")
+# A template that writes a literal (Ansible's `{{ 'x' | password_hash('sha512') }}`, Helm's
+# `{{ "x" | b64enc }}`, `{{ .Values.pw | default "x" }}`): the literal is the secret.
+_TEMPLATE_LITERAL = re.compile(
+    r"(?:^\{\{-?[ \t]*|\bdefault[ \t]+)(?P<q>['\"])(?P<pw>[^'\"\n]{1,256})(?P=q)")
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _LOOKUP = re.compile(r"env|get|lookup|read|load|file|fetch|input|prompt|resolve|ref\b")
 _CALL = re.compile(r"[A-Za-z_][\w.]{0,40}[(\[]")

@@ -133,7 +133,7 @@ class OpenValues:
         return line[: entry.start("pw")] + quote + REDACTED + quote + line[entry.end("pw") :]
 
     def _hide_member(self, m: re.Match[str]) -> str:
-        if not is_secret_value(m.group("v")) or _ABOUT_A_SECRET.search(m.group("member")):
+        if not is_secret_value(m.group("v")) or ABOUT_A_SECRET.search(m.group("member")):
             return m.group()  # a volume's `"secret": {` over `"secretName": "tls"`
         return m.group("head") + REDACTED + m.group("q")
 
@@ -162,8 +162,8 @@ _OPENERS = dict((
                          re.IGNORECASE)),
     ("list", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\[{_S}*$",
                         re.IGNORECASE)),
-    ("mapping", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\{{{_S}*$",
-                           re.IGNORECASE)),
+    ("mapping", re.compile(  # JSON's `"password": {`, HCL's `secrets = {`
+        rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*\{{{_S}*$", re.IGNORECASE)),
     ("complex", re.compile(rf"^{_S}*\?{_S}+[\"']?(?P<key>{KEY})[\"']?{_S}*$", re.IGNORECASE)),
     ("reply", re.compile(rf"^{_S}*\d+\){_S}+\"(?P<key>{KEY})\"{_S}*$", re.IGNORECASE)),
     ("quoted", re.compile(rf"(?:^|[\s{{,])(?P<key>{KEY}){_S}*:{_S}+\"(?:[^\"\\]|\\.)*$",
@@ -193,8 +193,9 @@ _VALUE_PATTERNS = {
     "dumped": re.compile(rf"{_S}*string\(\d{{1,9}}\){_S}*(?P<pw>\"[^\"\n]{{1,1024}}\")"),
 }
 _A_KEY = re.compile(r"[\"']?[\w.-]{1,128}[\"']?[ \t]*(?:[:=](?:[ \t]|$)|=)")
-_MEMBER = re.compile(r"(?P<head>[\"'](?P<member>[\w.-]{1,64})[\"'][ \t]*:[ \t]*(?P<q>[\"']))"
+_MEMBER = re.compile(r"(?P<head>(?P<mq>[\"']?)(?P<member>[\w.-]{1,64})(?P=mq)[ \t]*[:=][ \t]*"
+                     r"(?P<q>[\"']))"
                      r"(?P<v>[^\"'\n]{1,1024})(?P=q)")
-_ABOUT_A_SECRET = re.compile(r"(?:name|path|file|ref|mode|type|kind|version|namespace)$",
+ABOUT_A_SECRET = re.compile(r"(?:name|path|file|ref|mode|type|kind|version|namespace)$",
                              re.IGNORECASE)
 _ITEM = re.compile(r"(?P<q>[\"'])(?P<v>[^\"'\n]{1,1024})(?P=q)")

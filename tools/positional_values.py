@@ -3,7 +3,7 @@ wrapper (`password resolved to [x]`, `password -- x`, `password (x)`), a list un
 key (`tokens=["x"]`), a command's positional secret (`openssl passwd x`, `echo -n x | base64`,
 `ssm put-parameter --value x`), SQL's `INSERT ... (password) VALUES ('x')`, a quoted key and its
 quoted value (redis `"CONFIG" "SET" "masterauth" "x"`), `{"type":"basic","value":"x"}`,
-`login admin/x`, and a hex key after a key word (`HMAC key loaded: <hex>`).
+`login admin/x`, ftp's `user bob x`, and a hex key after a key word (`HMAC key loaded: <hex>`).
 
 Every value must look like a credential (`credential_shaped`) unless the rule alone says so.
 Each rule sits behind a cheap substring check: `redact_positional` costs nothing on most lines.
@@ -45,6 +45,8 @@ def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
         text = _PARAMETER_VALUE.sub(_hide_head, text)
     if "login" in lower or "credential" in lower or "logon" in lower:
         text = _LOGIN_PAIR.sub(_hide_shaped, text)
+    if "user" in lower:
+        text = _FTP_USER.sub(_hide_shaped, text)
     if _HEX_KEY_HINT.search(lower) and _LONG_HEX.search(text):
         text = _HEX_AFTER_KEY.sub(_hide_hex, text)
     return text
@@ -230,6 +232,11 @@ _LOGIN_PAIR = re.compile(  # `login admin/x`, `credentials admin:x`, `logon as r
     r"(?P<head>\b(?:log(?:in|on)|credentials?)[ \t]+(?:as[ \t]+)?[\w.@-]{1,64}[/:])"
     r"(?P<pw>[^\s/:@\"',;]{4,256})(?![\w/:@])",
     re.IGNORECASE)
+# ftp's `user NAME PASSWORD` command, alone on its line (a heredoc, a script) or in lftp's
+# `-e 'user bob x; ls'`: the password shaped like a credential ("user bob logged in" stays).
+_FTP_USER = re.compile(
+    r"(?P<head>(?:^|(?<=[;'\"]))[ \t]*(?:quote[ \t]+)?user[ \t]+[^\s;'\"]{1,128}[ \t]+)"
+    r"(?P<pw>[^\s;'\"]{1,256})(?=[ \t]*(?:$|[;'\"]))", re.IGNORECASE | re.MULTILINE)
 # A hex key a few words after a key word: `HMAC key loaded: <hex>`, `dd_api_key <hex>`; not a
 # digest, a fingerprint or an id (`commit 3f9a...`, `sha256 <hex>`, `trace_id=<hex>`).
 _HEX_KEY_HINT = re.compile(r"key|secret|token|hmac")

@@ -36,7 +36,7 @@ from urllib.parse import unquote
 
 from .code_credentials import redact_code_calls
 from .config_values import redact_config_values
-from .credentials import redact_credentials, redact_private_keys
+from .credentials import held_key_bodies, redact_credentials, redact_private_keys
 from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
@@ -78,7 +78,8 @@ def redact_text(text: str) -> str:
     costs what its lines cost. Certificates are public and their dates matter (x509 expiry):
     their bodies are left alone."""
     text = _normalize(text)
-    if (not text.isascii() or "&" in text or "%" in text or "\\" in text) \
+    if (not text.isascii() or "&" in text or "%" in text or "\\" in text or "></" in text
+            or "<!--" in text) \
             and _DISGUISE_HINT.search(text):
         plain, starts = _undisguised(text)
         if plain != text:
@@ -166,10 +167,11 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
     entropy (the DER header, the last line), and so do the lines a PuTTY key's `Private-Lines: N`
     counts; the body of a certificate or public key, whose lines stay, as in `redact_text`. At
     most 128 lines each, when the END line is lost. An env entry's `value:` above its `name:`
-    waits for the line below (`values_named_below`)."""
+    waits for the line below (`values_named_below`), and so do base64 lines for an END marker
+    whose BEGIN line was lost (`held_key_bodies`)."""
     at, left, public = 0, 0, False  # where a block's body starts; lines left; a certificate?
     spread, opened, tables = SpreadValues(), OpenValues(), TableColumns()
-    for line in values_named_below(join_partial_records(lines)):
+    for line in values_named_below(held_key_bodies(join_partial_records(lines))):
         line = tables.hide(opened.hide(spread.hide(line)))
         if left:
             left -= 1
@@ -244,16 +246,20 @@ def _normalize(text: str) -> str:
 # too, `&#0000061;`, and `&shy;` inside a key), a percent-encoded letter. And an escaped
 # separator or quote (`password\u003a x`, `\u0022password\u0022`, `password\x3dx`), a C octal
 # escape of a letter or a separator (`pass\167ord`, `password\075x`), a JSON-escaped tab between
-# a key and its value (`password\tx`). A word of another script (`пароль`, `密码`) reads as
-# what it means (`key_words`).
+# a key and its value (`password\tx`), an empty element or a comment inside a word
+# (`pass<b></b>word`). A word of another script (`пароль`, `密码`) reads as what it means
+# (`key_words`).
 _DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?0*[0-9a-fA-F]{1,7};|%[4-7][0-9a-fA-F]"
                             r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\[01][0-7]{2}|\\t(?=\w)"
-                            r"|&(?:quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);")
+                            r"|&(?:quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);"
+                            r"|(?<=[A-Za-z])<(?:[a-z]{1,10}></[a-z]{1,10}>|!--[^<>]{0,64}-->)")
 _DISGUISE = re.compile(rf"(?P<word>{NON_LATIN_WORD.pattern})|[^\x00-\x7f]"
                        r"|&#(?:[xX]0*(?P<hex>[0-9a-fA-F]{1,6})|0*(?P<dec>[0-9]{1,7}));"
                        r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])"
                        r"|\\(?P<oct>[01][0-7]{2})|(?P<tab>\\t)(?=\w)"
-                       r"|&(?P<named>quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);")  # HTML, XML
+                       r"|&(?P<named>quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);"  # HTML, XML
+                       r"|(?<=[A-Za-z])(?P<empty><(?P<tag>[a-z]{1,10})></(?P=tag)>|<!--[^<>]{0,64}-->)"
+                       r"(?=[A-Za-z])")
 _NAMED_ENTITY = {"quot": '"', "apos": "'", "lt": "<", "gt": ">", "equals": "=", "colon": ":",
                  "shy": "", "zwj": "", "zwnj": "", "nbsp": " "}
 # Typographic quotes read as ASCII ones (`Passwort »x«`, `« x »`, `「x」`, `【x】`): `«` and `»`
@@ -283,6 +289,8 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
             plain = _NAMED_ENTITY[m.group("named")]
         elif m.group("tab"):
             plain = "\t"
+        elif m.group("empty"):
+            plain = ""  # an empty element or a comment inside a word (`pass<b></b>word`)
         else:
             code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc")
                        or m.group("oct"), 10 if m.group("dec") else 8 if m.group("oct") else 16)
@@ -352,6 +360,8 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
 
 def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     """The rules that stay on one line, then random-looking runs and personal data."""
+    if text.endswith("\r"):  # a CRLF line (an FTP or SMTP dump): judged without its CR
+        return _redact_line(text[:-1], lower[:-1], structure=structure) + "\r"
     if len(text) < 20 and not _SEPARATOR.search(text):
         return text  # every rule needs a separator or a 20-character token
     keyed = has_key_hint(lower) or "identified" in lower  # SQL's `IDENTIFIED BY "pw"`

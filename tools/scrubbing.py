@@ -20,7 +20,14 @@ from .redacting import (
     redact_value,
     sensitive_name,
 )
-from .secret_names import credential_shaped, login_password, names_community, names_login
+from .secret_names import (
+    credential_shaped,
+    login_password,
+    names_community,
+    names_login,
+    weak_name,
+    weak_secret,
+)
 from .secret_tokens import looks_random
 
 
@@ -47,15 +54,19 @@ _NEVER_JUDGED = frozenset({"managedFields", LAST_APPLIED})
 _MAPS = frozenset({"labels", "annotations", "matchLabels"})
 
 
-def _redact_leaves(value: Any, top: bool = True) -> None:
+def _redact_leaves(value: Any, top: bool = True, secrets: bool = False) -> None:
     """Every other string of the object, wherever it sits (PV and StorageClass `mountOptions`,
     `parameters`, CSI `volumeAttributes`, flexVolume options, probe paths `?token=`, Ingress
     paths...): text redaction, and a map's value goes when its key says secret. A `name`/`value`
-    pair anywhere (an Argo or Tekton step's env, a Helm `set`) is judged by its name. `top`: the
-    object itself, its `metadata` or a List's items, whose fields the rules above judged."""
+    pair anywhere (an Argo or Tekton step's env, a Helm `set`) is judged by its name, or is a
+    secret whatever its name in a list under a secret's key (`secrets: [{name: db, value: x}]`,
+    `secrets`), as are the items there shaped like a credential. `top`: the object itself, its
+    `metadata` or a List's items, whose fields the rules above judged."""
     if type(value) is dict:
         named, paired, field = _named_pair(value)
-        if paired is not None and (redacted := _redact_named(named, paired)) != paired:
+        if paired is not None and secrets and is_secret_value(paired):
+            value[field] = REDACTED
+        elif paired is not None and (redacted := _redact_named(named, paired)) != paired:
             value[field] = redacted
         for key, item in value.items():
             if key in _NEVER_JUDGED or (top and key in _JUDGED) or (
@@ -78,13 +89,14 @@ def _redact_leaves(value: Any, top: bool = True) -> None:
             elif type(item) in (int, float) and isinstance(key, str) and sensitive_name(key):
                 value[key] = REDACTED  # `password: 20261234` in a HelmRelease's values
             elif type(item) is dict or type(item) is list:
-                _redact_leaves(item, top=top and key in ("metadata", "items"))
+                _redact_leaves(item, top=top and key in ("metadata", "items"), secrets=type(
+                    item) is list and isinstance(key, str) and sensitive_name(key))
     elif type(value) is list:
         for i, item in enumerate(value):
             if isinstance(item, str):
-                value[i] = redact_value(item)
+                value[i] = REDACTED if secrets and credential_shaped(item) else redact_value(item)
             elif type(item) is dict or type(item) is list:
-                _redact_leaves(item, top=top)
+                _redact_leaves(item, top=top, secrets=secrets)
 
 
 # The fields of a name/value record: an env entry, an Argo or Tekton parameter, a Helm chart's
@@ -194,6 +206,8 @@ def _redact_labelled(key: str, value: str) -> str:
         return value[: pair.start("pw")] + REDACTED + value[pair.end("pw") :]
     if names_community(name) and credential_shaped(value):
         return REDACTED
+    if weak_name(name) and weak_secret(name, value):
+        return REDACTED  # `pin: "4821"`, `session: <random>`
     return redact_value(value)
 
 

@@ -22,12 +22,16 @@ _STRONG_ENDINGS = tuple(w + end for w in _STRONG for end in ("", "s", "hash", "v
 _NOT_STRONG = frozenset({"tokens", "tokenizer", "tokenize", "tokenized"})
 _EXACT = frozenset({"pwd", "pw", "pass", "dsn", "cred", "creds", "signature", "sig",
                     "sessid", "passin", "passout", "privkey", "masterauth", "xsrf", "csrf", "psk",
-                    "totp", "bearer", "hmac", "pepper", "signing"})
+                    "totp", "bearer", "hmac", "pepper", "signing",
+                    "jks", "p12", "pfx"})  # a keystore file: its private keys, encoded
 # Whole names (separators dropped) that hold a secret though no word above says so (MySQL's
 # `authentication_string` is a password's hash).
 _NAMED_SECRETS = ("secretkeybase", "erlangcookie", "honeycombteam", "authenticationstring",
                   "subscriptionkey", "clickhousekey", "insertkey", "connectionstring",
-                  "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin")
+                  "presharedkey", "otpseed", "unlockcode", "accesscode", "adminpin", "passcode",
+                  "otpcode", "2facode", "mfacode", "smscode", "totpcode", "verificationcode",
+                  "securitycode", "recoverycode", "recoverycodes", "backupcodes",
+                  "recoveryphrase")
 _EXACT_BROAD = _EXACT | {"auth", "pin", "key", "keys", "private", "conn", "jwt", "salt",
                          "cookie", "otp", "seed", "signing", "unseal",
                          "community"}  # SNMP_COMMUNITY: SNMP's shared secret
@@ -71,6 +75,23 @@ _SAFE_LAST = frozenset({
     "serializer", "deserializer", "issuer", "audience", "store", "domain", "hasher", "origins",
     "template", "cidr", "age", "level", "registry", "hint", "hosts",
 })
+# The same words in other languages (`Passwort-Richtlinie`, `Passwortlänge`); where a language
+# puts them first (`Politique de mot de passe`, `política de contraseñas`), a preposition follows.
+_ABOUT_WORDS = frozenset({
+    "richtlinie", "richtlinien", "politique", "politica", "beleid", "polityka", "regel", "regeln",
+    "regles", "reglas", "regras", "regole", "anforderungen", "exigences", "requisitos",
+    "requisiti", "lange", "laenge", "longueur", "longitud", "lunghezza", "comprimento",
+    "komplexitat", "complexite", "complejidad", "ablauf", "expiration", "historique",
+})
+_OF = frozenset({"de", "des", "du", "di", "del", "della", "da", "do", "dos", "das", "of", "for",
+                 "pour", "para", "per", "van", "voor", "fur", "dla"})
+
+
+def about_a_secret(before: str) -> bool:
+    """Whether the words before a key make it a rule about the secret, in a language that puts
+    the rule first (`Politique de` before `mot de passe`, `policy for` before `password`)."""
+    words = fold_name(before).lower().split()
+    return len(words) >= 2 and words[-1] in _OF and words[-2] in _ABOUT_WORDS | _SAFE_LAST
 
 
 @functools.lru_cache(maxsize=4096)  # names repeat across every replica of every workload
@@ -87,6 +108,8 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     segs = [s.lower() for s in SEGMENT.findall(name)]
     if not segs or (segs[0] == "existing" and len(segs) > 1):
         return False  # Helm's `existingSecret`: the name of a Secret that holds it
+    if segs[-1] in _ABOUT_WORDS or len(segs) > 2 and segs[0] in _ABOUT_WORDS and segs[1] in _OF:
+        return False  # a rule about a secret (`Passwort-Richtlinie`, `Politique de mot de passe`)
     return _judged(segs, broad) or _means_secret(name, segs, broad)
 
 

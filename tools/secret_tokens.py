@@ -132,8 +132,9 @@ def _is_path_piece(piece: str) -> bool:
         _MEDIA_FILE.fullmatch(piece) is not None)
 
 
+# A stored file's or a bundler's asset's name (Vite's `index-BfK3x9Qz.js`).
 _MEDIA_FILE = re.compile(r"[\w-]{1,128}\.(?:webp|png|jpe?g|gif|svg|ico|avif|bmp|tiff?|mp[34]|webm"
-                         r"|ogg|wav|css|woff2?|ttf|otf|eot)")
+                         r"|ogg|wav|css|woff2?|ttf|otf|eot|m?js|cjs|map|wasm)")
 # Base64 that is no credential: a JSON document (a list's `continue` token, a payload), a PEM
 # certificate (`caBundle`), an image. Judged decoded; JSON holding a secret stays hidden.
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
@@ -209,8 +210,13 @@ def _spared(m: re.Match[str], head: str, core: str) -> bool:
     of JSON, a certificate or an image; an id by its key; an ARN's resource."""
     if known_token().fullmatch(core):
         return False
-    return (harmless_base64(core) or _names_an_id(m, head)
+    return (harmless_base64(core) or _names_an_id(m, head) or _AWS_ID.fullmatch(core) is not None
             or _ARN_BEFORE.search(m.string, max(0, m.start() - 120), m.start()) is not None)
+
+
+# An AWS resource's id, as its docs write them too (`subnet-0bb1c79de3EXAMPLE`).
+_AWS_ID = re.compile(r"(?:subnet|vpc|sg|ami|vol|eni|igw|nat|rtb|snap|acl|vpce|tgw|pcx|eipalloc"
+                     r"|lt|i)-[0-9a-f]{8,17}(?:EXAMPLE[0-9]?)?")
 
 
 def _names_an_id(m: re.Match[str], head: str) -> bool:

@@ -1,8 +1,10 @@
 """Values a log spreads over the lines below their key, for logs read a line at a time (and the
 lines of any text): a YAML value, block or list under a secret key (`password: |`,
-`password:`), an env entry's `value:` below its `name:` (or above it: `values_named_below`),
-JSON's `"name"`/`"value"` siblings, a flag's value on the next line or after a backslash, a
-`.properties` value continued with `\\`.
+`password:`), the members of a mapping or list under one (`secrets:` over `- name: db` and
+`value: x`; TOML's `[[secrets]]`), an env entry's `value:` below its `name:` (or above it:
+`values_named_below`), JSON's `"name"`/`"value"` siblings, an XML element's text below its tag
+(`<Password` whose `>` comes lines below; `<add key="DbPassword"` over `value="x"`), a flag's
+value on the next line or after a backslash, a `.properties` value continued with `\\`.
 
 Columns tell what lies below a key, and the shape of the prefix before it (a timestamp differs
 in its digits, not its punctuation) tells a log's own prefix from prose that happens to end in
@@ -17,8 +19,9 @@ from collections.abc import Iterable, Iterator
 from .keyed_values import KEY as _KEY
 from .keyed_values import SPACE as _S
 from .keyed_values import has_key_hint, redact_value_then_name
+from .open_values import ABOUT_A_SECRET
 from .program_secrets import command_program, redact_continued
-from .secret_names import is_secret_value, sensitive_name
+from .secret_names import credential_shaped, is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
 
 
@@ -27,7 +30,7 @@ class SpreadValues:
     one-line rules, and hides what the lines above it opened."""
 
     def __init__(self) -> None:
-        self._kind = ""  # "block", "env", "sibling", "continued", "flag", "next": what is open
+        self._kind = ""  # "block", "members", "env", "open tag", "flag"...: what is open
         self._column = 0  # the key's column (the dash's, for an env entry or a list item)
         self._left = 0  # lines it may still take
         self._first = False  # the first line below a block's key: a mapping there closes it
@@ -54,8 +57,11 @@ class SpreadValues:
         reset = len(line) <= 512 and ("assword" in line or "ASSWORD" in line) and (
             _RESET.search(line) is not None)
         expects = "expect" in line
+        table = end.endswith("]") and line.lstrip().startswith("[")
+        tag_line = "<" in line[-256:]
+        tag = tag_line and not end.endswith(">")  # `<Password` or `<Password id="x"`
         if not (named or flag or continued or block or alone or prints or heredoc or reset
-                or expects) or not (
+                or expects or tag_line or table) or not (
                 expects or continued or has_key_hint(line.lower())):
             return line  # most lines: nothing opens there
         if heredoc and (opener := _OPENS_HEREDOC.search(line)) and sensitive_name(
@@ -65,15 +71,26 @@ class SpreadValues:
         elif block and (opener := _OPENS_BLOCK.search(line)) and sensitive_name(
                 opener.group("key")):
             self._open("block", opener.start("key"), line)
+        elif table and (opener := _OPENS_TABLE.match(line)) and sensitive_name(
+                opener.group("key")):  # TOML's `[[secrets]]` over `value = "x"`
+            self._open("table", 0, line)
         elif named and (opener := _OPENS_ENV.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("env", opener.start("dash"), line)
         elif named and (opener := _OPENS_XML_NAME.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):  # Hadoop's `<name>...Password</name>`
             self._open("xml value", opener.start("name"), line)
-        elif block and (opener := _OPENS_ELEMENT.search(line)) and sensitive_name(
-                opener.group("key")):  # `<Password>` alone, its text on the lines below
-            self._open("element", opener.start("key") - 1, line)
+        elif (block or tag) and (opener := _OPENS_ELEMENT.search(line)) and (
+                sensitive_name(opener.group("key")) or not opener.group("end") and (
+                    _names_secret(opener.group("attributes")))):
+            # `<Password>` alone, its text on the lines below; `<Password` whose `>` is below;
+            # `<add key="DbPassword"` whose `value="x"` is below
+            self._open("element" if opener.group("end") else "open tag",
+                       opener.start("key") - 1, line)
+            self._left = 64 if opener.group("end") else 8
+        elif tag_line and (opener := _OPENS_ELEMENT.search(line)) and _names_secret(
+                opener.group("attributes")):  # .NET's `<setting name="DbPassword" ...>`
+            self._open("xml value", opener.start("key") - 1, line)  # over `<value>x</value>`
         elif named and (opener := _OPENS_NAMED.search(line)) and sensitive_name(
                 opener.group("key"), broad=True):
             self._open("sibling", opener.start("name"), line)
@@ -118,6 +135,22 @@ class SpreadValues:
         prefix = line[:column].rstrip(" \t-\"'")  # a prefix before the indentation, if any
         self._prefix = _shape(prefix)
 
+    def _tag_closed(self, line: str) -> str:
+        """A line below `<Password`: attributes pass until the `>` that ends the tag; the text
+        after it, up to the closing tag, is the element's (and so are the lines below, if the
+        `>` ends its line)."""
+        close = _TAG_END.search(line)
+        if close is None or _ATTRIBUTE_VALUE.search(line, 0, close.end()):
+            self._kind = "" if close is not None or not self._left else self._kind
+            return _ATTRIBUTE_VALUE.sub(_hide_attribute, line, 0 if close is None else 1)
+        start = close.end()
+        self._kind = "element" if not line[start:].strip() and line[start - 2] != "/" else ""
+        end = line.find("<", start)
+        end = len(line.rstrip()) if end < 0 else end
+        if line[start - 2] == "/" or not line[start:end].strip():
+            return line  # `<Password ... />`: no text
+        return line[:start] + REDACTED + line[end:]
+
     def _under(self, line: str, start: int) -> bool:
         """Whether `line` has the opener's prefix (its shape: a timestamp differs in its
         digits), then only indentation up to `start`: not prose that happens to follow."""
@@ -132,6 +165,8 @@ class SpreadValues:
             self._kind = ""
             run = _CUT_VALUE.match(line)  # the rest of a cut value, or a value below its key
             return line[:run.start("value")] + REDACTED + line[run.end():] if run else line
+        if self._kind == "open tag":  # attributes up to the line with the tag's `>`
+            return self._tag_closed(line)
         if self._kind == "program":  # a command's words continued after a `\\`
             if not line.rstrip().endswith("\\") or not self._left:
                 self._kind = ""
@@ -213,6 +248,11 @@ class SpreadValues:
         if self._kind == "block" and start == column and line.startswith("- ", start) and (
                 not _MAPPING_LINE.match(line, start)):  # `apiKeys:` then `- x` at its column
             return line[: start + 2] + REDACTED
+        if self._kind == "block" and first and _MAPPING_LINE.match(line, start) and (
+                start > column or line.startswith("- ", start)):
+            self._kind = "members"  # `secrets:` over `- name: db`, `password:` over `minLength:`
+        if self._kind in ("members", "table"):
+            return self._members(line, start, column)
         if start == column or not self._left:  # not below the key: what it opened is over
             self._kind = ""
             return line
@@ -227,10 +267,30 @@ class SpreadValues:
                     line[: value.start("rest")] + REDACTED + line[value.end("rest") :])
             self._kind, self._column, self._first = "block", start, True
             return line
-        if first and _MAPPING_LINE.match(line, start):  # `password:` over `  minLength: 12`
+        return line[:start] + REDACTED
+
+    def _members(self, line: str, start: int, column: int) -> str:
+        """A line of the mapping or list of mappings under a secret's key (`secrets:` over
+        `- name: db` and `value: x`, or over `db: x`; TOML's `[[secrets]]`): a member's value
+        hidden when it is a `value`, or looks like a credential under a key that is no name,
+        path or type (`password:` over `minLength: 12`, `secret:` over `name: db-credentials`
+        stay). The members end at a line back at the key's column."""
+        if self._kind == "table" and line.lstrip().startswith("[") or (
+                self._kind == "members" and start <= column and not line.startswith("- ", start)):
             self._kind = ""
             return line
-        return line[:start] + REDACTED
+        member = _MEMBER_LINE.match(line, start)
+        if member is None:
+            return line
+        pw = member.group("pw")
+        quoted = len(pw) > 1 and pw[0] in "\"'" and pw[-1] == pw[0]
+        inner = pw[1:-1] if quoted else pw
+        key = member.group("key")
+        if not is_secret_value(inner) or not (key.lower() in _VALUE_MEMBERS or (
+                credential_shaped(inner) and not ABOUT_A_SECRET.search(key))):
+            return line
+        begin, end = member.span("pw")
+        return line[: begin + quoted] + REDACTED + line[end - quoted :]
 
 
 _LONG = 4096  # a line this long may be one a reader cut (at 16 KiB): its value goes on below
@@ -287,8 +347,16 @@ _OPENS_XML_NAME = re.compile(
     rf"(?P<name><name>){_S}*(?P<key>[^<>\s]{{1,256}}){_S}*</name>{_S}*$", re.IGNORECASE)
 _XML_VALUE = re.compile(rf"<value>{_S}*(?P<pw>[^<\s][^<\n]{{0,4095}}?){_S}*</value>",
                         re.IGNORECASE)
-_OPENS_ELEMENT = re.compile(
-    rf"(?:^|{_S})<(?P<key>[A-Za-z_][\w.:-]{{0,127}})(?:{_S}[^<>\n]{{0,256}})?>{_S}*$")
+_OPENS_ELEMENT = re.compile(  # `<Password>` ending its line, or `<Password` whose `>` is below
+    rf"(?:^|{_S})<(?P<key>[A-Za-z_][\w.:-]{{0,127}})(?P<attributes>{_S}[^<>\n]{{0,256}})?(?P<end>>)?"
+    rf"{_S}*$")
+# `<add key="DbPassword"` over `value="x" />`: the attribute that names, the one that holds.
+_NAMING_ATTRIBUTE = re.compile(
+    rf"(?<![\w.:-])(?:key|name|id)[ \t]*=[ \t]*[\"'](?P<key>{_KEY})[\"']", re.IGNORECASE)
+_ATTRIBUTE_VALUE = re.compile(
+    r"(?<![\w.:-])(?:value|val)[ \t]*=[ \t]*(?P<q>[\"'])(?P<pw>[^\"'\n]{1,1024})(?P=q)",
+    re.IGNORECASE)
+_TAG_END = re.compile(r"^[^<>\"']*(?:(?:\"[^\"\n]*\"|'[^'\n]*')[^<>\"']*)*>")  # past quotes
 _SIBLING_VALUE = re.compile(rf"[\"']value[\"']{_S}*:{_S}*[\"'](?P<pw>[^\"'\n]{{1,1024}})[\"']",
                             re.IGNORECASE)
 _CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+\\$)",
@@ -297,10 +365,28 @@ _CONTINUED_LINE = re.compile(rf"(?:^|{_S})(?P<key>(?!-){_KEY})(?:{_S}*[=:]|{_S}+
 # value on the line below is at any indentation.
 _SHELL_ASSIGNS = re.compile(r"[ \t]*(?:(?:export|declare(?:[ \t]+-\w+)*|readonly|local|set|setenv"
                             r"|ENV|ARG)[ \t]+)?", re.IGNORECASE)
-_ENV_VALUE = re.compile(rf"value{_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
+_OPENS_TABLE = re.compile(rf"{_S}*\[\[?{_S}*(?P<key>{_KEY}){_S}*\]\]?{_S}*$")
+_MEMBER_LINE = re.compile(
+    rf"(?:-{_S}+)?[\"']?(?P<key>[\w.-]{{1,128}})[\"']?{_S}*[:=]{_S}*"
+    rf"(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'|[^\s#\"'|>{{\[][^\n#]{{0,1023}}?){_S}*,?{_S}*$")
+_VALUE_MEMBERS = frozenset({"value", "val", "data", "secret", "content"})
+_ENV_VALUE = re.compile(rf"(?:value|val|data){_S}*:{_S}*(?P<rest>[^\n]*?){_S}*$", re.IGNORECASE)
 _BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]{0,2}")
 _MAPPING_LINE = re.compile(r"[ \t]*(?:-[ \t]+)?[\w.\"'-]{1,128}[ \t]*:(?:[ \t]|$)")
 _FLAG_ITEM_LINE = re.compile(rf"{_S}*(?:-{_S}+)?[\"']?(?P<pw>[^\s\"'#-][^\s\"']*)")
+
+
+def _names_secret(attributes: str | None) -> bool:
+    """Whether a tag's attributes name a secret (`key="DbPassword"`, `name="api_token"`)."""
+    named = _NAMING_ATTRIBUTE.search(attributes) if attributes else None
+    return named is not None and sensitive_name(named.group("key"), broad=True)
+
+
+def _hide_attribute(m: re.Match[str]) -> str:
+    """`value="x"` on a line below the tag's name attribute: `x` hidden."""
+    if not is_secret_value(m.group("pw")):
+        return m.group()
+    return m.string[m.start():m.start("pw")] + REDACTED + m.group("q")
 
 
 def values_named_below(lines: Iterable[str]) -> Iterator[str]:
