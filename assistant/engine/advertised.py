@@ -13,7 +13,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .servers import record, set_cause
+from .servers import hang_on, record
 from .view import ClusterView
 
 _ANNOUNCES = re.compile(r"advertis|publish|announce", re.IGNORECASE)
@@ -44,10 +44,7 @@ def advertised_by(view: ClusterView, finding: Finding, host: str, findings: list
                     confidence=0.85, impact=finding.impact, related=[finding.object])
                 cause.facts = {"advertised": domain, "target": host}
                 record(findings, by_object, cause)
-            elif finding.object not in cause.related:
-                cause.related.append(finding.object)
-            set_cause(finding, cause)
-            return True
+            return hang_on(finding, cause)
     return False
 
 

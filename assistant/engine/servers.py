@@ -29,6 +29,15 @@ def record(findings: list[Finding], by_object: dict[str, list[Finding]], cause: 
     by_object.setdefault(cause.object, []).append(cause)
 
 
+def hang_on(symptom: Finding, cause: Finding) -> bool:
+    """Mark a cause found while following a chain as what explains `symptom`, which it now
+    also answers for (True: the chain ends there)."""
+    if symptom.object not in cause.related:
+        cause.related.append(symptom.object)
+    set_cause(symptom, cause)
+    return True
+
+
 def set_cause(symptom: Finding, cause: Finding) -> None:
     """Mark `cause` as what explains `symptom` (unless that would make a loop)."""
     if symptom.caused_by is None and cause.caused_by != symptom.object:
@@ -393,10 +402,7 @@ def governing_missing(view: ClusterView, finding: Finding, host: str,
             confidence=0.9, impact=finding.impact, related=[finding.object])
         cause.facts = {"governing": service, "target": host}
         record(findings, by_object, cause)
-    elif finding.object not in cause.related:
-        cause.related.append(finding.object)
-    set_cause(finding, cause)
-    return True
+    return hang_on(finding, cause)
 
 
 def missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
