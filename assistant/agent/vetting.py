@@ -175,11 +175,13 @@ def command_problem(command: str, scope: Scope) -> str | None:
 def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]] | str:
     """Positional words and flag values (by long name where a short one has two meanings); a
     flag not on the allow-list is the reason. A short flag takes its value attached as well
-    (`-nweb`, `-sHOST`), as kubectl reads it."""
+    (`-nweb`, `-sHOST`), and short flags that take none run together (`-wsHOST` is `-w -s
+    HOST`), as kubectl reads them."""
     positional: list[str] = []
     flags: dict[str, list[str]] = {}
-    words = iter(args)
-    for word in words:
+    words = list(reversed(args))
+    while words:
+        word = words.pop()
         if word == "-":
             return "it reads from standard input"
         if not word.startswith("-") or word == "--":
@@ -188,7 +190,12 @@ def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]]
             continue
         name, has_value, value = word.partition("=")
         if not name.startswith("--") and len(name) > 2:
-            name, value, has_value = name[:2], name[2:] + has_value + value, "="
+            if _FLAGS.get(_SHORT_BY_VERB.get((verb, name[:2]), name[:2])) is False:
+                words.append(f"-{word[2:]}")  # a switch: what follows is the next short flag
+                word = name = name[:2]
+                has_value = value = ""
+            else:
+                name, value, has_value = name[:2], name[2:] + has_value + value, "="
         name = _SHORT_BY_VERB.get((verb, name), name)
         if name in _CREDENTIAL_FLAGS:
             return f"the flag {name} is not allowed: it sends your credentials elsewhere or " \
@@ -196,7 +203,7 @@ def _parse(args: list[str], verb: str) -> tuple[list[str], dict[str, list[str]]]
         if name not in _FLAGS:
             return f"the flag {name} is not allowed"
         if _FLAGS[name] and not has_value:
-            value = next(words, "")
+            value = words.pop() if words else ""
         flags.setdefault(name, []).append(value)
     return positional, flags
 
