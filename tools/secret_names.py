@@ -130,6 +130,24 @@ def _means_secret(name: str, segs: list[str], broad: bool) -> bool:
     return plain != name and _judged(segs, broad)
 
 
+# The secret word first, then whose it is (`PASSWORD_DB`, `TOKEN_GITHUB`, `passwordSmtp`,
+# `API_KEY_SENDGRID`): only services, vendors and accounts may follow, so `PASSWORD_POLICY`,
+# `TOKEN_URL` and `SECRET_NAME` stay what they are.
+_LEADING = frozenset({"password", "passwd", "passphrase", "pass", "pwd", "token", "secret",
+                      "apikey", "credential", "credentials"})
+_WHOSE = _CONN_PREFIXES | _KEY_QUALIFIERS.difference({"private", "public"}) | frozenset({
+    "smtp", "mail", "email", "ldap", "ftp", "sftp", "user", "admin", "root", "github", "gitlab",
+    "bitbucket", "npm", "pypi", "docker", "registry", "aws", "gcp", "azure", "s3", "minio",
+    "elastic", "es", "kafka", "vault", "keycloak", "oauth", "oidc", "sso", "bot", "telegram",
+    "discord", "paypal", "shopify", "salesforce", "hubspot", "zendesk", "jira", "confluence"})
+
+
+def _secret_of(segs: list[str]) -> bool:
+    """A secret word followed only by whose secret it is."""
+    rest = segs[2:] if segs[:2] == ["api", "key"] else segs[1:] if segs[0] in _LEADING else []
+    return bool(rest) and all(seg in _WHOSE or seg.isdigit() for seg in rest)
+
+
 def _judged(segs: list[str], broad: bool) -> bool:
     """`sensitive_name` on a key's lowercase segments, in English."""
     if any(len(seg) <= 10 and seg.endswith("pw") for seg in segs):
@@ -149,6 +167,8 @@ def _judged(segs: list[str], broad: bool) -> bool:
         return (bool(_EXACT_BROAD.intersection(segs)) or any(w in joined for w in _STRONG)
                 or any(_ends_in_pass(seg) for seg in segs) or segs[-1] == "sk")  # DJANGO_SK
     if len(segs) > 1 and segs[-2:] == ["session", "id"]:
+        return True
+    if _secret_of(segs):
         return True
     if len(segs) > 1 and (segs[-1] in _VALUE_SUFFIX or segs[-1].isdigit()):
         segs = segs[:-1]  # password_hash, secret_id, password2
