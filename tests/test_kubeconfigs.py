@@ -51,6 +51,23 @@ def test_a_path_that_is_no_file_is_no_kubeconfig_and_is_never_opened(
     assert said == f"no kubeconfig at {path}; pass --kubeconfig or --snapshot"
 
 
+@pytest.mark.parametrize(("key", "where"), [("tokenFile", "user"), ("client-key", "user"),
+                                             ("certificate-authority", "cluster")])
+@pytest.mark.parametrize("shape", ["/dev/zero", "fifo", "large"])
+def test_a_credential_file_that_is_endless_or_huge_is_refused_unread(
+        tmp_path: Path, key: str, where: str, shape: str) -> None:
+    named = tmp_path / "named"
+    if shape == "fifo":
+        os.mkfifo(named)  # the client would wait on it forever
+    elif shape == "large":
+        with named.open("wb") as handle:
+            handle.truncate(2 * 1024 * 1024)
+    name = "/dev/zero" if shape == "/dev/zero" else str(named)  # /dev/zero: memory runs out
+    cluster, user = ({key: name}, {"token": "t"}) if where == "cluster" else ({}, {key: name})
+    said = _problem(str(_write(tmp_path / "config", cluster, user)))
+    assert f"names {key} {name}, which is not a regular file of at most 1 MiB" in said
+
+
 @pytest.mark.parametrize(("cluster", "user", "says"), [
     ({}, {"tokenFile": "/nonexistent/token"},
      "names a file that cannot be read (/nonexistent/token: No such file or directory)"),

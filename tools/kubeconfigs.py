@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ class Kubeconfigs:
             if not isinstance(doc, dict) or not isinstance(doc.get("clusters", []), list):
                 return (f"kubeconfig {path} is not a kubeconfig (expected a mapping with "
                         "clusters, contexts and users)")
+            named = _named_file_problem(path, doc)
+            if named:
+                return named
         return None
 
     @property
@@ -110,6 +114,34 @@ class Kubeconfigs:
 
 class Unusable(Exception):
     """A kubeconfig file that cannot be read as one; the message names it and says why."""
+
+
+MAX_NAMED_BYTES = 1024 * 1024  # of a token, certificate or key file a kubeconfig names
+_NAMED_FILES = (("users", "user", ("tokenFile", "client-certificate", "client-key")),
+                ("clusters", "cluster", ("certificate-authority",)))
+
+
+def _named_file_problem(path: Path, doc: dict[str, Any]) -> str | None:
+    """A credential file the kubeconfig names (`tokenFile`, a certificate or key) that is not a
+    regular file of at most `MAX_NAMED_BYTES`: the client would read `/dev/zero` until memory
+    runs out, or wait on a FIFO forever. A missing file is told where the client reads it."""
+    for section, field, keys in _NAMED_FILES:
+        entries = doc.get(section)
+        for entry in entries if isinstance(entries, list) else []:
+            inner = entry.get(field) if isinstance(entry, dict) else None
+            for key in keys:
+                name = inner.get(key) if isinstance(inner, dict) else None
+                if not isinstance(name, str) or not name:
+                    continue
+                try:
+                    found = os.stat(path.parent / name)  # an absolute name stays itself
+                except OSError:
+                    continue
+                if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_NAMED_BYTES:
+                    return (f"kubeconfig {path} names {key} {name}, which is not a regular file "
+                            f"of at most {mib(MAX_NAMED_BYTES)} (a token or certificate is a "
+                            "few KB)")
+    return None
 
 
 def _parsed(path: Path) -> object:
