@@ -12,6 +12,7 @@ dropping it before redaction copies each object saves most of that work.
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import json
 import re
 import time
@@ -72,6 +73,11 @@ def connect(
     (`kubeconfigs.load`: what makes either unusable is a `ConfigurationError`)."""
     configuration, source = kubeconfigs.load(kubeconfig=kubeconfig, context=context,
                                              in_cluster_env=in_cluster_env)
+    scheme = str(configuration.proxy or "").split("://", 1)[0].lower()
+    if scheme in _SOCKS and importlib.util.find_spec("socks") is None:  # urllib3 needs PySocks
+        raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is a SOCKS "
+                                 "proxy, which needs the PySocks package this install does not "
+                                 "have; use an http(s) proxy")
     try:
         api_client = ReadOnlyApiClient(configuration)
     except ReadOnlyViolation as e:  # a server address whose path routes into the API itself
@@ -79,7 +85,11 @@ def connect(
     except ValueError as e:  # urllib3 refuses the proxy (`socks9://x`) its pool manager is for
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is not an "
                                  "http(s) or socks URL") from e
+
     return LiveCluster(api_client, source, timeouts or Timeouts())
+
+
+_SOCKS = ("socks4", "socks4a", "socks5", "socks5h")  # the schemes urllib3 sends through PySocks
 
 
 class LiveCluster:
