@@ -75,9 +75,11 @@ def test_a_credential_file_that_is_endless_or_huge_is_refused_unread(
      "its user's credential plugin failed (exec: process returned 1)"),
     ({"proxy-url": "socks9://proxy:1080"}, {"token": "t"},
      "the kubeconfig's proxy-url 'socks9://proxy:1080' is not an http(s) or socks URL"),
+    ({"server": "https://admin:hunter2@127.0.0.1:9"}, {"token": "t"},
+     "server address for 127.0.0.1 holds credentials (user:password@)"),
     ({"proxy-url": "socks5://proxy:1080"}, {"token": "t"},
      "is a SOCKS proxy, which needs the PySocks package this install does not have"),
-], ids=["token-file", "exec-fails", "proxy-scheme", "socks-without-pysocks"])
+], ids=["token-file", "exec-fails", "proxy-scheme", "userinfo", "socks-without-pysocks"])
 def test_credentials_or_a_proxy_that_cannot_be_used_are_one_sentence(
         tmp_path: Path, cluster: dict[str, Any], user: dict[str, Any], says: str) -> None:
     assert says in _problem(str(_write(tmp_path / "config", cluster, user)))

@@ -300,6 +300,10 @@ def _check_server(host: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"the kubeconfig's server address {host!r} is not an http(s) "
                                  "URL")
+    if parts.username is not None or parts.password is not None:  # never sent, never shown
+        raise ConfigurationError(f"the kubeconfig's server address for {parts.hostname} holds "
+                                 "credentials (user:password@); put them in the kubeconfig's "
+                                 "user entry instead")
 
 
 def _config_problem(files: Kubeconfigs, context: str | None) -> str:
