@@ -886,3 +886,19 @@ def test_everyday_labels_stay_beside_a_pin() -> None:
               "session": "3", "example.com/pin-port": "8080"}
     out = redact_object({"kind": "Pod", "metadata": {"name": "p", "labels": labels}})
     assert out["metadata"]["labels"] == {**labels, "pin": REDACTED}
+
+
+@pytest.mark.parametrize("line", ["key" * 5461, "password" * 2048, "token=" * 2730,
+                                  "pw" * 8192])
+def test_a_long_line_dense_with_secret_key_words_is_hidden_whole(line: str) -> None:
+    # judging a key at each of thousands of hints is quadratic; no real line reads like this
+    assert redact_line(line) == \
+        f"[REDACTED: a line of {len(line)} characters dense with secret key words]"
+
+
+def test_a_long_ordinary_line_with_a_few_keys_is_redacted_as_usual() -> None:
+    fields = ", ".join(f'"field_{i}": "value {i}"' for i in range(150))
+    line = '{"password": "Tr0ub4dor&3", ' + fields + ', "api_key": "sk_live_51HxYz"}'
+    out = redact_line(line)
+    assert "Tr0ub4dor&3" not in out and "sk_live_51HxYz" not in out
+    assert '"field_149": "value 149"' in out

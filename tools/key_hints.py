@@ -19,6 +19,14 @@ def has_key_hint(lower: str) -> bool:
     return _KEY_HINT.search(lower) is not None
 
 
+def dense_with_hints(lower: str, every: int) -> bool:
+    """Whether lowercased text holds a key hint for every `every` characters or fewer: no log
+    line or config line reads like that (`password` 2,048 times), and the keyed rules, which
+    try a key at each hint, would cost time quadratic in it."""
+    wanted = len(lower) // every
+    return wanted > 0 and sum(1 for _ in zip(range(wanted), _KEY_HINT.finditer(lower))) >= wanted
+
+
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
 # Words of other languages and misspellings: `key_words`.
