@@ -7,6 +7,7 @@ rule costs time linear in the text.
 from __future__ import annotations
 
 import re
+from itertools import islice
 from collections.abc import Callable
 
 from .key_words import HINTS as WORD_HINTS
@@ -24,7 +25,7 @@ def dense_with_hints(lower: str, every: int) -> bool:
     line or config line reads like that (`password` 2,048 times), and the keyed rules, which
     try a key at each hint, would cost time quadratic in it."""
     wanted = len(lower) // every
-    return wanted > 0 and sum(1 for _ in zip(range(wanted), _KEY_HINT.finditer(lower))) >= wanted
+    return wanted > 0 and sum(1 for _ in islice(_KEY_HINT.finditer(lower), wanted)) >= wanted
 
 
 _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
