@@ -7,8 +7,8 @@ rule costs time linear in the text.
 from __future__ import annotations
 
 import re
-from itertools import islice
 from collections.abc import Callable
+from itertools import islice
 
 from .key_words import HINTS as WORD_HINTS
 from .secret_names import is_secret_value, sensitive_name
