@@ -219,6 +219,7 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
     """The first word of the question that names an object (in `namespace`, if given), with
     its matches: the first name a question gives is what it is about."""
     looked = [(w, box.find(w, namespace=namespace)) for w in words[:MAX_WORDS]]  # bounded
+    read: dict[str, list[str]] = {}  # container name -> the pods that run one, read once
     exacts = [(w, [m for m in found.matches if m.score >= 100]) for w, found in looked
               if found.ok]
     named = next(((w, m[0], m) for w, m in exacts if m), None)
@@ -232,23 +233,29 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
         if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
             if named is not None and matches[0].score < _CLOSE:  # question spells exactly
                 return named
-            if matches[0].score < 100 and _container_elsewhere(box, word, matches[0]):
+            if matches[0].score < 100 and _container_elsewhere(box, word, matches[0], read):
                 continue
             return word, matches[0], matches
     return named
 
 
-def _container_elsewhere(box: Toolbox, word: str, match: Match) -> bool:
+def _container_elsewhere(box: Toolbox, word: str, match: Match,
+                         read: dict[str, list[str]]) -> bool:
     """Whether `word` is the name of a container in pods other than those of `match` ("orders'
     vault-agent logged X": the sidecar of orders, not vault-agent-injector): the question
-    quotes a container, not the object whose name begins alike."""
-    try:
-        pods = box.cluster.list("Pod", None)
-    except (Forbidden, KindUnavailable, NotFound):
-        return False
-    holders = [meta(p)["name"] for p in pods if any(
-        c.get("name") == word for key in ("containers", "initContainers")
-        for c in (p.get("spec") or {}).get(key) or [])]
+    quotes a container, not the object whose name begins alike. `read` keeps the pods' one
+    listing for every word of the question."""
+    if not read:
+        try:
+            pods = box.cluster.list("Pod", None)
+        except (Forbidden, KindUnavailable, NotFound):
+            pods = []
+        for pod in pods:
+            for key in ("containers", "initContainers"):
+                for container in (pod.get("spec") or {}).get(key) or []:
+                    read.setdefault(str(container.get("name")), []).append(meta(pod)["name"])
+        read.setdefault("", [])  # read, even when nothing runs
+    holders = read.get(word, [])
     return bool(holders) and not any(h.startswith(f"{match.name}-") for h in holders)
 
 
