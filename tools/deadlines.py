@@ -107,8 +107,8 @@ class _Watch:
                 return
             try:
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing is waiting on it
+            except (OSError, AttributeError):  # closed already, or no socket of the system's
+                pass  # (a recording library's stand-in): nothing is waiting on it
 
 
 class Deadline(urllib3.Timeout):
