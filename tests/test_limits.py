@@ -448,4 +448,6 @@ def test_a_long_question_of_unknown_words_costs_what_a_short_one_costs(
         cluster.close()
     assert len(long_question) >= 3990
     assert counts["long"] <= counts["short"] + 10, counts
-    assert counts["long"] < 100, counts
+    # the bug made 5,040; what a short question costs grows with what the shared apiserver
+    # holds by now (105 after the incident corpus' namespaces, in CI)
+    assert counts["long"] < 200, counts
