@@ -74,8 +74,7 @@ def through_sidecar(findings: list[Finding]) -> None:
     """An app whose calls to localhost fail or hang is explained by the sidecar of the same
     pods that serves that port and logs why (a database proxy refused by its cloud, a mesh
     proxy that cannot get its configuration)."""
-    for app in [f for f in findings if f.facts.get("role") == "app"
-                and (f.facts.get("target") or "").rsplit(":", 1)[0] in _LOCAL]:
+    for app in [f for f in findings if f.facts.get("role") == "app" and _local_call(f)]:
         sidecar = next((f for f in findings if f.object == app.object and f is not app
                         and f.facts.get("role") == "sidecar"), None)
         if sidecar is None:
