@@ -33,3 +33,19 @@ def test_a_json_error_keeps_its_nested_cause_past_the_cut() -> None:
 def test_a_long_line_without_a_cause_is_cut_as_before() -> None:
     line = "ERROR " + "a" * 5000
     assert excerpt([line]).errors[0].text == line[:500] + " [...]"
+
+
+def test_stack_frames_do_not_push_the_real_cause_out_of_the_error_lines() -> None:
+    frames = [f"\tat io.debezium.pipeline.Step{n}.run(Step{n}.java:{n})" for n in range(12)]
+    log = []
+    for attempt in range(4):  # four retried failures, each with a long trace, then the cause
+        log += [f"2026-12-06 22:0{attempt}:41,902 WARN  Retriable exception thrown, attempt "
+                f"{attempt}", f"org.apache.kafka.connect.errors.RetriableException: try "
+                f"{attempt}", *frames, "\t... 6 more"]
+    log += ["io.debezium.DebeziumException: Couldn't obtain encoding for database catalog",
+            *frames, 'Caused by: org.postgresql.util.PSQLException: FATAL: password '
+            'authentication failed for user "debezium"', *frames, "\t... 8 more"]
+    log += [f"2026-12-07 03:{m:02d}:00,118 INFO  GET /connectors 200" for m in range(30)]
+    kept = [line.text for line in excerpt(log, max_errors=20, head=20, tail=20).errors]
+    assert any("password authentication failed" in text for text in kept), kept
+    assert not any(text.lstrip().startswith("at ") for text in kept)

@@ -74,6 +74,10 @@ CONTEXT_LINES = 3  # continuation lines kept after the first line of each error 
 CONTINUATION = re.compile(r"\b(?:DETAIL|STATEMENT|HINT|CONTEXT|QUERY):\s|^\s+at\s|^Caused by:|"
                           r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b")  # a Java cause
 
+# a stack frame ("\tat com.acme.Foo.bar(Foo.java:42)", "... 8 more"): context of the error above
+# it, not an error of its own, so a long trace does not use up the distinct errors kept
+FRAME = re.compile(r"\s+at\s|\s*\.\.\. \d+ more")
+
 
 def is_error_line(line: str) -> bool:
     return bool(_ERROR.search(line.lower()))
@@ -125,11 +129,12 @@ def excerpt(
             opened.context.append(text)
         elif not continues:
             opened = None
-        if is_error_line(raw):
+        if is_error_line(raw) and not (continues and FRAME.match(raw)):
             key = shape(text)
             if key in errors:
                 errors[key].repeats += 1
                 errors[key].last = number
+                opened = opened if continues else errors[key]  # its trace follows again
             elif len(errors) < max_errors:
                 errors[key] = LogLine(number=number, text=text)
                 opened = opened if continues else errors[key]

@@ -22,6 +22,7 @@ from .clients import (
     MAX_CLIENT_PODS,
     calls,
     clients_of,
+    config_maps,
     configured,
     configured_dependencies,
     names_service,
@@ -126,6 +127,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
+        files = config_maps(view) if quiet_focus else {}
         for finding in findings:
             ref = ObjectRef.parse(finding.object)
             kind, ns, name = ref.kind, ref.namespace_text, ref.name
@@ -140,7 +142,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
                                         f"configuration names it), which itself looks fine")
             elif quiet_focus and client is not None and intent.wants("missing_output") and (
                     shared := [s for s in services_named(view, pods)
-                               if names_service(client, [s])]):  # it fills what the target reads
+                               if names_service(client, [s], files)]):  # it
+                # fills what the target reads (a Kafka Connect sink's connection.url)
                 finding.related.append(focus.ref)
                 finding.explanation += (f"; {name} writes to {meta(shared[0])['name']}, which "
                                         f"{focus.name} reads from")

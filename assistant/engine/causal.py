@@ -30,6 +30,7 @@ from .policies import (
     policy_line,
 )
 from .reading import Said
+from .refusing import refused_by_ready_server
 from .servers import (
     EXPIRED_AT_KUBELET,
     KUBELET_PORT,
@@ -336,7 +337,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                 finding.explanation += (f"; {meta(service)['name']} is down itself: "
                                         f"{cause.summary}")
                 return
-    _isolated(view, finding, backing, meta(service)["name"])
+    if not _isolated(view, finding, backing, meta(service)["name"]):
+        refused_by_ready_server(view, finding, service, backing, findings, by_object)
 
 
 def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: str) -> bool:

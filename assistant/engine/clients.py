@@ -54,12 +54,40 @@ def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[O
     nearby = re.compile("|".join(rf"(?:^|[/@=\s,\"'])({re.escape(n)})(?=:\d|/|$|[\s,\"'])"
                                  for n, _ in names))
     naming = []
+    files = config_maps(view)
     for pod in view.everywhere("Pod"):
         key = (meta(pod).get("namespace"), meta(pod)["name"])
-        text = "\n".join(configured(pod)) if key not in own else ""
+        text = "\n".join([*configured(pod), *mounted(pod, files)]) if key not in own else ""
         if anywhere.search(text) or (key[0] == home and nearby.search(text)):
             naming.append(pod)
     return one_per_workload(view, naming)[:MAX_CLIENT_PODS]
+
+
+_CONFIG_CHARS = 64 * 1024  # of each ConfigMap value: where hosts are named, not a whole dashboard
+
+
+def config_maps(view: ClusterView) -> dict[tuple[str, str], list[str]]:
+    """Every ConfigMap's values by (namespace, name), read once cluster-wide."""
+    return {(meta(c).get("namespace") or "", meta(c)["name"]):
+            [str(v)[:_CONFIG_CHARS] for v in (c.get("data") or {}).values()]
+            for c in view.everywhere("ConfigMap")}
+
+
+def mounted(pod: Obj, files: dict[tuple[str, str], list[str]],
+            namespace: str | None = None) -> list[str]:
+    """The values of the ConfigMaps a pod mounts or takes env from: where a client's upstream
+    is often written (a Kafka Connect connector's `connection.url`, a proxy's upstream block)."""
+    spec = pod.get("spec") or {}
+    names = {(v.get("configMap") or {}).get("name") for v in spec.get("volumes") or []}
+    names |= {(source.get("configMap") or {}).get("name")
+              for v in spec.get("volumes") or []
+              for source in (v.get("projected") or {}).get("sources") or []}
+    names |= {(ref.get("configMapRef") or {}).get("name")
+              for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+              for ref in c.get("envFrom") or []}
+    namespace = namespace or meta(pod).get("namespace") or ""
+    return [text for name in sorted(n for n in names if n)
+            for text in files.get((namespace, name), [])]
 
 
 def _services_of(view: ClusterView, target: Target, pods: list[Obj]) -> list[Obj]:
@@ -116,11 +144,14 @@ def _names(service: Obj, text: str) -> bool:
                      rf"(?=[.:/\s,\"']|$)", text, re.MULTILINE) is not None
 
 
-def names_service(obj: Obj, services: list[Obj]) -> bool:
+def names_service(obj: Obj, services: list[Obj],
+                  files: dict[tuple[str, str], list[str]] | None = None) -> bool:
     """Whether a workload's pod template (a CronJob's too) names one of these Services in its
-    configuration: a client that may be failing, or not running, on their behalf."""
+    configuration (with `files`, the ConfigMaps it mounts too): a client that may be failing,
+    or not running, on their behalf."""
     spec = (obj.get("spec") or {})
     template = (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or \
         spec.get("template") or {}
-    text = "\n".join(configured(template))
+    text = "\n".join([*configured(template), *mounted(
+        template, files or {}, meta(obj).get("namespace") or "")])
     return bool(text) and any(_names(s, text) for s in services)

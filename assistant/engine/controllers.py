@@ -133,6 +133,7 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
     conditions = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions")
                   or []}
     replica_sets = owned_by(view.items("ReplicaSet", ns), ObjectRef.of("Deployment", deployment))
+    refusals: dict[str, str] = {}  # ReplicaSet name -> why it cannot create pods
     for rs in replica_sets:
         events = [e for e in view.events_for("ReplicaSet", meta(rs)["name"], ns)
                   if e.get("reason") == "FailedCreate"]
@@ -142,6 +143,8 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
         message = (events[0].get("message") if events else None) or (
             rs_failure.get("message") if rs_failure else None)
         refused = webhook_refused(view, ref, rs, message) if message else None
+        if message:
+            refusals[meta(rs)["name"]] = message
         if refused is not None:
             found.append(refused)
         elif message and "exceeded quota" in message:
@@ -168,19 +171,33 @@ def _deployment(view: ClusterView, deployment: Obj) -> list[Finding]:
             old, new = ordered[-2], ordered[-1]
             change = _template_change(old, new)
         serving = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in ordered[:-1])
+        refusal = refusals.get(meta(ordered[-1])["name"]) if ordered else None
         found.append(with_facts(Finding(
             category="rollout_stuck", object=ref,
             summary=f"{name}: rollout stuck (ProgressDeadlineExceeded)",
             explanation=(f"the rollout of {name} exceeded its progress deadline"
                          + (f"; the change: {change}" if change else "")
-                         + f"; the old ReplicaSet still serves {serving} ready pods"),
+                         + f"; the old ReplicaSet still serves {serving} ready pods"
+                         + (f"; the new ReplicaSet {meta(ordered[-1])['name']} cannot create "
+                            f"a single pod: {refusal[:400]}" if refusal else "")),
             evidence=[Evidence(source="status", object=ref,
                                detail=f"Progressing=False ProgressDeadlineExceeded: "
-                                      f"{progressing.get('message', '')}")],
+                                      f"{progressing.get('message', '')}"),
+                      *([Evidence(source="event", object=object_ref("ReplicaSet", ordered[-1]),
+                                  detail=f"FailedCreate: {refusal[:400]}")] if refusal else [])],
             confidence=0.85, impact=SEVERITY["rollout_stuck"],
             related=[object_ref("ReplicaSet", rs) for rs in ordered[-1:]],
-        ), serving=str(serving)))
+        ), serving=str(serving), **_denied_by(refusal)))
     return found
+
+
+_DENIED = re.compile(r'admission webhook "([^"]+)" denied the request')
+
+
+def _denied_by(refusal: str | None) -> dict[str, str]:
+    """The admission policy that refuses the new pods (Gatekeeper, Kyverno), as a fact."""
+    denied = _DENIED.search(refusal or "")
+    return {"denied_by": denied.group(1)} if denied else {}
 
 
 def _paused(view: ClusterView, deployment: Obj, replica_sets: list[Obj]) -> Finding | None:

@@ -139,6 +139,32 @@ def secret_of(pod: Obj, container: str, cloud: bool = False) -> str | None:
     return None
 
 
+def secret_vars(pod: Obj, container: str, secret: str) -> list[str]:
+    """The env variables of a container that take a value from `secret`."""
+    return [str(env.get("name")) for item in (pod.get("spec") or {}).get("containers") or []
+            if item.get("name") == container for env in item.get("env") or []
+            if ((env.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name") == secret]
+
+
+def sibling_secret(view: ClusterView, pod: Obj, var: str, secret: str) -> tuple[str, str] | None:
+    """Another workload of the namespace that takes the same env variable from another Secret
+    (billing-api reads STRIPE_SECRET_KEY from stripe-live-v2, the worker still from
+    stripe-live): where the rotated credentials likely are. (its name, that Secret)"""
+    namespace = meta(pod).get("namespace")
+    own = {o.get("name") for o in meta(pod).get("ownerReferences") or []}
+    for other in view.items("Pod", namespace):
+        if own & {o.get("name") for o in meta(other).get("ownerReferences") or []}:
+            continue
+        for item in (other.get("spec") or {}).get("containers") or []:
+            for env in item.get("env") or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
+                if env.get("name") == var and ref.get("name") not in (None, secret):
+                    owner = (meta(other).get("ownerReferences") or [{}])[0].get("name") or \
+                        meta(other)["name"]
+                    return re.sub(r"-[a-z0-9]{6,10}$", "", str(owner)), str(ref["name"])
+    return None
+
+
 def _mounted_secret(pod: Obj, container: Obj) -> str | None:
     """A Secret mounted into the container as files (a signing key, a client certificate),
     when no env entry carries the credentials."""

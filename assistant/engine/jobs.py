@@ -4,6 +4,7 @@ times")."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from tools import Obj, ObjectRef
@@ -218,7 +219,8 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
             or (datetime.now(UTC) - last).total_seconds() < 1.5 * period:
         return None
     held = ", ".join(str(a) for a in active)
-    lingering = _sidecar_lingers(view, namespace, str(active[0]))
+    lingering = _sidecar_lingers(view, namespace, str(active[0])) or _pod_waits(
+        view, namespace, str(active[0]))
     return with_facts(Finding(
         category="cronjob", object=ref, summary=f"cronjob {name}: a stuck Job blocks every run",
         explanation=(f"the CronJob {name} has concurrencyPolicy Forbid and its Job {held} has "
@@ -231,18 +233,16 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
                            f"lastScheduleTime {status.get('lastScheduleTime')}")],
         confidence=0.9, impact=SEVERITY["job_failed"] * 2,
         related=[str(ObjectRef("Job", namespace, job)) for job in active]),
-        stuck_job=str(active[0]), **({"sidecar": lingering[1]} if lingering else {}))
+        stuck_job=str(active[0]), **({"sidecar": lingering[1]} if lingering and lingering[1]
+                                     else {"pod_waits": lingering[2]} if lingering else {}))
 
 
 def _sidecar_lingers(view: ClusterView, namespace: str | None,
-                     job: str) -> tuple[str, str] | None:
+                     job: str) -> tuple[str, str, str] | None:
     """A Job's pod whose work is done (a container exited 0) while another container (a mesh
     proxy, a log shipper) keeps running: the pod, so the Job, never completes. The sentence,
     and the container that lingers."""
-    for pod in view.items("Pod", namespace):
-        if not any(o.get("kind") == "Job" and o.get("name") == job
-                   for o in meta(pod).get("ownerReferences") or []):
-            continue
+    for pod in _pods_of(view, namespace, job):
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         done = [s for s in statuses
                 if ((s.get("state") or {}).get("terminated") or {}).get("exitCode") == 0]
@@ -252,8 +252,50 @@ def _sidecar_lingers(view: ClusterView, namespace: str | None,
             lingerer = str(running[0].get("name"))
             return (f"its pod {meta(pod)['name']} did its work (container {done[0].get('name')} "
                     f"exited 0 at {finished}), but container {lingerer} keeps running, so the "
-                    "pod and the Job never complete", lingerer)
+                    "pod and the Job never complete", lingerer, "")
     return None
+
+
+def _pod_waits(view: ClusterView, namespace: str | None,
+               job: str) -> tuple[str, str, str] | None:
+    """A Job's pod that never started (Pending, ContainerCreating) and the warning about it
+    nearest the cause: a volume another node holds (Multi-Attach), a mount that fails, no node
+    that fits. The sentence, no container, and the warning's reason."""
+    for pod in _pods_of(view, namespace, job):
+        waiting = [str(((s.get("state") or {}).get("waiting") or {}).get("reason") or "")
+                   for s in (pod.get("status") or {}).get("containerStatuses") or []]
+        phase = (pod.get("status") or {}).get("phase")
+        if phase != "Pending" and not any(waiting):
+            continue
+        warnings = [e for e in view.events_for("Pod", meta(pod)["name"], namespace)
+                    if e.get("type") == "Warning"]
+        if not warnings:
+            continue
+        last = min(warnings, key=lambda e: _ROOT_FIRST.index(e.get("reason"))
+                   if e.get("reason") in _ROOT_FIRST else len(_ROOT_FIRST))
+        said = " ".join(str(e.get("message")) for e in warnings)
+        claims = {str(v.get("name")): str((v.get("persistentVolumeClaim") or {}).get(
+            "claimName")) for v in (pod.get("spec") or {}).get("volumes") or []
+            if v.get("persistentVolumeClaim")}
+        claims = {v: c for v, c in claims.items() if re.search(rf"\b{re.escape(v)}\b", said)} \
+            or claims
+        volume = "Volume" in str(last.get("reason")) or "Mount" in str(last.get("reason"))
+        state = next((w for w in waiting if w), phase)
+        return (f"its pod {meta(pod)['name']} never started ({state}): {last.get('reason')}"
+                f": {str(last.get('message'))[:300]}"
+                + (f" (it mounts claim {', '.join(claims.values())})" if volume and claims
+                   else ""), "", str(last.get("reason")))
+    return None
+
+
+# of a pod's warnings, the one nearest the cause: the attach a mount waits for
+_ROOT_FIRST = ("FailedAttachVolume", "FailedScheduling", "FailedMount")
+
+
+def _pods_of(view: ClusterView, namespace: str | None, job: str) -> list[Obj]:
+    return [pod for pod in view.items("Pod", namespace)
+            if any(o.get("kind") == "Job" and o.get("name") == job
+                   for o in meta(pod).get("ownerReferences") or [])]
 
 
 def _period(schedule: str) -> int | None:

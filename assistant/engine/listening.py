@@ -13,9 +13,17 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .environment import ca_path_missing, credential_ids, heap_setting, secret_of
+from .environment import (
+    ca_path_missing,
+    credential_ids,
+    heap_setting,
+    secret_of,
+    secret_vars,
+    sibling_secret,
+)
 from .pod_issues import pod_ref
 from .reading import Said
+from .refused import refused_client, refused_finding, still_refused
 from .startup import memory_limit
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
@@ -41,20 +49,25 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
     ordered = sorted(said, key=lambda s: (-s.match.signature.priority, -s.repeats))
     for item in ordered:
         if (item.category not in TOLD and item.match.signature.id not in TOLD_SIGNATURES) or \
-                _phase(item.pod) != "Running" or item.over or (
+                _phase(item.pod) != "Running" or (item.over and not still_refused(
+                    view, item)) or (
                 item.previous and not _restarted(item.pod, item.container)):
             continue
         if item.category == "slow_dependency" and (not item.target and not (
                 item.match.signature.itself) or _own_service(view, item)):
             continue  # slow, but not waiting on anything named (the plan's checks say why), or
             # its own access log naming the Service it serves
-        owner = claim_of(item, view) or tls_ingress(item, view) or workload_ref(view, item.pod)
+        client = refused_client(view, item) if item.category == "credentials_rejected" \
+            else None
+        owner = workload_ref(view, client) if client is not None else claim_of(
+            item, view) or tls_ingress(item, view) or workload_ref(view, item.pod)
         key = (owner, item.category)
         if key in found:
             if pod_ref(item.pod) not in found[key].related:
                 found[key].related.append(pod_ref(item.pod))
             continue
-        found[key] = _finding(item, owner, view)
+        found[key] = refused_finding(view, item, client) if client is not None else \
+            _finding(item, owner, view)
     for finding in found.values():
         if finding.category == "credentials_rejected" and finding.facts.get("secret"):
             _fresh_pods_work(view, finding)
@@ -77,6 +90,8 @@ def _fresh_pods_work(view: ClusterView, finding: Finding) -> None:
     """Credentials read from a Secret into env are fixed at container start: when a pod of the
     same workload started after the failing ones does not fail, the Secret already holds what
     works and the old pods still send what it held when they started."""
+    if finding.facts.get("other_secret"):
+        return  # a neighbour reads the variable from another Secret: this one is what is stale
     failing = {r for r in finding.related if r.startswith("Pod/")}
     pods = [p for p in view.items("Pod", ObjectRef.parse(finding.object).namespace_text)
             if workload_ref(view, p) == finding.object
@@ -146,6 +161,7 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
         if secret:
             finding.facts["secret"] = secret
             finding.explanation += f"; its credentials come from Secret {secret}"
+            _secret_vars(view, item, finding, secret)
         sent = credential_ids(item.pod, item.container, item.match.line)
         if sent:
             finding.explanation += f"; it identifies itself with {', '.join(sent)}"
@@ -186,6 +202,21 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
                 _blame_bundle(finding, ObjectRef("ConfigMap", meta(item.pod).get("namespace"),
                                                  name), target)
     return finding
+
+
+def _secret_vars(view: ClusterView, item: Said, finding: Finding, secret: str) -> None:
+    """The env variables the Secret sets, and a neighbour that takes the same one from another
+    Secret (the rotated key lives there)."""
+    names = secret_vars(item.pod, item.container, secret)
+    if not names:
+        return
+    finding.explanation += f" (env {', '.join(names)})"
+    sibling = next((found for var in names
+                    if (found := sibling_secret(view, item.pod, var, secret))), None)
+    if sibling:
+        finding.facts["other_secret"], finding.facts["other_workload"] = sibling[1], sibling[0]
+        finding.explanation += (f"; {sibling[0]}, in the same namespace, takes "
+                                f"{names[0]} from Secret {sibling[1]} instead")
 
 
 def _blame_bundle(finding: Finding, bundle: ObjectRef, server: str | None) -> None:

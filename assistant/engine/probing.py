@@ -39,7 +39,7 @@ _LISTEN = re.compile(r"(?:listen(?:ing)?|serving|started|bound)\b[^\n]*?"
 _HOST_REFUSED = re.compile(r"(?:Invalid HTTP_HOST header: '|Blocked hosts?: |"
                            r"host not allowed: )([\w.:\[\]-]+)",  # Django, Rails, Vite
                            re.IGNORECASE)
-_LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|start(?:ed|ing)|bound|running)\b[^\n]{0,40}?"
+LOOPBACK = re.compile(r"(?:listen(?:ing|s)?|serving|start(?:ed|ing)|bound|running)\b[^\n]{0,40}?"
                        r"(?:https?://)?(127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})\b",
                        re.IGNORECASE)  # Fastify, Flask, Vite, `next start -H localhost`
 _HEALTH_WORDS = ("health", "ready", "readiness", "live", "liveness", "status", "ping")
@@ -89,7 +89,7 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
         return scheme
     if path and _answered(view, pod, path, which, lines):
         return None  # the probe reached the app, which answered: path and port are right
-    loopback = next((found for line in lines if (found := _LOOPBACK.search(line))), None)
+    loopback = next((found for line in lines if (found := LOOPBACK.search(line))), None)
     if loopback and port in ("", loopback.group(2)):
         return {"probe_where": f"the pod's IP on port {port or loopback.group(2)}",
                 "served_how": f"listens only on the loopback address "

@@ -11,10 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from knowledge import SignatureMatch, match_line, seconding
 from tools import Obj
-from tools.logs import CONTEXT_LINES, CONTINUATION, LogExcerpt, LogLine, is_error_line, shape
+from tools.logs import (
+    CONTEXT_LINES,
+    CONTINUATION,
+    FRAME,
+    LogExcerpt,
+    LogLine,
+    is_error_line,
+    shape,
+)
 from tools.summaries import meta
 
 from .view import ClusterView
@@ -29,6 +38,8 @@ SLOW_SECONDS = 1.0
 RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
                         r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
+                        r"(?:created|updated|saved|sent|written|completed|done) after "
+                        r"(?:\d+ )?(?:retry|retries|attempts?)|"
                         r"authenticat\w* successful|success(?:ful(?:ly)?)? (?:re-?)?\w+|renewed|"
                         r"resumed|rejoined|pipelining replication|caught up|back in sync)\b",
                         re.IGNORECASE)
@@ -215,9 +226,12 @@ def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
 
 def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
     """Up to three distinct lines that continue the lines this signature recognises (the
-    STATEMENT after "still waiting for AccessExclusiveLock", the cause under an exception)."""
+    STATEMENT after "still waiting for AccessExclusiveLock", the cause under an exception; not
+    its stack frames), and the line after it that says the app gave up ("Task is being killed
+    and will not recover until manually restarted")."""
     lines = sorted({line.number: line for line in [*log.errors, *log.head, *log.tail]}.items())
     kept: dict[str, str] = {}
+    gave_up: str | None = None
     for index, (_, line) in enumerate(lines):
         same = match_line(line.text)
         if same is None or same.signature.id != found.signature.id:
@@ -228,10 +242,20 @@ def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
                 break
             following.append(after.text)
         for text in following:
-            kept.setdefault(shape(text), text.strip())
+            if not FRAME.match(text):
+                kept.setdefault(shape(text), text.strip())
+        gave_up = gave_up or next((after.text.strip() for number, after in lines[index + 1:]
+                                   if number - line.number <= NEAR_LINES
+                                   and GAVE_UP.search(after.text)), None)
         if len(kept) >= 3:
             break
-    return tuple(list(kept.values())[:3])
+    return tuple(list(kept.values())[:3 if gave_up is None else 2]) + (
+        (gave_up,) if gave_up else ())
+
+
+# a line saying the failure is final until someone acts: Kafka Connect kills the task
+GAVE_UP = re.compile(r"will not recover until|unrecoverable|giving up|gave up|"
+                     r"permanently failed|will not be retried", re.IGNORECASE)
 
 
 def _also(best: SignatureMatch, matched: list[SignatureMatch]) -> tuple[str, ...]:
@@ -259,10 +283,15 @@ def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
 def _over(line: LogLine, log: LogExcerpt) -> bool:
     """Whether an error line is history: after it (and after any error that followed), the
     app says it recovered ("reconnected"), runs on for a whole tail without an error, or logs
-    on without one for CLEAN_MINUTES."""
+    on without one for CLEAN_MINUTES; never when it said right after that it gave up."""
     last = line.last or line.number
     after = [t for t in log.tail if t.number > last]
-    later = [t.number for t in after if is_error_line(t.text)]
+    if any(GAVE_UP.search(t.text) for t in [*log.errors, *after]
+           if last <= t.number <= last + NEAR_LINES):
+        return False  # "Task is being killed and will not recover until manually restarted"
+    later = [t.number for t in after if is_error_line(t.text) and not (
+        RECOVERED.search(t.text) and not ERROR_LEVEL.search(t.text))]  # ("order created
+    # after retry" is no error; an ERROR "... last packet successfully received" is one)
     clean = [t for t in after if not later or t.number > max(later)]
     if len(clean) >= 3 and _minutes_between(clean[0].text, clean[-1].text) >= CLEAN_MINUTES:
         return True  # it logged on without an error for long after the last one
@@ -274,18 +303,34 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
         len(log.tail) >= 10 and last < log.tail[0].number)
 
 
+# a line logged at error level, whatever words it holds
+ERROR_LEVEL = re.compile(r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b|"
+                         r"\"level\":\s*(?:50|60|\"(?:error|fatal|critical)\")|"
+                         r"\blevel=(?:error|fatal|crit)", re.IGNORECASE)
 CLEAN_MINUTES = 10  # an app that logs on without an error this long after one has recovered
-_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_EPOCH = re.compile(r"\"(?:time|ts|timestamp)\"\s*:\s*(\d{10})(\d{3})?\b")  # pino, zap
 
 
 def _minutes_between(first: str, last: str) -> float:
-    """Minutes between the timestamps two log lines start with; 0 when either has none."""
-    stamps = [_STAMP.search(text[:48]) for text in (first, last)]
-    if stamps[0] is None or stamps[1] is None or stamps[0].group(1) != stamps[1].group(1):
+    """Minutes between the timestamps two log lines start with (an ISO time, or a JSON log's
+    epoch "time":1796611629115); 0 when either has none."""
+    seconds = [_seconds(text) for text in (first, last)]
+    if seconds[0] is None or seconds[1] is None:
         return 0.0
-    seconds = [int(m.group(2)) * 3600 + int(m.group(3)) * 60 + int(m.group(4)) for m in stamps
-               if m is not None]
     return (seconds[1] - seconds[0]) / 60
+
+
+def _seconds(text: str) -> float | None:
+    stamp = _STAMP.search(text[:48])
+    if stamp is not None:
+        year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
+        try:
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+    epoch = _EPOCH.search(text[:200])
+    return float(epoch.group(1)) if epoch is not None else None
 
 
 def _counts(found: SignatureMatch) -> bool:

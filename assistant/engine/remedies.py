@@ -40,5 +40,5 @@ def ruled_out(finding: Finding, others: list[Finding]) -> list[str]:
     if "node_not_ready" not in categories:
         out.append("node failure: every node is Ready")
     if "quota_exceeded" not in categories:
-        out.append("ResourceQuota: no FailedCreate events")
+        out.append("ResourceQuota: no FailedCreate event says a quota is exceeded")
     return out

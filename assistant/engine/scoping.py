@@ -104,11 +104,14 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
         best_found = _named(box, words, mentioned[0], fine=fine)
-        other = None if best_found else _named(box, words, None, exact=True)
+        other = None if best_found else (_named(box, words, None, exact=True)
+                                         or _part_named(box, words))
         if other is not None and other[1].namespace and other[1].kind != "Namespace":
-            # two subjects ("checkout throws 503 and loki-2 is Pending too"): both namespaces,
+            # two subjects ("checkout throws 503 and loki-2 is Pending too"): both namespaces
+            # (and those of every other name it spells: "grafana shows nothing from loki"),
             # and the answer leads with whichever problem hurts more
-            return Scope(sorted({mentioned[0], other[1].namespace}), None)
+            return Scope(sorted({mentioned[0], other[1].namespace,
+                                 *_spelled_homes(box, words)}), None)
         namespace = mentioned[0]
     else:
         best_found = _named(box, words, namespace, fine=fine)
@@ -119,6 +122,8 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             return Scope([best.name], None)
         if said_ns and best.score < 100 and word in best.name.split("-"):
             return Scope([said_ns], None)  # "payments ns ... settlement file": the namespace
+        if _several(word, best, matches):  # "magento pods": magento-web, magento-consumers
+            return Scope([best.namespace or ""], None)
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = guessed = None
         if best.score < 100 and word not in best.name.split("-") and \
@@ -237,6 +242,31 @@ def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = 
                 continue
             return word, matches[0], matches
     return named
+
+
+def _spelled_homes(box: Toolbox, words: list[str]) -> set[str]:
+    """The namespaces of the workloads a question spells exactly, one or more words."""
+    return {m.namespace for word in words[:MAX_WORDS]
+            for m in box.find(word).matches
+            if m.score >= 100 and m.namespace and m.kind in _WORKLOAD_KINDS}
+
+
+def _several(word: str, best: Match, matches: list[Match]) -> bool:
+    """Whether a word only part of a name ("magento") names as well other workloads of the
+    namespace (magento-web, magento-consumers): the question is about all of them."""
+    return best.score < 100 and word in best.name.split("-") and any(
+        m.name != best.name and m.namespace == best.namespace and m.score == best.score
+        and m.kind in _WORKLOAD_KINDS and word in m.name.split("-") for m in matches)
+
+
+_WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+def _part_named(box: Toolbox, words: list[str]) -> tuple[str, Match, list[Match]] | None:
+    """A workload elsewhere whose name holds a word of the question as one of its parts
+    ("is prometheus broken?": prometheus-kube-prometheus-stack-prometheus in monitoring)."""
+    found = _named(box, words, None)
+    return found if found is not None and found[0] in found[1].name.split("-") else None
 
 
 def _container_elsewhere(box: Toolbox, word: str, match: Match,
