@@ -290,6 +290,15 @@ def test_clean_objects_come_out_equal() -> None:
     assert redact_object(root_ca) == root_ca
 
 
+def test_keys_that_are_no_strings_are_judged_as_names_not_a_crash() -> None:
+    """A snapshot file's YAML may key a map by a number (`1: x`): read as JSON would write it."""
+    config_map = {"kind": "ConfigMap", "metadata": {"name": "c", "labels": {2: "blue"}},
+                  "data": {1: "one", "DB_PASSWORD": "Bluebird42sky"}}
+    assert redact_object(config_map) == {
+        "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"2": "blue"}},
+        "data": {"1": "one", "DB_PASSWORD": REDACTED}}
+
+
 def test_redact_object_does_not_mutate_and_returns_a_copy() -> None:
     pod = realistic_pod(1)
     pod["spec"]["containers"][0]["env"].append({"name": "API_TOKEN", "value": "t0k3n-value"})

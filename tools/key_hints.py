@@ -32,12 +32,12 @@ _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
 # Words of other languages and misspellings: `key_words`.
 _STRONG_HINTS = (r"p(?:ass|w|sk|sw|in)|s(?:ecret|ig|ess)|token|key|c(?:red|srf|ookie|onn)|auth"
-                 r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|"
+                 r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|jks|pfx|"
                  + WORD_HINTS)
 # Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`),
 # or say one follows (`seed phrase:`, `recovery words:`): the rules that span lines, run on a
 # whole text, skip them (`sub_at_keys(..., weak=False)`).
-_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words"
+_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words|jwt"
 _HINTS = rf"(?:{_STRONG_HINTS}|{_WEAK_HINTS})"
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _STRONG_HINT = re.compile(_STRONG_HINTS)
