@@ -482,6 +482,22 @@ def test_pathological_lines_take_linear_time(name: str) -> None:
     assert time.perf_counter() - start < 5
 
 
+def test_a_stack_trace_a_log_repeats_is_judged_once_per_distinct_line() -> None:
+    """An error looping 2,000 times (46,000 lines, 24 distinct): each distinct line is judged
+    once, so the log is redacted in well under the 8 s judging every line took."""
+    trace = ["2026-12-07T03:00:00Z ERROR [http-nio-8080-exec-1] request failed",
+             "org.springframework.dao.DataAccessResourceFailureException: Unable to acquire JDBC"
+             " Connection",
+             *[f"\tat com.shop.api.OrderService.load{i}(OrderService.java:{40 + i})"
+               for i in range(20)],
+             "Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is"
+             " not available, request timed out after 30000ms."]
+    lines = trace * 2000
+    start = time.perf_counter()
+    assert list(redact_lines(lines)) == lines
+    assert time.perf_counter() - start < 3
+
+
 def test_fifty_thousand_line_log_streams_through_redact_line() -> None:
     def log() -> Iterator[str]:
         for i in range(50_000):

@@ -48,11 +48,12 @@ class OpenValues:
             ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
-            ("joined",) if stripped.endswith(_JOINERS) else ())
+            ("joined",) if _joined_below(stripped) else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
-            near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024}.get(kind, len(line))
+            near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024,
+                    "joined": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
@@ -96,7 +97,7 @@ class OpenValues:
         m = pattern.match(line, at)
         if m is None or _A_KEY.match(line, m.start("pw")):
             return line
-        if kind == "joined" and line.rstrip(" \t").endswith(_JOINERS):
+        if kind == "joined" and _joined_below(line.rstrip(" \t")):
             self._kind, self._left = kind, 2  # joined again on the line below
         pw = m.group("pw")
         quoted = pw[:1] in "\"'" and pw[-1:] == pw[0] and len(pw) > 1
@@ -148,6 +149,13 @@ class OpenValues:
         return m.group("q") + REDACTED + m.group("q")
 
 
+def _joined_below(stripped: str) -> bool:
+    """Whether a line ends with a string literal and what joins it to the next (`"ab" +`)."""
+    literal = stripped.rstrip("+.|&").rstrip(" \t")
+    return len(literal) < len(stripped) and literal[-1:] in ("'", '"') and (
+        stripped[len(literal):].strip(" \t") in _JOINERS)
+
+
 def _plural_secret(key: str) -> bool:
     return key[-1:] in "sS" and sensitive_name(key[:-1])
 
@@ -174,7 +182,7 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
-_JOINERS = ("+", ".", "||", "&")  # what joins a string literal to the one below (`"ab" +`)
+_JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
 _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((
     ("triple", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*[rRbBuUfF]{{0,2}}"

@@ -156,8 +156,8 @@ def redact_label(name: str, value: str) -> str:
 def redact_line(line: str) -> str:
     """One log line. The same rules as `redact_text`; a PEM block split over lines is caught
     line by line, its base64 body lines being random-looking tokens (`redact_lines` hides them
-    all)."""
-    return redact_text(line)
+    all). A line a log repeats (a stack frame, a health check) is judged once (`redact_value`)."""
+    return redact_value(line)
 
 
 def redact_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -252,8 +252,8 @@ def _normalize(text: str) -> str:
 # (`key_words`).
 # Two string literals joined in code (`"pass" + "word=x"`, `"Blue" +` over `"bird42"`, PHP's
 # `.`, Lua's `..`, SQL's `||`, VB's `&`): read as the one string they make.
-_CONCATENATION = re.compile(r"(?<=[^\s\"'\\])[\"'][ \t]*(?:\+|\.\.?|\|\||&)[ \t]*(?:\r?\n[ \t]*)?"
-                            r"[\"'](?=[^\s\"'])")
+_CONCATENATION = re.compile(  # the quote first: the regex engine skips to quotes
+    r"[\"'](?<=[^\s\"'\\][\"'])[ \t]*(?:\+|\.\.?|\|\||&)[ \t]*(?:\r?\n[ \t]*)?[\"'](?=[^\s\"'])")
 _DISGUISE_HINT = re.compile(rf"{_CONCATENATION.pattern}"
                             r"|[^\x00-\x7f]|&#[xX]?0*[0-9a-fA-F]{1,7};|%[4-7][0-9a-fA-F]"
                             r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\[01][0-7]{2}|\\t(?=\w)"
