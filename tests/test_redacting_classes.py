@@ -1,8 +1,8 @@
 """Issue 15's leak classes A-G (attack 15c), H-I (attack 15e), J-K and L-O (its second
-round), P-R and S-W (attack 16), X-Z (its round 6), each by name: the corpus holds entries of
-every class (`class:` in `tests/data/redaction_corpus.yaml`), and each comes out with its secret
-hidden and its key kept, read whole and a line at a time as a log is read, or as a container's
-`command`/`args` when that is where it sits."""
+round), P-R and S-W (attack 16), X-Z (its round 6), AA-AD (attack 17), each by name: the
+corpus holds entries of every class (`class:` in `tests/data/redaction_corpus.yaml`), and each
+comes out with its secret hidden and its key kept, read whole and a line at a time as a log is
+read, or as a container's `command`/`args` when that is where it sits."""
 
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ CLASSES = {
          "`<add key=\"DbPassword\"` over `value=\"x\"`)",
     "Z": "one-time codes, recovery codes and seed phrases after what they are for (`OTP code: "
          "482913`, `recovery codes: 8f3k-2m9q ...`, twelve recovery words)",
+    "AA": "a key no rule tried or whose words were judged apart: `jwt=x`, a secret's word then "
+          "a word of any language (`password_utente`), a name in alternating case (`PaSsWoRd`)",
+    "AB": "string literals joined in code (`\"pass\" + \"word=x\"`, `\"ab\" +` over `\"cd\"`, "
+          "PHP's `.`, SQL's `||`)",
+    "AC": "a flat mapping under a secret's key or its plural on one line "
+          "(`{\"tokens\": {\"github\": \"x\"}}`, `secrets = { db = \"x\" }`)",
+    "AD": "a Terraform `variable` or `output` block marked `sensitive = true`, whatever its name",
 }
 BY_CLASS = {name: [case for case in CORPUS["secrets"] if case.get("class") == name]
             for name in CLASSES}

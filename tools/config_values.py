@@ -7,7 +7,9 @@ pgbouncer `userlist.txt` line (`"admin" "<pw>"`); `sed 's/DB_PASSWORD_PLACEHOLDE
 comparison with a literal (`if ($arg_token != "<pw>")`, `token == "<pw>"`); Erlang's and
 Elixir's `{password, <<"<pw>">>}`; PHP's `var_dump` (`["db_pass"]=> string(8) "<pw>"`); and
 password hashes in crypt's format wherever they are (`$2b$12$...`, `$6$salt$hash`, `$apr1$...`)
-and PostgreSQL's SCRAM verifiers, which can be cracked offline.
+and PostgreSQL's SCRAM verifiers, which can be cracked offline. On a whole text, Terraform's
+`variable` and `output` blocks marked `sensitive = true` lose their literal
+(`redact_sensitive_blocks`).
 
 Each rule sits behind a cheap substring check: `redact_config_values` costs nothing on most lines.
 """
@@ -55,6 +57,20 @@ def redact_config_values(text: str, lower: str, *, keyed: bool) -> str:
     if "variable" in lower and "default" in lower:
         text = _HCL_VARIABLE.sub(_hide_named, text)
     return text
+
+
+def redact_sensitive_blocks(text: str, lower: str) -> str:
+    """Terraform's `variable` and `output` blocks marked `sensitive = true`: the literal string
+    their `default` or `value` holds, whatever the block's name (`variable "db" {`)."""
+    if "sensitive" not in lower or "variable" not in lower and "output" not in lower:
+        return text
+    return _SENSITIVE_BLOCK.sub(_hide_sensitive_block, text)
+
+
+def _hide_sensitive_block(m: re.Match[str]) -> str:
+    if not _MARKED_SENSITIVE.search(m.group("body")):
+        return m.group()
+    return m.group("head") + _BLOCK_LITERAL.sub(_hide_any, m.group("body"))
 
 
 def _hide_any(m: re.Match[str]) -> str:
@@ -167,6 +183,13 @@ _TUPLE = re.compile(  # Erlang's `{password, <<"x">>}`, `{"password", "x"}`
 _HCL_VARIABLE = re.compile(  # one line: `variable "db_password" { default = "x" }`
     rf"\bvariable{_S}+\"(?P<key>{KEY})\"{_S}*\{{[^{{}}\n]{{0,256}}?\bdefault{_S}*={_S}*"
     r"(?P<pw>\"[^\"\n]{1,1024}\")")
+# A block's body up to its closing brace, one level of nested blocks (`validation { }`) inside.
+_SENSITIVE_BLOCK = re.compile(
+    rf"(?P<head>^{_S}*(?:variable|output){_S}+\"[\w.-]{{1,128}}\"{_S}*\{{)"
+    r"(?P<body>(?:[^{}]|\{[^{}]{0,1024}\}){0,4096}?)(?=\})", re.MULTILINE)
+_MARKED_SENSITIVE = re.compile(rf"^{_S}*sensitive{_S}*={_S}*true\b", re.MULTILINE)
+_BLOCK_LITERAL = re.compile(
+    rf"^{_S}*(?:default|value){_S}*={_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\")", re.MULTILINE)
 _VAR_DUMP = re.compile(  # PHP: `["db_pass"]=> string(8) "x"`
     r"\[(?P<key>\"[\w.-]{1,64}\"|'[\w.-]{1,64}')\][ \t]*=>[ \t]*(?:\r?\n[ \t]*)?"
     r"string\(\d{1,9}\)[ \t]*(?P<pw>\"[^\"\n]{0,1024}\")")

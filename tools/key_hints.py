@@ -6,6 +6,7 @@ rule costs time linear in the text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from itertools import islice
@@ -17,7 +18,20 @@ from .secret_tokens import REDACTED
 
 def has_key_hint(lower: str) -> bool:
     """Whether lowercased text holds a word a sensitive key contains: the keyed rules' gate."""
-    return _KEY_HINT.search(lower) is not None
+    if len(lower) > _REMEMBERED:
+        return _KEY_HINT.search(lower) is not None
+    return bool(_hints_in(lower, weak=True))
+
+
+# A line's hints are looked for once, not by every rule: the hints' pattern holds hundreds of
+# words (`key_words`), and the regex engine tries them at every character (10 us a line).
+_REMEMBERED = 4096  # longer texts are not kept alive by the cache
+
+
+@functools.lru_cache(maxsize=64)
+def _hints_in(lower: str, *, weak: bool) -> tuple[int, ...]:
+    """Where the hints of lowercased text start (the weak ones too when `weak`)."""
+    return tuple(hint.start() for hint in (_KEY_HINT if weak else _STRONG_HINT).finditer(lower))
 
 
 def dense_with_hints(lower: str, every: int) -> bool:
@@ -32,12 +46,12 @@ _S = r"[^\S\n]"  # a space on the line: blanks, tabs, no-break spaces
 # Words a sensitive key contains, grouped by first letter (the regex engine tries fewer).
 # Words of other languages and misspellings: `key_words`.
 _STRONG_HINTS = (r"p(?:ass|w|sk|sw|in)|s(?:ecret|ig|ess)|token|key|c(?:red|srf|ookie|onn)|auth"
-                 r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|"
+                 r"|dsn|mnemonic|honeycomb|t?otp|bearer|code|hmac|pepper|seed|signing|xsrf|jks|pfx|"
                  + WORD_HINTS)
 # Everyday words that name a secret only with a value shaped like one (`secret_names.weak_name`),
 # or say one follows (`seed phrase:`, `recovery words:`): the rules that span lines, run on a
 # whole text, skip them (`sub_at_keys(..., weak=False)`).
-_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words"
+_WEAK_HINTS = r"sid|sas|salt|nonce|refresh|access|phrase|words|jwt"
 _HINTS = rf"(?:{_STRONG_HINTS}|{_WEAK_HINTS})"
 _KEY_HINT = re.compile(_HINTS)  # on lowercased text
 _STRONG_HINT = re.compile(_STRONG_HINTS)
@@ -67,8 +81,9 @@ def sub_at_keys(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str
         return pattern.sub(replace, text)
     out: list[str] = []
     pos = covered = 0
-    for hint in (_KEY_HINT if weak else _STRONG_HINT).finditer(lower):
-        at = hint.start()
+    hints = _hints_in(lower, weak=weak) if len(lower) <= _REMEMBERED else (
+        hint.start() for hint in (_KEY_HINT if weak else _STRONG_HINT).finditer(lower))
+    for at in hints:
         if at < pos or at < covered:
             continue
         if line:

@@ -5,7 +5,8 @@ complex key (`? password` then `: x`), redis' `CONFIG GET` reply (`1) "requirepa
 `2) "x"`), a double-quoted scalar continued below its key (`password: "ab` then `  cd"`), a
 triple-quoted string below its key (TOML's `private_key = '''`, Python's `SECRET_KEY`), a block
 named for a secret (Terraform's `variable "db_password" {` over `default = "x"`, nginx's
-`map $http_x_token $allowed {` over `"x" 1;`), OpenVPN's inline `<auth-user-pass>` (a user,
+`map $http_x_token $allowed {` over `"x" 1;`), a string literal joined to the one below it
+(`password = "ab" +` over `"cd"`), OpenVPN's inline `<auth-user-pass>` (a user,
 then its password) and PHP's `var_dump` (`["db_pass"]=>` over `string(8) "x"`).
 
 A value below its key must look like a credential or be quoted; a key alone says nothing of a
@@ -46,11 +47,13 @@ class OpenValues:
             ("complex",) if first == "?" else ("reply",) if first.isdigit() else ()) + (
             ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
             ("pair",) if "auth-user-pass" in line else ()) + (
-            ("dumped",) if stripped.endswith("]=>") else ())
+            ("dumped",) if stripped.endswith("]=>") else ()) + (
+            ("joined",) if _joined_below(stripped) else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
-            near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024}.get(kind, len(line))
+            near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024,
+                    "joined": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
@@ -94,6 +97,8 @@ class OpenValues:
         m = pattern.match(line, at)
         if m is None or _A_KEY.match(line, m.start("pw")):
             return line
+        if kind == "joined" and _joined_below(line.rstrip(" \t")):
+            self._kind, self._left = kind, 2  # joined again on the line below
         pw = m.group("pw")
         quoted = pw[:1] in "\"'" and pw[-1:] == pw[0] and len(pw) > 1
         inner = pw[1:-1] if quoted else pw
@@ -144,6 +149,13 @@ class OpenValues:
         return m.group("q") + REDACTED + m.group("q")
 
 
+def _joined_below(stripped: str) -> bool:
+    """Whether a line ends with a string literal and what joins it to the next (`"ab" +`)."""
+    literal = stripped.rstrip("+.|&").rstrip(" \t")
+    return len(literal) < len(stripped) and literal[-1:] in ("'", '"') and (
+        stripped[len(literal):].strip(" \t") in _JOINERS)
+
+
 def _plural_secret(key: str) -> bool:
     return key[-1:] in "sS" and sensitive_name(key[:-1])
 
@@ -170,13 +182,17 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
-_SHORT = ("value", "complex", "reply", "pair", "dumped")  # their value: a line or two below
+_JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
+_SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((
     ("triple", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*[rRbBuUfF]{{0,2}}"
                           rf"(?P<tag>\"\"\"|'''){_S}*$", re.IGNORECASE)),
     ("block", re.compile(rf"(?:^|{_S})(?P<tag>variable|map){_S}+[\"'$]?(?P<key>{KEY})[\"']?"
                          rf"(?:{_S}+\$[\w]{{1,64}})?{_S}*\{{{_S}*$")),
     ("dumped", re.compile(rf"\[[\"'](?P<key>{KEY})[\"']\]=>$", re.IGNORECASE)),  # PHP var_dump
+    ("joined", re.compile(  # `password = "ab" +`: the literal below is the rest of it
+        rf"(?:^|[\s{{,\"'(])(?P<key>{KEY})[\"']?{_S}*(?::=|=>|[:=]){_S}*(?P<q>[\"'])[^\"'\n]*(?P=q)"
+        rf"{_S}*(?:\+|\.\.?|\|\||&){_S}*$", re.IGNORECASE)),
     ("pair", re.compile(r"(?P<open><)?\b(?P<key>auth-user-pass)"  # then the user, and its password
                         r"(?(open)>[ \t]*$|\b[^\n]{0,64}:[ \t]*[^\s:]+[ \t]*$)")),
 ))

@@ -1,9 +1,10 @@
 """Values hidden by where they sit rather than by an `=` after their key: a key with an odd
 wrapper (`password resolved to [x]`, `password -- x`, `password (x)`), a list under a secret's
-key (`tokens=["x"]`), a command's positional secret (`openssl passwd x`, `echo -n x | base64`,
-`ssm put-parameter --value x`), SQL's `INSERT ... (password) VALUES ('x')`, a quoted key and its
-quoted value (redis `"CONFIG" "SET" "masterauth" "x"`), `{"type":"basic","value":"x"}`,
-`login admin/x`, ftp's `user bob x`, and a hex key after a key word (`HMAC key loaded: <hex>`).
+key (`tokens=["x"]`) or a flat mapping there (`{"tokens": {"github": "x"}}`), a command's
+positional secret (`openssl passwd x`, `echo -n x | base64`, `ssm put-parameter --value x`),
+SQL's `INSERT ... (password) VALUES ('x')`, a quoted key and its quoted value (redis `"CONFIG"
+"SET" "masterauth" "x"`), `{"type":"basic","value":"x"}`, `login admin/x`, ftp's `user bob x`,
+and a hex key after a key word (`HMAC key loaded: <hex>`).
 
 Every value must look like a credential (`credential_shaped`) unless the rule alone says so.
 Each rule sits behind a cheap substring check: `redact_positional` costs nothing on most lines.
@@ -27,6 +28,8 @@ def redact_positional(text: str, lower: str, *, keyed: bool) -> str:
             text = sub_at_keys(_ODD_WRAPPER, _hide_wrapped, text, text.lower())
         if "[" in text and _LIST_GATE.search(lower):
             text = sub_at_keys(_KEYED_LIST, _hide_list, text, text.lower())
+        if "{" in text and _MAPPING_GATE.search(lower):
+            text = sub_at_keys(_KEYED_MAPPING, _hide_mapping, text, text.lower())
         if '" "' in text or "' '" in text:
             text = sub_at_keys(_QUOTED_PAIR, _hide_shaped, text, text.lower())
         if "\\:" in text or "\\=" in text or "\\ " in text:
@@ -57,6 +60,7 @@ _WRAPPED_GATE = re.compile(
     rf"{HINTS}[\w.-]{{0,64}}['\"]?"
     rf"(?:{_S}+resolved{_S}+to|{_S}*(?:--|==|\|)|{_S}+(?:[\[(<`]|\\\"))")
 _LIST_GATE = re.compile(rf"{HINTS}[\w.-]{{0,64}}\\*['\"]?{_S}*[:=]{_S}*\[")
+_MAPPING_GATE = re.compile(rf"{HINTS}[\w.-]{{0,64}}\\*['\"]?{_S}*[:=]{_S}*\{{")
 _CLOSE = {"[": "]", "(": ")", "<": ">", "`": "`", '\\"': '\\"'}
 _ODD_WRAPPER = re.compile(  # Spring's "Property 'x.password' resolved to [x]", `password -- x`
     rf"(?P<head>(?P<q>['\"]?)(?P<key>{KEY})(?P=q)"
@@ -108,6 +112,38 @@ def _hide_list(m: re.Match[str]) -> str:
 
     items = _ITEM.sub(item, m.group("items"))
     return f"{m.group('head')}[{items}]"
+
+
+# A flat mapping under a secret's key, on one line: `{"tokens": {"github": "x"}}`,
+# `secrets = { db = "x" }`, YAML's `passwords: {db: x}`.
+_KEYED_MAPPING = re.compile(
+    rf"(?P<head>(?P<q>\\*['\"]?)(?P<key>{KEY})(?P=q){_S}*[:=]{_S}*)\{{(?P<members>[^{{}}\n]{{1,4096}})\}}",
+    re.IGNORECASE)
+_MEMBER = re.compile(
+    rf"(?P<head>(?P<mq>\\*[\"']?)(?P<member>[\w.-]{{1,64}})(?P=mq){_S}*[:=]{_S}*)"
+    r"(?:(?P<q>\\*[\"'])(?P<v>(?:(?!(?P=q)).){1,1024}?)(?P=q)|(?P<bare>[^\s,\"'}]+))")
+# Members that say which secret or where it is, not what it is (`{"password": {"name": "db"}}`).
+_NOT_THE_SECRET = re.compile(
+    r"(?:name|path|file|ref|mode|type|kind|version|namespace|user|username|login|host|port|url"
+    r"|uri|region|email|id|enabled|length|ttl)$", re.IGNORECASE)
+
+
+def _hide_mapping(m: re.Match[str]) -> str:
+    """The members of a mapping under a secret's key: any value under the secret's own name
+    (`password: {db: x}`), one shaped like a credential under its plural (`tokens`)."""
+    if not _list_key(m.group("key")) or NAME_REFERENCE.match("{" + m.group("members") + "}"):
+        return m.group()
+    strong = sensitive_name(m.group("key"))
+
+    def member(i: re.Match[str]) -> str:
+        value = i.group("v") if i.group("q") else i.group("bare")
+        if _NOT_THE_SECRET.search(i.group("member")) or not is_secret_value(value) or not (
+                strong or credential_shaped(value)):
+            return i.group()
+        quote = i.group("q") or ""
+        return f"{i.group('head')}{quote}{REDACTED}{quote}"
+
+    return f"{m.group('head')}{{{_MEMBER.sub(member, m.group('members'))}}}"
 
 
 # A quoted key, then its quoted value: redis MONITOR `"CONFIG" "SET" "masterauth" "x"`.

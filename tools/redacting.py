@@ -3,9 +3,9 @@ or a snapshot file sees it.
 
 Names stay, values go: `DB_PASSWORD=[REDACTED]` still tells a human the variable was set.
 
-First what hides a key is undone (terminal colours, JSON-escaped `\\/` and `\\u0077`). Then the
-rules, each behind a cheap substring check; those that span lines run on the whole text, the
-others line by line:
+First what hides a key is undone (terminal colours, JSON-escaped `\\/` and `\\u0077`, string
+literals joined in code: `"pass" + "word=x"`). Then the rules, each behind a cheap substring
+check; those that span lines run on the whole text, the others line by line:
 - `credentials`: private keys, URL userinfo, command-line passwords, HTTP authorization, JWTs,
   cookies: credentials known by the shape around them;
 - `program_secrets`: what a program takes by its position or its flag (`zip -P x`,
@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from .code_credentials import redact_code_calls
-from .config_values import redact_config_values
+from .config_values import redact_config_values, redact_sensitive_blocks
 from .credentials import held_key_bodies, redact_credentials, redact_private_keys
 from .key_hints import dense_with_hints
 from .key_words import NON_LATIN, NON_LATIN_WORD
@@ -80,7 +80,7 @@ def redact_text(text: str) -> str:
     their bodies are left alone."""
     text = _normalize(text)
     if (not text.isascii() or "&" in text or "%" in text or "\\" in text or "></" in text
-            or "<!--" in text) \
+            or "<!--" in text or _CONCATENATION.search(text)) \
             and _DISGUISE_HINT.search(text):
         plain, starts = _undisguised(text)
         if plain != text:
@@ -156,8 +156,8 @@ def redact_label(name: str, value: str) -> str:
 def redact_line(line: str) -> str:
     """One log line. The same rules as `redact_text`; a PEM block split over lines is caught
     line by line, its base64 body lines being random-looking tokens (`redact_lines` hides them
-    all)."""
-    return redact_text(line)
+    all). A line a log repeats (a stack frame, a health check) is judged once (`redact_value`)."""
+    return redact_value(line)
 
 
 def redact_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -250,11 +250,17 @@ def _normalize(text: str) -> str:
 # a key and its value (`password\tx`), an empty element or a comment inside a word
 # (`pass<b></b>word`). A word of another script (`пароль`, `密码`) reads as what it means
 # (`key_words`).
-_DISGUISE_HINT = re.compile(r"[^\x00-\x7f]|&#[xX]?0*[0-9a-fA-F]{1,7};|%[4-7][0-9a-fA-F]"
+# Two string literals joined in code (`"pass" + "word=x"`, `"Blue" +` over `"bird42"`, PHP's
+# `.`, Lua's `..`, SQL's `||`, VB's `&`): read as the one string they make.
+_CONCATENATION = re.compile(  # the quote first: the regex engine skips to quotes
+    r"[\"'](?<=[^\s\"'\\][\"'])[ \t]*(?:\+|\.\.?|\|\||&)[ \t]*(?:\r?\n[ \t]*)?[\"'](?=[^\s\"'])")
+_DISGUISE_HINT = re.compile(rf"{_CONCATENATION.pattern}"
+                            r"|[^\x00-\x7f]|&#[xX]?0*[0-9a-fA-F]{1,7};|%[4-7][0-9a-fA-F]"
                             r"|\\(?:u00|x)[2-7][0-9a-fA-F]|\\[01][0-7]{2}|\\t(?=\w)"
                             r"|&(?:quot|apos|lt|gt|equals|colon|shy|zwn?j|nbsp);"
                             r"|(?<=[A-Za-z])<(?:[a-z]{1,10}></[a-z]{1,10}>|!--[^<>]{0,64}-->)")
-_DISGUISE = re.compile(rf"(?P<word>{NON_LATIN_WORD.pattern})|[^\x00-\x7f]"
+_DISGUISE = re.compile(rf"(?P<word>{NON_LATIN_WORD.pattern})|(?P<joined>{_CONCATENATION.pattern})"
+                       r"|[^\x00-\x7f]"
                        r"|&#(?:[xX]0*(?P<hex>[0-9a-fA-F]{1,6})|0*(?P<dec>[0-9]{1,7}));"
                        r"|%(?P<pct>[4-7][0-9a-fA-F])|\\(?:u00|x)(?P<esc>[2-7][0-9a-fA-F])"
                        r"|\\(?P<oct>[01][0-7]{2})|(?P<tab>\\t)(?=\w)"
@@ -290,8 +296,9 @@ def _undisguised(text: str) -> tuple[str, list[int]]:
             plain = _NAMED_ENTITY[m.group("named")]
         elif m.group("tab"):
             plain = "\t"
-        elif m.group("empty"):
-            plain = ""  # an empty element or a comment inside a word (`pass<b></b>word`)
+        elif m.group("empty") or m.group("joined"):
+            plain = ""  # an empty element or a comment inside a word (`pass<b></b>word`), or
+            # what joins two string literals (`"pass" + "word"`)
         else:
             code = int(m.group("hex") or m.group("dec") or m.group("pct") or m.group("esc")
                        or m.group("oct"), 10 if m.group("dec") else 8 if m.group("oct") else 16)
@@ -352,6 +359,7 @@ def _redact_structure(text: str, lower: str, keyed: bool | None = None) -> str:
     knows."""
     text = redact_private_keys(text, lower)
     text = redact_expect_send(text, lower)
+    text = redact_sensitive_blocks(text, lower)
     if "random_" in lower:
         text = redact_generated(text)
     if not (has_key_hint(lower) if keyed is None else keyed):

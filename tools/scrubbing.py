@@ -121,7 +121,11 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of JSON data, several times faster than `copy.deepcopy`."""
+    """A deep copy of JSON data, several times faster than `copy.deepcopy`. A key that is no
+    string (YAML's `1: x` in a snapshot file) becomes the string JSON would write, so every rule
+    judges it as a name."""
+    if type(value) is dict and not all(type(key) is str for key in value):
+        value = {key if type(key) is str else json.dumps(key): item for key, item in value.items()}
     if type(value) is dict or type(value) is list:
         new = value.copy()  # scalars are immutable: copy in C, then replace the containers
         for key, item in value.items() if type(value) is dict else enumerate(value):

@@ -105,12 +105,20 @@ def sensitive_name(name: str, *, broad: bool = False) -> bool:
     """
     if not name.isascii():
         name = fold_name(name)
+    if _ALTERNATING_CASE.search(name):  # `PaSsWoRd`: no camelCase word is one or two letters
+        name = _ALTERNATING_CASE.sub(lambda m: m.group().lower(), name)
     segs = [s.lower() for s in SEGMENT.findall(name)]
     if not segs or (segs[0] == "existing" and len(segs) > 1):
         return False  # Helm's `existingSecret`: the name of a Secret that holds it
     if segs[-1] in _ABOUT_WORDS or len(segs) > 2 and segs[0] in _ABOUT_WORDS and segs[1] in _OF:
         return False  # a rule about a secret (`Passwort-Richtlinie`, `Politique de mot de passe`)
     return _judged(segs, broad) or _means_secret(name, segs, broad)
+
+
+# A run of letters whose case changes every one or two letters (`PaSsWoRd`, `sEcReT`): one word
+# written to dodge a rule, not camelCase words (`PassWord`, `tokenManager` keep their segments).
+_ALTERNATING_CASE = re.compile(
+    r"(?<![A-Za-z])(?:[A-Z]{1,2}[a-z]{1,2}|[a-z]{1,2}[A-Z]{1,2}){2,}[A-Za-z]{0,2}(?![A-Za-z])")
 
 
 def _means_secret(name: str, segs: list[str], broad: bool) -> bool:
@@ -214,7 +222,16 @@ def weak_name(name: str) -> bool:
         segs = segs[:-1]  # conn_str, session_id, refresh_v2
     last = segs[-1]
     return last in _WEAK or meaning(last) == "key" or "".join(segs).endswith(_WEAK_JOINED) or (
-        last.endswith("key") and 4 < len(last) <= 16)  # `MASTERKEY`, `dbkey`
+        last.endswith("key") and 4 < len(last) <= 16) or (  # `MASTERKEY`, `dbkey`
+        _led_by_secret_word(segs))
+
+
+def _led_by_secret_word(segs: list[str]) -> bool:
+    """`password_utente`, `token_prod_eu`, `secret_lab`: a secret's word, then words that say
+    neither whose it is (`_secret_of`) nor what it is about (`PASSWORD_POLICY` stays, its last
+    word in `_SAFE_LAST`); a value shaped like a credential decides."""
+    return len(segs) > 1 and segs[0] in _LEADING and segs[0] != "pass" and not (
+        _ABOUT_WORDS.intersection(segs))
 
 
 def weak_secret(name: str, value: str) -> bool:
