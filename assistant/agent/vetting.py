@@ -61,7 +61,7 @@ _FLAGS: dict[str, bool] = {
     "--list": False, "--show-labels": False, "--overwrite": False, "--all-containers": False,
     "--timestamps": False, "-w": False, "--watch": False, "--no-headers": False,
     "--show-kind": False, "--dry-run": False, "--ignore-not-found": False, "--local": False,
-    "--record": False, "--prefix": True, "--keys": True}
+    "--record": False, "--prefix": True, "--keys": True, "--for": True, "--types": True}
 _CREDENTIAL_FLAGS = frozenset({
     "-s", "--server", "--kubeconfig", "--token", "--as", "--as-group", "--as-uid",
     "--certificate-authority", "--insecure-skip-tls-verify", "--context", "--cluster", "--user",
@@ -166,7 +166,8 @@ def command_problem(command: str, scope: Scope) -> str | None:
            for o in flags.get("-o", []) + flags.get("--output", [])):
         return "it reads a template from a local file"
     if verb in READ_VERBS or sub in _READ_SUBVERBS:
-        return _read_problem(verb, positional) or _namespace_problem(
+        by_selector = verb == "logs" and not positional and any(f in flags for f in _SELECTORS)
+        return (None if by_selector else _read_problem(verb, positional)) or _namespace_problem(
             flags, scope, cluster_wide=_only_cluster_scoped(positional, verb))
     return _namespace_problem(flags, scope) or _change_problem(verb, sub, positional, flags,
                                                                scope)
@@ -252,9 +253,20 @@ def _only_cluster_scoped(positional: list[str], verb: str) -> bool:
         kind is not None and not info(kind).namespaced for kind, _ in objects)
 
 
+# Kinds a human may read that the tools do not, which hold nothing the tools hide: kubectl's
+# `all` (workloads, pods and services) and EndpointSlices.
+_PLAIN_READS = frozenset({"all", "endpointslice", "endpointslices"})
+
+
 def _read_problem(verb: str, positional: list[str]) -> str | None:
     if verb == "events" and not positional:
         return None
+    first, rest = (positional[0], positional[1:]) if positional else ("", [])
+    if "/" not in first and first:
+        kinds = [k for k in first.split(",") if k.lower() not in _PLAIN_READS]
+        if not kinds:
+            return None  # `get all`, `get endpointslices NAME`
+        positional = [",".join(kinds), *rest]
     objects = _objects(positional, verb)
     if isinstance(objects, str):
         return objects
