@@ -37,7 +37,7 @@ from tools.kinds import info
 from ..diagnosis import Remediation, RootCause, Target
 from .schemas import Explanation, ProposedStep
 from .vetting_env import env_assignments, env_problem
-from .vetting_prose import fold, prose_problem
+from .vetting_prose import fold, links, prose_problem, unmask
 from .vetting_scope import Scope, image_origin, replicas_problem
 from .vetting_values import annotation_problem, patch_problem
 
@@ -336,12 +336,27 @@ def text_problem(text: str, scope: Scope) -> str | None:
                          lambda image: image_origin(image) in scope.origins)
 
 
-def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:
-    """The proposals that pass, and how many were dropped."""
-    kept = [Remediation(step=s.step[:300], command=s.command, risk=s.risk) for s in steps
-            if text_problem(s.step, scope) is None
-            and (s.command is None or command_problem(s.command, scope) is None)]
-    return kept, len(steps) - len(kept)
+def vet_remediation(steps: list[ProposedStep],
+                    scope: Scope) -> tuple[list[Remediation], list[str]]:
+    """The proposals that pass, and why each of the others was dropped (a reason never repeats
+    the proposal)."""
+    kept: list[Remediation] = []
+    refused: list[str] = []
+    for step in steps:
+        problem = text_problem(step.step, scope) or (
+            None if step.command is None else command_problem(step.command, scope))
+        if problem is None:
+            kept.append(Remediation(step=step.step[:300], command=step.command, risk=step.risk))
+        else:
+            refused.append(problem)
+    return kept, refused
+
+
+def quotable(reason: str) -> bool:
+    """Whether a refusal's reason may be shown in the notes: a reason may name a flag, a key or
+    a variable of the proposal, and one of those may be a link or a dotted host name."""
+    seen = unmask(reason)
+    return not links(seen) and not re.search(r"\w\.\w", seen)
 
 
 def vet_summary(answer: Explanation, evidence_count: int, root: RootCause | None,

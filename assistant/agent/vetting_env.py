@@ -65,7 +65,14 @@ _TLS_OFF_VALUE = re.compile(
     r"(?<![\w-])--?(?:insecure[\w-]*|no-check-certificate|(?:skip|disable|no)-(?:tls|ssl)[\w-]*|"
     r"tls-verify=false)|\b(?:ssl_?mode=(?:disable|allow)|(?:use_?)?(?:ssl|tls)=(?:false|0|off|no|"
     r"disabled?)\b|trustServerCertificate=true|tls(?:Insecure|AllowInvalid\w*)=true|"
-    r"(?:ssl|tls)_?verify\w*=(?:false|0|no|off|none)\b|verify_?ssl=(?:false|0|no)\b)", re.I)
+    r"(?:ssl|tls)_?verify\w*=(?:false|0|no|off|none)\b|verify_?ssl=(?:false|0|no)\b)|"
+    # and in a client's code, in any language: `CERT_NONE`, `check_hostname=False`, a
+    # certificate or host name callback that says yes to everything
+    r"\b(?:VERIFY_NONE|CERT_NONE|NoopHostnameVerifier|ALLOW_ALL_HOSTNAME_VERIFIER|"
+    r"InsecureSkipVerify\s*[:=]\s*true|check_?hostname\s*[:=]\s*False)\b|"
+    r"\b\w*(?:Certificate\w*Validation|HostnameVerifier|checkServerIdentity|TrustManager)\w*\b"
+    r"[^.]{0,40}?\b(?:true|accepts?\s+(?:all|every|any)\w*|return(?:s|ing)?\s+(?:true|null))\b",
+    re.I)
 _TLS_OFF_MODES = frozenset({"disable", "disabled", "allow", "none", "off", "false", "plaintext"})
 # Authentication turned off by a mode: `POSTGRES_HOST_AUTH_METHOD=trust`.
 _AUTH_NAME = re.compile(r"\w*AUTH\w*(?:METHOD|MODE|TYPE)")

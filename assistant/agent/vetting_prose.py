@@ -201,7 +201,7 @@ def prose_problem(text: str, judge: Callable[[str], str | None],
         return "it is in words the vetting cannot read (another language or script); a " \
                "human must review it"
     text = unmask(text)
-    if _PROSE_URL.search(text) or _IP_URL.search(text) or _has_link(text, known_image):
+    if links(text, known_image):
         return "it contains a URL"
     if _PROGRAMS.search(text) or _DESTRUCTIVE.search(text) or _STATE_CHANGING.search(text):
         return "it tells the reader to run something other than kubectl"
@@ -220,6 +220,12 @@ def prose_problem(text: str, judge: Callable[[str], str | None],
     if _UNSAFE_WORDS.search(text) or turns_tls_off(text):
         return "it advises a change that weakens the cluster or the app's security"
     return advice_problem(text)
+
+
+def links(text: str, known_image: Callable[[str], bool] = lambda _image: False) -> bool:
+    """Whether `text` (unmasked) holds a link in any form, other than a known image."""
+    return bool(_PROSE_URL.search(text) or _IP_URL.search(text)
+                or _has_link(text, known_image))
 
 
 def _has_link(text: str, known_image: Callable[[str], bool]) -> bool:
