@@ -10,7 +10,8 @@
   policy, a quota, a probe, a limit, SELinux, AppArmor or seccomp; delete "all" or "every" of
   anything; purge or truncate a queue, a table or a bucket; reclaim a volume by deleting it;
 - scaling to zero in words ("scale it down to zero", "set replicas to 0");
-- escaping to the host: a container runtime's socket, a hostPath of `/`, running as UID 0;
+- escaping to the host: a container runtime's socket, a hostPath of `/`, a host directory
+  mounted (`/var/lib/kubelet`, `/etc`), running as UID 0;
   opening the app to the internet, anonymous access, insecure registries, a credential pasted
   into a ConfigMap or plain text;
 - a step the vetting cannot read: written in another script, or in another language's
@@ -27,13 +28,17 @@ from .vetting_env import setting_problem
 
 # Command-line tools beside kubectl, and the verbs of theirs that change something (a subcommand
 # or a word of one, `purge_queue`, `delete-stack`), not a flag's value (`--type drop`); their
-# read verbs (`get`, `list`, `status`, `history`, `diff`) are not judged here.
-_TOOLS = (r"argocd|flux|helm|helmfile|kustomize|terraform|terragrunt|pulumi|aws|gcloud|gsutil|"
+# read verbs (`get`, `list`, `status`, `history`, `diff`) are not judged here. A program is
+# named as it is typed, or capitalised at the start of a sentence: "OCI runtime create failed"
+# quotes an error, it names no CLI.
+_TOOL_NAMES = (r"argocd|flux|helm|helmfile|kustomize|terraform|terragrunt|pulumi|aws|gcloud|gsutil|"
           r"az|doctl|eksctl|oci|ibmcloud|istioctl|linkerd|cilium|calicoctl|velero|rabbitmqctl|"
           r"rabbitmqadmin|vault|consul|nomad|etcdctl|etcdutl|kubeadm|minikube|k3d|k3s|"
           r"crictl|ctr|docker|podman|nerdctl|journalctl|systemctl|mongosh|mongo|psql|mysql|"
           r"redis-cli|cqlsh|kafka-[\w.-]+|clickhouse-client|cockroach|skaffold|"
           r"tkn|oc|odo|kapp|kpt|cmctl|s3cmd|rclone")
+_TOOLS = "(?-i:{}|{})".format(_TOOL_NAMES, "|".join(n[0].upper() + n[1:]
+                                                   for n in _TOOL_NAMES.split("|")))
 _TOOL_VERBS = (r"delete|del|remove|rm|rmi|uninstall|purge|prune|destroy|drop|flush\w*|truncate|"
                r"wipe|reset|restore|rollback|terminate|kill|stop|suspend|pause|disable|deregister|"
                r"detach|evict|drain|cordon|taint|sync|apply|install|upgrade|set|patch|edit|"
@@ -85,12 +90,12 @@ _REMOVE_GUARD = re.compile(
 # Zero replicas, pods or instances, in digits or in words, as advice (a summary may say that a
 # workload "is scaled to 0").
 _ZERO = r"(?:0|zero|nothing|none|nil)(?!\w|\.\d)"
+_IN_CLAUSE = r"(?:[^.;]|\.(?=\w))"  # a dot inside a word (`spec.replicas`) does not end it
 _SCALE_ZERO = re.compile(
-    rf"\bscale\b[^.;]{{0,40}}?\b(?:to|down\s+to)\s+{_ZERO}|"
-    r"\b(?:set|reduc|bring|brought|tak|took|lower|drop|chang|patch|turn)\w*\b[^.;]{0,40}?"
-    r"\b(?:replicas?|"
-    rf"instances?|pods?|copies)\b[^.;]{{0,25}}?(?:\bto|\bat|=|:)\s*{_ZERO}|"
-    r"\b(?:scale|set|reduce|bring|take)\b[^.;]{0,40}?\b(?:0|zero|no)\s+(?:replicas?|"
+    rf"\bscale\b{_IN_CLAUSE}{{0,40}}?\b(?:to|down\s+to)\s+{_ZERO}|"
+    rf"\b(?:set|reduc|bring|brought|tak|took|lower|drop|chang|patch|turn)\w*\b{_IN_CLAUSE}{{0,40}}?"
+    rf"\b(?:replicas?|instances?|pods?|copies)\b{_IN_CLAUSE}{{0,25}}?(?:\bto|\bat|=|:)\s*{_ZERO}|"
+    rf"\b(?:scale|set|reduce|bring|take)\b{_IN_CLAUSE}{{0,40}}?\b(?:0|zero|no)\s+(?:replicas?|"
     r"instances?|pods?)\b", re.I)
 # Doors to the host or the world, and credentials put where anyone who reads the namespace
 # reads them.
@@ -105,6 +110,8 @@ _OPENING = re.compile(
     r"--cap-add\b|--(?:pid|net|network|ipc|userns|uts)[= ]host\b|--security-opt\b|"
     r"\b(?:add|use|create|give|attach|start|spin\s+up)\b[^.]{0,30}?\bprivileged\s+(?:init\s+|"
     r"sidecar\s+|debug\s+|helper\s+)?(?:containers?|pods?)\b|"
+    r"\bmount\w*\b[^.]{0,40}?(?:\bfrom\s+the\s+(?:host|node)\b|\s/(?:var/lib/(?:kubelet|docker|"
+    r"containerd|etcd)|var/run|etc|root|proc|sys|dev|run|boot)\b)|"
     r"\b(?:uid|user\s+id)\s*(?:of\s+|=\s*|:\s*)?(?:0|zero)\b|\brunAs(?:User|Group)\b[^.]{0,15}?"
     r"\b(?:to|=|:)\s*zero\b|\bas\s+(?:uid|user)\s+0\b|"
     r"\b(?:open|expose|publish)\w*\b[^.]{0,60}\b(?:to\s+the\s+(?:internet|world|public)|"
@@ -125,8 +132,8 @@ _Q = "['\"`]?"
 _NAME = r"[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)+|[a-z]+[A-Z]\w*|[A-Z][A-Z0-9_]{2,}"
 _VALUE = r"[^\s'\"`,;:\])]+"
 _SETTING = re.compile(
-    rf"(?<![\w.-])(-{{0,2}}[A-Za-z][\w.-]*){_Q}\s*=\s*{_Q}({_VALUE})|"
-    rf"(?<![\w.-])({_NAME}){_Q}\s*(?::\s+|\s+(?:to|as)\s+){_Q}({_VALUE})")
+    rf"(?<![\w.$-])(-{{0,2}}[A-Za-z][\w.-]*){_Q}\s*=\s*{_Q}({_VALUE})|"
+    rf"(?<![\w.$-])({_NAME}){_Q}\s*(?::\s+|\s+(?:to|as)\s+){_Q}({_VALUE})")
 
 
 def settings_problem(text: str) -> str | None:

@@ -70,6 +70,8 @@ _TLS_OFF_VALUE = re.compile(
     # certificate or host name callback that says yes to everything
     r"\b(?:VERIFY_NONE|CERT_NONE|NoopHostnameVerifier|ALLOW_ALL_HOSTNAME_VERIFIER|"
     r"InsecureSkipVerify\s*[:=]\s*true|check_?hostname\s*[:=]\s*False)\b|"
+    r"\b\w*(?:accept|allow|trust|ignore)_?\w*?(?:invalid|any|all|untrusted|self_?signed|bad)_?"
+    r"(?:certs?|certificates?|host_?names?)\w*\s*(?:[:=]|\(\s*)\s*true\b|"
     r"\b\w*(?:Certificate\w*Validation|HostnameVerifier|checkServerIdentity|TrustManager)\w*\b"
     r"[^.]{0,40}?\b(?:true|accepts?\s+(?:all|every|any)\w*|return(?:s|ing)?\s+(?:true|null))\b",
     re.I)
