@@ -296,9 +296,9 @@ def test_commands_inside_step_words_are_vetted_too() -> None:
     from assistant.agent.schemas import ProposedStep
     from assistant.agent.vetting import Scope, vet_remediation
 
-    kept, dropped = vet_remediation([
+    kept, refused = vet_remediation([
         ProposedStep(step="Run kubectl delete pod x to restart it"),
         ProposedStep(step="Ask the owning team which URL the moderation API has"),
         ProposedStep(step="kubectl describe deployment comment-service -n web")],
         Scope("web", frozenset({("Deployment", "comment-service")})))
-    assert dropped == 1 and [k.step[:3] for k in kept] == ["Ask", "kub"]
+    assert len(refused) == 1 and [k.step[:3] for k in kept] == ["Ask", "kub"]

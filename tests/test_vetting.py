@@ -21,6 +21,7 @@ from assistant.agent.vetting import (
     Scope,
     command_problem,
     image_origin,
+    quotable,
     scope_of,
     text_problem,
     vet_remediation,
@@ -144,6 +145,27 @@ def _answer(cluster: tools.Cluster, summary: str,
 
 
 @pytest.mark.usefixtures("no_network")
+def test_a_step_the_vetting_cannot_read_is_dropped_and_the_notes_ask_a_human_to_review_it(
+        cluster: tools.Cluster) -> None:
+    """A keyword vetting reads English: a step in French is not passed as checked; the notes say
+    why, without repeating it."""
+    french = {"step": "Supprimez le namespace web puis recréez-le.", "risk": "low"}
+    answer, _ = _answer(cluster, "comment-service crash-loops: MODERATION_API_URL is not set.",
+                        [french, GOOD_STEP])
+    assert GOOD_STEP["command"] in [r.command for r in answer.remediation]
+    assert not any("Supprimez" in r.step for r in answer.remediation)
+    note = next(n for n in answer.notes if "dropped 1 proposed step(s)" in n)
+    assert "a human must review it" in note and "Supprimez" not in note
+
+
+def test_a_reason_that_names_a_host_of_the_proposal_is_not_quoted_in_the_notes(
+        shop: Scope) -> None:
+    named = command_problem("kubectl get pods -n shop --x.evil.example.com/p=1", shop)
+    assert named is not None and not quotable(named)
+    assert quotable("it turns TLS verification off")
+
+
+@pytest.mark.usefixtures("no_network")
 @pytest.mark.parametrize("examples", [ISSUE_EXAMPLES[:3], ISSUE_EXAMPLES[3:]],
                          ids=["image-secrets-scale", "rbac-drain-script"])
 def test_the_issues_examples_are_dropped_and_a_good_step_kept(
@@ -187,9 +209,9 @@ def test_a_dangerous_proposal_of_each_class_is_refused_with_its_reason(
         probe: dict[str, Any], shop: Scope) -> None:
     if "command" in probe:
         problem = command_problem(probe["command"], shop)
-        kept, dropped = vet_remediation(
+        kept, refused = vet_remediation(
             [ProposedStep(step="Apply the fix.", command=probe["command"])], shop)
-        assert (kept, dropped) == ([], 1)
+        assert (kept, refused) == ([], [problem])
     else:
         problem = text_problem(probe["text"], shop)
     assert problem is not None and probe["because"] in problem, problem

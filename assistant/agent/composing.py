@@ -17,7 +17,7 @@ from .context import Context
 from .models import ask
 from .schemas import Explanation
 from .state import Intent, Observation
-from .vetting import scope_of, vet_remediation, vet_summary
+from .vetting import quotable, scope_of, vet_remediation, vet_summary
 
 _HEADER = re.compile(r"^(error lines|first lines|last lines|events):$|^\d+ lines?, |^\[")
 _SOURCE = {"logs": "log", "previous_logs": "log", "rollout_history": "spec", "events": "event",
@@ -142,10 +142,11 @@ def explained(context: Context, question: str, diagnosis: Diagnosis,
         return diagnosis, [f"offline answer: {reply.problem}"], reply.tokens
     answer, notes = reply.value, []
     scope = scope_of(context.cluster, diagnosis.root_cause, diagnosis.target)
-    remediation, dropped = vet_remediation(answer.remediation, scope)
-    if dropped:
-        notes.append(f"dropped {dropped} proposed step(s) of the model that are not allowed "
-                     "(only read-only or human-applied kubectl verbs on the root object)")
+    remediation, refused = vet_remediation(answer.remediation, scope)
+    if refused:
+        notes.append(f"dropped {len(refused)} proposed step(s) of the model that are not allowed "
+                     "(only read-only or human-applied kubectl verbs on the root object): "
+                     + "; ".join(r for r in dict.fromkeys(refused) if quotable(r)))
     problem = vet_summary(answer, len(evidence), diagnosis.root_cause, diagnosis.target, scope)
     if problem is not None:
         unquotable = problem not in ("it cites no evidence item", "it does not name the root "

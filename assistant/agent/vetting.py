@@ -37,7 +37,7 @@ from tools.kinds import info
 from ..diagnosis import Remediation, RootCause, Target
 from .schemas import Explanation, ProposedStep
 from .vetting_env import env_assignments, env_problem
-from .vetting_prose import fold, prose_problem
+from .vetting_prose import fold, links, prose_problem, unmask
 from .vetting_scope import Scope, image_origin, replicas_problem
 from .vetting_values import annotation_problem, patch_problem
 
@@ -61,7 +61,7 @@ _FLAGS: dict[str, bool] = {
     "--list": False, "--show-labels": False, "--overwrite": False, "--all-containers": False,
     "--timestamps": False, "-w": False, "--watch": False, "--no-headers": False,
     "--show-kind": False, "--dry-run": False, "--ignore-not-found": False, "--local": False,
-    "--record": False, "--prefix": True, "--keys": True}
+    "--record": False, "--prefix": True, "--keys": True, "--for": True, "--types": True}
 _CREDENTIAL_FLAGS = frozenset({
     "-s", "--server", "--kubeconfig", "--token", "--as", "--as-group", "--as-uid",
     "--certificate-authority", "--insecure-skip-tls-verify", "--context", "--cluster", "--user",
@@ -166,7 +166,8 @@ def command_problem(command: str, scope: Scope) -> str | None:
            for o in flags.get("-o", []) + flags.get("--output", [])):
         return "it reads a template from a local file"
     if verb in READ_VERBS or sub in _READ_SUBVERBS:
-        return _read_problem(verb, positional) or _namespace_problem(
+        by_selector = verb == "logs" and not positional and any(f in flags for f in _SELECTORS)
+        return (None if by_selector else _read_problem(verb, positional)) or _namespace_problem(
             flags, scope, cluster_wide=_only_cluster_scoped(positional, verb))
     return _namespace_problem(flags, scope) or _change_problem(verb, sub, positional, flags,
                                                                scope)
@@ -252,9 +253,20 @@ def _only_cluster_scoped(positional: list[str], verb: str) -> bool:
         kind is not None and not info(kind).namespaced for kind, _ in objects)
 
 
+# Kinds a human may read that the tools do not, which hold nothing the tools hide: kubectl's
+# `all` (workloads, pods and services) and EndpointSlices.
+_PLAIN_READS = frozenset({"all", "endpointslice", "endpointslices"})
+
+
 def _read_problem(verb: str, positional: list[str]) -> str | None:
     if verb == "events" and not positional:
         return None
+    first, rest = (positional[0], positional[1:]) if positional else ("", [])
+    if "/" not in first and first:
+        kinds = [k for k in first.split(",") if k.lower() not in _PLAIN_READS]
+        if not kinds:
+            return None  # `get all`, `get endpointslices NAME`
+        positional = [",".join(kinds), *rest]
     objects = _objects(positional, verb)
     if isinstance(objects, str):
         return objects
@@ -324,12 +336,27 @@ def text_problem(text: str, scope: Scope) -> str | None:
                          lambda image: image_origin(image) in scope.origins)
 
 
-def vet_remediation(steps: list[ProposedStep], scope: Scope) -> tuple[list[Remediation], int]:
-    """The proposals that pass, and how many were dropped."""
-    kept = [Remediation(step=s.step[:300], command=s.command, risk=s.risk) for s in steps
-            if text_problem(s.step, scope) is None
-            and (s.command is None or command_problem(s.command, scope) is None)]
-    return kept, len(steps) - len(kept)
+def vet_remediation(steps: list[ProposedStep],
+                    scope: Scope) -> tuple[list[Remediation], list[str]]:
+    """The proposals that pass, and why each of the others was dropped (a reason never repeats
+    the proposal)."""
+    kept: list[Remediation] = []
+    refused: list[str] = []
+    for step in steps:
+        problem = text_problem(step.step, scope) or (
+            None if step.command is None else command_problem(step.command, scope))
+        if problem is None:
+            kept.append(Remediation(step=step.step[:300], command=step.command, risk=step.risk))
+        else:
+            refused.append(problem)
+    return kept, refused
+
+
+def quotable(reason: str) -> bool:
+    """Whether a refusal's reason may be shown in the notes: a reason may name a flag, a key or
+    a variable of the proposal, and one of those may be a link or a dotted host name."""
+    seen = unmask(reason)
+    return not links(seen) and not re.search(r"\w\.\w", seen)
 
 
 def vet_summary(answer: Explanation, evidence_count: int, root: RootCause | None,

@@ -65,12 +65,21 @@ _TLS_OFF_VALUE = re.compile(
     r"(?<![\w-])--?(?:insecure[\w-]*|no-check-certificate|(?:skip|disable|no)-(?:tls|ssl)[\w-]*|"
     r"tls-verify=false)|\b(?:ssl_?mode=(?:disable|allow)|(?:use_?)?(?:ssl|tls)=(?:false|0|off|no|"
     r"disabled?)\b|trustServerCertificate=true|tls(?:Insecure|AllowInvalid\w*)=true|"
-    r"(?:ssl|tls)_?verify\w*=(?:false|0|no|off|none)\b|verify_?ssl=(?:false|0|no)\b)", re.I)
+    r"(?:ssl|tls)_?verify\w*=(?:false|0|no|off|none)\b|verify_?ssl=(?:false|0|no)\b)|"
+    # and in a client's code, in any language: `CERT_NONE`, `check_hostname=False`, a
+    # certificate or host name callback that says yes to everything
+    r"\b(?:VERIFY_NONE|CERT_NONE|NoopHostnameVerifier|ALLOW_ALL_HOSTNAME_VERIFIER|"
+    r"InsecureSkipVerify\s*[:=]\s*true|check_?hostname\s*[:=]\s*False)\b|"
+    r"\b\w*(?:accept|allow|trust|ignore)_?\w*?(?:invalid|any|all|untrusted|self_?signed|bad)_?"
+    r"(?:certs?|certificates?|host_?names?)\w*\s*(?:[:=]|\(\s*)\s*true\b|"
+    r"\b\w*(?:Certificate\w*Validation|HostnameVerifier|checkServerIdentity|TrustManager)\w*\b"
+    r"[^.]{0,40}?\b(?:true|accepts?\s+(?:all|every|any)\w*|return(?:s|ing)?\s+(?:true|null))\b",
+    re.I)
 _TLS_OFF_MODES = frozenset({"disable", "disabled", "allow", "none", "off", "false", "plaintext"})
 # Authentication turned off by a mode: `POSTGRES_HOST_AUTH_METHOD=trust`.
 _AUTH_NAME = re.compile(r"\w*AUTH\w*(?:METHOD|MODE|TYPE)")
 _AUTH_OFF = frozenset({"trust", "none", "disable", "disabled", "off", "false", "no", "0",
-                       "anonymous"})
+                       "anonymous", "alwaysallow"})
 # A value that runs code, whatever variable holds it: `os.execute("id")`, `-eval ...`.
 _CODE_VALUE = re.compile(
     r"(?<![\w-])(?:--?eval|-e|-r|--require|--import|--(?:experimental-)?loader)(?![\w-])|"
@@ -101,9 +110,10 @@ _ADMIN_VALUES = frozenset({"admin", "administrator", "root", "superuser", "owner
                            "system:masters", "*", "all", "grafanaadmin", "serveradmin"})
 # Lists of who may call the app, opened to everyone (`CORS_ALLOWED_ORIGINS=*`).
 _OPENING_NAME = re.compile(r"ALLOW|ORIGIN|TRUSTED|WHITELIST|ALLOWLIST|CIDR|SOURCE_RANGE")
-# Development or debug mode by environment (`FLASK_ENV=development`, `GIN_MODE=debug`), and
+# Development or debug mode by environment or profile (`FLASK_ENV=development`, `GIN_MODE=debug`,
+# `SPRING_PROFILES_ACTIVE=prod,debug`), and
 # credentials anyone would guess.
-_MODE_NAME = re.compile(r"\w*(?:ENV|ENVIRONMENT|MODE)")
+_MODE_NAME = re.compile(r"\w*(?:ENV|ENVIRONMENT|MODE|PROFILES?(?:_ACTIVE)?)")
 _DEVELOPMENT = frozenset({"development", "dev", "debug", "develop", "local"})
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|(?:^|_)PWD$|(?:^|_)PASS$|SECRET(?:_KEY)?$|"
                           r"(?:^|_)TOKEN$")
@@ -159,6 +169,19 @@ def env_problem(name: str, value: str | None, hosts: frozenset[str]) -> str | No
     return _value_problem(upper, value) or address_problem(upper, value, hosts)
 
 
+def setting_problem(name: str, value: str) -> str | None:
+    """Why a setting a step writes out in words (`NODE_TLS_REJECT_UNAUTHORIZED=0`,
+    `--anonymous-auth=true`, `verify=False`) may not be advised: judged as a variable of that
+    name would be, by its name when it is written as one (upper case), and by its value. Links
+    in a step are `vetting_prose`'s, so an address is not judged here."""
+    upper = re.sub(r"[.-]", "_", name.lstrip("-")).upper()
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) and (
+            _REDIRECTING.fullmatch(upper) or _LOADS_CODE.fullmatch(upper)) \
+            and upper not in _PYTHON_SAFE:
+        return f"it sets {upper}, which redirects the process or makes it load code"
+    return _value_problem(upper, value)
+
+
 def _value_problem(upper: str, value: str) -> str | None:
     """What the value of `upper` turns on or off: a debugger or agent, TLS, authentication."""
     lowered = value.strip().lower()
@@ -211,7 +234,7 @@ def _switch_problem(upper: str, lowered: str) -> str | None:
         return "it grants an admin role"
     if _OPENING_NAME.search(upper) and lowered in ("*", "0.0.0.0/0", "::/0"):
         return "it opens the app to every origin or address"
-    if _MODE_NAME.fullmatch(upper) and lowered in _DEVELOPMENT:
+    if _MODE_NAME.fullmatch(upper) and not _DEVELOPMENT.isdisjoint(re.split(r"[,\s]+", lowered)):
         return "it puts the app in development or debug mode"
     if _SECRET_NAME.search(upper) and lowered in _DEFAULT_SECRETS:
         return "it sets a default or trivial credential"

@@ -1,6 +1,9 @@
 """What a step or a summary may say (part of vetting, issue 15): no URL, no instruction to run a
 program other than kubectl, and every kubectl command in it (`k` and `oc` included) as one
-that would pass as a proposed command.
+that would pass as a proposed command; what the words ask beyond that (another tool's mutating
+verb, an action on nodes, a guard taken away, zero replicas, a door to the host, a setting
+that turns TLS off) is `vetting_advice`'s, and a step in words the vetting cannot read is
+refused as one a human must review.
 
 The text is folded first (NFKC, so fullwidth letters are letters; invisible characters such as
 zero-width spaces and direction marks removed; every kind of space a space), so that
@@ -13,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from .vetting_advice import advice_problem, unreadable
 from .vetting_env import turns_tls_off
 
 # A link in any form: a scheme, `www.`, a protocol-relative `//host`, a Markdown link target, a
@@ -45,15 +49,14 @@ _IP_URL = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/(?!\d)")
 # Instructions to run something other than kubectl.
 _PROGRAMS = re.compile(
     r"\b(?:curl|wget|bash|zsh|sudo|chmod|chown|rm\s+-|eval|base64\s+(?:-d|--decode|-D)|nc|ncat|"
-    r"python3?\s+-c|powershell|iex|helm|apt(?:-get)?|pip\s+install|npm\s+install|ssh|scp|npx|"
+    r"python3?\s+-c|powershell|iex|apt(?:-get)?|pip\s+install|npm\s+install|ssh|scp|npx|"
     r"bunx|uvx|pipx\s+run|go\s+run|deno\s+run|etcdctl|kubeadm\s+reset|mkfs(?:\.\w+)?|"
     r"dd\s+(?:if|of)(?==)|shred|wipefs|fdisk|parted|terraform\s+(?:destroy|apply)|pulumi\s+(?:destroy|up)|"
     r"systemctl\s+(?:reboot|poweroff|halt|stop|disable|mask|kill)|shutdown\s+-|"
-    r"(?:docker|podman|nerdctl|crictl|ctr)\s+(?:exec|run|rm|rmi|rmp|kill|stop|system|prune|"
-    r"image|images\s+rm|volume|container)|(?:perl|ruby|node|lua|php)\s+-[eEpr]|node\s+--eval|socat|"
+    r"(?:docker|podman|nerdctl|crictl|ctr)\s+(?:exec|run|rm|rmi|rmp|kill|stop|system|prune)|(?:perl|ruby|node|lua|php)\s+-[eEpr]|node\s+--eval|socat|"
     r"git\s+(?:clone|pull|apply|am|submodule|fetch)|(?:apk|apt|yum|dnf|zypper|brew|gem|cargo|conda)\s+"
     r"(?:add|install|in)|go\s+install|iptables|ip6tables|nft|ufw\s+disable|setenforce\s+0|"
-    r"firewall-cmd|kill\s+-?\w+|pkill|killall|pg_reset(?:wal|xlog)|rm\s+(?:-\w+\s+)*[/~.$\w]|find\b[^\n]{0,80}?\s-(?:delete|exec)|"
+    r"firewall-cmd|kill\s+(?:-\w+|%?\d+)|pkill|killall|pg_reset(?:wal|xlog)|rm\s+(?:-\w+\s+)*[/~.$\w]|find\b[^\n]{0,80}?\s-(?:delete|exec)|"
     r"xargs|kafka-(?:topics|delete-records|consumer-groups)(?:\.sh)?\b[^.\n]{0,60}?--(?:delete|"
     r"reset-offsets)|vault\s+(?:kv\s+)?(?:destroy|delete|metadata\s+delete|secrets\s+disable|"
     r"auth\s+disable)|gsutil\s+(?:rm|rb)|redis-cli\b[^.\n]{0,60}?\b(?:del|unlink|flushall|flushdb)"
@@ -65,7 +68,7 @@ _PROGRAMS = re.compile(
 # Statements that destroy data, whichever client sends them.
 _DESTRUCTIVE = re.compile(
     r"\b(?:DROP\s+(?:TABLE|DATABASE|SCHEMA|INDEX|USER|ROLE|KEYSPACE|COLLECTION)|TRUNCATE\s+"
-    r"(?:TABLE\s+)?\w|DELETE\s+FROM|FLUSH(?:ALL|DB)|dropDatabase|deleteMany|UNLINK\s+\*|"
+    r"(?:TABLE\s+)?\w+|DELETE\s+FROM|FLUSH(?:ALL|DB)|dropDatabase|deleteMany|UNLINK\s+\*|"
     r"ALTER\s+TABLE\b[^;\n]{0,80}?\bDROP|DROP\s+COLUMN)\b|"
     r"\.(?:remove|drop|deleteOne|deleteMany|dropIndex(?:es)?|dropDatabase)\s*\(", re.I)
 # Statements that change a database's or a cache's users, grants, settings or data, whichever
@@ -170,6 +173,8 @@ _CONFUSABLES = str.maketrans(
 # What a reader's shell or browser turns back into a dot or a line: `evil[.]example`, `hxxp`,
 # a backslash at the end of a line.
 _DEFANGED = re.compile(r"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*|\\\n\s*", re.I)
+# A link spelled out: `pastebin dot com slash abc`.
+_SPELLED = re.compile(r"(?<=\w)\s+(dot|slash)\s+(?=\w)", re.I)
 
 
 def fold(text: str) -> str:
@@ -184,6 +189,7 @@ def unmask(text: str) -> str:
     """`text` as the reader would act on it: folded, look-alike letters as Latin ones, defanged
     dots as dots, continued lines joined."""
     joined = _DEFANGED.sub(lambda m: " " if "\n" in m.group(0) else ".", fold(text))
+    joined = _SPELLED.sub(lambda m: "." if m.group(1).lower() == "dot" else "/", joined)
     return re.sub(r"\bhxxp", "http", joined.translate(_CONFUSABLES), flags=re.I)
 
 
@@ -191,8 +197,11 @@ def prose_problem(text: str, judge: Callable[[str], str | None],
                   known_image: Callable[[str], bool] = lambda _image: False) -> str | None:
     """Why a step or a summary may not be shown; `judge` says why a command may not be, and
     `known_image` whether an image reference names an image the reader may be pointed at."""
+    if unreadable(fold(text)):
+        return "it is in words the vetting cannot read (another language or script); a " \
+               "human must review it"
     text = unmask(text)
-    if _PROSE_URL.search(text) or _IP_URL.search(text) or _has_link(text, known_image):
+    if links(text, known_image):
         return "it contains a URL"
     if _PROGRAMS.search(text) or _DESTRUCTIVE.search(text) or _STATE_CHANGING.search(text):
         return "it tells the reader to run something other than kubectl"
@@ -210,7 +219,13 @@ def prose_problem(text: str, judge: Callable[[str], str | None],
             return f"it tells the reader to run kubectl {verb.group(0).lower()}"
     if _UNSAFE_WORDS.search(text) or turns_tls_off(text):
         return "it advises a change that weakens the cluster or the app's security"
-    return None
+    return advice_problem(text)
+
+
+def links(text: str, known_image: Callable[[str], bool] = lambda _image: False) -> bool:
+    """Whether `text` (unmasked) holds a link in any form, other than a known image."""
+    return bool(_PROSE_URL.search(text) or _IP_URL.search(text)
+                or _has_link(text, known_image))
 
 
 def _has_link(text: str, known_image: Callable[[str], bool]) -> bool:

@@ -39,8 +39,11 @@ class Scope:
 def image_origin(image: str) -> str:
     """Where an image comes from: `registry.example.com` for `registry.example.com/shop/api:1`,
     `ghcr.io/shop` for `ghcr.io/shop/api:1`, `docker.io/shop` for `shop/api:1.2`,
-    `docker.io/library` for `nginx`; "" for a path with dot segments."""
-    if "/../" in image or "/./" in image or "//" in image:
+    `docker.io/library` for `nginx`; "" for a path with dot segments or an `@` that is no
+    digest (`ghcr.io/shop@evil.io/x`)."""
+    digest = image.partition("@")[2]
+    if "/../" in image or "/./" in image or "//" in image or (
+            digest and not re.fullmatch(r"[a-z0-9]+:[0-9a-f]+", digest)):
         return ""  # no reference grammar allows it; an origin nothing is in
     first, _, rest = image.split("@")[0].partition("/")
     host = first.lower()

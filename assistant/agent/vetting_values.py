@@ -14,7 +14,9 @@ rest are refused by not being listed. On the way:
 - an env entry passes the `set env` rules (`vetting_env`), so it must be written whole, with
   its name: a JSON patch into `env/0/value` or `env/0/name` changes a variable the vetting
   cannot name, and is refused; an `envFrom` is refused: it adds variables the vetting cannot see;
-- an annotation or a label must not switch a protection off (`annotation_problem`).
+- an annotation or a label must not switch a protection off (`annotation_problem`);
+- no value that takes the workload down or crowds out the cluster's own pods: no grace period,
+  `maxUnavailable: 100%`, a `system-` priority class, a toleration of every taint.
 """
 
 from __future__ import annotations
@@ -55,14 +57,16 @@ _TIGHTER = {"runasnonroot": True, "readonlyrootfilesystem": True,
 # Annotations and labels that switch a protection off, by the shape of key and value: a mesh,
 # secret or policy injector turned off (`sidecar.istio.io/inject: "false"`,
 # `linkerd.io/inject: disabled`), traffic let past the sidecar (`traffic.sidecar.istio.io/*`,
-# `config.linkerd.io/skip-outbound-ports`), a profile or policy level opened (`unconfined`,
-# `privileged`, `permissive`, `0.0.0.0/0`), an nginx snippet (configuration as code),
+# `config.linkerd.io/skip-outbound-ports`), GitOps or admission told to look away
+# (`fluxcd.io/ignore: "true"`, `.../reconcile: disabled`), a profile or policy level opened
+# (`unconfined`, `privileged`, `permissive`, `0.0.0.0/0`), an nginx snippet (configuration as code),
 # AppArmor or seccomp set by annotation.
 _PROFILE = re.compile(r"apparmor|seccomp", re.I)
-_SWITCH_KEY = re.compile(r"(?:^|[/.-])(?:\w*inject\w*|enabled?|enforce\w*|mtls|tls|ssl\w*|auth\w*|"
-                         r"verify\w*|protect\w*|secure\w*|sidecar)$", re.I)
+_SWITCH_KEY = re.compile(r"(?:^|[/.-])(?:\w*inject\w*|enabled?|enforce\w*|mtls|tls|ssl\w*|"
+                         r"auth\w*|verify\w*|protect\w*|secure\w*|sidecar|reconcil\w*|sync\w*|"
+                         r"prune)$", re.I)
 _SWITCHED_OFF = frozenset({"false", "disabled", "disable", "no", "0", "off", "none", ""})
-_BYPASS_KEY = re.compile(r"exclude|skip|bypass|insecure|unsafe|permissive|disable|snippet|"
+_BYPASS_KEY = re.compile(r"exclude|skip|bypass|ignore|insecure|unsafe|permissive|disable|snippet|"
                          r"interception|(?:^|\.)traffic\.sidecar\.|allow-?(?:privilege|root|"
                          r"unsafe|insecure|anonymous|all)", re.I)
 _OPEN_VALUE = re.compile(r"unconfined|privileged|permissive|anonymous|0\.0\.0\.0/0|::/0",
@@ -124,7 +128,8 @@ def _walk(path: list[str], value: Any, scope: Scope) -> str | None:
         if i and keys[i - 1] in _FREE_MAPS:
             break
         if key in _SUBTREES:
-            return None
+            return _every_taint(value) if key == "tolerations" and i == len(keys) - 1 \
+                else None
         if key == "env":
             if i < len(keys) - 1:
                 return "it changes an env entry by its position, not by its name; propose " \
@@ -179,6 +184,28 @@ def _leaf(keys: list[str], value: Any, scope: Scope) -> str | None:
         return "it changes a type a proposed fix may not change"
     if last == "securitycontext":  # set to null, or removed
         return "it loosens the security context"
+    return _outage(last, value)
+
+
+def _outage(last: str, value: Any) -> str | None:
+    """Values of allowed keys that take the workload down or crowd out the cluster's own pods: no
+    grace period, every pod unavailable at once, a system priority class."""
+    if last == "terminationgraceperiodseconds" and value == 0:
+        return "it kills pods without a grace period"
+    if last == "maxunavailable" and str(value).strip() == "100%":
+        return "it lets a rollout take every pod down at once"
+    if last == "priorityclassname" and str(value).lower().startswith("system-"):
+        return "it gives the pods a system priority class, which preempts the cluster's own pods"
+    return None
+
+
+def _every_taint(value: Any) -> str | None:
+    """A toleration with no key and `operator: Exists` tolerates every taint, the control
+    plane's and a node's NoExecute included."""
+    items = value if isinstance(value, list) else [value]
+    if any(isinstance(t, dict) and not t.get("key") and t.get("operator") == "Exists"
+           for t in items):
+        return "it tolerates every taint, so pods may land on control-plane nodes"
     return None
 
 
