@@ -23,6 +23,7 @@ class Signature:
     unnamed: str | None = None  # the cause when none of the pattern's groups matched
     var: str | None = None  # missing_env: the env name the app reads, from the groups
     env: re.Pattern[str] | None = None  # the env names that hold the dependency it is about
+    short_names: bool = False  # a bare name is a target too (a Service's short DNS name)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,12 @@ class SignatureMatch:
         if index is None or index >= len(self.groups):
             return None
         value = self.groups[index]
+        if self.signature.short_names and _SHORT_NAME.fullmatch(value):
+            return value  # "getaddrinfo ENOTFOUND geoip": a Service name without its namespace
         return value if ("." in value or ":" in value) and " " not in value else None
+
+
+_SHORT_NAME = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @cache
@@ -69,6 +75,7 @@ def signatures() -> tuple[Signature, ...]:
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
                   cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")),
                   unnamed=e.get("unnamed"), var=e.get("var"),
+                  short_names=bool(e.get("short_names")),
                   env=re.compile(e["env"], re.IGNORECASE) if e.get("env") else None)
         for e in entries
     ]

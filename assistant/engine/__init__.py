@@ -45,7 +45,7 @@ from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .verdicts import holds_anything, undecided
 from .view import ClusterUnavailable, ClusterView
-from .workloads import pod_findings
+from .workloads import pod_findings, workload_ref
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "diagnose",
            "examine", "resolve"]
@@ -93,7 +93,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
-    if quiet_target:  # a quiet target: what its configuration names
+    if quiet_target:  # a quiet target: what its configuration names (in any namespace)
+        view.widen(sorted(namespaces_in(text for pod in pods for text in configured(pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
     serving = follow_logs(view, said, pods)
@@ -128,6 +129,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
         files = config_maps(view) if quiet_focus else {}
+        needed = {workload_ref(view, p) for p in configured_dependencies(view, pods)} \
+            if quiet_focus else set()
         for finding in findings:
             ref = ObjectRef.parse(finding.object)
             kind, ns, name = ref.kind, ref.namespace_text, ref.name
@@ -147,6 +150,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
                 finding.related.append(focus.ref)
                 finding.explanation += (f"; {name} writes to {meta(shared[0])['name']}, which "
                                         f"{focus.name} reads from")
+            elif finding.object in needed:  # a quiet target's dependency (its SSO, its store)
+                finding.related.append(focus.ref)
+                finding.explanation += (f"; {focus.name} depends on {name} (its configuration "
+                                        "names it)")
     guesses_yield(findings)
     explain_unready(findings)
     through_sidecar(findings)

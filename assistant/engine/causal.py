@@ -18,13 +18,18 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
 from .advertised import advertised_by
-from .changes import last_rollout
+from .changes import injected, last_rollout
+from .clients import config_maps, names_service
+from .forwarding import upstream_silent
 from .members import members_missing
 from .migrations import failed_migration
+from .pod_dns import short_name_elsewhere, to_the_named_pod
 from .pod_issues import pod_ref
 from .policies import (
     HOST_PORT,
     blocked_by_egress,
+    egress_drops,
+    egress_line,
     isolating_policies,
     namespace_gap,
     policy_line,
@@ -112,7 +117,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             set_cause(finding, cause)  # the pods' failure is the outage
                         elif (cause.category in _NAMED_IN_ROLLOUT or _STEP_TOLD & set(
                                 cause.facts) or _set_by_rollout(view, finding.object, cause)
-                              ) and not cause.facts.get(
+                              or injected(view, finding.object, cause)) and not cause.facts.get(
                                 "no_room_to_surge"):  # the new pods' named
                             cause.explanation += (  # step fails: that is the cause to fix
                                 f"; it holds up the rollout of {finding.object.split('/')[2]}"
@@ -127,6 +132,11 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             set_cause(cause, finding)
                     break
     failed_migration(view, findings)
+    for finding in findings:  # (after the loop: the server's finding may come from another's)
+        if finding.category == "tls_certificate" and finding.caused_by is None and \
+                finding.facts.get("signature") == "x509-expired" and finding.facts.get("role") \
+                and not finding.facts.get("target"):
+            _expired_server_configured(view, finding, findings, by_object)
     for finding in list(findings):
         if finding.category == "hpa_limited" and finding.caused_by is None:
             expired = next((m for m in (EXPIRED_AT_KUBELET.search(e.detail)
@@ -134,6 +144,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             if expired:  # metrics-server cannot scrape a kubelet whose certificate expired
                 to_a_kubelet(view, finding, expired.group(1), KUBELET_PORT, findings,
                               by_object)
+            else:  # or an egress policy on it drops the packets to the kubelets
+                _kubelets_dropped(view, finding, findings, by_object)
         if finding.category == "tls_certificate" and finding.facts.get("target") and \
                 finding.facts.get("signature") == "x509-expired":
             to_the_server(view, finding, findings, by_object)
@@ -147,6 +159,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.facts.get("signature") == "dns-no-such-host":
             _node_resolver(view, finding)
+        if finding.facts.get("signature") in ("dns-no-such-host", "dns-timeout") and \
+                upstream_silent(view, finding, findings, by_object):
+            continue
         if finding.category == "dependency_unreachable" and members_missing(
                 view, finding, findings, by_object):
             continue
@@ -259,6 +274,77 @@ _STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhoo
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
 
 
+_KUBELET_TIMEOUT = re.compile(rf"dial tcp ([\d.]+):{KUBELET_PORT}: (?:i/o timeout|connect: "
+                              r"connection timed out)")
+
+
+def _kubelets_dropped(view: ClusterView, finding: Finding, findings: list[Finding],
+                      by_object: dict[str, list[Finding]]) -> None:
+    """metrics-server's scrapes of the kubelets time out and an egress NetworkPolicy on its
+    pods admits nothing to the nodes' addresses on the kubelet port: the policy is the root."""
+    timed_out = next((m for m in (_KUBELET_TIMEOUT.search(e.detail) for e in finding.evidence)
+                      if m), None)
+    home = ObjectRef.parse(finding.object).namespace_text
+    pods = [p for p in view.items("Pod", home) if workload_ref(view, p) == finding.object]
+    policy = egress_drops(view, pods, timed_out.group(1), int(KUBELET_PORT)) \
+        if timed_out else None
+    if policy is None or timed_out is None:
+        return
+    ref = str(ObjectRef.of("NetworkPolicy", policy))
+    if by_object.get(ref):  # (one finding per HPA it blinds; one policy behind them all)
+        set_cause(finding, by_object[ref][0])
+        return
+    short = ObjectRef.parse(finding.object).name
+    cause = Finding(
+        category="network_policy", object=ref,
+        summary=f"NetworkPolicy {meta(policy)['name']} drops {short}'s scrapes of the kubelets",
+        explanation=(f"the NetworkPolicy {meta(policy)['name']} restricts the egress of "
+                     f"{short}'s pods and admits nothing to the nodes' addresses on port "
+                     f"{KUBELET_PORT} ({egress_line(policy)}): its scrapes of the kubelets "
+                     f"(dial tcp {timed_out.group(1)}:{KUBELET_PORT}) time out, so the "
+                     "resource metrics API has nothing to serve"),
+        evidence=[Evidence(source="spec", object=ref, detail=egress_line(policy)),
+                  *finding.evidence[:1]],
+        confidence=0.85, impact=finding.impact, related=[finding.object, *finding.related])
+    cause.facts = {"egress": "true", "port": KUBELET_PORT, "client": short,
+                   "blocked_address": timed_out.group(1)}
+    findings.append(cause)
+    by_object.setdefault(ref, []).append(cause)
+    set_cause(finding, cause)
+
+
+def _expired_server_configured(view: ClusterView, finding: Finding, findings: list[Finding],
+                               by_object: dict[str, list[Finding]]) -> None:
+    """A client whose log says only that a certificate expired ("ldap: failed to connect:
+    x509: certificate has expired"), whose configuration (env, or a mounted file: Dex's LDAP
+    `host:`) names one Service of another workload: that Service's server is the one whose
+    certificate expired, found as for a client that names it."""
+    ref = ObjectRef.parse(finding.object)
+    kind = ref.kind if ref.kind in ("Deployment", "StatefulSet", "DaemonSet") else None
+    client = view.find(kind, ref.name, ref.namespace_text) if kind else None  # type: ignore[arg-type]
+    if client is None:
+        return
+    files = config_maps(view)
+    own = {meta(p)["name"] for p in view.items("Pod", ref.namespace_text)
+           if workload_ref(view, p) == finding.object}
+    named = [s for s in view.items("Service") if names_service(client, [s], files)
+             and not any(meta(p)["name"] in own for p in _backing(view, s))]
+    if len(named) != 1:
+        return
+    service = named[0]
+    port = next((str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or []), "")
+    finding.facts["target"] = (f"{meta(service)['name']}.{meta(service).get('namespace')}.svc"
+                               + (f":{port}" if port else ""))
+    finding.explanation += f"; its configuration names Service {meta(service)['name']}"
+    to_the_server(view, finding, findings, by_object)
+
+
+def _backing(view: ClusterView, service: Obj) -> list[Obj]:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return [p for p in view.items("Pod", meta(service).get("namespace")) if selector
+            and matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
+
+
 def _set_by_rollout(view: ClusterView, deployment: str, cause: Finding) -> bool:
     """Whether the dependency the new pods cannot reach is an env value the rollout changed
     (TEMPORAL_HOSTPORT pointed at another namespace): the change is the named step."""
@@ -292,6 +378,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     if not parsed:
         return
     host, port = parsed.group("host"), parsed.group("port")
+    if to_the_named_pod(view, finding, host, findings):
+        return
     service = service_for(view, host, namespace)
     if service is None and to_the_pod_at(view, finding, host, by_object):
         return
@@ -302,7 +390,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         if finding.facts.get("signature") == "dns-no-such-host" and not governing_missing(
                 view, finding, host, findings, by_object) and not advertised_by(
                 view, finding, host, findings, by_object):
-            finding.explanation += missing_service_note(view, host, namespace)
+            finding.explanation += missing_service_note(view, host, namespace) + \
+                short_name_elsewhere(view, finding, host, namespace)
         return
     svc_ref = str(ObjectRef.of("Service", service))
     finding.related.append(svc_ref)

@@ -105,3 +105,26 @@ def with_last_rollout(view: ClusterView, finding: Finding) -> None:
     finding.explanation += f"; its last rollout ({when} ago) changed: {said}"
     finding.evidence.append(Evidence(source="spec", object=finding.object,
                                      detail=f"rollout {when} ago: {said}"))
+
+
+def injected(view: ClusterView, ref: str, cause: Finding) -> bool:
+    """Whether the container a cause fails in is not in its workload's pod template: a mutating
+    webhook added it to the pods (a mesh proxy, the OpenTelemetry operator's collector). Says
+    so in the cause, with the template's annotations that ask for it."""
+    container = cause.facts.get("container")
+    parsed = ObjectRef.parse(ref)
+    workload = view.find(parsed.kind, parsed.name, parsed.namespace_text)  # type: ignore[arg-type]
+    if not container or workload is None:
+        return False
+    template = pod_template(parsed.kind, workload)
+    if any(c.get("name") == container for c in [*(template.get("initContainers") or []),
+                                                *(template.get("containers") or [])]):
+        return False
+    notes = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+        "annotations") or {}
+    asks = sorted(f"{key}: {value}" for key, value in notes.items() if "inject" in key)
+    cause.explanation += (f"; container {container} is not in the pod template of "
+                          f"{parsed.name}: a mutating webhook injected it"
+                          + (f" ({', '.join(asks)})" if asks else ""))
+    cause.facts["injected"] = container
+    return True

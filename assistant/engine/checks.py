@@ -128,8 +128,8 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
         for container in (pod.get("spec") or {}).get("containers") or []:
             resources = container.get("resources") or {}
             limit = cpu_milli((resources.get("limits") or {}).get("cpu"))
-            if limit is None:
-                continue
+            if limit is None or _not_running(pod, container.get("name", "")):
+                continue  # (a container that crash-loops is not throttled)
             if small_only and limit > SMALL_CPU_MILLI and not _lowered(
                     view, pod, container.get("name", ""), limit):
                 continue  # a generous limit, unless a right-sizing just cut it
@@ -196,6 +196,11 @@ def _lowered(view: ClusterView, pod: Obj, container: str, limit: int) -> bool:
     """Whether the last rollout cut the container's CPU limit (from a larger one)."""
     before = cpu_milli(_limit_before(view, pod, container))
     return before is not None and before > limit
+
+
+def _not_running(pod: Obj, container: str) -> bool:
+    return any(s.get("name") == container and not (s.get("state") or {}).get("running")
+               for s in (pod.get("status") or {}).get("containerStatuses") or [])
 
 
 def _limit_origin(view: ClusterView, pod: Obj, owner: str, container: str,

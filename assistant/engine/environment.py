@@ -110,6 +110,53 @@ def keys_held(view: ClusterView, kind: str, name: str | None,
     return sorted({*(found.get("data") or {}), *(found.get("binaryData") or {})})
 
 
+def optional_source_missing(view: ClusterView, pod: Obj, container: str) -> dict[str, str]:
+    """A ConfigMap a container takes its env from with `optional: true` (envFrom, or a key
+    reference) that does not exist: the container starts without those variables and the app
+    falls back to its defaults (Strapi to sqlite). Its facts, and the sentence in "said";
+    empty when every source exists (or ConfigMaps cannot be read)."""
+    if "ConfigMap" in view.unknown:
+        return {}
+    namespace = meta(pod).get("namespace")
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container:
+            continue
+        refs = [source.get("configMapRef") or {} for source in each.get("envFrom") or []]
+        refs += [(env.get("valueFrom") or {}).get("configMapKeyRef") or {}
+                 for env in each.get("env") or [] if isinstance(env, dict)]
+        for ref in refs:
+            name = ref.get("name")
+            if not ref.get("optional") or not name or view.find("ConfigMap", name, namespace):
+                continue
+            said = (f"{container} takes env from ConfigMap {name} with optional: true, and no "
+                    f"ConfigMap {name} exists: the container starts without those variables "
+                    "and the app falls back to its defaults")
+            found = {"missing_source": str(name), "container": container}
+            alike = _alike_config_map(view, str(name), namespace)
+            if alike:
+                keys = keys_held(view, "ConfigMap", alike, namespace)
+                said += (f"; ConfigMap {alike} in the namespace holds "
+                         f"{', '.join(keys[:6])}{', ...' if len(keys) > 6 else ''}")
+                found["other_source"] = alike
+            return {**found, "said": said}
+    return {}
+
+
+def _alike_config_map(view: ClusterView, name: str, namespace: str | None) -> str | None:
+    """The ConfigMap of the namespace whose name starts like `name` (strapi-env,
+    strapi-config) and whose keys are env variable names (DATABASE_CLIENT): what it was likely
+    renamed to."""
+    stem = name.rsplit("-", 1)[0]
+    alike = sorted(meta(c)["name"] for c in view.items("ConfigMap", namespace)
+                   if meta(c)["name"] != name and meta(c)["name"].startswith(f"{stem}-")
+                   and (c.get("data") or {}) and all(_ENV_NAME.fullmatch(str(key))
+                                                     for key in c.get("data") or {}))
+    return alike[0] if len(alike) == 1 else None
+
+
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
 _CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CONNECTION",
                      "CONN_STR", "AUTH", "DSN", "URL")
 

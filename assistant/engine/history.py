@@ -45,6 +45,8 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
         return []
     if restarts and _RESTARTS.search(intent.text):
         told.append(f"the restarts are old ({restarts})")
+    elif _RESTARTS.search(intent.text) and (renewed := _new_pods(view, pods)):
+        told.append(renewed)
     said = [s for s in what_logs_say(view, pods) if not s.previous]
     if any(not s.over for s in said):
         return []
@@ -87,6 +89,23 @@ def _names(view: ClusterView, pods: list[Obj]) -> set[str]:
     names = {meta(p)["name"] for p in pods} | {ObjectRef.parse(workload_ref(view, p)).name
                                                for p in pods}
     return {part for name in names for part in [name, *name.split("-")]}
+
+
+def _new_pods(view: ClusterView, pods: list[Obj]) -> str | None:
+    """Pods asked about as "restarted" that never restarted: they are new (a node drained or
+    scaled down, a rollout), running and ready since they were created."""
+    told = []
+    for pod in pods:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        age = view.age_seconds(meta(pod).get("creationTimestamp"))
+        if statuses and not any(s.get("restartCount") for s in statuses) and \
+                age is not None and age < NEW_SECONDS:
+            told.append(f"{meta(pod)['name']} has not restarted: it is a new pod, created "
+                        f"{int(age // 60)}m ago, running and ready since")
+    return "; ".join(told[:3]) or None
+
+
+NEW_SECONDS = 6 * 3600  # a pod this young that never restarted was (re)created, not restarted
 
 
 def _running_ready(pod: Obj) -> bool:

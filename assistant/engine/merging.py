@@ -42,7 +42,7 @@ def explain_unready(findings: list[Finding]) -> None:
                          and f.facts.get("target")
                          and unready.object in (f.object, f.facts.get("client")))),
                     None)
-        if told is None:
+        if told is None or _own_peers(told, unready):
             continue
         if _local_call(told) and told.facts.get("container") != unready.facts.get("container"):
             # the app's refused localhost calls go to the very container whose probe fails
@@ -64,6 +64,14 @@ def explain_unready(findings: list[Finding]) -> None:
 
 
 _LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def _own_peers(told: Finding, unready: Finding) -> bool:
+    """Whether the calls that fail go to the workload's own members (a ZooKeeper or etcd
+    ensemble whose peers restart with it): a consequence of its probe failing, not a cause."""
+    host = (told.facts.get("target") or "").split(".")[0].split(":")[0]
+    name = unready.object.split("/")[-1]
+    return bool(host) and (host == name or host.startswith(f"{name}-"))
 
 
 def _local_call(finding: Finding) -> bool:

@@ -43,11 +43,7 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
         port = str(pods_port)
     if port is None:
         return False
-    namespace = meta(clients[0]).get("namespace")
-    selecting = [p for p in view.items("NetworkPolicy", namespace)
-                 if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
-                 and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
-                                          meta(c).get("labels") or {}) for c in clients)]
+    selecting = _egress_selecting(view, clients)
     host = parsed.group("host") if parsed else ""
     dns_home = view.home_of_address(host) if host else None
     local = dns and dns_home is None and _LINK_LOCAL.match(host) is not None  # NodeLocal DNS
@@ -94,11 +90,33 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
     finding.category = "network_policy"
     finding.explanation = (f"the NetworkPolicy {name} restricts the egress of {client}'s pods "
                            f"and allows no traffic to {what}, so {finding.explanation}")
-    finding.evidence.append(Evidence(source="spec", object=ref, detail=_egress_line(policy)))
+    finding.evidence.append(Evidence(source="spec", object=ref, detail=egress_line(policy)))
     finding.related.append(finding.object)
     finding.object = ref
     finding.confidence = max(finding.confidence, 0.85)
     return True
+
+
+def egress_drops(view: ClusterView, pods: list[Obj], address: str, port: int) -> Obj | None:
+    """The egress NetworkPolicy that selects these pods and, with the others that select them,
+    admits no packet to an address outside the pod network (a node's kubelet at :10250) on
+    that port; None when one of them admits it, or none selects the pods."""
+    if _ip(address) is None or not pods:
+        return None
+    selecting = _egress_selecting(view, pods)
+    if not selecting or any(_allows_port(p, port) and _reaches_address(p, address, port)
+                            for p in selecting):
+        return None
+    return selecting[0]
+
+
+def _egress_selecting(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The egress NetworkPolicies of the pods' namespace that select one of them."""
+    namespace = meta(pods[0]).get("namespace")
+    return [p for p in view.items("NetworkPolicy", namespace)
+            if "Egress" in ((p.get("spec") or {}).get("policyTypes") or [])
+            and any(matches_selector((p.get("spec") or {}).get("podSelector") or {},
+                                     meta(pod).get("labels") or {}) for pod in pods)]
 
 
 def _names_peer(policy: Obj, pod: Obj | None) -> bool:
@@ -209,7 +227,7 @@ def _allows_port(policy: Obj, port: int, protocol: str = "TCP") -> bool:
     return False
 
 
-def _egress_line(policy: Obj) -> str:
+def egress_line(policy: Obj) -> str:
     spec = policy.get("spec") or {}
     selector = (spec.get("podSelector") or {}).get("matchLabels") or {}
     allowed = [f"{p.get('protocol', 'TCP')}/{p.get('port', 'any')}"

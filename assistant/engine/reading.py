@@ -289,11 +289,13 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
     if any(GAVE_UP.search(t.text) for t in [*log.errors, *after]
            if last <= t.number <= last + NEAR_LINES):
         return False  # "Task is being killed and will not recover until manually restarted"
-    later = [t.number for t in after if is_error_line(t.text) and not (
-        RECOVERED.search(t.text) and not ERROR_LEVEL.search(t.text))]  # ("order created
-    # after retry" is no error; an ERROR "... last packet successfully received" is one)
-    clean = [t for t in after if not later or t.number > max(later)]
-    if len(clean) >= 3 and _minutes_between(clean[0].text, clean[-1].text) >= CLEAN_MINUTES:
+    later = [t.number for t in after if is_error_line(t.text) and not FRAME.match(t.text)
+             and not (RECOVERED.search(t.text) and not ERROR_LEVEL.search(t.text))]
+    # ("order created after retry" is no error; an ERROR "... last packet successfully
+    # received" is one; the stack frames under the line are the same error)
+    clean = [t for t in after if (not later or t.number > max(later))
+             and not FRAME.match(t.text)]
+    if len(clean) >= 2 and _minutes_between(clean[0].text, clean[-1].text) >= CLEAN_MINUTES:
         return True  # it logged on without an error for long after the last one
     if later:  # more errors came: history only if the app says it recovered after the last
         return any(RECOVERED.search(t.text) for t in clean)

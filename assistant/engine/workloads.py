@@ -97,9 +97,12 @@ def _differs(failing: list[Obj], all_pods: list[Obj]) -> str:
     for what, of in (("run", _images), ("run as ServiceAccount", _accounts),
                      ("request", _requests)):
         bad, good = of(failing), of(healthy)
-        if bad and good and bad != good:
+        if bad and good and bad - good and good - bad:
             told += (f"; the failing pods {what} {', '.join(sorted(bad - good))}, the healthy "
                      f"ones {', '.join(sorted(good - bad))}")
+        elif bad and good and bad - good:  # a container the healthy pods lack (injected)
+            told += (f"; the failing pods also {what} {', '.join(sorted(bad - good))}, which "
+                     "the healthy ones do not")
     return told
 
 
