@@ -8,6 +8,7 @@ command in tests/test_errors.py and tests/test_limits.py.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,23 @@ def test_a_credential_file_that_is_endless_or_huge_is_refused_unread(
 def test_credentials_or_a_proxy_that_cannot_be_used_are_one_sentence(
         tmp_path: Path, cluster: dict[str, Any], user: dict[str, Any], says: str) -> None:
     assert says in _problem(str(_write(tmp_path / "config", cluster, user)))
+
+
+def test_a_credential_plugin_that_never_answers_is_stopped_and_named(tmp_path: Path) -> None:
+    """A plugin that waits forever (on a login, a network) holds the CLI no longer than the
+    request timeout; the sentence names the plugin's command."""
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                     "command": "/bin/sh", "args": ["-c", "sleep 60 & sleep 60"]}}
+    started = time.monotonic()
+    said = _problem_within(str(_write(tmp_path / "config", {}, user)), seconds=1)
+    assert time.monotonic() - started < 10
+    assert "credential plugin failed (/bin/sh gave no answer within 1 s and was stopped)" in said
+
+
+def _problem_within(kubeconfig: str, *, seconds: float) -> str:
+    with pytest.raises(ConfigurationError) as refused:
+        tools.connect(kubeconfig=kubeconfig, timeouts=tools.Timeouts(total=seconds))
+    return str(refused.value)
 
 
 def test_no_kubeconfig_outside_a_cluster_says_how_to_give_one(

@@ -16,8 +16,8 @@ The kubernetes client merges names the same way (first wins), but takes the *las
 user can act on: no kubeconfig, a file that is not a kubeconfig, one past the limits a kubeconfig
 keeps (`MAX_BYTES`, `MAX_DEPTH`, `MAX_VALUES` once its YAML aliases are expanded: told before the
 client parses it), an unknown context, a field of the wrong shape, a file it names that cannot
-be read (`tokenFile`, a certificate), a credential plugin that failed, a server address no
-request could go to.
+be read (`tokenFile`, a certificate), a credential plugin that failed or gave no answer in
+time (`plugin_seconds`), a server address no request could go to.
 """
 
 from __future__ import annotations
@@ -25,16 +25,20 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
+from kubernetes.config import exec_provider
 from kubernetes.config.config_exception import ConfigException
 
 from .errors import ConfigurationError
@@ -202,12 +206,15 @@ def _expansion_problem(text: str) -> str | None:
 
 
 def load(*, kubeconfig: str | None, context: str | None,
-         in_cluster_env: dict[str, str] | None) -> tuple[Configuration, str]:
+         in_cluster_env: dict[str, str] | None,
+         plugin_seconds: float = 60.0) -> tuple[Configuration, str]:
     """The client's configuration from a kubeconfig (and context), else the in-cluster service
     account, and where it came from (`context prod`, `in-cluster service account`).
 
     `in_cluster_env` is the process environment the caller read once (settings own the
-    environment); in-cluster config is tried only when no kubeconfig exists.
+    environment); in-cluster config is tried only when no kubeconfig exists. A credential
+    plugin (`exec`) the user's entry runs has `plugin_seconds` to answer, when the
+    configuration is loaded and whenever its token is refreshed, else it is stopped.
     """
     configuration = Configuration()
     files = Kubeconfigs.named(kubeconfig)  # a KUBECONFIG list is merged as kubectl merges it
@@ -219,7 +226,7 @@ def load(*, kubeconfig: str | None, context: str | None,
         if problem is not None:
             raise ConfigurationError(problem)
         context = context or files.current_context  # kubectl's pick: the first one set
-        _load_kubeconfig(files, context, configuration)
+        _load_kubeconfig(files, context, configuration, plugin_seconds)
         source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -240,13 +247,14 @@ def load(*, kubeconfig: str | None, context: str | None,
 
 
 def _load_kubeconfig(files: Kubeconfigs, context: str | None,
-                     configuration: Configuration) -> None:
+                     configuration: Configuration, plugin_seconds: float) -> None:
     """Fill `configuration` from the kubeconfig, or a `ConfigurationError` saying what in it
     cannot be used: a missing context, a field of the wrong shape, a file it names that cannot
-    be read (`tokenFile`, a certificate), a credential plugin that failed (which the client
-    only logs, leaving the request to fail later for another reason)."""
+    be read (`tokenFile`, a certificate), a credential plugin that failed or gave no answer
+    within `plugin_seconds` (which the client only logs, leaving the request to fail later
+    for another reason)."""
     failed: list[logging.LogRecord] = []
-    with _kept(failed):
+    with _kept(failed), _plugins_within(plugin_seconds):
         try:
             kube_config.load_kube_config(
                 config_file=files.config_file, context=context,
@@ -263,11 +271,72 @@ def _load_kubeconfig(files: Kubeconfigs, context: str | None,
             raise ConfigurationError(
                 f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
                 f"a file that cannot be read ({e.filename}: {e.strerror})") from e
+    _refresh_within(configuration, plugin_seconds)
     if failed:
         said = failed[0].getMessage().strip().splitlines()[0][:200]
         raise ConfigurationError(
             f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
             f"user's credential plugin failed ({said})")
+
+
+class _PluginTimedOut(Exception):
+    """A credential plugin that gave no answer in time; the message names its command."""
+
+
+class _DeadlinedPopen(subprocess.Popen):  # type: ignore[type-arg]
+    """A credential plugin's process, given `seconds` to answer (the client waits forever):
+    past them it is killed, and what it left unsaid is not waited for."""
+
+    seconds = 60.0
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+        try:
+            return super().communicate(input, self.seconds if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.wait()  # at once: killed; a child of its own may hold the pipes open still
+            for pipe in (self.stdout, self.stderr):
+                if pipe is not None:
+                    pipe.close()
+            raise _PluginTimedOut(f"{_command(self.args)} gave no answer within "
+                                  f"{self.seconds:g} s and was stopped") from None
+
+
+def _command(args: Any) -> str:
+    """The program a plugin runs, as the kubeconfig names it (`aws`, `/usr/bin/gke-auth`)."""
+    return str(args[0] if isinstance(args, list | tuple) and args else args)[:120]
+
+
+_PLUGINS = threading.Lock()  # the client's plugin runner is swapped for one call at a time
+
+
+@contextmanager
+def _plugins_within(seconds: float) -> Iterator[None]:
+    """Have the client's credential plugins (`exec`) run by `_DeadlinedPopen`, given `seconds`;
+    its `ExecProvider` runs them with `subprocess.Popen` and no timeout."""
+    bounded = type("_Bounded", (_DeadlinedPopen,), {"seconds": seconds})
+    with _PLUGINS:
+        exec_provider.subprocess = SimpleNamespace(  # type: ignore[attr-defined,assignment]
+            Popen=bounded, PIPE=subprocess.PIPE)
+        try:
+            yield
+        finally:
+            exec_provider.subprocess = subprocess  # type: ignore[attr-defined]
+
+
+def _refresh_within(configuration: Configuration, seconds: float) -> None:
+    """Keep the plugin's deadline when the client runs it again, its token expired (the
+    client's hook sets itself anew each time it runs)."""
+    refresh = configuration.refresh_api_key_hook
+    if refresh is None:
+        return
+
+    def bounded(settings: Configuration) -> None:
+        with _plugins_within(seconds):
+            refresh(settings)
+        _refresh_within(settings, seconds)
+
+    configuration.refresh_api_key_hook = bounded
 
 
 @contextmanager

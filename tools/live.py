@@ -71,8 +71,10 @@ def connect(
 ) -> LiveCluster:
     """A live backend from a kubeconfig (and context), else the in-cluster service account
     (`kubeconfigs.load`: what makes either unusable is a `ConfigurationError`)."""
+    timeouts = timeouts or Timeouts()
     configuration, source = kubeconfigs.load(kubeconfig=kubeconfig, context=context,
-                                             in_cluster_env=in_cluster_env)
+                                             in_cluster_env=in_cluster_env,
+                                             plugin_seconds=timeouts.total)
     scheme = str(configuration.proxy or "").split("://", 1)[0].lower()
     if scheme in _SOCKS and importlib.util.find_spec("socks") is None:  # urllib3 needs PySocks
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is a SOCKS "
@@ -86,7 +88,7 @@ def connect(
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is not an "
                                  "http(s) or socks URL") from e
 
-    return LiveCluster(api_client, source, timeouts or Timeouts())
+    return LiveCluster(api_client, source, timeouts)
 
 
 _SOCKS = ("socks4", "socks4a", "socks5", "socks5h")  # the schemes urllib3 sends through PySocks
