@@ -142,13 +142,30 @@ def test_a_kubeconfig_too_large_once_expanded_is_refused_before_the_client_loads
     assert said.startswith(f"kubeconfig {config} ") and says in said
 
 
-def test_a_kubeconfig_past_16_mib_is_refused_unread(tmp_path: Path) -> None:
+def test_a_kubeconfig_past_4_mib_is_refused_unread(tmp_path: Path) -> None:
     config = tmp_path / "config"
     with config.open("wb") as handle:
         handle.write(b"clusters: []\n")
-        handle.truncate(17 * 1024 * 1024)
-    assert _problem(str(config)) == (f"kubeconfig {config} is larger than 16 MiB; a kubeconfig "
-                                     "is a few KB")
+        handle.truncate(5 * 1024 * 1024)
+    assert _problem(str(config)) == (
+        f"kubeconfig {config} is larger than 4 MiB; a kubeconfig is a few KB (`kubectl config "
+        "view --minify --flatten` writes one holding only the current context)")
+
+
+@pytest.mark.parametrize("megabytes", [3.9, 15])
+def test_a_kubeconfig_with_a_huge_token_is_answered_in_seconds(
+        tmp_path: Path, megabytes: float) -> None:
+    """A 15 MB token held the CLI 50 s while PyYAML's pure-Python loader read the file five
+    times: now it is refused at once, and one just under the limit is loaded in seconds."""
+    config = tmp_path / "config"
+    config.write_text(_write(config, {}, {"token": "t"}).read_text().replace(
+        "token: t", "token: " + "A" * int(megabytes * 1024 * 1024)))
+    started = time.monotonic()
+    if megabytes > 4:
+        assert "is larger than 4 MiB" in _problem(str(config))
+    else:
+        kubeconfigs.load(kubeconfig=str(config), context=None, in_cluster_env=None)
+    assert time.monotonic() - started < (1 if megabytes > 4 else 15)
 
 
 def test_a_kubeconfig_sharing_a_user_through_an_anchor_still_loads(tmp_path: Path) -> None:

@@ -45,8 +45,13 @@ from .errors import ConfigurationError
 from .sizes import mib, read_at_most
 
 DEFAULT = "~/.kube/config"
-MAX_BYTES = 16 * 1024 * 1024  # of one kubeconfig file
+# Of one kubeconfig file. The kubernetes client parses it with PyYAML's pure-Python loader,
+# about a second per MiB (a 15 MB token held the CLI 50 s): 4 MiB is a kubeconfig of some 500
+# clusters with their certificates, read in a few seconds. Ours use libyaml when present.
+MAX_BYTES = 4 * 1024 * 1024
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same documents, parsed in C
 MAX_DEPTH = 64  # levels of nesting
+_TOO_DEEP = f"nests deeper than {MAX_DEPTH} levels"
 MAX_VALUES = 1_000_000  # scalars and collections, aliases expanded
 
 
@@ -159,7 +164,8 @@ def _parsed(path: Path) -> object:
         raise Unusable(f"kubeconfig {path} cannot be read: {e.strerror or e}") from e
     if data is None:
         raise Unusable(f"kubeconfig {path} is larger than {mib(MAX_BYTES)}; a kubeconfig is a "
-                       "few KB")
+                       "few KB (`kubectl config view --minify --flatten` writes one holding only "
+                       "the current context)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -168,8 +174,10 @@ def _parsed(path: Path) -> object:
         problem = _expansion_problem(text)
         if problem:
             raise Unusable(f"kubeconfig {path} {problem}")
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError as e:
+        if getattr(e, "problem", None) == "exceeded maximum nesting depth":  # libyaml's, 1000:
+            raise Unusable(f"kubeconfig {path} {_TOO_DEEP}") from e  # its scanner reads ahead
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise Unusable(f"kubeconfig {path} is not valid YAML{where}") from e
@@ -180,10 +188,10 @@ def _expansion_problem(text: str) -> str | None:
     its YAML events (each alias counts the values of its anchor), before anything is built."""
     sizes: dict[str, int] = {}  # anchor -> values in its node, aliases expanded
     open_nodes: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # as `safe_load` reads it
+    for event in yaml.parse(text, Loader=_LOADER):  # as `safe_load` reads it
         if isinstance(event, yaml.CollectionStartEvent):
             if len(open_nodes) > MAX_DEPTH:
-                return f"nests deeper than {MAX_DEPTH} levels"
+                return _TOO_DEEP
             open_nodes.append([event.anchor, 1])
             continue
         if isinstance(event, yaml.CollectionEndEvent):
