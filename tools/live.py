@@ -40,7 +40,7 @@ from .errors import (
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
 from .reading import Obj
-from .sizes import MAX_LIST_BYTES, mib
+from .sizes import MAX_LIST_BYTES, mib, too_many_values
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
 _CHUNK = 64 * 1024  # bytes of an answer read (and inflated, when compressed) at a time
@@ -213,6 +213,10 @@ class LiveCluster:
 
     def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
         body = self._body(path, *self._send(path, params, **why))
+        crowded = too_many_values(body)
+        if crowded:
+            raise AnswerTooLarge(f"the answer of the API server at {self.host} for {path} "
+                                 f"{crowded}; read one namespace at a time (-n NAMESPACE)")
         try:
             data = json.loads(body)
         except (ValueError, RecursionError) as e:
