@@ -272,7 +272,8 @@ class PrometheusSettings(BaseModel):
     ca_file: Path | None = None
     """CA bundle that signed Prometheus' TLS certificate (https URLs); the system's when unset."""
     timeout: float = 10.0
-    """Seconds one query may take (sent to Prometheus as its `timeout` too)."""
+    """Seconds one query may take (sent to Prometheus as its `timeout` too); its answer has 2 s
+    more to come, its last byte included, else the read is cut off."""
     max_series: int = 200
     """Series kept of one result; the rest are counted and said, not kept."""
     max_points: int = 1000
