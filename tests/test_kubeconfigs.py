@@ -86,15 +86,20 @@ def test_credentials_or_a_proxy_that_cannot_be_used_are_one_sentence(
     assert says in _problem(str(_write(tmp_path / "config", cluster, user)))
 
 
-def test_a_credential_plugin_that_never_answers_is_stopped_and_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("user", "command"), [
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+               "command": "/bin/sh", "args": ["-c", "sleep 60 & sleep 60"]}}, "/bin/sh"),
+    ({"auth-provider": {"name": "gcp", "config": {"cmd-path": "/bin/sleep", "cmd-args": "60"}}},
+     "/bin/sleep"),
+], ids=["exec", "auth-provider-cmd-path"])
+def test_a_credential_plugin_that_never_answers_is_stopped_and_named(
+        tmp_path: Path, user: dict[str, Any], command: str) -> None:
     """A plugin that waits forever (on a login, a network) holds the CLI no longer than the
     request timeout; the sentence names the plugin's command."""
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                     "command": "/bin/sh", "args": ["-c", "sleep 60 & sleep 60"]}}
     started = time.monotonic()
     said = _problem_within(str(_write(tmp_path / "config", {}, user)), seconds=1)
     assert time.monotonic() - started < 10
-    assert "credential plugin failed (/bin/sh gave no answer within 1 s and was stopped)" in said
+    assert f"credential plugin failed ({command} gave no answer within 1 s and was stopped)" in said
 
 
 def _problem_within(kubeconfig: str, *, seconds: float) -> str:

@@ -279,12 +279,19 @@ def _load_kubeconfig(files: Kubeconfigs, context: str | None,
             raise ConfigurationError(
                 f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
                 f"a file that cannot be read ({e.filename}: {e.strerror})") from e
+        except _PluginTimedOut as e:  # an auth-provider's `cmd-path`: the client lets it out
+            raise _plugin_failed(files, context, str(e)) from e
     _refresh_within(configuration, plugin_seconds)
     if failed:
-        said = failed[0].getMessage().strip().splitlines()[0][:200]
-        raise ConfigurationError(
-            f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
-            f"user's credential plugin failed ({said})")
+        raise _plugin_failed(files, context, failed[0].getMessage())
+
+
+def _plugin_failed(files: Kubeconfigs, context: str | None, said: str) -> ConfigurationError:
+    """The error for a credential plugin that failed, with the first line of what it said."""
+    first = (said.strip().splitlines() or [""])[0][:200]
+    return ConfigurationError(
+        f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
+        f"user's credential plugin failed ({first})")
 
 
 class _PluginTimedOut(Exception):
@@ -320,16 +327,17 @@ _PLUGINS = threading.Lock()  # the client's plugin runner is swapped for one cal
 
 @contextmanager
 def _plugins_within(seconds: float) -> Iterator[None]:
-    """Have the client's credential plugins (`exec`) run by `_DeadlinedPopen`, given `seconds`;
-    its `ExecProvider` runs them with `subprocess.Popen` and no timeout."""
-    bounded = type("_Bounded", (_DeadlinedPopen,), {"seconds": seconds})
+    """Have the client's credential plugins run by `_DeadlinedPopen`, given `seconds`: its
+    `ExecProvider` (`exec`) and `CommandTokenSource` (an auth-provider's `cmd-path`) run them
+    with `subprocess.Popen` and no timeout."""
+    bounded = SimpleNamespace(Popen=type("_Bounded", (_DeadlinedPopen,), {"seconds": seconds}),
+                              PIPE=subprocess.PIPE)
     with _PLUGINS:
-        exec_provider.subprocess = SimpleNamespace(  # type: ignore[attr-defined,assignment]
-            Popen=bounded, PIPE=subprocess.PIPE)
+        exec_provider.subprocess = kube_config.kube_config.subprocess = bounded  # type: ignore[attr-defined,assignment]
         try:
             yield
         finally:
-            exec_provider.subprocess = subprocess  # type: ignore[attr-defined]
+            exec_provider.subprocess = kube_config.kube_config.subprocess = subprocess  # type: ignore[attr-defined]
 
 
 def _refresh_within(configuration: Configuration, seconds: float) -> None:
