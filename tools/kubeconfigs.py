@@ -178,9 +178,18 @@ def _parsed(path: Path) -> object:
     except yaml.YAMLError as e:
         if getattr(e, "problem", None) == "exceeded maximum nesting depth":  # libyaml's, 1000:
             raise Unusable(f"kubeconfig {path} {_TOO_DEEP}") from e  # its scanner reads ahead
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise Unusable(f"kubeconfig {path} is not valid YAML{where}") from e
+        raise Unusable(f"kubeconfig {path} is not valid YAML{_where(text, e)}") from e
+
+
+def _where(text: str, error: yaml.YAMLError) -> str:
+    """` (line N)`: where the client's loader, PyYAML's own, finds the error in `text` (libyaml
+    names the line it gave up on, often the last); its events only, nothing is built."""
+    try:
+        list(yaml.parse(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as own:
+        error = own
+    mark = getattr(error, "problem_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
 
 
 def _expansion_problem(text: str) -> str | None:
