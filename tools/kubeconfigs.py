@@ -25,22 +25,19 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 from kubernetes import config as kube_config
 from kubernetes.client import Configuration
-from kubernetes.config import exec_provider
 from kubernetes.config.config_exception import ConfigException
 
+from . import plugins
 from .errors import ConfigurationError
 from .sizes import mib, read_at_most
 
@@ -273,7 +270,7 @@ def _load_kubeconfig(files: Kubeconfigs, context: str | None,
     within `plugin_seconds` (which the client only logs, leaving the request to fail later
     for another reason)."""
     failed: list[logging.LogRecord] = []
-    with _kept(failed), _plugins_within(plugin_seconds):
+    with _kept(failed), plugins.within(plugin_seconds):
         try:
             kube_config.load_kube_config(
                 config_file=files.config_file, context=context,
@@ -290,9 +287,9 @@ def _load_kubeconfig(files: Kubeconfigs, context: str | None,
             raise ConfigurationError(
                 f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
                 f"a file that cannot be read ({e.filename}: {e.strerror})") from e
-        except _PluginTimedOut as e:  # an auth-provider's `cmd-path`: the client lets it out
+        except plugins.PluginTimedOut as e:  # an auth-provider's `cmd-path`: the client lets it out
             raise _plugin_failed(files, context, str(e)) from e
-    _refresh_within(configuration, plugin_seconds)
+    plugins.refresh_within(configuration, plugin_seconds)
     if failed:
         raise _plugin_failed(files, context, failed[0].getMessage())
 
@@ -303,67 +300,6 @@ def _plugin_failed(files: Kubeconfigs, context: str | None, said: str) -> Config
     return ConfigurationError(
         f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
         f"user's credential plugin failed ({first})")
-
-
-class _PluginTimedOut(Exception):
-    """A credential plugin that gave no answer in time; the message names its command."""
-
-
-class _DeadlinedPopen(subprocess.Popen):  # type: ignore[type-arg]
-    """A credential plugin's process, given `seconds` to answer (the client waits forever):
-    past them it is killed, and what it left unsaid is not waited for."""
-
-    seconds = 60.0
-
-    def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
-        try:
-            return super().communicate(input, self.seconds if timeout is None else timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            self.wait()  # at once: killed; a child of its own may hold the pipes open still
-            for pipe in (self.stdout, self.stderr):
-                if pipe is not None:
-                    pipe.close()
-            raise _PluginTimedOut(f"{_command(self.args)} gave no answer within "
-                                  f"{self.seconds:g} s and was stopped") from None
-
-
-def _command(args: Any) -> str:
-    """The program a plugin runs, as the kubeconfig names it (`aws`, `/usr/bin/gke-auth`)."""
-    return str(args[0] if isinstance(args, list | tuple) and args else args)[:120]
-
-
-_PLUGINS = threading.Lock()  # the client's plugin runner is swapped for one call at a time
-
-
-@contextmanager
-def _plugins_within(seconds: float) -> Iterator[None]:
-    """Have the client's credential plugins run by `_DeadlinedPopen`, given `seconds`: its
-    `ExecProvider` (`exec`) and `CommandTokenSource` (an auth-provider's `cmd-path`) run them
-    with `subprocess.Popen` and no timeout."""
-    bounded = SimpleNamespace(Popen=type("_Bounded", (_DeadlinedPopen,), {"seconds": seconds}),
-                              PIPE=subprocess.PIPE)
-    with _PLUGINS:
-        exec_provider.subprocess = kube_config.kube_config.subprocess = bounded  # type: ignore[attr-defined,assignment]
-        try:
-            yield
-        finally:
-            exec_provider.subprocess = kube_config.kube_config.subprocess = subprocess  # type: ignore[attr-defined]
-
-
-def _refresh_within(configuration: Configuration, seconds: float) -> None:
-    """Keep the plugin's deadline when the client runs it again, its token expired (the
-    client's hook sets itself anew each time it runs)."""
-    refresh = configuration.refresh_api_key_hook
-    if refresh is None:
-        return
-
-    def bounded(settings: Configuration) -> None:
-        with _plugins_within(seconds):
-            refresh(settings)
-        _refresh_within(settings, seconds)
-
-    configuration.refresh_api_key_hook = bounded
 
 
 @contextmanager
