@@ -289,6 +289,24 @@ def test_a_log_file_past_its_ends_keeps_each_containers_lines_apart(tmp_path: Pa
     assert b[0].startswith("[sre: ") and b[-1] == "b-last" and set(b[1:-1]) == {"b-noise"}
 
 
+def test_a_container_whose_log_sits_where_the_file_is_not_read_is_told_so(
+        tmp_path: Path) -> None:
+    """Three chatty containers, the middle one's log wholly in the part not read: not found,
+    saying why, rather than as if it had no log."""
+    log = tmp_path / "shop" / "p" / "logs.txt"
+    log.parent.mkdir(parents=True)
+    frame = "==== {} logs for container {} of pod shop/p ====\n"
+    with log.open("w") as handle:
+        for name in ("a", "b", "c"):
+            handle.write(frame.format("START", name) + f"{name}-noise\n" * 400_000
+                         + frame.format("END", name))
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    with pytest.raises(tools.NotFound, match=r"no logs for container b of pod shop/p in the "
+                       r"first and last 2 MiB of its logs.txt, of which [\d.]+ MiB in the middle "
+                       "is not read"):
+        list(tools.SnapshotCluster(tmp_path).log_lines("shop", "p", "b"))
+
+
 def test_a_series_file_past_64_mib_is_refused_before_it_is_read(tmp_path: Path) -> None:
     huge = sparse(tmp_path / "metrics" / "cpu.om", b"# TYPE x gauge\n")
     with pytest.raises(tools.SnapshotError, match="larger than 64 MiB"):

@@ -164,9 +164,10 @@ class SnapshotCluster:
         yield from first
         yield from section.read(last)
         if not section.found:
-            raise NotFound(
-                f"the snapshot holds no {which} for container {container} of pod {namespace}/{pod}"
-            )
+            unread = (f" in the first and last {mib(_LOG_WINDOW)} of its {path.name}, of which "
+                      f"{mib(skipped)} in the middle is not read") if skipped else ""
+            raise NotFound(f"the snapshot holds no {which} for container {container} of pod "
+                           f"{namespace}/{pod}{unread}")
 
 
 @dataclass
