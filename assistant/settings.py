@@ -41,7 +41,8 @@ class ClusterSettings(BaseModel):
     """Seconds to wait for an answer from the API server."""
     request_timeout: float = 60.0
     """Seconds one request to the API server may take in all, its answer's last byte included
-    (a server that trickles its answer is cut off then)."""
+    (a server that trickles its answer is cut off then); also how long the kubeconfig's
+    credential plugin (`exec`) may take to hand over a token."""
     snapshot_log_bytes: int = 2 * 1024 * 1024
     """Bytes of each container's log kept by `sre snapshot` (the most recent ones)."""
 
@@ -271,7 +272,8 @@ class PrometheusSettings(BaseModel):
     ca_file: Path | None = None
     """CA bundle that signed Prometheus' TLS certificate (https URLs); the system's when unset."""
     timeout: float = 10.0
-    """Seconds one query may take (sent to Prometheus as its `timeout` too)."""
+    """Seconds one query may take (sent to Prometheus as its `timeout` too); its answer has 2 s
+    more to come, its last byte included, else the read is cut off."""
     max_series: int = 200
     """Series kept of one result; the rest are counted and said, not kept."""
     max_points: int = 1000

@@ -8,6 +8,7 @@ command in tests/test_errors.py and tests/test_limits.py.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,28 @@ def test_credentials_or_a_proxy_that_cannot_be_used_are_one_sentence(
     assert says in _problem(str(_write(tmp_path / "config", cluster, user)))
 
 
+@pytest.mark.parametrize(("user", "command"), [
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+               "command": "/bin/sh", "args": ["-c", "sleep 60 & sleep 60"]}}, "/bin/sh"),
+    ({"auth-provider": {"name": "gcp", "config": {"cmd-path": "/bin/sleep", "cmd-args": "60"}}},
+     "/bin/sleep"),
+], ids=["exec", "auth-provider-cmd-path"])
+def test_a_credential_plugin_that_never_answers_is_stopped_and_named(
+        tmp_path: Path, user: dict[str, Any], command: str) -> None:
+    """A plugin that waits forever (on a login, a network) holds the CLI no longer than the
+    request timeout; the sentence names the plugin's command."""
+    started = time.monotonic()
+    said = _problem_within(str(_write(tmp_path / "config", {}, user)), seconds=1)
+    assert time.monotonic() - started < 10
+    assert f"credential plugin failed ({command} gave no answer within 1 s and was stopped)" in said
+
+
+def _problem_within(kubeconfig: str, *, seconds: float) -> str:
+    with pytest.raises(ConfigurationError) as refused:
+        tools.connect(kubeconfig=kubeconfig, timeouts=tools.Timeouts(total=seconds))
+    return str(refused.value)
+
+
 def test_no_kubeconfig_outside_a_cluster_says_how_to_give_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
@@ -107,15 +130,17 @@ def _laughs(levels: int) -> str:
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    (_laughs(7), "holds more than 1,000,000 values once its YAML aliases (*name) are expanded"),
-    (_laughs(12), "holds more than 1,000,000 values once its YAML aliases (*name) are expanded"),
+    (_laughs(7), "holds more than 100,000 values once its YAML aliases (*name) are expanded"),
+    (_laughs(12), "holds more than 100,000 values once its YAML aliases (*name) are expanded"),
     ("clusters: &a [*a]\n", "has a YAML alias (*a) to no finished anchor"),
     ("clusters: " + "[" * 100 + "]" * 100 + "\n", "nests deeper than 64 levels"),
     ("clusters: " + "[" * 100_000 + "]" * 100_000 + "\n", "nests deeper than 64 levels"),
     ("clusters: &n [" + "c, " * 999 + "c]\nusers: [" + ", ".join(["*n"] * 1000) + "]\n",
-     "holds more than 1,000,000 values"),  # each alias counts, not only nested ones
+     "holds more than 100,000 values"),  # each alias counts, not only nested ones
+    ("a: &a " + "x" * 1000 + "\nb: [" + ",".join(["*a"] * 200_000) + "]\n",
+     "holds more than 100,000 values"),  # 25 s in the client's loader
 ], ids=["aliases-9^7", "aliases-9^12", "recursive-alias", "100-deep", "100000-deep",
-        "a-thousand-aliases-of-a-thousand"])
+        "a-thousand-aliases-of-a-thousand", "200000-aliases-of-one-line"])
 def test_a_kubeconfig_too_large_once_expanded_is_refused_before_the_client_loads_it(
         tmp_path: Path, text: str, says: str) -> None:
     config = tmp_path / "config"
@@ -124,13 +149,30 @@ def test_a_kubeconfig_too_large_once_expanded_is_refused_before_the_client_loads
     assert said.startswith(f"kubeconfig {config} ") and says in said
 
 
-def test_a_kubeconfig_past_16_mib_is_refused_unread(tmp_path: Path) -> None:
+def test_a_kubeconfig_past_4_mib_is_refused_unread(tmp_path: Path) -> None:
     config = tmp_path / "config"
     with config.open("wb") as handle:
         handle.write(b"clusters: []\n")
-        handle.truncate(17 * 1024 * 1024)
-    assert _problem(str(config)) == (f"kubeconfig {config} is larger than 16 MiB; a kubeconfig "
-                                     "is a few KB")
+        handle.truncate(5 * 1024 * 1024)
+    assert _problem(str(config)) == (
+        f"kubeconfig {config} is larger than 4 MiB; a kubeconfig is a few KB (`kubectl config "
+        "view --minify --flatten` writes one holding only the current context)")
+
+
+@pytest.mark.parametrize("megabytes", [3.9, 15])
+def test_a_kubeconfig_with_a_huge_token_is_answered_in_seconds(
+        tmp_path: Path, megabytes: float) -> None:
+    """A 15 MB token held the CLI 50 s while PyYAML's pure-Python loader read the file five
+    times: now it is refused at once, and one just under the limit is loaded in seconds."""
+    config = tmp_path / "config"
+    config.write_text(_write(config, {}, {"token": "t"}).read_text().replace(
+        "token: t", "token: " + "A" * int(megabytes * 1024 * 1024)))
+    started = time.monotonic()
+    if megabytes > 4:
+        assert "is larger than 4 MiB" in _problem(str(config))
+    else:
+        kubeconfigs.load(kubeconfig=str(config), context=None, in_cluster_env=None)
+    assert time.monotonic() - started < (1 if megabytes > 4 else 15)
 
 
 def test_a_kubeconfig_sharing_a_user_through_an_anchor_still_loads(tmp_path: Path) -> None:

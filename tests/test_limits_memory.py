@@ -90,6 +90,12 @@ def declared_huge(client: socket.socket, stop: threading.Event) -> None:
     client.sendall(item * (count % 10_000 - 1) + item[:-1] + tail)
 
 
+def empty_objects(client: socket.socket, stop: threading.Event) -> None:
+    """A list of 40 MiB of `{}`: under the byte limit, 1 GB once parsed."""
+    body = b'{"kind":"NamespaceList","items":[' + b"{}," * (40 * MIB // 3) + b"{}]}"
+    client.sendall(_head(b"Content-Length: %d\r\n" % len(body)) + body)
+
+
 def trickle_body(client: socket.socket, stop: threading.Event) -> None:
     """Headers at once, then a chunked body of one byte every 0.3 s, for ever."""
     client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
@@ -166,6 +172,18 @@ def test_an_answer_past_64_mib_is_refused_in_bounded_memory(
     assert peak < 300, f"peak RSS {peak} MiB"
 
 
+def test_an_answer_of_millions_of_tiny_objects_is_refused_in_bounded_memory(
+        garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    port = garbage(empty_objects)
+    code, peak, stderr = measured(
+        ["diagnose", "-n", "shop", "--kubeconfig", str(kubeconfig(tmp_path / "kc", port))],
+        {"HOME": str(tmp_path)})
+    assert code == 3, stderr
+    assert f"the answer of the API server at http://127.0.0.1:{port} for /api/v1/namespaces " \
+           "holds more than 4,194,304 JSON values" in one_line(stderr)
+    assert peak < 300, f"peak RSS {peak} MiB"
+
+
 @pytest.mark.parametrize("answer", [trickle_body, trickle_headers],
                          ids=["body", "headers"])
 def test_a_trickling_answer_is_cut_at_the_request_timeout(
@@ -203,6 +221,90 @@ def test_a_snapshot_file_past_64_mib_is_bad_input_naming_it(name: str, tmp_path:
     assert code == 2, stderr
     assert f"{huge}: larger than 64 MiB" in one_line(stderr)
     assert peak < 250, f"peak RSS {peak} MiB"
+
+
+@pytest.mark.parametrize("item", ["{}", '{"metadata":{"name":"e"}}'], ids=["empty", "tiny"])
+def test_a_list_of_60_mib_of_tiny_objects_is_bad_input_in_bounded_memory(
+        item: str, tmp_path: Path) -> None:
+    """Under 64 MiB, but 20 million `{}` took 1.6 GB once parsed: refused before it is."""
+    root = tmp_path / "snap"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    events = root / "shop" / "events.json"
+    with events.open("w") as handle:
+        handle.write('{"items":[' + item)
+        handle.write(("," + item) * (60 * MIB // (len(item) + 1)))
+        handle.write("]}")
+    code, peak, stderr = measured(["diagnose", "-n", "shop", "--snapshot", str(root)],
+                                  {"HOME": str(tmp_path)})
+    assert code == 2, stderr
+    assert f"{events}: holds more than 4,194,304 JSON values" in one_line(stderr)
+    assert peak < 300, f"peak RSS {peak} MiB"
+
+
+FRAME = "==== {} logs for container app of pod shop/chatty ====\n"
+
+
+@pytest.mark.parametrize("middle", ["hole", "newlines"])
+def test_a_huge_log_file_is_read_from_both_ends_saying_what_was_not(
+        middle: str, tmp_path: Path) -> None:
+    """A 20 GB log (a hole read as NUL bytes) or 200 MB of empty lines ran past any patience:
+    its first and last lines come in a moment, after a line saying how much was not read."""
+    root = tmp_path / "snap"
+    log = root / "shop" / "chatty" / "logs.txt"
+    start = (FRAME.format("START") + "INFO starting\n").encode()
+    if middle == "hole":
+        sparse(log, start, 20 * 1024 * MIB)
+    else:
+        sparse(log, start, len(start))
+        with log.open("ab") as handle:
+            for _ in range(200):
+                handle.write(b"\n" * MIB)
+    with log.open("ab") as handle:
+        handle.write(("\nFATAL out of disk\n" + FRAME.format("END")).encode())
+    (root / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    started = time.monotonic()
+    lines = list(tools.SnapshotCluster(root).log_lines("shop", "chatty", "app"))
+    assert time.monotonic() - started < 5
+    assert lines[0].startswith("[sre: ") and "in the middle of logs.txt not read" in lines[0]
+    assert lines[1] == "INFO starting" and lines[-1] == "FATAL out of disk"
+    assert len(lines) <= 40_001
+
+
+def test_a_log_file_past_its_ends_keeps_each_containers_lines_apart(tmp_path: Path) -> None:
+    """The part not read may end one container's log and start the next: the lines after it
+    belong to the container the next END frame names, never to the one before."""
+    log = tmp_path / "shop" / "p" / "logs.txt"
+    log.parent.mkdir(parents=True)
+    frame = "==== {} logs for container {} of pod shop/p ====\n"
+    with log.open("w") as handle:
+        handle.write(frame.format("START", "a") + "a-first\n" + "a-noise\n" * 500_000)
+        handle.write(frame.format("END", "a") + frame.format("START", "b"))
+        handle.write("b-noise\n" * 500_000 + "b-last\n" + frame.format("END", "b"))
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    cluster = tools.SnapshotCluster(tmp_path)
+    a = list(cluster.log_lines("shop", "p", "a"))
+    b = list(cluster.log_lines("shop", "p", "b"))
+    assert a[0].startswith("[sre: ") and a[1] == "a-first" and set(a[2:]) == {"a-noise"}
+    assert b[0].startswith("[sre: ") and b[-1] == "b-last" and set(b[1:-1]) == {"b-noise"}
+
+
+def test_a_container_whose_log_sits_where_the_file_is_not_read_is_told_so(
+        tmp_path: Path) -> None:
+    """Three chatty containers, the middle one's log wholly in the part not read: not found,
+    saying why, rather than as if it had no log."""
+    log = tmp_path / "shop" / "p" / "logs.txt"
+    log.parent.mkdir(parents=True)
+    frame = "==== {} logs for container {} of pod shop/p ====\n"
+    with log.open("w") as handle:
+        for name in ("a", "b", "c"):
+            handle.write(frame.format("START", name) + f"{name}-noise\n" * 400_000
+                         + frame.format("END", name))
+    (tmp_path / "shop" / "pods.json").write_text('{"kind": "PodList", "items": []}')
+    with pytest.raises(tools.NotFound, match=r"no logs for container b of pod shop/p in the "
+                       r"first and last 2 MiB of its logs.txt, of which [\d.]+ MiB in the middle "
+                       "is not read"):
+        list(tools.SnapshotCluster(tmp_path).log_lines("shop", "p", "b"))
 
 
 def test_a_series_file_past_64_mib_is_refused_before_it_is_read(tmp_path: Path) -> None:
@@ -260,6 +362,6 @@ def test_a_kubeconfig_of_nested_aliases_is_refused_in_bounded_memory(tmp_path: P
     code, peak, stderr = measured(["diagnose", "--kubeconfig", str(config)],
                                   {"HOME": str(tmp_path)}, timeout=30)
     assert code == 3, stderr
-    assert f"kubeconfig {config} holds more than 1,000,000 values once its YAML aliases" \
+    assert f"kubeconfig {config} holds more than 100,000 values once its YAML aliases" \
         in one_line(stderr)
     assert peak < 250, f"peak RSS {peak} MiB"

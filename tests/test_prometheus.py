@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -391,6 +393,50 @@ def test_a_body_is_refused_even_on_get() -> None:
 
 
 # --- errors a human can act on -------------------------------------------------------------------
+
+def _trickling_prometheus(stop: threading.Event) -> socket.socket:
+    """A server that answers every request with a status line, then one byte every 0.3 s."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer(client: socket.socket) -> None:
+        with client:
+            client.recv(65536)
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 100000\r\n\r\n{")
+            while not stop.wait(0.3):
+                try:
+                    client.sendall(b" ")
+                except OSError:
+                    return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_a_prometheus_that_trickles_its_answer_is_cut_at_the_query_timeout_plus_2_s() -> None:
+    """Each byte comes before the read timeout: only the whole read's deadline ends it."""
+    stop = threading.Event()
+    server = _trickling_prometheus(stop)
+    reader = connect_prometheus(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1)
+    started = time.monotonic()
+    try:
+        with pytest.raises(MetricsUnreachable, match=r"did not finish answering within 3 s; "
+                           "check the network, or raise SRE_PROMETHEUS__TIMEOUT"):
+            reader.query("up")
+        assert time.monotonic() - started < 6
+    finally:
+        stop.set()
+        reader.close()
+        server.close()
+
 
 def test_401_behind_a_bearer_token_is_a_clear_error(prometheus: PrometheusServer) -> None:
     proxy = BearerProxy(prometheus.url, "right-token")

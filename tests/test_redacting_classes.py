@@ -121,3 +121,19 @@ def test_a_log_line_inside_an_unterminated_private_key_keeps_its_words() -> None
     out = list(redact_lines(lines))
     assert "MIIEvQIBADAN" not in out[1]
     assert out[2] == lines[2]
+
+
+def test_a_manifest_read_from_yaml_keyed_by_numbers_is_redacted_not_a_crash() -> None:
+    """YAML reads `1: x` as an int key and `DB_PASSWORD: 48213377` as an int value: the object
+    is redacted (no exception), its numeric secret goes as a string one would, its keys stay."""
+    manifest = yaml.safe_load("""
+kind: ConfigMap
+metadata: {name: w, labels: {1: x, password: 99887766}, annotations: {2: z}}
+data: {1: x, DB_PASSWORD: 48213377, TOKEN: null, 3: [a, {password: 5551234}]}
+binaryData: {4: AAAA}
+""")
+    out = redact_object(manifest)
+    shown = repr(out)
+    assert "48213377" not in shown and "99887766" not in shown and "5551234" not in shown
+    assert out["data"][1] == "x" and out["data"]["TOKEN"] is None
+    assert out["metadata"]["labels"][1] == "x" and out["metadata"]["annotations"][2] == "z"

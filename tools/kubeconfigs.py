@@ -16,8 +16,8 @@ The kubernetes client merges names the same way (first wins), but takes the *las
 user can act on: no kubeconfig, a file that is not a kubeconfig, one past the limits a kubeconfig
 keeps (`MAX_BYTES`, `MAX_DEPTH`, `MAX_VALUES` once its YAML aliases are expanded: told before the
 client parses it), an unknown context, a field of the wrong shape, a file it names that cannot
-be read (`tokenFile`, a certificate), a credential plugin that failed, a server address no
-request could go to.
+be read (`tokenFile`, a certificate), a credential plugin that failed or gave no answer in
+time (`plugin_seconds`), a server address no request could go to.
 """
 
 from __future__ import annotations
@@ -37,13 +37,21 @@ from kubernetes import config as kube_config
 from kubernetes.client import Configuration
 from kubernetes.config.config_exception import ConfigException
 
+from . import plugins
 from .errors import ConfigurationError
 from .sizes import mib, read_at_most
 
 DEFAULT = "~/.kube/config"
-MAX_BYTES = 16 * 1024 * 1024  # of one kubeconfig file
+# Of one kubeconfig file. The kubernetes client parses it with PyYAML's pure-Python loader,
+# about a second per MiB (a 15 MB token held the CLI 50 s): 4 MiB is a kubeconfig of some 500
+# clusters with their certificates, read in a few seconds. Ours use libyaml when present.
+MAX_BYTES = 4 * 1024 * 1024
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same documents, parsed in C
 MAX_DEPTH = 64  # levels of nesting
-MAX_VALUES = 1_000_000  # scalars and collections, aliases expanded
+_TOO_DEEP = f"nests deeper than {MAX_DEPTH} levels"
+# Scalars and collections, aliases expanded: a kubeconfig of 500 clusters holds some 10,000;
+# the client's pure-Python loader takes ~20 s for a million (200,000 aliases took 25 s).
+MAX_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,8 @@ def _parsed(path: Path) -> object:
         raise Unusable(f"kubeconfig {path} cannot be read: {e.strerror or e}") from e
     if data is None:
         raise Unusable(f"kubeconfig {path} is larger than {mib(MAX_BYTES)}; a kubeconfig is a "
-                       "few KB")
+                       "few KB (`kubectl config view --minify --flatten` writes one holding only "
+                       "the current context)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -164,11 +173,22 @@ def _parsed(path: Path) -> object:
         problem = _expansion_problem(text)
         if problem:
             raise Unusable(f"kubeconfig {path} {problem}")
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise Unusable(f"kubeconfig {path} is not valid YAML{where}") from e
+        if getattr(e, "problem", None) == "exceeded maximum nesting depth":  # libyaml's, 1000:
+            raise Unusable(f"kubeconfig {path} {_TOO_DEEP}") from e  # its scanner reads ahead
+        raise Unusable(f"kubeconfig {path} is not valid YAML{_where(text, e)}") from e
+
+
+def _where(text: str, error: yaml.YAMLError) -> str:
+    """` (line N)`: where the client's loader, PyYAML's own, finds the error in `text` (libyaml
+    names the line it gave up on, often the last); its events only, nothing is built."""
+    try:
+        list(yaml.parse(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as own:
+        error = own
+    mark = getattr(error, "problem_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
 
 
 def _expansion_problem(text: str) -> str | None:
@@ -176,10 +196,10 @@ def _expansion_problem(text: str) -> str | None:
     its YAML events (each alias counts the values of its anchor), before anything is built."""
     sizes: dict[str, int] = {}  # anchor -> values in its node, aliases expanded
     open_nodes: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):  # as `safe_load` reads it
+    for event in yaml.parse(text, Loader=_LOADER):  # as `safe_load` reads it
         if isinstance(event, yaml.CollectionStartEvent):
             if len(open_nodes) > MAX_DEPTH:
-                return f"nests deeper than {MAX_DEPTH} levels"
+                return _TOO_DEEP
             open_nodes.append([event.anchor, 1])
             continue
         if isinstance(event, yaml.CollectionEndEvent):
@@ -202,12 +222,15 @@ def _expansion_problem(text: str) -> str | None:
 
 
 def load(*, kubeconfig: str | None, context: str | None,
-         in_cluster_env: dict[str, str] | None) -> tuple[Configuration, str]:
+         in_cluster_env: dict[str, str] | None,
+         plugin_seconds: float = 60.0) -> tuple[Configuration, str]:
     """The client's configuration from a kubeconfig (and context), else the in-cluster service
     account, and where it came from (`context prod`, `in-cluster service account`).
 
     `in_cluster_env` is the process environment the caller read once (settings own the
-    environment); in-cluster config is tried only when no kubeconfig exists.
+    environment); in-cluster config is tried only when no kubeconfig exists. A credential
+    plugin (`exec`) the user's entry runs has `plugin_seconds` to answer, when the
+    configuration is loaded and whenever its token is refreshed, else it is stopped.
     """
     configuration = Configuration()
     files = Kubeconfigs.named(kubeconfig)  # a KUBECONFIG list is merged as kubectl merges it
@@ -219,7 +242,7 @@ def load(*, kubeconfig: str | None, context: str | None,
         if problem is not None:
             raise ConfigurationError(problem)
         context = context or files.current_context  # kubectl's pick: the first one set
-        _load_kubeconfig(files, context, configuration)
+        _load_kubeconfig(files, context, configuration, plugin_seconds)
         source = f"context {context or '?'}"
     elif in_cluster_env and in_cluster_env.get("KUBERNETES_SERVICE_HOST"):
         try:
@@ -240,13 +263,14 @@ def load(*, kubeconfig: str | None, context: str | None,
 
 
 def _load_kubeconfig(files: Kubeconfigs, context: str | None,
-                     configuration: Configuration) -> None:
+                     configuration: Configuration, plugin_seconds: float) -> None:
     """Fill `configuration` from the kubeconfig, or a `ConfigurationError` saying what in it
     cannot be used: a missing context, a field of the wrong shape, a file it names that cannot
-    be read (`tokenFile`, a certificate), a credential plugin that failed (which the client
-    only logs, leaving the request to fail later for another reason)."""
+    be read (`tokenFile`, a certificate), a credential plugin that failed or gave no answer
+    within `plugin_seconds` (which the client only logs, leaving the request to fail later
+    for another reason)."""
     failed: list[logging.LogRecord] = []
-    with _kept(failed):
+    with _kept(failed), plugins.within(plugin_seconds):
         try:
             kube_config.load_kube_config(
                 config_file=files.config_file, context=context,
@@ -263,11 +287,19 @@ def _load_kubeconfig(files: Kubeconfigs, context: str | None,
             raise ConfigurationError(
                 f"kubeconfig {files.describe()} cannot be used: context {context or '?'} names "
                 f"a file that cannot be read ({e.filename}: {e.strerror})") from e
+        except plugins.PluginTimedOut as e:  # an auth-provider's `cmd-path`: the client lets it out
+            raise _plugin_failed(files, context, str(e)) from e
+    plugins.refresh_within(configuration, plugin_seconds)
     if failed:
-        said = failed[0].getMessage().strip().splitlines()[0][:200]
-        raise ConfigurationError(
-            f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
-            f"user's credential plugin failed ({said})")
+        raise _plugin_failed(files, context, failed[0].getMessage())
+
+
+def _plugin_failed(files: Kubeconfigs, context: str | None, said: str) -> ConfigurationError:
+    """The error for a credential plugin that failed, with the first line of what it said."""
+    first = (said.strip().splitlines() or [""])[0][:200]
+    return ConfigurationError(
+        f"kubeconfig {files.describe()} cannot be used: context {context or '?'}: its "
+        f"user's credential plugin failed ({first})")
 
 
 @contextmanager

@@ -40,7 +40,7 @@ from .errors import (
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
 from .reading import Obj
-from .sizes import MAX_LIST_BYTES, mib
+from .sizes import MAX_LIST_BYTES, mib, too_many_values
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
 _CHUNK = 64 * 1024  # bytes of an answer read (and inflated, when compressed) at a time
@@ -71,8 +71,10 @@ def connect(
 ) -> LiveCluster:
     """A live backend from a kubeconfig (and context), else the in-cluster service account
     (`kubeconfigs.load`: what makes either unusable is a `ConfigurationError`)."""
+    timeouts = timeouts or Timeouts()
     configuration, source = kubeconfigs.load(kubeconfig=kubeconfig, context=context,
-                                             in_cluster_env=in_cluster_env)
+                                             in_cluster_env=in_cluster_env,
+                                             plugin_seconds=timeouts.total)
     scheme = str(configuration.proxy or "").split("://", 1)[0].lower()
     if scheme in _SOCKS and importlib.util.find_spec("socks") is None:  # urllib3 needs PySocks
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is a SOCKS "
@@ -86,7 +88,7 @@ def connect(
         raise ConfigurationError(f"the kubeconfig's proxy-url {configuration.proxy!r} is not an "
                                  "http(s) or socks URL") from e
 
-    return LiveCluster(api_client, source, timeouts or Timeouts())
+    return LiveCluster(api_client, source, timeouts)
 
 
 _SOCKS = ("socks4", "socks4a", "socks5", "socks5h")  # the schemes urllib3 sends through PySocks
@@ -211,6 +213,10 @@ class LiveCluster:
 
     def _get_json(self, path: str, params: dict[str, str] | None = None, **why: Any) -> Obj:
         body = self._body(path, *self._send(path, params, **why))
+        crowded = too_many_values(body)
+        if crowded:
+            raise AnswerTooLarge(f"the answer of the API server at {self.host} for {path} "
+                                 f"{crowded}; read one namespace at a time (-n NAMESPACE)")
         try:
             data = json.loads(body)
         except (ValueError, RecursionError) as e:

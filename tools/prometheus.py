@@ -23,7 +23,9 @@ Errors, beside the cluster's (`errors.py`), so tools map them to the same status
         +-- NotEvaluated                        a snapshot cannot evaluate this PromQL offline
 
 Results are bounded (`Limits`: series, points per series, bytes of a response) and say what they
-dropped; label values, rule expressions and annotations pass the redactor.
+dropped, and so is the time of each read (its `timeout`, plus 2 s for the answer to come: a
+server that trickles it is cut off, as `deadlines` cuts the API server's); label values, rule
+expressions and annotations pass the redactor.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from urllib3.exceptions import (
     TimeoutError,
 )
 
+from .deadlines import Deadline, watch
 from .errors import ApiError, ReadOnlyViolation, ServerError, Unauthorized, Unreachable
 from .redacting import redact_label, redact_line
 
@@ -191,14 +194,32 @@ def check_metrics_request(method: str, url: str, *, prefix: str = "") -> Endpoin
     return endpoint  # type: ignore[return-value]
 
 
+class _Watching:
+    """A connection pool that holds each request to its `Deadline` (`deadlines.watch`)."""
+
+    def _make_request(self, conn: Any, method: str, url: str, *args: Any,
+                      **kwargs: Any) -> Any:
+        watch(conn, kwargs.get("timeout"))
+        return super()._make_request(conn, method, url, *args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedPool(_Watching, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSPool(_Watching, urllib3.HTTPSConnectionPool):
+    pass
+
+
 class _ReadOnlyPoolManager(urllib3.PoolManager):
-    """A pool manager whose every request is checked before a connection is opened, and whose
-    answers are never followed elsewhere (no redirects)."""
+    """A pool manager whose every request is checked before a connection is opened, whose
+    answers are never followed elsewhere (no redirects), and whose pools keep deadlines."""
 
     def __init__(self, origin: str, prefix: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._origin = origin
         self._prefix = prefix
+        self.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
     def urlopen(self, method: str, url: str, redirect: bool = True,  # type: ignore[override]
                 **kw: Any) -> urllib3.BaseHTTPResponse:
@@ -210,6 +231,9 @@ class _ReadOnlyPoolManager(urllib3.PoolManager):
         if kw.get("body") not in (None, b"", ""):
             raise ReadOnlyViolation(f"refused {method} {url[:120]!r}: a read sends no body")
         return super().urlopen(method, url, redirect=False, **kw)
+
+
+_SENDING = 2.0  # seconds past the query's `timeout` for its answer to come, last byte included
 
 
 class LivePrometheus:
@@ -286,23 +310,40 @@ class LivePrometheus:
         pairs = [(k, item) for k, v in params.items()
                  for item in (v if isinstance(v, list) else [v])]
         url = f"{self.url}/api/v1/{endpoint}" + (f"?{urlencode(pairs)}" if pairs else "")
+        deadline = Deadline(connect=min(self.timeout, 5.0), read=self.timeout,
+                            total=self.timeout + _SENDING)
         try:
             response = self._pool.request("GET", url, headers=self._headers,
-                                          preload_content=False)
+                                          preload_content=False, timeout=deadline)
         except HTTPError as e:
-            raise MetricsUnreachable(f"Prometheus at {self.url} is unreachable: {_why(e)}") from e
+            deadline.cancel()
+            raise self._late(deadline) or MetricsUnreachable(
+                f"Prometheus at {self.url} is unreachable: {_why(e)}") from e
+        deadline.hold(response)
         try:
             body = response.read(self.limits.response_bytes + 1)
         except HTTPError as e:
-            raise MetricsUnreachable(f"Prometheus at {self.url} stopped answering: "
-                                     f"{_why(e)}") from e
+            raise self._late(deadline) or MetricsUnreachable(
+                f"Prometheus at {self.url} stopped answering: {_why(e)}") from e
         finally:
+            deadline.cancel()
             response.release_conn()
+        late = self._late(deadline)  # the answer ended when its connection was cut
+        if late:
+            raise late
         if len(body) > self.limits.response_bytes:
             raise BadQuery(f"the answer of Prometheus is larger than "
                            f"{self.limits.response_bytes // 1024 // 1024} MiB: narrow the query "
                            "(more label matchers, a shorter range)")
         return self._payload(response.status, body)
+
+    def _late(self, deadline: Deadline) -> MetricsUnreachable | None:
+        """The error for an answer cut off at its deadline; None when it was not."""
+        if not deadline.expired:
+            return None
+        return MetricsUnreachable(f"Prometheus at {self.url} did not finish answering within "
+                                  f"{deadline.seconds:g} s; check the network, or raise "
+                                  "SRE_PROMETHEUS__TIMEOUT")
 
     def _payload(self, status: int, body: bytes) -> Any:
         where = f"Prometheus at {self.url}"

@@ -155,10 +155,7 @@ def _redact_in_place(obj: dict[str, Any], *, secret: bool = False) -> None:
         data = obj.get("data")
         if type(data) is dict:
             for key, value in data.items():
-                if isinstance(value, str):
-                    data[key] = _redact_named(key, value)
-                else:  # not a ConfigMap's (a ControllerRevision's): every string judged
-                    _redact_leaves({key: value})
+                data[key] = _redact_data_value(key, value)
         binary = obj.get("binaryData")
         if type(binary) is dict:
             obj["binaryData"] = {k: REDACTED for k in binary}
@@ -169,6 +166,18 @@ def _redact_in_place(obj: dict[str, Any], *, secret: bool = False) -> None:
             obj[field] = redact_value(obj[field])
     _redact_workload_spec(obj.get("spec"))
     _redact_messages(obj.get("status"))
+
+
+def _redact_data_value(key: Any, value: Any) -> Any:
+    """A ConfigMap's `data` value, its key judged as text: a manifest read from YAML may key
+    it by a number (`1: x`) and hold a number, a flag or null (`DB_PASSWORD: 12345678`), which
+    goes as a string under the same key would. A map or a list (a ControllerRevision's
+    `data`) has every string in it judged."""
+    if isinstance(value, str):
+        return _redact_named(str(key), value)
+    held = {str(key): value}
+    _redact_leaves(held)
+    return held[str(key)]
 
 
 def _redact_metadata(meta: Any) -> None:
@@ -187,9 +196,21 @@ def _redact_map(values: dict[str, Any], *, annotations: bool = False) -> dict[st
         if annotations and key == LAST_APPLIED and isinstance(value, str):
             value = _redact_last_applied(value)
         elif isinstance(value, str):
-            value = _redact_labelled(key, value)
-        out[redact_value(key) if len(key) >= 20 else key] = value
+            value = _redact_labelled(str(key), value)
+        elif type(value) in (int, float) and sensitive_name(str(key).rpartition("/")[2]):
+            value = REDACTED  # a manifest's YAML reads `password: 20261234` as a number
+        out[_redact_key(key)] = value
     return out
+
+
+def _redact_key(key: Any) -> Any:
+    """A label or annotation key holding a token, renamed; a short key, or one read from YAML as
+    a number that holds none, stays as it is."""
+    text = str(key)
+    if len(text) < 20:
+        return key
+    renamed = redact_value(text)
+    return key if renamed == text else renamed
 
 
 # Annotations of these projects name Secrets and Vault paths by their `*-secret*` keys

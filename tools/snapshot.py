@@ -6,16 +6,20 @@ missing makes its kind unknown (`KindUnavailable`), never an error; an entry tha
 file (a dangling or looping link, a FIFO), a file that is not JSON, or whose objects do not
 have the shape Kubernetes gives them (`shapes`), is a `SnapshotError` naming the file and the
 field; so is a directory holding no list at all, and a file past `sizes.MAX_LIST_BYTES`
-(refused before it is read). Log lines past 16 KiB are cut, as the live reader cuts them.
+(refused before it is read) or `sizes.MAX_LIST_VALUES` (before it is parsed). Log lines past
+16 KiB are cut, as the live reader cuts them; of a log file past 4 MiB (or 40,000 lines) its
+first and last 2 MiB are read, and the container's lines start by saying what was not.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +28,7 @@ from .kinds import Kind, info
 from .reading import Obj
 from .selectors import field_matcher, label_matcher
 from .shapes import shape_problem
-from .sizes import MAX_LIST_BYTES, mib, read_at_most
+from .sizes import MAX_LIST_BYTES, mib, read_at_most, too_many_values
 
 _FRAME = re.compile(
     r"^==== (START|END) (previous )?logs for container (\S+) of pod ([^/\s]+)/(\S+) ====$"
@@ -63,6 +67,9 @@ class SnapshotCluster:
                 if data is None:
                     raise SnapshotError(str(path), f"larger than {mib(MAX_LIST_BYTES)}, more than "
                                         "one Kubernetes list may hold")
+                crowded = too_many_values(data)
+                if crowded:
+                    raise SnapshotError(str(path), crowded)
                 doc = json.loads(data)
             except ValueError as e:
                 raise SnapshotError(str(path), f"not valid JSON ({e})") from e
@@ -142,29 +149,67 @@ class SnapshotCluster:
             raise NotFound(f"the snapshot holds no {which} for pod {namespace}/{pod}")
         if not path.is_file():
             raise SnapshotError(str(path), "not a file; kubectl writes each pod's logs to a file")
-        found = False
-        # Only `\n` ends a line: a lone `\r` (`password=\rx`) is no line break to a log
-        # reader, and must not part a key from its value; `\r\n` loses its `\r` below.
-        with path.open("r", encoding="utf-8", errors="replace", newline="\n") as handle:
-            inside = False
-            for line in _bounded_lines(handle):
-                frame = _FRAME.match(line)
-                if frame:
-                    edge, _, name, ns, pod_name = frame.groups()
-                    if name == container and pod_name == pod and ns == namespace:
-                        inside = edge == "START"
-                        found = found or inside
-                    else:
-                        inside = False
-                    continue
-                if inside:
-                    if line.startswith(_UNREADABLE):
-                        raise NotFound(f"kubectl could not read these {which}: {line}")
-                    yield line
-        if not found:
-            raise NotFound(
-                f"the snapshot holds no {which} for container {container} of pod {namespace}/{pod}"
-            )
+        try:
+            head, skipped, tail = _log_ends(path)
+        except OSError as e:
+            raise SnapshotError(str(path), f"cannot be read ({e.strerror})") from e
+        section = _Section(namespace, pod, container, which)
+        first = list(section.read(_text_lines(head)))
+        last = _text_lines(tail)
+        was_inside = section.inside
+        spans_gap = bool(skipped) and (section.resume(last) or was_inside)
+        if spans_gap:
+            yield (f"[sre: {mib(skipped)} in the middle of {path.name} not read; read are its "
+                   f"first and last {mib(_LOG_WINDOW)}, {_WINDOW_LINES:,} lines at most]")
+        yield from first
+        yield from section.read(last)
+        if not section.found:
+            unread = (f" in the first and last {mib(_LOG_WINDOW)} of its {path.name}, of which "
+                      f"{mib(skipped)} in the middle is not read") if skipped else ""
+            raise NotFound(f"the snapshot holds no {which} for container {container} of pod "
+                           f"{namespace}/{pod}{unread}")
+
+
+@dataclass
+class _Section:
+    """One container's lines in a pod's log file, which frames each container's lines between
+    `==== START logs for container C of pod NS/POD ====` and its `==== END ... ====`."""
+
+    namespace: str
+    pod: str
+    container: str
+    which: str  # "logs" or "previous logs"
+    inside: bool = False
+    found: bool = False
+
+    def read(self, lines: Iterable[str]) -> Iterator[str]:
+        """The lines of `lines` inside the section; a line kubectl wrote for a log it could not
+        read is `NotFound` saying so."""
+        for line in lines:
+            frame = _FRAME.match(line)
+            if frame:
+                self._cross(frame)
+            elif self.inside:
+                if line.startswith(_UNREADABLE):
+                    raise NotFound(f"kubectl could not read these {self.which}: {line}")
+                yield line
+
+    def resume(self, lines: list[str]) -> bool:
+        """Whether `lines`, read after a part of the file that was not, start inside the
+        section: told by their first frame when it ends the section (the START was not read)."""
+        frame = next(filter(None, map(_FRAME.match, lines)), None)
+        if frame is not None and frame.group(1) == "END":
+            self.inside = self._ours(frame)
+            self.found = self.found or self.inside
+        return self.inside
+
+    def _cross(self, frame: re.Match[str]) -> None:
+        self.inside = frame.group(1) == "START" and self._ours(frame)
+        self.found = self.found or self.inside
+
+    def _ours(self, frame: re.Match[str]) -> bool:
+        _, _, name, namespace, pod = frame.groups()
+        return (name, namespace, pod) == (self.container, self.namespace, self.pod)
 
 
 def _held(path: Path) -> bool:
@@ -200,3 +245,54 @@ def _bounded_lines(handle: TextIO) -> Iterator[str]:
             end = (end + rest)[-_CUT_END:]  # line) still reaches the redactor
         end = (end + rest.rstrip("\n").rstrip("\r"))[-_CUT_END:]
         yield raw[:_MAX_LINE - _CUT_END] + " [line cut] " + end
+
+
+_LOG_WINDOW = 2 * 1024 * 1024  # bytes read from each end of a long log file: what `sre snapshot`
+_WINDOW_LINES = 20_000  # keeps of a container's log; lines read from each end at most
+
+
+def _log_ends(path: Path) -> tuple[bytes, int, bytes]:
+    """A log file's first lines, how many bytes after them are not read, and its last lines: at
+    most `_LOG_WINDOW` bytes and `_WINDOW_LINES` lines from each end, so a 20 GB log or one of
+    200 million empty lines is read in a moment and in bounded memory. A line the end's window
+    starts inside is not read: its start, with a secret's key, is not there to hide the value."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= 2 * _LOG_WINDOW:  # read whole: only its lines may be too many
+            data = handle.read(2 * _LOG_WINDOW)
+            cut = _after_lines(data, _WINDOW_LINES)
+            keep = cut + _last_lines(data[cut:], _WINDOW_LINES)
+            return data[:cut], keep - cut, data[keep:]
+        head = handle.read(_LOG_WINDOW)
+        handle.seek(size - _LOG_WINDOW)
+        tail = handle.read(_LOG_WINDOW)
+    cut = _after_lines(head, _WINDOW_LINES)
+    keep = max(_last_lines(tail, _WINDOW_LINES), tail.find(b"\n") + 1 or len(tail))
+    return head[:cut], size - cut - (len(tail) - keep), tail[keep:]
+
+
+def _after_lines(data: bytes, count: int) -> int:
+    """Where `data`'s first `count` lines end."""
+    at = -1
+    for _ in range(count):
+        at = data.find(b"\n", at + 1)
+        if at < 0:
+            return len(data)
+    return at + 1
+
+
+def _last_lines(data: bytes, count: int) -> int:
+    """Where `data`'s last `count` lines start."""
+    at = len(data) - 1 if data.endswith(b"\n") else len(data)
+    for _ in range(count):
+        at = data.rfind(b"\n", 0, at)
+        if at < 0:
+            return 0
+    return at + 1
+
+
+def _text_lines(data: bytes) -> list[str]:
+    """`data`'s lines as text, each cut as `_bounded_lines` cuts it."""
+    # Only `\n` ends a line: a lone `\r` (`password=\rx`) is no line break to a log
+    # reader, and must not part a key from its value; `\r\n` loses its `\r`.
+    return list(_bounded_lines(io.StringIO(data.decode("utf-8", "replace"), newline="\n")))
