@@ -125,7 +125,8 @@ def test_a_log_line_inside_an_unterminated_private_key_keeps_its_words() -> None
 
 def test_a_manifest_read_from_yaml_keyed_by_numbers_is_redacted_not_a_crash() -> None:
     """YAML reads `1: x` as an int key and `DB_PASSWORD: 48213377` as an int value: the object
-    is redacted (no exception), its numeric secret goes as a string one would, its keys stay."""
+    is redacted (no exception), its numeric secret goes as a string one would, its keys stay
+    (written as JSON writes them, as text)."""
     manifest = yaml.safe_load("""
 kind: ConfigMap
 metadata: {name: w, labels: {1: x, password: 99887766}, annotations: {2: z}}
@@ -135,5 +136,5 @@ binaryData: {4: AAAA}
     out = redact_object(manifest)
     shown = repr(out)
     assert "48213377" not in shown and "99887766" not in shown and "5551234" not in shown
-    assert out["data"][1] == "x" and out["data"]["TOKEN"] is None
-    assert out["metadata"]["labels"][1] == "x" and out["metadata"]["annotations"][2] == "z"
+    assert out["data"]["1"] == "x" and out["data"]["TOKEN"] is None
+    assert out["metadata"]["labels"]["1"] == "x" and out["metadata"]["annotations"]["2"] == "z"
