@@ -19,7 +19,6 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding
 from .advertised import advertised_by
 from .changes import injected, last_rollout
-from .clients import config_maps, names_service
 from .forwarding import upstream_silent
 from .members import members_missing
 from .migrations import failed_migration
@@ -28,8 +27,6 @@ from .pod_issues import pod_ref
 from .policies import (
     HOST_PORT,
     blocked_by_egress,
-    egress_drops,
-    egress_line,
     isolating_policies,
     namespace_gap,
     policy_line,
@@ -52,6 +49,7 @@ from .servers import (
     to_the_server,
     validity,
 )
+from .upstream import expired_server_configured, from_injector, kubelets_dropped
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
 
@@ -136,7 +134,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
         if finding.category == "tls_certificate" and finding.caused_by is None and \
                 finding.facts.get("signature") == "x509-expired" and finding.facts.get("role") \
                 and not finding.facts.get("target"):
-            _expired_server_configured(view, finding, findings, by_object)
+            expired_server_configured(view, finding, findings, by_object)
     for finding in list(findings):
         if finding.category == "hpa_limited" and finding.caused_by is None:
             expired = next((m for m in (EXPIRED_AT_KUBELET.search(e.detail)
@@ -145,7 +143,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 to_a_kubelet(view, finding, expired.group(1), KUBELET_PORT, findings,
                               by_object)
             else:  # or an egress policy on it drops the packets to the kubelets
-                _kubelets_dropped(view, finding, findings, by_object)
+                kubelets_dropped(view, finding, findings, by_object)
+        if finding.category == "image_pull" and finding.facts.get("image") and \
+                from_injector(view, finding, findings, by_object):
+            continue
         if finding.category == "tls_certificate" and finding.facts.get("target") and \
                 finding.facts.get("signature") == "x509-expired":
             to_the_server(view, finding, findings, by_object)
@@ -269,80 +270,9 @@ _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_misma
                      "quota_exceeded")  # the surge pod the quota refuses
 # facts that name the new pods' failing step: a probe asking what the app's log says it does
 # not serve; an admission webhook that refuses to let them be created
-_STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "webhook",
-              "host_refused", "host_port"}
+_STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "serves_service",
+              "webhook", "host_refused", "host_port"}
 _FOLLOWED = ("dependency_unreachable", "slow_dependency", "storage_full", "init_container")
-
-
-_KUBELET_TIMEOUT = re.compile(rf"dial tcp ([\d.]+):{KUBELET_PORT}: (?:i/o timeout|connect: "
-                              r"connection timed out)")
-
-
-def _kubelets_dropped(view: ClusterView, finding: Finding, findings: list[Finding],
-                      by_object: dict[str, list[Finding]]) -> None:
-    """metrics-server's scrapes of the kubelets time out and an egress NetworkPolicy on its
-    pods admits nothing to the nodes' addresses on the kubelet port: the policy is the root."""
-    timed_out = next((m for m in (_KUBELET_TIMEOUT.search(e.detail) for e in finding.evidence)
-                      if m), None)
-    home = ObjectRef.parse(finding.object).namespace_text
-    pods = [p for p in view.items("Pod", home) if workload_ref(view, p) == finding.object]
-    policy = egress_drops(view, pods, timed_out.group(1), int(KUBELET_PORT)) \
-        if timed_out else None
-    if policy is None or timed_out is None:
-        return
-    ref = str(ObjectRef.of("NetworkPolicy", policy))
-    if by_object.get(ref):  # (one finding per HPA it blinds; one policy behind them all)
-        set_cause(finding, by_object[ref][0])
-        return
-    short = ObjectRef.parse(finding.object).name
-    cause = Finding(
-        category="network_policy", object=ref,
-        summary=f"NetworkPolicy {meta(policy)['name']} drops {short}'s scrapes of the kubelets",
-        explanation=(f"the NetworkPolicy {meta(policy)['name']} restricts the egress of "
-                     f"{short}'s pods and admits nothing to the nodes' addresses on port "
-                     f"{KUBELET_PORT} ({egress_line(policy)}): its scrapes of the kubelets "
-                     f"(dial tcp {timed_out.group(1)}:{KUBELET_PORT}) time out, so the "
-                     "resource metrics API has nothing to serve"),
-        evidence=[Evidence(source="spec", object=ref, detail=egress_line(policy)),
-                  *finding.evidence[:1]],
-        confidence=0.85, impact=finding.impact, related=[finding.object, *finding.related])
-    cause.facts = {"egress": "true", "port": KUBELET_PORT, "client": short,
-                   "blocked_address": timed_out.group(1)}
-    findings.append(cause)
-    by_object.setdefault(ref, []).append(cause)
-    set_cause(finding, cause)
-
-
-def _expired_server_configured(view: ClusterView, finding: Finding, findings: list[Finding],
-                               by_object: dict[str, list[Finding]]) -> None:
-    """A client whose log says only that a certificate expired ("ldap: failed to connect:
-    x509: certificate has expired"), whose configuration (env, or a mounted file: Dex's LDAP
-    `host:`) names one Service of another workload: that Service's server is the one whose
-    certificate expired, found as for a client that names it."""
-    ref = ObjectRef.parse(finding.object)
-    kind = ref.kind if ref.kind in ("Deployment", "StatefulSet", "DaemonSet") else None
-    client = view.find(kind, ref.name, ref.namespace_text) if kind else None  # type: ignore[arg-type]
-    if client is None:
-        return
-    files = config_maps(view)
-    own = {meta(p)["name"] for p in view.items("Pod", ref.namespace_text)
-           if workload_ref(view, p) == finding.object}
-    named = [s for s in view.items("Service") if names_service(client, [s], files)
-             and not any(meta(p)["name"] in own for p in _backing(view, s))]
-    if len(named) != 1:
-        return
-    service = named[0]
-    port = next((str(p.get("port")) for p in (service.get("spec") or {}).get("ports") or []), "")
-    finding.facts["target"] = (f"{meta(service)['name']}.{meta(service).get('namespace')}.svc"
-                               + (f":{port}" if port else ""))
-    finding.explanation += f"; its configuration names Service {meta(service)['name']}"
-    to_the_server(view, finding, findings, by_object)
-
-
-def _backing(view: ClusterView, service: Obj) -> list[Obj]:
-    selector = (service.get("spec") or {}).get("selector") or {}
-    return [p for p in view.items("Pod", meta(service).get("namespace")) if selector
-            and matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
 
 
 def _set_by_rollout(view: ClusterView, deployment: str, cause: Finding) -> bool:

@@ -128,3 +128,18 @@ def injected(view: ClusterView, ref: str, cause: Finding) -> bool:
                           + (f" ({', '.join(asks)})" if asks else ""))
     cause.facts["injected"] = container
     return True
+
+
+def injected_by(view: ClusterView, image: str) -> tuple[Obj, str] | None:
+    """The workload, anywhere in the cluster, whose env or args set the image an injected
+    container runs (a Dapr or mesh injector's SIDECAR_IMAGE): the one to fix. (It, the
+    variable or "args".)"""
+    for kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        for workload in view.everywhere(kind):
+            for container in pod_template(kind, workload).get("containers") or []:
+                for env in container.get("env") or []:
+                    if isinstance(env, dict) and image in str(env.get("value") or ""):
+                        return workload, str(env.get("name"))
+                if any(image in str(a) for a in container.get("args") or []):
+                    return workload, "args"
+    return None

@@ -165,17 +165,26 @@ _CLOUD_WORDS = ("ACCESS_KEY", "SECRET_ACCESS", "AWS_", "GOOGLE_", "AZURE_", "GCS
                 "HMAC", "STORAGE_")
 
 
-def secret_of(pod: Obj, container: str, cloud: bool = False) -> str | None:
+def secret_of(pod: Obj, container: str, cloud: bool = False, line: str = "") -> str | None:
     """The Secret that holds a container's credentials (env secretKeyRef or envFrom); with
-    `cloud`, the one behind its cloud or object-storage keys first (AWS_ACCESS_KEY_ID)."""
+    `cloud`, the one behind its cloud or object-storage keys first (AWS_ACCESS_KEY_ID); with
+    the refusing `line`, the one whose variable names the service that refuses first
+    (TWILIO_AUTH_TOKEN for "twilio.com/docs/errors/20003")."""
     for item in [*((pod.get("spec") or {}).get("initContainers") or []),
                  *((pod.get("spec") or {}).get("containers") or [])]:
         if item.get("name") != container:
             continue
         refs = [(env.get("name", ""), ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
                  .get("name")) for env in item.get("env") or []]
+        told = line.lower()
+        named = [(name, secret) for name, secret in refs if told and any(
+            len(part) >= 4 and part.lower() in told and part not in _CREDENTIAL_WORDS
+            for part in str(name).upper().split("_"))]
         for words in ((_CLOUD_WORDS,) if cloud else ()) + (_CREDENTIAL_WORDS[:8],
                                                            _CREDENTIAL_WORDS):
+            for name, secret in named:
+                if secret and any(w in name.upper() for w in words):
+                    return str(secret)
             for name, secret in refs:
                 if secret and any(w in name.upper() for w in words):
                     return str(secret)
@@ -312,14 +321,17 @@ def identity_note(view: ClusterView, pod: Obj, line: str) -> dict[str, str]:
             **({"previous_service_account": before} if before else {})}
 
 
-_XMX = re.compile(r"-Xmx(\d+[kKmMgG]?)|-XX:MaxRAMPercentage=([\d.]+)")
+_XMX = re.compile(r"-Xmx(\d+[kKmMgG]?)|-XX:MaxRAMPercentage=([\d.]+)|"
+                  r"--max-old-space-size=(\d+)")  # (Node's V8 heap, in MiB)
 _JVM_VARS = ("JAVA_OPTS", "ES_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JVM_OPTS",
-             "OPENSEARCH_JAVA_OPTS", "KAFKA_HEAP_OPTS", "CATALINA_OPTS", "JDK_JAVA_OPTIONS")
+             "OPENSEARCH_JAVA_OPTS", "KAFKA_HEAP_OPTS", "CATALINA_OPTS", "JDK_JAVA_OPTIONS",
+             "NODE_OPTIONS")
 
 
 def heap_setting(pod: Obj, container: str) -> str:
-    """Where a JVM's heap size is set, beside the container's memory limit: "ES_JAVA_OPTS sets
-    -Xmx512m, while the container may use 2Gi"."""
+    """Where a JVM's (or Node's) heap size is set, beside the container's memory limit:
+    "ES_JAVA_OPTS sets -Xmx512m, while the container may use 2Gi", "NODE_OPTIONS sets
+    --max-old-space-size=3072 (MiB)"."""
     for each in (pod.get("spec") or {}).get("containers") or []:
         if each.get("name") != container:
             continue
@@ -332,7 +344,8 @@ def heap_setting(pod: Obj, container: str) -> str:
             found = _XMX.search(value or "")
             if found and (name in _JVM_VARS or name == "args"):
                 size = f"-Xmx{found.group(1)}" if found.group(1) else \
-                    f"-XX:MaxRAMPercentage={found.group(2)}"
+                    f"-XX:MaxRAMPercentage={found.group(2)}" if found.group(2) else \
+                    f"--max-old-space-size={found.group(3)} (MiB)"
                 return (f"{name} sets {size}" + (f", while the container may use {limit}"
                                                  if limit else ""))
     return ""

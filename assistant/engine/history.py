@@ -12,6 +12,7 @@ import re
 
 from knowledge.symptoms import Intent
 from tools import Obj
+from tools.logs import is_error_line
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
@@ -50,31 +51,45 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
     said = [s for s in what_logs_say(view, pods) if not s.previous]
     if any(not s.over for s in said):
         return []
-    quoted = set(_WORDS.findall(intent.text)) - _PLAIN - _names(view, pods)
+    quoted = {_singular(w) for w in _WORDS.findall(intent.text)} - _PLAIN - _names(view, pods)
     for item in said:
-        if quoted & set(_WORDS.findall(item.match.line.lower())):
+        if quoted & {_singular(w) for w in _WORDS.findall(item.match.line.lower())}:
             told.append(f"{meta(item.pod)['name']} logged \"{item.match.line.strip()[:160]}\" "
                         "and recovered after it")
             break
     if not said and not told:
-        told += _quoted_and_recovered(view, pods, intent.text)
+        told += _quoted_and_recovered(view, pods, intent.text, quoted)
     return told
+
+
+def _singular(word: str) -> str:
+    """A word without its plural s ("connections" is quoted from "connection refused")."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 _QUOTED = re.compile(r"['\"“‘]([^'\"”’]{12,120})['\"”’]")
 
 
-def _quoted_and_recovered(view: ClusterView, pods: list[Obj], text: str) -> list[str]:
+def _quoted_and_recovered(view: ClusterView, pods: list[Obj], text: str,
+                          words: set[str]) -> list[str]:
     """A line the question quotes word for word ('heartbeat failed since group is
-    rebalancing'), which a pod logged and then logged that it recovered after."""
+    rebalancing'), or an error line holding two of its words ("fluent-bit spamming failed to
+    flush chunk": `failed to flush chunk '1-17...'`), which a pod logged and then logged that it
+    recovered after ("flush chunk ... succeeded at retry 1")."""
     quotes = [q.lower() for q in _QUOTED.findall(text)]
-    for pod in pods[:MAX_QUOTED_PODS] if quotes else []:
+
+    def told(line: str) -> bool:
+        lowered = line.lower()
+        return any(q in lowered for q in quotes) or (
+            not quotes and is_error_line(line) and not RECOVERED.search(line)
+            and len(words & {_singular(w) for w in _WORDS.findall(lowered)}) >= 2)
+
+    for pod in pods[:MAX_QUOTED_PODS] if quotes or len(words) >= 2 else []:
         for container in (pod.get("spec") or {}).get("containers") or []:
             log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
                            container.get("name", ""), False)
             lines = [line.text for line in (log.tail if log else [])]
-            hit = max((i for i, line in enumerate(lines) if any(q in line.lower()
-                                                                  for q in quotes)), default=None)
+            hit = max((i for i, line in enumerate(lines) if told(line)), default=None)
             if hit is not None and any(RECOVERED.search(line) for line in lines[hit + 1:]):
                 return [f"{meta(pod)['name']} logged \"{lines[hit].strip()[:160]}\" and said it "
                         "recovered after it"]

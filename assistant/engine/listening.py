@@ -156,7 +156,8 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
         finding.facts["target"] = target
     if item.category == "credentials_rejected":
         secret = secret_of(item.pod, item.container,
-                           cloud=item.match.signature.id in _CLOUD_IDENTITY)
+                           cloud=item.match.signature.id in _CLOUD_IDENTITY,
+                           line=item.match.line)
         account = (item.pod.get("spec") or {}).get("serviceAccountName") or "default"
         if secret:
             finding.facts["secret"] = secret

@@ -42,8 +42,8 @@ def explain_unready(findings: list[Finding]) -> None:
                          and f.facts.get("target")
                          and unready.object in (f.object, f.facts.get("client")))),
                     None)
-        if told is None or _own_peers(told, unready):
-            continue
+        if told is None or _own_peers(told, unready) or _PROBE_TOLD & set(unready.facts):
+            continue  # (the probe's own answer says why: the app serves another path...)
         if _local_call(told) and told.facts.get("container") != unready.facts.get("container"):
             # the app's refused localhost calls go to the very container whose probe fails
             unready.explanation += (f"; the app's calls to {told.facts['target']} go to that "
@@ -64,6 +64,9 @@ def explain_unready(findings: list[Finding]) -> None:
 
 
 _LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+# facts of a probe finding that say what the app serves instead of what the probe asks
+_PROBE_TOLD = {"serves_path", "serves_port", "serves_scheme", "serves_service", "loopback",
+               "host_refused", "probe_binary"}
 
 
 def _own_peers(told: Finding, unready: Finding) -> bool:

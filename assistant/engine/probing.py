@@ -77,6 +77,9 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
              for line in [*log.head, *log.errors, *log.tail]]
     if not lines:
         return None
+    service = _grpc_service(spec.get(which) or {}, lines)
+    if service:
+        return service
     host = next((found for line in lines if (found := _HOST_REFUSED.search(line))), None)
     if host:  # the probe's Host header is the pod's IP, which the app's allow-list lacks
         return {"probe_where": f"the pod's IP as its Host header ({host.group(1)})",
@@ -128,6 +131,29 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
     return {"probe_where": f"path {path} on port {port}",
             "served_how": f"serves its health check at {candidate}",
             "serves_path": candidate, "probe_path": path, "line": line}
+
+
+_PROBED_SERVICE = re.compile(r"^-{1,2}service=([\w.]+)$")
+_REGISTERED = re.compile(r"\bservice\b\W{1,4}([a-z][\w]*(?:\.[\w]+)+)")
+
+
+def _grpc_service(probe: Obj, lines: list[str]) -> dict[str, str] | None:
+    """A gRPC health probe (`grpc_health_probe -service=eta.v1.EtaService`) asking for a
+    service name the app's log says it no longer registers (eta.v2.EtaService after a proto
+    package bump): its health server answers NotFound "unknown service"."""
+    command = [str(a) for a in (probe.get("exec") or {}).get("command") or []]
+    asked = next((m.group(1) for a in command if (m := _PROBED_SERVICE.match(a))), None)
+    if asked is None:
+        return None
+    last = asked.rsplit(".", 1)[-1]
+    for line in lines:
+        for served in _REGISTERED.findall(line):
+            if served != asked and served.rsplit(".", 1)[-1] == last:
+                return {"probe_where": f"gRPC service {asked}",
+                        "served_how": f"registers its health status under {served}",
+                        "serves_service": served, "probe_service": asked,
+                        "line": line.strip()}
+    return None
 
 
 _STATUS = re.compile(r"statuscode: (\d{3})")

@@ -38,6 +38,8 @@ SLOW_SECONDS = 1.0
 RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
                         r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
+                        r"(?:status|health)\b[^\n]{0,40}\bGREEN\b|node-join|"
+                        r"joined the cluster|"
                         r"(?:created|updated|saved|sent|written|completed|done) after "
                         r"(?:\d+ )?(?:retry|retries|attempts?)|"
                         r"authenticat\w* successful|success(?:ful(?:ly)?)? (?:re-?)?\w+|renewed|"
@@ -108,10 +110,13 @@ def dependency_in(line: str) -> str | None:
 
 
 def _env_named(found: SignatureMatch, env: list[tuple[str, str]]) -> str | None:
-    """The dependency an env variable the signature names holds (DATABASE_HOST)."""
+    """The dependency an env variable the signature names holds (DATABASE_HOST), or one whose
+    name starts with a word the line says ("slow mongo query": MONGO_URL)."""
     names = found.signature.env
-    return next((host for name, value in env if names is not None and names.search(name)
-                 and (host := dependency_in(value))), None)
+    said = set(_WORDS.findall(found.line.lower()))
+    return next((host for name, value in env if (
+        names is not None and names.search(name) or name.split("_")[0].lower() in said)
+        and (host := dependency_in(value))), None)
 
 
 def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
@@ -156,7 +161,10 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                             (found, line), best):
                         best = (found, line)
                 if best is not None:  # a precise cause that names no host ("NotBefore: ...")
-                    hint = None if best[0].target or dependency_in(best[0].line) or \
+                    named = dependency_in(best[0].line)
+                    named = None if named and named.split(":")[0] == name else named  # its
+                    # own "hostname" field (pino, bunyan) is no dependency
+                    hint = None if best[0].target or named or \
                         _own_disk(best[0], pod) else \
                         _env_named(best[0], _env(pod, container)) or \
                         aimed.get(best[0].signature.category) or \
@@ -249,10 +257,15 @@ def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
                                    and GAVE_UP.search(after.text)), None)
         if len(kept) >= 3:
             break
+    if gave_up is None and found.signature.category == "slow_dependency":
+        gave_up = next((line.text.strip()[:300] for _, line in lines
+                        if DROPPED_INDEX.search(line.text)), None)  # what slowed the queries
     return tuple(list(kept.values())[:3 if gave_up is None else 2]) + (
         (gave_up,) if gave_up else ())
 
 
+# a database's own line that it dropped an index (MongoDB's dropIndexes, SQL's DROP INDEX)
+DROPPED_INDEX = re.compile(r"CMD: dropIndexes|\bDROP INDEX\b|\bdropIndex(?:es)?\(", re.IGNORECASE)
 # a line saying the failure is final until someone acts: Kafka Connect kills the task
 GAVE_UP = re.compile(r"will not recover until|unrecoverable|giving up|gave up|"
                      r"permanently failed|will not be retried", re.IGNORECASE)
@@ -305,6 +318,8 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
         len(log.tail) >= 10 and last < log.tail[0].number)
 
 
+_INFO_LEVEL = re.compile(r"\"level\":\s*(?:30|\"info\")|\blevel=info\b|\[?\bINFO\b\]?",
+                         re.IGNORECASE)
 # a line logged at error level, whatever words it holds
 ERROR_LEVEL = re.compile(r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b|"
                          r"\"level\":\s*(?:50|60|\"(?:error|fatal|critical)\")|"
@@ -324,7 +339,7 @@ def _minutes_between(first: str, last: str) -> float:
 
 
 def _seconds(text: str) -> float | None:
-    stamp = _STAMP.search(text[:48])
+    stamp = _STAMP.search(text[:80])  # (a JSON log's "@timestamp" comes after a field or two)
     if stamp is not None:
         year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
         try:
@@ -336,6 +351,8 @@ def _seconds(text: str) -> float | None:
 
 
 def _counts(found: SignatureMatch) -> bool:
+    if found.signature.id == "http-unauthorized" and _INFO_LEVEL.search(found.line):
+        return False  # an auth service's own answer to a user ("otp verify failed", 401)
     if found.signature.id == "slow-call-ms":  # "durationMs": 8371
         return float(found.groups[0]) / 1000 >= SLOW_SECONDS
     if found.signature.id != "slow-call":
