@@ -90,7 +90,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None and quiet_target and not intent.health:  # a quiet target: the
         said += what_logs_say(view, named_callers(view, focus, intent.text),  # callers the
                               limit=MAX_CLIENT_PODS)  # question names
-    services, clients = clients_of(view, focus)  # what its clients say ("is it the database?")
+    services, clients = clients_of(  # what its clients say ("is it the database?"); their
+        view, focus, files=quiet_target or intent.wants("missing_output"))  # config files
+    # too when the target is quiet or its output missing (a connector that feeds it)
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
     if quiet_target:  # a quiet target: what its configuration names (in any namespace)

@@ -22,9 +22,11 @@ from .view import ClusterView
 MAX_CLIENT_PODS = 6  # one pod per client workload first
 
 
-def clients_of(view: ClusterView, target: Target | None) -> tuple[list[Obj], list[Obj]]:
+def clients_of(view: ClusterView, target: Target | None,
+               files: bool = False) -> tuple[list[Obj], list[Obj]]:
     """(the Services of a target, or of the only namespace in view; the pods outside it that
-    name one of them in their configuration)."""
+    name one of them in their configuration: env, command and args, and with `files` the
+    ConfigMaps they mount too, which costs a cluster-wide read of every ConfigMap)."""
     if target is None:
         if len(view.namespaces) != 1:
             return [], []
@@ -35,7 +37,7 @@ def clients_of(view: ClusterView, target: Target | None) -> tuple[list[Obj], lis
         services = _services_of(view, target, served)
     if not services:
         return [], []
-    return services, _naming(view, services, served)
+    return services, _naming(view, services, served, files)
 
 
 def calls(finding_target: str, services: list[Obj]) -> bool:
@@ -46,7 +48,8 @@ def calls(finding_target: str, services: list[Obj]) -> bool:
         "namespace")) for s in services)
 
 
-def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[Obj]:
+def _naming(view: ClusterView, services: list[Obj], served: list[Obj],
+            files: bool) -> list[Obj]:
     own = {(meta(p).get("namespace"), meta(p)["name"]) for p in served}
     home = meta(services[0]).get("namespace")
     names = [(meta(s)["name"], meta(s).get("namespace") or "") for s in services]
@@ -54,10 +57,10 @@ def _naming(view: ClusterView, services: list[Obj], served: list[Obj]) -> list[O
     nearby = re.compile("|".join(rf"(?:^|[/@=\s,\"'])({re.escape(n)})(?=:\d|/|$|[\s,\"'])"
                                  for n, _ in names))
     naming = []
-    files = config_maps(view)
+    held = config_maps(view) if files else {}
     for pod in view.everywhere("Pod"):
         key = (meta(pod).get("namespace"), meta(pod)["name"])
-        text = "\n".join([*configured(pod), *mounted(pod, files)]) if key not in own else ""
+        text = "\n".join([*configured(pod), *mounted(pod, held)]) if key not in own else ""
         if anywhere.search(text) or (key[0] == home and nearby.search(text)):
             naming.append(pod)
     return one_per_workload(view, naming)[:MAX_CLIENT_PODS]
