@@ -102,6 +102,30 @@ def test_a_credential_plugin_that_never_answers_is_stopped_and_named(
     assert f"credential plugin failed ({command} gave no answer within 1 s and was stopped)" in said
 
 
+def test_a_stopped_plugin_leaves_no_process_of_its_own_behind(tmp_path: Path) -> None:
+    """A plugin is often a script that runs the real login tool; stopping the script alone
+    would leave that tool waiting (and holding its terminal) after the CLI gave up."""
+    child = tmp_path / "child.pid"
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "/bin/sh",
+                     "args": ["-c", f"sleep 300 & echo $! > {child}; wait"]}}
+    said = _problem_within(str(_write(tmp_path / "config", {}, user)), seconds=1)
+    assert "gave no answer within 1 s and was stopped" in said
+    pid = int(child.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), f"the plugin's child {pid} still runs"
+
+
+def _alive(pid: int) -> bool:
+    """The process runs (a zombie waiting for its parent's wait does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
 def _problem_within(kubeconfig: str, *, seconds: float) -> str:
     with pytest.raises(ConfigurationError) as refused:
         tools.connect(kubeconfig=kubeconfig, timeouts=tools.Timeouts(total=seconds))

@@ -19,6 +19,7 @@ import threading
 import time
 import tracemalloc
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -452,3 +453,21 @@ def test_a_long_question_of_unknown_words_costs_what_a_short_one_costs(
     # the bug made 5,040; what a short question costs grows with what the shared apiserver
     # holds by now (105 after the incident corpus' namespaces, in CI)
     assert counts["long"] < 200, counts
+
+
+def test_a_question_asks_the_cluster_for_each_list_once(
+        apiserver: ApiServer, namespace: str, tmp_path: Path) -> None:
+    """Scoping, the read of the scope and the second look at a wider one share what they
+    read; an empty namespace is checked to exist once, not after every empty list."""
+    cluster = tools.open_cluster(kubeconfig=str(apiserver.write_kubeconfig(tmp_path / "kc")))
+    live = cluster.inner
+    assert isinstance(live, tools.LiveCluster)
+    asked: Counter[tuple[str, str]] = Counter()
+    live.observe(lambda verb, resource, outcome, seconds: asked.update([(verb, resource)]))
+    answer = engine.diagnose(cluster, "why is zqshort failing", namespace=namespace)
+    cluster.close()
+    assert answer.healthy is not False
+    repeated = {request: times for request, times in asked.items()
+                if times > 1 and request[1] != "discovery"}
+    assert not repeated, repeated
+    assert asked[("get", "namespaces")] == 1, asked

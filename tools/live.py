@@ -44,6 +44,7 @@ from .sizes import MAX_LIST_BYTES, mib, too_many_values
 
 _MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
 _CHUNK = 64 * 1024  # bytes of an answer read (and inflated, when compressed) at a time
+NAMESPACE_SEEN_SECONDS = 30.0  # an empty list in a namespace seen this recently is just empty
 
 RequestObserver = Callable[[str, str, str, float], None]
 """Told of every request the live backend sends, once its answer's status is known:
@@ -103,6 +104,7 @@ class LiveCluster:
         self._timeouts = timeouts
         self._max_bytes = MAX_LIST_BYTES
         self._served: dict[str, set[str] | None] = {}
+        self._seen_namespaces: dict[str, float] = {}  # name -> when it was last seen to exist
         self.requests = 0  # how many API requests this reader sent (benchmarks count them)
         self._observer: RequestObserver | None = None
 
@@ -299,11 +301,17 @@ class LiveCluster:
         return items
 
     def _check_namespace(self, namespace: str) -> None:
-        """An empty list in a namespace that does not exist means the namespace is wrong."""
+        """An empty list in a namespace that does not exist means the namespace is wrong (a
+        namespace seen to exist a moment ago is not asked about again)."""
+        now = time.monotonic()
+        if now - self._seen_namespaces.get(namespace, -NAMESPACE_SEEN_SECONDS) \
+                < NAMESPACE_SEEN_SECONDS:
+            return
         try:
             self.get("Namespace", namespace)
         except Forbidden:
             return  # cannot tell; an empty list is the honest answer
+        self._seen_namespaces[namespace] = now
 
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
         entry = info(kind)

@@ -12,10 +12,12 @@ modules; `within` has them run by `_DeadlinedPopen` meanwhile, one load at a tim
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,16 +32,21 @@ class PluginTimedOut(Exception):
 
 class _DeadlinedPopen(subprocess.Popen):  # type: ignore[type-arg]
     """A credential plugin's process, given `seconds` to answer (the client waits forever):
-    past them it is killed, and what it left unsaid is not waited for."""
+    past them it is killed with every process it started (it runs in a session of its own),
+    and what it left unsaid is not waited for."""
 
     seconds = 60.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "start_new_session": True})
 
     def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
         try:
             return super().communicate(input, self.seconds if timeout is None else timeout)
         except subprocess.TimeoutExpired:
-            self.kill()
-            self.wait()  # at once: killed; a child of its own may hold the pipes open still
+            with suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)  # its group: the shell and its children
+            self.wait()
             for pipe in (self.stdout, self.stderr):
                 if pipe is not None:
                     pipe.close()

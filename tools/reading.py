@@ -7,9 +7,10 @@ them, already redacted. Backends raise the `ApiError` family from `errors`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from .errors import ApiError
 from .kinds import Kind
 from .redacting import redact_lines
 from .scrubbing import redact_object
@@ -85,6 +86,57 @@ class Redacted:
 
     def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
         return self.inner.namespaces()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Remembered:
+    """Wraps a backend for the span of one question: each list and get goes to the cluster
+    once (scoping, the read of the scope and a second look at a wider scope share it), and a
+    refusal is remembered as well as an answer. Logs are not kept: they are streamed."""
+
+    def __init__(self, inner: Cluster) -> None:
+        self.inner = inner
+        self._answers: dict[tuple[Any, ...], Any] = {}
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    def _once(self, key: tuple[Any, ...], ask: Callable[[], Any]) -> Any:
+        if key not in self._answers:
+            try:
+                self._answers[key] = (ask(), None)
+            except ApiError as e:
+                self._answers[key] = (None, e)
+        answer, error = self._answers[key]
+        if error is not None:
+            raise error
+        return answer
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+    ) -> list[Obj]:
+        return list(self._once(("list", kind, namespace, labels, fields), lambda: self.inner.list(
+            kind, namespace, labels=labels, fields=fields)))
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        return self._once(("get", kind, name, namespace),  # type: ignore[no-any-return]
+                          lambda: self.inner.get(kind, name, namespace))
+
+    def log_lines(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False
+    ) -> Iterator[str]:
+        return self.inner.log_lines(namespace, pod, container, previous=previous)
+
+    def namespaces(self) -> builtins.list[str]:  # `list` here is the method above
+        return builtins.list(self._once(("namespaces",), self.inner.namespaces))
 
     def close(self) -> None:
         self.inner.close()

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
 from tools import Cluster, Metrics
+from tools.reading import Remembered
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
@@ -187,6 +188,7 @@ def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
     target was only the closest name to a word of the question ("nothing is red": redis) and
     shows nothing, the guess was wrong: the answer is about the guessed target's namespace,
     if something there explains the question."""
+    cluster = Remembered(cluster)  # scoping and every look below read an object once
     scope = resolve(cluster, question, target, namespace)
     diagnosis = examine(cluster, question, scope, metrics)
     weak = scope.guessed is not None or (scope.partial and diagnosis.healthy is None)

@@ -16,6 +16,7 @@ from tools.logs import is_error_line
 from tools.refs import ObjectRef
 from tools.summaries import meta
 
+from .pod_issues import running_ready
 from .reading import RECOVERED, what_logs_say
 from .relevance import target_pods
 from .scoping import Scope
@@ -38,7 +39,7 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
     if not intent.symptoms or not set(intent.symptoms) <= _SHOWN:
         return []
     pods = target_pods(view, scope.target) if scope.target else view.items("Pod")
-    if not pods or not all(_running_ready(p) for p in pods):
+    if not pods or not all(running_ready(p) for p in pods):
         return []
     told: list[str] = []
     restarts = _old_restarts(view, pods, recent=True)
@@ -121,12 +122,6 @@ def _new_pods(view: ClusterView, pods: list[Obj]) -> str | None:
 
 
 NEW_SECONDS = 6 * 3600  # a pod this young that never restarted was (re)created, not restarted
-
-
-def _running_ready(pod: Obj) -> bool:
-    status = pod.get("status") or {}
-    return status.get("phase") == "Running" and all(
-        c.get("ready") for c in status.get("containerStatuses") or [])
 
 
 def healthy_checks(view: ClusterView) -> list[str]:

@@ -24,3 +24,10 @@ class PodIssue:
 
 def pod_ref(pod: Obj) -> str:
     return str(ObjectRef.of("Pod", pod))
+
+
+def running_ready(pod: Obj) -> bool:
+    """The pod runs and every container in it says ready."""
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and all(
+        c.get("ready") for c in status.get("containerStatuses") or [])

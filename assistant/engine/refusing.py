@@ -12,7 +12,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
-from .pod_issues import pod_ref
+from .pod_issues import pod_ref, running_ready
 from .probing import LOOPBACK
 from .servers import pods_port, record, set_cause
 from .view import ClusterView
@@ -38,7 +38,7 @@ def refused_by_ready_server(view: ClusterView, finding: Finding, service: Obj,
     if finding.category != "dependency_unreachable" or not _PORTED.search(
             finding.facts.get("target") or "") or finding.facts.get(
             "signature") not in _REFUSALS or not backing or \
-            not all(_running_ready(pod) for pod in backing):
+            not all(running_ready(pod) for pod in backing):
         return False  # (an init container refused before its mesh proxy runs is the client's)
     server = workload_ref(view, backing[0])
     if server == finding.object:
@@ -89,9 +89,3 @@ def _where_it_listens(view: ClusterView, pods: list[Obj]) -> tuple[Obj, str] | N
                 if fallback is None and _LISTEN_LINE.search(line):
                     fallback = (pod, line[:300])
     return fallback
-
-
-def _running_ready(pod: Obj) -> bool:
-    status = pod.get("status") or {}
-    return status.get("phase") == "Running" and all(
-        c.get("ready") for c in status.get("containerStatuses") or [])

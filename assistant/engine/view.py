@@ -54,6 +54,7 @@ class ClusterView:
     _by_name: dict[Kind, dict[tuple[str | None, str | None], Obj]] = field(default_factory=dict)
     _events: dict[tuple[str | None, str | None], list[Obj]] | None = None
     _everywhere: dict[Kind, list[Obj]] = field(default_factory=dict)
+    _unreadable: set[Kind] = field(default_factory=set)  # kinds no cluster-wide list may read
 
     @classmethod
     def load(cls, cluster: Cluster, namespaces: list[str]) -> ClusterView:
@@ -101,25 +102,21 @@ class ClusterView:
                 self._everywhere[kind] = self.cluster.list(kind, None)
             except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
                 self._everywhere[kind] = []
+                self._unreadable.add(kind)
         return self._everywhere[kind]
 
     def homes_of(self, component: str) -> list[str]:
         """The namespaces a cluster component's Deployments run in (metrics-server, coredns:
         usually, not always, kube-system)."""
-        try:
-            deployments = self.cluster.list("Deployment")
-        except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
+        deployments = self.everywhere("Deployment")
+        if "Deployment" in self._unreadable:
             return ["kube-system"]  # unreadable cluster-wide: look where it usually is
         return sorted({meta(d).get("namespace") or "" for d in deployments
                        if component in meta(d)["name"]})
 
     def home_of_address(self, address: str) -> str | None:
         """The namespace of the Service with this cluster IP, read cluster-wide."""
-        try:
-            services = self.cluster.list("Service")
-        except (Forbidden, NotFound, KindUnavailable, Unreachable, Unauthorized):
-            return None
-        return next((meta(s).get("namespace") for s in services
+        return next((meta(s).get("namespace") for s in self.everywhere("Service")
                      if (s.get("spec") or {}).get("clusterIP") == address), None)
 
     def pod_at(self, address: str) -> Obj | None:
