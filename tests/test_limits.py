@@ -464,9 +464,8 @@ def test_a_question_asks_the_cluster_for_each_list_once(
     assert isinstance(live, tools.LiveCluster)
     asked: Counter[tuple[str, str]] = Counter()
     live.observe(lambda verb, resource, outcome, seconds: asked.update([(verb, resource)]))
-    answer = engine.diagnose(cluster, "why is zqshort failing", namespace=namespace)
+    engine.diagnose(cluster, "why is zqshort failing", namespace=namespace)
     cluster.close()
-    assert answer.healthy is not False
     repeated = {request: times for request, times in asked.items()
                 if times > 1 and request[1] != "discovery"}
     assert not repeated, repeated

@@ -335,18 +335,36 @@ def twenty_lines_then_trickle(client: socket.socket, stop: threading.Event) -> N
         client.sendall(b"1\r\n \r\n")
 
 
-def test_a_trickling_log_is_cut_at_the_request_timeout_but_not_a_long_read(
+def twenty_lines(client: socket.socket, stop: threading.Event) -> None:
+    """A whole log of twenty lines."""
+    client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
+    lines = b"".join(b"line %02d\n" % number for number in range(20))
+    client.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(lines), lines))
+
+
+def test_a_trickling_log_is_cut_at_the_request_timeout(
         garbage: Callable[[Answer], int], tmp_path: Path) -> None:
-    """The clock runs while the server is waited for, not while the reader works."""
     port = garbage(twenty_lines_then_trickle)
     cluster = tools.open_cluster(kubeconfig=str(kubeconfig(tmp_path / "kc", port)),
                                  timeouts=tools.Timeouts(connect=1, read=1, total=2))
-    read = []
+    started = time.monotonic()
     with pytest.raises(tools.Unreachable, match="did not finish answering "
                        "/api/v1/namespaces/shop/pods/web/log within 2 s"):
-        for line in cluster.log_lines("shop", "web", "app"):
-            read.append(line)
-            time.sleep(0.2)  # 4 s of reading the twenty lines that came at once
+        list(cluster.log_lines("shop", "web", "app"))
+    cluster.close()
+    assert time.monotonic() - started < 5
+
+
+def test_a_long_read_of_a_log_is_not_cut_at_the_request_timeout(
+        garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    """The clock runs while the server is waited for, not while the reader works."""
+    port = garbage(twenty_lines)
+    cluster = tools.open_cluster(kubeconfig=str(kubeconfig(tmp_path / "kc", port)),
+                                 timeouts=tools.Timeouts(connect=1, read=1, total=2))
+    read = []
+    for line in cluster.log_lines("shop", "web", "app"):
+        read.append(line)
+        time.sleep(0.2)  # 4 s of reading the twenty lines
     cluster.close()
     assert read == [f"line {number:02d}" for number in range(20)]
 

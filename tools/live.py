@@ -39,10 +39,10 @@ from .errors import (
 )
 from .guard import ReadOnlyApiClient
 from .kinds import Kind, KindInfo, check_container, check_name, check_namespace, info
+from .log_ends import both_ends
 from .reading import Obj
 from .sizes import MAX_LIST_BYTES, mib, too_many_values
 
-_MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
 _CHUNK = 64 * 1024  # bytes of an answer read (and inflated, when compressed) at a time
 NAMESPACE_SEEN_SECONDS = 30.0  # an empty list in a namespace seen this recently is just empty
 
@@ -340,16 +340,25 @@ class LiveCluster:
         if previous:
             params["previous"] = "true"
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        yield from both_ends(lambda extra: self._log_chunks(path, namespace, {**params, **extra}))
+
+    def _log_chunks(self, path: str, namespace: str, params: dict[str, str]) -> Iterator[bytes]:
+        """The bytes of one `pods/log` answer, as they come, within the request's deadline; the
+        answer is dropped when its reader stops early."""
         response, deadline = self._send(
             path, params, verb="get", resource="pods/log", namespace=namespace
         )
+        finished = False
         try:
-            yield from _lines(_waited(response.stream(_CHUNK, decode_content=True), deadline))
+            yield from _waited(response.stream(_CHUNK, decode_content=True), deadline)
+            finished = True
         except urllib3.exceptions.HTTPError as e:
             response.close()
             raise self._failed(path, deadline, e) from e
         finally:
             deadline.cancel()
+            if not finished:
+                response.close()
             response.release_conn()
         if deadline.expired:
             raise self._late(path, deadline)
@@ -384,21 +393,6 @@ def _waited(chunks: Iterator[bytes], deadline: Deadline) -> Iterator[bytes]:
         if chunk is None:
             return
         yield chunk
-
-
-def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Split a byte stream into text lines, cutting any line past `_MAX_LINE` bytes."""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            yield raw[:_MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-        if len(pending) > _MAX_LINE:
-            yield pending[:_MAX_LINE].decode("utf-8", "replace") + " [line cut]"
-            pending = b""
-    if pending:
-        yield pending[:_MAX_LINE].decode("utf-8", "replace").rstrip("\r")
 
 
 def _outcome(status: int) -> str:
