@@ -108,6 +108,21 @@ def pod_summary(pod: Obj) -> PodSummary:
     )
 
 
+def native_sidecars(pod: Obj) -> set[str]:
+    """The init containers that run beside the app (`restartPolicy: Always`, Kubernetes
+    1.28+): a sidecar that is OOMKilled or crashes is a container's failure, and one that
+    runs is doing its job, not an init step that never finishes. An API server older than
+    1.28 drops the field; an init container running while the app's containers run is one
+    all the same (an init step ends before they start)."""
+    status = pod.get("status") or {}
+    sidecars = {str(c.get("name")) for c in (pod.get("spec") or {}).get("initContainers") or []
+                if c.get("restartPolicy") == "Always"}
+    if any("running" in (c.get("state") or {}) for c in status.get("containerStatuses") or []):
+        sidecars |= {str(c.get("name")) for c in status.get("initContainerStatuses") or []
+                     if (((c.get("state") or {}).get("terminated") or {}).get("exitCode") != 0)}
+    return sidecars
+
+
 def pod_status(pod: Obj) -> str:
     """The STATUS column of `kubectl get pods`: the most telling reason, else the phase."""
     status = pod.get("status") or {}
@@ -115,9 +130,12 @@ def pod_status(pod: Obj) -> str:
         return "Terminating"
     if status.get("reason"):
         return str(status["reason"])
+    sidecars = native_sidecars(pod)
     for index, init in enumerate(status.get("initContainerStatuses") or []):
         state = init.get("state") or {}
         if "terminated" in state and state["terminated"].get("exitCode") == 0:
+            continue
+        if init.get("name") in sidecars and (init.get("started") or "running" in state):
             continue
         if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
             return f"Init:{state['waiting']['reason']}"

@@ -6,7 +6,7 @@ import re
 
 from knowledge import SignatureMatch, best_match
 from tools import Obj
-from tools.summaries import meta
+from tools.summaries import meta, native_sidecars
 
 from ..diagnosis import Evidence
 from .crashlogs import (
@@ -73,8 +73,10 @@ def analyze_pod(view: ClusterView, pod: Obj) -> PodIssue | None:
     pending = unschedulable(view, pod)
     if pending:
         return pending
+    sidecars = native_sidecars(pod)
     for init in status.get("initContainerStatuses") or []:
-        issue = _init_issue(view, pod, init)
+        issue = (_container_issue(view, pod, init) if init.get("name") in sidecars
+                 else _init_issue(view, pod, init))
         if issue:
             return issue
     for container in status.get("containerStatuses") or []:

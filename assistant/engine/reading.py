@@ -129,7 +129,8 @@ def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
 def containers(pod: Obj) -> list[tuple[str, str]]:
     """(name, role) of every container of a pod: init containers, the app, sidecars."""
     spec = pod.get("spec") or {}
-    found = [(c.get("name", ""), "init") for c in spec.get("initContainers") or []]
+    found = [(c.get("name", ""), "sidecar" if c.get("restartPolicy") == "Always" else "init")
+             for c in spec.get("initContainers") or []]
     for index, container in enumerate(spec.get("containers") or []):
         found.append((container.get("name", ""), "app" if index == 0 else "sidecar"))
     return found

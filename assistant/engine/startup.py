@@ -155,7 +155,8 @@ def arch_rule(pod: Obj) -> str:
 
 
 def memory_limit(pod: Obj, container: str) -> str | None:
-    for item in (pod.get("spec") or {}).get("containers") or []:
+    spec = pod.get("spec") or {}
+    for item in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
         if item.get("name") == container:
             limits = (item.get("resources") or {}).get("limits") or {}
             return limits.get("memory")
