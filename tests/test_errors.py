@@ -250,24 +250,69 @@ def test_hundred_megabyte_log_is_read_from_both_ends_in_bounded_memory(
     assert len(result.text(4000)) <= 4000
 
 
-def test_a_log_a_little_past_one_window_is_read_whole_each_line_once(
-    apiserver: ApiServer, namespace: str, make_node, tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    """2.2 MB in 18,000 numbered lines: its two ends overlap, so nothing is missing, nothing is read
-    twice and nothing claims that a middle was skipped."""
-    log = tmp_path / "log"
-    padding = "x" * 100
-    log.write_text("".join(f"line {index:06d} served {padding}\n" for index in range(18_000)))
-    assert 2 * 1024 * 1024 < log.stat().st_size < 3 * 1024 * 1024
-    make_node("node-window")
+def _chatty_pod(apiserver: ApiServer, namespace: str, make_node,  # type: ignore[no-untyped-def]
+                log: Path, pod: str) -> None:
+    make_node(f"node-{pod}")
     with apiserver.client() as admin:
         from kubernetes import client as k8s
         k8s.CoreV1Api(admin).create_namespaced_pod(namespace, {
-            "metadata": {"name": "wordy"},
-            "spec": {"nodeName": "node-window", "containers": [{"name": "app", "image": "x"}]}})
-    apiserver.kubelet.set_log(namespace, "wordy", "app", log)
+            "metadata": {"name": pod},
+            "spec": {"nodeName": f"node-{pod}", "containers": [{"name": "app", "image": "x"}]}})
+    apiserver.kubelet.set_log(namespace, pod, "app", log)
+
+
+def test_a_log_a_little_past_one_window_is_read_whole_each_line_once(
+    apiserver: ApiServer, namespace: str, make_node, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """2.6 MB in 22,000 lines, every other one the same heartbeat: its two ends overlap, so
+    nothing is missing, nothing is read twice and nothing claims a middle was skipped."""
+    log = tmp_path / "log"
+    padding = "x" * 200
+    written = [f"request {index:06d} served {padding}" if index % 2 else "heartbeat ok"
+               for index in range(22_000)]
+    log.write_text("".join(f"{line}\n" for line in written))
+    assert 2 * 1024 * 1024 < log.stat().st_size < 3 * 1024 * 1024
+    _chatty_pod(apiserver, namespace, make_node, log, "wordy")
     cluster = tools.open_cluster(kubeconfig=str(apiserver.write_kubeconfig(tmp_path / "kc")),
                                  timeouts=tools.Timeouts(total=600))
     read = list(cluster.log_lines(namespace, "wordy", "app"))
     cluster.close()
-    assert read == [f"line {index:06d} served {padding}" for index in range(18_000)]
+    assert read == written
+
+
+def test_a_secret_whose_key_is_in_the_part_not_read_is_not_shown(
+    apiserver: ApiServer, namespace: str, make_node, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A value on a line of its own is told a secret only by the line above it (`password: |`)
+    or by the record it is part of: where that line is in the middle not read, or past the
+    first window's end, the value is not shown, and the lines around it are."""
+    width = 120  # every line as long but one, so that where each window ends is known
+    lines = [f"2026-12-07T10:00:00Z INFO request {index:06d} served".ljust(width)
+             for index in range(60_000)]
+    cut = "x" * (16 * 1024 - 20)
+    lines[100] = f'{{"msg":"{cut}","dsn":"postgres://app:Sup3r-S3cret@db:5432/app"}}'
+    window = 2 * 1024 * 1024
+    in_head = next(at for at in range(len(lines))
+                   if sum(len(line) + 1 for line in lines[:at + 1]) > window)  # the cut line
+    tail = len(lines) - window // (width + 1)  # the last lines' window starts here
+    lines[tail - 2] = "    password: |".ljust(width)
+    lines[tail - 1] = "      Tr0ub4dor&3-horse-battery".ljust(width)
+    lines[tail:tail + 2] = [line.ljust(width) for line in (
+        "      Tr0ub4dor&3-horse-battery", "      staple-second-line")]
+    lines[in_head - 1] = "  - value: Kx9-hunter2-Corr3ct".ljust(width)
+    lines[in_head] = "    name: DB_PASSWORD".ljust(width)
+    log = tmp_path / "log"
+    log.write_text("".join(f"{line}\n" for line in lines))
+    _chatty_pod(apiserver, namespace, make_node, log, "leaky")
+    cluster = tools.open_cluster(kubeconfig=str(apiserver.write_kubeconfig(tmp_path / "kc")),
+                                 timeouts=tools.Timeouts(total=600))
+    read = "\n".join(cluster.log_lines(namespace, "leaky", "app"))
+    cluster.close()
+    for secret in ("Tr0ub4dor", "staple-second", "Kx9-hunter2", "Sup3r"):
+        assert secret not in read, secret
+    # the record the first window ends in is dropped whole: the line that starts it and the
+    # value under it, which the cut line might have named
+    assert lines[in_head - 2] not in read and lines[in_head - 3] in read
+    assert lines[tail + 2] in read
+    assert "INFO request 000101 served" in read  # after the cut line
+    assert "[sre: the middle of this log was not read]" in read

@@ -369,6 +369,62 @@ def test_a_long_read_of_a_log_is_not_cut_at_the_request_timeout(
     assert read == [f"line {number:02d}" for number in range(20)]
 
 
+def test_a_log_whose_end_cannot_be_read_keeps_its_start_and_says_why(
+        garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    """The first 2 MiB came; the request for the last lines fails (a kubelet's 500): the
+    lines read are kept, after one saying why the end is missing."""
+    asked = []
+
+    def first_then_fail(client: socket.socket, stop: threading.Event) -> None:
+        asked.append(1)
+        if len(asked) == 1:
+            body = b"".join(b"served request %07d\n" % n for n in range(150_000))
+            client.sendall(_head(b"Content-Length: %d\r\n" % len(body)) + body)
+        else:
+            body = b'{"kind":"Status","status":"Failure","message":"kubelet down","code":500}'
+            client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: "
+                           b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                           + body)
+
+    port = garbage(first_then_fail)
+    cluster = tools.open_cluster(kubeconfig=str(kubeconfig(tmp_path / "kc", port)),
+                                 timeouts=tools.Timeouts(connect=2, read=5, total=10))
+    read = list(cluster.log_lines("shop", "web", "app"))
+    cluster.close()
+    assert read[0].startswith("[sre: only the first 20,000 lines of this log were read; its end:")
+    assert "500" in read[0] or "kubelet down" in read[0], read[0]
+    assert read[1] == "served request 0000000" and len(read) > 19_000
+
+
+def test_a_server_that_ignores_tail_lines_is_not_read_to_its_end(
+        garbage: Callable[[Answer], int], tmp_path: Path) -> None:
+    """The last lines' answer never ends, fast (a server that ignores `tailLines`): the clock
+    only runs while the server is waited for, so what bounds the read is its size."""
+    asked = []
+
+    def head_then_endless(client: socket.socket, stop: threading.Event) -> None:
+        asked.append(1)
+        client.sendall(_head(b"Transfer-Encoding: chunked\r\n"))
+        block = b"".join(b"tick %07d\n" % n for n in range(6_000))
+        while not stop.is_set():
+            client.sendall(b"%x\r\n%s\r\n" % (len(block), block))
+            if len(asked) == 1:
+                time.sleep(0.001)  # the first answer (the log's start) is simply long
+
+    port = garbage(head_then_endless)
+    cluster = tools.open_cluster(kubeconfig=str(kubeconfig(tmp_path / "kc", port)),
+                                 timeouts=tools.Timeouts(connect=2, read=5, total=10))
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.extend(cluster.log_lines("shop", "web", "app")),
+                              daemon=True)
+    reader.start()
+    reader.join(300)
+    cluster.close()
+    assert not reader.is_alive(), "the end of an endless log was read for 5 minutes"
+    assert read[0].startswith("[sre: the middle of this log was not read") and read[-1]
+    assert len(read) <= 2 * 20_000 + 2
+
+
 # --- kubeconfigs ----------------------------------------------------------------------------------
 
 def test_a_kubeconfig_of_nested_aliases_is_refused_in_bounded_memory(tmp_path: Path) -> None:

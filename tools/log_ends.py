@@ -5,19 +5,30 @@ moment, not the whole log's transfer and redaction; a log under `LOG_WINDOW` cos
 
     for line in both_ends(lambda extra: stream_of(path, {**params, **extra})):
         ...
+
+Where the middle is not read, the record the first window ends in and the one the last lines
+start in are dropped: a secret's value may stand on a line of its own, told apart only by the
+line above or below it (`password: |`, `--db-password \\`, `- name: DB_PASSWORD`), and that line
+may be in the part not read, where the redaction cannot see it.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+import re
+from collections import deque
 from collections.abc import Callable, Iterator
+from itertools import islice
 
+from .errors import ApiError
 from .sizes import mib
 
 LOG_WINDOW = 2 * 1024 * 1024  # bytes read from each end of a long log at most
 WINDOW_LINES = 20_000  # lines kept from each end of a long log at most
+TAIL_READ = 64 * 1024 * 1024  # bytes of the last lines' answer read at most (lines can be long)
 MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
-_MATCHES_TRIED = 100  # places where the last lines may start again inside the first ones
+_RECORD_SEARCH = 200  # lines searched at a cut end for where a record starts
+_CONTINUES = re.compile(r"^[\s>]")  # an indented line, or XML's `>value</Password>`
+_UNFINISHED = re.compile(rb"[^\s,;\"'<>(){}\[\]]*$")  # the token a cut line ends in
 
 Fetch = Callable[[dict[str, str]], Iterator[bytes]]
 """The log's bytes, as the API server streams them, for these extra query parameters."""
@@ -27,25 +38,39 @@ def both_ends(fetch: Fetch) -> Iterator[str]:
     """The log's lines: all of them when its first `LOG_WINDOW` bytes are the whole log; else
     a line saying the middle was not read (first, as `sre snapshot` puts it, so that a short
     excerpt still says so), its first lines and its last lines (those the first lines already
-    hold are not repeated), `WINDOW_LINES` from each end at most."""
-    first, whole = _first(fetch({"limitBytes": str(LOG_WINDOW)}))
+    hold are not repeated), `WINDOW_LINES` from each end at most. When the last lines cannot be
+    read, the first ones are kept, after a line saying why the rest is missing."""
+    data, whole = _first(fetch({"limitBytes": str(LOG_WINDOW)}))
     if whole:
-        yield from first
+        yield from lines(iter([data]))
         return
-    first = first[:WINDOW_LINES]
-    last = _last(lines(fetch({"tailLines": str(WINDOW_LINES)})))
+    first = list(islice(lines(iter([data])), WINDOW_LINES))
+    try:
+        last = _last(lines(_at_most(fetch({"tailLines": str(WINDOW_LINES)}), TAIL_READ)))
+    except ApiError as e:
+        yield f"[sre: only the first {len(first):,} lines of this log were read; its end: {e}]"
+        yield from first[:_record_start(first, from_end=True)]
+        return
     shared = _shared(first, last)
-    if shared is None:
-        yield (f"[sre: the middle of this log was not read; read are its first {len(first):,} "
-               f"lines and its last {len(last):,} ({mib(LOG_WINDOW)} and {WINDOW_LINES:,} "
-               "lines from each end at most)]")
+    if shared is not None:
+        yield from first
+        yield from last[shared:]
+        return
+    first = first[:_record_start(first, from_end=True)]
+    last = last[_record_start(last, from_end=False):]
+    notice = (f"the middle of this log was not read; read are its first {len(first):,} lines "
+              f"and its last {len(last):,} ({mib(LOG_WINDOW)} and {WINDOW_LINES:,} lines from "
+              "each end at most)")
+    yield f"[sre: {notice}]"
     yield from first
-    yield from last[shared or 0:]
+    yield "[sre: the middle of this log was not read]"
+    yield from last
 
 
-def _first(chunks: Iterator[bytes]) -> tuple[list[str], bool]:
-    """The lines of the log's first `LOG_WINDOW` bytes, and whether they are the whole log; a
-    line the window cuts is not kept (its start, with a secret's key, may be all there is)."""
+def _first(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
+    """The log's first `LOG_WINDOW` bytes, up to the last whole line, and whether they are the
+    whole log; a line the window cuts is not kept (its start, with a secret's key, may be all
+    there is)."""
     data = bytearray()
     try:
         for chunk in chunks:
@@ -56,48 +81,119 @@ def _first(chunks: Iterator[bytes]) -> tuple[list[str], bool]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()  # the rest of the answer is not read
-    whole = len(data) < LOG_WINDOW
-    end = len(data) if whole else data.rfind(b"\n") + 1
-    return list(lines(iter([bytes(data[:end])]))), whole
+    if len(data) < LOG_WINDOW:
+        return bytes(data), True
+    return bytes(data[:data.rfind(b"\n") + 1]), False
+
+
+def _at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """`chunks` until `limit` bytes have come (a server that ignores `tailLines`, or inflates
+    a small answer to gigabytes, is not read to its end)."""
+    size = 0
+    try:
+        for chunk in chunks:
+            yield chunk
+            size += len(chunk)
+            if size >= limit:
+                return
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _last(log: Iterator[str]) -> list[str]:
-    """The log's last lines, `LOG_WINDOW` bytes at most."""
+    """The log's last lines: `WINDOW_LINES` and `LOG_WINDOW` bytes at most."""
     kept: deque[str] = deque()
     size = 0
     for line in log:
         kept.append(line)
         size += len(line) + 1
-        while size > LOG_WINDOW:
+        while size > LOG_WINDOW or len(kept) > WINDOW_LINES:
             size -= len(kept.popleft()) + 1
     return list(kept)
 
 
+def _record_start(window: list[str], from_end: bool) -> int:
+    """Where the window is cut so that no record is kept whose other part was not read: before
+    the last line that starts a record (from the end), or at the first one (from the start).
+    Within `_RECORD_SEARCH` lines; past that, that many lines are dropped."""
+    if from_end:
+        for at in range(len(window) - 1, max(len(window) - _RECORD_SEARCH, 0) - 1, -1):
+            if _starts_record(window, at):
+                return at
+        return max(len(window) - _RECORD_SEARCH, 0)
+    for at in range(min(len(window), _RECORD_SEARCH)):
+        if _starts_record(window, at) and at > 0:
+            return at
+    return min(len(window), _RECORD_SEARCH)
+
+
+def _starts_record(window: list[str], at: int) -> bool:
+    line = window[at]
+    return bool(line) and not _CONTINUES.match(line) and not (
+        at > 0 and window[at - 1].rstrip().endswith("\\"))
+
+
 def _shared(first: list[str], last: list[str]) -> int | None:
     """How many of `last`'s lines `first` already ends with (a log a little longer than one
-    window), or None when there is a gap between them. Only an overlap holding a line that
-    the first lines hold once counts: in a log of one line repeated, any place would match."""
+    window), or None when there is a gap between them: the longest suffix of `first` that is a
+    prefix of `last` (a prefix function, linear in their length), among those holding a line
+    that `first` holds once; in a log of one line repeated, any place would match."""
     if not first or not last:
         return None
-    times = Counter(first)
-    starts = [at for at, line in enumerate(first) if line == last[0]][:_MATCHES_TRIED]
-    for at in starts:
-        overlap = len(first) - at
-        if first[at:] == last[:overlap] and any(times[line] == 1 for line in first[at:]):
-            return overlap
+    ids: dict[str, int] = {}
+    pattern = [ids.setdefault(line, len(ids)) for line in last]
+    text = [ids.get(line, -1) for line in first]
+    border = [0] * len(pattern)
+    for at in range(1, len(pattern)):
+        k = border[at - 1]
+        while k and pattern[at] != pattern[k]:
+            k = border[k - 1]
+        border[at] = k + (pattern[at] == pattern[k])
+    k = 0
+    for value in text:
+        while k and (k == len(pattern) or value != pattern[k]):
+            k = border[k - 1]
+        if value == pattern[k] if k < len(pattern) else False:
+            k += 1
+    times: dict[str, int] = {}
+    for line in first:
+        times[line] = times.get(line, 0) + 1
+    unique_from = [False] * (len(first) + 1)  # whether first[at:] holds a line it holds once
+    for at in range(len(first) - 1, -1, -1):
+        unique_from[at] = unique_from[at + 1] or times[first[at]] == 1
+    while k:
+        if unique_from[len(first) - k]:
+            return k
+        k = border[k - 1]
     return None
 
 
 def lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Split a byte stream into text lines, cutting any line past `MAX_LINE` bytes."""
+    """Split a byte stream into text lines. A line past `MAX_LINE` bytes is cut: its first
+    part is kept without the token the cut ends in, the rest is dropped (a piece starting in
+    the middle of a record would show a secret's value without its key)."""
     pending = b""
+    skipping = False
     for chunk in chunks:
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for raw in complete:
-            yield raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+            if skipping:
+                skipping = False
+                continue
+            yield _text(raw)
         if len(pending) > MAX_LINE:
-            yield pending[:MAX_LINE].decode("utf-8", "replace") + " [line cut]"
+            if not skipping:
+                yield _text(_UNFINISHED.sub(b"", pending[:MAX_LINE])) + " [line cut]"
             pending = b""
-    if pending:
-        yield pending[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
+            skipping = True
+    if pending and not skipping:
+        yield _text(pending)
+
+
+def _text(raw: bytes) -> str:
+    if len(raw) > MAX_LINE:
+        return _text(_UNFINISHED.sub(b"", raw[:MAX_LINE])) + " [line cut]"
+    return raw.decode("utf-8", "replace").rstrip("\r")

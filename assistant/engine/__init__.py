@@ -83,6 +83,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if intent.wants("missing_output") and focus is not None:  # the producer may live beside
         view.widen(sorted(namespaces_in(  # the store it fills (a reindex CronJob by its index)
             text for pod in pods for text in configured(pod))))
+    if focus is not None and focus.kind == "Node" and (
+            (view.find("Node", focus.name) or {}).get("spec") or {}).get("unschedulable"):
+        view.widen(sorted({meta(p).get("namespace") or "" for p in view.everywhere("Pod")
+                           if (p.get("status") or {}).get("phase") == "Pending"}))
+        # a cordoned node asked about: the pods that wait for it, wherever they are
     if intent.wants("not_scaling"):
         view.widen(view.homes_of("metrics-server"))
     if intent.wants("network"):

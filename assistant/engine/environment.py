@@ -158,7 +158,7 @@ _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 _CREDENTIAL_WORDS = ("PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CONNECTION",
-                     "CONN_STR", "AUTH", "DSN", "URL")
+                     "CONN_STR", "AUTH", "DSN", "URL", "URI", "DATASOURCE")
 
 
 _CLOUD_WORDS = ("ACCESS_KEY", "SECRET_ACCESS", "AWS_", "GOOGLE_", "AZURE_", "GCS_", "S3_",
@@ -191,6 +191,9 @@ def secret_of(pod: Obj, container: str, cloud: bool = False, line: str = "") -> 
         for source in item.get("envFrom") or []:
             if (source.get("secretRef") or {}).get("name"):
                 return str(source["secretRef"]["name"])
+        only = {secret for _, secret in refs if secret}
+        if len(only) == 1:  # one Secret feeds the container: whatever the variable's name
+            return str(only.pop())
         return _mounted_secret(pod, item)
     return None
 

@@ -193,6 +193,14 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
         detail["cordoned_root"] = detail["nodes"].split(", ")[0]
         parts.append(f"the cordoned node(s) are the only ones in zone {', '.join(zones)}, where "
                      "its volume lives")
+    if 3 in blocked and 1 in blocked and detail.get("nodes") and "cordoned_root" not in detail:
+        alone = _cordoned_alone(view, pod, detail["nodes"].split(", "))
+        if alone:  # the spread needs a pod in the cordoned node's domain, and it is the only one
+            node, key, domain = alone
+            detail["cordoned_root"] = node
+            parts.append(f"the cordoned node {node} is the only node the pod may run on in "
+                         f"{key}={domain}, so the spread cannot place it until {node} is "
+                         "uncordoned")
     selector = spec.get("nodeSelector") or {}
     if 2 in blocked and selector:
         pool = [meta(n)["name"] for n in view.items("Node") if all(
@@ -206,6 +214,30 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     return PodIssue("scheduling_constraint",
                     f"the scheduler cannot place the pod: {'; '.join(parts)} ({message})",
                     evidence, 0.85, detail=detail)
+
+
+def _cordoned_alone(view: ClusterView, pod: Obj,
+                    cordoned: list[str]) -> tuple[str, str, str] | None:
+    """(node, topology key, domain) when a cordoned node is the only node matching the pod's
+    nodeSelector in its domain of a DoNotSchedule spread constraint: the spread asks for a pod
+    in that domain, and no other node there may take it."""
+    spec = pod.get("spec") or {}
+    selector = spec.get("nodeSelector") or {}
+    fitting = [n for n in view.items("Node") if all(
+        (meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())]
+    for constraint in spec.get("topologySpreadConstraints") or []:
+        key = constraint.get("topologyKey")
+        if not key or constraint.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
+            continue
+        for name in cordoned:
+            node = next((n for n in fitting if meta(n)["name"] == name), None)
+            domain = (meta(node).get("labels") or {}).get(key) if node else None
+            if domain is None:
+                continue
+            peers = [n for n in fitting if (meta(n).get("labels") or {}).get(key) == domain]
+            if all((n.get("spec") or {}).get("unschedulable") for n in peers):
+                return name, str(key), str(domain)
+    return None
 
 
 def _volume_on_down_node(view: ClusterView, pod: Obj) -> tuple[str, str, str] | None:

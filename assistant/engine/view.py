@@ -20,9 +20,11 @@ from tools import (
     Metrics,
     NotFound,
     Obj,
+    ServerError,
     Unauthorized,
     Unreachable,
 )
+from tools.errors import AnswerTooLarge
 from tools.logs import LogExcerpt, excerpt
 from tools.summaries import meta, parse_time
 
@@ -181,8 +183,8 @@ class ClusterView:
                 self._logs[key] = excerpt(lines, max_errors=20, head=20, tail=20)
             except (NotFound, Forbidden, KindUnavailable):
                 self._logs[key] = None
-            except (Unreachable, Unauthorized):
-                self._logs[key] = None
+            except (Unreachable, Unauthorized, ServerError, AnswerTooLarge):
+                self._logs[key] = None  # one log the kubelet cannot give is not the question
         return self._logs[key]
 
 
