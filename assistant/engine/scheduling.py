@@ -196,10 +196,10 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
     if 3 in blocked and 1 in blocked and detail.get("nodes") and "cordoned_root" not in detail:
         alone = _cordoned_alone(view, pod, detail["nodes"].split(", "))
         if alone:  # the spread needs a pod in the cordoned node's domain, and it is the only one
-            lone, key, domain = alone
+            lone, label, domain = alone
             detail["cordoned_root"] = lone
             parts.append(f"the cordoned node {lone} is the only node the pod may run on in "
-                         f"{key}={domain}, so the spread cannot place it until {lone} is "
+                         f"{label}={domain}, so the spread cannot place it until {lone} is "
                          "uncordoned")
     selector = spec.get("nodeSelector") or {}
     if 2 in blocked and selector:
