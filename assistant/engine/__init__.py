@@ -34,7 +34,13 @@ from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .following import follow_logs, named_callers
 from .history import healthy_checks, history
-from .infrastructure import cordoned_roots, node_findings, service_findings, storage_findings
+from .infrastructure import (
+    cordoned_roots,
+    node_findings,
+    refresher_roots,
+    service_findings,
+    storage_findings,
+)
 from .ingresses import controller_pods, ingress_namespaces
 from .listening import log_findings
 from .measured import with_numbers
@@ -116,9 +122,12 @@ def analyze(view: ClusterView, focus: Target | None = None,
             if f.facts.get("target")], [*pods, *serving]), limit=10)
     findings += controller_findings(view)
     findings += service_findings(view)
-    findings += node_findings(view)
+    known_nodes = {(f.category, f.object) for f in findings}  # a server's lost node,
+    findings += [f for f in node_findings(view)  # found through its refused clients
+                 if (f.category, f.object) not in known_nodes]
     findings += storage_findings(view)
     findings += cordoned_roots(findings)
+    findings += refresher_roots(view, findings)
     findings += full_claims(view, findings)
     findings = merge_same_object(findings)
     findings += drain_blocks(view, findings)

@@ -42,6 +42,7 @@ from .servers import (
     missing_service_note,
     pods_port,
     port_dropped,
+    record,
     service_for,
     set_cause,
     to_a_kubelet,
@@ -356,8 +357,40 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                 finding.explanation += (f"; {meta(service)['name']} is down itself: "
                                         f"{cause.summary}")
                 return
+    if _on_lost_node(view, finding, backing, meta(service)["name"], findings, by_object):
+        return
     if not _isolated(view, finding, backing, meta(service)["name"]):
         refused_by_ready_server(view, finding, service, backing, findings, by_object)
+
+
+def _on_lost_node(view: ClusterView, finding: Finding, backing: list[Obj], server: str,
+                  findings: list[Finding], by_object: dict[str, list[Finding]]) -> bool:
+    """The pods behind the Service all run on a node that is NotReady (its kubelet stopped
+    posting status): their Ready is stale, and the node is why the server does not answer."""
+    nodes = {(p.get("spec") or {}).get("nodeName") for p in backing}
+    if not backing or len(nodes) != 1 or None in nodes:
+        return False
+    name = str(nodes.pop())
+    node = view.find("Node", name)
+    ready = next((c for c in ((node or {}).get("status") or {}).get("conditions") or []
+                  if c.get("type") == "Ready"), None)
+    if node is None or ready is None or ready.get("status") == "True":
+        return False
+    ref = str(ObjectRef("Node", None, name))
+    detail = f"Ready={ready.get('status')} {ready.get('reason')}: {ready.get('message')}"
+    cause = Finding(
+        category="node_not_ready", object=ref, summary=f"node {name} is NotReady",
+        explanation=(f"node {name}, where every pod behind Service {server} runs, is NotReady "
+                     f"({ready.get('reason')}: {ready.get('message')}): those pods still show "
+                     f"their last status, but nothing on the node answers; "
+                     f"{finding.summary.split(':')[0]} fails against {server}"),
+        evidence=[Evidence(source="node", object=ref, detail=detail)],
+        confidence=0.9, impact=finding.impact, related=[pod_ref(p) for p in backing])
+    cause.facts = {"node": name}
+    record(findings, by_object, cause)
+    set_cause(finding, cause)
+    finding.explanation += f"; the pods behind {server} run on node {name}, which is NotReady"
+    return True
 
 
 def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: str) -> bool:

@@ -326,3 +326,52 @@ def cordoned_roots(findings: list[Finding]) -> list[Finding]:
             roots[ref].facts = {"node": node, "cordoned": "true"}
         finding.caused_by = ref
     return list(roots.values())
+
+
+def refresher_roots(view: ClusterView, findings: list[Finding]) -> list[Finding]:
+    """A registry that refuses the pull Secret a suspended CronJob renews (a short-lived ECR
+    or GAR token refreshed every few hours): the CronJob is the root, the pull its symptom."""
+    roots: dict[str, Finding] = {}
+    for finding in findings:
+        secret = finding.facts.get("pull_secret")
+        if finding.category != "image_pull" or finding.facts.get("pull") != "auth" or not secret:
+            continue
+        for cronjob in view.everywhere("CronJob"):
+            spec = cronjob.get("spec") or {}
+            if not spec.get("suspend") or not _names(cronjob, secret):
+                continue
+            name, namespace = meta(cronjob)["name"], meta(cronjob).get("namespace")
+            ref = str(ObjectRef("CronJob", namespace, name))
+            last = (cronjob.get("status") or {}).get("lastScheduleTime")
+            age = view.age_seconds(last)
+            since = f", its last run {int(age // 3600)} h ago" if age is not None else ""
+            if ref not in roots:
+                roots[ref] = Finding(
+                    category="cronjob", object=ref,
+                    summary=f"cronjob {name} that renews {secret} is suspended",
+                    explanation=(f"CronJob {name} renews the pull Secret {secret}, and it is "
+                                 f"suspended (spec.suspend: true){since}: the registry token "
+                                 f"{secret} holds has expired, so {finding.object} cannot pull "
+                                 "its image"),
+                    evidence=[Evidence(source="status", object=ref,
+                                       detail=f"spec.suspend: true; it names {secret}"),
+                              *finding.evidence[:2]],
+                    confidence=0.9, impact=finding.impact, related=[finding.object])
+                roots[ref].facts = {"suspended": "true", "secret": secret}
+            finding.caused_by = ref
+    return list(roots.values())
+
+
+def _names(cronjob: Obj, secret: str) -> bool:
+    """Whether the CronJob's containers name the Secret (an env value, an argument)."""
+    template = ((((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {})
+                .get("template") or {}).get("spec") or {}
+    word = re.compile(rf"(?<![\w.-]){re.escape(secret)}(?![\w.-])")
+    for container in [*(template.get("initContainers") or []),
+                      *(template.get("containers") or [])]:
+        texts = [str(e.get("value") or "") for e in container.get("env") or []]
+        texts += [str(a) for a in [*(container.get("command") or []),
+                                   *(container.get("args") or [])]]
+        if any(word.search(text) for text in texts):
+            return True
+    return False
