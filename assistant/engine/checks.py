@@ -22,6 +22,7 @@ from .workloads import SEVERITY, workload_ref
 _KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
 _AUTOSCALER = re.compile(r"autoscal|\bhpa\b|\bkeda\b|\bvpa\b|scaledobject", re.IGNORECASE)
 SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving container
+STARVED_CPU_MILLI = 1000  # a process starved of CPU under a limit below this is held by it
 
 
 def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], intent: Intent,
@@ -133,7 +134,7 @@ def _throttling(view: ClusterView, pods: list[Obj], small_only: bool,
             if small_only and limit > SMALL_CPU_MILLI and not _lowered(
                     view, pod, container.get("name", ""), limit):
                 continue  # a generous limit, unless a right-sizing just cut it
-            if own.get(id(pod), "").startswith(_STARVED) and limit > SMALL_CPU_MILLI and \
+            if own.get(id(pod), "").startswith(_STARVED) and limit >= STARVED_CPU_MILLI and \
                     not _limit_before(view, pod, container.get("name", "")):
                 continue  # starved under a generous limit: it needs more pods, not a limit
             request = cpu_milli((resources.get("requests") or {}).get("cpu"))
