@@ -15,7 +15,7 @@ may be in the part not read, where the redaction cannot see it.
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from itertools import islice
 
@@ -78,9 +78,7 @@ def _first(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
             if len(data) >= LOG_WINDOW:
                 break
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()  # the rest of the answer is not read
+        _close(chunks)  # the rest of the answer is not read
     if len(data) < LOG_WINDOW:
         return bytes(data), True
     return bytes(data[:data.rfind(b"\n") + 1]), False
@@ -97,9 +95,14 @@ def _at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
             if size >= limit:
                 return
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        _close(chunks)
+
+
+def _close(chunks: Iterator[bytes]) -> None:
+    """Drop an answer its reader stopped reading (a generator's `close`)."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
 
 
 def _last(log: Iterator[str]) -> list[str]:
@@ -155,11 +158,9 @@ def _shared(first: list[str], last: list[str]) -> int | None:
     for value in text:
         while k and (k == len(pattern) or value != pattern[k]):
             k = border[k - 1]
-        if value == pattern[k] if k < len(pattern) else False:
+        if value == pattern[k]:  # (k < len(pattern) here: the loop above sees to it)
             k += 1
-    times: dict[str, int] = {}
-    for line in first:
-        times[line] = times.get(line, 0) + 1
+    times = Counter(first)
     unique_from = [False] * (len(first) + 1)  # whether first[at:] holds a line it holds once
     for at in range(len(first) - 1, -1, -1):
         unique_from[at] = unique_from[at + 1] or times[first[at]] == 1
@@ -186,7 +187,7 @@ def lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield _text(raw)
         if len(pending) > MAX_LINE:
             if not skipping:
-                yield _text(_UNFINISHED.sub(b"", pending[:MAX_LINE])) + " [line cut]"
+                yield _text(pending)  # cut
             pending = b""
             skipping = True
     if pending and not skipping:

@@ -11,6 +11,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
+from .clients import configured
 from .labels import closest_labels
 from .pod_issues import pod_ref
 from .view import ClusterView
@@ -365,13 +366,6 @@ def refresher_roots(view: ClusterView, findings: list[Finding]) -> list[Finding]
 def _names(cronjob: Obj, secret: str) -> bool:
     """Whether the CronJob's containers name the Secret (an env value, an argument)."""
     template = ((((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {})
-                .get("template") or {}).get("spec") or {}
+                .get("template") or {})
     word = re.compile(rf"(?<![\w.-]){re.escape(secret)}(?![\w.-])")
-    for container in [*(template.get("initContainers") or []),
-                      *(template.get("containers") or [])]:
-        texts = [str(e.get("value") or "") for e in container.get("env") or []]
-        texts += [str(a) for a in [*(container.get("command") or []),
-                                   *(container.get("args") or [])]]
-        if any(word.search(text) for text in texts):
-            return True
-    return False
+    return any(word.search(text) for text in configured(template))

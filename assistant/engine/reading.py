@@ -24,7 +24,7 @@ from tools.logs import (
     is_error_line,
     shape,
 )
-from tools.summaries import meta
+from tools.summaries import meta, native_sidecars
 
 from .view import ClusterView
 
@@ -129,7 +129,8 @@ def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
 def containers(pod: Obj) -> list[tuple[str, str]]:
     """(name, role) of every container of a pod: init containers, the app, sidecars."""
     spec = pod.get("spec") or {}
-    found = [(c.get("name", ""), "sidecar" if c.get("restartPolicy") == "Always" else "init")
+    sidecars = native_sidecars(pod)
+    found = [(c.get("name", ""), "sidecar" if c.get("name") in sidecars else "init")
              for c in spec.get("initContainers") or []]
     for index, container in enumerate(spec.get("containers") or []):
         found.append((container.get("name", ""), "app" if index == 0 else "sidecar"))
