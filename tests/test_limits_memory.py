@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import tools
+from tools import log_ends
 from tools.openmetrics import read_openmetrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,3 +440,39 @@ def test_a_kubeconfig_of_nested_aliases_is_refused_in_bounded_memory(tmp_path: P
     assert f"kubeconfig {config} holds more than 100,000 values once its YAML aliases" \
         in one_line(stderr)
     assert peak < 250, f"peak RSS {peak} MiB"
+
+
+# --- a log read from both ends: where the two windows cut ---------------------------------------
+
+def kubelet(log: list[str]) -> Callable[[dict[str, str]], Iterator[bytes]]:
+    """What a kubelet answers for `limitBytes` and `tailLines`, in 64 KiB chunks."""
+    def fetch(extra: dict[str, str]) -> Iterator[bytes]:
+        if "limitBytes" in extra:
+            body = "".join(f"{line}\n" for line in log).encode()[:int(extra["limitBytes"])]
+        else:
+            body = "".join(f"{line}\n" for line in log[-int(extra["tailLines"]):]).encode()
+        return (body[at:at + 65536] for at in range(0, len(body), 65536))
+    return fetch
+
+
+def test_a_secret_block_longer_than_a_few_hundred_lines_at_the_seam_is_not_shown() -> None:
+    """The last lines start 50 lines into a 300-line block under `password: |`."""
+    log = [f"2026-12-07T10:00:00Z INFO request {n:06d} served" for n in range(60_000)]
+    start = len(log) - 20_000 - 50
+    log[start] = "  password: |"
+    log[start + 1:start + 301] = [f"    S3CR{n:04d}Xk9LmPw7" for n in range(300)]
+    read = list(log_ends.both_ends(kubelet(log)))
+    assert not [line for line in read if "S3CR" in line]
+    assert read[-1] == log[-1] and "[sre: the middle of this log was not read]" in read
+
+
+def test_last_lines_cut_at_their_size_limit_keep_no_broken_line() -> None:
+    """20,000 lines of 4 KiB are 80 MiB: the answer is dropped at 64 MiB, mid-line; no piece
+    of a line is shown, and the answer says the log's end was not read."""
+    log = [f"{n:06d} " + "connecting postgres://admin:S3CRpw77q@db.prod:5432/app " * 70
+           for n in range(40_000)]
+    read = list(log_ends.both_ends(kubelet(log)))
+    whole = set(log)
+    body = [line for line in read if not line.startswith("[sre: ")]
+    assert body and all(line in whole for line in body)
+    assert read[-1].startswith("[sre: the end of this log was not read")

@@ -26,7 +26,6 @@ LOG_WINDOW = 2 * 1024 * 1024  # bytes read from each end of a long log at most
 WINDOW_LINES = 20_000  # lines kept from each end of a long log at most
 TAIL_READ = 64 * 1024 * 1024  # bytes of the last lines' answer read at most (lines can be long)
 MAX_LINE = 16 * 1024  # a log "line" longer than this is cut (minified JSON, binary noise)
-_RECORD_SEARCH = 200  # lines searched at a cut end for where a record starts
 _CONTINUES = re.compile(r"^[\s>]")  # an indented line, or XML's `>value</Password>`
 _UNFINISHED = re.compile(rb"[^\s,;\"'<>(){}\[\]]*$")  # the token a cut line ends in
 
@@ -45,13 +44,17 @@ def both_ends(fetch: Fetch) -> Iterator[str]:
         yield from lines(iter([data]))
         return
     first = list(islice(lines(iter([data])), WINDOW_LINES))
+    cut: list[bool] = []
     try:
-        last = _last(lines(_at_most(fetch({"tailLines": str(WINDOW_LINES)}), TAIL_READ)))
+        last = _last(lines(_at_most(fetch({"tailLines": str(WINDOW_LINES)}), TAIL_READ, cut)))
     except ApiError as e:
         yield f"[sre: only the first {len(first):,} lines of this log were read; its end: {e}]"
         yield from first[:_record_start(first, from_end=True)]
         return
-    shared = _shared(first, last)
+    if cut:  # the answer was dropped mid-line, short of the log's end: its last record too
+        last = last[:-1]
+        last = last[:_record_start(last, from_end=True)]
+    shared = None if cut else _shared(first, last)
     if shared is not None:
         yield from first
         yield from last[shared:]
@@ -65,6 +68,9 @@ def both_ends(fetch: Fetch) -> Iterator[str]:
     yield from first
     yield "[sre: the middle of this log was not read]"
     yield from last
+    if cut:
+        yield (f"[sre: the end of this log was not read: its last {WINDOW_LINES:,} lines came "
+               f"to more than {mib(TAIL_READ)}]")
 
 
 def _first(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
@@ -84,15 +90,16 @@ def _first(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
     return bytes(data[:data.rfind(b"\n") + 1]), False
 
 
-def _at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+def _at_most(chunks: Iterator[bytes], limit: int, cut: list[bool]) -> Iterator[bytes]:
     """`chunks` until `limit` bytes have come (a server that ignores `tailLines`, or inflates
-    a small answer to gigabytes, is not read to its end)."""
+    a small answer to gigabytes, is not read to its end); `cut` gets True when it stops so."""
     size = 0
     try:
         for chunk in chunks:
             yield chunk
             size += len(chunk)
             if size >= limit:
+                cut.append(True)
                 return
     finally:
         _close(chunks)
@@ -119,17 +126,14 @@ def _last(log: Iterator[str]) -> list[str]:
 
 def _record_start(window: list[str], from_end: bool) -> int:
     """Where the window is cut so that no record is kept whose other part was not read: before
-    the last line that starts a record (from the end), or at the first one (from the start).
-    Within `_RECORD_SEARCH` lines; past that, that many lines are dropped."""
+    the last line that starts a record (from the end), or at the first one after the first
+    line (from the start); a window with no such line is dropped whole (a secret block of
+    300 indented lines has no end within a few hundred lines)."""
     if from_end:
-        for at in range(len(window) - 1, max(len(window) - _RECORD_SEARCH, 0) - 1, -1):
-            if _starts_record(window, at):
-                return at
-        return max(len(window) - _RECORD_SEARCH, 0)
-    for at in range(min(len(window), _RECORD_SEARCH)):
-        if _starts_record(window, at) and at > 0:
-            return at
-    return min(len(window), _RECORD_SEARCH)
+        return next((at for at in range(len(window) - 1, -1, -1)
+                     if _starts_record(window, at)), 0)
+    return next((at for at in range(1, len(window)) if _starts_record(window, at)),
+                len(window))
 
 
 def _starts_record(window: list[str], at: int) -> bool:
