@@ -4,10 +4,12 @@ processes."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agent_fakes import no_network  # noqa: F401
@@ -154,3 +156,30 @@ def test_a_new_process_continues_the_conversation(tmp_path: Path) -> None:
     follow_up = ask("show me its previous logs")
     assert follow_up.target and follow_up.target.name == "analytics-api"
     assert follow_up.summary.startswith("Previous logs:")
+
+
+def _open_when_all_are_ready(settings: Settings, ready: Any, opened: Any) -> None:
+    ready.wait()
+    try:
+        with open_memory(settings):
+            opened.put("opened")
+    except Exception as e:  # noqa: BLE001 - the parent asserts on what the worker met
+        opened.put(repr(e))
+
+
+def test_workers_starting_together_all_open_one_new_memory_file(tmp_path: Path) -> None:
+    """`sre slack` starts its workers at once, each opening the same SQLite file. SQLite refused
+    one of two connections switching a new file to WAL together ("database is locked"), which
+    killed a worker on a loaded machine."""
+    forked = multiprocessing.get_context("fork")
+    for round_ in range(30):
+        settings = Settings(state_dir=tmp_path / f"state-{round_}")
+        ready, opened = forked.Barrier(4), forked.Queue()
+        workers = [forked.Process(target=_open_when_all_are_ready, args=(settings, ready, opened))
+                   for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        said = [opened.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        assert said == ["opened"] * 4, f"round {round_}: {said}"

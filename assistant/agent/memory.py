@@ -14,6 +14,7 @@ Exceptions:
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -50,10 +51,22 @@ def open_memory(settings: Settings) -> Iterator[BaseCheckpointSaver[Any]]:
         raise MemoryConfigError(f"cannot open conversation memory at {path}") from e
     try:
         saver = SqliteSaver(connection)
-        saver.setup()
+        _set_up(saver, path)
         yield saver
     finally:
         connection.close()
+
+
+def _set_up(saver: SqliteSaver, path: Path) -> None:
+    """Creates the tables, one process at a time: workers start together, and SQLite refuses
+    one of two connections switching a new file to WAL at once ("database is locked") without
+    waiting for the other."""
+    try:
+        with open(path.with_name(f"{path.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            saver.setup()
+    except (OSError, sqlite3.Error) as e:
+        raise MemoryConfigError(f"cannot set up conversation memory at {path}: {e}") from e
 
 
 @contextmanager
