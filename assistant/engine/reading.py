@@ -160,7 +160,7 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     if named:
                         aimed.setdefault(found.signature.category, named)
                     if best is None or _better(found, best[0]) or _recurring(
-                            (found, line), best):
+                            (found, line), best) or _superseded(best[1], line):
                         best = (found, line)
                 if best is not None:  # a precise cause that names no host ("NotBefore: ...")
                     named = dependency_in(best[0].line)
@@ -284,6 +284,15 @@ def _recurring(found: tuple[SignatureMatch, LogLine], best: tuple[SignatureMatch
     return (found[0].signature.category == best[0].signature.category
             and (found[1].last or found[1].number) > (best[1].last or best[1].number)
             and found[1].repeats > best[1].repeats)
+
+
+def _superseded(once: LogLine, since: LogLine) -> bool:
+    """A one-off error long before a failure that has recurred ever since is history, whatever
+    its kind: Grafana's lookup of grafana.com at start-up, days before every login times out."""
+    started = (_seconds(once.text), _seconds(since.text))
+    return (once.repeats == 1 and since.repeats >= 3 and since.number > once.number
+            and started[0] is not None and started[1] is not None
+            and (started[1] - started[0]) / 60 >= CLEAN_MINUTES)
 
 
 def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
