@@ -9,22 +9,24 @@ speaks of restarts. An old recovered error never answers "why is checkout failin
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from knowledge.symptoms import Intent
 from tools import Obj
 from tools.logs import is_error_line
 from tools.refs import ObjectRef
-from tools.summaries import meta
+from tools.summaries import meta, parse_time
 
 from .pod_issues import running_ready
-from .reading import RECOVERED, what_logs_say
+from .reading import RECOVERED, logged_at, what_logs_say
 from .relevance import target_pods
 from .scoping import Scope
 from .view import ClusterView
 from .workloads import workload_ref
 
 OLD_SECONDS = 3600  # a restart that ended an hour ago, the container running since, is history
-_SHOWN = {"crash", "errors", "network", "timeouts", "storage", "dns"}  # restarts or log lines
+# symptoms that show as restarts or log lines
+_SHOWN = {"crash", "errors", "network", "timeouts", "storage", "dns", "node"}
 _RESTARTS = re.compile(r"\b(?:restart\w*|crash\w*|bounc\w*|oom\w*|reboot\w*)\b")
 _WORDS = re.compile(r"[a-z][a-z0-9-]{3,}")
 _PLAIN = {"error", "errors", "logs", "full", "everywhere", "again", "still", "these", "those",
@@ -60,7 +62,74 @@ def history(view: ClusterView, scope: Scope, intent: Intent) -> list[str]:
             break
     if not said and not told:
         told += _quoted_and_recovered(view, pods, intent.text, quoted)
+    if not told and (rolled := _rolled(view, pods, quoted)):
+        told.append(rolled)
     return told
+
+
+SETTLE_SECONDS = 300  # after the last new pod is ready, a rolling update's errors have ended
+_BELOW_ERROR = re.compile(r"\[(?:info|notice|warn|warning|debug)\]|"
+                          r"\blevel=(?:info|warn|warning|debug)\b|"
+                          r"\b(?:INFO|NOTICE|WARN|WARNING|DEBUG)\b")
+_REVISION = ("controller-revision-hash", "pod-template-hash")
+
+
+def _rolled(view: ClusterView, pods: list[Obj], quoted: set[str]) -> str | None:
+    """A rolling update that replaced every pod, with the errors the question quotes logged
+    while it ran and no error since: a broker's "node down" and "connection refused" while its
+    nodes restart one by one are history once the last new pod is ready. Times are compared on
+    the logs' own clock: each log starts when its pod did, and became ready as long after."""
+    revisions = {(meta(p).get("labels") or {}).get(key) for p in pods for key in _REVISION
+                 if (meta(p).get("labels") or {}).get(key)}
+    created = [parse_time(meta(p).get("creationTimestamp")) for p in pods]
+    if len(pods) < 2 or len(revisions) != 1 or None in created or any(
+            (view.age_seconds(meta(p).get("creationTimestamp")) or 0) > NEW_SECONDS
+            for p in pods):
+        return None
+    logs = []
+    for pod, born in zip(pods, created, strict=True):
+        ready = _ready_at(pod)
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
+                           container.get("name", ""), False)
+            began = logged_at(log.head[0].text) if log and log.head else None
+            if log is not None and began is not None and ready is not None and born:
+                logs.append((log, began + (ready - born).total_seconds()))
+    if not logs:
+        return None
+    settled = max(ready for _, ready in logs) + SETTLE_SECONDS
+    during = False
+    for log, _ in logs:
+        lines = [*log.errors, *log.head, *log.tail]
+        after = min((line.number for line in lines
+                     if (logged_at(line.text) or 0) > settled), default=None)
+        for line in log.errors:
+            if _BELOW_ERROR.search(line.text):
+                continue
+            if after is not None and max(line.number, line.last) >= after:
+                return None  # an error after the rollout settled: not history
+            during = during or bool(quoted & {_singular(w) for w in
+                                              _WORDS.findall(line.text.lower())})
+    if not during:
+        return None
+    first = min(c for c in created if c)
+    return (f"the errors came while a rolling update replaced the {len(pods)} pods (the first "
+            f"new one {_ago(view, first)}), and no error was logged once the last was ready; every "
+            "pod runs one revision since")
+
+
+def _ready_at(pod: Obj) -> datetime | None:
+    """When a running, ready pod last became ready."""
+    if not running_ready(pod):
+        return None
+    return next((parse_time(c.get("lastTransitionTime")) for c in
+                 (pod.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Ready" and c.get("status") == "True"), None)
+
+
+def _ago(view: ClusterView, when: datetime) -> str:
+    age = view.age_seconds(when.isoformat()) or 0
+    return f"{int(age // 3600)}h ago" if age >= 3600 else f"{int(age // 60)}m ago"
 
 
 def _singular(word: str) -> str:

@@ -289,7 +289,7 @@ def _recurring(found: tuple[SignatureMatch, LogLine], best: tuple[SignatureMatch
 def _superseded(once: LogLine, since: LogLine) -> bool:
     """A one-off error long before a failure that has recurred ever since is history, whatever
     its kind: Grafana's lookup of grafana.com at start-up, days before every login times out."""
-    started = (_seconds(once.text), _seconds(since.text))
+    started = (logged_at(once.text), logged_at(since.text))
     return (once.repeats == 1 and since.repeats >= 3 and since.number > once.number
             and started[0] is not None and started[1] is not None
             and (started[1] - started[0]) / 60 >= CLEAN_MINUTES)
@@ -343,13 +343,13 @@ _EPOCH = re.compile(r"\"(?:time|ts|timestamp)\"\s*:\s*(\d{10})(\d{3})?\b")  # pi
 def _minutes_between(first: str, last: str) -> float:
     """Minutes between the timestamps two log lines start with (an ISO time, or a JSON log's
     epoch "time":1796611629115); 0 when either has none."""
-    seconds = [_seconds(text) for text in (first, last)]
+    seconds = [logged_at(text) for text in (first, last)]
     if seconds[0] is None or seconds[1] is None:
         return 0.0
     return (seconds[1] - seconds[0]) / 60
 
 
-def _seconds(text: str) -> float | None:
+def logged_at(text: str) -> float | None:
     stamp = _STAMP.search(text[:80])  # (a JSON log's "@timestamp" comes after a field or two)
     if stamp is not None:
         year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
