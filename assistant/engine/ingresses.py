@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tools import Obj
+from tools.logs import LogLine
 from tools.summaries import meta
 
 from .view import ClusterView
@@ -32,6 +33,33 @@ def controller_pods(view: ClusterView) -> list[Obj]:
     view.widen(homes)
     return [p for home in homes for p in view.items("Pod", home)
             if _CONTROLLER.search(meta(p)["name"])]
+
+
+def backends(ingress: Obj) -> set[str]:
+    """The names of the Services an Ingress routes to."""
+    spec = ingress.get("spec") or {}
+    paths = [path.get("backend") or {} for rule in spec.get("rules") or []
+             for path in (rule.get("http") or {}).get("paths") or []]
+    return {str(name) for backend in [*paths, spec.get("defaultBackend") or {}]
+            if (name := (backend.get("service") or {}).get("name") or backend.get("serviceName"))}
+
+
+def complaining(view: ClusterView, ingresses: list[Obj]) -> list[Obj]:
+    """The ingress controller pods whose error lines name one of these Ingresses
+    (`sync ingress failed ... "Key":"payments/payments-api-v2"`): what the controller cannot do
+    with it is why its route does not exist."""
+    keys = {f"{meta(i).get('namespace')}/{meta(i)['name']}" for i in ingresses}
+    if not keys:
+        return []
+    return [pod for pod in controller_pods(view)
+            if any(key in line.text for container in (pod.get("spec") or {}).get(
+                       "containers") or []
+                   for line in _errors(view, pod, container.get("name", "")) for key in keys)]
+
+
+def _errors(view: ClusterView, pod: Obj, container: str) -> list[LogLine]:
+    log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"], container, False)
+    return log.errors if log is not None else []
 
 
 def _hosts_of(ingress: Obj) -> set[str]:

@@ -1,5 +1,6 @@
 """What bears on a target: the target, its pods and owners, and the objects around it (the
-Services that select its pods, the autoscaler that scales it, the nodes its pods run on, the
+Services that select its pods, the Ingresses that route to them and the ingress controller
+that says it cannot serve one, the autoscaler that scales it, the nodes its pods run on, the
 claims they mount, the NetworkPolicies that select them).
 """
 
@@ -12,6 +13,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Target
+from .ingresses import backends, complaining
 from .pod_issues import pod_ref
 from .view import ClusterView
 from .workloads import pod_claims, workload_ref
@@ -64,6 +66,11 @@ def neighbourhood(view: ClusterView, target: Target) -> set[str]:
             refs.add(str(ObjectRef("Service", ns, meta(service)["name"])))
     if target.kind == "Service":
         refs |= {workload_ref(view, p) for p in pods}
+    served = {ObjectRef.parse(ref).name for ref in refs if ref.startswith("Service/")}
+    ingresses = [i for i in view.everywhere("Ingress")
+                 if meta(i).get("namespace") == ns and backends(i) & served]
+    refs |= {str(ObjectRef("Ingress", ns, meta(i)["name"])) for i in ingresses}
+    refs |= {workload_ref(view, p) for p in complaining(view, ingresses)}  # the way in
     for hpa in view.items("HorizontalPodAutoscaler", ns):
         scaled = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         if str(ObjectRef(str(scaled.get("kind")), ns, str(scaled.get("name")))) in refs:
