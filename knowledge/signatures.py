@@ -24,6 +24,8 @@ class Signature:
     var: str | None = None  # missing_env: the env name the app reads, from the groups
     env: re.Pattern[str] | None = None  # the env names that hold the dependency it is about
     short_names: bool = False  # a bare name is a target too (a Service's short DNS name)
+    speaker: str | None = None  # the software that says this to its clients (PgBouncer): when
+    # the line names no host, the workload running its image is the dependency
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def signatures() -> tuple[Signature, ...]:
                   pattern=re.compile(e["pattern"], re.IGNORECASE | re.MULTILINE),
                   cause=e["cause"], target=e.get("target"), itself=bool(e.get("itself")),
                   unnamed=e.get("unnamed"), var=e.get("var"),
-                  short_names=bool(e.get("short_names")),
+                  short_names=bool(e.get("short_names")), speaker=e.get("speaker"),
                   env=re.compile(e["env"], re.IGNORECASE) if e.get("env") else None)
         for e in entries
     ]

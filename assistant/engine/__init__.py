@@ -135,8 +135,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
     probed = [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]
     unready = {f.object for f in probed} | {r for f in probed for r in f.related}
-    named = {pod_ref(p) for p in serving} if any(  # the dependency a crash names: its log
-        f.facts.get("target") for f in findings) else set()  # may be why
+    named = {pod_ref(p) for p in serving} if any(  # the dependency a crash names, or the
+        f.facts.get("target") for f in findings) or any(  # log of an unready pod: its own
+        s.target and unready & {pod_ref(s.pod), workload_ref(view, s.pod)} for s in said) \
+        else set()  # log may be why
     if quiet or not intent.health or unready or named:  # and why unready pods are not ready
         known = {(f.object, c) for f in findings for c in (f.category, f.facts.get("absorbed"))}
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known

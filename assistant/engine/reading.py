@@ -26,6 +26,7 @@ from tools.logs import (
 )
 from tools.summaries import meta, native_sidecars
 
+from .speakers import spoken_by
 from .view import ClusterView
 
 POD_LIMIT = 30  # pods whose every container's logs are read for one question
@@ -166,8 +167,10 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     named = dependency_in(best[0].line)
                     named = None if named and named.split(":")[0] == name else named  # its
                     # own "hostname" field (pino, bunyan) is no dependency
+                    speaker = best[0].signature.speaker
                     hint = None if best[0].target or named or \
                         _own_disk(best[0], pod) else \
+                        (speaker and spoken_by(view, speaker, pod)) or \
                         _env_named(best[0], _env(pod, container)) or \
                         aimed.get(best[0].signature.category) or \
                         _named_elsewhere(best[0].line, log, _env(pod, container),
