@@ -7,7 +7,8 @@ triple-quoted string below its key (TOML's `private_key = '''`, Python's `SECRET
 named for a secret (Terraform's `variable "db_password" {` over `default = "x"`, nginx's
 `map $http_x_token $allowed {` over `"x" 1;`), a string literal joined to the one below it
 (`password = "ab" +` over `"cd"`), OpenVPN's inline `<auth-user-pass>` (a user,
-then its password) and PHP's `var_dump` (`["db_pass"]=>` over `string(8) "x"`).
+then its password), PHP's `var_dump` (`["db_pass"]=>` over `string(8) "x"`) and a shell
+here-document on a line that names a secret (`cat <<EOF > /etc/app/password`), to its tag.
 
 A value below its key must look like a credential or be quoted; a key alone says nothing of a
 line of prose below it.
@@ -48,10 +49,19 @@ class OpenValues:
             ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
-            ("joined",) if _joined_below(stripped) else ())
+            ("joined",) if _joined_below(stripped) else ()) + (
+            ("heredoc",) if "<<" in line and _HEREDOC.search(line) else ())
         if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
+            if kind == "heredoc":  # `cat <<EOF > /etc/app/password`: the body, to its tag
+                m = _HEREDOC.search(line)
+                if m and any(sensitive_name(w) for w in _WORD.findall(line)):
+                    self._kind, self._left, self._tag = kind, 64, m["tag"]
+                    prefix = _LOG_PREFIX.match(line)
+                    self._prefix = _shape(prefix.group() if prefix else "")
+                    break
+                continue
             near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024,
                     "joined": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
@@ -76,6 +86,11 @@ class OpenValues:
             return line
         width = len(self._prefix)
         at = width if width and _shape(line[:width]) == self._prefix else 0
+        if kind == "heredoc":
+            if line.strip() == self._tag or line.rstrip().endswith(f" {self._tag}"):
+                self._kind = ""
+                return line
+            return line[: _indent(line, at)] + REDACTED
         if kind in ("triple", "block", "pair"):
             return self._in_block(kind, line, at)
         if kind == "quoted":
@@ -182,6 +197,10 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
+# a shell here-document's opener (`<<EOF`, `<<-'END'`), on a line that names a secret
+_HEREDOC = re.compile(r"<<-?[ \t]*(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]{0,31})(?P=q)(?![\w<])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?[A-Za-z]{3,8}\]?[ \t]+)?)?")  # time, level
 _JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
 _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((
