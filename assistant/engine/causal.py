@@ -321,7 +321,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
         if finding.facts.get("signature") == "dns-no-such-host" and not governing_missing(
                 view, finding, host, findings, by_object) and not advertised_by(
                 view, finding, host, findings, by_object):
-            finding.explanation += missing_service_note(view, host, namespace) + \
+            finding.explanation += missing_service_note(view, host, namespace, port) + \
                 short_name_elsewhere(view, finding, host, namespace)
         return
     svc_ref = str(ObjectRef.of("Service", service))

@@ -14,6 +14,7 @@ from ..diagnosis import Evidence, Finding
 from .admission import webhook_refused
 from .jobs import cronjob_findings, job_findings
 from .orphans import orphaned_hpa
+from .servers import missing_service_note
 from .view import ClusterView
 from .workloads import SEVERITY, object_ref, with_facts
 
@@ -299,6 +300,21 @@ def _no_requests(view: ClusterView, hpa: Obj, target: Obj, resource: str,
     return finding
 
 
+_LOOKUP = re.compile(r"\blookup ([\w.-]+)(?: on [\d.:]+)?: no such host")
+_DIALED = re.compile(r"//([\w.-]+):(\d{2,5})\b")
+
+
+def _unresolved(view: ClusterView, line: str, namespace: str | None) -> str:
+    """What a metrics adapter's "lookup prometheus-k8s.monitoring.svc: no such host" is about:
+    that no such Service exists, and which ones there serve the port it dials."""
+    lookup = _LOOKUP.search(line)
+    if lookup is None or "." in lookup.group(1) and ".svc" not in lookup.group(1):
+        return ""
+    host = lookup.group(1)
+    dialed = next((m.group(2) for m in _DIALED.finditer(line) if m.group(1) == host), None)
+    return missing_service_note(view, host, namespace or "", dialed)
+
+
 def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
     ref = object_ref("HorizontalPodAutoscaler", hpa)
@@ -330,7 +346,8 @@ def _hpa(view: ClusterView, hpa: Obj) -> list[Finding]:
                 summary=f"{name} does not serve metrics; hpa {meta(hpa)['name']} is blind",
                 explanation=(f"the HPA {meta(hpa)['name']} cannot read {target.get('kind')}/"
                              f"{target.get('name')}'s metrics because {name} "
-                             f"({meta(server[0]).get('namespace')}) fails: {server[1]}"),
+                             f"({meta(server[0]).get('namespace')}) fails: {server[1]}"
+                             + _unresolved(view, server[1], meta(server[0]).get("namespace"))),
                 evidence=[Evidence(source="status", object=ref,
                                    detail=f"ScalingActive=False {active.get('reason')}: "
                                           f"{message}"),

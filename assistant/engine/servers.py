@@ -405,18 +405,27 @@ def governing_missing(view: ClusterView, finding: Finding, host: str,
     return hang_on(finding, cause)
 
 
-def missing_service_note(view: ClusterView, host: str, namespace: str) -> str:
+def missing_service_note(view: ClusterView, host: str, namespace: str,
+                         port: str | None = None) -> str:
+    """"; there is no Service named X in namespace N", with the Services there that look meant:
+    those on the port the caller dials (a Service renamed by a chart change keeps its port),
+    else those of the same stem, else the closest name."""
     _, name, ns = _dns_parts(host, namespace)
     parts = [name]
     if ns not in view.namespaces and len(parts) > 1:
         return f"; namespace {ns} is outside what was examined"
-    names = [meta(s)["name"] for s in view.items("Service", ns)]
+    services = view.items("Service", ns)
+    names = [meta(s)["name"] for s in services]
     from rapidfuzz import process
 
     stem = parts[0].split("-")[0]
     kin = sorted(n for n in names if n.split("-")[0] == stem)  # redis-queue: redis-master...
     best = process.extractOne(parts[0], names) if names else None
-    if len(kin) > 1:
+    on_port = sorted(meta(s)["name"] for s in services if port and port.isdigit() and any(
+        p.get("port") == int(port) for p in (s.get("spec") or {}).get("ports") or []))
+    if 0 < len(on_port) <= 3:
+        hint = f"; Services there on port {port}: {', '.join(on_port)}"
+    elif len(kin) > 1:
         hint = f"; Services there with that stem: {', '.join(kin[:6])}"
     else:
         hint = f"; the closest is {best[0]}" if best and best[1] >= 60 else ""
