@@ -26,7 +26,7 @@ from tools.logs import (
 )
 from tools.summaries import meta, native_sidecars
 
-from .speakers import spoken_by
+from .speakers import runs, spoken_by
 from .view import ClusterView
 
 POD_LIMIT = 30  # pods whose every container's logs are read for one question
@@ -122,9 +122,13 @@ def _env_named(found: SignatureMatch, env: list[tuple[str, str]]) -> str | None:
 
 def _own_disk(found: SignatureMatch, pod: Obj) -> bool:
     """A full disk logged by a pod that mounts a claim is its own, not a dependency's (a client
-    relays its database's `could not extend file`; the database itself mounts the volume)."""
+    relays its database's `could not extend file`; the database itself mounts the volume),
+    unless the message is a server's and the pod does not run that server (Vector relays
+    ClickHouse's NOT_ENOUGH_SPACE)."""
+    speaker = found.signature.speaker
     return found.signature.category == "storage_full" and any(
-        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or [])
+        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or []
+    ) and (speaker is None or runs(pod, speaker))
 
 
 def containers(pod: Obj) -> list[tuple[str, str]]:
