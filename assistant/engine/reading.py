@@ -344,6 +344,9 @@ ERROR_LEVEL = re.compile(r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b|"
                          r"\blevel=(?:error|fatal|crit)", re.IGNORECASE)
 CLEAN_MINUTES = 10  # an app that logs on without an error this long after one has recovered
 _STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_ACCESS_STAMP = re.compile(r"\[(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})")  # CLF
+_MONTHS = {m: n for n, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
+                                       "sep", "oct", "nov", "dec"), 1)}
 _EPOCH = re.compile(r"\"(?:time|ts|timestamp)\"\s*:\s*(\d{10})(\d{3})?\b")  # pino, zap
 
 
@@ -357,15 +360,21 @@ def _minutes_between(first: str, last: str) -> float:
 
 
 def logged_at(text: str) -> float | None:
+    """The time a log line says it was written, in seconds since the epoch: an ISO time near
+    its start, an access log's `[14/Mar/2026:03:52:37 +0000]`, or a JSON log's epoch."""
     stamp = _STAMP.search(text[:80])  # (a JSON log's "@timestamp" comes after a field or two)
     if stamp is not None:
         year, month, day, hour, minute, second = (int(part) for part in stamp.groups())
-        try:
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
-        except ValueError:
-            return None
-    epoch = _EPOCH.search(text[:200])
-    return float(epoch.group(1)) if epoch is not None else None
+    elif (access := _ACCESS_STAMP.search(text[:120])) is not None:
+        day, year, hour, minute, second = (int(access[i]) for i in (1, 3, 4, 5, 6))
+        month = _MONTHS.get(access[2].lower(), 0)
+    else:
+        epoch = _EPOCH.search(text[:200])
+        return float(epoch.group(1)) if epoch is not None else None
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _counts(found: SignatureMatch) -> bool:
