@@ -117,9 +117,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if not crashed_toward <= set(view.namespaces):  # a crash names a dependency elsewhere
         view.widen(sorted(crashed_toward))
         findings, _ = pod_findings(view)
-        said += what_logs_say(view, pods_behind(view, [  # and what the dependency says
+        behind = pods_behind(view, [  # and what the dependency says
             (f.facts["target"], ObjectRef.parse(f.object).namespace_text) for f in findings
-            if f.facts.get("target")], [*pods, *serving]), limit=10)
+            if f.facts.get("target")], [*pods, *serving])
+        serving += behind
+        said += what_logs_say(view, behind, limit=10)
     findings += controller_findings(view)
     findings += service_findings(view)
     known_nodes = {(f.category, f.object) for f in findings}  # a server's lost node,

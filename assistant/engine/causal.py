@@ -157,8 +157,8 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                                   if workload_ref(view, p) == finding.object])
             if own and own not in finding.explanation:
                 finding.explanation += f"; the certificate it loads: {own}"
-        if finding.category not in _FOLLOWED:
-            continue
+        if finding.category not in _FOLLOWED and finding.facts.get("pull") != "server":
+            continue  # (a registry that fails serving a pull is followed to its own log)
         if finding.facts.get("signature") == "dns-no-such-host":
             _node_resolver(view, finding)
         if finding.facts.get("signature") in ("dns-no-such-host", "dns-timeout") and \

@@ -166,7 +166,7 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
         sent = credential_ids(item.pod, item.container, item.match.line)
         if sent:
             finding.explanation += f"; it identifies itself with {', '.join(sent)}"
-        elif item.match.signature.id in _CLOUD_IDENTITY:  # IRSA, workload identity
+        elif item.match.signature.id in _CLOUD_IDENTITY and not secret:  # IRSA, workload id
             finding.facts["service_account"] = account
             finding.explanation += (f"; with no credentials Secret, its cloud identity comes "
                                     f"from ServiceAccount {account}")

@@ -17,6 +17,10 @@ from .view import ClusterView
 _PULL_AUTH = re.compile(r"unauthorized|401|403|denied|authentication required|no basic auth",
                         re.IGNORECASE)
 _PULL_MISSING = re.compile(r"not found|manifest unknown|does not exist|NotFound", re.IGNORECASE)
+# the registry answered, with its own failure: a 5xx is the registry's fault, not the image's
+_PULL_SERVER = re.compile(r"\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|"
+                          r"Gateway Timeout)\b|unexpected (?:HTTP )?status(?: code)?:? 5\d\d\b",
+                          re.IGNORECASE)
 _MISSING_KEY = re.compile(r"non-existent config key: ([\w.-]+)")
 _MOUNT_FAILED = re.compile(r'MountVolume\.SetUp failed for volume "([\w.-]+)" ?: ?(.+)')
 
@@ -117,6 +121,10 @@ def image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
                if secrets else "the registry refuses the pull (authentication): the pod has no "
                "imagePullSecrets")
         kind = "auth"
+    elif _PULL_SERVER.search(text):
+        why = ("the registry fails while serving the pull (HTTP 5xx): the registry itself is "
+               "broken, not the image")
+        kind = "server"
     elif _PULL_MISSING.search(text):
         why = "the image or its tag does not exist in the registry"
         kind = "missing"
@@ -129,7 +137,27 @@ def image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
                     container=name,
                     detail={"image": image, "pull": kind, "container": name,
                             "registry": image.split("/")[0] if "/" in image else "",
-                            "pull_secret": secrets[0] if secrets else ""})
+                            "pull_secret": secrets[0] if secrets else "",
+                            **({"target": registry} if kind == "server" and (
+                                registry := in_cluster_registry(view, image)) else {})})
+
+
+def in_cluster_registry(view: ClusterView, image: str) -> str | None:
+    """host:port of the Service of a registry run in this cluster that an image is pulled from
+    (`harbor.acme.net/shop/cart` from namespace harbor's harbor-registry): its log says why it
+    fails. The registry host's first label names the namespace; a Service there named for a
+    registry is the one."""
+    host = image.split("/")[0] if "/" in image else ""
+    home = host.split(".")[0].lower()
+    if "." not in host or home not in view.cluster.namespaces():
+        return None
+    services = [s for s in view.everywhere("Service") if meta(s).get("namespace") == home
+                and "registry" in meta(s)["name"]]
+    if len(services) != 1:
+        return None
+    ports = (services[0].get("spec") or {}).get("ports") or []
+    port = f":{ports[0].get('port')}" if ports and ports[0].get("port") else ""
+    return f"{meta(services[0])['name']}.{home}.svc.cluster.local{port}"
 
 
 def spec_image(pod: Obj, container: str) -> str:
