@@ -21,7 +21,7 @@ from .advertised import advertised_by
 from .changes import injected, last_rollout
 from .forwarding import upstream_silent
 from .members import members_missing
-from .migrations import failed_migration
+from .migrations import dirty_migration, failed_migration
 from .pod_dns import short_name_elsewhere, to_the_named_pod
 from .pod_issues import pod_ref
 from .policies import (
@@ -131,6 +131,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             set_cause(cause, finding)
                     break
     failed_migration(view, findings)
+    dirty_migration(view, findings)
     for finding in findings:  # (after the loop: the server's finding may come from another's)
         if finding.category == "tls_certificate" and finding.caused_by is None and \
                 finding.facts.get("signature") == "x509-expired" and finding.facts.get("role") \
