@@ -24,6 +24,7 @@ from .environment import (
     env_spelled_otherwise,
     heap_setting,
     identity_note,
+    misspelt_key,
     optional_source_missing,
     secret_of,
     service_link,
@@ -357,7 +358,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             detail.update(literal)
             return PodIssue("missing_env", f"{detail.pop('said')}; {explanation}", evidence,
                             0.9, container=name, signature=cause, detail=detail)
-        fallback = optional_source_missing(view, pod, name) \
+        fallback = optional_source_missing(view, pod, name) or misspelt_key(view, pod, name) \
             if cause.signature.category == "app_exception" else {}
         if fallback:  # an app that falls back to defaults crashes on them, not on the cause
             detail.update(fallback)
@@ -371,7 +372,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     explanation += (f" and its log ends with: {' / '.join(said)}" if said
                     else " and its log shows no recognised cause")
     literal = unexpanded_reference(pod, name, " ".join(said)) or optional_source_missing(
-        view, pod, name)
+        view, pod, name) or misspelt_key(view, pod, name)
     if literal:
         return PodIssue("missing_env", f"{literal.pop('said')}; {explanation}", evidence, 0.85,
                         container=name, detail={"container": name, **literal})
