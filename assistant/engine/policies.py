@@ -47,7 +47,8 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
     host = parsed.group("host") if parsed else ""
     dns_home = view.home_of_address(host) if host else None
     local = dns and dns_home is None and _LINK_LOCAL.match(host) is not None  # NodeLocal DNS
-    dns_home = dns_home or "kube-system"
+    homes = view.homes_of("coredns") if dns_home is None else []  # where CoreDNS runs
+    dns_home = dns_home or ("kube-system" if "kube-system" in homes or not homes else homes[0])
     address = _ip(host) if not dns and (finding.facts.get("signature") in TIMEOUTS or  # by IP,
                                         TIMED_OUT.search(finding.explanation)) else None  # dropped
     proto = "UDP" if dns else "TCP"  # a resolver asks over UDP first
