@@ -24,7 +24,6 @@ from .environment import (
     env_spelled_otherwise,
     heap_setting,
     identity_note,
-    misspelt_key,
     optional_source_missing,
     secret_of,
     service_link,
@@ -34,6 +33,7 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import dependency_in
 from .scheduling import unschedulable
+from .spelling import misspelt_key
 from .startup import (
     arch_rule,
     command_detail,
