@@ -35,7 +35,7 @@ from .controllers import controller_findings
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .following import follow_logs, named_callers
-from .history import healthy_checks, history
+from .history import healthy_checks, history, tasks_resumed
 from .infrastructure import (
     cordoned_roots,
     node_findings,
@@ -325,6 +325,9 @@ def compose(question: str, scope: Scope, view: ClusterView,
     if not ranked and not intent.health and _ran_on_schedule(view, scope, intent):
         intent = replace(intent, health=True)  # its Jobs run and succeed: that is seen whole
     past = history(view, scope, intent) if not ranked and not intent.health else []
+    resumed = tasks_resumed(view, intent) if not ranked and not intent.health and not past \
+        else None
+    past += [resumed] if resumed else []  # its worker does the task again: what you ask is past
     if not ranked and not past and (not intent.health or not holds_anything(view)):
         return undecided(question, scope, view, findings, intent, notes)
     if not ranked:

@@ -132,6 +132,34 @@ def _ago(view: ClusterView, when: datetime) -> str:
     return f"{int(age // 3600)}h ago" if age >= 3600 else f"{int(age // 60)}m ago"
 
 
+_DONE = re.compile(r"\b(?:succeeded|completed|sent|delivered|published)\b", re.IGNORECASE)
+MAX_WORKER_PODS = 10
+
+
+def tasks_resumed(view: ClusterView, intent: Intent) -> str | None:
+    """"Are the report emails still going out?": a worker the question names by a word of its
+    name (superset-worker) that logged the task it asks about succeeding (`Task
+    reports.execute[...] succeeded`) after its last error; its output goes out again."""
+    if not intent.wants("missing_output"):
+        return None
+    asked = {_singular(w) for w in _WORDS.findall(intent.text)} - _PLAIN
+    workers = [p for p in view.everywhere("Pod") if running_ready(p)
+               and asked & {_singular(w) for w in meta(p)["name"].split("-")}]
+    for pod in workers[:MAX_WORKER_PODS]:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            log = view.log(meta(pod).get("namespace", ""), meta(pod)["name"],
+                           container.get("name", ""), False)
+            lines = log.tail if log is not None else []
+            last = max((i for i, line in enumerate(lines) if is_error_line(line.text)
+                        and not RECOVERED.search(line.text)), default=-1)
+            done = [line.text for line in lines[last + 1:] if _DONE.search(line.text) and asked
+                    & {_singular(w) for w in re.findall(r"[a-z][a-z0-9]{3,}", line.text.lower())}]
+            if done:
+                return (f"{meta(pod)['name']} logged \"{done[-1].strip()[:160]}\""
+                        + (" after its last error" if last >= 0 else ""))
+    return None
+
+
 def _singular(word: str) -> str:
     """A word without its plural s ("connections" is quoted from "connection refused")."""
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
