@@ -81,10 +81,9 @@ def _rolled(view: ClusterView, pods: list[Obj], quoted: set[str]) -> str | None:
     the logs' own clock: each log starts when its pod did, and became ready as long after."""
     revisions = {(meta(p).get("labels") or {}).get(key) for p in pods for key in _REVISION
                  if (meta(p).get("labels") or {}).get(key)}
-    created = [parse_time(meta(p).get("creationTimestamp")) for p in pods]
+    created = [_started(p) for p in pods]
     if len(pods) < 2 or len(revisions) != 1 or None in created or any(
-            (view.age_seconds(meta(p).get("creationTimestamp")) or 0) > NEW_SECONDS
-            for p in pods):
+            (view.age_seconds(c.isoformat()) or 0) > NEW_SECONDS for c in created if c):
         return None
     logs = []
     for pod, born in zip(pods, created, strict=True):
@@ -116,6 +115,12 @@ def _rolled(view: ClusterView, pods: list[Obj], quoted: set[str]) -> str | None:
     return (f"the errors came while a rolling update replaced the {len(pods)} pods (the first "
             f"new one {_ago(view, first)}), and no error was logged once the last was ready; every "
             "pod runs one revision since")
+
+
+def _started(pod: Obj) -> datetime | None:
+    """When the pod started (its status' startTime; else when it was created)."""
+    return parse_time((pod.get("status") or {}).get("startTime")) or parse_time(
+        meta(pod).get("creationTimestamp"))
 
 
 def _ready_at(pod: Obj) -> datetime | None:
