@@ -93,11 +93,18 @@ _DEEPER = re.compile(r"Caused by: ([^\n\\]{1,240})|\"(?:message|msg|error|reason
 
 
 def _cut(raw: str, limit: int) -> str:
-    """A long line's first `limit` characters, and the deepest cause past them: a Java stack
-    trace logged as one JSON field tells its real cause last (`Caused by:`), a JSON error its
-    nested `cause` (`"message":"unable to get local issuer certificate"`, `"code":...`)."""
+    """A long line's first `limit` characters, the deepest cause past them, and its end: a Java
+    stack trace logged as one JSON field tells its real cause last (`Caused by:`), a JSON error
+    its nested `cause` (`"message":"unable to get local issuer certificate"`, `"code":...`), a
+    Go error chain its innermost one at the end (`...: dial tcp 10.0.0.4:9000: i/o timeout`)."""
     told = list(dict.fromkeys(a or b for a, b in _DEEPER.findall(raw, limit)))[-4:]
-    return raw[:limit] + " [...]" + "".join(f" {t} [...]" for t in told)
+    end = raw[max(limit, len(raw) - _END_CHARS):]
+    end = end if end not in told else ""
+    return raw[:limit] + " [...]" + "".join(f" {t} [...]" for t in told) + (
+        f" {end.lstrip()}" if end.strip() else "")
+
+
+_END_CHARS = 160  # of a cut line, the end kept: where a Go error chain names the innermost cause
 
 
 def excerpt(

@@ -79,6 +79,9 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
         blocks = ", ".join(b for b in _blocks(policy, int(port)))
         what = (f"{host}:{port}" + (f" (its rules for port {port} admit only {blocks}, which "
                                     f"do not hold {host})" if blocks else ""))
+    named = _service_at(view, host) if host and not dns else None
+    if named:
+        what += f" ({named})"
     if local:
         what = (f"DNS at {host}:53, where the pods resolve names (a node-local DNS cache on "
                 "each node, not a pod: only an ipBlock such as "
@@ -96,6 +99,14 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
     finding.object = ref
     finding.confidence = max(finding.confidence, 0.85)
     return True
+
+
+def _service_at(view: ClusterView, address: str) -> str | None:
+    """"the cluster IP of Service minio in storage", when an address is one."""
+    service = next((s for s in view.everywhere("Service")
+                    if (s.get("spec") or {}).get("clusterIP") == address), None)
+    return None if service is None else (f"the cluster IP of Service {meta(service)['name']} "
+                                         f"in {meta(service).get('namespace')}")
 
 
 def egress_drops(view: ClusterView, pods: list[Obj], address: str, port: int) -> Obj | None:

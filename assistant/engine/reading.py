@@ -70,8 +70,9 @@ class Said:
     def target(self) -> str | None:
         """The dependency the line names: the signature's own group, else a Service name, a
         JSON field (upstream, host, addr), a URL's host or a host:port in the line."""
-        if _own_disk(self.match, self.pod):  # a full disk of its own: no dependency to blame
-            return None
+        if _own_disk(self.match, self.pod) or self.match.signature.itself:  # a full disk of
+            return None  # its own, its own slow queries: no dependency to blame (the "remote"
+        # of a database's slow-query line is its client)
         named, inline = self.match.target, dependency_in(self.match.line)
         if inline and inline.split(":")[0] == meta(self.pod)["name"]:  # "hostname": itself
             inline = None
