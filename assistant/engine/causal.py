@@ -149,9 +149,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
         if finding.category == "image_pull" and finding.facts.get("image") and \
                 from_injector(view, finding, findings, by_object):
             continue
-        if finding.category == "tls_certificate" and finding.facts.get("target") and \
-                finding.facts.get("signature") == "x509-expired":
-            to_the_server(view, finding, findings, by_object)
+        if finding.category in ("tls_certificate", "init_container") and \
+                finding.facts.get("target") and finding.facts.get("signature") == "x509-expired":
+            to_the_server(view, finding, findings, by_object)  # (an init container too: the
+            # Vault agent that cannot log in because Vault's certificate expired)
         if finding.category == "tls_certificate" and finding.caused_by is None:
             home = ObjectRef.parse(finding.object).namespace_text
             own = validity(view, [p for p in view.items("Pod", home)

@@ -165,11 +165,13 @@ def _init_stuck(view: ClusterView, pod: Obj, init: Obj) -> PodIssue | None:
 
 def _init_detail(view: ClusterView, pod: Obj, name: str,
                  cause: SignatureMatch | None) -> dict[str, str]:
-    """The facts of an init container's failure: the dependency it cannot reach, if any."""
+    """The facts of an init container's failure: the dependency it cannot reach (or whose
+    certificate it refuses), if any."""
     detail = {"container": name}
     if cause is not None and cause.signature.id == "sysctl-not-permitted":
         detail.update(signature=cause.signature.id, sysctl=cause.groups[0])
-    if cause is not None and cause.signature.category == "dependency_unreachable":
+    if cause is not None and cause.signature.category in ("dependency_unreachable",
+                                                          "tls_certificate"):
         target = cause.target or dependency_in(cause.line) or dependency_in_log(view, pod, name)
         if target:
             detail["target"] = target
