@@ -96,8 +96,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
         view.widen(sorted({meta(p).get("namespace") or "" for p in view.everywhere("Pod")
                            if (p.get("status") or {}).get("phase") == "Pending"}))
         # a cordoned node asked about: the pods that wait for it, wherever they are
-    if intent.wants("not_scaling"):
-        view.widen(view.homes_of("metrics-server"))
+    if intent.wants("not_scaling"):  # where the metrics come from, and the autoscalers of
+        view.widen(view.homes_of("metrics-server"))  # the workloads it names (a backlog of
+        view.widen(sorted({meta(h).get("namespace") or "" for h in view.everywhere(  # mailer's
+            "HorizontalPodAutoscaler") if _named(str(((h.get("spec") or {}).get(  # queue)
+                "scaleTargetRef") or {}).get("name") or ""), intent.text)}))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
     quiet_target = focus is not None and not said
@@ -191,6 +194,25 @@ def analyze(view: ClusterView, focus: Target | None = None,
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings
+
+
+def _autoscaling(view: ClusterView, findings: list[Finding],
+                 relevant: list[Finding]) -> list[Finding]:
+    """The autoscaler problems of the workloads the relevant findings are on: a queue that
+    backs up because its consumer's HPA is blind."""
+    workloads = {f.object for f in relevant}
+    scaled = set()
+    for hpa in view.items("HorizontalPodAutoscaler"):
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if str(ObjectRef(str(target.get("kind")), meta(hpa).get("namespace"),
+                         str(target.get("name")))) in workloads:
+            scaled.add(str(ObjectRef.of("HorizontalPodAutoscaler", hpa)))
+    return [f for f in findings if f.category in _SCALING and f not in relevant
+            and (f.object in scaled or scaled & set(f.related))]
+
+
+def _named(name: str, text: str) -> bool:
+    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _touches(finding: Finding, refs: set[str]) -> bool:
@@ -302,6 +324,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
     if scope.target is not None:
         hood = neighbourhood(view, scope.target)
         relevant = [f for f in findings if _touches(f, hood)]
+        if intent is not None and intent.wants("not_scaling"):  # a backlog: the autoscaler
+            relevant += _autoscaling(view, findings, relevant)  # of the consumers it names
     roots: dict[str, Finding] = {}
     for finding in relevant if scope.target is not None else findings:
         root = _chain_root(finding, by_object)  # per object, the root that hurts most
@@ -313,8 +337,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
     intent = intent or Intent(symptoms=(), health=True)
     if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
         ranked.sort(key=lambda f: f.category in _UNSCHEDULED)  # a 502 is not a Pending pod
-    if intent.wants("not_scaling"):  # "why isn't it scaling?": the autoscaler's problem first
-        ranked.sort(key=lambda f: f.category not in _SCALING)
+    if intent.wants("not_scaling"):  # "why isn't it scaling?": the autoscaler's problem first,
+        text = intent.text  # the one of the workload the question names before another's
+        ranked.sort(key=lambda f: (f.category not in _SCALING, not any(
+            _named(ObjectRef.parse(r).name, text) for r in [f.object, *f.related])))
     nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
