@@ -336,7 +336,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
     if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
-        ranked.sort(key=lambda f: f.category in _UNSCHEDULED)  # a 502 is not a Pending pod
+        served = {_chain_root(f, by_object).object for f in relevant  # (unless a failing call
+                  if f.category in _CALLS}  # leads to it: MinIO's pods Pending)
+        ranked.sort(key=lambda f: f.category in _UNSCHEDULED and f.object not in served)
+        # a 502 is not a Pending pod
     if intent.wants("not_scaling"):  # "why isn't it scaling?": the autoscaler's problem first,
         text = intent.text  # the one of the workload the question names before another's
         ranked.sort(key=lambda f: (f.category not in _SCALING, not any(
@@ -418,6 +421,7 @@ def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
 
 _SERVING = {"errors", "timeouts", "latency", "network"}  # symptoms of calls to running pods
 _SCALING = {"hpa_limited", "autoscaler_missing"}
+_CALLS = {"dependency_unreachable", "slow_dependency"}  # a call that fails or is slow
 _UNSCHEDULED = {"untolerated_taint", "node_selector_mismatch", "insufficient_resources",
                 "pvc_unbound", "scheduling_constraint"}  # pods that never ran
 
