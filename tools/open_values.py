@@ -35,12 +35,14 @@ class OpenValues:
         self._left = 0
         self._tag = ""  # what closes a triple-quoted string; the word that opened a block
         self._skip = 0  # lines to pass before the value (OpenVPN's user above its password)
+        self._tags: list[str] = []  # the tags of here-documents the same line opened after it
 
     def hide(self, line: str) -> str:
         if self._kind:
             hidden = self._below(line)
             if hidden is not line or self._kind:
                 return hidden
+        line = hide_here_string(line)
         stripped = line.rstrip(" \t")
         end, first = stripped[-1:], line.lstrip()[:1]
         kinds = (("value", "list", "mapping") if end in ("=", ":", "[", "{") else ()) + (
@@ -55,9 +57,10 @@ class OpenValues:
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
             if kind == "heredoc":  # `cat <<EOF > /etc/app/password`: the body, to its tag
-                m = _HEREDOC.search(line)
-                if m and any(sensitive_name(w) for w in _WORD.findall(line)):
-                    self._kind, self._left, self._tag = kind, 64, m["tag"]
+                tags = [t["q"] or t["bare"] or t["caps"] for t in _HEREDOC.finditer(line)]
+                if tags and _names_secret(line):
+                    self._kind, self._left, self._tags = kind, _HEREDOC_LINES, tags[1:]
+                    self._tag = tags[0]
                     prefix = _LOG_PREFIX.match(line)
                     self._prefix = _shape(prefix.group() if prefix else "")
                     break
@@ -86,9 +89,10 @@ class OpenValues:
             return line
         width = len(self._prefix)
         at = width if width and _shape(line[:width]) == self._prefix else 0
-        if kind == "heredoc":
-            if line.strip() == self._tag or line.rstrip().endswith(f" {self._tag}"):
-                self._kind = ""
+        if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
+            if line[at:].rstrip().lstrip("\t") == self._tag:  # (tabs: `<<-`), and the next
+                self._kind, self._tag = ("heredoc", self._tags[0]) if self._tags else ("", "")
+                self._tags = self._tags[1:]  # here-document of the same line starts
                 return line
             return line[: _indent(line, at)] + REDACTED
         if kind in ("triple", "block", "pair"):
@@ -198,7 +202,29 @@ _OPENERS = dict((
 ))
 _TRIPLE = ('"""', "'''")
 # a shell here-document's opener (`<<EOF`, `<<-'END'`), on a line that names a secret
-_HEREDOC = re.compile(r"<<-?[ \t]*(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]{0,31})(?P=q)(?![\w<])")
+# a shell here-document's opener: `<<EOF`, `<<-'END'`, `<<\EOF`, `<< EOF` (a spaced tag in
+# capitals only: `cerr << token` is C++), then a blank, `;`, `|`, `&`, `)` or the end; never
+# `<<<` (a here-string), `<<<<<<<` (a merge conflict) or `<<EOF>>` (a placeholder)
+_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>[A-Za-z_][\w-]{0,63})"
+                      r"(?P=quote)|\\?(?P<bare>[A-Za-z_][\w-]{0,63})|"
+                      r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
+_FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
+_SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
+                          r"\.(?:pem|key|p12|pfx|jks)\b|\bcredentials\b", re.IGNORECASE)
+_HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
+
+
+def hide_here_string(line: str) -> str:
+    """`chpasswd <<< 'app:x'`: a here-string on a line that names a secret, hidden."""
+    return _HERE_STRING.sub(lambda m: m.group("op") + REDACTED, line) \
+        if "<<<" in line and _names_secret(line) else line
+
+
+def _names_secret(line: str) -> bool:
+    """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
+    return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
+               for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
+_HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?[A-Za-z]{3,8}\]?[ \t]+)?)?")  # time, level
 _JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below

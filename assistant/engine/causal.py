@@ -20,6 +20,7 @@ from ..diagnosis import Evidence, Finding
 from .advertised import advertised_by
 from .changes import injected, last_rollout
 from .forwarding import upstream_silent
+from .jobs import overloading_runs
 from .members import members_missing
 from .migrations import dirty_migration, failed_migration
 from .pod_dns import short_name_elsewhere, to_the_named_pod
@@ -132,6 +133,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     break
     failed_migration(view, findings)
     dirty_migration(view, findings)
+    overloading_runs(view, findings)
     for finding in findings:  # (after the loop: the server's finding may come from another's)
         if finding.category == "tls_certificate" and finding.caused_by is None and \
                 finding.facts.get("signature") == "x509-expired" and finding.facts.get("role") \

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 
 from tools import Obj, ObjectRef
-from tools.summaries import meta, parse_time
+from tools.summaries import meta, parse_time, pod_template
 
 from ..diagnosis import Evidence, Finding
 from .view import ClusterView
@@ -55,7 +55,7 @@ def cronjob_findings(view: ClusterView, cronjob: Obj) -> list[Finding]:
                   key=_started, reverse=True)
     failed = [j for j in jobs if _failed_condition(j)]
     if not failed or failed[0] is not jobs[0]:
-        replaced = _replaced_runs(view, cronjob, jobs)
+        replaced = _replaced_runs(view, cronjob, jobs) or _overlapping_runs(cronjob, jobs)
         return [replaced] if replaced is not None else []
     streak = next((i for i, j in enumerate(jobs) if not _failed_condition(j)), len(jobs))
     last = _failed_condition(jobs[0]) or {}
@@ -169,6 +169,61 @@ def _replaced_runs(view: ClusterView, cronjob: Obj, jobs: list[Obj]) -> Finding 
                     "concurrencyPolicy: Replace")],
         confidence=0.85, impact=SEVERITY["cronjob"] * 2, related=[]),
         replaced="true", period_minutes=str(period // 60))
+
+
+OVERLAPPING_RUNS = 3  # Jobs of one CronJob running at once before its policy is blamed
+
+
+def _overlapping_runs(cronjob: Obj, jobs: list[Obj]) -> Finding | None:
+    """concurrencyPolicy Allow (the default) on runs that outgrew the schedule: each run
+    starts before the last one ends, and together they load whatever they all call (a
+    database saturated by four copies of one rollup). The servers they slow are linked to it
+    by `overloading_runs`."""
+    spec = cronjob.get("spec") or {}
+    period = _period(str(spec.get("schedule") or ""))
+    active = [j for j in jobs if (j.get("status") or {}).get("active")
+              and not _completed_at(j)]
+    if spec.get("concurrencyPolicy", "Allow") != "Allow" or not period or \
+            len(active) < OVERLAPPING_RUNS:
+        return None
+    name, ref = meta(cronjob)["name"], object_ref("CronJob", cronjob)
+    return with_facts(Finding(
+        category="slow_dependency", object=ref,
+        summary=f"cronjob {name}: {len(active)} runs at once",
+        explanation=(f"CronJob {name} runs every {period // 60}m with concurrencyPolicy Allow, "
+                     f"and its runs now last longer than that: {len(active)} run at once "
+                     f"({', '.join(meta(j)['name'] for j in active[:4])}), each loading what "
+                     "it calls"),
+        evidence=[Evidence(source="spec", object=ref, detail=f"schedule: {spec.get('schedule')}"
+                           ", concurrencyPolicy: Allow")]
+        + [Evidence(source="status", object=object_ref("Job", j), detail="active, started "
+                    f"{_started(j)}") for j in active[:3]],
+        confidence=0.8, impact=SEVERITY["cronjob"] * 2,
+        related=[object_ref("Job", j) for j in active]),
+        overlapping=str(len(active)), period_minutes=str(period // 60))
+
+
+def overloading_runs(view: ClusterView, findings: list[Finding]) -> None:
+    """Slow calls to a server that a CronJob's overlapping runs also call (their template
+    names its Service): the runs are the cause (in place)."""
+    runs = [f for f in findings if f.facts.get("overlapping")]
+    for finding in findings if runs else []:
+        target = (finding.facts.get("target") or "").split(":")[0]
+        if finding.category != "slow_dependency" or finding.caused_by or not target \
+                or finding in runs:
+            continue
+        service = target.split(".")[0]
+        for run in runs:
+            ref = ObjectRef.parse(run.object)
+            cronjob = view.find("CronJob", ref.name, ref.namespace)
+            said = str(pod_template("CronJob", cronjob) if cronjob else "")
+            if re.search(rf"(?<![\w-]){re.escape(service)}(?:\.{re.escape(ref.namespace_text)})?"
+                         rf"(?![\w-])", said):
+                finding.explanation += (f"; {target} is also called by CronJob {ref.name}, "
+                                        f"whose {run.facts['overlapping']} overlapping runs "
+                                        "load it")
+                finding.caused_by = run.object
+                break
 
 
 def _completed_at(job: Obj) -> str:
