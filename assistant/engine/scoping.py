@@ -23,7 +23,8 @@ _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *ke
     re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+(?::\d+)?)`", re.MULTILINE),
     re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+(?::\d+)?)\s*$", re.MULTILINE),
 )
-_KIND_NAME = re.compile(r"\b([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
+# `deployment/checkout`; never a URL's path (`mimir-nginx.mimir.svc/api/v1/push`)
+_KIND_NAME = re.compile(r"(?<![\w./:-])([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
     r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
 _NS_AFTER = re.compile(r"\b([a-z0-9][a-z0-9-]*)[`\"']?\s+(?:ns|namespace)\b", re.I)  # "payments ns"
