@@ -30,9 +30,19 @@ def test_a_json_error_keeps_its_nested_cause_past_the_cut() -> None:
     assert "UNABLE_TO_GET_ISSUER_CERT_LOCALLY" in kept
 
 
-def test_a_long_line_without_a_cause_is_cut_as_before() -> None:
-    line = "ERROR " + "a" * 5000
-    assert excerpt([line]).errors[0].text == line[:500] + " [...]"
+def test_a_long_line_keeps_its_start_and_its_last_160_characters() -> None:
+    line = "ERROR " + "a" * 5000 + "b" * 160
+    assert excerpt([line]).errors[0].text == line[:500] + " [...] " + "b" * 160
+
+
+def test_a_go_error_chain_past_the_cut_keeps_its_innermost_cause() -> None:
+    """Mattermost's upload error: the address that times out is named last, past 500."""
+    line = ('{"level":"error","msg":"Unable to upload file.","error":"uploadFileSimple: Unable to '
+            'upload file., WriteFile: Encountered an error writing to S3., unable write the data '
+            f'in the file {"x/" * 150}plan.png: Put \\"http://minio.storage.svc.cluster.local:9000'
+            '/files/plan.png\\": dial tcp 10.245.118.40:9000: i/o timeout"}')
+    assert len(line) > 600
+    assert "dial tcp 10.245.118.40:9000: i/o timeout" in excerpt([line]).errors[0].text
 
 
 def test_stack_frames_do_not_push_the_real_cause_out_of_the_error_lines() -> None:
