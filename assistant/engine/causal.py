@@ -69,6 +69,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                 related = pod_owner.get(related) or related
             if not related.startswith("Pod/") and finding not in by_object.get(related, []):
                 by_object.setdefault(related, []).append(finding)
+    revealed: list[tuple[Finding, Finding]] = []  # (a rollout, its new pods' failed call)
     for finding in findings:
         if finding.category in ("node_not_ready", "node_pressure"):
             for related in finding.related:
@@ -129,7 +130,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                             finding.explanation += f"; the new pods fail: {cause.explanation}"
                             if cause.facts.get("no_room_to_surge"):
                                 finding.facts["no_room_to_surge"] = "true"
-                            set_cause(cause, finding)
+                            if cause.category in _FOLLOWED and cause.facts.get("target"):
+                                revealed.append((finding, cause))  # unless the server is down
+                            else:
+                                set_cause(cause, finding)
                     break
     failed_migration(view, findings)
     dirty_migration(view, findings)
@@ -178,6 +182,11 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object, findings)
+    for rollout, call in revealed:  # a server that is down itself is why the new pods fail
+        if call.caused_by is not None:  # (they start up against it; the old ones started
+            set_cause(rollout, call)  # before it went down)
+        else:
+            set_cause(call, rollout)
 
 
 _TIMED_OUT = re.compile(r"deadline exceeded|timed out|timeout", re.IGNORECASE)

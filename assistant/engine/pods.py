@@ -31,7 +31,7 @@ from .environment import (
 )
 from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
-from .reading import dependency_in
+from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
 from .spelling import misspelt_key
 from .startup import (
@@ -334,7 +334,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                         "volumes") or [])):
             # (a full disk a pod without volumes reports is its database's)
             target = cause.target or dependency_in(cause.line) or \
-                dependency_in_log(view, pod, name)
+                dependency_in_log(view, pod, name) or configured_for(cause, pod, name)
             if target:
                 detail["target"] = target
                 explanation = explanation.replace("ECONNREFUSED", target)

@@ -111,6 +111,13 @@ def dependency_in(line: str) -> str | None:
     return None
 
 
+def configured_for(found: SignatureMatch, pod: Obj, container: str) -> str | None:
+    """The dependency a line that names no host means, by the container's configuration: the
+    env variable or flag of that role (`failed to discover OIDC configuration`:
+    `--oidc-issuer-url`)."""
+    return _env_named(found, _env(pod, container))
+
+
 def _env_named(found: SignatureMatch, env: list[tuple[str, str]]) -> str | None:
     """The dependency an env variable the signature names holds (DATABASE_HOST), or one whose
     name starts with a word the line says ("slow mongo query": MONGO_URL)."""
@@ -233,13 +240,33 @@ def _named_before(line: LogLine, log: LogExcerpt) -> str | None:
 
 
 def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
-    """(name, literal value) of a container's env (values from Secrets are never here)."""
+    """(name, literal value) of a container's env (values from Secrets are never here), and
+    of its `--flag=value` and `--flag value` arguments as FLAG_NAME (`--oidc-issuer-url`)."""
     spec = pod.get("spec") or {}
     for each in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if each.get("name") == container:
+            argv = [str(a) for a in [*(each.get("command") or []), *(each.get("args") or [])]]
             return [(str(e.get("name", "")), str(e["value"])) for e in each.get("env") or []
-                    if isinstance(e, dict) and isinstance(e.get("value"), str)]
+                    if isinstance(e, dict) and isinstance(e.get("value"), str)] + _flags(argv)
     return []
+
+
+_FLAG = re.compile(r"--?([a-zA-Z][\w.-]*)(?:=(.*))?", re.DOTALL)
+
+
+def _flags(argv: list[str]) -> list[tuple[str, str]]:
+    """(FLAG_NAME, value) of the flags of a command line."""
+    pairs = []
+    for at, arg in enumerate(argv):
+        found = _FLAG.fullmatch(arg)
+        if found is None:
+            continue
+        value = found.group(2)
+        if value is None and at + 1 < len(argv) and not argv[at + 1].startswith("-"):
+            value = argv[at + 1]
+        if value:
+            pairs.append((re.sub(r"[.-]", "_", found.group(1)).upper(), value))
+    return pairs
 
 
 def _context(found: SignatureMatch, log: LogExcerpt) -> tuple[str, ...]:
