@@ -348,6 +348,8 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
     if any(GAVE_UP.search(t.text) for t in [*log.errors, *after]
            if last <= t.number <= last + NEAR_LINES):
         return False  # "Task is being killed and will not recover until manually restarted"
+    if _recovered_for_good(line, after):
+        return True
     later = [t.number for t in after if is_error_line(t.text) and not FRAME.match(t.text)
              and not (RECOVERED.search(t.text) and not ERROR_LEVEL.search(t.text))]
     # ("order created after retry" is no error; an ERROR "... last packet successfully
@@ -364,6 +366,22 @@ def _over(line: LogLine, log: LogExcerpt) -> bool:
         len(log.tail) >= 10 and last < log.tail[0].number)
 
 
+def _recovered_for_good(line: LogLine, after: list[LogLine]) -> bool:
+    """The app said right after the error that it recovered (a Sentinel client's `new master`
+    after a failover) and the error never came back: later warnings of another kind (the stale
+    data the outage left) do not make it today's failure."""
+    kind = match_line(line.text)
+    near = [t for t in after if t.number <= (line.last or line.number) + NEAR_LINES]
+    if kind is None or kind.signature.category != "dependency_unreachable" or not any(
+            _RECONNECTED.search(t.text) and not ERROR_LEVEL.search(t.text) for t in near):
+        return False
+    return not any((again := match_line(t.text)) is not None
+                   and again.signature.category == kind.signature.category for t in after)
+
+
+_RECONNECTED = re.compile(r"\b(?:re-?connected|connection (?:re-?)?established|new master|"
+                          r"switch-master|failover (?:complete|finished|succeeded))\b",
+                          re.IGNORECASE)
 _INFO_LEVEL = re.compile(r"\"level\":\s*(?:30|\"info\")|\blevel=info\b|\[?\bINFO\b\]?",
                          re.IGNORECASE)
 # a line logged at error level, whatever words it holds
