@@ -17,7 +17,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .buckets import link_writers, missing_objects, writers
-from .buckets import pods_of as bucket_writer_pods
+from .buckets import writer_pods
 from .causal import full_claims, link, pods_behind
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
@@ -106,7 +106,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     quiet_target = focus is not None and not said
     written = writers(view, missing_objects(view, pods), pods) if not intent.health else {}
     if written:  # objects its readers cannot find: what their writer says
-        said += what_logs_say(view, bucket_writer_pods(view, written), limit=MAX_CLIENT_PODS)
+        said += what_logs_say(view, writer_pods(view, written), limit=MAX_CLIENT_PODS)
     if focus is not None and quiet_target and not intent.health:  # a quiet target: the
         said += what_logs_say(view, named_callers(view, focus, intent.text),  # callers the
                               limit=MAX_CLIENT_PODS)  # question names

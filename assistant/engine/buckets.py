@@ -55,7 +55,7 @@ def writers(view: ClusterView, buckets: set[str], readers: list[Obj]) -> dict[st
             if (ref := workload_ref(view, pod)) not in readers_of}
 
 
-def pods_of(view: ClusterView, refs: dict[str, str]) -> list[Obj]:
+def writer_pods(view: ClusterView, refs: dict[str, str]) -> list[Obj]:
     """One pod of each writing workload, whose log says why the objects are missing."""
     seen: set[str] = set()
     pods = []
