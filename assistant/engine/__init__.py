@@ -16,8 +16,7 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
-from .buckets import link_writers, missing_objects, writers
-from .buckets import writer_pods
+from .buckets import link_writers, missing_objects, writer_pods, writers
 from .causal import full_claims, link, pods_behind
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
