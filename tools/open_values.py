@@ -90,7 +90,8 @@ class OpenValues:
         width = len(self._prefix)
         at = width if width and _shape(line[:width]) == self._prefix else 0
         if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
-            if line[at:].rstrip().lstrip("\t") == self._tag:  # (tabs: `<<-`), and the next
+            if _unwrapped(line[at:]).rstrip().lstrip("\t") == self._tag:  # (tabs: `<<-`;
+                # a Docker JSON log's line holds it as "EOF\n"), and the next
                 self._kind, self._tag = ("heredoc", self._tags[0]) if self._tags else ("", "")
                 self._tags = self._tags[1:]  # here-document of the same line starts
                 return line
@@ -146,6 +147,11 @@ class OpenValues:
                     "pw").startswith("<"):
                 return line
             return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
+        here = _HEREDOC.search(line, at) if self._tag == "variable" and "<<" in line else None
+        if here is not None:  # `default = <<EOF` in a secret's variable block: its body
+            self._kind, self._left, self._tags = "heredoc", _HEREDOC_LINES, []
+            self._tag = here["q"] or here["bare"] or here["caps"]
+            return line
         if "}" in line[at:]:
             self._kind = ""
         entry = (_HCL_DEFAULT if self._tag == "variable" else _MAP_ENTRY).match(line, at)
@@ -201,17 +207,26 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
-# a shell here-document's opener (`<<EOF`, `<<-'END'`), on a line that names a secret
 # a shell here-document's opener: `<<EOF`, `<<-'END'`, `<<\EOF`, `<< EOF` (a spaced tag in
 # capitals only: `cerr << token` is C++), then a blank, `;`, `|`, `&`, `)` or the end; never
 # `<<<` (a here-string), `<<<<<<<` (a merge conflict) or `<<EOF>>` (a placeholder)
-_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>[A-Za-z_][\w-]{0,63})"
-                      r"(?P=quote)|\\?(?P<bare>[A-Za-z_][\w-]{0,63})|"
+_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,63})"
+                      r"(?P=quote)|\\?(?P<bare>\w[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
+                          r"\.kube/config\b|"
                           r"\.(?:pem|key|p12|pfx|jks)\b|\bcredentials\b", re.IGNORECASE)
 _HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
+
+
+_DOCKER_LINE = re.compile(r'\{"log":"(?P<text>(?:[^"\\]|\\.)*?)(?:\\r)?(?:\\n)?"')
+
+
+def _unwrapped(text: str) -> str:
+    """The text of a Docker JSON log line (`{"log":"EOF\\n","stream":...}`), else the text."""
+    found = _DOCKER_LINE.match(text)
+    return found["text"] if found else text
 
 
 def hide_here_string(line: str) -> str:
