@@ -98,6 +98,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     for first, pair in reversed(_joined(box, tokens, namespace)):  # "order worker" is
         at = words.index(first) if first in words else len(words)  # order-worker, where
         words.insert(at, pair)  # the question says it
+    if semantics.is_alert(labels):  # an exporter's alert is about what it exports: the
+        words = [stem for w in words for stem in (  # workload it is named after first
+            (w.removesuffix("-exporter"), w) if w.endswith("-exporter") else (w,))]
     asked = [m.lower() for m in _ABOUT.findall(text)]  # "what's wrong with keycloak": the
     words = [w for w in words if w in asked] + [w for w in words if w not in asked]  # subject
     named_ns = [*mentioned, *([namespace] if namespace else [])]

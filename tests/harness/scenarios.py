@@ -395,7 +395,9 @@ class Seeder:
                 body["spec"].pop("clusterIP")
                 body["spec"].pop("clusterIPs", None)
             for port in (body.get("spec") or {}).get("ports") or [] if kind == "Service" else []:
-                port.pop("nodePort", None)  # (the shared apiserver: another test may hold it)
+                port.pop("nodePort", None)  # (the shared apiserver: another test may hold it,
+            if kind == "Service":  # or have been given it at random, and so for the health
+                body["spec"].pop("healthCheckNodePort", None)  # check port of a LoadBalancer)
             created = self._call("POST", self._path(kind, ns), body)
             if wanted_ip and wanted_ip != "None":
                 addresses[wanted_ip] = created["spec"]["clusterIP"]
