@@ -20,6 +20,11 @@ _ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none)\s+"
                      r"(?:recent\s+|new\s+|any\s+)?"
                      r"(?:restart\w*|crash\w*|errors?|oom\w*|exceptions?|5xx|"
                      r"time ?outs?|throttl\w*|evictions?|warnings?)\b")
+_BUSINESS_PENDING = re.compile(  # "invoices stuck in 'pending'": work not done, not a pod
+    r"\b(?:invoices?|orders?|payments?|payouts?|refunds?|tasks?|transactions?|messages?|"
+    r"emails?|tickets?|uploads?|transfers?|withdrawals?|deposits?)\b(?:(?!\bpods?\b)[^.?!\n])"
+    r"{0,24}?"
+    r"['\"]?\bpending\b['\"]?", re.IGNORECASE)
 _PLENTY = re.compile(r"\b(?:free|spare|plenty of|enough|lots of|tons of|idle|available|unused|"
                      r"low)\s+(?:cpu|memory|ram|disk|capacity)\b|\b(?:cpu|memory|ram|disk)\s+"
                      r"(?:is\s+|looks?\s+)?(?:fine|ok|okay|idle|low|normal)\b")  # said as fine
@@ -107,7 +112,8 @@ def classify(question: str) -> Intent:
             _RESOLVED.search(text)) or all(classes[s].seen for s in found))
     lowered = text.lower()
     quoted = _PROBE_FAILED.sub(r"\1probe", _EVENT_REASON.sub(" ", text)).lower()
-    asked = _WHEN.sub(" ", _PLENTY.sub(" ", _ABSENT.sub(" ", quoted)))
+    asked = _WHEN.sub(" ", _PLENTY.sub(" ", _ABSENT.sub(" ", _BUSINESS_PENDING.sub(
+        " not processed ", quoted))))
     found = [s.id for s in classes.values()
              if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found) or bool(

@@ -343,6 +343,11 @@ def compose(question: str, scope: Scope, view: ClusterView,
         text = intent.text  # the one of the workload the question names before another's
         ranked.sort(key=lambda f: (f.category not in _SCALING, not any(
             _named(ObjectRef.parse(r).name, text) for r in [f.object, *f.related])))
+    if not ranked and scope.target is not None and scope.target.kind == "Node" and \
+            intent.symptoms:  # a node asked about as the suspect of a symptom, and fine: the
+        ranked = _in_named_namespaces(findings, by_object, question.lower())  # its own cause
+        if ranked:
+            where = f"Node {scope.target.name} itself shows no problem; what does"
     nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
@@ -434,6 +439,15 @@ def _only_problem_nearby(scope: Scope, findings: list[Finding],
              if scope.target.namespace is not None
              and ObjectRef.parse(f.object).namespace == scope.target.namespace}
     return next(iter(roots.values())) if len(roots) == 1 else None
+
+
+def _in_named_namespaces(findings: list[Finding], by_object: dict[str, Finding],
+                         text: str) -> list[Finding]:
+    """The root problems of the namespaces a question names ("did the node upgrade break
+    matrix?"), the worst first."""
+    roots = {r.object: r for r in (_chain_root(f, by_object) for f in findings)
+             if _named(ObjectRef.parse(r.object).namespace or "", text)}
+    return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
 
 
 def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:

@@ -33,7 +33,7 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
-from .spelling import misspelt_key
+from .spelling import key_renamed, misspelt_key
 from .startup import (
     arch_rule,
     command_detail,
@@ -211,11 +211,17 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
         return mount_issue(view, pod, name)
     if reason == "CreateContainerConfigError":
         message = waiting.get("message", "")
+        detail = config_detail(message)
+        held_as = key_renamed(view, meta(pod).get("namespace"), detail)
+        if held_as:
+            detail["renamed_key"] = held_as
         return PodIssue("config_reference",
-                        f"the container {name} cannot be created: {message}",
+                        f"the container {name} cannot be created: {message}" + (
+                            f"; the ConfigMap holds {held_as} instead (the key was renamed)"
+                            if held_as else ""),
                         [Evidence(source="status", object=ref,
                                   detail=f"CreateContainerConfigError: {message}")],
-                        0.95, container=name, detail=config_detail(message))
+                        0.95, container=name, detail=detail)
     terminated = state.get("terminated") or {}
     crashed = reason in ("CrashLoopBackOff", "RunContainerError") or (
         terminated and terminated.get("exitCode") not in (0, None))

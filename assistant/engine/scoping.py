@@ -41,6 +41,8 @@ _STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "na
 
 _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:works?|working|is\s+(?:fine|ok|okay|up|healthy|green)|"
+                   r"(?:ran|runs|finished|completed|succeeded)\s+(?:fine|ok|okay|normally|"
+                   r"just\s+fine|on\s+time|successfully)|"
                    r"(?:is\s+)?[a-z]+ing\s+(?:fine|ok|okay|normally|just fine)|"
                    r"looks?\s+(?:fine|ok|okay|healthy|green)|"
                    r"(?:is\s+)?(?:all|only|just)\s+2\d\ds|(?:returns?|answers?|gives?)\s+"

@@ -1,10 +1,16 @@
-"""A setting an app never reads because its key is misspelt: a key of a ConfigMap a container
+"""ConfigMap keys spelt otherwise than their readers expect.
+
+A setting an app never reads because its key is misspelt: a key of a ConfigMap a container
 takes its env from, with a word spelt otherwise than in its other keys
 (`AIRFLOW__DATABSE__SQL_ALCHEMY_CONN_CMD` beside `AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE`).
-The app falls back to its default (Airflow to SQLite) and crashes on that, not on the cause."""
+The app falls back to its default (Airflow to SQLite) and crashes on that, not on the cause.
+
+A key reference that names a key the ConfigMap now holds under another name (`broker-url`,
+renamed `CELERY_BROKER_URL`): the reference is what to point at the new name."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 
@@ -58,3 +64,23 @@ def _misspelt(word: str, meant: str) -> bool:
     """Not a number apart (HOST1, HOST2) nor a plural of it (REPLICA, REPLICAS)."""
     return (re.sub(r"\d", "", word) != re.sub(r"\d", "", meant)
             and word.rstrip("S") != meant.rstrip("S"))
+
+
+def key_renamed(view: ClusterView, namespace: str | None, detail: dict[str, str]) -> str | None:
+    """The key a ConfigMap holds in place of the one a reference names, when exactly one is
+    that key under another spelling (`broker-url` in a ConfigMap that now holds
+    `CELERY_BROKER_URL`)."""
+    if detail.get("ref_kind") != "configmap" or not detail.get("key"):
+        return None
+    wanted = _key_shape(detail["key"])
+    held = keys_held(view, "ConfigMap", detail.get("ref_name"), namespace)
+    found = [k for k in held if _key_shape(k).endswith(f"_{wanted}")
+             or wanted.endswith(f"_{_key_shape(k)}") or _key_shape(k) == wanted]
+    if not found:
+        shapes = {_key_shape(k): k for k in held}
+        found = [shapes[s] for s in difflib.get_close_matches(wanted, list(shapes), 2, 0.8)]
+    return found[0] if len(found) == 1 else None
+
+
+def _key_shape(key: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
