@@ -16,7 +16,8 @@ import yaml
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 # "pods are green, no restarts": a symptom the person says is absent is not asked about
-_ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none)\s+"
+_ABSENT = re.compile(r"\b(?:no|zero|0|never|without|nor|nothing|none|hasn'?t|has not|"
+                     r"haven'?t|have not|didn'?t|did not|isn'?t|is not)\s+(?:been\s+|once\s+)?"
                      r"(?:recent\s+|new\s+|any\s+)?"
                      r"(?:restart\w*|crash\w*|errors?|oom\w*|exceptions?|5xx|"
                      r"time ?outs?|throttl\w*|evictions?|warnings?)\b")

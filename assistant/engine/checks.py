@@ -15,6 +15,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
 from .pod_issues import pod_ref
+from .quantities import cpu_milli, memory_bytes
 from .reading import Said, dependency_in
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
@@ -53,17 +54,6 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
 
 _CONSUMER_DOWN = ("dependency_unreachable", "app_exception", "oom_killed", "missing_env",
                   "credentials_rejected", "bad_command", "image_pull", "init_container")
-
-
-def cpu_milli(value: object) -> int | None:
-    """A CPU quantity in millicores ("250m" -> 250, "1" -> 1000, "0.5" -> 500)."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    try:
-        return int(float(text[:-1])) if text.endswith("m") else int(float(text) * 1000)
-    except ValueError:
-        return None
 
 
 _MS_FIELD = re.compile(r'"?([a-z][a-z_]*?)_?ms"?\s*[:=]\s*"?(\d+(?:\.\d+)?)', re.IGNORECASE)
@@ -292,16 +282,6 @@ def _scales(hpa: Obj, kind: str, name: str) -> bool:
 _TOLD_MEMORY = re.compile(r"\b(\d+(?:\.\d+)?)\s*(gi|mi|gb|mb|g|m)\b", re.IGNORECASE)
 _UNITS = {"gi": 2**30, "g": 10**9, "gb": 10**9, "mi": 2**20, "m": 10**6, "mb": 10**6}
 COMFORTABLE = 0.8  # memory use below this share of the limit, with no OOMKill, is no problem
-
-
-def memory_bytes(value: object) -> float | None:
-    """A memory quantity in bytes ("2Gi", "512Mi", "1G"); None when it is not one."""
-    found = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]i?)?", str(value or "").strip())
-    if not found:
-        return None
-    scale = {"K": 1e3, "Ki": 2**10, "M": 1e6, "Mi": 2**20, "G": 1e9, "Gi": 2**30, "T": 1e12,
-             "Ti": 2**40}.get(found.group(2) or "", 1)
-    return float(found.group(1)) * scale
 
 
 def memory_told_below_limit(question: str, pods: list[Obj]) -> str:

@@ -13,12 +13,13 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
+from .capacity import larger_than_any_node
 from .labels import closest_labels
 from .pod_issues import PodIssue, pod_ref
 from .spreading import spread_counts_others, unusable_domains
 from .view import ClusterView
 
-_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]*\w)")  # (not the sentence's full stop)
 
 
 _TAINT = re.compile(r"taints? \{([^}]*)\}|untolerated taint\(?s?\)? ?\{([^}]*)\}")
@@ -52,11 +53,13 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
         return constraint
     if "insufficient" in lower:
         resources = sorted(set(_INSUFFICIENT.findall(message)))
+        oversized = larger_than_any_node(view, pod, resources)
         return PodIssue(
             "insufficient_resources",
             f"no node has enough {', '.join(resources)} for the pod's requests "
-            f"({_requests(pod)}): {message}",
-            evidence, 0.9, detail={"resources": ", ".join(resources)})
+            f"({_requests(pod)}): {message}" + (
+                f"; {oversized.pop('said')}" if oversized else ""),
+            evidence, 0.9, detail={"resources": ", ".join(resources), **oversized})
     constraint = _constraint(view, pod, message, evidence)
     if constraint:
         return constraint
