@@ -42,7 +42,7 @@ from .infrastructure import (
     service_findings,
     storage_findings,
 )
-from .ingresses import controller_pods, ingress_namespaces
+from .ingresses import controller_pods, ingress_namespaces, routed_to
 from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
@@ -334,6 +334,11 @@ def compose(question: str, scope: Scope, view: ClusterView,
     ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
+    routes = routed_to(view, question) if scope.target is None else set()
+    if routes:  # the public host or URL a question names: what its Ingress routes it to first
+        near = set().union(*(neighbourhood(view, Target(kind="Service", namespace=ns, name=name))
+                             for ns, name in sorted(routes)))
+        ranked.sort(key=lambda f: not _touches(f, near))
     if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
         served = {_chain_root(f, by_object).object for f in relevant  # (unless a failing call
                   if f.category in _CALLS}  # leads to it: MinIO's pods Pending)

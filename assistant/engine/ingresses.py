@@ -23,6 +23,37 @@ def ingress_namespaces(view: ClusterView, text: str) -> list[str]:
                    if hosts & _hosts_of(i)})
 
 
+def routed_to(view: ClusterView, text: str) -> set[tuple[str, str]]:
+    """The Services (namespace, name) an Ingress routes the hosts, URLs and paths a text names
+    to: for a URL or a path, the backend of its longest matching path (a path said alone never
+    matches the catch-all `/`); for a bare host, every backend of it."""
+    named = [(m.group(1).lower(), m.group(2) or "") for m in _URL.finditer(text)]
+    named += [(h.lower(), "") for h in _HOST.findall(_URL.sub(" ", text))]
+    named += [("", p) for p in _PATH.findall(_URL.sub(" ", text))]  # "503 on /api/v1/x"
+    routed = set()
+    for ingress in view.everywhere("Ingress") if named else []:
+        ns = meta(ingress).get("namespace") or ""
+        for rule in (ingress.get("spec") or {}).get("rules") or []:
+            paths = [(str(p.get("path") or "/"), name) for p in
+                     ((rule.get("http") or {}).get("paths") or [])
+                     if (name := ((p.get("backend") or {}).get("service") or {}).get("name"))]
+            for host, path in named:
+                if host and host != str(rule.get("host") or "").lower():
+                    continue
+                fitting = [(len(prefix), name) for prefix, name in paths
+                           if (path.startswith(prefix.rstrip("/") + "/") or path == prefix)
+                           and (host or prefix != "/")]  # (a path alone: never the catch-all)
+                chosen = [max(fitting)[1]] if path and fitting else \
+                    [n for _, n in paths] if host else []
+                routed |= {(ns, str(name)) for name in chosen}
+    return routed
+
+
+_PATH = re.compile(r"(?<![\w./:-])(/[\w.-]+(?:/[\w.-]+)*)")  # a URL path said alone
+_URL = re.compile(r"\bhttps?://((?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?(/[^\s\"'<>)]*)?",
+                  re.IGNORECASE)
+
+
 def controller_pods(view: ClusterView) -> list[Obj]:
     """The ingress controllers' pods, when an Ingress lives in what is examined: their log is
     where a TLS Secret or a backend that an Ingress names is reported missing."""
