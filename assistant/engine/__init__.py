@@ -47,7 +47,7 @@ from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
 from .pod_issues import pod_ref
-from .reading import namespaces_in, namespaces_named, what_logs_say
+from .reading import logged_at, namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
@@ -331,7 +331,10 @@ def compose(question: str, scope: Scope, view: ClusterView,
         held = roots.get(root.object)
         if held is None or (root.impact, root.confidence) > (held.impact, held.confidence):
             roots[root.object] = root
-    ranked = sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
+    newest = max((t for f in findings for e in f.evidence if e.source == "log"
+                  and (t := logged_at(e.detail)) is not None), default=0.0)
+    ranked = sorted(roots.values(), key=lambda f: (  # of two equal leads, not one whose
+        -f.impact, -f.confidence, _latest(f) < newest - _STALE))  # log went quiet days ago
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
     routes = routed_to(view, question) if scope.target is None else set()
@@ -444,6 +447,17 @@ def _only_problem_nearby(scope: Scope, findings: list[Finding],
              if scope.target.namespace is not None
              and ObjectRef.parse(f.object).namespace == scope.target.namespace}
     return next(iter(roots.values())) if len(roots) == 1 else None
+
+
+def _latest(finding: Finding) -> float:
+    """When a finding's evidence was last logged; _NOW for evidence that is not a dated log
+    line (a status, a spec, an event: what holds now)."""
+    times = [logged_at(e.detail) if e.source == "log" else None for e in finding.evidence]
+    return max((t if t is not None else _NOW for t in times), default=_NOW)
+
+
+_NOW = float("inf")
+_STALE = 12 * 3600  # a lead last logged this much before the newest one is history
 
 
 def _in_named_namespaces(findings: list[Finding], by_object: dict[str, Finding],

@@ -27,6 +27,7 @@ from .pod_dns import short_name_elsewhere, to_the_named_pod
 from .pod_issues import pod_ref
 from .policies import (
     HOST_PORT,
+    admitted_ports,
     blocked_by_egress,
     isolating_policies,
     namespace_gap,
@@ -363,6 +364,8 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     backing = [p for p in view.items("Pod", meta(service).get("namespace"))
                if selector and matches_selector({"matchLabels": selector},
                                                 meta(p).get("labels") or {})]
+    if _isolated(view, finding, backing, meta(service)["name"]):
+        return  # packets dropped on the way in: whatever else the server has, not this
     for candidate in [svc_ref, *sorted({workload_ref(view, p) for p in backing})]:
         for cause in by_object.get(candidate, []):  # (another client failing the same way
             if cause is not finding and cause.facts.get("target") != target:  # is no cause)
@@ -372,8 +375,7 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                 return
     if _on_lost_node(view, finding, backing, meta(service)["name"], findings, by_object):
         return
-    if not _isolated(view, finding, backing, meta(service)["name"]):
-        refused_by_ready_server(view, finding, service, backing, findings, by_object)
+    refused_by_ready_server(view, finding, service, backing, findings, by_object)
 
 
 def _on_lost_node(view: ClusterView, finding: Finding, backing: list[Obj], server: str,
@@ -419,9 +421,19 @@ def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: s
             if client else ""
         gap = namespace_gap(view, policy, meta(client).get("namespace") or "",
                             meta(client).get("labels") or {}) if client else ""
+        home = next((n for n in view.everywhere("Namespace")
+                     if client and meta(n)["name"] == meta(client).get("namespace")), None)
+        ports = admitted_ports(policy, meta(client).get("namespace"), meta(client).get(
+            "labels") or {}, (meta(home).get("labels") or {}) if home else None) if client else []
+        parsed = HOST_PORT.match(finding.facts.get("target", ""))
+        asked = parsed.group("port") if parsed and parsed.group("port") else None
+        who = finding.summary.split(":")[0]
+        admits = (f"admits {who} only on {', '.join(ports)}, not on the port it calls"
+                  + (f" ({asked})" if asked else "")) if ports else f"admits no traffic from {who}"
+        if ports and asked:
+            finding.facts["missing_port"] = asked
         finding.explanation = (f"the NetworkPolicy {meta(policy)['name']} selects the pods "
-                               f"behind {server} and admits no traffic from "
-                               f"{finding.summary.split(':')[0]}"
+                               f"behind {server} and {admits}"
                                + (f" (its pods carry {labels})" if labels else "") + gap
                                + f": {finding.explanation}")
         finding.evidence.append(Evidence(source="spec", object=ref,

@@ -278,9 +278,27 @@ def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) 
                 for source in rule.get("from") or [{}]) for rule in spec.get("ingress") or []):
             return []  # one policy lets the client in: policies add up
         selecting.append(policy)
-    return sorted(selecting, key=lambda p: (
-        not any(_on_port(r, port) for r in (p.get("spec") or {}).get("ingress") or []),
-        not (p.get("spec") or {}).get("ingress")))
+    return sorted(selecting, key=lambda p: (  # the nearest miss first: the client let in on
+        not admitted_ports(p, client_ns, client_labels, ns_labels),  # other ports, then a
+        not any(_on_port(r, port) for r in (p.get("spec") or {}).get("ingress") or []),  # rule
+        not (p.get("spec") or {}).get("ingress")))  # on its port for others, then any rules
+
+
+def admitted_ports(policy: Obj, client_ns: str | None, client_labels: dict[str, str],
+                   ns_labels: dict[str, str] | None = None) -> list[str]:
+    """The ports an ingress policy means to let this client in on, when its rules name ports:
+    a source that admits it, or whose namespaceSelector names its namespace by a label value
+    (`name: observability`) that the Namespace may lack (namespace_gap says so)."""
+    def meant(source: Obj) -> bool:
+        named = ((source.get("namespaceSelector") or {}).get("matchLabels") or {}).values()
+        return _admits(source, meta(policy).get("namespace"), client_ns, client_labels,
+                       ns_labels) or (client_ns in named and (
+                           "podSelector" not in source
+                           or matches_selector(source["podSelector"], client_labels)))
+    return [f"{p.get('protocol') or 'TCP'} {p.get('port')}"
+            for rule in (policy.get("spec") or {}).get("ingress") or [] if rule.get("ports")
+            and any(meant(source) for source in rule.get("from") or [{}])
+            for p in rule["ports"] if p.get("port") is not None]
 
 
 TIMED_OUT = re.compile(r"time(?:d)? ?out|timeout expired", re.IGNORECASE)
