@@ -366,13 +366,14 @@ def _follow_dependency(view: ClusterView, finding: Finding,
                                                 meta(p).get("labels") or {})]
     if _isolated(view, finding, backing, meta(service)["name"]):
         return  # packets dropped on the way in: whatever else the server has, not this
-    for candidate in [svc_ref, *sorted({workload_ref(view, p) for p in backing})]:
-        for cause in by_object.get(candidate, []):  # (another client failing the same way
-            if cause is not finding and cause.facts.get("target") != target:  # is no cause)
-                set_cause(finding, cause)
-                finding.explanation += (f"; {meta(service)['name']} is down itself: "
-                                        f"{cause.summary}")
-                return
+    causes = [cause for candidate in [svc_ref, *sorted({workload_ref(view, p) for p in backing})]
+              for cause in by_object.get(candidate, [])  # (another client failing the same
+              if cause is not finding and cause.facts.get("target") != target]  # way: no cause)
+    for cause in sorted(causes, key=lambda c: (c.category != finding.category, -c.impact))[:1]:
+        set_cause(finding, cause)  # (what the client suffers from first: a full disk the
+        finding.explanation += (f"; {meta(service)['name']} is down itself: "  # client relays
+                                f"{cause.summary}")  # before the server's slow GC)
+        return
     if _on_lost_node(view, finding, backing, meta(service)["name"], findings, by_object):
         return
     refused_by_ready_server(view, finding, service, backing, findings, by_object)

@@ -30,7 +30,7 @@ def spoken_by(view: ClusterView, software: str, client: Obj) -> str | None:
                 meta(p)["name"] for p in selected)), []).append(service)
     groups = list(fronts.values())
     if len(groups) > 1:
-        words = set(_WORD.findall(meta(client)["name"].lower())) - {software}
+        words = set(_WORD.findall(meta(client)["name"].lower())) - set(software.split("|"))
         groups = [g for g in groups if any(
             words & set(_WORD.findall(meta(s)["name"].lower())) for s in g)]
     if len(groups) != 1:
@@ -44,9 +44,9 @@ def spoken_by(view: ClusterView, software: str, client: Obj) -> str | None:
 
 def runs(pod: Obj, software: str) -> bool:
     """Whether a container of the pod runs an image of that name (`bitnami/pgbouncer:1.23`,
-    `clickhouse/clickhouse-server:24.3`)."""
-    return any((name := _image_name(str(c.get("image") or ""))) == software
-               or name.startswith(f"{software}-")
+    `clickhouse/clickhouse-server:24.3`), or of one of its names (`elasticsearch|opensearch`)."""
+    return any((name := _image_name(str(c.get("image") or ""))) == each
+               or name.startswith(f"{each}-") for each in software.split("|")
                for c in (pod.get("spec") or {}).get("containers") or [])
 
 
