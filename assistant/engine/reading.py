@@ -24,6 +24,7 @@ from tools.logs import (
     is_error_line,
     shape,
 )
+from tools.secret_names import sensitive_name
 from tools.summaries import meta, native_sidecars
 
 from .speakers import runs, spoken_by
@@ -255,7 +256,8 @@ _FLAG = re.compile(r"--?([a-zA-Z][\w.-]*)(?:=(.*))?", re.DOTALL)
 
 
 def _flags(argv: list[str]) -> list[tuple[str, str]]:
-    """(FLAG_NAME, value) of the flags of a command line."""
+    """(FLAG_NAME, value) of the flags of a command line; never a flag that names a secret
+    (`--client-secret=...`: its value is no dependency, and is not repeated anywhere)."""
     pairs = []
     for at, arg in enumerate(argv):
         found = _FLAG.fullmatch(arg)
@@ -264,7 +266,7 @@ def _flags(argv: list[str]) -> list[tuple[str, str]]:
         value = found.group(2)
         if value is None and at + 1 < len(argv) and not argv[at + 1].startswith("-"):
             value = argv[at + 1]
-        if value:
+        if value and not sensitive_name(found.group(1), broad=True):
             pairs.append((re.sub(r"[.-]", "_", found.group(1)).upper(), value))
     return pairs
 
