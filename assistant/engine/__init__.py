@@ -42,12 +42,22 @@ from .infrastructure import (
     service_findings,
     storage_findings,
 )
-from .ingresses import controller_pods, ingress_namespaces, routed_to
+from .ingresses import controller_pods, ingress_namespaces
 from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
 from .pod_issues import pod_ref
-from .reading import logged_at, namespaces_in, namespaces_named, what_logs_say
+from .ranking import (
+    SCALING,
+    chain_root,
+    in_named_namespaces,
+    mentioned,
+    only_problem_nearby,
+    path,
+    rank,
+    touches,
+)
+from .reading import namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
@@ -98,7 +108,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if intent.wants("not_scaling"):  # where the metrics come from, and the autoscalers of
         view.widen(view.homes_of("metrics-server"))  # the workloads it names (a backlog of
         view.widen(sorted({meta(h).get("namespace") or "" for h in view.everywhere(  # mailer's
-            "HorizontalPodAutoscaler") if _named(str(((h.get("spec") or {}).get(  # queue)
+            "HorizontalPodAutoscaler") if mentioned(str(((h.get("spec") or {}).get(  # queue)
                 "scaleTargetRef") or {}).get("name") or ""), intent.text)}))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
@@ -141,7 +151,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     findings = merge_same_object(findings)
     findings += drain_blocks(view, findings)
     hood = neighbourhood(view, focus) if focus is not None else None
-    quiet = not any(_touches(f, hood) for f in findings) if hood is not None else not findings
+    quiet = not any(touches(f, hood) for f in findings) if hood is not None else not findings
     probed = [f for f in findings if f.category in ("readiness_probe", "liveness_probe")]
     unready = {f.object for f in probed} | {r for f in probed for r in f.related}
     named = {pod_ref(p) for p in serving} if any(  # the dependency a crash names, or the
@@ -155,7 +165,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
                           or any(r in unready or r in named for r in f.related))]
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
-        quiet_focus = hood is not None and not any(_touches(f, hood) for f in findings)
+        quiet_focus = hood is not None and not any(touches(f, hood) for f in findings)
         files = config_maps(view) if quiet_focus else {}
         needed = {workload_ref(view, p) for p in configured_dependencies(view, pods)} \
             if quiet_focus else set()
@@ -206,25 +216,13 @@ def _autoscaling(view: ClusterView, findings: list[Finding],
         if str(ObjectRef(str(target.get("kind")), meta(hpa).get("namespace"),
                          str(target.get("name")))) in workloads:
             scaled.add(str(ObjectRef.of("HorizontalPodAutoscaler", hpa)))
-    return [f for f in findings if f.category in _SCALING and f not in relevant
+    return [f for f in findings if f.category in SCALING and f not in relevant
             and (f.object in scaled or scaled & set(f.related))]
-
-
-def _named(name: str, text: str) -> bool:
-    return bool(name) and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
-
-
-def _touches(finding: Finding, refs: set[str]) -> bool:
-    return finding.object in refs or any(r in refs for r in finding.related)
 
 
 _CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
                     "credentials_rejected", "dependency_unreachable", "missing_env",
                     "init_container", "readiness_probe", "liveness_probe", "hpa_limited")
-
-
-def _chain_root(finding: Finding, by_object: dict[str, Finding]) -> Finding:
-    return _path(finding, by_object)[-1]
 
 
 def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
@@ -295,8 +293,8 @@ def _add_unrelated(diagnosis: Diagnosis, cluster: Cluster, scope: Scope, view: C
     inside: list[Finding] = []
     if scope.target is not None:
         hood = neighbourhood(view, scope.target)
-        roots = {r.object: r for r in (_chain_root(f, by_object) for f in findings
-                                      if not _touches(f, hood))}
+        roots = {r.object: r for r in (chain_root(f, by_object) for f in findings
+                                      if not touches(f, hood))}
         inside = sorted((r for r in roots.values() if r.object not in said and r.impact >= 1.0),
                         key=lambda f: (-f.impact, -f.confidence))
     others = [*inside, *elsewhere(cluster, view, {f.object for f in findings})][:3]
@@ -322,41 +320,25 @@ def compose(question: str, scope: Scope, view: ClusterView,
     relevant = findings
     if scope.target is not None:
         hood = neighbourhood(view, scope.target)
-        relevant = [f for f in findings if _touches(f, hood)]
+        relevant = [f for f in findings if touches(f, hood)]
         if intent is not None and intent.wants("not_scaling"):  # a backlog: the autoscaler
             relevant += _autoscaling(view, findings, relevant)  # of the consumers it names
     roots: dict[str, Finding] = {}
     for finding in relevant if scope.target is not None else findings:
-        root = _chain_root(finding, by_object)  # per object, the root that hurts most
+        root = chain_root(finding, by_object)  # per object, the root that hurts most
         held = roots.get(root.object)
         if held is None or (root.impact, root.confidence) > (held.impact, held.confidence):
             roots[root.object] = root
-    newest = max((t for f in findings for e in f.evidence if e.source == "log"
-                  and (t := logged_at(e.detail)) is not None), default=0.0)
-    ranked = sorted(roots.values(), key=lambda f: (  # of two equal leads, not one whose
-        -f.impact, -f.confidence, _latest(f) < newest - _STALE))  # log went quiet days ago
     where = _where(scope)
     intent = intent or Intent(symptoms=(), health=True)
-    routes = routed_to(view, question) if scope.target is None else set()
-    if routes:  # the public host or URL a question names: what its Ingress routes it to first
-        near = set().union(*(neighbourhood(view, Target(kind="Service", namespace=ns, name=name))
-                             for ns, name in sorted(routes)))
-        ranked.sort(key=lambda f: not _touches(f, near))
-    if set(intent.symptoms) & _SERVING and "pending" not in intent.symptoms:
-        served = {_chain_root(f, by_object).object for f in relevant  # (unless a failing call
-                  if f.category in _CALLS}  # leads to it: MinIO's pods Pending)
-        ranked.sort(key=lambda f: f.category in _UNSCHEDULED and f.object not in served)
-        # a 502 is not a Pending pod
-    if intent.wants("not_scaling"):  # "why isn't it scaling?": the autoscaler's problem first,
-        text = intent.text  # the one of the workload the question names before another's
-        ranked.sort(key=lambda f: (f.category not in _SCALING, not any(
-            _named(ObjectRef.parse(r).name, text) for r in [f.object, *f.related])))
+    ranked = rank(view, question, scope.target, intent, list(roots.values()), findings,
+                  relevant, by_object)
     if not ranked and scope.target is not None and scope.target.kind == "Node" and \
             intent.symptoms:  # a node asked about as the suspect of a symptom, and fine: the
-        ranked = _in_named_namespaces(findings, by_object, question.lower())  # its own cause
+        ranked = in_named_namespaces(findings, by_object, question.lower())  # its own cause
         if ranked:
             where = f"Node {scope.target.name} itself shows no problem; what does"
-    nearby = _only_problem_nearby(scope, findings, by_object) if not ranked and \
+    nearby = only_problem_nearby(scope.target, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
         ranked = [nearby]
@@ -385,12 +367,12 @@ def compose(question: str, scope: Scope, view: ClusterView,
                          root_cause=None, evidence=[], remediation=[], confidence=0.8,
                          ruled_out=healthy_checks(view), findings=findings, notes=notes)
     root = ranked[0]
-    chain = [f for f in relevant if f is not root and _chain_root(f, by_object) is root]
+    chain = [f for f in relevant if f is not root and chain_root(f, by_object) is root]
     if scope.target is not None:  # the symptom is what the question is about, if it shows one
         own = [f for f in chain if f.object == scope.target.ref]
         chain = [] if root.object == scope.target.ref else own or chain
     symptom = chain[0] if chain else None
-    hops = _path(symptom, by_object)[1:-1] if symptom is not None else []
+    hops = path(symptom, by_object)[1:-1] if symptom is not None else []
     first = f"{where}: {root.summary}."
     if symptom is not None:
         through = f", through {' -> '.join(f.object for f in hops)}" if hops else ""
@@ -429,53 +411,6 @@ def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
     return cronjob is not None and bool(jobs) and any(
         c.get("type") == "Complete" and c.get("status") == "True"
         for c in (jobs[-1].get("status") or {}).get("conditions") or [])
-
-
-_SERVING = {"errors", "timeouts", "latency", "network"}  # symptoms of calls to running pods
-_SCALING = {"hpa_limited", "autoscaler_missing"}
-_CALLS = {"dependency_unreachable", "slow_dependency"}  # a call that fails or is slow
-_UNSCHEDULED = {"untolerated_taint", "node_selector_mismatch", "insufficient_resources",
-                "pvc_unbound", "scheduling_constraint"}  # pods that never ran
-
-
-def _only_problem_nearby(scope: Scope, findings: list[Finding],
-                         by_object: dict[str, Finding]) -> Finding | None:
-    """The one root problem in a quiet target's namespace, if there is exactly one."""
-    if scope.target is None:
-        return None
-    roots = {_chain_root(f, by_object).object: _chain_root(f, by_object) for f in findings
-             if scope.target.namespace is not None
-             and ObjectRef.parse(f.object).namespace == scope.target.namespace}
-    return next(iter(roots.values())) if len(roots) == 1 else None
-
-
-def _latest(finding: Finding) -> float:
-    """When a finding's evidence was last logged; _NOW for evidence that is not a dated log
-    line (a status, a spec, an event: what holds now)."""
-    times = [logged_at(e.detail) if e.source == "log" else None for e in finding.evidence]
-    return max((t if t is not None else _NOW for t in times), default=_NOW)
-
-
-_NOW = float("inf")
-_STALE = 12 * 3600  # a lead last logged this much before the newest one is history
-
-
-def _in_named_namespaces(findings: list[Finding], by_object: dict[str, Finding],
-                         text: str) -> list[Finding]:
-    """The root problems of the namespaces a question names ("did the node upgrade break
-    matrix?"), the worst first."""
-    roots = {r.object: r for r in (_chain_root(f, by_object) for f in findings)
-             if _named(ObjectRef.parse(r.object).namespace or "", text)}
-    return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
-
-
-def _path(finding: Finding, by_object: dict[str, Finding]) -> list[Finding]:
-    """The findings from a symptom to its root, following `caused_by`."""
-    path = [finding]
-    while finding.caused_by in by_object and by_object[finding.caused_by] not in path:
-        finding = by_object[finding.caused_by]
-        path.append(finding)
-    return path
 
 
 def _where(scope: Scope) -> str:
