@@ -153,7 +153,8 @@ def _rename(obj: Json, mapping: dict[str, str]) -> Json:
 
 def _namespace_refs_renamed(value: Any, mapping: dict[str, str]) -> Any:
     """Namespaces named inside a spec follow the rename: a pod affinity term's `namespaces:`
-    list and a selector on the `kubernetes.io/metadata.name` label the apiserver sets."""
+    list, a selector on the `kubernetes.io/metadata.name` label the apiserver sets, and a
+    namespaceSelector label whose value is a namespace's name."""
     if isinstance(value, list):
         return [_namespace_refs_renamed(v, mapping) for v in value]
     if not isinstance(value, dict):
@@ -166,6 +167,10 @@ def _namespace_refs_renamed(value: Any, mapping: dict[str, str]) -> Any:
             item = mapping.get(item, item)
         elif key == "values" and value.get("key") == "kubernetes.io/metadata.name":
             item = [mapping.get(n, n) if isinstance(n, str) else n for n in item or []]
+        elif key == "namespaceSelector" and isinstance(item, dict) and isinstance(
+                item.get("matchLabels"), dict):  # `name: observability`: a namespace by name
+            item = {**item, "matchLabels": {k: mapping.get(v, v) if isinstance(v, str) else v
+                                            for k, v in item["matchLabels"].items()}}
         result[key] = _namespace_refs_renamed(item, mapping)
     return result
 
