@@ -18,7 +18,8 @@ from tools.refs import ObjectRef
 from tools.summaries import meta, parse_time
 
 from .pod_issues import running_ready
-from .reading import RECOVERED, logged_at, what_logs_say
+from .reading import what_logs_say
+from .recovery import RECOVERED, logged_at
 from .relevance import target_pods
 from .scoping import Scope
 from .view import ClusterView

@@ -15,7 +15,7 @@ from tools.refs import ObjectRef
 
 from ..diagnosis import Finding, Target
 from .ingresses import routed_to
-from .reading import logged_at
+from .recovery import logged_at
 from .relevance import neighbourhood
 from .view import ClusterView
 
