@@ -32,3 +32,19 @@ def test_a_flag_that_names_a_secret_is_never_taken_for_the_dependency() -> None:
     assert configured_for(found, pod, "oauth2-proxy") == "sso.example.io"
     alone = _pod(["--oidc-client-secret=s3cr3t-value.example.io:443"])
     assert configured_for(found, alone, "oauth2-proxy") is None
+
+
+def test_an_address_never_carries_the_password_of_its_userinfo() -> None:
+    found = match_line(LINE)
+    assert found is not None
+    pod = _pod(["--oidc-issuer-url=https://client:P@ss.w0rd@sso.example.io/realms/corp"])
+    assert configured_for(found, pod, "oauth2-proxy") == "sso.example.io"
+    schemeless = _pod(["--oidc-addr=svc.app:31337@sso.example.io:8443"])
+    assert configured_for(found, schemeless, "oauth2-proxy") != "svc.app:31337"
+
+
+def test_flags_glued_into_one_argument_are_read_one_word_each() -> None:
+    found = match_line(LINE)
+    assert found is not None
+    pod = _pod(["--oidc-issuer-url=http://keycloak --oidc-client-secret=Summer.Time:2024"])
+    assert configured_for(found, pod, "oauth2-proxy") is None

@@ -36,8 +36,12 @@ class OpenValues:
         self._tag = ""  # what closes a triple-quoted string; the word that opened a block
         self._skip = 0  # lines to pass before the value (OpenVPN's user above its password)
         self._tags: list[str] = []  # the tags of here-documents the same line opened after it
+        self._in_variable = False  # a here-document inside a secret's variable block: the
+        # block goes on after its tag, and the tag may be indented with spaces (HCL's <<-)
 
     def hide(self, line: str) -> str:
+        if line.endswith("\r"):  # CRLF text: judged without its carriage return
+            return self.hide(line[:-1]) + "\r"
         if self._kind:
             hidden = self._below(line)
             if hidden is not line or self._kind:
@@ -52,12 +56,14 @@ class OpenValues:
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
             ("joined",) if _joined_below(stripped) else ()) + (
-            ("heredoc",) if "<<" in line and _HEREDOC.search(line) else ())
-        if not kinds or len(line) > 4096 or not has_key_hint(line.lower()):
+            ("heredoc",) if "<<" in line and _HEREDOC.search(_unwrapped(line)) else ())
+        if not kinds or len(line) > 4096 or not (has_key_hint(line.lower()) or (
+                "heredoc" in kinds and _SECRET_FILE.search(line))):  # (cat <<EOF > id_rsa)
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
             if kind == "heredoc":  # `cat <<EOF > /etc/app/password`: the body, to its tag
-                tags = [t["q"] or t["bare"] or t["caps"] for t in _HEREDOC.finditer(line)]
+                tags = [t["q"] or t["bare"] or t["caps"]
+                        for t in _HEREDOC.finditer(_unwrapped(line))]
                 if tags and _names_secret(line):
                     self._kind, self._left, self._tags = kind, _HEREDOC_LINES, tags[1:]
                     self._tag = tags[0]
@@ -90,10 +96,14 @@ class OpenValues:
         width = len(self._prefix)
         at = width if width and _shape(line[:width]) == self._prefix else 0
         if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
-            if _unwrapped(line[at:]).rstrip().lstrip("\t") == self._tag:  # (tabs: `<<-`;
-                # a Docker JSON log's line holds it as "EOF\n"), and the next
+            closing = _unwrapped(line[at:]).rstrip()  # (a Docker JSON log's line holds it as
+            closing = closing.strip() if self._in_variable else closing.lstrip("\t")  # "EOF\n";
+            if closing == self._tag:  # tabs: `<<-`), and the next here-document of the
                 self._kind, self._tag = ("heredoc", self._tags[0]) if self._tags else ("", "")
-                self._tags = self._tags[1:]  # here-document of the same line starts
+                self._tags = self._tags[1:]  # same line starts
+                if self._in_variable:  # the variable block goes on after it
+                    self._kind, self._tag, self._left = "block", "variable", 64
+                    self._in_variable = False
                 return line
             return line[: _indent(line, at)] + REDACTED
         if kind in ("triple", "block", "pair"):
@@ -147,10 +157,10 @@ class OpenValues:
                     "pw").startswith("<"):
                 return line
             return line[: value.start("pw")] + REDACTED + line[value.end("pw") :]
-        here = _HEREDOC.search(line, at) if self._tag == "variable" and "<<" in line else None
-        if here is not None:  # `default = <<EOF` in a secret's variable block: its body
-            self._kind, self._left, self._tags = "heredoc", _HEREDOC_LINES, []
-            self._tag = here["q"] or here["bare"] or here["caps"]
+        here = _HCL_HEREDOC.match(line, at) if self._tag == "variable" and "<<" in line else None
+        if here is not None:  # `default = <<EOF` in a secret's variable block: its body (and
+            self._kind, self._left, self._tags = "heredoc", _HEREDOC_LINES, []  # then the
+            self._tag, self._in_variable = here["tag"], True  # rest of the block)
             return line
         if "}" in line[at:]:
             self._kind = ""
@@ -211,8 +221,12 @@ _TRIPLE = ('"""', "'''")
 # capitals only: `cerr << token` is C++), then a blank, `;`, `|`, `&`, `)` or the end; never
 # `<<<` (a here-string), `<<<<<<<` (a merge conflict) or `<<EOF>>` (a placeholder)
 _HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,63})"
-                      r"(?P=quote)|\\?(?P<bare>\w[\w-]{0,63})|"
+                      r"(?P=quote)|\\?(?P<bare>[A-Za-z_][\w-]{0,63}|(?<=[\s\\]<<)\d[\w-]{0,63}|"
+                      r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
+# (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
+_HCL_HEREDOC = re.compile(r"[ \t]*[\w-]+[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})[ \t]*$")
+# (in a variable block, `default = <<EOF` alone at the end of its line)
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
                           r"\.kube/config\b|"
@@ -220,13 +234,17 @@ _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc
 _HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
 
 
-_DOCKER_LINE = re.compile(r'\{"log":"(?P<text>(?:[^"\\]|\\.)*?)(?:\\r)?(?:\\n)?"')
+_DOCKER_LINE = re.compile(r'\{\s*"log"\s*:\s*"(?P<text>(?:[^"\\]|\\.)*?)(?:\\r)?(?:\\n)?"')
+_JSON_ESCAPES = {"t": "\t", '"': '"', "\\": "\\", "/": "/", "n": " ", "r": ""}
 
 
 def _unwrapped(text: str) -> str:
-    """The text of a Docker JSON log line (`{"log":"EOF\\n","stream":...}`), else the text."""
+    """The text of a Docker JSON log line (`{"log":"EOF\\n","stream":...}`), its escapes
+    undone, else the text."""
     found = _DOCKER_LINE.match(text)
-    return found["text"] if found else text
+    if found is None:
+        return text
+    return re.sub(r"\\(.)", lambda m: _JSON_ESCAPES.get(m.group(1), m.group(1)), found["text"])
 
 
 def hide_here_string(line: str) -> str:

@@ -75,11 +75,15 @@ class Said:
 
 _JSON_HOST = re.compile(
     r'"(?:upstream|host|hostname|addr|address|target|endpoint|server|peer|remote|url|uri|'
-    r'broker|bootstrap[_.]?servers?)"\s*:\s*"(?:\w+://)?([\w.-]+(?::\d+)?)', re.IGNORECASE)
+    r'broker|bootstrap[_.]?servers?)"\s*:\s*"(?:\w+://)?([\w.-]+(?::\d+)?)(?=[/",\s]|$)',
+    re.IGNORECASE)
 _URL_HOST = re.compile(r"\b(?:https?|grpc|tcp|postgres(?:ql)?|mysql|redis|amqp|mongodb)://"
-                       r"(?:[^@/\s]*@)?([\w.-]+\.[a-z][\w-]*(?::\d+)?)", re.IGNORECASE)
-_HOST_PORT = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{2,5})\b", re.IGNORECASE)
-_IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b")
+                       r"(?:[^/\s]*@)?([\w.-]+\.[a-z][\w-]*(?::\d+)?)", re.IGNORECASE)
+# (userinfo up to its last @: a password may hold one; host:port never followed by @, which
+# makes it userinfo; a host starts where a name starts, so a long dotted run is read once)
+_HOST_PORT = re.compile(r"(?<![\w.-])((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*:\d{2,5})\b(?!@)",
+                        re.IGNORECASE)
+_IP_PORT = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b(?!@)")
 _FILES = (".log", ".txt", ".json", ".yaml", ".crt", ".pem", ".key", ".go", ".py", ".js", ".java",
           ".ex", ".exs", ".erl", ".rb", ".kt", ".scala", ".rs", ".cs", ".ts", ".php")  # frames
 
@@ -235,11 +239,13 @@ def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
     for each in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if each.get("name") == container:
             argv = [str(a) for a in [*(each.get("command") or []), *(each.get("args") or [])]]
-            return [(str(e.get("name", "")), str(e["value"])) for e in each.get("env") or []
+            return [(str(e.get("name", "")), str(e["value"])[:_VALUE_CHARS])
+                    for e in each.get("env") or []
                     if isinstance(e, dict) and isinstance(e.get("value"), str)] + _flags(argv)
     return []
 
 
+_VALUE_CHARS = 512  # a dependency's address is short; a longer value is read this far
 _FLAG = re.compile(r"--?([a-zA-Z][\w.-]*)(?:=(.*))?", re.DOTALL)
 
 
@@ -254,6 +260,8 @@ def _flags(argv: list[str]) -> list[tuple[str, str]]:
         value = found.group(2)
         if value is None and at + 1 < len(argv) and not argv[at + 1].startswith("-"):
             value = argv[at + 1]
+        value = (value or "").split(maxsplit=1)[0][:_VALUE_CHARS] if (value or "").strip() \
+            else ""  # (one word: `--a=x --b=y` glued in one argument is two flags)
         if value and not sensitive_name(found.group(1), broad=True):
             pairs.append((re.sub(r"[.-]", "_", found.group(1)).upper(), value))
     return pairs
