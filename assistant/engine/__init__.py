@@ -27,6 +27,7 @@ from .clients import (
     config_maps,
     configured,
     configured_dependencies,
+    fellow_clients,
     names_service,
     services_named,
 )
@@ -127,6 +128,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet_target:  # a quiet target: what its configuration names (in any namespace)
         view.widen(sorted(namespaces_in(text for pod in pods for text in configured(pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
+    if quiet_target and intent.wants("missing_output"):  # and the other clients of what it
+        feeders = fellow_clients(view, pods)  # reads: the producer that fills its stream
+        view.widen(sorted({meta(p).get("namespace") or "" for p in feeders}))
+        said += what_logs_say(view, feeders, limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
     serving = follow_logs(view, said, pods)
     findings, _ = pod_findings(view)

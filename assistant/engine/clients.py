@@ -40,6 +40,15 @@ def clients_of(view: ClusterView, target: Target | None,
     return services, _naming(view, services, served, files)
 
 
+def fellow_clients(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The pods elsewhere whose configuration (their ConfigMaps too) names a Service these
+    pods' configuration names: the producer that fills the stream a quiet consumer reads
+    (Debezium's `nats.messaging.svc` in its application.properties, beside the indexer's
+    NATS_URL)."""
+    services = services_named(view, pods)
+    return _naming(view, services, pods, files=True) if services else []
+
+
 def calls(finding_target: str, services: list[Obj]) -> bool:
     """Whether a dependency a log names (host[:port]) is one of these Services."""
     host = finding_target.split(":")[0].lower()
