@@ -103,6 +103,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     if semantics.is_alert(labels):  # an exporter's alert is about what it exports: the
         words = [stem for w in words for stem in (  # workload it is named after first
             (w.removesuffix("-exporter"), w) if w.endswith("-exporter") else (w,))]
+    specific = {w: x for w in words for x in words if x.startswith(f"{w}-")}  # "trino ...
+    words = list(dict.fromkeys(x for w in words for x in (  # trino-worker hpa": the more
+        (specific[w], w) if w in specific else (w,))))  # specific name first
     asked = [m.lower() for m in _ABOUT.findall(text)]  # "what's wrong with keycloak": the
     words = [w for w in words if w in asked] + [w for w in words if w not in asked]  # subject
     named_ns = [*mentioned, *([namespace] if namespace else [])]
