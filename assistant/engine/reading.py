@@ -183,7 +183,9 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                         aimed.get(best[0].signature.category) or \
                         _named_elsewhere(best[0].line, log, _env(pod, container),
                                          best[0].signature.category == "tls_certificate") or \
-                        _named_before(best[1], log)
+                        _named_before(best[1], log) or \
+                        (_mounted_address(view, pod)
+                         if best[0].signature.category == "dependency_unreachable" else None)
                     said.append(Said(pod, container, role, best[0], best[1].repeats, previous,
                                      over=not previous and over(best[1], log), hint=hint,
                                      context=_context(best[0], log) + _also(best[0], matched)))
@@ -230,6 +232,23 @@ def _named_before(line: LogLine, log: LogExcerpt) -> str | None:
                    key=lambda e: -e.number)
     return next((h for h in (dependency_in(e.text) for e in above if is_error_line(e.text)) if h),
                 None)
+
+
+def _mounted_address(view: ClusterView, pod: Obj) -> str | None:
+    """The one in-cluster Service address (`name.ns.svc[.cluster.local]:port`) the ConfigMaps
+    a pod mounts name: where a log shipper's or proxy's upstream is written (Vector's
+    `address: vector-aggregator.logging.svc.cluster.local:6000`)."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    names = {(v.get("configMap") or {}).get("name") for v in volumes} | {
+        (source.get("configMap") or {}).get("name") for v in volumes
+        for source in (v.get("projected") or {}).get("sources") or []}
+    found = {m.group(1) for name in names if name for value in ((view.find(
+        "ConfigMap", name, meta(pod).get("namespace")) or {}).get("data") or {}).values()
+        for m in _SVC_HOST_PORT.finditer(str(value)[:_CONFIG_CHARS]) if ":" in m.group(1)}
+    return found.pop() if len(found) == 1 else None
+
+
+_CONFIG_CHARS = 64 * 1024  # of each ConfigMap value read for an address
 
 
 def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
