@@ -204,6 +204,13 @@ def _constraint(view: ClusterView, pod: Obj, message: str,
             parts.append(f"the cordoned node {lone} is the only node the pod may run on in "
                          f"{label}={domain}, so the spread cannot place it until {lone} is "
                          "uncordoned")
+    if 3 in blocked and 2 in blocked and "cordoned_root" not in detail and \
+            len(detail.get("nodes", "").split(", ")) == 1 and detail.get("nodes") and \
+            left and blocked[3] + blocked[2] >= left:  # every other node holds a replica:
+        lone = detail["nodes"]  # the cordoned one is the only place the anti-affinity leaves
+        detail["cordoned_root"] = lone
+        parts.append(f"every node it may use already runs a replica but {lone}, which is "
+                     f"cordoned: the pod can run nowhere until {lone} is uncordoned")
     selector = spec.get("nodeSelector") or {}
     if 2 in blocked and selector:
         pool = [meta(n)["name"] for n in view.items("Node") if all(
