@@ -174,6 +174,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
         files = config_maps(view) if quiet_focus else {}
         needed = {workload_ref(view, p) for p in configured_dependencies(view, pods)} \
             if quiet_focus else set()
+        owners = {pod_ref(p): workload_ref(view, p) for p in view.items("Pod")} if needed \
+            else {}
         for finding in findings:
             ref = ObjectRef.parse(finding.object)
             kind, ns, name = ref.kind, ref.namespace_text, ref.name
@@ -193,8 +195,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
                 finding.related.append(focus.ref)
                 finding.explanation += (f"; {name} writes to {meta(shared[0])['name']}, which "
                                         f"{focus.name} reads from")
-            elif finding.object in needed:  # a quiet target's dependency (its SSO, its store)
-                finding.related.append(focus.ref)
+            elif finding.object in needed or any(  # a quiet target's dependency (its SSO,
+                    owners.get(r) in needed for r in finding.related):  # its store, the
+                finding.related.append(focus.ref)  # volume of one of its pods)
                 finding.explanation += (f"; {focus.name} depends on {name} (its configuration "
                                         "names it)")
     link_writers(findings, written, focus.ref if focus is not None else None)
