@@ -131,5 +131,9 @@ def _exporters_own(entry: ObjectLabel, labels: Mapping[str, str]) -> bool:
 
 
 def _subject(entry: ObjectLabel, labels: Mapping[str, str]) -> Subject:
-    where = None if entry.cluster_scoped else labels.get("namespace") or None
+    """The object a label names, in the namespace the series came from: `exported_namespace`
+    when the scrape kept the target's own `namespace` aside (ingress-nginx's metrics about an
+    Ingress in another namespace), else `namespace`."""
+    where = None if entry.cluster_scoped else \
+        labels.get("exported_namespace") or labels.get("namespace") or None
     return Subject(entry.kind, labels[entry.label], where, entry.label)

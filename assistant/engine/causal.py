@@ -451,8 +451,9 @@ def dependency_pods(view: ClusterView, said: list[Said], clients: list[Obj]) -> 
 
 def pods_behind(view: ClusterView, targets: list[tuple[str, str]],
                 known: list[Obj]) -> list[Obj]:
-    """The pods behind the Services that (host[:port], client namespace) pairs name, except
-    the `known` ones."""
+    """The pods behind the Services that (host[:port], client namespace) pairs name, or the
+    pod whose own address it is (a driver that calls Cassandra's pods directly), except the
+    `known` ones."""
     seen = {pod_ref(p) for p in known}
     found: list[Obj] = []
     for target, namespace in targets:
@@ -460,6 +461,10 @@ def pods_behind(view: ClusterView, targets: list[tuple[str, str]],
         if not parsed:
             continue
         service = service_for(view, parsed.group("host"), namespace)
+        pod = view.pod_at(parsed.group("host")) if service is None else None
+        if pod is not None and pod_ref(pod) not in seen:
+            seen.add(pod_ref(pod))
+            found.append(pod)
         selector = ((service or {}).get("spec") or {}).get("selector") or {}
         if not selector:
             continue

@@ -177,7 +177,7 @@ def _finding(item: Said, owner: str, view: ClusterView) -> Finding:
                                 "(limits.memory), shared by all its worker processes"
                                 if limit else "; the container has no memory limit: the node "
                                 "ran out of memory")
-    if item.match.signature.id == "jvm-gc-thrashing":
+    if item.match.signature.id in ("jvm-gc-thrashing", "jvm-gc-inspector-pause"):
         heap = heap_setting(item.pod, item.container)
         if heap:
             finding.explanation += f"; {heap}"

@@ -22,7 +22,7 @@ from .workloads import pod_claims, workload_ref
 def target_pods(view: ClusterView, target: Target) -> list[Obj]:
     """The pods a target stands for: itself, its workload's, a Service's or an HPA's, the
     ones a node runs, the ones a Job or ReplicaSet owns (a CronJob's run, a Deployment's
-    revision: the alert names the run, the pods answer for it)."""
+    revision: the alert names the run, the pods answer for it), an Ingress's backends'."""
     ns = target.namespace
     if target.kind in ("Job", "ReplicaSet"):
         return [p for p in view.items("Pod", ns) if owns(target.kind, target.name, p)]
@@ -32,6 +32,12 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
     if target.kind == "Service":
         service = view.find("Service", target.name, ns)
         return selected_pods(service, view.items("Pod", ns)) if service else []
+    if target.kind == "Ingress":  # the pods behind the Services it routes to
+        ingress = next((i for i in view.everywhere("Ingress") if meta(i)["name"] == target.name
+                        and meta(i).get("namespace") == ns), None)
+        services = [s for name in (backends(ingress) if ingress else set())
+                    if (s := view.find("Service", name, ns)) is not None]
+        return [p for s in services for p in selected_pods(s, view.items("Pod", ns))]
     if target.kind == "PersistentVolumeClaim":
         return [p for p in view.items("Pod", ns) if target.name in pod_claims(p)]
     if target.kind == "Node":  # "is node X bad?": the pods it runs answer for it
