@@ -19,6 +19,7 @@ from tools.summaries import meta
 from ..diagnosis import Evidence, Finding
 from .advertised import advertised_by
 from .changes import injected, last_rollout
+from .edited import edited_config
 from .forwarding import upstream_silent
 from .jobs import overloading_runs
 from .members import members_missing
@@ -103,6 +104,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     if cause.category not in ("service_no_endpoints",):
                         set_cause(finding, cause)
                         break
+        if finding.category in ("readiness_probe", "liveness_probe") and \
+                finding.caused_by is None and edited_config(view, finding):
+            continue  # (a ConfigMap edited by hand is what the new pods start with)
         if finding.category == "readiness_probe":
             _unscaled(view, finding, by_object)
         if finding.facts.get("competing"):  # pods that start and stop with every resize
