@@ -33,3 +33,9 @@ def test_a_config_map_as_applied_or_never_applied_shows_no_hand_edit() -> None:
     broken = _config_map(APPLIED)
     broken["metadata"]["annotations"][LAST_APPLIED] = "{not json"  # type: ignore[index]
     assert hand_edits(broken) is None
+
+
+def test_values_redaction_hid_are_no_hand_edit() -> None:
+    applied = "password: [REDACTED]\nport: 5432\n"
+    now = "password: \"[REDACTED]\"\nport: 5432\n"  # redaction reads the two copies apart
+    assert hand_edits(_config_map(now, applied=applied)) is None

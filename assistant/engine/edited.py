@@ -11,6 +11,7 @@ import json
 
 from tools import Obj
 from tools.refs import ObjectRef
+from tools.secret_tokens import REDACTED
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
@@ -38,8 +39,10 @@ def hand_edits(config_map: Obj) -> tuple[str, list[str], list[str]] | None:
         if old == new:
             continue
         diff = list(difflib.ndiff(old.splitlines(), new.splitlines()))
-        removed = [line[2:].strip() for line in diff if line.startswith("- ") and line[2:].strip()]
-        added = [line[2:].strip() for line in diff if line.startswith("+ ") and line[2:].strip()]
+        removed, added = ([line[2:].strip() for line in diff if line.startswith(sign)
+                           and line[2:].strip() and REDACTED not in line] for sign in "-+")
+        if not removed and not added:  # (what redaction hid reads differently in the two)
+            continue
         paired = [a for r in removed for a in added if a.split(":")[0] == r.split(":")[0]]
         return key, removed[:_SHOWN], (paired or added)[:_SHOWN]  # (`extensions: [a]` beside
         # the `extensions: [b]` it became, before lines only added)
