@@ -194,6 +194,7 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             set_cause(call, rollout)
 
 
+_CALLS = ("dependency_unreachable", "slow_dependency")
 _TIMED_OUT = re.compile(r"deadline exceeded|timed out|timeout", re.IGNORECASE)
 
 
@@ -373,11 +374,12 @@ def _follow_dependency(view: ClusterView, finding: Finding,
     causes = [cause for candidate in [svc_ref, *sorted({workload_ref(view, p) for p in backing})]
               for cause in by_object.get(candidate, [])  # (another client failing the same
               if cause is not finding and cause.facts.get("target") != target]  # way: no cause)
-    for cause in sorted(causes, key=lambda c: (c.category != finding.category, -c.impact))[:1]:
-        set_cause(finding, cause)  # (what the client suffers from first: a full disk the
-        finding.explanation += (f"; {meta(service)['name']} is down itself: "  # client relays
-                                f"{cause.summary}")  # before the server's slow GC)
-        return
+    relayed = finding.category not in _CALLS  # a condition of the server's that the client
+    for cause in sorted(causes, key=lambda c: relayed and c.category != finding.category)[:1]:
+        set_cause(finding, cause)  # relays (a full disk) is explained by that condition first,
+        finding.explanation += (f"; {meta(service)['name']} is down itself: "  # before the
+                                f"{cause.summary}")  # server's slow GC; a failed call goes
+        return  # through the Service first
     if _on_lost_node(view, finding, backing, meta(service)["name"], findings, by_object):
         return
     refused_by_ready_server(view, finding, service, backing, findings, by_object)
