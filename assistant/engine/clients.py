@@ -15,7 +15,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Target
-from .reading import one_per_workload
+from .reading import CONFIG_CHARS, mounted_config_maps, one_per_workload
 from .relevance import target_pods
 from .view import ClusterView
 
@@ -75,13 +75,10 @@ def _naming(view: ClusterView, services: list[Obj], served: list[Obj],
     return one_per_workload(view, naming)[:MAX_CLIENT_PODS]
 
 
-_CONFIG_CHARS = 64 * 1024  # of each ConfigMap value: where hosts are named, not a whole dashboard
-
-
 def config_maps(view: ClusterView) -> dict[tuple[str, str], list[str]]:
     """Every ConfigMap's values by (namespace, name), read once cluster-wide."""
     return {(meta(c).get("namespace") or "", meta(c)["name"]):
-            [str(v)[:_CONFIG_CHARS] for v in (c.get("data") or {}).values()]
+            [str(v)[:CONFIG_CHARS] for v in (c.get("data") or {}).values()]
             for c in view.everywhere("ConfigMap")}
 
 
@@ -90,10 +87,7 @@ def mounted(pod: Obj, files: dict[tuple[str, str], list[str]],
     """The values of the ConfigMaps a pod mounts or takes env from: where a client's upstream
     is often written (a Kafka Connect connector's `connection.url`, a proxy's upstream block)."""
     spec = pod.get("spec") or {}
-    names = {(v.get("configMap") or {}).get("name") for v in spec.get("volumes") or []}
-    names |= {(source.get("configMap") or {}).get("name")
-              for v in spec.get("volumes") or []
-              for source in (v.get("projected") or {}).get("sources") or []}
+    names: set[str | None] = set(mounted_config_maps(pod))
     names |= {(ref.get("configMapRef") or {}).get("name")
               for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
               for ref in c.get("envFrom") or []}

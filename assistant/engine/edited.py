@@ -16,6 +16,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding
 from .pod_issues import pod_ref
+from .reading import mounted_config_maps
 from .view import ClusterView
 from .workloads import workload_ref
 
@@ -60,7 +61,7 @@ def edited_config(view: ClusterView, finding: Finding) -> bool:
     if not failing or not healthy or min(_started(p) for p in failing) <= max(
             _started(p) for p in healthy):
         return False
-    for name in sorted({n for p in failing for n in _config_maps(p)}):
+    for name in sorted({n for p in failing for n in mounted_config_maps(p)}):
         config_map = view.find("ConfigMap", name, meta(failing[0]).get("namespace"))
         edits = hand_edits(config_map) if config_map is not None else None
         if config_map is None or edits is None:
@@ -82,14 +83,6 @@ def edited_config(view: ClusterView, finding: Finding) -> bool:
         finding.object = ref
         return True
     return False
-
-
-def _config_maps(pod: Obj) -> set[str]:
-    volumes = (pod.get("spec") or {}).get("volumes") or []
-    names = {(v.get("configMap") or {}).get("name") for v in volumes} | {
-        (source.get("configMap") or {}).get("name") for v in volumes
-        for source in (v.get("projected") or {}).get("sources") or []}
-    return {str(n) for n in names if n}
 
 
 def _ready(pod: Obj) -> bool:

@@ -238,17 +238,22 @@ def _mounted_address(view: ClusterView, pod: Obj) -> str | None:
     """The one in-cluster Service address (`name.ns.svc[.cluster.local]:port`) the ConfigMaps
     a pod mounts name: where a log shipper's or proxy's upstream is written (Vector's
     `address: vector-aggregator.logging.svc.cluster.local:6000`)."""
+    found = {m.group(1) for name in mounted_config_maps(pod) for value in ((view.find(
+        "ConfigMap", name, meta(pod).get("namespace")) or {}).get("data") or {}).values()
+        for m in _SVC_HOST_PORT.finditer(str(value)[:CONFIG_CHARS]) if ":" in m.group(1)}
+    return found.pop() if len(found) == 1 else None
+
+
+CONFIG_CHARS = 64 * 1024  # of each ConfigMap value: where hosts are named, not a dashboard
+
+
+def mounted_config_maps(pod: Obj) -> set[str]:
+    """The names of the ConfigMaps a pod mounts as volumes, projected ones too."""
     volumes = (pod.get("spec") or {}).get("volumes") or []
     names = {(v.get("configMap") or {}).get("name") for v in volumes} | {
         (source.get("configMap") or {}).get("name") for v in volumes
         for source in (v.get("projected") or {}).get("sources") or []}
-    found = {m.group(1) for name in names if name for value in ((view.find(
-        "ConfigMap", name, meta(pod).get("namespace")) or {}).get("data") or {}).values()
-        for m in _SVC_HOST_PORT.finditer(str(value)[:_CONFIG_CHARS]) if ":" in m.group(1)}
-    return found.pop() if len(found) == 1 else None
-
-
-_CONFIG_CHARS = 64 * 1024  # of each ConfigMap value read for an address
+    return {str(n) for n in names if n}
 
 
 def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
