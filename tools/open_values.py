@@ -38,6 +38,7 @@ class OpenValues:
         self._tags: list[str] = []  # the tags of here-documents the same line opened after it
         self._in_variable = False  # a here-document inside a secret's variable block: the
         # block goes on after its tag, and the tag may be indented with spaces (HCL's <<-)
+        self._depth = 0  # how many braces of a named block are open (`validation { ... }`)
 
     def hide(self, line: str) -> str:
         if line.endswith("\r"):  # CRLF text: judged without its carriage return
@@ -76,7 +77,9 @@ class OpenValues:
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
                     kind == "list" and _plural_secret(m.group("key")))):
-                self._kind, self._left = kind, 2 if kind in _SHORT else 64
+                self._kind, self._left = kind, 2 if kind in _SHORT else _BLOCK_LINES.get(
+                    kind, 64)
+                self._depth = 1
                 self._tag = m.groupdict().get("tag") or ""
                 self._skip = 1 if kind == "pair" and m.group().startswith("<") else 0
                 self._strong = sensitive_name(m.group("key"))
@@ -102,7 +105,8 @@ class OpenValues:
                 self._kind, self._tag = ("heredoc", self._tags[0]) if self._tags else ("", "")
                 self._tags = self._tags[1:]  # same line starts
                 if self._in_variable:  # the variable block goes on after it
-                    self._kind, self._tag, self._left = "block", "variable", 64
+                    self._kind, self._tag = "block", "variable"
+                    self._left = _BLOCK_LINES["block"]
                     self._in_variable = False
                 return line
             return line[: _indent(line, at)] + REDACTED
@@ -162,7 +166,8 @@ class OpenValues:
             self._kind, self._left, self._tags = "heredoc", _HEREDOC_LINES, []  # then the
             self._tag, self._in_variable = here["tag"], True  # rest of the block)
             return line
-        if "}" in line[at:]:
+        self._depth += _braces(line[at:])  # the block ends at its own closing brace, not at
+        if self._depth <= 0:  # that of a `validation { ... }` or `type = object({ ... })`
             self._kind = ""
         entry = (_HCL_DEFAULT if self._tag == "variable" else _MAP_ENTRY).match(line, at)
         if entry is None or entry.group("pw").strip("\"'") in _MAP_WORDS or not is_secret_value(
@@ -189,6 +194,12 @@ def _joined_below(stripped: str) -> bool:
     literal = stripped.rstrip("+.|&").rstrip(" \t")
     return len(literal) < len(stripped) and literal[-1:] in ("'", '"') and (
         stripped[len(literal):].strip(" \t") in _JOINERS)
+
+
+def _braces(text: str) -> int:
+    """How many more braces `text` opens than it closes, outside its quoted strings."""
+    bare = _STRING.sub("", text)
+    return bare.count("{") - bare.count("}")
 
 
 def _plural_secret(key: str) -> bool:
@@ -257,6 +268,8 @@ def _names_secret(line: str) -> bool:
     """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
     return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?[A-Za-z]{3,8}\]?[ \t]+)?)?")  # time, level
