@@ -242,6 +242,10 @@ _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
                           r"\.kube/config\b|"
                           r"\.(?:pem|key|p12|pfx|jks)\b|\bcredentials\b", re.IGNORECASE)
+# `<<EOF`, `<<-\\"EOF\\"` on an escaped line: the rest of its line up to the escaped newline
+_INLINE_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?[ \t]*(?:\\?[\"'])?(?P<tag>[A-Za-z_][\w-]{0,63})"
+                             r"(?:\\?[\"'])?(?:[^\\\n]|\\[^n]){0,1024}?\\n")
+_STRING_END = re.compile(r'(?<!\\)"|$')
 _HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
 
 
@@ -262,6 +266,29 @@ def hide_here_string(line: str) -> str:
     """`chpasswd <<< 'app:x'`: a here-string on a line that names a secret, hidden."""
     return _HERE_STRING.sub(lambda m: m.group("op") + REDACTED, line) \
         if "<<<" in line and _names_secret(line) else line
+
+
+def hide_inline_heredoc(line: str) -> str:
+    """`"cmd": "cat <<EOF > /etc/app/password\\nx\\nEOF"`: a here-document written inside one
+    quoted string, its lines joined by escaped newlines (JSON, a YAML flow list), hidden from the
+    first escaped newline after its opener to its tag (or the string's end), when the text
+    before it names a secret."""
+    if "<<" not in line or "\\n" not in line:
+        return line
+    out, done = [], 0
+    for opener in _INLINE_HEREDOC.finditer(line):
+        named = line[max(done, opener.start() - 256) : opener.start()] + opener.group()
+        if opener.start() < done or not _names_secret(named):
+            continue
+        body = opener.end()
+        stop = _STRING_END.search(line, body).start()  # its tag, else the string's end
+        end = re.compile(rf"\\n[ \t]*{re.escape(opener['tag'])}(?=\\n|\\?[\"']|[\s,\]]|$)").search(
+            line, body, stop + 1)
+        stop = end.start() if end else stop
+        if stop > body:  # (a Docker JSON line that ends after its opener holds no body)
+            out.append(line[done:body] + REDACTED)
+            done = stop
+    return "".join(out) + line[done:] if out else line
 
 
 def _names_secret(line: str) -> bool:

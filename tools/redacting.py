@@ -41,7 +41,7 @@ from .key_hints import dense_with_hints
 from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
-from .open_values import OpenValues, hide_here_string
+from .open_values import OpenValues, hide_here_string, hide_inline_heredoc
 from .personal_data import redact_personal_data
 from .positional_values import redact_expect_send, redact_positional
 from .program_secrets import redact_program_words
@@ -390,6 +390,9 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
             keyed = has_key_hint(lower) or "identified" in lower
     if "<<<" in text:  # `chpasswd <<< 'app:x'`: a here-string on a line that names a secret
         text = hide_here_string(text)
+        lower = text.lower()
+    if "<<" in text and "\\n" in text:  # a here-document inside one JSON string
+        text = hide_inline_heredoc(text)
         lower = text.lower()
     original = text
     text = redact_credentials(text, lower)
