@@ -281,7 +281,8 @@ def hide_inline_heredoc(line: str) -> str:
         if opener.start() < done or not _names_secret(named):
             continue
         body = opener.end()
-        stop = _STRING_END.search(line, body).start()  # its tag, else the string's end
+        found = _STRING_END.search(line, body)
+        stop = found.start() if found else len(line)  # its tag, else the string's end
         end = re.compile(rf"\\n[ \t]*{re.escape(opener['tag'])}(?=\\n|\\?[\"']|[\s,\]]|$)").search(
             line, body, stop + 1)
         stop = end.start() if end else stop
