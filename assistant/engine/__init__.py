@@ -17,9 +17,10 @@ from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, RootCause, Target
 from .buckets import link_writers, missing_objects, writer_pods, writers
-from .causal import full_claims, link, pods_behind
+from .causal import link, pods_behind
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
+from .claims import full_claims
 from .clients import (
     MAX_CLIENT_PODS,
     calls,
