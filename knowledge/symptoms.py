@@ -62,6 +62,8 @@ class Intent:
     health: bool
     alerts: tuple[str, ...] = ()  # alert names found in the question
     text: str = ""  # the question, lowered
+    suspect: bool = False  # "is this fallout from the crdb upgrade?": what it names is a
+    # suspect of a problem it does not name, not the problem itself
 
     @property
     def plan(self) -> tuple[str, ...]:
@@ -119,9 +121,15 @@ def classify(question: str) -> Intent:
              if s.id != "health" and any(w.search(asked) for w in s.words)]
     health = all(classes[s].seen for s in found) or bool(
         _HEALTH_ASKED.search(lowered) and _PAST.search(lowered)) or bool(_NOW_ASKED.search(lowered))
-    return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered)
+    return Intent(symptoms=tuple(found), health=health, alerts=alerts, text=lowered,
+                  suspect=bool(_SUSPECT.search(lowered)))
 
 
+# "is this fallout from ...", "did the node upgrade break ...", "is redis the culprit?"
+_SUSPECT = re.compile(r"\b(?:fallout|side[- ]effects?|knock-on|consequences?|result)\s+(?:of|from)\b|"
+                      r"\b(?:because of|caused by|due to|related to|linked to|triggered by|"
+                      r"to blame|the culprit|the cause)\b|"
+                      r"\bdid\s+(?:the\s+)?[^?.!]{1,40}?\b(?:break|cause|trigger)\b")
 # "... it resolved itself, but is vault actually ok now?": a past event, and the question asks
 # whether it is healthy now, so "healthy" is an answer it allows
 _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|really\s+)?"

@@ -243,6 +243,12 @@ def diagnose(cluster: Cluster, question: str = "", target: str | None = None,
     cluster = Remembered(cluster)  # scoping and every look below read an object once
     scope = resolve(cluster, question, target, namespace)
     diagnosis = examine(cluster, question, scope, metrics)
+    if diagnosis.healthy and scope.target is not None and namespace is None and classify(
+            question).suspect:  # "is this fallout from the crdb upgrade?", and crdb is fine:
+        wider = examine(cluster, question, Scope(cluster.namespaces(), None), metrics)  # the
+        if wider.root_cause is not None:  # problem it does not name is elsewhere
+            wider.summary = f"{scope.target.ref} itself shows no problem. {wider.summary}"
+            return wider
     weak = scope.guessed is not None or (scope.partial and diagnosis.healthy is None)
     if diagnosis.root_cause is not None or not weak or scope.target is None:
         return diagnosis  # (a part of a name that "could not tell" is a weak guess too)
@@ -342,11 +348,12 @@ def compose(question: str, scope: Scope, view: ClusterView,
     intent = intent or Intent(symptoms=(), health=True)
     ranked = rank(view, question, scope.target, intent, list(roots.values()), findings,
                   relevant, by_object)
-    if not ranked and scope.target is not None and scope.target.kind == "Node" and \
-            intent.symptoms:  # a node asked about as the suspect of a symptom, and fine: the
-        ranked = in_named_namespaces(findings, by_object, question.lower())  # its own cause
+    if not ranked and scope.target is not None and (intent.suspect or (
+            scope.target.kind == "Node" and intent.symptoms)):  # asked about as the suspect
+        ranked = in_named_namespaces(findings, by_object, question.lower()) or (  # of a
+            _roots(findings, by_object) if intent.suspect else [])  # problem, and fine
         if ranked:
-            where = f"Node {scope.target.name} itself shows no problem; what does"
+            where = f"{scope.target.kind} {scope.target.name} itself shows no problem; what does"
     nearby = only_problem_nearby(scope.target, findings, by_object) if not ranked and \
         not intent.health else None
     if nearby is not None:  # a quiet target beside one broken neighbour: the likely cause
@@ -404,6 +411,12 @@ def compose(question: str, scope: Scope, view: ClusterView,
         evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
         ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
         notes=notes)
+
+
+def _roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Finding]:
+    """The root problems of the scope, the worst first."""
+    roots = {r.object: r for r in (chain_root(f, by_object) for f in findings)}
+    return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
 
 
 def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
