@@ -33,6 +33,7 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, why_unready
 from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
+from .sizing import sized_above_limit
 from .spelling import key_renamed, misspelt_key
 from .startup import (
     arch_rule,
@@ -238,11 +239,16 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
     if last_reason == "OOMKilled":
         limit = memory_limit(pod, name)
         heap = heap_setting(pod, name)  # a JVM heap above the limit is killed by design
+        sized = {} if heap or not limit else sized_above_limit(view, pod, name, limit)
+        if sized:  # a server that sizes itself from the node's memory, not from its limit
+            heap = (f"its log says it set {sized['sized_setting']} to {sized['sized_to']}, "
+                    f"above its {limit} limit (\"{sized['sized_line']}\"): it sizes itself "
+                    "from the node's memory, not from the container's limit")
         return PodIssue("oom_killed",
                         f"the container {name} is killed for exceeding its memory limit"
                         f" ({limit or 'no limit set'}): OOMKilled, exit code 137"
-                        + (f"; {heap}" if heap else ""), evidence,
-                        0.95, container=name, detail={"limit": limit or "", "container": name})
+                        + (f"; {heap}" if heap else ""), evidence, 0.95, container=name,
+                        detail={"limit": limit or "", "container": name, **sized})
     liveness = [e for e in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace"))
                 if "liveness probe" in (e.get("message") or "").lower()]
     if liveness and exit_code in (0, 137, 143, None):  # 0: an app that exits on SIGTERM
