@@ -136,8 +136,9 @@ _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|rea
                            r"(?:ok|okay|fine|healthy|alright|all right)(?:\s+(?:now|again))?"
                            r"(?:\s+(?:after|since|following)\b[^?.!]{0,80})?\s*\?")
 # "is search ranking degraded rn?", "anything broken in cache right now?": asks about the present
-# state, so "healthy now" answers it
-_NOW_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:still\s+)?(?:down|degraded|broken|"
+# state, so "healthy now" answers it ("wiki is also down now??" says it is down: no question)
+_NOW_ASKED = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|ok|okay)\s+)(?:is|are)\s+(?:[\w-]+\s+){0,4}"
+                        r"(?:still\s+)?(?:down|degraded|broken|"
                         r"impacted|affected|up|working)\s+(?:rn|right now|now|at the moment)\s*\?|"
                         r"\b(?:anything|something)\s+(?:else\s+)?(?:broken|wrong|down|failing)\b"
                         r"[^?.!]{0,60}\b(?:rn|right now|now|at the moment)\s*\?")

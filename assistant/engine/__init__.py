@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from knowledge.symptoms import Intent, classify, symptom_classes
-from tools import Cluster, Metrics
+from tools import Cluster, Metrics, Obj
 from tools.reading import Remembered
 from tools.refs import ObjectRef
 from tools.summaries import meta
@@ -40,6 +40,7 @@ from .history import healthy_checks, history, tasks_resumed
 from .infrastructure import (
     cordoned_roots,
     node_findings,
+    refresher_namespaces,
     refresher_roots,
     service_findings,
     storage_findings,
@@ -121,9 +122,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None and quiet_target and not intent.health:  # a quiet target: the
         said += what_logs_say(view, named_callers(view, focus, intent.text),  # callers the
                               limit=MAX_CLIENT_PODS)  # question names
+    quiet_namespace = focus is None and not said and not intent.health  # ("wiki is down")
     services, clients = clients_of(  # what its clients say ("is it the database?"); their
-        view, focus, files=quiet_target or intent.wants("missing_output"))  # config files
-    # too when the target is quiet or its output missing (a connector that feeds it)
+        view, focus, files=quiet_target or quiet_namespace or intent.wants("missing_output"))
+    # config files too when the target (or the namespace asked about) is quiet or its output
+    # missing (a connector that feeds it, a gateway whose mounted routes name it)
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
     if quiet_target:  # a quiet target: what its configuration names (in any namespace)
@@ -145,6 +148,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
             if f.facts.get("target")], [*pods, *serving])
         serving += behind
         said += what_logs_say(view, behind, limit=10)
+    renewing = refresher_namespaces(view, findings)  # a refused pull Secret: the CronJob
+    if not renewing <= set(view.namespaces):  # that renews it, wherever it runs
+        view.widen(sorted(renewing))
+        findings, _ = pod_findings(view)
     findings += controller_findings(view)
     findings += service_findings(view)
     known_nodes = {(f.category, f.object) for f in findings}  # a server's lost node,
@@ -180,15 +187,17 @@ def analyze(view: ClusterView, focus: Target | None = None,
         for finding in findings:
             ref = ObjectRef.parse(finding.object)
             kind, ns, name = ref.kind, ref.namespace_text, ref.name
-            client = view.find(kind, name, ns) if kind in ("CronJob", "Deployment",  # type: ignore[arg-type]
-                                                          "StatefulSet", "Job") else None
+            client = _workload(view, kind, name, ns) or next(  # (or the workload a policy
+                (w for w in (_workload(view, r.kind, r.name, r.namespace_text)  # blocks)
+                             for r in map(ObjectRef.parse, finding.related)) if w), None)
             if calls(finding.facts.get("target") or "", services):
                 finding.related.append(focus.ref)
             elif quiet_focus and client is not None and services and names_service(
-                    client, services):  # a quiet target: a client that is down sends nothing
-                finding.related.append(focus.ref)
-                finding.explanation += (f"; {name} is a client of {focus.name} (its "
-                                        f"configuration names it), which itself looks fine")
+                    client, services, files):  # a quiet target: a client that is down, or
+                finding.related.append(focus.ref)  # whose calls fail, sends it nothing (a
+                finding.explanation += (  # gateway whose mounted routes name it)
+                    f"; {meta(client)['name']} is a client of {focus.name} (its "
+                    f"configuration names it), which itself looks fine")
             elif quiet_focus and client is not None and intent.wants("missing_output") and (
                     shared := [s for s in services_named(view, pods)
                                if names_service(client, [s], files)]):  # it
@@ -411,6 +420,11 @@ def compose(question: str, scope: Scope, view: ClusterView,
         evidence=evidence[:10], remediation=remediation, confidence=round(root.confidence, 2),
         ruled_out=root.ruled_out, findings=[root, *[f for f in findings if f is not root]],
         notes=notes)
+
+
+def _workload(view: ClusterView, kind: str, name: str, namespace: str) -> Obj | None:
+    return view.find(kind, name, namespace) if kind in (  # type: ignore[arg-type]
+        "CronJob", "Deployment", "StatefulSet", "Job", "DaemonSet") else None
 
 
 def _roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Finding]:

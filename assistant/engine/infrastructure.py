@@ -329,20 +329,46 @@ def cordoned_roots(findings: list[Finding]) -> list[Finding]:
     return list(roots.values())
 
 
+def refresher_namespaces(view: ClusterView, findings: list[Finding]) -> set[str]:
+    """The namespaces of the CronJobs that renew a pull Secret a registry refuses."""
+    secrets = {f.facts["pull_secret"] for f in findings if f.category == "image_pull"
+               and f.facts.get("pull") == "auth" and f.facts.get("pull_secret")}
+    return {meta(c).get("namespace") or "" for c in view.everywhere("CronJob") if secrets
+            and any(_names(c, s) for s in secrets)}
+
+
 def refresher_roots(view: ClusterView, findings: list[Finding]) -> list[Finding]:
-    """A registry that refuses the pull Secret a suspended CronJob renews (a short-lived ECR
-    or GAR token refreshed every few hours): the CronJob is the root, the pull its symptom."""
+    """A registry that refuses the pull Secret a CronJob renews (a short-lived ECR or GAR token
+    refreshed every few hours), when the CronJob is suspended or its runs fail: the CronJob is
+    the root, the pull its symptom. A refresher whose own cloud credentials are refused is
+    named for that cause."""
     roots: dict[str, Finding] = {}
+    by_object = {f.object: f for f in findings}
     for finding in findings:
         secret = finding.facts.get("pull_secret")
         if finding.category != "image_pull" or finding.facts.get("pull") != "auth" or not secret:
             continue
         for cronjob in view.everywhere("CronJob"):
             spec = cronjob.get("spec") or {}
-            if not spec.get("suspend") or not _names(cronjob, secret):
-                continue
             name, namespace = meta(cronjob)["name"], meta(cronjob).get("namespace")
             ref = str(ObjectRef("CronJob", namespace, name))
+            failing = by_object.get(ref)
+            if not (spec.get("suspend") or failing) or not _names(cronjob, secret):
+                continue
+            finding.caused_by = ref
+            if failing is not None:  # its runs fail: the token it wrote last has expired
+                if finding.object not in failing.related:
+                    failing.related.append(finding.object)
+                    failing.explanation += (
+                        f"; it renews the pull Secret {secret}, so the registry token "
+                        f"{secret} holds has expired and {finding.object} cannot pull its image")
+                if failing.facts.get("absorbed") == "credentials_rejected" or any(
+                        f.object == ref and f.category == "credentials_rejected"
+                        for f in findings):  # its own cloud key is refused
+                    failing.category = "credentials_rejected"
+                failing.impact = max(failing.impact, finding.impact)
+                failing.facts.setdefault("renews", secret)
+                continue
             last = (cronjob.get("status") or {}).get("lastScheduleTime")
             age = view.age_seconds(last)
             since = f", its last run {int(age // 3600)} h ago" if age is not None else ""
@@ -359,7 +385,6 @@ def refresher_roots(view: ClusterView, findings: list[Finding]) -> list[Finding]
                               *finding.evidence[:2]],
                     confidence=0.9, impact=finding.impact, related=[finding.object])
                 roots[ref].facts = {"suspended": "true", "secret": secret}
-            finding.caused_by = ref
     return list(roots.values())
 
 

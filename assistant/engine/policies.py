@@ -52,10 +52,11 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
     address = _ip(host) if not dns and (finding.facts.get("signature") in TIMEOUTS or  # by IP,
                                         TIMED_OUT.search(finding.explanation)) else None  # dropped
     proto = "UDP" if dns else "TCP"  # a resolver asks over UDP first
+    dns_pods = _dns_pods(view, dns_home, host) if dns else []
     if not selecting or any(_allows_port(p, int(port), proto) and (
             (_reaches_address(p, host, int(port)) if address else True) if not dns else
             (_reaches_address(p, host, 53, proto) if local else
-             _reaches_namespace(view, p, dns_home)))
+             _reaches_namespace(view, p, dns_home, dns_pods)))
             for p in selecting):
         return False
     tcp_only = [p for p in selecting if dns and _allows_port(p, 53, "TCP")
@@ -71,7 +72,7 @@ def blocked_by_egress(view: ClusterView, finding: Finding, pods_port: int | None
     ref = str(ObjectRef.of("NetworkPolicy", policy))
     client = ObjectRef.parse(finding.object).name
     what = (f"DNS (port 53, to kube-dns in namespace {dns_home}"
-            f"{_unmatched(policy, dns_home)})") if dns else f"port {port}"
+            f"{_unmatched(policy, dns_home, dns_pods)})") if dns else f"port {port}"
     if tcp_only:
         what = ("DNS over UDP: its rule for port 53 admits TCP only (a port's protocol is TCP "
                 "unless it says UDP), and lookups go over UDP")
@@ -139,16 +140,39 @@ def _names_peer(policy: Obj, pod: Obj | None) -> bool:
         for rule in (policy.get("spec") or {}).get("egress") or [] for peer in rule.get("to") or [])
 
 
-def _unmatched(policy: Obj, namespace: str) -> str:
-    """The namespaceSelector of a policy's DNS rule, said when it is what keeps DNS out."""
-    for rule in (policy.get("spec") or {}).get("egress") or []:
+def _unmatched(policy: Obj, namespace: str, dns_pods: list[Obj]) -> str:
+    """The selector of a policy's DNS rule, said when it is what keeps DNS out: a
+    namespaceSelector the namespace's labels miss, or a podSelector the DNS pods' labels miss
+    (`k8s-app: coredns`, where CoreDNS's pods carry `k8s-app: kube-dns`)."""
+    for rule in _egress_rules(policy, 53, "UDP") or (policy.get("spec") or {}).get("egress") or []:
         for peer in rule.get("to") or []:
             labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+            pods = peer.get("podSelector")
+            if pods and dns_pods and not any(matches_selector(pods, meta(d).get("labels") or {})
+                                             for d in dns_pods):
+                said = ",".join(f"{k}={v}" for k, v in (pods.get("matchLabels") or {}).items())
+                held = ",".join(f"{k}={v}" for k, v in sorted(
+                    (meta(dns_pods[0]).get("labels") or {}).items()) if k != "pod-template-hash")
+                return (f"; its rule admits only pods labelled {said or 'by an expression'}, "
+                        f"and the DNS pods there are labelled {held}")
             if labels:
                 said = ",".join(f"{k}={v}" for k, v in labels.items())
                 return (f"; its rule admits only namespaces labelled {said}, and {namespace} "
                         "carries no such label")
     return ""
+
+
+def _dns_pods(view: ClusterView, namespace: str, address: str) -> list[Obj]:
+    """The pods behind the cluster DNS Service (the one at `address`, else kube-dns), read
+    cluster-wide; empty when they cannot be told."""
+    services = [s for s in view.everywhere("Service") if meta(s).get("namespace") == namespace]
+    service = next((s for s in services if (s.get("spec") or {}).get("clusterIP") == address),
+                   None) or next((s for s in services if meta(s)["name"] == "kube-dns"), None)
+    selector = ((service or {}).get("spec") or {}).get("selector") or {}
+    if not selector:
+        return []
+    return [p for p in view.everywhere("Pod") if meta(p).get("namespace") == namespace
+            and matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
 
 
 def _egress_rules(policy: Obj, port: int, protocol: str = "TCP") -> list[Obj]:
@@ -160,11 +184,13 @@ def _egress_rules(policy: Obj, port: int, protocol: str = "TCP") -> list[Obj]:
                 and str(p.get("protocol") or "TCP").upper() == protocol for p in rule["ports"])]
 
 
-def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
-    """Whether some egress rule of the policy lets traffic reach pods of `target_ns` (the
-    DNS Service's namespace) on port 53: no `to`, an ipBlock (given the benefit of the doubt),
-    or a namespaceSelector that the namespace's labels match. On a cluster that does not label
-    namespaces by name (before 1.21), `name: kube-system` matches nothing."""
+def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str,
+                       dns_pods: list[Obj]) -> bool:
+    """Whether some egress rule of the policy lets traffic reach the DNS pods of `target_ns`
+    on port 53: no `to`, an ipBlock (given the benefit of the doubt), or a namespaceSelector
+    that the namespace's labels match, with a podSelector (if any) that the DNS pods' labels
+    match (when they are known). On a cluster that does not label namespaces by name (before
+    1.21), `name: kube-system` matches nothing."""
     own = meta(policy).get("namespace")
     try:
         labels = meta(view.cluster.get("Namespace", target_ns)).get("labels") or {}
@@ -178,6 +204,10 @@ def _reaches_namespace(view: ClusterView, policy: Obj, target_ns: str) -> bool:
             spaces = peer.get("namespaceSelector")
             if "ipBlock" in peer:
                 return True
+            pods = peer.get("podSelector")
+            if pods and dns_pods and not any(matches_selector(pods, meta(d).get("labels") or {})
+                                             for d in dns_pods):
+                continue  # (`k8s-app: coredns`, where the pods say `k8s-app: kube-dns`)
             if spaces is None and own == target_ns:
                 return True
             if spaces is not None and matches_selector(spaces, labels):
