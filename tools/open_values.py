@@ -17,6 +17,7 @@ line of prose below it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from .key_hints import KEY, SPACE, has_key_hint
 from .secret_names import credential_shaped, is_secret_value, sensitive_name
@@ -65,7 +66,9 @@ class OpenValues:
             if kind == "heredoc":  # `cat <<EOF > /etc/app/password`: the body, to its tag
                 tags = [t["q"] or t["bare"] or t["caps"]
                         for t in _HEREDOC.finditer(_unwrapped(line))]
-                if tags and _names_secret(line):
+                if tags and _names_secret(line) and not closes_inline(line, tags[-1]):
+                    # (one that closes on its own line, after an escaped newline, is hidden
+                    # there: `hide_inline_heredoc`)
                     self._kind, self._left, self._tags = kind, _HEREDOC_LINES, tags[1:]
                     self._tag = tags[0]
                     prefix = _LOG_PREFIX.match(line)
@@ -198,7 +201,7 @@ def _joined_below(stripped: str) -> bool:
 
 def _braces(text: str) -> int:
     """How many more braces `text` opens than it closes, outside its quoted strings."""
-    bare = _STRING.sub("", text)
+    bare = _COMMENT.sub("", _STRING.sub("", text))  # (`# the old block ended here }`)
     return bare.count("{") - bare.count("}")
 
 
@@ -242,10 +245,14 @@ _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
                           r"\.kube/config\b|"
                           r"\.(?:pem|key|p12|pfx|jks)\b|\bcredentials\b", re.IGNORECASE)
-# `<<EOF`, `<<-\\"EOF\\"` on an escaped line: the rest of its line up to the escaped newline
-_INLINE_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?[ \t]*(?:\\?[\"'])?(?P<tag>[A-Za-z_][\w-]{0,63})"
-                             r"(?:\\?[\"'])?(?:[^\\\n]|\\[^n]){0,1024}?\\n")
-_STRING_END = re.compile(r'(?<!\\)"|$')
+# `<<EOF`, `<<-\\"EOF\\"`, `<<\\\\EOF`, `<< EOF` (a spaced tag in capitals only: Ruby's
+# `tokens << token`), Go's `\\u003c\\u003cEOF`, after a blank, a quote or `;|&(=` (never a shift:
+# `1<<20`, `FLAG<<SHIFT`) and not a placeholder (`<<DB_PASSWORD>>`)
+_INLINE_HEREDOC = re.compile(
+    r"(?:(?<=[\s\"'(;|&=])|^)(?:<<|\\u003c\\u003c)-?(?:(?:\\{1,2}|\\?[\"'])?(?P<tag>[A-Za-z_][\w-]{0,63})|"
+    r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?:\\?[\"'])?(?!>>|\\u003e|[\w-])")
+_ESCAPED_BREAK = re.compile(r"(?<!\\)\\n")
+_STRING_ENDS = re.compile(r'"[ \t]*(?:[,}\]]|$)')
 _HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
 
 
@@ -271,32 +278,52 @@ def hide_here_string(line: str) -> str:
 def hide_inline_heredoc(line: str) -> str:
     """`"cmd": "cat <<EOF > /etc/app/password\\nx\\nEOF"`: a here-document written inside one
     quoted string, its lines joined by escaped newlines (JSON, a YAML flow list), hidden from the
-    first escaped newline after its opener to its tag (or the string's end), when the text
-    before it names a secret."""
-    if "<<" not in line or "\\n" not in line:
+    first escaped newline after its opener to its tag (to the tag of the last here-document the
+    same line opens; to the line's end when a tag is missing), when the text before it names a
+    secret."""
+    if "\\n" not in line or ("<<" not in line and "\\u003c" not in line):
         return line
+    breaks = [m.start() for m in _ESCAPED_BREAK.finditer(line)]  # each `\\n`, found once
     out, done = [], 0
     for opener in _INLINE_HEREDOC.finditer(line):
-        named = line[max(done, opener.start() - 256) : opener.start()] + opener.group()
-        if opener.start() < done or not _names_secret(named):
+        at = bisect_left(breaks, opener.end())
+        if opener.start() < done or at == len(breaks) or breaks[at] - opener.end() > 1024:
             continue
-        body = opener.end()
-        found = _STRING_END.search(line, body)
-        stop = found.start() if found else len(line)  # its tag, else the string's end
-        end = re.compile(rf"\\n[ \t]*{re.escape(opener['tag'])}(?=\\n|\\?[\"']|[\s,\]]|$)").search(
-            line, body, stop + 1)
-        stop = end.start() if end else stop
-        if stop > body:  # (a Docker JSON line that ends after its opener holds no body)
-            out.append(line[done:body] + REDACTED)
-            done = stop
+        if _STRING_ENDS.match(line, breaks[at] + 2):  # the string ends there (a Docker JSON
+            continue  # record's one line): the lines below hold the body
+        if not _names_secret(line[max(done, opener.start() - 256) : breaks[at] + 2]):
+            continue
+        tags = [opener["tag"] or opener["caps"], *(  # (`cat <<A >a; cat <<B >b`: A's body,
+            o["tag"] or o["caps"] for o in _INLINE_HEREDOC.finditer(  # then B's)
+                line, opener.end(), breaks[at]))]
+        start = breaks[at]  # the escaped newline before a body
+        for tag in tags:
+            closer = re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\n|\\?[\"']|$)").search(
+                line, start)
+            stop = closer.start() if closer else len(line)
+            if stop > start:  # (a tag right below its opener: an empty body)
+                out.append(line[done : start + 2] + REDACTED)
+                done = stop
+            if closer is None:
+                break
+            at = bisect_left(breaks, closer.start() + 2)
+            if at == len(breaks):
+                break
+            start = breaks[at]
     return "".join(out) + line[done:] if out else line
+
+
+def closes_inline(line: str, tag: str) -> bool:
+    """Whether a here-document's tag closes it on the same line, after an escaped newline."""
+    return re.search(rf"\\n[ \t]*{re.escape(tag)}(?=\\n|\\?[\"']|$)", line) is not None
 
 
 def _names_secret(line: str) -> bool:
     """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
     return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')  # double- or single-quoted
+_COMMENT = re.compile(r"(?:#|//)[^\n]*")
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

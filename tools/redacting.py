@@ -391,7 +391,8 @@ def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     if "<<<" in text:  # `chpasswd <<< 'app:x'`: a here-string on a line that names a secret
         text = hide_here_string(text)
         lower = text.lower()
-    if "<<" in text and "\\n" in text:  # a here-document inside one JSON string
+    if "\\n" in text and ("<<" in text or "\\u003c" in text):  # a here-document inside one
+        # JSON string
         text = hide_inline_heredoc(text)
         lower = text.lower()
     original = text
