@@ -86,7 +86,8 @@ def _hide_any(m: re.Match[str]) -> str:
 
 def _hide_device_secret(m: re.Match[str]) -> str:
     """`_hide_any`, but SNMP's default community `public` stays: a finding, not a secret."""
-    return m.group() if m.group("pw") == "public" else _hide_any(m)
+    return m.group() if m.group("pw") == "public" or m.group("pw").lower() in _PROSE_WORDS \
+        else _hide_any(m)
 
 
 def _hide_named(m: re.Match[str]) -> str:
@@ -146,10 +147,14 @@ _CRYPT = re.compile(
 _SCRAM = re.compile(
     r"(?P<head>\bSCRAM-SHA-256\$)\d{1,7}:[A-Za-z0-9+/=]{1,512}\$[A-Za-z0-9+/=]{1,512}:[A-Za-z0-9+/=]+")
 _PASSWORD_HASH = re.compile(r"\"(?:md5[0-9a-f]{32}|SCRAM-SHA-256\$)")
+# ("Username or password is incorrect": prose, not `username admin password x`)
+_PROSE_WORDS = frozenset({"is", "was", "are", "were", "not", "must", "cannot", "can", "will",
+                          "required", "incorrect", "invalid", "wrong", "missing", "expired"})
 _DEVICE_HINT = re.compile(r"secret|password|key|community")
 _DEVICE = re.compile(  # Cisco IOS, NX-OS, ASA: the number before the value says its encoding
     r"(?:^[ \t]*enable[ \t]+(?:secret|password)|^[ \t]*(?:secret|password)(?=[ \t]+\d[ \t])"
-    r"|\busername[ \t]+\S{1,64}[ \t]+(?:privilege[ \t]+\d{1,2}[ \t]+)?(?:secret|password)"
+    r"|\busername[ \t]+(?!(?:or|and|and/or|nor)[ \t])\S{1,64}[ \t]+"
+    r"(?:privilege[ \t]+\d{1,2}[ \t]+)?(?:secret|password)"
     r"|\b(?:tacacs|radius)-server[ \t]+(?:host[ \t]+\S{1,255}[ \t]+)?key"
     r"|\bkey-string|\bsnmp-server[ \t]+community"
     r"|\b(?:message-digest-key[ \t]+\d{1,3}[ \t]+md5|authentication-key))"

@@ -50,6 +50,7 @@ from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
 from .pod_issues import pod_ref
+from .quoted import quoted_in_logs
 from .ranking import (
     SCALING,
     chain_root,
@@ -372,6 +373,13 @@ def compose(question: str, scope: Scope, view: ClusterView,
                      f"{nearby.object} directly; it is the only problem in its namespace")
     if not ranked and not intent.health and _ran_on_schedule(view, scope, intent):
         intent = replace(intent, health=True)  # its Jobs run and succeed: that is seen whole
+    seen = quoted_in_logs(view, [scope.target.namespace] if scope.target and
+                          scope.target.namespace else scope.namespaces, question) if \
+        not ranked and not intent.health and _asks_health(question) else None
+    if seen:  # the error it quotes is in the log, and nothing checked fails behind it
+        intent = replace(intent, health=True)
+        notes.append(f"the lines you quote are in the log, {seen}; nothing I checked finds "
+                     "a failure behind them (an error answered to a client is not one)")
     past = history(view, scope, intent) if not ranked and not intent.health else []
     resumed = tasks_resumed(view, intent) if not ranked and not intent.health and not past \
         else None
@@ -431,6 +439,11 @@ def _roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Findi
     """The root problems of the scope, the worst first."""
     roots = {r.object: r for r in (chain_root(f, by_object) for f in findings)}
     return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
+
+
+def _asks_health(question: str) -> bool:
+    """Whether the question asks about health ("is vault broken?"), whatever else it says."""
+    return any(w.search(question.lower()) for w in symptom_classes()["health"].words)
 
 
 def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:

@@ -34,6 +34,7 @@ from .probing import probe_line, served_instead, why_unready
 from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
 from .sizing import sized_above_limit
+from .speakers import runs, spoken_by
 from .spelling import key_renamed, misspelt_key
 from .startup import (
     arch_rule,
@@ -171,9 +172,11 @@ def _init_detail(view: ClusterView, pod: Obj, name: str,
     detail = {"container": name}
     if cause is not None and cause.signature.id == "sysctl-not-permitted":
         detail.update(signature=cause.signature.id, sysctl=cause.groups[0])
-    if cause is not None and cause.signature.category in ("dependency_unreachable",
-                                                          "tls_certificate"):
-        target = cause.target or dependency_in(cause.line) or dependency_in_log(view, pod, name)
+    if cause is not None and (cause.signature.category in ("dependency_unreachable",
+                                                           "tls_certificate")
+                              or relayed_disk(cause, pod)):
+        target = cause.target or dependency_in(cause.line) or \
+            dependency_in_log(view, pod, name) or spoken(view, cause, pod)
         if target:
             detail["target"] = target
             detail["signature"] = cause.signature.id
@@ -340,13 +343,11 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                 explanation += (f"; the container sets {near}, not {var}: the name the app "
                                 "reads and the name its workload sets differ")
                 detail["set_as"] = near
-        if cause.signature.category in ("dependency_unreachable", "tls_certificate") or (
-                cause.signature.category == "storage_full" and not any(
-                    v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get(
-                        "volumes") or [])):
-            # (a full disk a pod without volumes reports is its database's)
+        if cause.signature.category in ("dependency_unreachable", "tls_certificate") or \
+                relayed_disk(cause, pod):  # (a full disk that is its database's)
             target = cause.target or dependency_in(cause.line) or \
-                dependency_in_log(view, pod, name) or configured_for(cause, pod, name)
+                dependency_in_log(view, pod, name) or configured_for(cause, pod, name) or \
+                spoken(view, cause, pod)
             if target:
                 detail["target"] = target
                 explanation = explanation.replace("ECONNREFUSED", target)
@@ -430,3 +431,18 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=told))
     return PodIssue("readiness_probe", explanation, evidence,
                     0.85 if events else 0.6, container=name, detail=facts)
+
+
+def relayed_disk(cause: SignatureMatch, pod: Obj) -> bool:
+    """Whether a full disk a pod reports is its database's: the pod mounts no claim, or the
+    words are those of a server it does not run (`pq: could not extend file`: PostgreSQL's)."""
+    speaker = cause.signature.speaker
+    return cause.signature.category == "storage_full" and (not any(
+        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or [])
+        or (speaker is not None and not runs(pod, speaker)))
+
+
+def spoken(view: ClusterView, cause: SignatureMatch, pod: Obj) -> str | None:
+    """The Service of the one workload that runs the server whose words the line is."""
+    speaker = cause.signature.speaker
+    return spoken_by(view, speaker, pod) if speaker else None
