@@ -50,6 +50,7 @@ class AlertLabels:
     exporters: tuple[str, ...]
     alerts: dict[str, ObjectLabel]
     details: tuple[str, ...]
+    consumers: tuple[str, ...] = ()
 
 
 @cache
@@ -65,7 +66,8 @@ def definitions() -> AlertLabels:
               for name, entry in doc["alerts"].items()}
     return AlertLabels(monitoring=tuple(doc["monitoring"]), objects=objects, written=written,
                        exporters=tuple(doc["exporters"]), alerts=alerts,
-                       details=tuple(doc["details"]))
+                       details=tuple(doc["details"]),
+                       consumers=tuple(doc.get("consumers") or ()))
 
 
 def _object(entry: Mapping[str, Any]) -> ObjectLabel:
@@ -95,6 +97,13 @@ def subject(labels: Mapping[str, str]) -> Subject | None:
         if labels.get(entry.label) and not _exporters_own(entry, labels):
             return _subject(entry, labels)
     return None
+
+
+def consumer(labels: Mapping[str, str]) -> str | None:
+    """The consumer an alert's lag is about (`consumer_name=order-projector`): by convention the
+    name of the application that consumes, a workload somewhere in the cluster."""
+    return next((labels[c] for c in definitions().consumers if labels.get(c)), None) \
+        if is_alert(labels) else None
 
 
 def namespace(labels: Mapping[str, str]) -> str | None:

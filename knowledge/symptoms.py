@@ -126,7 +126,8 @@ def classify(question: str) -> Intent:
 
 
 # "is this fallout from ...", "did the node upgrade break ...", "is redis the culprit?"
-_SUSPECT = re.compile(r"\b(?:fallout|side[- ]effects?|knock-on|consequences?|result)\s+(?:of|from)\b|"
+_SUSPECT = re.compile(r"\b(?:fallout|side[- ]effects?|knock-on|consequences?|result)\s+"
+                      r"(?:of|from)\b|"
                       r"\b(?:because of|caused by|due to|related to|linked to|triggered by|"
                       r"to blame|the culprit|the cause)\b|"
                       r"\bdid\s+(?:the\s+)?[^?.!]{1,40}?\b(?:break|cause|trigger)\b")
@@ -137,7 +138,8 @@ _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|rea
                            r"(?:\s+(?:after|since|following)\b[^?.!]{0,80})?\s*\?")
 # "is search ranking degraded rn?", "anything broken in cache right now?": asks about the present
 # state, so "healthy now" answers it ("wiki is also down now??" says it is down: no question)
-_NOW_ASKED = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|ok|okay)\s+)(?:is|are)\s+(?:[\w-]+\s+){0,4}"
+_NOW_ASKED = re.compile(r"(?:^|[.!?,;:]\s*|\b(?:but|and|so|ok|okay)\s+)(?:is|are)\s+"
+                        r"(?:[\w-]+\s+){0,4}"
                         r"(?:still\s+)?(?:down|degraded|broken|"
                         r"impacted|affected|up|working)\s+(?:rn|right now|now|at the moment)\s*\?|"
                         r"\b(?:anything|something)\s+(?:else\s+)?(?:broken|wrong|down|failing)\b"

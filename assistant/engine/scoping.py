@@ -83,6 +83,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                 namespace = said_ns = word
     if target:
         return _explicit(box, known, target, namespace)
+    consumer = _consumer(box, semantics.consumer(labels))
+    if consumer is not None:  # a lag alert from the broker's exporter: about its consumer
+        return consumer
     about = semantics.subject(labels)
     if about:
         return _labelled(box, known, about, namespace)
@@ -330,6 +333,17 @@ def _node_at(cluster: Cluster, address: str) -> str:
     return next((meta(n)["name"] for n in nodes if meta(n)["name"] == host or any(
         a.get("address") == host for a in (n.get("status") or {}).get("addresses") or [])),
         address)
+
+
+def _consumer(box: Toolbox, name: str | None) -> Scope | None:
+    """The workload named exactly as the consumer an alert's lag is about, if one is."""
+    found = box.find(name) if name else None
+    best = found.matches[0] if found is not None and found.ok and found.matches else None
+    if best is None or best.score < 100 or best.kind not in (
+            "Deployment", "StatefulSet", "DaemonSet"):
+        return None
+    return Scope([best.namespace or ""],
+                 Target(kind=best.kind, namespace=best.namespace, name=best.name))
 
 
 def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,
