@@ -19,9 +19,9 @@ from ..diagnosis import Target
 
 _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *key:* `value`" (the
     # kube-prometheus-stack Slack template), "- key = value" (Alertmanager's plain template)
-    re.compile(r"\b([a-z_]+)=\"?([\w.-]+(?::\d+)?)\"?"),
-    re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.-]+(?::\d+)?)`", re.MULTILINE),
-    re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.-]+(?::\d+)?)\s*$", re.MULTILINE),
+    re.compile(r"\b([a-z_]+)=\"?([\w.@-]+(?::\d+)?)\"?"),
+    re.compile(r"^\s*[-•*]\s*\*?([a-z_]+):?\*?:?\s*`([\w.@-]+(?::\d+)?)`", re.MULTILINE),
+    re.compile(r"^\s*-\s*([a-z_]+)\s*=\s*([\w.@-]+(?::\d+)?)\s*$", re.MULTILINE),
 )
 # `deployment/checkout`; never a URL's path (`mimir-nginx.mimir.svc/api/v1/push`)
 _KIND_NAME = re.compile(r"(?<![\w./:-])([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
@@ -83,9 +83,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                 namespace = said_ns = word
     if target:
         return _explicit(box, known, target, namespace)
-    consumer = _consumer(box, semantics.consumer(labels))
-    if consumer is not None:  # a lag alert from the broker's exporter: about its consumer
-        return consumer
+    consumer = _consumer(box, semantics.consumer(labels)) or _proxied(box, known, labels)
+    if consumer is not None:  # a lag alert from the broker's exporter: about its consumer; a
+        return consumer  # proxy's alert about the Service it routes to
     about = semantics.subject(labels)
     if about:
         return _labelled(box, known, about, namespace)
@@ -344,6 +344,29 @@ def _consumer(box: Toolbox, name: str | None) -> Scope | None:
         return None
     return Scope([best.namespace or ""],
                  Target(kind=best.kind, namespace=best.namespace, name=best.name))
+
+
+def _proxied(box: Toolbox, known: list[str], labels: dict[str, str]) -> Scope | None:
+    """The Service a proxy's alert names in the proxy's own words: Traefik's kubernetes
+    provider calls it `<namespace>-<service>-<port>@kubernetes` (`service=` or
+    `exported_service=`), so `search-search-api-8080@kubernetes` is Service search-api in
+    namespace search."""
+    if not semantics.is_alert(labels):
+        return None
+    for value in labels.values():
+        found = _PROVIDER_SERVICE.fullmatch(value)
+        for namespace in sorted((n for n in known if found and found["name"].startswith(
+                f"{n}-")), key=len, reverse=True):
+            name = found["name"][len(namespace) + 1:] if found else ""
+            try:
+                box.cluster.get("Service", name, namespace)
+            except (NotFound, Forbidden, KindUnavailable):
+                continue
+            return Scope([namespace], Target(kind="Service", namespace=namespace, name=name))
+    return None
+
+
+_PROVIDER_SERVICE = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*)-(?P<port>\d{1,5})@kubernetes(?:crd)?")
 
 
 def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,
