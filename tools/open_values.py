@@ -40,6 +40,7 @@ class OpenValues:
         self._in_variable = False  # a here-document inside a secret's variable block: the
         # block goes on after its tag, and the tag may be indented with spaces (HCL's <<-)
         self._depth = 0  # how many braces of a named block are open (`validation { ... }`)
+        self._open_default = 0  # how many brackets a list or map `default` left open
 
     def hide(self, line: str) -> str:
         if line.endswith("\r"):  # CRLF text: judged without its carriage return
@@ -54,7 +55,8 @@ class OpenValues:
         kinds = (("value", "list", "mapping") if end in ("=", ":", "[", "{") else ()) + (
             ("quoted",) if line.count('"') % 2 else ()) + (
             ("complex",) if first == "?" else ("reply",) if first.isdigit() else ()) + (
-            ("block",) if end == "{" else ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
+            ("block",) if end == "{" or _COMMENTED_HEAD.search(stripped) else
+            ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
             ("joined",) if _joined_below(stripped) else ()) + (
@@ -172,7 +174,14 @@ class OpenValues:
         self._depth += _braces(line[at:])  # the block ends at its own closing brace, not at
         if self._depth <= 0:  # that of a `validation { ... }` or `type = object({ ... })`
             self._kind = ""
+        if self._open_default:  # the lines of a list or map default: every literal in them
+            self._open_default = max(0, self._open_default + _brackets(line[at:]))
+            return _LITERAL.sub(_hide_literal, line)
         entry = (_HCL_DEFAULT if self._tag == "variable" else _MAP_ENTRY).match(line, at)
+        if entry is not None and self._tag == "variable" and entry.group("pw")[:1] in "[{":
+            rest = line[entry.start("pw") :]  # `default = ["x"]`, `default = {`: its literals
+            self._open_default = max(0, _brackets(rest))
+            return line[: entry.start("pw")] + _LITERAL.sub(_hide_literal, rest)
         if entry is None or entry.group("pw").strip("\"'") in _MAP_WORDS or not is_secret_value(
                 entry.group("pw").strip("\"'")):
             return line
@@ -197,6 +206,16 @@ def _joined_below(stripped: str) -> bool:
     literal = stripped.rstrip("+.|&").rstrip(" \t")
     return len(literal) < len(stripped) and literal[-1:] in ("'", '"') and (
         stripped[len(literal):].strip(" \t") in _JOINERS)
+
+
+def _brackets(text: str) -> int:
+    """How many more brackets and braces `text` opens than it closes, outside its strings."""
+    bare = _COMMENT.sub("", _STRING.sub("", text))
+    return sum(bare.count(c) for c in "[{") - sum(bare.count(c) for c in "]}")
+
+
+def _hide_literal(m: re.Match[str]) -> str:
+    return m.group()[0] + REDACTED + m.group()[-1]
 
 
 def _braces(text: str) -> int:
@@ -239,7 +258,8 @@ _HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,
                       r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
 # (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
-_HCL_HEREDOC = re.compile(r"[ \t]*[\w-]+[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})[ \t]*$")
+_HCL_HEREDOC = re.compile(r"[+-]?[ \t]*[\w-]+[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})"
+                          r"[ \t]*(?:(?:#|//)[^\n]*)?$")
 # (in a variable block, `default = <<EOF` alone at the end of its line)
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
@@ -324,6 +344,8 @@ def _names_secret(line: str) -> bool:
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')  # double- or single-quoted
 _COMMENT = re.compile(r"(?:#|//)[^\n]*")
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
+_COMMENTED_HEAD = re.compile(r"\b(?:variable|map)\b[^#\n]*\{[ \t]*(?:#|//)[^\n]*$")
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -333,8 +355,8 @@ _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or 
 _OPENERS.update((
     ("triple", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*[:=]{_S}*[rRbBuUfF]{{0,2}}"
                           rf"(?P<tag>\"\"\"|'''){_S}*$", re.IGNORECASE)),
-    ("block", re.compile(rf"(?:^|{_S})(?P<tag>variable|map){_S}+[\"'$]?(?P<key>{KEY})[\"']?"
-                         rf"(?:{_S}+\$[\w]{{1,64}})?{_S}*\{{{_S}*$")),
+    ("block", re.compile(rf"(?:^[+-]?|{_S})(?P<tag>variable|map){_S}+[\"'$]?(?P<key>{KEY})[\"']?"
+                         rf"(?:{_S}+\$[\w]{{1,64}})?{_S}*\{{{_S}*(?:(?:#|//)[^\n]*)?$")),
     ("dumped", re.compile(rf"\[[\"'](?P<key>{KEY})[\"']\]=>$", re.IGNORECASE)),  # PHP var_dump
     ("joined", re.compile(  # `password = "ab" +`: the literal below is the rest of it
         rf"(?:^|[\s{{,\"'(])(?P<key>{KEY})[\"']?{_S}*(?::=|=>|[:=]){_S}*(?P<q>[\"'])[^\"'\n]*(?P=q)"
@@ -343,7 +365,8 @@ _OPENERS.update((
                         r"(?(open)>[ \t]*$|\b[^\n]{0,64}:[ \t]*[^\s:]+[ \t]*$)")),
 ))
 # Terraform's `default = "x"` in a variable's block; nginx's `map` entry `"x" 1;` (not `default`).
-_HCL_DEFAULT = re.compile(rf"{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
+_HCL_DEFAULT = re.compile(  # (a diff's `-` or `+` before it: a plan, `git diff`)
+    rf"[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
 _MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'|[^\s;{{}}#]+)"
                         rf"{_S}+[^\s;]+{_S}*;")
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
