@@ -81,7 +81,8 @@ class OpenValues:
                     "joined": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
-                    kind == "list" and _plural_secret(m.group("key")))):
+                    kind == "list" and _plural_secret(m.group("key"))) or (
+                    kind == "block" and m.group("key").lower() in _SECRET_HEADERS)):
                 self._kind, self._left = kind, 2 if kind in _SHORT else _BLOCK_LINES.get(
                     kind, 64)
                 self._depth = 1
@@ -258,9 +259,10 @@ _HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,
                       r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
 # (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
-_HCL_HEREDOC = re.compile(r"[+-]?[ \t]*[\w-]+[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})"
+_HCL_HEREDOC = re.compile(r"[+-]?[ \t]*(?:default|value)[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})"
                           r"[ \t]*(?:(?:#|//)[^\n]*)?$")
-# (in a variable block, `default = <<EOF` alone at the end of its line)
+# (in a variable block, `default = <<EOF` alone at the end of its line; a `description` or an
+# `error_message` here-document is text a human wrote, left alone)
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
                           r"\.kube/config\b|"
@@ -344,6 +346,8 @@ def _names_secret(line: str) -> bool:
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')  # double- or single-quoted
 _COMMENT = re.compile(r"(?:#|//)[^\n]*")
+# nginx's variables of the request headers that carry credentials (`map $http_authorization`)
+_SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
 _COMMENTED_HEAD = re.compile(r"\b(?:variable|map)\b[^#\n]*\{[ \t]*(?:#|//)[^\n]*$")
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
