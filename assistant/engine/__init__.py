@@ -29,6 +29,7 @@ from .clients import (
     configured,
     configured_dependencies,
     fellow_clients,
+    held_in_secrets,
     names_service,
     services_named,
 )
@@ -133,8 +134,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if quiet_target:  # a quiet target: what its configuration names (in any namespace)
         view.widen(sorted(namespaces_in(text for pod in pods for text in configured(pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
-    if quiet_target and intent.wants("missing_output"):  # and the other clients of what it
-        feeders = fellow_clients(view, pods)  # reads: the producer that fills its stream
+    if (quiet_target and intent.wants("missing_output")) or (  # and the other clients of
+            quiet_namespace and len(view.namespaces) == 1 and not said):  # what it reads: the
+        feeders = fellow_clients(view, pods or view.items(  # producer that fills its stream,
+            "Pod", view.namespaces[0]))  # the consumer of what a quiet namespace publishes
         view.widen(sorted({meta(p).get("namespace") or "" for p in feeders}))
         said += what_logs_say(view, feeders, limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))  # what the clients' logs name, too
@@ -200,12 +203,15 @@ def analyze(view: ClusterView, focus: Target | None = None,
                     f"; {meta(client)['name']} is a client of {focus.name} (its "
                     f"configuration names it), which itself looks fine")
             elif quiet_focus and client is not None and intent.wants("missing_output") and (
-                    shared := [s for s in services_named(view, pods)
-                               if names_service(client, [s], files)]):  # it
-                # fills what the target reads (a Kafka Connect sink's connection.url)
+                    shared := [s for s in [*services_named(view, pods),
+                                           *held_in_secrets(view, pods)]
+                               if names_service(client, [s], files)]):  # it fills what
+                # the target reads (a Kafka Connect sink's connection.url), or consumes what
+                # it publishes (an SMS sender behind RabbitMQ)
                 finding.related.append(focus.ref)
-                finding.explanation += (f"; {name} writes to {meta(shared[0])['name']}, which "
-                                        f"{focus.name} reads from")
+                finding.explanation += (f"; {name} and {focus.name} both use "
+                                        f"{meta(shared[0])['name']}: what one writes there, "
+                                        "the other reads")
             elif finding.object in needed or any(  # a quiet target's dependency (its SSO,
                     owners.get(r) in needed for r in finding.related):  # its store, the
                 finding.related.append(focus.ref)  # volume of one of its pods)

@@ -17,6 +17,7 @@ from tools.summaries import meta
 from ..diagnosis import Target
 from .reading import CONFIG_CHARS, mounted_config_maps, one_per_workload
 from .relevance import target_pods
+from .speakers import spoken_by
 from .view import ClusterView
 
 MAX_CLIENT_PODS = 6  # one pod per client workload first
@@ -45,8 +46,33 @@ def fellow_clients(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     pods' configuration names: the producer that fills the stream a quiet consumer reads
     (Debezium's `nats.messaging.svc` in its application.properties, beside the indexer's
     NATS_URL)."""
-    services = services_named(view, pods)
+    services = services_named(view, pods) + held_in_secrets(view, pods)
     return _naming(view, services, pods, files=True) if services else []
+
+
+def held_in_secrets(view: ClusterView, pods: list[Obj]) -> list[Obj]:
+    """The Services of the brokers these pods reach through an address a Secret holds
+    (`AMQP_URL` from a secretKeyRef: never read): by the protocol the env's name says, the
+    Service of the one workload that runs that software."""
+    found: list[Obj] = []
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for env in container.get("env") or []:
+                kind = _BROKER_ENV.match(str(env.get("name") or ""))
+                if kind is None or not (env.get("valueFrom") or {}).get("secretKeyRef"):
+                    continue
+                address = spoken_by(view, _BROKERS[kind.group(1).upper()], pod)
+                host = address.split(":")[0].split(".") if address else []
+                found += [s for s in view.everywhere("Service") if host[:2] == [
+                    meta(s)["name"], meta(s).get("namespace")] and s not in found]
+    return found
+
+
+# an env whose name says the broker's protocol, and whose value is its address
+_BROKER_ENV = re.compile(r"^(AMQP|RABBITMQ|KAFKA|NATS|MQTT)_?(?:URL|URI|ADDR(?:ESS)?|HOST|"
+                         r"BROKERS?|SERVERS?|BOOTSTRAP_SERVERS)$", re.IGNORECASE)
+_BROKERS = {"AMQP": "rabbitmq", "RABBITMQ": "rabbitmq", "KAFKA": "kafka", "NATS": "nats",
+            "MQTT": "emqx|mosquitto|vernemq"}
 
 
 def calls(finding_target: str, services: list[Obj]) -> bool:
