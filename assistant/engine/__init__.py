@@ -379,17 +379,17 @@ def compose(question: str, scope: Scope, view: ClusterView,
                      f"{nearby.object} directly; it is the only problem in its namespace")
     if not ranked and not intent.health and _ran_on_schedule(view, scope, intent):
         intent = replace(intent, health=True)  # its Jobs run and succeed: that is seen whole
-    seen = quoted_in_logs(view, [scope.target.namespace] if scope.target and
-                          scope.target.namespace else scope.namespaces, question) if \
-        not ranked and not intent.health and _asks_health(question) else None
-    if seen:  # the error it quotes is in the log, and nothing checked fails behind it
-        intent = replace(intent, health=True)
-        notes.append(f"the lines you quote are in the log, {seen}; nothing I checked finds "
-                     "a failure behind them (an error answered to a client is not one)")
     past = history(view, scope, intent) if not ranked and not intent.health else []
     resumed = tasks_resumed(view, intent) if not ranked and not intent.health and not past \
         else None
     past += [resumed] if resumed else []  # its worker does the task again: what you ask is past
+    seen = quoted_in_logs(view, [scope.target.namespace] if scope.target and
+                          scope.target.namespace else scope.namespaces, question) if \
+        not ranked and not past and not intent.health and _asks_health(question) else None
+    if seen:  # the error it quotes is in the log, and nothing checked fails behind it
+        intent = replace(intent, health=True)
+        notes.append(f"the lines you quote are in the log, {seen}; nothing I checked finds "
+                     "a failure behind them (an error answered to a client is not one)")
     if not ranked and not past and (not intent.health or not holds_anything(view)):
         return undecided(question, scope, view, findings, intent, notes)
     if not ranked:

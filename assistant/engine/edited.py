@@ -91,4 +91,7 @@ def _ready(pod: Obj) -> bool:
 
 
 def _started(pod: Obj) -> str:
-    return str(meta(pod).get("creationTimestamp") or "")
+    """When the pod started: its status says (a pod object restored or re-created keeps its
+    startTime, not its creationTimestamp), else when it was created."""
+    return str((pod.get("status") or {}).get("startTime") or meta(pod).get("creationTimestamp")
+               or "")
