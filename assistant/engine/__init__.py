@@ -117,7 +117,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
                 "scaleTargetRef") or {}).get("name") or ""), intent.text)}))
     if intent.wants("network"):
         view.widen(view.homes_of("coredns"))
-    quiet_target = focus is not None and not said
+    quiet_target = focus is not None and not [  # (a slow call says nothing of output
+        s for s in said if not (intent.wants("missing_output") and  # that never comes)
+                                s.category == "slow_dependency")]
     written = writers(view, missing_objects(view, pods), pods) if not intent.health else {}
     if written:  # objects its readers cannot find: what their writer says
         said += what_logs_say(view, writer_pods(view, written), limit=MAX_CLIENT_PODS)

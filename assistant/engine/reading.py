@@ -36,6 +36,7 @@ _SVC_HOST = re.compile(
     r"\b([a-z0-9]([a-z0-9-]*[a-z0-9])?)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?\b")
 _SVC_HOST_PORT = re.compile(
     r"\b([a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.svc(?:\.cluster\.local)?(?::\d+)?)")
+_PORT_FIELD = re.compile(r"\bport[\"']?\s*[:=]\s*[\"']?(\d{2,5})\b", re.IGNORECASE)
 SLOW_SECONDS = 1.0
 
 
@@ -238,9 +239,15 @@ def _mounted_address(view: ClusterView, pod: Obj) -> str | None:
     """The one in-cluster Service address (`name.ns.svc[.cluster.local]:port`) the ConfigMaps
     a pod mounts name: where a log shipper's or proxy's upstream is written (Vector's
     `address: vector-aggregator.logging.svc.cluster.local:6000`)."""
-    found = {m.group(1) for name in mounted_config_maps(pod) for value in ((view.find(
-        "ConfigMap", name, meta(pod).get("namespace")) or {}).get("data") or {}).values()
-        for m in _SVC_HOST_PORT.finditer(str(value)[:CONFIG_CHARS]) if ":" in m.group(1)}
+    values = [str(value)[:CONFIG_CHARS] for name in mounted_config_maps(pod) for value in (
+        (view.find("ConfigMap", name, meta(pod).get("namespace")) or {}).get("data") or {}
+    ).values()]
+    found = {m.group(1) for value in values for m in _SVC_HOST_PORT.finditer(value)
+             if ":" in m.group(1)}
+    if not found:  # a host and its port in fields of their own (Debezium's
+        found = {f"{m.group(1)}:{port.group(1)}" for value in values  # database.hostname,
+                 for m in _SVC_HOST_PORT.finditer(value)  # database.port)
+                 for port in [_PORT_FIELD.search(value)] if port and ":" not in m.group(1)}
     return found.pop() if len(found) == 1 else None
 
 
