@@ -28,7 +28,9 @@ from .migrations import dirty_migration, failed_migration
 from .pod_dns import short_name_elsewhere, to_the_named_pod
 from .pod_issues import pod_ref
 from .policies import (
+    DNS_FAILURES,
     HOST_PORT,
+    TIMEOUTS,
     admitted_ports,
     blocked_by_egress,
     isolating_policies,
@@ -183,8 +185,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.category == "dependency_unreachable" and not finding.facts.get("target"):
             _named_by_neighbour(finding, findings)
-        if finding.category == "dependency_unreachable" and blocked_by_egress(
-                view, finding, pods_port(view, finding)):
+        if (finding.category == "dependency_unreachable" or (  # (an init container's
+                finding.category == "init_container" and  # call that times out too)
+                finding.facts.get("signature") in (*TIMEOUTS, *DNS_FAILURES))) and \
+                blocked_by_egress(view, finding, pods_port(view, finding)):
             continue
         if finding.facts.get("target"):
             _follow_dependency(view, finding, by_object, findings)
@@ -241,7 +245,9 @@ def _node_resolver(view: ClusterView, finding: Finding) -> None:
 _NAMED_IN_ROLLOUT = ("init_container", "untolerated_taint", "node_selector_mismatch",
                      "insufficient_resources", "pvc_unbound",  # not a surge with no room
                      "missing_env", "config_reference", "image_pull", "bad_command",
-                     "quota_exceeded")  # the surge pod the quota refuses
+                     "quota_exceeded",  # the surge pod the quota refuses
+                     "scheduling_constraint")  # the surge pod a required anti-affinity
+# against the old pods leaves no node (with maxUnavailable 0, no old pod ever goes)
 # facts that name the new pods' failing step: a probe asking what the app's log says it does
 # not serve; an admission webhook that refuses to let them be created
 _STEP_TOLD = {"loopback", "serves_path", "serves_port", "serves_scheme", "serves_service",

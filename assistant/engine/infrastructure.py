@@ -161,6 +161,9 @@ def _corrected(selector: dict[str, str], label: str) -> str:
     return ",".join(f"{k}={v}" for k, v in fixed.items())
 
 
+_UNDECLARED = re.compile(r"metrics|prometheus|monitoring|admin|debug|pprof", re.IGNORECASE)
+
+
 def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
     ports: set[str] = set()
     named: dict[str, str] = {}  # containerPort -> its name
@@ -179,6 +182,8 @@ def _port_mismatch(service: Obj, pods: list[Obj]) -> str | None:
         target = str(port.get("targetPort", port.get("port")))
         if target.isdigit() and not ready:
             continue  # declared ports are informative only; pods that fail explain themselves
+        if target.isdigit() and _UNDECLARED.search(str(port.get("name") or "")):
+            continue  # (a metrics port is seldom declared: Harbor core's http-metrics 8001)
         if target not in ports:
             listed = ", ".join(f"{p} ({named[p]})" if p in named else p
                                for p in sorted(p for p in ports if p.isdigit()))

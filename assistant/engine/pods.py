@@ -268,6 +268,12 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             facts["probe_binary"] = missing.group(1)
             explanation += (f"; the probe runs {missing.group(1)}, which the image does not "
                             f"have ({missing.group(0)}), so every probe fails")
+        starting = _still_starting(view, pod, name) if exit_code in (137, 143, None) else ""
+        if starting:  # killed in the middle of its own start-up work (a snapshot recovery)
+            facts["starting"] = "true"
+            explanation += (f"; it was still starting when the probe killed it: its previous "
+                            f"log ends with \"{starting}\", so every restart begins again")
+            evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=starting))
         served = served_instead(view, pod, name, "livenessProbe")
         if served:
             facts.update(served)
@@ -446,3 +452,17 @@ def spoken(view: ClusterView, cause: SignatureMatch, pod: Obj) -> str | None:
     """The Service of the one workload that runs the server whose words the line is."""
     speaker = cause.signature.speaker
     return spoken_by(view, speaker, pod) if speaker else None
+
+
+def _still_starting(view: ClusterView, pod: Obj, container: str) -> str:
+    """The last line of the killed run's log, when it says the app was still at its start-up
+    work (recovering, replaying, loading, migrating): the probe killed it before it could
+    serve; empty otherwise."""
+    excerpt = view.log(meta(pod).get("namespace") or "", meta(pod)["name"], container, True)
+    last = excerpt.tail[-1].text.strip() if excerpt and excerpt.tail else ""
+    return last[:200] if _STARTING.search(last) else ""
+
+
+_STARTING = re.compile(r"\b(?:recover(?:ing|y)|replay(?:ing)?|loading|warming|rebuilding|"
+                       r"restoring|migrating|initializing|initialising|compacting|"
+                       r"indexing|catching up|syncing)\b", re.IGNORECASE)
