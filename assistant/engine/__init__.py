@@ -95,8 +95,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))
-    if intent.wants("tls", "errors", "timeouts"):  # the way in: the Ingress, its backends'
-        served = ingress_namespaces(view, intent.text)  # logs and its controller's
+    if intent.wants("tls", "errors", "timeouts", "latency"):  # the way in: the Ingress,
+        served = ingress_namespaces(view, intent.text)  # its backends' logs and its
+        # controller's (or gateway's)
         view.widen(served)
         read = {id(p) for p in pods}
         said += what_logs_say(view, [p for p in [

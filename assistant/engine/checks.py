@@ -14,6 +14,8 @@ from tools.refs import ObjectRef
 from tools.summaries import meta
 
 from ..diagnosis import Evidence, Finding, Target
+from .gateways import slow_itself
+from .ingresses import controller_pods
 from .pod_issues import pod_ref
 from .quantities import cpu_milli, memory_bytes
 from .reading import Said, dependency_in
@@ -41,6 +43,12 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, [s for s in pods if id(s) in own] + [
             p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
+        gateways = [p for p in controller_pods(view) if intent.wants("latency")]
+        slow_gateways = slow_itself(view, gateways)  # a gateway slow in itself: its limit
+        for gateway in _throttling(view, [p for p in gateways if id(p) in slow_gateways],
+                                   small_only=False, own=slow_gateways):
+            gateway.related += [focus.ref] if focus is not None else []  # the way in to it
+            added.append(gateway)
     down = any(f.category in _CONSUMER_DOWN for f in found)  # a backlog behind a crash
     if "autoscaler" in plan or (not intent.wants("crash") and not down and any(  # is the
             s.match.signature.id == "queue-backlog" for s in said)):  # crash's, not scaling's

@@ -59,11 +59,15 @@ def controller_pods(view: ClusterView) -> list[Obj]:
     where a TLS Secret or a backend that an Ingress names is reported missing."""
     if not any(meta(i).get("namespace") in view.namespaces for i in view.everywhere("Ingress")):
         return []
+    classes = {str(c) for i in view.everywhere("Ingress")  # (APISIX's data plane is
+               if (c := (i.get("spec") or {}).get("ingressClassName"))}  # `apisix`)
+    named = re.compile("|".join([_CONTROLLER.pattern, *(
+        rf"^{re.escape(c)}(?:-|$)" for c in sorted(classes))]), re.IGNORECASE)
     homes = sorted({meta(d).get("namespace") or "" for kind in ("Deployment", "DaemonSet")
-                    for d in view.everywhere(kind) if _CONTROLLER.search(meta(d)["name"])})
+                    for d in view.everywhere(kind) if named.search(meta(d)["name"])})
     view.widen(homes)
     return [p for home in homes for p in view.items("Pod", home)
-            if _CONTROLLER.search(meta(p)["name"])]
+            if named.search(meta(p)["name"])]
 
 
 def backends(ingress: Obj) -> set[str]:
