@@ -360,7 +360,9 @@ def compose(question: str, scope: Scope, view: ClusterView,
     roots: dict[str, Finding] = {}
     for finding in relevant if scope.target is not None else findings:
         root = chain_root(finding, by_object)  # per object, the root that hurts most
-        held = roots.get(root.object)
+        if scope.target is None:  # a whole namespace asked about: a root hurts as much as
+            root.impact = max(root.impact, finding.impact)  # what it breaks (a full claim
+        held = roots.get(root.object)  # behind a training job that fails)
         if held is None or (root.impact, root.confidence) > (held.impact, held.confidence):
             roots[root.object] = root
     where = _where(scope)
