@@ -30,7 +30,8 @@ from .workloads import SEVERITY, workload_ref
 
 TOLD = ("dependency_unreachable", "credentials_rejected", "tls_certificate", "storage_full",
         "slow_dependency")
-TOLD_SIGNATURES = ("child-sigkill",)  # a running pod whose worker processes are OOM-killed
+TOLD_SIGNATURES = ("child-sigkill",  # a running pod whose worker processes are OOM-killed
+                   "quota-refused-in-log")  # a running driver whose executors a quota refuses
 # refusals a cloud role (not a password) answers
 _CLOUD_IDENTITY = ("cloud-access-denied", "azure-identity-refused")
 _SUMMARY = {
@@ -40,6 +41,7 @@ _SUMMARY = {
     "storage_full": "writes fail",
     "slow_dependency": "calls are slow",
     "oom_killed": "worker processes are killed at the memory limit",
+    "quota_exceeded": "the pods it creates are refused by a quota",
 }
 
 
@@ -60,7 +62,8 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         client = refused_client(view, item) if item.category == "credentials_rejected" \
             else None
         owner = workload_ref(view, client) if client is not None else claim_of(
-            item, view) or tls_ingress(item, view) or workload_ref(view, item.pod)
+            item, view) or tls_ingress(item, view) or _quota_of(item) or workload_ref(
+            view, item.pod)
         key = (owner, item.category)
         if key in found:
             if pod_ref(item.pod) not in found[key].related:
@@ -72,6 +75,16 @@ def log_findings(view: ClusterView, said: list[Said]) -> list[Finding]:
         if finding.category == "credentials_rejected" and finding.facts.get("secret"):
             _fresh_pods_work(view, finding)
     return list(found.values())
+
+
+def _quota_of(item: Said) -> str | None:
+    """The ResourceQuota that refuses the pods a running pod creates itself (a Spark driver's
+    executors): the object to change."""
+    if item.category != "quota_exceeded":
+        return None
+    name = next((g for g in item.match.groups if g and "=" not in g and ":" not in g), None)
+    return str(ObjectRef("ResourceQuota", meta(item.pod).get("namespace"), name)) if name \
+        else None
 
 
 def _own_service(view: ClusterView, item: Said) -> bool:

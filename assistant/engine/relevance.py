@@ -25,7 +25,8 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
     revision: the alert names the run, the pods answer for it), an Ingress's backends'."""
     ns = target.namespace
     if target.kind in ("Job", "ReplicaSet"):
-        return [p for p in view.items("Pod", ns) if owns(target.kind, target.name, p)]
+        return [p for p in view.items("Pod", ns) if owns(target.kind, target.name, p)] + (
+            spawned(view, _run_of(view, target)) if target.kind == "Job" else [])
     if target.kind == "Pod":
         pod = view.find("Pod", target.name, ns)
         return [pod] if pod is not None else []
@@ -48,7 +49,28 @@ def target_pods(view: ClusterView, target: Target) -> list[Obj]:
         scaled = ((hpa or {}).get("spec") or {}).get("scaleTargetRef") or {}
         target = Target(kind=scaled.get("kind", "Deployment"), namespace=ns,
                         name=scaled.get("name", ""))
-    return [p for p in view.items("Pod", ns) if workload_ref(view, p) == target.ref]
+    return [p for p in view.items("Pod", ns) if workload_ref(view, p) == target.ref] + (
+        spawned(view, target) if target.kind == "CronJob" else [])
+
+
+def _run_of(view: ClusterView, job: Target) -> Target:
+    """The CronJob a Job is a run of (its pods' own children are named after the CronJob),
+    else the Job."""
+    owner = next((o for o in meta(view.find("Job", job.name, job.namespace) or {}).get(
+        "ownerReferences") or [] if o.get("kind") == "CronJob"), None)
+    return Target(kind="CronJob", namespace=job.namespace, name=str(owner["name"])) \
+        if owner else job
+
+
+def spawned(view: ClusterView, target: Target) -> list[Obj]:
+    """The pods a run creates itself, owned by nothing it owns: named after it (spark-submit's
+    driver `sessionize-nightly-5f2e...-driver`), and the pods those own (its executors)."""
+    pods = view.items("Pod", target.namespace)
+    roots = {meta(p)["name"] for p in pods if not meta(p).get("ownerReferences")
+             and meta(p)["name"].startswith(f"{target.name}-")}
+    return [p for p in pods if meta(p)["name"] in roots or any(
+        o.get("kind") == "Pod" and o.get("name") in roots
+        for o in meta(p).get("ownerReferences") or [])] if roots else []
 
 
 def neighbourhood(view: ClusterView, target: Target) -> set[str]:
