@@ -43,7 +43,10 @@ def refused_client(view: ClusterView, item: Said) -> Obj | None:
 
 def still_refused(view: ClusterView, item: Said) -> bool:
     """Whether a server's refusal that its log no longer repeats still holds: the client gave
-    up (a Kafka Connect task killed until restarted), and its own log says so."""
+    up (a Kafka Connect task killed until restarted), and its own log says so; or the refusal
+    is an expired certificate."""
+    if item.match.signature.id == "x509-expired":  # a certificate does not renew itself:
+        return True  # the clean lines after it are requests that did not need it
     if item.category != "credentials_rejected":
         return False
     client = refused_client(view, item)

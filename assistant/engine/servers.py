@@ -85,7 +85,8 @@ def to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     server = workload_ref(view, backing[0])
     if server == finding.object:
         return
-    cause = next((f for f in by_object.get(server, []) if f.category == "tls_certificate"), None)
+    cause = next((f for f in by_object.get(server, []) if f.category == "tls_certificate"
+                  and f.object == server), None)  # (not the client's, answering for it)
     if cause is None:
         source = next((cert_volume(p, c.get("name", ""), "", trust=False) for p in backing
                        for c in (p.get("spec") or {}).get("containers") or []
