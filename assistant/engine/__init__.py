@@ -388,9 +388,8 @@ def compose(question: str, scope: Scope, view: ClusterView,
     resumed = tasks_resumed(view, intent) if not ranked and not intent.health and not past \
         else None
     past += [resumed] if resumed else []  # its worker does the task again: what you ask is past
-    seen = quoted_in_logs(view, [scope.target.namespace] if scope.target and
-                          scope.target.namespace else scope.namespaces, question) if \
-        not ranked and not past and not intent.health and _asks_health(question) else None
+    seen = quoted_in_logs(view, view.namespaces, question) if not ranked and not past and \
+        not intent.health and _asks_health(question) else None
     if seen:  # the error it quotes is in the log, and nothing checked fails behind it
         intent = replace(intent, health=True)
         notes.append(f"the lines you quote are in the log, {seen}; nothing I checked finds "
@@ -453,8 +452,14 @@ def _roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Findi
 
 
 def _asks_health(question: str) -> bool:
-    """Whether the question asks about health ("is vault broken?"), whatever else it says."""
-    return any(w.search(question.lower()) for w in symptom_classes()["health"].words)
+    """Whether the question asks about health ("is vault broken?") or asks yes or no ("are we
+    dropping github webhooks?"), whatever else it says."""
+    return any(w.search(question.lower()) for w in symptom_classes()["health"].words) or \
+        _YES_NO.search(question) is not None
+
+
+_YES_NO = re.compile(r"(?:^|[.!?]\s+|\s-\s)(?:is|are|was|were|do|does|did|has|have)\s"
+                     r"[^.!?]{3,120}\?", re.IGNORECASE)
 
 
 def _ran_on_schedule(view: ClusterView, scope: Scope, intent: Intent) -> bool:
