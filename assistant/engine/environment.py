@@ -56,7 +56,29 @@ def env_from_renamed(view: ClusterView, pod: Obj, container: str,
                                 f"variable named {prefix}{near}",
                         "holder": str(ObjectRef("ConfigMap", meta(pod).get("namespace"), name)),
                         "held_key": near, "ref_name": name}
+            moved = _renamed_within(var, [prefix + k for k in held])
+            if name and moved:  # DRONE_SERVER_HOST beside DRONE_RPC_PROTO, no DRONE_RPC_HOST
+                key, sibling = moved
+                return {"said": f"the container reads its env through envFrom from ConfigMap "
+                                f"{name}, which holds {key} and {sibling} but no {var}: the "
+                                f"key was likely renamed to {key}",
+                        "holder": str(ObjectRef("ConfigMap", meta(pod).get("namespace"), name)),
+                        "held_key": key.removeprefix(prefix), "ref_name": name}
     return None
+
+
+def _renamed_within(var: str, held: list[str]) -> tuple[str, str] | None:
+    """(the key that took `var`'s place, a key of `var`'s own family still there): the one key
+    of the same product prefix and role suffix (DRONE_SERVER_HOST for DRONE_RPC_HOST), when a
+    sibling of `var` (DRONE_RPC_PROTO) shows that its family is still held there."""
+    parts = var.split("_")
+    if len(parts) < 3:
+        return None
+    stem = "_".join(parts[:-1]) + "_"
+    alike = [k for k in held if k != var and k.split("_")[0] == parts[0]
+             and k.split("_")[-1] == parts[-1] and not k.startswith(stem)]
+    sibling = next((k for k in held if k.startswith(stem) and k != var), None)
+    return (alike[0], sibling) if len(alike) == 1 and sibling else None
 
 
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
