@@ -145,10 +145,13 @@ def image_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue:
 def in_cluster_registry(view: ClusterView, image: str) -> str | None:
     """host:port of the Service of a registry run in this cluster that an image is pulled from
     (`harbor.acme.net/shop/cart` from namespace harbor's harbor-registry): its log says why it
-    fails. The registry host's first label names the namespace; a Service there named for a
-    registry is the one."""
+    fails. The Ingress that serves the registry's host names the namespace, else the host's
+    first label does; a Service there named for a registry is the one."""
     host = image.split("/")[0] if "/" in image else ""
-    home = host.split(".")[0].lower()
+    routed = next((meta(i).get("namespace") for i in view.everywhere("Ingress") if any(
+        r.get("host") == host.split(":")[0] for r in (i.get("spec") or {}).get("rules") or [])),
+        None)  # the Ingress that serves the registry's host says where it runs
+    home = routed or host.split(".")[0].lower()
     if "." not in host or home not in view.cluster.namespaces():
         return None
     services = [s for s in view.everywhere("Service") if meta(s).get("namespace") == home
