@@ -149,7 +149,9 @@ _SCRAM = re.compile(
 _PASSWORD_HASH = re.compile(r"\"(?:md5[0-9a-f]{32}|SCRAM-SHA-256\$)")
 # ("Username or password is incorrect": prose, not `username admin password x`)
 _PROSE_WORDS = frozenset({"is", "was", "are", "were", "not", "must", "cannot", "can", "will",
-                          "required", "incorrect", "invalid", "wrong", "missing", "expired"})
+                          "required", "incorrect", "invalid", "wrong", "missing", "expired",
+                          "has", "have", "had", "reset", "changed", "needs", "expires",
+                          "updated", "policy", "mismatch"})
 _DEVICE_HINT = re.compile(r"secret|password|key|community")
 _DEVICE = re.compile(  # Cisco IOS, NX-OS, ASA: the number before the value says its encoding
     r"(?:^[ \t]*enable[ \t]+(?:secret|password)|^[ \t]*(?:secret|password)(?=[ \t]+\d[ \t])"

@@ -41,6 +41,7 @@ class OpenValues:
         # block goes on after its tag, and the tag may be indented with spaces (HCL's <<-)
         self._depth = 0  # how many braces of a named block are open (`validation { ... }`)
         self._open_default = 0  # how many brackets a list or map `default` left open
+        self._keep = False  # the here-document open is a description (text to keep)
 
     def hide(self, line: str) -> str:
         if line.endswith("\r"):  # CRLF text: judged without its carriage return
@@ -55,7 +56,7 @@ class OpenValues:
         kinds = (("value", "list", "mapping") if end in ("=", ":", "[", "{") else ()) + (
             ("quoted",) if line.count('"') % 2 else ()) + (
             ("complex",) if first == "?" else ("reply",) if first.isdigit() else ()) + (
-            ("block",) if end == "{" or _COMMENTED_HEAD.search(stripped) else
+            ("block",) if end == "{" or _commented_head(stripped) else
             ("triple",) if stripped.endswith(_TRIPLE) else ()) + (
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
@@ -81,7 +82,7 @@ class OpenValues:
                     "joined": 1024}.get(kind, len(line))
             m = _OPENERS[kind].search(line, max(0, len(line) - near))
             if m and (sensitive_name(m.group("key")) or (
-                    kind == "list" and _plural_secret(m.group("key"))) or (
+                    kind in ("list", "block") and _plural_secret(m.group("key"))) or (
                     kind == "block" and m.group("key").lower() in _SECRET_HEADERS)):
                 self._kind, self._left = kind, 2 if kind in _SHORT else _BLOCK_LINES.get(
                     kind, 64)
@@ -107,15 +108,17 @@ class OpenValues:
         if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
             closing = _unwrapped(line[at:]).rstrip()  # (a Docker JSON log's line holds it as
             closing = closing.strip() if self._in_variable else closing.lstrip("\t")  # "EOF\n";
+            if self._in_variable:  # (a diff's `-EOT`, `+EOT`)
+                closing = closing.lstrip("+-").strip()
             if closing == self._tag:  # tabs: `<<-`), and the next here-document of the
                 self._kind, self._tag = ("heredoc", self._tags[0]) if self._tags else ("", "")
                 self._tags = self._tags[1:]  # same line starts
                 if self._in_variable:  # the variable block goes on after it
                     self._kind, self._tag = "block", "variable"
                     self._left = _BLOCK_LINES["block"]
-                    self._in_variable = False
+                    self._in_variable = self._keep = False
                 return line
-            return line[: _indent(line, at)] + REDACTED
+            return line if self._keep else line[: _indent(line, at)] + REDACTED
         if kind in ("triple", "block", "pair"):
             return self._in_block(kind, line, at)
         if kind == "quoted":
@@ -170,11 +173,16 @@ class OpenValues:
         here = _HCL_HEREDOC.match(line, at) if self._tag == "variable" and "<<" in line else None
         if here is not None:  # `default = <<EOF` in a secret's variable block: its body (and
             self._kind, self._left, self._tags = "heredoc", _HEREDOC_LINES, []  # then the
-            self._tag, self._in_variable = here["tag"], True  # rest of the block)
+            self._tag, self._in_variable = here["tag"], True  # rest of the block); a
+            self._keep = not self._open_default and (  # `description` one is text to keep
+                here["key"] or "") not in ("default", "value")
             return line
-        self._depth += _braces(line[at:])  # the block ends at its own closing brace, not at
-        if self._depth <= 0:  # that of a `validation { ... }` or `type = object({ ... })`
+        if not line[at:].lstrip().startswith("-"):  # (a diff's removed line is gone)
+            self._depth += _braces(line[at:])  # the block ends at its own closing brace,
+        if self._depth <= 0:  # not that of a `validation { }` or `type = object({ })`
             self._kind = ""
+        if self._open_default and not _HCL_ITEM.match(line, at):
+            self._open_default = 0  # (a log cut inside the default: what follows is not it)
         if self._open_default:  # the lines of a list or map default: every literal in them
             self._open_default = max(0, self._open_default + _brackets(line[at:]))
             return _LITERAL.sub(_hide_literal, line)
@@ -207,6 +215,13 @@ def _joined_below(stripped: str) -> bool:
     literal = stripped.rstrip("+.|&").rstrip(" \t")
     return len(literal) < len(stripped) and literal[-1:] in ("'", '"') and (
         stripped[len(literal):].strip(" \t") in _JOINERS)
+
+
+def _commented_head(stripped: str) -> bool:
+    """`variable "db_password" { # rotated by vault`: a block's head with a comment after it."""
+    brace = stripped.rfind("{")
+    return brace > 0 and stripped[brace + 1 :].lstrip().startswith(("#", "//")) and \
+        _HEAD.search(stripped, max(0, brace - 256), brace) is not None
 
 
 def _brackets(text: str) -> int:
@@ -259,10 +274,13 @@ _HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,
                       r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
 # (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
-_HCL_HEREDOC = re.compile(r"[+-]?[ \t]*(?:default|value)[ \t]*=[ \t]*<<-?(?P<tag>[A-Za-z_]\w{0,63})"
-                          r"[ \t]*(?:(?:#|//)[^\n]*)?$")
-# (in a variable block, `default = <<EOF` alone at the end of its line; a `description` or an
-# `error_message` here-document is text a human wrote, left alone)
+_HCL_HEREDOC = re.compile(r"[ \t]*[+-]?[ \t]*(?:(?P<key>[\w-]+)[ \t]*=[ \t]*)?<<-?"
+                          r"(?P<tag>[A-Za-z_]\w{0,63})[ \t]*,?[ \t]*(?:(?:#|//)[^\n]*)?$")
+# (in a variable block, `default = <<EOF` alone at the end of its line, or an item of a list or
+# map default; a `description` or an `error_message` here-document is text a human wrote, kept)
+# a line that can be an item of a list or map default: `"x",`, `key = "x"`, `}`, `]`
+_HCL_ITEM = re.compile(r'[ \t]*[+-]?[ \t]*(?:[\w"./-]+[ \t]*=[ \t]*)?(?:"(?:[^"\\\n]|\\.)*"|'
+                       r'[\w.-]+|<<-?\w+)?[ \t]*[,\]\}\[\{)]*[ \t]*(?:(?:#|//)[^\n]*)?$')
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
                           r"\.kube/config\b|"
@@ -272,7 +290,8 @@ _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc
 # `1<<20`, `FLAG<<SHIFT`) and not a placeholder (`<<DB_PASSWORD>>`)
 _INLINE_HEREDOC = re.compile(
     r"(?:(?<=[\s\"'(;|&=])|^)(?:<<|\\u003c\\u003c)-?(?:(?:\\{1,2}|\\?[\"'])?(?P<tag>[A-Za-z_][\w-]{0,63})|"
-    r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?:\\?[\"'])?(?!>>|\\u003e|[\w-])")
+    r"[ \t]+(?:\\?[\"'])(?P<quoted>[A-Za-z_][\w-]{0,63})|[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))"
+    r"(?:\\?[\"'])?(?!>>|\\u003e|[\w-])")
 _ESCAPED_BREAK = re.compile(r"(?<!\\)\\n")
 _STRING_ENDS = re.compile(r'"[ \t]*(?:[,}\]]|$)')
 _HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
@@ -315,12 +334,12 @@ def hide_inline_heredoc(line: str) -> str:
             continue  # record's one line): the lines below hold the body
         if not _names_secret(line[max(done, opener.start() - 256) : breaks[at] + 2]):
             continue
-        tags = [opener["tag"] or opener["caps"], *(  # (`cat <<A >a; cat <<B >b`: A's body,
-            o["tag"] or o["caps"] for o in _INLINE_HEREDOC.finditer(  # then B's)
+        tags = [_tag(opener), *(  # (`cat <<A >a; cat <<B >b`: A's body, then B's)
+            _tag(o) for o in _INLINE_HEREDOC.finditer(
                 line, opener.end(), breaks[at]))]
         start = breaks[at]  # the escaped newline before a body
         for tag in tags:
-            closer = re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\n|\\?[\"']|$)").search(
+            closer = re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)").search(
                 line, start)
             stop = closer.start() if closer else len(line)
             if stop > start:  # (a tag right below its opener: an empty body)
@@ -335,9 +354,13 @@ def hide_inline_heredoc(line: str) -> str:
     return "".join(out) + line[done:] if out else line
 
 
+def _tag(opener: re.Match[str]) -> str:
+    return str(opener["tag"] or opener["quoted"] or opener["caps"])
+
+
 def closes_inline(line: str, tag: str) -> bool:
     """Whether a here-document's tag closes it on the same line, after an escaped newline."""
-    return re.search(rf"\\n[ \t]*{re.escape(tag)}(?=\\n|\\?[\"']|$)", line) is not None
+    return re.search(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)", line) is not None
 
 
 def _names_secret(line: str) -> bool:
@@ -349,7 +372,7 @@ _COMMENT = re.compile(r"(?:#|//)[^\n]*")
 # nginx's variables of the request headers that carry credentials (`map $http_authorization`)
 _SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
-_COMMENTED_HEAD = re.compile(r"\b(?:variable|map)\b[^#\n]*\{[ \t]*(?:#|//)[^\n]*$")
+_HEAD = re.compile(r"\b(?:variable|map)[ \t]+[\"'$]?[\w.-]+[\"']?(?:[ \t]+\$\w+)?[ \t]*$")
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -370,7 +393,7 @@ _OPENERS.update((
 ))
 # Terraform's `default = "x"` in a variable's block; nginx's `map` entry `"x" 1;` (not `default`).
 _HCL_DEFAULT = re.compile(  # (a diff's `-` or `+` before it: a plan, `git diff`)
-    rf"[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
+    rf"{_S}*[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
 _MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'|[^\s;{{}}#]+)"
                         rf"{_S}+[^\s;]+{_S}*;")
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
