@@ -30,11 +30,11 @@ from .environment import (
     unexpanded_reference,
 )
 from .pod_issues import PodIssue, pod_ref
-from .probing import probe_line, served_instead, why_unready
+from .probing import probe_line, served_instead, still_starting, why_unready
 from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
 from .sizing import sized_above_limit
-from .speakers import runs, spoken_by
+from .speakers import relayed_disk, spoken
 from .spelling import key_renamed, misspelt_key
 from .startup import (
     arch_rule,
@@ -268,7 +268,7 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
             facts["probe_binary"] = missing.group(1)
             explanation += (f"; the probe runs {missing.group(1)}, which the image does not "
                             f"have ({missing.group(0)}), so every probe fails")
-        starting = _still_starting(view, pod, name) if exit_code in (137, 143, None) else ""
+        starting = still_starting(view, pod, name) if exit_code in (137, 143, None) else ""
         if starting:  # killed in the middle of its own start-up work (a snapshot recovery)
             facts["starting"] = "true"
             explanation += (f"; it was still starting when the probe killed it: its previous "
@@ -437,32 +437,3 @@ def _not_ready(view: ClusterView, pod: Obj) -> PodIssue | None:
         evidence.append(Evidence(source="log", object=f"{ref}/{name}", detail=told))
     return PodIssue("readiness_probe", explanation, evidence,
                     0.85 if events else 0.6, container=name, detail=facts)
-
-
-def relayed_disk(cause: SignatureMatch, pod: Obj) -> bool:
-    """Whether a full disk a pod reports is its database's: the pod mounts no claim, or the
-    words are those of a server it does not run (`pq: could not extend file`: PostgreSQL's)."""
-    speaker = cause.signature.speaker
-    return cause.signature.category == "storage_full" and (not any(
-        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or [])
-        or (speaker is not None and not runs(pod, speaker)))
-
-
-def spoken(view: ClusterView, cause: SignatureMatch, pod: Obj) -> str | None:
-    """The Service of the one workload that runs the server whose words the line is."""
-    speaker = cause.signature.speaker
-    return spoken_by(view, speaker, pod) if speaker else None
-
-
-def _still_starting(view: ClusterView, pod: Obj, container: str) -> str:
-    """The last line of the killed run's log, when it says the app was still at its start-up
-    work (recovering, replaying, loading, migrating): the probe killed it before it could
-    serve; empty otherwise."""
-    excerpt = view.log(meta(pod).get("namespace") or "", meta(pod)["name"], container, True)
-    last = excerpt.tail[-1].text.strip() if excerpt and excerpt.tail else ""
-    return last[:200] if _STARTING.search(last) else ""
-
-
-_STARTING = re.compile(r"\b(?:recover(?:ing|y)|replay(?:ing)?|loading|warming|rebuilding|"
-                       r"restoring|migrating|initializing|initialising|compacting|"
-                       r"indexing|catching up|syncing)\b", re.IGNORECASE)

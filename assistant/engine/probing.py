@@ -229,3 +229,17 @@ def _health_port(view: ClusterView, pod: Obj, which: str, lines: list[str],
                     f"404 on {port})", "serves_port": found.group(2), "probe_port": port,
                     "line": line.strip()}
     return None
+
+
+def still_starting(view: ClusterView, pod: Obj, container: str) -> str:
+    """The last line of the killed run's log, when it says the app was still at its start-up
+    work (recovering, replaying, loading, migrating): the probe killed it before it could
+    serve; empty otherwise."""
+    excerpt = view.log(meta(pod).get("namespace") or "", meta(pod)["name"], container, True)
+    last = excerpt.tail[-1].text.strip() if excerpt and excerpt.tail else ""
+    return last[:200] if _STARTING.search(last) else ""
+
+
+_STARTING = re.compile(r"\b(?:recover(?:ing|y)|replay(?:ing)?|loading|warming|rebuilding|"
+                       r"restoring|migrating|initializing|initialising|compacting|"
+                       r"indexing|catching up|syncing)\b", re.IGNORECASE)

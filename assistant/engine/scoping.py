@@ -16,6 +16,7 @@ from tools.results import Match
 from tools.summaries import meta
 
 from ..diagnosis import Target
+from .alert_subjects import consumer_of, proxied
 
 _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *key:* `value`" (the
     # kube-prometheus-stack Slack template), "- key = value" (Alertmanager's plain template)
@@ -83,9 +84,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                 namespace = said_ns = word
     if target:
         return _explicit(box, known, target, namespace)
-    consumer = _consumer(box, semantics.consumer(labels)) or _proxied(box, known, labels)
-    if consumer is not None:  # a lag alert from the broker's exporter: about its consumer; a
-        return consumer  # proxy's alert about the Service it routes to
+    named = consumer_of(box, semantics.consumer(labels)) or proxied(box, known, labels)
+    if named is not None:  # a lag alert from the broker's exporter: about its consumer; a
+        return Scope([named.namespace or ""], named)  # proxy's: the Service it routes to
     about = semantics.subject(labels)
     if about:
         return _labelled(box, known, about, namespace)
@@ -333,40 +334,6 @@ def _node_at(cluster: Cluster, address: str) -> str:
     return next((meta(n)["name"] for n in nodes if meta(n)["name"] == host or any(
         a.get("address") == host for a in (n.get("status") or {}).get("addresses") or [])),
         address)
-
-
-def _consumer(box: Toolbox, name: str | None) -> Scope | None:
-    """The workload named exactly as the consumer an alert's lag is about, if one is."""
-    found = box.find(name) if name else None
-    best = found.matches[0] if found is not None and found.ok and found.matches else None
-    if best is None or best.score < 100 or best.kind not in (
-            "Deployment", "StatefulSet", "DaemonSet"):
-        return None
-    return Scope([best.namespace or ""],
-                 Target(kind=best.kind, namespace=best.namespace, name=best.name))
-
-
-def _proxied(box: Toolbox, known: list[str], labels: dict[str, str]) -> Scope | None:
-    """The Service a proxy's alert names in the proxy's own words: Traefik's kubernetes
-    provider calls it `<namespace>-<service>-<port>@kubernetes` (`service=` or
-    `exported_service=`), so `search-search-api-8080@kubernetes` is Service search-api in
-    namespace search."""
-    if not semantics.is_alert(labels):
-        return None
-    for value in labels.values():
-        found = _PROVIDER_SERVICE.fullmatch(value)
-        for namespace in sorted((n for n in known if found and found["name"].startswith(
-                f"{n}-")), key=len, reverse=True):
-            name = found["name"][len(namespace) + 1:] if found else ""
-            try:
-                box.cluster.get("Service", name, namespace)
-            except (NotFound, Forbidden, KindUnavailable):
-                continue
-            return Scope([namespace], Target(kind="Service", namespace=namespace, name=name))
-    return None
-
-
-_PROVIDER_SERVICE = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*)-(?P<port>\d{1,5})@kubernetes(?:crd)?")
 
 
 def _labelled(box: Toolbox, known: list[str], about: semantics.Subject,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from knowledge import SignatureMatch
 from tools import Obj
 from tools.ownership import selected_pods
 from tools.summaries import meta
@@ -52,3 +53,18 @@ def runs(pod: Obj, software: str) -> bool:
 
 def _image_name(image: str) -> str:
     return image.rsplit("/", 1)[-1].split("@")[0].split(":")[0].lower()
+
+
+def relayed_disk(cause: SignatureMatch, pod: Obj) -> bool:
+    """Whether a full disk a pod reports is its database's: the pod mounts no claim, or the
+    words are those of a server it does not run (`pq: could not extend file`: PostgreSQL's)."""
+    speaker = cause.signature.speaker
+    return cause.signature.category == "storage_full" and (not any(
+        v.get("persistentVolumeClaim") for v in (pod.get("spec") or {}).get("volumes") or [])
+        or (speaker is not None and not runs(pod, speaker)))
+
+
+def spoken(view: ClusterView, cause: SignatureMatch, pod: Obj) -> str | None:
+    """The Service of the one workload that runs the server whose words the line is."""
+    speaker = cause.signature.speaker
+    return spoken_by(view, speaker, pod) if speaker else None
