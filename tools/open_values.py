@@ -226,8 +226,7 @@ def _commented_head(stripped: str) -> bool:
 
 def _brackets(text: str) -> int:
     """How many more brackets and braces `text` opens than it closes, outside its strings."""
-    bare = _COMMENT.sub("", _STRING.sub("", text))
-    return sum(bare.count(c) for c in "[{") - sum(bare.count(c) for c in "]}")
+    return _opened(text, "[{", "]}")
 
 
 def _hide_literal(m: re.Match[str]) -> str:
@@ -236,8 +235,12 @@ def _hide_literal(m: re.Match[str]) -> str:
 
 def _braces(text: str) -> int:
     """How many more braces `text` opens than it closes, outside its quoted strings."""
+    return _opened(text, "{", "}")
+
+
+def _opened(text: str, openers: str, closers: str) -> int:
     bare = _COMMENT.sub("", _STRING.sub("", text))  # (`# the old block ended here }`)
-    return bare.count("{") - bare.count("}")
+    return sum(bare.count(c) for c in openers) - sum(bare.count(c) for c in closers)
 
 
 def _plural_secret(key: str) -> bool:
@@ -339,8 +342,7 @@ def hide_inline_heredoc(line: str) -> str:
                 line, opener.end(), breaks[at]))]
         start = breaks[at]  # the escaped newline before a body
         for tag in tags:
-            closer = re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)").search(
-                line, start)
+            closer = _closer(tag).search(line, start)
             stop = closer.start() if closer else len(line)
             if stop > start:  # (a tag right below its opener: an empty body)
                 out.append(line[done : start + 2] + REDACTED)
@@ -360,7 +362,13 @@ def _tag(opener: re.Match[str]) -> str:
 
 def closes_inline(line: str, tag: str) -> bool:
     """Whether a here-document's tag closes it on the same line, after an escaped newline."""
-    return re.search(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)", line) is not None
+    return _closer(tag).search(line) is not None
+
+
+def _closer(tag: str) -> re.Pattern[str]:
+    """A here-document's tag alone after an escaped newline, before the next escape or the end
+    of its string."""
+    return re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)")
 
 
 def _names_secret(line: str) -> bool:
