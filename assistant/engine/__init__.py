@@ -176,6 +176,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(touches(f, hood) for f in findings)
         files = config_maps(view) if quiet_focus else {}
+        fed = [*services_named(view, pods), *held_in_secrets(view, pods)] if quiet_focus and \
+            intent.wants("missing_output") else []  # what it reads from, or publishes to
         needed = {workload_ref(view, p) for p in configured_dependencies(view, pods)} \
             if quiet_focus else set()
         owners = {pod_ref(p): workload_ref(view, p) for p in view.items("Pod")} if needed \
@@ -195,11 +197,9 @@ def analyze(view: ClusterView, focus: Target | None = None,
                     f"; {meta(client)['name']} is a client of {focus.name} (its "
                     f"configuration names it), which itself looks fine")
             elif quiet_focus and client is not None and intent.wants("missing_output") and (
-                    shared := [s for s in [*services_named(view, pods),
-                                           *held_in_secrets(view, pods)]
-                               if names_service(client, [s], files)]):  # it fills what
-                # the target reads (a Kafka Connect sink's connection.url), or consumes what
-                # it publishes (an SMS sender behind RabbitMQ)
+                    shared := [s for s in fed if names_service(client, [s], files)]):  # it
+                # fills what the target reads (a Kafka Connect sink's connection.url), or
+                # consumes what it publishes (an SMS sender behind RabbitMQ)
                 finding.related.append(focus.ref)
                 finding.explanation += (f"; {name} and {focus.name} both use "
                                         f"{meta(shared[0])['name']}: what one writes there, "

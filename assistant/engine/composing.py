@@ -23,6 +23,7 @@ from .ranking import (
     path,
     rank,
     touches,
+    worst_roots,
 )
 from .relevance import neighbourhood
 from .scoping import Scope
@@ -63,7 +64,7 @@ def compose(question: str, scope: Scope, view: ClusterView,
     if not ranked and scope.target is not None and (intent.suspect or (
             scope.target.kind == "Node" and intent.symptoms)):  # asked about as the suspect
         ranked = in_named_namespaces(findings, by_object, question.lower()) or (  # of a
-            _roots(findings, by_object) if intent.suspect else [])  # problem, and fine
+            worst_roots(findings, by_object) if intent.suspect else [])  # problem, and fine
         if ranked:
             where = f"{scope.target.kind} {scope.target.name} itself shows no problem; what does"
     nearby = only_problem_nearby(scope.target, findings, by_object) if not ranked and \
@@ -144,12 +145,6 @@ def _autoscaling(view: ClusterView, findings: list[Finding],
             scaled.add(str(ObjectRef.of("HorizontalPodAutoscaler", hpa)))
     return [f for f in findings if f.category in SCALING and f not in relevant
             and (f.object in scaled or scaled & set(f.related))]
-
-
-def _roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Finding]:
-    """The root problems of the scope, the worst first."""
-    roots = {r.object: r for r in (chain_root(f, by_object) for f in findings)}
-    return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
 
 
 def _asks_health(question: str) -> bool:

@@ -67,8 +67,13 @@ def in_named_namespaces(findings: list[Finding], by_object: dict[str, Finding],
                         text: str) -> list[Finding]:
     """The root problems of the namespaces a question names ("did the node upgrade break
     matrix?"), the worst first."""
-    roots = {r.object: r for r in (chain_root(f, by_object) for f in findings)
-             if mentioned(ObjectRef.parse(r.object).namespace or "", text)}
+    return [r for r in worst_roots(findings, by_object)
+            if mentioned(ObjectRef.parse(r.object).namespace or "", text)]
+
+
+def worst_roots(findings: list[Finding], by_object: dict[str, Finding]) -> list[Finding]:
+    """The roots of the findings' chains, the worst first."""
+    roots = {r.object: r for r in (chain_root(f, by_object) for f in findings)}
     return sorted(roots.values(), key=lambda f: (-f.impact, -f.confidence))
 
 
