@@ -103,8 +103,7 @@ class OpenValues:
             self._kind = ""
         if not line.strip():
             return line
-        width = len(self._prefix)
-        at = width if width and _shape(line[:width]) == self._prefix else 0
+        at = _prefix_end(line, self._prefix)
         if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
             closing = _unwrapped(line[at:]).rstrip()  # (a Docker JSON log's line holds it as
             closing = closing.strip() if self._in_variable else closing.lstrip("\t")  # "EOF\n";
@@ -255,7 +254,28 @@ def _shape(text: str) -> str:
     return _ALNUM.sub("a", text)
 
 
+def _prefix_end(line: str, prefix: str) -> int:
+    """Where a line's log prefix of the opener's shape ends, else 0. Numbers in a prefix may
+    grow (syslog's `tf[9]:` then `tf[12]:`, a time's fraction): a prefix of the same shape with
+    runs of letters and digits of any length counts too, when it ends where a run does."""
+    width = len(prefix)
+    if not width or _shape(line[:width]) == prefix:
+        return width
+    loose = _RUNS.sub("a", prefix)
+    built = ""
+    for at, char in enumerate(line[: width + 16]):
+        mark = "a" if char.isascii() and char.isalnum() else char
+        if not (mark == "a" and built.endswith("a")):
+            built += mark
+        if not loose.startswith(built):
+            return 0
+        if built == loose and not line[at + 1 : at + 2].isalnum():
+            return at + 1
+    return 0
+
+
 _ALNUM = re.compile(r"[A-Za-z0-9]")
+_RUNS = re.compile(r"a+")
 _OPENERS = dict((
     ("value", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*(?:=|:(?!:)){_S}*$",
                          re.IGNORECASE)),
@@ -376,7 +396,7 @@ def _names_secret(line: str) -> bool:
     return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')  # double- or single-quoted
-_COMMENT = re.compile(r"(?:#|//)[^\n]*")
+_COMMENT = re.compile(r"/\*.*?\*/|(?:#|//)[^\n]*")  # (a `/* } */` on one line)
 # nginx's variables of the request headers that carry credentials (`map $http_authorization`)
 _SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
@@ -401,9 +421,9 @@ _OPENERS.update((
 ))
 # Terraform's `default = "x"` in a variable's block; nginx's `map` entry `"x" 1;` (not `default`).
 _HCL_DEFAULT = re.compile(  # (a diff's `-` or `+` before it: a plan, `git diff`)
-    rf"{_S}*[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
-_MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"[^\"\n]{{1,1024}}\"|'[^'\n]{{1,1024}}'|[^\s;{{}}#]+)"
-                        rf"{_S}+[^\s;]+{_S}*;")
+    rf"{_S}*[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|[^\s\"}}]+)")
+_MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|'[^'\n]{{1,1024}}'|"
+                        rf"[^\s;{{}}#]+){_S}+[^\s;]+{_S}*;")
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
 _QUOTED = r"\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'"
 _NEXT_VALUE = re.compile(rf"{_S}*(?P<pw>{_QUOTED}|[^\s\"',}}\]]{{1,1024}})")
