@@ -16,7 +16,6 @@ from ..diagnosis import Evidence, Finding
 from .environment import (
     ca_path_missing,
     credential_ids,
-    heap_setting,
     secret_of,
     secret_vars,
     sibling_secret,
@@ -24,6 +23,7 @@ from .environment import (
 from .pod_issues import pod_ref
 from .reading import Said
 from .refused import refused_client, refused_finding, still_refused
+from .sizing import heap_setting
 from .startup import memory_limit
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref

@@ -22,7 +22,6 @@ from .environment import (
     env_from_renamed,
     env_source,
     env_spelled_otherwise,
-    heap_setting,
     identity_note,
     optional_source_missing,
     secret_of,
@@ -33,7 +32,7 @@ from .pod_issues import PodIssue, pod_ref
 from .probing import probe_line, served_instead, still_starting, why_unready
 from .reading import configured_for, dependency_in
 from .scheduling import unschedulable
-from .sizing import sized_above_limit
+from .sizing import heap_setting, sized_above_limit
 from .speakers import relayed_disk, spoken
 from .spelling import key_renamed, misspelt_key
 from .startup import (

@@ -1,7 +1,9 @@
-"""A server that sizes its memory from the node, not from its container's limit: its own log
-says what it set (Dragonfly's "Found 13.71GiB available memory. Setting maxmemory to 10.97GiB",
-a cache or buffer pool "set to 8GB"), and the size is above the limit it is killed at. Raising
-the limit chases the node's size; the setting is what to change."""
+"""Memory a container sizes for itself, beside the limit it is killed at: a JVM's or Node's heap
+set in its env or arguments (`heap_setting`), and a server that sizes its memory from the node,
+not from its container's limit: its own log says what it set (Dragonfly's "Found 13.71GiB
+available memory. Setting maxmemory to 10.97GiB", a cache or buffer pool "set to 8GB"), and the
+size is above the limit (`sized_above_limit`). Raising the limit chases the node's size; the
+setting is what to change."""
 
 from __future__ import annotations
 
@@ -12,6 +14,39 @@ from tools.summaries import meta
 
 from .quantities import memory_bytes
 from .view import ClusterView
+
+_XMX = re.compile(r"-Xmx(\d+[kKmMgG]?)|-XX:MaxRAMPercentage=([\d.]+)|"
+                  r"--max-old-space-size=(\d+)")  # (Node's V8 heap, in MiB)
+_HEAP_VARS = ("MAX_HEAP_SIZE", "JVM_HEAP_SIZE", "HEAP_SIZE")  # a size alone: "1024M"
+_SIZE = re.compile(r"\d+[kKmMgG]?")
+_JVM_VARS = ("JAVA_OPTS", "ES_JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JVM_OPTS",
+             "OPENSEARCH_JAVA_OPTS", "KAFKA_HEAP_OPTS", "CATALINA_OPTS", "JDK_JAVA_OPTIONS",
+             "NODE_OPTIONS")
+
+
+def heap_setting(pod: Obj, container: str) -> str:
+    """Where a JVM's (or Node's) heap size is set, beside the container's memory limit:
+    "ES_JAVA_OPTS sets -Xmx512m, while the container may use 2Gi", "NODE_OPTIONS sets
+    --max-old-space-size=3072 (MiB)"."""
+    for each in (pod.get("spec") or {}).get("containers") or []:
+        if each.get("name") != container:
+            continue
+        limit = ((each.get("resources") or {}).get("limits") or {}).get("memory")
+        sources = [(e.get("name", ""), e.get("value")) for e in each.get("env") or []
+                   if isinstance(e.get("value"), str)]
+        sources += [("args", " ".join(str(a) for a in (each.get("command") or [])
+                                      + (each.get("args") or [])))]
+        for name, value in sources:
+            found = _XMX.search(value or "") if name not in _HEAP_VARS else \
+                _SIZE.fullmatch((value or "").strip())  # Cassandra's MAX_HEAP_SIZE=1024M
+            if found and (name in _JVM_VARS or name in _HEAP_VARS or name == "args"):
+                size = found.group(0) if name in _HEAP_VARS else \
+                    f"-Xmx{found.group(1)}" if found.group(1) else \
+                    f"-XX:MaxRAMPercentage={found.group(2)}" if found.group(2) else \
+                    f"--max-old-space-size={found.group(3)} (MiB)"
+                return (f"{name} sets {size}" + (f", while the container may use {limit}"
+                                                 if limit else ""))
+    return ""
 
 
 def sized_above_limit(view: ClusterView, pod: Obj, container: str,
