@@ -17,7 +17,7 @@ from tools.summaries import meta
 
 from ..diagnosis import Diagnosis, Finding, Target
 from .buckets import link_writers, missing_objects, writer_pods, writers
-from .causal import link, pods_behind
+from .causal import link
 from .changes import with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
 from .claims import full_claims
@@ -35,6 +35,7 @@ from .clients import (
 )
 from .composing import compose
 from .controllers import controller_findings
+from .dependencies import pods_behind
 from .draining import drain_blocks
 from .elsewhere import elsewhere
 from .following import follow_logs, named_callers

@@ -10,7 +10,7 @@ from tools import Obj
 from tools.summaries import meta
 
 from ..diagnosis import Target
-from .causal import dependency_pods
+from .dependencies import dependency_pods
 from .reading import Said, namespaces_named, what_logs_say
 from .view import ClusterView
 
