@@ -1,10 +1,11 @@
 """The causal chain: link each symptom to the finding that explains it, so the root is reported,
 not the loudest symptom.
 
-Links followed: a dependency named in a log line -> its Service -> the workload behind it (dependencies.py);
-pods on a NotReady or pressured node -> the node; pods pending on a claim -> the claim;
-a Service without ready endpoints -> its pods' own problem; a stuck rollout -> its new pods
-(the rollout is the root while the old ReplicaSet serves, the pods' failure when nothing does).
+Links followed: a dependency named in a log line -> its Service -> the workload behind it
+(dependencies.py); pods on a NotReady or pressured node -> the node; pods pending on a claim ->
+the claim; a Service without ready endpoints -> its pods' own problem; a stuck rollout -> its
+new pods (the rollout is the root while the old ReplicaSet serves, the pods' failure when
+nothing does).
 """
 
 from __future__ import annotations

@@ -12,11 +12,21 @@ from functools import cache
 
 from knowledge import alert_labels as semantics
 from tools import Cluster, Forbidden, Kind, KindUnavailable, NotFound, Toolbox, parse_kind
-from tools.results import Match
 from tools.summaries import meta
 
 from ..diagnosis import Target
 from .alert_subjects import consumer_of, proxied
+from .naming import (
+    STOP,
+    TYPO,
+    dotted,
+    first_named,
+    joined,
+    part_named,
+    several,
+    spelled_homes,
+    typo_of,
+)
 
 _LABEL_SHAPES = (  # key="value" (PromQL, Alertmanager's default text), "• *key:* `value`" (the
     # kube-prometheus-stack Slack template), "- key = value" (Alertmanager's plain template)
@@ -29,15 +39,6 @@ _KIND_NAME = re.compile(r"(?<![\w./:-])([a-zA-Z]+)/([a-z0-9][a-z0-9.-]*)\b")
 _NS_WORDS = re.compile(  # a lookahead, so "in namespace shop" yields "namespace" and "shop"
     r"(?=\b(?:namespace|ns|in)\s+[`\"']?([a-z0-9][a-z0-9-]*))", re.I)
 _NS_AFTER = re.compile(r"\b([a-z0-9][a-z0-9-]*)[`\"']?\s+(?:ns|namespace)\b", re.I)  # "payments ns"
-_STOP = {"why", "is", "the", "what", "whats", "what's", "going", "on", "in", "namespace", "my",
-         "are", "a", "an", "of", "failing", "crashing", "down", "broken", "not", "working", "and",
-         "pods", "pod", "with", "wrong", "happening", "show", "me", "its", "it", "to", "for",
-         "deployment", "service", "job", "cronjob", "keeps", "restarting", "pending", "does",
-         "do", "how", "fix", "can", "i", "this", "that", "there", "be", "cluster", "errors",
-         "error", "503", "500", "502", "returning", "slow", "healthy", "happened", "did",
-         "statefulset", "daemonset", "node", "check", "status", "ok", "okay", "any", "problem",
-         "problems", "issue", "issues", "failed", "failure", "firing", "alert", "please",
-         "diagnose", "diagnosis", "investigate", "look", "into", "everything"}
 
 
 _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
@@ -50,11 +51,6 @@ _FINE = re.compile(r"\b([a-z0-9][a-z0-9-]*[a-z0-9])\s+(?:(?:is\s+)?still\s+)?"
                    r"(?:all\s+|only\s+)?2\d\ds?|"
                    r"(?:[a-z]+\s+){1,6}?and\s+(?:still\s+)?works?\s+(?:fine|ok|okay|normally))\b")
 # (the last: "thumbnailer uses the same bucket and works fine": the one that works)
-MAX_WORDS = 12  # words of a question looked up as names
-MAX_PAIRS = 6  # pairs of adjacent words looked up as one hyphenated name
-_NEAR_NAMESPACE = 90  # a word this close to a namespace's name is a typo of it
-_TYPO = 85  # a name this close to a word is a typo of it ("chekout"); below, a guess
-_CLOSE = 75  # in a namespace the question names, a looser match is a coincidence, not a typo
 
 
 @dataclass
@@ -97,11 +93,11 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     node = _node_named(box.cluster, tokens)
     if node is not None:  # "is aks-nodepool1-...-vmss000003 ok?"
         return _explicit(box, known, f"node/{node}", None)
-    mentioned = sorted({w for w in tokens if w in known} - _dotted(text, known))
+    mentioned = sorted({w for w in tokens if w in known} - dotted(text, known))
     fine = set(_FINE.findall(text.lower()))  # "kibana still works": not what is asked about
-    words = list(dict.fromkeys(w for w in tokens if w not in _STOP and w not in known
+    words = list(dict.fromkeys(w for w in tokens if w not in STOP and w not in known
                                and len(w) > 2 and w not in fine))
-    for first, pair in reversed(_joined(box, tokens, namespace)):  # "order worker" is
+    for first, pair in reversed(joined(box, tokens, namespace)):  # "order worker" is
         at = words.index(first) if first in words else len(words)  # order-worker, where
         words.insert(at, pair)  # the question says it
     if semantics.is_alert(labels):  # an exporter's alert is about what it exports: the
@@ -113,21 +109,21 @@ def resolve(cluster: Cluster, question: str, target: str | None,
     asked = [m.lower() for m in _ABOUT.findall(text)]  # "what's wrong with keycloak": the
     words = [w for w in words if w in asked] + [w for w in words if w not in asked]  # subject
     named_ns = [*mentioned, *([namespace] if namespace else [])]
-    words = [w for w in words if not _typo_of(w, named_ns)]  # "paymnts api ... payments ns"
+    words = [w for w in words if not typo_of(w, named_ns)]  # "paymnts api ... payments ns"
     best_found = None
     if not namespace and len(mentioned) == 1:  # "checkout team: cart requests time out"
-        best_found = _named(box, words, mentioned[0], fine=fine)
-        other = None if best_found else (_named(box, words, None, exact=True)
-                                         or _part_named(box, words))
+        best_found = first_named(box, words, mentioned[0], fine=fine)
+        other = None if best_found else (first_named(box, words, None, exact=True)
+                                         or part_named(box, words))
         if other is not None and other[1].namespace and other[1].kind != "Namespace":
             # two subjects ("checkout throws 503 and loki-2 is Pending too"): both namespaces
             # (and those of every other name it spells: "grafana shows nothing from loki"),
             # and the answer leads with whichever problem hurts more
             return Scope(sorted({mentioned[0], other[1].namespace,
-                                 *_spelled_homes(box, words)}), None)
+                                 *spelled_homes(box, words)}), None)
         namespace = mentioned[0]
     else:
-        best_found = _named(box, words, namespace, fine=fine)
+        best_found = first_named(box, words, namespace, fine=fine)
     scope_ns = [namespace] if namespace else known
     if best_found is not None:
         word, best, matches = best_found
@@ -135,14 +131,14 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             return Scope([best.name], None)
         if said_ns and best.score < 100 and word in best.name.split("-"):
             return Scope([said_ns], None)  # "payments ns ... settlement file": the namespace
-        if _several(word, best, matches):  # "magento pods": magento-web, magento-consumers
+        if several(word, best, matches):  # "magento pods": magento-web, magento-consumers
             return Scope([best.namespace or ""], None)
         ref = Target(kind=best.kind, namespace=best.namespace, name=best.name)
         note = guessed = None
         if best.score < 100 and word not in best.name.split("-") and \
                 best.name != f"{word}s":  # "order" asks for orders
             note = f"no workload named {word}; the closest is {best.name}"
-            guessed = word if best.score < _TYPO else None  # "red": redis is a weak guess
+            guessed = word if best.score < TYPO else None  # "red": redis is a weak guess
         twins = sorted({m.namespace or "" for m in matches if m.kind == best.kind
                         and m.name == best.name and m.namespace != best.namespace})
         if twins and not _runs(box, best.kind, best.name, best.namespace):  # the copy left
@@ -171,31 +167,6 @@ _ABOUT = re.compile(r"\b(?:wrong|up|going on|happening|the matter|the problem|th
                     r"with\s+(?:the\s+|my\s+|our\s+)?([a-z0-9][a-z0-9-]*[a-z0-9])", re.I)
 
 
-def _joined(box: Toolbox, tokens: list[str], namespace: str | None) -> list[tuple[str, str]]:
-    """(first word, name) for two adjacent words that together are an object's whole name
-    ("order worker" for order-worker), or three in any order ("celery pdf workers" for
-    celery-worker-pdf), looked up for a few windows only."""
-    pairs = [(a, f"{a}-{b}") for a, b in zip(tokens, tokens[1:], strict=False)
-             if a not in _STOP and b not in _STOP and len(a) > 2 and len(b) > 2][:MAX_PAIRS]
-    found = []
-    for first, pair in pairs:
-        looked = box.find(pair, namespace=namespace)
-        if looked.ok and any(m.name == pair for m in looked.matches):
-            found.append((first, pair))
-    windows = [(a, b, c) for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)
-               if not {a, b, c} & _STOP and min(len(a), len(b), len(c)) > 2
-               and not any(first in (a, b) for first, _ in found)][:MAX_PAIRS]
-    for a, b, c in windows:
-        words = {a, b, c} | {w[:-1] for w in (a, b, c) if w.endswith("s")}  # "workers"
-        looked = box.find(f"{a}-{b}-{c}", namespace=namespace)  # "celery pdf workers":
-        whole = next((m.name for m in looked.matches if looked.ok  # celery-worker-pdf
-                      and len(m.name.split("-")) == 3 and set(m.name.split("-")) <= words),
-                     None)
-        if whole:
-            found.append((a, whole))
-    return found
-
-
 def _runs(box: Toolbox, kind: str, name: str, namespace: str | None) -> bool:
     """Whether a workload asks for any replica (a Deployment scaled to 0 after a move does not)."""
     try:
@@ -204,102 +175,6 @@ def _runs(box: Toolbox, kind: str, name: str, namespace: str | None) -> bool:
         return True
     replicas = (obj.get("spec") or {}).get("replicas")
     return replicas is None or int(replicas) > 0
-
-
-def _typo_of(word: str, names: list[str]) -> bool:
-    """Whether `word` is a misspelling of one of the namespaces the question names: it means
-    that namespace, not the closest workload."""
-    from rapidfuzz import fuzz
-
-    return any(fuzz.ratio(word, name) >= _TYPO for name in names)
-
-
-_DOTTED = re.compile(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)((?:\.[a-z0-9][a-z0-9-]*)+)", re.I)
-_TLDS = {"com", "net", "org", "io", "eu", "dev", "app", "co", "uk", "de", "fr", "nl", "local",
-         "internal", "cloud", "ai", "us", "info", "biz", "me", "tech", "example", "test", "lan",
-         "corp", "svc"}
-
-
-def _dotted(text: str, known: list[str]) -> set[str]:
-    """Namespace names that the question only uses as the first part of a dotted name that is
-    not a host (the Kafka topic `orders.cdc`, the queue `payments.dlq`), unless it also says
-    them alone. A host's first label still names its app (`docs.acme.io`), and
-    `postgres.orders.svc` still names `orders`."""
-    first = {m.group(1).lower() for m in _DOTTED.finditer(text)
-             if m.group(2).rsplit(".", 1)[-1].lower() not in _TLDS} & set(known)
-    alone = {w.lower() for w in re.findall(r"(?<![\w.-])([a-z0-9][a-z0-9-]*)(?![\w-]|\.\w)",
-                                           text, re.I)}
-    return first - alone
-
-
-def _named(box: Toolbox, words: list[str], namespace: str | None, exact: bool = False,
-           fine: set[str] | None = None) -> tuple[str, Match, list[Match]] | None:
-    """The first word of the question that names an object (in `namespace`, if given), with
-    its matches: the first name a question gives is what it is about."""
-    looked = [(w, box.find(w, namespace=namespace)) for w in words[:MAX_WORDS]]  # bounded
-    read: dict[str, list[str]] = {}  # container name -> the pods that run one, read once
-    exacts = [(w, [m for m in found.matches if m.score >= 100]) for w, found in looked
-              if found.ok]
-    named = next(((w, m[0], m) for w, m in exacts if m), None)
-    if exact:
-        return named
-    for word, found in looked:  # a near namespace is a coincidence ("morning": monitoring)
-        matches = [m for m in found.matches if m.score >= (_CLOSE if namespace else 0)
-                   and (m.kind != "Namespace" or m.score >= _NEAR_NAMESPACE)
-                   and not any(m.name == f or m.name.startswith(f"{f}-")  # nor a guess the
-                               for f in fine or set())]  # question rules out ("X looks fine")
-        if found.ok and matches:  # a loose guess ("dns": coredns) yields to a name the
-            if named is not None and matches[0].score < _CLOSE:  # question spells exactly
-                return named
-            if matches[0].score < 100 and _container_elsewhere(box, word, matches[0], read):
-                continue
-            return word, matches[0], matches
-    return named
-
-
-def _spelled_homes(box: Toolbox, words: list[str]) -> set[str]:
-    """The namespaces of the workloads a question spells exactly, one or more words."""
-    return {m.namespace for word in words[:MAX_WORDS]
-            for m in box.find(word).matches
-            if m.score >= 100 and m.namespace and m.kind in _WORKLOAD_KINDS}
-
-
-def _several(word: str, best: Match, matches: list[Match]) -> bool:
-    """Whether a word only part of a name ("magento") names as well other workloads of the
-    namespace (magento-web, magento-consumers): the question is about all of them."""
-    return best.score < 100 and word in best.name.split("-") and any(
-        m.name != best.name and m.namespace == best.namespace and m.score == best.score
-        and m.kind in _WORKLOAD_KINDS and word in m.name.split("-") for m in matches)
-
-
-_WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-
-
-def _part_named(box: Toolbox, words: list[str]) -> tuple[str, Match, list[Match]] | None:
-    """A workload elsewhere whose name holds a word of the question as one of its parts
-    ("is prometheus broken?": prometheus-kube-prometheus-stack-prometheus in monitoring)."""
-    found = _named(box, words, None)
-    return found if found is not None and found[0] in found[1].name.split("-") else None
-
-
-def _container_elsewhere(box: Toolbox, word: str, match: Match,
-                         read: dict[str, list[str]]) -> bool:
-    """Whether `word` is the name of a container in pods other than those of `match` ("orders'
-    vault-agent logged X": the sidecar of orders, not vault-agent-injector): the question
-    quotes a container, not the object whose name begins alike. `read` keeps the pods' one
-    listing for every word of the question."""
-    if not read:
-        try:
-            pods = box.cluster.list("Pod", None)
-        except (Forbidden, KindUnavailable, NotFound):
-            pods = []
-        for pod in pods:
-            for key in ("containers", "initContainers"):
-                for container in (pod.get("spec") or {}).get(key) or []:
-                    read.setdefault(str(container.get("name")), []).append(meta(pod)["name"])
-        read.setdefault("", [])  # read, even when nothing runs
-    holders = read.get(word, [])
-    return bool(holders) and not any(h.startswith(f"{match.name}-") for h in holders)
 
 
 def _node_named(cluster: Cluster, tokens: list[str]) -> str | None:
