@@ -186,3 +186,40 @@ def dependency_in_log(view: ClusterView, pod: Obj, container: str) -> str | None
             with_port = [f for f in found if ":" in f]
             return (with_port or found)[-1]
     return None
+
+
+# a line announcing environment variables the app needs, a list of their names below it
+# ("Mastodon now requires that these variables are set:", "missing required env vars:")
+_REQUIRES_VARS = re.compile(
+    r"(?=[^\n]*\b(?:requires?|required|must|needs?|missing|not set|unset|undefined)\b)"
+    r"[^\n]*\b(?:variables?|env(?:ironment)?(?: vars?)?|settings)\b[^\n]{0,80}:\s*$",
+    re.IGNORECASE)
+_LISTED_VAR = re.compile(r"^\s*(?:[-*•]\s*)?((?-i:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+))\s*[,;.]?\s*$")
+LISTED_VARS = 16  # names read below such a line
+
+
+def required_vars(view: ClusterView, pod: Obj, container: str) -> list[str]:
+    """The environment variables a log lists under a line that says they must be set
+    ("Mastodon now requires that these variables are set:" over
+    "- ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"), less those the container sets itself."""
+    spec: Obj = next((c for c in (pod.get("spec") or {}).get("containers") or []
+                 if c.get("name") == container), {})
+    own = {e.get("name") for e in spec.get("env") or []}
+    for log in excerpts(view, pod, container):
+        kept = {line.number: line.text for line in [*log.head, *log.errors, *log.tail]}
+        for number in sorted(kept):
+            if not _REQUIRES_VARS.search(kept[number]):
+                continue
+            listed: list[str] = []
+            for below in range(number + 1, number + 1 + LISTED_VARS):
+                text = kept.get(below)
+                if text is None or (not text.strip() and listed):
+                    break
+                found = _LISTED_VAR.match(text)
+                if text.strip() and found is None:
+                    break
+                if found and found.group(1) not in own:
+                    listed.append(found.group(1))
+            if listed:
+                return listed
+    return []

@@ -14,6 +14,7 @@ from .crashlogs import (
     dependency_in_log,
     frame_after,
     log_cause,
+    required_vars,
     seconding_line,
     server_in_log,
     telling_lines,
@@ -393,6 +394,13 @@ def _container_issue(view: ClusterView, pod: Obj, container: Obj) -> PodIssue | 
                     else " and its log shows no recognised cause")
     literal = unexpanded_reference(pod, name, " ".join(said)) or optional_source_missing(
         view, pod, name) or misspelt_key(view, pod, name)
+    required = [] if literal else required_vars(view, pod, name)
+    if required:  # "requires that these variables are set:" over a list of names
+        return PodIssue("missing_env", f"the container {name} exits: its log says it requires "
+                        f"the environment variables {', '.join(required)}, which its spec "
+                        f"does not set; {explanation}", evidence, 0.9, container=name,
+                        detail={"container": name, "var": required[0],
+                                "vars": ", ".join(required)})
     if literal:
         return PodIssue("missing_env", f"{literal.pop('said')}; {explanation}", evidence, 0.85,
                         container=name, detail={"container": name, **literal})

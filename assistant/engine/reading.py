@@ -180,9 +180,9 @@ def what_logs_say(view: ClusterView, pods: list[Obj], limit: int = POD_LIMIT) ->
                     hint = None if best[0].target or named or \
                         _own_disk(best[0], pod) else \
                         (speaker and spoken_by(view, speaker, pod)) or \
-                        _env_named(best[0], _env(pod, container)) or \
+                        _env_named(best[0], _env(pod, container, view)) or \
                         aimed.get(best[0].signature.category) or \
-                        _named_elsewhere(best[0].line, log, _env(pod, container),
+                        _named_elsewhere(best[0].line, log, _env(pod, container, view),
                                          best[0].signature.category == "tls_certificate") or \
                         _named_before(best[1], log) or \
                         (_mounted_address(view, pod)
@@ -263,17 +263,39 @@ def mounted_config_maps(pod: Obj) -> set[str]:
     return {str(n) for n in names if n}
 
 
-def _env(pod: Obj, container: str) -> list[tuple[str, str]]:
+def _env(pod: Obj, container: str, view: ClusterView | None = None) -> list[tuple[str, str]]:
     """(name, literal value) of a container's env (values from Secrets are never here), and
-    of its `--flag=value` and `--flag value` arguments as FLAG_NAME (`--oidc-issuer-url`)."""
+    of its `--flag=value` and `--flag value` arguments as FLAG_NAME (`--oidc-issuer-url`);
+    with `view`, the values it takes from ConfigMaps too (`envFrom`, `configMapKeyRef`)."""
     spec = pod.get("spec") or {}
     for each in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         if each.get("name") == container:
             argv = [str(a) for a in [*(each.get("command") or []), *(each.get("args") or [])]]
             return [(str(e.get("name", "")), str(e["value"])[:_VALUE_CHARS])
                     for e in each.get("env") or []
-                    if isinstance(e, dict) and isinstance(e.get("value"), str)] + _flags(argv)
+                    if isinstance(e, dict) and isinstance(e.get("value"), str)] + _flags(
+                argv) + (_from_config_maps(view, pod, each) if view is not None else [])
     return []
+
+
+def _from_config_maps(view: ClusterView, pod: Obj, container: Obj) -> list[tuple[str, str]]:
+    """(name, value) of the env a container takes from ConfigMaps: every key of an `envFrom`
+    one (with its prefix), and each `configMapKeyRef`."""
+    namespace = meta(pod).get("namespace")
+    found: list[tuple[str, str]] = []
+    for source in container.get("envFrom") or []:
+        name = ((source or {}).get("configMapRef") or {}).get("name")
+        data = ((view.find("ConfigMap", str(name), namespace) or {}).get("data") or {}
+                if name else {})
+        found += [(f"{source.get('prefix') or ''}{key}", str(value)[:_VALUE_CHARS])
+                  for key, value in data.items() if isinstance(value, str)]
+    for each in container.get("env") or []:
+        ref = ((each or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
+        value = ((view.find("ConfigMap", str(ref["name"]), namespace) or {}).get("data") or {}
+                 ).get(ref.get("key")) if ref.get("name") else None
+        if isinstance(value, str):
+            found.append((str(each.get("name", "")), value[:_VALUE_CHARS]))
+    return found
 
 
 _VALUE_CHARS = 512  # a dependency's address is short; a longer value is read this far
