@@ -90,6 +90,10 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
                     if cause.category not in ("service_no_endpoints",):
                         set_cause(finding, cause)
                         break
+            lost = next((f for f in findings if f.category == "node_not_ready" and set(
+                f.related) & set(finding.related)), None)  # its pods' node stopped answering
+            if finding.caused_by is None and lost is not None:
+                set_cause(finding, lost)
         if finding.category in ("readiness_probe", "liveness_probe") and \
                 finding.caused_by is None and edited_config(view, finding):
             continue  # (a ConfigMap edited by hand is what the new pods start with)

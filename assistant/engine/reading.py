@@ -370,9 +370,24 @@ def _better(found: SignatureMatch, best: SignatureMatch) -> bool:
 
 _INFO_LEVEL = re.compile(r"\"level\":\s*(?:30|\"info\")|\blevel=info\b|\[?\bINFO\b\]?",
                          re.IGNORECASE)
+# a setting that is not set, and what the app does instead: it runs without that feature
+_FEATURE_OFF = re.compile(r"\b(?:disabled|disabling|skipp(?:ed|ing)|optional|not enabled|"
+                          r"will not be|won't be|ignor(?:ed|ing)|falling back|defaulting)\b",
+                          re.IGNORECASE)
+
+# an app's call home for a newer version or its usage report: nothing it serves waits on it
+_PHONE_HOME = re.compile(r"\b(?:latest (?:release|version)|new(?:er)? (?:release|version)|"
+                         r"update check|check(?:ing)? for updates?|version check|telemetry|"
+                         r"usage (?:stats|statistics|report|data))\b", re.IGNORECASE)
+
+
 def _counts(found: SignatureMatch) -> bool:
     if found.signature.id == "http-unauthorized" and _INFO_LEVEL.search(found.line):
         return False  # an auth service's own answer to a user ("otp verify failed", 401)
+    if found.signature.category == "missing_env" and _FEATURE_OFF.search(found.line):
+        return False  # "Plugin "google" is disabled: GOOGLE_CLIENT_ID is not set"
+    if found.signature.category == "dependency_unreachable" and _PHONE_HOME.search(found.line):
+        return False  # "Unable to get latest release from GitHub: getaddrinfo EAI_AGAIN ..."
     if found.signature.id == "slow-call-ms":  # "durationMs": 8371
         return float(found.groups[0]) / 1000 >= SLOW_SECONDS
     if found.signature.id != "slow-call":

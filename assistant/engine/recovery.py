@@ -11,6 +11,7 @@ from knowledge import SignatureMatch, match_line
 from tools.logs import FRAME, LogExcerpt, LogLine, is_error_line
 
 RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
+                        r"connection created|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
                         r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
                         r"(?:status|health)\b[^\n]{0,40}\bGREEN\b|node-join|"
@@ -45,12 +46,32 @@ def over(line: LogLine, log: LogExcerpt) -> bool:
              and not FRAME.match(t.text)]
     if len(clean) >= 2 and _minutes_between(clean[0].text, clean[-1].text) >= CLEAN_MINUTES:
         return True  # it logged on without an error for long after the last one
+    if not later and line.repeats == 1 and clean and _minutes_between(
+            line.text, clean[-1].text) >= CLEAN_MINUTES:
+        return True  # a one-off, and the app logged on without another long after it
+    if not later and clean and _start_up_race(line, log):
+        return True
     if later:  # more errors came: history only if the app says it recovered after the last
         return any(RECOVERED.search(t.text) for t in clean)
     if not after:
         return False
     return any(RECOVERED.search(t.text) for t in after) or (
         len(log.tail) >= 10 and last < log.tail[0].number)
+
+
+def _start_up_race(line: LogLine, log: LogExcerpt) -> bool:
+    """A call to the pod's own loopback refused once in the first seconds of the container's
+    log, with no error after it: a sidecar that called the app before it listened
+    (config-reloader's first reload of Alertmanager)."""
+    first = min([*log.head, *log.tail], key=lambda t: t.number, default=None)
+    return line.repeats == 1 and _LOOPBACK_REFUSED.search(line.text) is not None and \
+        first is not None and 0 <= _minutes_between(first.text, line.text) * 60 <= \
+        START_UP_SECONDS and logged_at(first.text) is not None
+
+
+_LOOPBACK_REFUSED = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):\d+[^\n]{0,40}refused",
+                               re.IGNORECASE)
+START_UP_SECONDS = 30  # an error this soon after a container's first line is part of its start
 
 
 def _recovered_for_good(line: LogLine, after: list[LogLine]) -> bool:
@@ -76,7 +97,7 @@ ERROR_LEVEL = re.compile(r"\b(?:ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b|"
                          r"\"level\":\s*(?:50|60|\"(?:error|fatal|critical)\")|"
                          r"\blevel=(?:error|fatal|crit)", re.IGNORECASE)
 CLEAN_MINUTES = 10  # an app that logs on without an error this long after one has recovered
-_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
+_STAMP = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})")  # (Go: 2025/05/18)
 _ACCESS_STAMP = re.compile(r"\[(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})")  # CLF
 _MONTHS = {m: n for n, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
                                        "sep", "oct", "nov", "dec"), 1)}
