@@ -470,6 +470,10 @@ PATHOLOGICAL = {
     "arrows": "password -> " * 16_000,
     "long-key-runs": ("x" * 200 + "_password=") * 900,
     "pgpass-colons": "a:1:b:c:" * 25_000,
+    # inside a secret's variable block: unclosed comments, blanks, escaped quotes (attack 25)
+    "block-unclosed-comments": 'variable "db_password" {\n' + "/* " * 65_000,
+    "block-blank-line": 'variable "db_password" {\n' + " " * 200_000,
+    "block-escaped-quotes": 'variable "db_password" {\n  x = "' + '\\"' * 100_000,
 }
 
 

@@ -31,7 +31,7 @@ class OpenValues:
 
     def __init__(self) -> None:
         self._kind = ""  # "value", "list", "complex", "reply", "quoted": what is open
-        self._prefix = ""  # the shape of the opener's log prefix
+        self._prefix = ""  # the opener's log prefix
         self._strong = True  # a list under a secret's own name, not its plural
         self._left = 0
         self._tag = ""  # what closes a triple-quoted string; the word that opened a block
@@ -75,7 +75,7 @@ class OpenValues:
                     self._kind, self._left, self._tags = kind, _HEREDOC_LINES, tags[1:]
                     self._tag = tags[0]
                     prefix = _LOG_PREFIX.match(line)
-                    self._prefix = _shape(prefix.group() if prefix else "")
+                    self._prefix = prefix.group() if prefix else ""
                     break
                 continue
             near = {"value": 256, "list": 256, "mapping": 256, "quoted": 1024,
@@ -91,7 +91,7 @@ class OpenValues:
                 self._skip = 1 if kind == "pair" and m.group().startswith("<") else 0
                 self._strong = sensitive_name(m.group("key"))
                 start = m.start("tag" if kind == "block" else "key")
-                self._prefix = "" if kind in ("complex", "reply") else _shape(
+                self._prefix = "" if kind in ("complex", "reply") else (
                     line[:start].rstrip(" \t{[\"'-?<$"))
                 break
         return line
@@ -238,8 +238,21 @@ def _braces(text: str) -> int:
 
 
 def _opened(text: str, openers: str, closers: str) -> int:
-    bare = _COMMENT.sub("", _STRING.sub("", text))  # (`# the old block ended here }`)
+    bare = _COMMENT.sub("", _STRING.sub("", _uncommented(text[:OPENED_CHARS])))
+    # (`# the old block ended here }`, `/* } */`)
     return sum(bare.count(c) for c in openers) - sum(bare.count(c) for c in closers)
+
+
+def _uncommented(text: str) -> str:
+    """`text` without its `/* ... */` comments that close on the same line, in one pass."""
+    kept, at = [], 0
+    while (start := text.find("/*", at)) >= 0 and (end := text.find("*/", start + 2)) >= 0:
+        kept.append(text[at:start])
+        at = end + 2
+    return "".join(kept) + text[at:]
+
+
+OPENED_CHARS = 4096  # of a line, where its braces are counted (a longer one is data)
 
 
 def _plural_secret(key: str) -> bool:
@@ -256,26 +269,37 @@ def _shape(text: str) -> str:
 
 def _prefix_end(line: str, prefix: str) -> int:
     """Where a line's log prefix of the opener's shape ends, else 0. Numbers in a prefix may
-    grow (syslog's `tf[9]:` then `tf[12]:`, a time's fraction): a prefix of the same shape with
-    runs of letters and digits of any length counts too, when it ends where a run does."""
+    grow (syslog's `tf[9]:` then `tf[12]:`): a prefix whose runs of digits and of letters
+    stand where the opener's do counts too, when the opener's holds a number and the run
+    ends where the line's does."""
     width = len(prefix)
-    if not width or _shape(line[:width]) == prefix:
+    if not width or _shape(line[:width]) == _shape(prefix) and not (
+            prefix[-1].isalnum() and line[width : width + 1].isalnum()):  # (`app-9`, `app-12`)
         return width
-    loose = _RUNS.sub("a", prefix)
-    built = ""
+    opener = _runs(prefix)  # "a  d d:d:d a a[d]:"
+    if "d" not in opener:  # only a prefix with numbers (a time, a pid) grows
+        return 0
+    held = ""
     for at, char in enumerate(line[: width + 16]):
-        mark = "a" if char.isascii() and char.isalnum() else char
-        if not (mark == "a" and built.endswith("a")):
-            built += mark
-        if not loose.startswith(built):
+        held = _runs(char, held)
+        if not opener.startswith(held):
             return 0
-        if built == loose and not line[at + 1 : at + 2].isalnum():
+        if held == opener and not line[at + 1 : at + 2].isalnum():
             return at + 1
     return 0
 
 
+def _runs(text: str, held: str = "") -> str:
+    """`held` with `text` added as runs: each run of ASCII digits one "d", of letters one "a",
+    of blanks one " " (syslog pads a day below 10: `Jan  9`, `Jan 10`)."""
+    for char in text:
+        mark = "d" if char.isascii() and char.isdigit() else \
+            "a" if char.isascii() and char.isalpha() else " " if char in " \t" else char
+        held += "" if mark in "ad " and held.endswith(mark) else mark
+    return held
+
+
 _ALNUM = re.compile(r"[A-Za-z0-9]")
-_RUNS = re.compile(r"a+")
 _OPENERS = dict((
     ("value", re.compile(rf"(?:^|[\s{{,\"'])(?P<key>{KEY})[\"']?{_S}*(?:=|:(?!:)){_S}*$",
                          re.IGNORECASE)),
@@ -297,12 +321,12 @@ _HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,
                       r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
                       r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
 # (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
-_HCL_HEREDOC = re.compile(r"[ \t]*[+-]?[ \t]*(?:(?P<key>[\w-]+)[ \t]*=[ \t]*)?<<-?"
+_HCL_HEREDOC = re.compile(r"[ \t]*(?:[+-][ \t]*)?(?:(?P<key>[\w-]+)[ \t]*=[ \t]*)?<<-?"
                           r"(?P<tag>[A-Za-z_]\w{0,63})[ \t]*,?[ \t]*(?:(?:#|//)[^\n]*)?$")
 # (in a variable block, `default = <<EOF` alone at the end of its line, or an item of a list or
 # map default; a `description` or an `error_message` here-document is text a human wrote, kept)
 # a line that can be an item of a list or map default: `"x",`, `key = "x"`, `}`, `]`
-_HCL_ITEM = re.compile(r'[ \t]*[+-]?[ \t]*(?:[\w"./-]+[ \t]*=[ \t]*)?(?:"(?:[^"\\\n]|\\.)*"|'
+_HCL_ITEM = re.compile(r'[ \t]*(?:[+-][ \t]*)?(?:[\w"./-]+[ \t]*=[ \t]*)?(?:"(?:[^"\\\n]|\\.)*"|'
                        r'[\w.-]+|<<-?\w+)?[ \t]*[,\]\}\[\{)]*[ \t]*(?:(?:#|//)[^\n]*)?$')
 _FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
 _SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
@@ -395,8 +419,8 @@ def _names_secret(line: str) -> bool:
     """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
     return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'')  # double- or single-quoted
-_COMMENT = re.compile(r"/\*.*?\*/|(?:#|//)[^\n]*")  # (a `/* } */` on one line)
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.){0,1024}"|\'[^\'\n]{0,1024}\'')  # quoted
+_COMMENT = re.compile(r"(?:#|//)[^\n]*")
 # nginx's variables of the request headers that carry credentials (`map $http_authorization`)
 _SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
@@ -421,8 +445,10 @@ _OPENERS.update((
 ))
 # Terraform's `default = "x"` in a variable's block; nginx's `map` entry `"x" 1;` (not `default`).
 _HCL_DEFAULT = re.compile(  # (a diff's `-` or `+` before it: a plan, `git diff`)
-    rf"{_S}*[+-]?{_S}*default{_S}*={_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|[^\s\"}}]+)")
-_MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|'[^'\n]{{1,1024}}'|"
+    rf"{_S}*(?:[+-]{_S}*)?default{_S}*={_S}*"
+    rf"(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|\"[^\"\n]{{1,1024}}\"|[^\s\"}}]+)")
+_MAP_ENTRY = re.compile(rf"{_S}*(?P<pw>\"(?:[^\"\\\n]|\\.){{1,1024}}\"|\"[^\"\n]{{1,1024}}\"|"
+                        rf"'[^'\n]{{1,1024}}'|"
                         rf"[^\s;{{}}#]+){_S}+[^\s;]+{_S}*;")
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
 _QUOTED = r"\"[^\"\n]{1,1024}\"|'[^'\n]{1,1024}'"

@@ -367,8 +367,6 @@ _NOT_SECRET = frozenset({"", "\\", "true", "false", "null", "none", "nil", "yes"
                          "set", "changed", "updated", "accepted", "rejected", "denied", "ok",
                          "hidden", "masked", "omitted", "provided", "present", "absent",
                          "unknown", "blank", "mismatch", "ignored", "generated", "supplied",
-                         # a type's name (HCL's `pass = string`, TypeScript's `token: string`)
-                         "string", "number", "bool", "boolean",
                          # the same in other languages (`Passwort: gesetzt`)
                          "gesetzt", "geändert", "défini", "définie", "defini", "definie",
                          "modifié", "modifie", "definido",
