@@ -180,9 +180,9 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
         if finding.facts.get("target"):
             follow_dependency(view, finding, by_object, findings)
     for rollout, call in revealed:  # a server that is down itself is why the new pods fail
-        if call.caused_by is not None:  # (they start up against it; the old ones started
-            set_cause(rollout, call)  # before it went down)
-        else:
+        if call.caused_by is not None or call.category == "network_policy":  # (they start up
+            set_cause(rollout, call)  # against it; the old ones started before it went down),
+        else:  # or a policy that drops their call (the old pods' connections predate it)
             set_cause(call, rollout)
 
 

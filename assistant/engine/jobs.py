@@ -35,18 +35,30 @@ def job_findings(view: ClusterView, job: Obj) -> list[Finding]:
     )]
 
 
+FREQUENT_SECONDS = 3600  # a CronJob that runs at least hourly, suspended for
+FORGOTTEN_SECONDS = 86400  # a day or more, is a pause someone forgot, worth saying
+
+
 def cronjob_findings(view: ClusterView, cronjob: Obj) -> list[Finding]:
     spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
     ref = object_ref("CronJob", cronjob)
     name = meta(cronjob)["name"]
     if spec.get("suspend"):
         last = status.get("lastScheduleTime")
+        period = _period(str(spec.get("schedule") or ""))
+        since = parse_time(last)
+        idle = (view.now - since).total_seconds() if since else 0.0
+        forgotten = period is not None and period <= FREQUENT_SECONDS and idle >= FORGOTTEN_SECONDS
         return [with_facts(Finding(
             category="cronjob", object=ref, summary=f"cronjob {name} is suspended",
             explanation=f"the CronJob {name} is suspended (spec.suspend: true), so no Job runs"
-                        + (f"; last scheduled {last}" if last else "; it never ran"),
+                        + (f"; last scheduled {last}" if last else "; it never ran")
+                        + (f": {int(idle // period)} runs of its schedule "
+                           f"({spec.get('schedule')}) skipped since" if forgotten and period
+                           else ""),
             evidence=[Evidence(source="spec", object=ref, detail="spec.suspend: true")],
-            confidence=0.95, impact=SEVERITY["cronjob"]), suspended="true")]
+            confidence=0.95, impact=SEVERITY["cronjob"] * (2.5 if forgotten else 1)),
+            suspended="true")]
     stalled = _not_starting(view, cronjob)
     if stalled is not None:
         return [stalled]
@@ -254,6 +266,16 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
     namespace = meta(cronjob).get("namespace")
     gave_up = next((e for e in view.events_for("CronJob", name, namespace)
                     if e.get("reason") == "FailedNeedsStart"), None)
+    held = _held_by_a_job(view, cronjob)
+    if gave_up is not None and held is not None:  # the starts it missed while a Job held it
+        held.explanation += (f"; the controller now refuses to start it at all "
+                             f"({gave_up.get('message')}): every start skipped since "
+                             f"{status.get('lastScheduleTime')} counts as missed"
+                             + ("; give it a startingDeadlineSeconds too"
+                                if spec.get("startingDeadlineSeconds") is None else ""))
+        held.evidence.append(Evidence(source="event", object=ref,
+                                      detail=f"FailedNeedsStart: {gave_up.get('message')}"))
+        return held
     if gave_up is not None:
         deadline = spec.get("startingDeadlineSeconds")
         return with_facts(Finding(
@@ -267,6 +289,16 @@ def _not_starting(view: ClusterView, cronjob: Obj) -> Finding | None:
             evidence=[Evidence(source="event", object=ref,
                                detail=f"FailedNeedsStart: {gave_up.get('message')}")],
             confidence=0.95, impact=SEVERITY["job_failed"] * 2), missed="true")
+    return held
+
+
+def _held_by_a_job(view: ClusterView, cronjob: Obj) -> Finding | None:
+    """A CronJob with concurrencyPolicy Forbid whose one Job has been active for longer than
+    its schedule allows: every later run is skipped, and why the Job does not end (a sidecar
+    that keeps running after the work, a pod that never started)."""
+    spec, status = cronjob.get("spec") or {}, cronjob.get("status") or {}
+    ref, name = object_ref("CronJob", cronjob), meta(cronjob)["name"]
+    namespace = meta(cronjob).get("namespace")
     active = [a.get("name") for a in status.get("active") or []]
     period = _period(str(spec.get("schedule") or ""))
     last = parse_time(status.get("lastScheduleTime"))

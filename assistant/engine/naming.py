@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tools import Forbidden, KindUnavailable, NotFound, Toolbox
+from tools import Forbidden, KindUnavailable, NotFound, Obj, Toolbox
 from tools.results import Match
 from tools.summaries import meta
 
@@ -148,3 +148,39 @@ def _container_elsewhere(box: Toolbox, word: str, match: Match,
         read.setdefault("", [])  # read, even when nothing runs
     holders = read.get(word, [])
     return bool(holders) and not any(h.startswith(f"{match.name}-") for h in holders)
+
+
+def software_homes(box: Toolbox, words: list[str]) -> tuple[str, set[str]] | None:
+    """The first word that names no object but the software some pods run ("paged about flink":
+    the pods whose image, ServiceAccount, env names (`FLINK_PROPERTIES`) or mounted ConfigMaps
+    say flink), with the namespaces of those pods."""
+    try:
+        pods = box.cluster.list("Pod", None)
+    except (Forbidden, KindUnavailable, NotFound):
+        return None
+    for word in words[:MAX_WORDS]:
+        if len(word) < SOFTWARE_CHARS or not word.isalpha():
+            continue
+        homes = {str(meta(p).get("namespace")) for p in pods if _runs_software(p, word)}
+        if homes:
+            return word, homes
+    return None
+
+
+SOFTWARE_CHARS = 4  # a shorter word names too much by accident
+
+
+def _runs_software(pod: Obj, word: str) -> bool:
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or []
+    images = {str(c.get("image") or "").rsplit("/", 1)[-1].split("@")[0].split(":")[0].lower()
+              for c in containers}
+    if word in images or any(i.startswith(f"{word}-") for i in images):
+        return True
+    if spec.get("serviceAccountName") == word:
+        return True
+    if any(str(e.get("name", "")).startswith(f"{word.upper()}_")
+           for c in containers for e in c.get("env") or [] if isinstance(e, dict)):
+        return True
+    mounted = [str((v.get("configMap") or {}).get("name") or "") for v in spec.get("volumes") or []]
+    return any(word in name.split("-") for name in mounted)

@@ -24,6 +24,7 @@ from .naming import (
     joined,
     part_named,
     several,
+    software_homes,
     spelled_homes,
     typo_of,
 )
@@ -121,6 +122,9 @@ def resolve(cluster: Cluster, question: str, target: str | None,
             # and the answer leads with whichever problem hurts more
             return Scope(sorted({mentioned[0], other[1].namespace,
                                  *spelled_homes(box, words)}), None)
+        software = None if best_found else software_homes(box, words)
+        if software is not None and software[1] - {mentioned[0]}:  # "flink checkpoints fail
+            return Scope(sorted({mentioned[0], *software[1]}), None)  # and nextcloud ..."
         namespace = mentioned[0]
     else:
         best_found = first_named(box, words, namespace, fine=fine)
@@ -154,10 +158,13 @@ def resolve(cluster: Cluster, question: str, target: str | None,
                     "(name one with -n or \"in NAMESPACE\")")
         return Scope([best.namespace or ""], ref, note=note, guessed=guessed,
                      partial=best.name not in (word, f"{word}s"))
+    software = None if mentioned or namespace else software_homes(box, words)
     if len(mentioned) > 1 and (namespace is None or namespace in mentioned):
         scope_ns = mentioned  # "anything broken in app or batch?"
     elif namespace:
         scope_ns = [namespace]
+    elif software is not None:  # "paged about flink": the pods that run it
+        scope_ns = sorted(software[1])
     scope = Scope(scope_ns, None)
     scope.note = _absent_kind(box.cluster, text, scope.namespaces)
     return scope
