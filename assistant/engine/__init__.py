@@ -26,6 +26,7 @@ from .clients import (
     calls,
     clients_of,
     config_maps,
+    configuration,
     configured,
     configured_dependencies,
     fellow_clients,
@@ -124,8 +125,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     # missing (a connector that feeds it, a gateway whose mounted routes name it)
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
-    if quiet_target:  # a quiet target: what its configuration names (in any namespace)
-        view.widen(sorted(namespaces_in(text for pod in pods for text in configured(pod))))
+    one_namespace = focus is None and not intent.health and len(view.namespaces) == 1
+    if quiet_target or quiet_namespace or one_namespace:  # a quiet target, or a symptom in
+        view.widen(sorted(namespaces_in(  # one namespace: what their configuration names
+            text for pod in pods for text in configuration(view, pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     if (quiet_target and intent.wants("missing_output")) or (  # and the other clients of
             quiet_namespace and len(view.namespaces) == 1 and not said):  # what it reads: the

@@ -144,6 +144,19 @@ def configured(pod: Obj) -> list[str]:
     return texts
 
 
+def configuration(view: ClusterView, pod: Obj) -> list[str]:
+    """`configured(pod)` and the values of the ConfigMaps of its namespace that it mounts or
+    takes env from (Grafana's provisioned datasource `url: http://thanos-query.monitoring...`)."""
+    namespace = meta(pod).get("namespace") or ""
+    spec = pod.get("spec") or {}
+    names = set(mounted_config_maps(pod)) | {
+        str((ref.get("configMapRef") or {}).get("name"))
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        for ref in c.get("envFrom") or [] if (ref.get("configMapRef") or {}).get("name")}
+    return [*configured(pod), *(str(v)[:CONFIG_CHARS] for name in sorted(names) for v in (
+        (view.find("ConfigMap", name, namespace) or {}).get("data") or {}).values())]
+
+
 def services_named(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     """The Services the pods' configuration names (their env, command and args)."""
     text = "\n".join(t for p in pods for t in configured(p))
@@ -154,7 +167,7 @@ def configured_dependencies(view: ClusterView, pods: list[Obj]) -> list[Obj]:
     """The pods behind the Services a quiet target's configuration names (its env, command and
     args: ELASTICSEARCH_HOSTS, DATABASE_URL): where to look when the target itself says nothing,
     one pod per workload first."""
-    text = "\n".join(t for p in pods for t in configured(p))
+    text = "\n".join(t for p in pods for t in configuration(view, p))
     if not text:
         return []
     own = {id(p) for p in pods}

@@ -76,10 +76,16 @@ def to_the_server(view: ClusterView, finding: Finding, findings: list[Finding],
     home = ObjectRef.parse(finding.object).namespace_text
     service = service_for(view, parsed.group("host"), home) if parsed else None
     selector = ((service or {}).get("spec") or {}).get("selector") or {}
-    if service is None or not selector:
+    at = view.pod_at(parsed.group("host")) if parsed and service is None else None
+    if at is not None and parsed and parsed.group("port") not in {  # (a store found by DNS
+            str(p.get("containerPort")) for c in (at.get("spec") or {}).get("containers") or []
+            for p in c.get("ports") or []}:  # SRV: the client calls a port the pod serves;
+        at = None  # not a server's log naming its client's address and ephemeral port)
+    if (service is None or not selector) and at is None:
         return
-    backing = [p for p in view.items("Pod", meta(service).get("namespace"))
-               if matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
+    backing = [at] if at is not None else [
+        p for p in view.items("Pod", meta(service or {}).get("namespace"))
+        if matches_selector({"matchLabels": selector}, meta(p).get("labels") or {})]
     if not backing:
         return
     server = workload_ref(view, backing[0])
