@@ -33,6 +33,7 @@ from .clients import (
     held_in_secrets,
     names_service,
     services_named,
+    shared_secret_keys,
 )
 from .composing import compose
 from .controllers import controller_findings
@@ -125,9 +126,10 @@ def analyze(view: ClusterView, focus: Target | None = None,
     # missing (a connector that feeds it, a gateway whose mounted routes name it)
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
-    one_namespace = focus is None and not intent.health and len(view.namespaces) == 1
-    if quiet_target or quiet_namespace or one_namespace:  # a quiet target, or a symptom in
-        view.widen(sorted(namespaces_in(  # one namespace: what their configuration names
+    asked_of_namespaces = focus is None and not intent.health and len(view.namespaces) <= 2
+    if quiet_target or quiet_namespace or asked_of_namespaces:  # a quiet target, or a symptom
+        view.widen(sorted(namespaces_in(  # asked of a namespace or two: what their
+            # configuration names
             text for pod in pods for text in configuration(view, pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     if (quiet_target and intent.wants("missing_output")) or (  # and the other clients of
@@ -173,9 +175,12 @@ def analyze(view: ClusterView, focus: Target | None = None,
         else set()  # log may be why
     if quiet or not intent.health or unready or named:  # and why unready pods are not ready
         known = {(f.object, c) for f in findings for c in (f.category, f.facts.get("absorbed"))}
+        timed = intent.wants("missing_output") and not intent.wants("latency", "timeouts")
         findings += [f for f in log_findings(view, said) if (f.object, f.category) not in known
                      and (quiet or not intent.health or f.object in unready
-                          or any(r in unready or r in named for r in f.related))]
+                          or any(r in unready or r in named for r in f.related))
+                     and not (timed and f.facts.get("signature") in _DURATIONS)]
+        # (a call that took 1.8 s and succeeded explains no output that never came)
     findings += symptom_findings(view, focus, pods, intent, findings, serving, said)
     if focus is not None:  # a client failing against the target is about the target
         quiet_focus = hood is not None and not any(touches(f, hood) for f in findings)
@@ -208,6 +213,13 @@ def analyze(view: ClusterView, focus: Target | None = None,
                 finding.explanation += (f"; {name} and {focus.name} both use "
                                         f"{meta(shared[0])['name']}: what one writes there, "
                                         "the other reads")
+            elif quiet_focus and kind in ("CronJob", "Job") and client is not None and \
+                    intent.wants("missing_output") and (
+                        common := shared_secret_keys(client, pods)):  # a job that fills the
+                finding.related.append(focus.ref)  # store the target shows (both read the
+                finding.explanation += (  # same database URL)
+                    f"; {name} and {focus.name} both read Secret key {common[0]}: what "
+                    f"{name} writes there is what {focus.name} shows")
             elif finding.object in needed or any(  # a quiet target's dependency (its SSO,
                     owners.get(r) in needed for r in finding.related):  # its store, the
                 finding.related.append(focus.ref)  # volume of one of its pods)
@@ -226,6 +238,7 @@ def analyze(view: ClusterView, focus: Target | None = None,
     return findings
 
 
+_DURATIONS = ("slow-call", "slow-call-ms")  # a log line that times a call that succeeded
 _CHANGE_SUSPECTS = ("slow_dependency", "app_exception", "cpu_throttling", "oom_killed",
                     "credentials_rejected", "dependency_unreachable", "missing_env",
                     "init_container", "readiness_probe", "liveness_probe", "hpa_limited")

@@ -179,11 +179,35 @@ def link(view: ClusterView, findings: list[Finding]) -> None:
             continue
         if finding.facts.get("target"):
             follow_dependency(view, finding, by_object, findings)
+    _loaded_by_a_change(view, findings)
     for rollout, call in revealed:  # a server that is down itself is why the new pods fail
         if call.caused_by is not None or call.category == "network_policy":  # (they start up
             set_cause(rollout, call)  # against it; the old ones started before it went down),
         else:  # or a policy that drops their call (the old pods' connections predate it)
             set_cause(call, rollout)
+
+
+_OWN_QUERIES = ("slow-query", "mongo-slow-query")  # a database slow in what it is asked
+
+
+def _loaded_by_a_change(view: ClusterView, findings: list[Finding]) -> None:
+    """A client whose recent rollout changed its env, calling a database whose only finding is
+    its slow queries: the change sends the load (a cache TTL set to 0s, a batch size raised),
+    so the client's rollout is the cause, not the database."""
+    by_object = {f.object: f for f in findings}
+    for client in findings:
+        server = by_object.get(client.caused_by or "")
+        if client.category != "slow_dependency" or server is None or \
+                server.facts.get("signature") not in _OWN_QUERIES or server.caused_by:
+            continue
+        found = last_rollout(view, client.object)
+        env = [c for c in (found[0] if found else []) if c.startswith("env ")]
+        if not env:
+            continue
+        client.caused_by = None
+        set_cause(server, client)
+        client.explanation += (f"; its last rollout changed {env[0]}: the queries it now sends "
+                               f"are what {ObjectRef.parse(server.object).name} is slow on")
 
 
 _TIMED_OUT = re.compile(r"deadline exceeded|timed out|timeout", re.IGNORECASE)

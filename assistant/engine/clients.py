@@ -158,8 +158,9 @@ def configuration(view: ClusterView, pod: Obj) -> list[str]:
 
 
 def services_named(view: ClusterView, pods: list[Obj]) -> list[Obj]:
-    """The Services the pods' configuration names (their env, command and args)."""
-    text = "\n".join(t for p in pods for t in configured(p))
+    """The Services the pods' configuration names (their env, command and args, and the
+    ConfigMaps they mount)."""
+    text = "\n".join(t for p in pods for t in configuration(view, p))
     return [s for s in view.items("Service") if text and _names(s, text)]
 
 
@@ -200,3 +201,22 @@ def names_service(obj: Obj, services: list[Obj],
     text = "\n".join([*configured(template), *mounted(
         template, files or {}, meta(obj).get("namespace") or "")])
     return bool(text) and any(_names(s, text) for s in services)
+
+
+def shared_secret_keys(obj: Obj, pods: list[Obj]) -> list[str]:
+    """The Secret keys a workload's pod template (a CronJob's too) and the pods both read into
+    their env (`billing-db/url` as DATABASE_URL): the same store, written by one and read by
+    the other."""
+    spec = obj.get("spec") or {}
+    template = (spec.get("jobTemplate") or {}).get("spec", {}).get("template") or \
+        spec.get("template") or {}
+    return sorted(_secret_keys(template) & {k for p in pods for k in _secret_keys(p)})
+
+
+def _secret_keys(pod: Obj) -> set[str]:
+    spec = pod.get("spec") or {}
+    return {f"{ref.get('name')}/{ref.get('key')}"
+            for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+            for e in c.get("env") or [] if isinstance(e, dict)
+            for ref in [((e.get("valueFrom") or {}).get("secretKeyRef") or {})]
+            if ref.get("name") and ref.get("key")}

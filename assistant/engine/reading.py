@@ -212,6 +212,11 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]],
         host = dependency_in(other.text)
         if host and words & set(re.split(r"[.:_-]", host.lower())):
             return host
+        keyed = next((h for m in _KEYED_HOST.finditer(other.text)  # "sentinels":
+                      if m.group(1).lower() in words  # "redis.cache.svc:26379" (never a
+                      and (h := dependency_in(m.group(2)))), None)  # "caller": "notify.go:732")
+        if keyed:
+            return keyed
     for name, value in env:
         host = dependency_in(value)
         if host and words & set(re.split(r"[.:_/-]", f"{name}.{value}".lower())):
@@ -223,6 +228,10 @@ def _named_elsewhere(line: str, log: LogExcerpt, env: list[tuple[str, str]],
         return None
     configured = {h for _, value in env if (h := dependency_in(value)) and ".svc" in h}
     return configured.pop() if len(configured) == 1 else None  # the one Service its env names
+
+
+_KEYED_HOST = re.compile(r"\"?([A-Za-z][\w-]{2,40})\"?\s*[:=]\s*\"?"
+                         r"((?:[a-z0-9-]+\.)+[a-z0-9-]+:\d{2,5})\b")
 
 
 def _named_before(line: LogLine, log: LogExcerpt) -> str | None:

@@ -33,9 +33,10 @@ def over(line: LogLine, log: LogExcerpt) -> bool:
     on without one for CLEAN_MINUTES; never when it said right after that it gave up."""
     last = line.last or line.number
     after = [t for t in log.tail if t.number > last]
-    if any(GAVE_UP.search(t.text) for t in [*log.errors, *after]
-           if last <= t.number <= last + NEAR_LINES):
+    if any(GAVE_UP.search(t.text) for t in [*log.errors, *log.tail]
+           if line.number - NEAR_LINES <= t.number <= last + NEAR_LINES):
         return False  # "Task is being killed and will not recover until manually restarted"
+    # (above the line too: the record a stack trace's "Caused by:" belongs to)
     if _recovered_for_good(line, after):
         return True
     later = [t.number for t in after if is_error_line(t.text) and not FRAME.match(t.text)
@@ -69,8 +70,8 @@ def _start_up_race(line: LogLine, log: LogExcerpt) -> bool:
         START_UP_SECONDS and logged_at(first.text) is not None
 
 
-_LOOPBACK_REFUSED = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):\d+[^\n]{0,40}refused",
-                               re.IGNORECASE)
+_LOOPBACK_REFUSED = re.compile(  # (urllib3 writes `host='localhost', port=3000)` apart)
+    r"(?:127\.0\.0\.1|localhost|\[::1\])(?::|'?,? port=)\d+[^\n]{0,300}?refused", re.IGNORECASE)
 START_UP_SECONDS = 30  # an error this soon after a container's first line is part of its start
 
 
