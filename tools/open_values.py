@@ -238,21 +238,41 @@ def _braces(text: str) -> int:
 
 
 def _opened(text: str, openers: str, closers: str) -> int:
-    bare = _COMMENT.sub("", _STRING.sub("", _uncommented(text[:OPENED_CHARS])))
-    # (`# the old block ended here }`, `/* } */`)
+    bare = _bare(text)  # (`# the old block ended here }`, `/* } */`, `"}"`)
     return sum(bare.count(c) for c in openers) - sum(bare.count(c) for c in closers)
 
 
-def _uncommented(text: str) -> str:
-    """`text` without its `/* ... */` comments that close on the same line, in one pass."""
-    kept, at = [], 0
-    while (start := text.find("/*", at)) >= 0 and (end := text.find("*/", start + 2)) >= 0:
-        kept.append(text[at:start])
-        at = end + 2
-    return "".join(kept) + text[at:]
-
-
-OPENED_CHARS = 4096  # of a line, where its braces are counted (a longer one is data)
+def _bare(text: str) -> str:
+    """`text` without its quoted strings and its comments (`#`, `//`, `/* */` closed on the
+    line), read once from left to right: a `"/*"` inside a string opens no comment, a `}` in
+    a string of any length counts for nothing."""
+    kept: list[str] = []
+    at, size = 0, len(text)
+    unclosed = ""  # the quotes (and "*" for `/*`) found with no end after them: text now
+    while at < size:
+        char = text[at]
+        if char in "\"'" and char not in unclosed:  # a string: to its closing quote (a
+            end = at + 1  # double-quoted one has escapes)
+            while end < size and text[end] != char and text[end] != "\n":
+                end += 2 if char == '"' and text[end] == "\\" else 1
+            if end < size and text[end] == char:
+                at = end + 1
+                continue
+            unclosed += char  # an apostrophe, a cut string: not a string, nor any after it
+            kept.append(char)
+            at += 1
+        elif char == "#" or text.startswith("//", at):
+            break  # a comment to the end of the line
+        elif text.startswith("/*", at) and "*" not in unclosed:
+            close = text.find("*/", at + 2)
+            if close < 0:
+                unclosed += "*"
+                continue
+            at = close + 2
+        else:
+            kept.append(char)
+            at += 1
+    return "".join(kept)
 
 
 def _plural_secret(key: str) -> bool:
@@ -269,14 +289,14 @@ def _shape(text: str) -> str:
 
 def _prefix_end(line: str, prefix: str) -> int:
     """Where a line's log prefix of the opener's shape ends, else 0. Numbers in a prefix may
-    grow (syslog's `tf[9]:` then `tf[12]:`): a prefix whose runs of digits and of letters
-    stand where the opener's do counts too, when the opener's holds a number and the run
-    ends where the line's does."""
+    grow (syslog's `tf[9]:` then `tf[12]:`): a prefix with the opener's words and runs of
+    digits where the opener's stand counts too, when the opener's holds a number and the
+    run ends where the line's does."""
     width = len(prefix)
     if not width or _shape(line[:width]) == _shape(prefix) and not (
             prefix[-1].isalnum() and line[width : width + 1].isalnum()):  # (`app-9`, `app-12`)
         return width
-    opener = _runs(prefix)  # "a  d d:d:d a a[d]:"
+    opener = _runs(prefix)  # "Jan d d:d:d ci tf[d]:"
     if "d" not in opener:  # only a prefix with numbers (a time, a pid) grows
         return 0
     held = ""
@@ -290,12 +310,13 @@ def _prefix_end(line: str, prefix: str) -> int:
 
 
 def _runs(text: str, held: str = "") -> str:
-    """`held` with `text` added as runs: each run of ASCII digits one "d", of letters one "a",
-    of blanks one " " (syslog pads a day below 10: `Jan  9`, `Jan 10`)."""
+    """`held` with `text` added as a prefix's runs: each run of ASCII digits one "d" (a pid,
+    a time's fraction may grow), each run of spaces one " " (syslog pads a day below 10:
+    `Jan  9`, `Jan 10`), letters and the rest as written (a secret below shares no word
+    with the prefix)."""
     for char in text:
-        mark = "d" if char.isascii() and char.isdigit() else \
-            "a" if char.isascii() and char.isalpha() else " " if char in " \t" else char
-        held += "" if mark in "ad " and held.endswith(mark) else mark
+        mark = "d" if char.isascii() and char.isdigit() else char
+        held += "" if mark in "d " and held.endswith(mark) else mark
     return held
 
 
@@ -419,8 +440,6 @@ def _names_secret(line: str) -> bool:
     """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
     return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
                for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.){0,1024}"|\'[^\'\n]{0,1024}\'')  # quoted
-_COMMENT = re.compile(r"(?:#|//)[^\n]*")
 # nginx's variables of the request headers that carry credentials (`map $http_authorization`)
 _SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
@@ -428,7 +447,9 @@ _HEAD = re.compile(r"\b(?:variable|map)[ \t]+[\"'$]?[\w.-]+[\"']?(?:[ \t]+\$\w+)
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?[A-Za-z]{3,8}\]?[ \t]+)?)?")  # time, level
+_LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?(?i:trace|debug|info|notice|warn|warning|"
+                         r"error|err|fatal|crit|critical|[DIWEF])\]?[ \t]+)?)?")  # time, level
+# (a level by its name: `cat <<EOF` after a time is the command, not a level)
 _JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
 _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((
