@@ -486,6 +486,13 @@ def test_pathological_lines_take_linear_time(name: str) -> None:
     assert time.perf_counter() - start < 5
 
 
+def test_a_line_ending_in_thousands_of_carriage_returns_is_redacted_not_a_crash() -> None:
+    """A line whose end is 5,000 carriage returns (attack 27) is judged once, without its
+    returns, and keeps them; it used to recurse once per return and raise."""
+    out = redact_text("password=Tq6Vb1Xn8Kz3" + "\r" * 5000 + "\nnext line")
+    assert "Tq6Vb1Xn8Kz3" not in out and out.endswith("\r" * 5000 + "\nnext line")
+
+
 def test_a_stack_trace_a_log_repeats_is_judged_once_per_distinct_line() -> None:
     """An error looping 2,000 times (46,000 lines, 24 distinct): each distinct line is judged
     once, so the log is redacted in well under the 8 s judging every line took."""

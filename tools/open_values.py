@@ -44,8 +44,9 @@ class OpenValues:
         self._keep = False  # the here-document open is a description (text to keep)
 
     def hide(self, line: str) -> str:
-        if line.endswith("\r"):  # CRLF text: judged without its carriage return
-            return self.hide(line[:-1]) + "\r"
+        if line.endswith("\r"):  # CRLF text: judged without its carriage returns
+            bare = line.rstrip("\r")
+            return self.hide(bare) + line[len(bare) :]
         if self._kind:
             hidden = self._below(line)
             if hidden is not line or self._kind:
@@ -288,36 +289,40 @@ def _shape(text: str) -> str:
 
 
 def _prefix_end(line: str, prefix: str) -> int:
-    """Where a line's log prefix of the opener's shape ends, else 0. Numbers in a prefix may
-    grow (syslog's `tf[9]:` then `tf[12]:`): a prefix with the opener's words and runs of
-    digits where the opener's stand counts too, when the opener's holds a number and the
-    run ends where the line's does."""
+    """Where a line's log prefix of the opener's shape ends, else 0. A prefix's numbers may
+    grow (syslog's `tf[9]:` then `tf[12]:`), its level and month change (`INFO` then
+    `DEBUG`), its spaces pad (`Jan  9`, `Jan 10`): a prefix that holds a number matches one
+    that reads the same with those set aside, ending where a run of the line does. Other
+    words stay as written: a secret below shares none with the prefix."""
     width = len(prefix)
     if not width or _shape(line[:width]) == _shape(prefix) and not (
             prefix[-1].isalnum() and line[width : width + 1].isalnum()):  # (`app-9`, `app-12`)
         return width
-    opener = _runs(prefix)  # "Jan d d:d:d ci tf[d]:"
-    if "d" not in opener:  # only a prefix with numbers (a time, a pid) grows
+    head = prefix.rstrip(" \t")
+    if len(head) > LOOSE_WIDTH or not any(c.isdigit() for c in head):
         return 0
-    held = ""
-    for at, char in enumerate(line[: width + 16]):
-        held = _runs(char, held)
-        if not opener.startswith(held):
-            return 0
-        if held == opener and not line[at + 1 : at + 2].isalnum():
-            return at + 1
+    want, blanks = _canon(head), width - len(head)  # (a here-document's prefix ends blank)
+    for end in range(1, min(len(line), width + 16) + 1):
+        if line[end : end + 1].isalnum() or not line[end - 1].strip():
+            continue  # the prefix ends where a run ends, on no blank
+        if _canon(line[:end]) == want:
+            padded = len(line[end : end + blanks]) - len(line[end : end + blanks].lstrip(" \t"))
+            return end + padded if padded == blanks else 0
     return 0
 
 
-def _runs(text: str, held: str = "") -> str:
-    """`held` with `text` added as a prefix's runs: each run of ASCII digits one "d" (a pid,
-    a time's fraction may grow), each run of spaces one " " (syslog pads a day below 10:
-    `Jan  9`, `Jan 10`), letters and the rest as written (a secret below shares no word
-    with the prefix)."""
-    for char in text:
-        mark = "d" if char.isascii() and char.isdigit() else char
-        held += "" if mark in "d " and held.endswith(mark) else mark
-    return held
+def _canon(text: str) -> str:
+    """A log prefix with its level, month, numbers and space runs set aside."""
+    return _SPACES.sub(" ", _DIGITS.sub("d", _PREFIX_WORDS.sub("L", text)))
+
+
+LOOSE_WIDTH = 120  # a prefix longer than this is matched as written only
+LEVEL_WORDS = (r"(?i:trace|trc|debug|debu|dbg|info|inf|notice|warn|warning|wrn|error|err|eror|"
+               r"fatal|ftl|crit|critical|severe|fine|finer|finest|config|[DIWEF])")
+_PREFIX_WORDS = re.compile(r"\b(?:" + LEVEL_WORDS + r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|"
+                           r"Oct|Nov|Dec))\b")
+_DIGITS = re.compile(r"[0-9]+")
+_SPACES = re.compile(r" +")
 
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
@@ -447,9 +452,10 @@ _HEAD = re.compile(r"\b(?:variable|map)[ \t]+[\"'$]?[\w.-]+[\"']?(?:[ \t]+\$\w+)
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_LOG_PREFIX = re.compile(r"(?:\S*\d\d:\d\d\S*[ \t]+(?:\[?(?i:trace|debug|info|notice|warn|warning|"
-                         r"error|err|fatal|crit|critical|[DIWEF])\]?[ \t]+)?)?")  # time, level
-# (a level by its name: `cat <<EOF` after a time is the command, not a level)
+_LOG_PREFIX = re.compile(r"(?:(?:\d{4}[-/]\d\d[-/]\d\d[ \t]+)?\S{0,64}\d\d:\d\d\S{0,64}[ \t]+(?:(?:"
+                         r"\[[\w.-]{1,32}\]|"
+                         r"(?-i:[A-Z]{3,8})|" + LEVEL_WORDS + r")[ \t]+)?)?")  # time, level
+# (a level in capitals, by its name or in brackets: `cat <<EOF` after a time is the command)
 _JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
 _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((

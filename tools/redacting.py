@@ -376,8 +376,9 @@ DENSE_EVERY = 12
 
 def _redact_line(text: str, lower: str, *, structure: bool = False) -> str:
     """The rules that stay on one line, then random-looking runs and personal data."""
-    if text.endswith("\r"):  # a CRLF line (an FTP or SMTP dump): judged without its CR
-        return _redact_line(text[:-1], lower[:-1], structure=structure) + "\r"
+    if text.endswith("\r"):  # a CRLF line (an FTP or SMTP dump): judged without its CRs
+        bare = text.rstrip("\r")
+        return _redact_line(bare, lower[: len(bare)], structure=structure) + text[len(bare) :]
     if len(text) < 20 and not _SEPARATOR.search(text):
         return text  # every rule needs a separator or a 20-character token
     if len(text) >= DENSE_LINE and dense_with_hints(lower, DENSE_EVERY):
