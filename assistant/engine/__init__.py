@@ -18,7 +18,7 @@ from tools.summaries import meta
 from ..diagnosis import Diagnosis, Finding, Target
 from .buckets import link_writers, missing_objects, writer_pods, writers
 from .causal import link
-from .changes import with_last_rollout
+from .changes import limit_annotated, with_last_rollout
 from .checks import memory_told_below_limit, symptom_findings
 from .claims import full_claims
 from .clients import (
@@ -233,6 +233,8 @@ def analyze(view: ClusterView, focus: Target | None = None,
     for finding in findings:
         if finding.category in _CHANGE_SUSPECTS:
             with_last_rollout(view, finding)
+        if finding.category == "oom_killed":
+            limit_annotated(view, finding)
         finding.remediation = propose(finding)
         finding.ruled_out = ruled_out(finding, findings)
     return findings

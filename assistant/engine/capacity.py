@@ -41,3 +41,35 @@ def larger_than_any_node(view: ClusterView, pod: Obj, resources: list[str]) -> d
                          "it fits on no node of this size even when empty, so a new node of "
                          "the same size would not help either")}
     return {}
+
+
+def cordoned_with_room(view: ClusterView, pod: Obj, resources: list[str]) -> str | None:
+    """A cordoned node the pod's nodeSelector picks that would hold it: its allocatable, less
+    what the pods running there request, covers every resource the scheduler found short
+    elsewhere. Left cordoned (after patching, a drain), it is why "Insufficient cpu" is true."""
+    spec = pod.get("spec") or {}
+    selector = spec.get("nodeSelector") or {}
+    for node in view.items("Node"):
+        labels = meta(node).get("labels") or {}
+        if not (node.get("spec") or {}).get("unschedulable") or any(
+                labels.get(k) != v for k, v in selector.items()):
+            continue
+        on_it = [p for p in view.everywhere("Pod")
+                 if (p.get("spec") or {}).get("nodeName") == meta(node)["name"]
+                 and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        if all(_room(node, on_it, pod, resource) for resource in resources or ["cpu"]):
+            return str(meta(node)["name"])
+    return None
+
+
+def _room(node: Obj, running: list[Obj], pod: Obj, resource: str) -> bool:
+    parse = cpu_milli if resource == "cpu" else memory_bytes if resource == "memory" else None
+    if parse is None:
+        return False
+    allocatable = parse(((node.get("status") or {}).get("allocatable") or {}).get(resource))
+
+    def asked(p: Obj) -> float:
+        return sum(parse(((c.get("resources") or {}).get("requests") or {}).get(resource)) or 0
+                   for c in (p.get("spec") or {}).get("containers") or [])
+
+    return allocatable is not None and allocatable - sum(asked(p) for p in running) >= asked(pod)

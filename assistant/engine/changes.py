@@ -3,6 +3,8 @@ its newest ReplicaSet and the one before (image, env values, resources, command,
 
 from __future__ import annotations
 
+import re
+
 from tools import Obj, ObjectRef
 from tools.ownership import by_revision, owned_by
 from tools.summaries import meta, pod_template
@@ -128,6 +130,32 @@ def injected(view: ClusterView, ref: str, cause: Finding) -> bool:
                           + (f" ({', '.join(asks)})" if asks else ""))
     cause.facts["injected"] = container
     return True
+
+
+def limit_annotated(view: ClusterView, finding: Finding) -> None:
+    """An OOM-killed container that a webhook injected (a mesh proxy, Dapr's daprd) gets its
+    limit from an annotation of the pod template (`dapr.io/sidecar-memory-limit: 64Mi`,
+    `sidecar.istio.io/proxyMemoryLimit`): that annotation is what to change."""
+    container = finding.facts.get("container")
+    parsed = ObjectRef.parse(finding.object)
+    workload = view.find(parsed.kind, parsed.name, parsed.namespace_text)  # type: ignore[arg-type]
+    if not container or workload is None:
+        return
+    template = pod_template(parsed.kind, workload)
+    if any(c.get("name") == container for c in [*(template.get("initContainers") or []),
+                                                *(template.get("containers") or [])]):
+        return  # (its own container: the limit is in the spec)
+    notes = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+        "annotations") or {}
+    key = next((k for k in sorted(notes) if _MEMORY_LIMIT_KEY.search(k)), None)
+    if key is None:
+        return
+    finding.explanation += (f"; container {container} is injected, and its limit comes from "
+                            f"the pod template's annotation {key}: {notes[key]}")
+    finding.facts.update(limit_annotation=key, workload=parsed.name)
+
+
+_MEMORY_LIMIT_KEY = re.compile(r"memory[-_]?limit|MemoryLimit", re.IGNORECASE)
 
 
 def injected_by(view: ClusterView, image: str) -> tuple[Obj, str] | None:

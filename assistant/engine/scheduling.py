@@ -13,7 +13,7 @@ from tools.selectors import matches_selector
 from tools.summaries import meta
 
 from ..diagnosis import Evidence
-from .capacity import larger_than_any_node
+from .capacity import cordoned_with_room, larger_than_any_node
 from .labels import closest_labels
 from .pod_issues import PodIssue, pod_ref
 from .spreading import spread_counts_others, unusable_domains
@@ -53,6 +53,14 @@ def unschedulable(view: ClusterView, pod: Obj) -> PodIssue | None:
         return constraint
     if "insufficient" in lower:
         resources = sorted(set(_INSUFFICIENT.findall(message)))
+        left = cordoned_with_room(view, pod, resources) if "unschedulable" in lower else None
+        if left is not None:  # the node that would hold it was never uncordoned
+            return PodIssue(
+                "scheduling_constraint",
+                f"node {left}, which the pod's node selection picks and which has room for "
+                f"its requests ({_requests(pod)}), is cordoned (spec.unschedulable), so the "
+                f"other nodes are short of {', '.join(resources)}: {message}", evidence, 0.9,
+                detail={"cordoned_root": left, "nodes": left})
         oversized = larger_than_any_node(view, pod, resources)
         return PodIssue(
             "insufficient_resources",
