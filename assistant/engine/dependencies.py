@@ -21,6 +21,7 @@ from .servers import (
     governing_missing,
     misnamed_protocol,
     missing_service_note,
+    pods_port,
     port_dropped,
     record,
     service_for,
@@ -134,7 +135,8 @@ def _on_lost_node(view: ClusterView, finding: Finding, backing: list[Obj], serve
 def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: str) -> bool:
     """When an ingress NetworkPolicy of the server's pods drops the client's packets (a
     timeout), the policy becomes the finding's object, with what it admits and what not."""
-    for policy in isolating_policies(view, backing, finding):
+    served = pods_port(view, finding)
+    for policy in isolating_policies(view, backing, finding, served):
         ref = str(ObjectRef.of("NetworkPolicy", policy))
         finding.category = "network_policy"
         finding.object = ref
@@ -153,6 +155,11 @@ def _isolated(view: ClusterView, finding: Finding, backing: list[Obj], server: s
         who = finding.summary.split(":")[0]
         admits = (f"admits {who} only on {', '.join(ports)}, not on the port it calls"
                   + (f" ({asked})" if asked else "")) if ports else f"admits no traffic from {who}"
+        if served and ports and str(served) not in ports:  # (it admits the Service's port)
+            admits = (f"admits {who} only on {', '.join(ports)}: the Service's port {asked}, "
+                      f"while the pods serve on {served}, the port a policy sees once the "
+                      "Service has mapped the call to it")
+            asked = str(served)
         if ports and asked:
             finding.facts["missing_port"] = asked
         finding.explanation = (f"the NetworkPolicy {meta(policy)['name']} selects the pods "

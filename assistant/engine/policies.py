@@ -278,11 +278,13 @@ def egress_line(policy: Obj) -> str:
             f"{', '.join(allowed) or 'none'}")
 
 
-def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) -> list[Obj]:
+def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding,
+                       served: int | None = None) -> list[Obj]:
     """The ingress policies that drop a client's packets to the pods behind a Service (a
     timeout, not a refusal): traffic passes when any policy selecting those pods admits the
-    client on that port; when none does, the ones with rules (the allow-list the client misses)
-    come before plain deny-all ones."""
+    client on that port (`served`, the pods' own, when the Service maps its port to another:
+    a policy sees the packet after the Service rewrote it); when none does, the ones with rules
+    (the allow-list the client misses) come before plain deny-all ones."""
     timed_out = finding.facts.get("signature") in TIMEOUTS or bool(
         TIMED_OUT.search(finding.explanation))
     if not backing or not timed_out:
@@ -291,7 +293,7 @@ def isolating_policies(view: ClusterView, backing: list[Obj], finding: Finding) 
     client_labels = meta(client).get("labels") or {} if client else {}
     client_ns = meta(client).get("namespace") if client else None
     parsed = HOST_PORT.match(finding.facts.get("target", ""))
-    port = int(parsed.group("port")) if parsed and parsed.group("port") else None
+    port = served or (int(parsed.group("port")) if parsed and parsed.group("port") else None)
     home = next((n for n in view.everywhere("Namespace") if meta(n)["name"] == client_ns), None)
     ns_labels = (meta(home).get("labels") or {}) if home is not None else None
     selecting = []
