@@ -19,11 +19,13 @@ from .ingresses import controller_pods
 from .pod_issues import pod_ref
 from .quantities import cpu_milli, memory_bytes
 from .reading import Said, dependency_in
+from .speakers import runs
 from .view import ClusterView
 from .workloads import SEVERITY, workload_ref
 
 _KEDA = re.compile(r"\bkeda\b|scaledobject", re.IGNORECASE)
 _AUTOSCALER = re.compile(r"autoscal|\bhpa\b|\bkeda\b|\bvpa\b|scaledobject", re.IGNORECASE)
+_CACHING_PROXIES = "varnish|varnish-cache"  # images whose access log times cache hits
 SMALL_CPU_MILLI = 250  # a limit at or below this is small for a serving container
 STARVED_CPU_MILLI = 1000  # a process starved of CPU under a limit below this is held by it
 
@@ -43,7 +45,8 @@ def symptom_findings(view: ClusterView, focus: Target | None, pods: list[Obj], i
         added += _throttling(view, [s for s in pods if id(s) in own] + [
             p for p in slow if id(p) in own], small_only=False, own=own)
         added += _throttling(view, [*(pods if focus else slow), *behind], small_only=True)
-        gateways = [p for p in controller_pods(view) if intent.wants("latency")]
+        gateways = [p for p in [*controller_pods(view), *(  # (and the proxies behind them)
+            q for q in view.items("Pod") if runs(q, _CACHING_PROXIES))] if intent.wants("latency")]
         slow_gateways = slow_itself(view, gateways)  # a gateway slow in itself: its limit
         for gateway in _throttling(view, [p for p in gateways if id(p) in slow_gateways],
                                    small_only=False, own=slow_gateways):

@@ -1,6 +1,7 @@
 """A gateway slow in itself: its access log times each request whole and its upstream's answer
 apart (APISIX and ingress-nginx log both), and the requests take seconds while the upstream
-answers in milliseconds. The time is the gateway's own, so its CPU limit is what to look at,
+answers in milliseconds; or a caching proxy whose cache hits, served without any backend, take
+seconds (varnishncsa). The time is the gateway's own, so its CPU limit is what to look at,
 not the app behind it."""
 
 from __future__ import annotations
@@ -27,9 +28,17 @@ def slow_itself(view: ClusterView, pods: list[Obj]) -> dict[int, str]:
         for container, _ in containers(pod):
             excerpt = view.log(meta(pod).get("namespace") or "", meta(pod)["name"], container,
                                False)
+            lines = [*excerpt.head, *excerpt.tail] if excerpt else []
             timed = [(float(m["total"] or m["total2"]), float(m["upstream"] or m["upstream2"]))
-                     for line in ([*excerpt.head, *excerpt.tail] if excerpt else [])
-                     for m in [_ACCESS.search(line.text)] if m]
+                     for line in lines for m in [_ACCESS.search(line.text)] if m]
+            hits = [int(m["micros"]) / 1e6 for line in lines
+                    for m in [_CACHE_HIT.search(line.text)] if m]
+            if len(hits) >= MIN_LINES and statistics.median(hits) >= SLOW_SECONDS:
+                said[id(pod)] = (f"its access log: cache hits take {statistics.median(hits):g} "
+                                 f"s (median of {len(hits)}), answered from its own cache "
+                                 "without the backend, so the time is spent in the proxy "
+                                 "itself")
+                break
             if len(timed) < MIN_LINES:
                 continue
             total = statistics.median(t for t, _ in timed)
@@ -52,3 +61,6 @@ _ACCESS = re.compile(
     r'(?P<upstream>\d+\.\d{3})\b'
     r'|\s(?P<total2>\d+\.\d{3}) \[[^\]]*\] \[[^\]]*\] [\w.:\[\]-]+ \d+ '
     r'(?P<upstream2>\d+\.\d{3}) \d{3}\b')
+# varnishncsa with `%D` (microseconds) and `%{Varnish:hitmiss}x` last: a hit is served from the
+# cache, with no backend in it
+_CACHE_HIT = re.compile(r'" (?P<micros>\d{4,}) hit\s*$')
