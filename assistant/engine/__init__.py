@@ -54,13 +54,14 @@ from .listening import log_findings
 from .measured import with_numbers
 from .merging import explain_unready, guesses_yield, merge_same_object, through_sidecar
 from .pod_issues import pod_ref
+from .quoted import quoted_calls
 from .ranking import chain_root, mentioned, touches
 from .reading import namespaces_in, namespaces_named, what_logs_say
 from .relevance import neighbourhood, target_pods
 from .remedies import propose, ruled_out
 from .scoping import Scope, resolve
 from .view import ClusterUnavailable, ClusterView
-from .workloads import pod_findings, workload_ref
+from .workloads import pod_claims, pod_findings, workload_ref
 
 __all__ = ["ClusterUnavailable", "ClusterView", "Scope", "analyze", "compose", "diagnose",
            "examine", "resolve"]
@@ -87,6 +88,16 @@ def analyze(view: ClusterView, focus: Target | None = None,
         said += what_logs_say(view, [p for p in view.items("Pod", focus.namespace)
                                      if id(p) not in read], limit=MAX_CLIENT_PODS)
     view.widen(sorted(namespaces_named(said)))
+    quoted = quoted_calls(view, pods, intent.text) if focus is not None else []
+    reported: set[str] = set()  # the servers of those calls, and what their pods mount
+    if quoted:  # the calls the lines a question quotes report: what those servers say
+        view.widen(sorted(namespaces_in(host for host, _ in quoted)))
+        servers = pods_behind(view, quoted, pods)
+        said += what_logs_say(view, servers, limit=MAX_CLIENT_PODS)
+        reported = {r for p in servers for r in (
+            pod_ref(p), workload_ref(view, p), *(
+                str(ObjectRef("PersistentVolumeClaim", meta(p).get("namespace"), c))
+                for c in pod_claims(p)))}
     if intent.wants("tls", "errors", "timeouts", "latency"):  # the way in: the Ingress,
         served = ingress_namespaces(view, intent.text)  # its backends' logs and its
         # controller's (or gateway's)
@@ -197,7 +208,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
             client = _workload(view, kind, name, ns) or next(  # (or the workload a policy
                 (w for w in (_workload(view, r.kind, r.name, r.namespace_text)  # blocks)
                              for r in map(ObjectRef.parse, finding.related)) if w), None)
-            if calls(finding.facts.get("target") or "", services):
+            if reported and (finding.object in reported or reported & set(finding.related)):
+                finding.related.append(focus.ref)  # a server the quoted lines report on
+                finding.explanation += (f"; the lines you quote from {focus.name} report its "
+                                        f"calls to {name}")
+            elif calls(finding.facts.get("target") or "", services):
                 finding.related.append(focus.ref)
             elif quiet_focus and client is not None and services and names_service(
                     client, services, files):  # a quiet target: a client that is down, or

@@ -11,7 +11,7 @@ from knowledge import SignatureMatch, match_line
 from tools.logs import FRAME, LogExcerpt, LogLine, is_error_line
 
 RECOVERED = re.compile(r"\b(?:re-?connected|recovered|restored|back (?:up|online)|"
-                        r"connection created|"
+                        r"connection created|(?:job|task|build|run|upload|sync) succeeded|"
                         r"connection (?:re-?)?established|healthy again|connected to|"
                         r"succeeded (?:at|after) (?:retry|attempt)|ready to accept connections|"
                         r"(?:status|health)\b[^\n]{0,40}\bGREEN\b|node-join|"
