@@ -100,13 +100,14 @@ def served_instead(view: ClusterView, pod: Obj, container: str,
                 "(it probes the pod's IP)",
                 "loopback": f"{loopback.group(1)}:{loopback.group(2)}",
                 "serves_port": loopback.group(2), "line": loopback.group(0).strip()}
-    if port.isdigit():
-        for line in lines:
-            found = _LISTEN.search(line)
-            if found and found.group(1) != port:
-                return {"probe_where": f"port {port}", "served_how": f"listens on port "
-                        f"{found.group(1)}", "serves_port": found.group(1), "probe_port": port,
-                        "line": line.strip()}
+    if port.isdigit():  # the port the app serves on (not its metrics or admin listener)
+        listening = [(found.group(1), line) for line in lines
+                     if (found := _LISTEN.search(line)) and not _SIDE_LISTENER.search(
+                         line[: found.start(1)])]
+        if listening and port not in {p for p, _ in listening}:
+            serves, said = listening[0]
+            return {"probe_where": f"port {port}", "served_how": f"listens on port {serves}",
+                    "serves_port": serves, "probe_port": port, "line": said.strip()}
     elsewhere = _health_port(view, pod, which, lines, port)
     if elsewhere:
         return elsewhere
@@ -197,13 +198,24 @@ def _answered(view: ClusterView, pod: Obj, path: str, which: str, lines: list[st
     """The app serves the probe's path and answers it with an error on purpose (503: "I am not
     ready"), as the probe's events or the app's access log show: the path is right."""
     kind = "readiness" if which == "readinessProbe" else "liveness"
+    meshed = any(_MESH_PROXY.search(str(c.get("name") or "")) for c in [
+        *((pod.get("spec") or {}).get("containers") or []),
+        *((pod.get("spec") or {}).get("initContainers") or [])])
     for event in view.events_for("Pod", meta(pod)["name"], meta(pod).get("namespace")):
         message = event.get("message") or ""
         code = _STATUS.search(message)
-        if kind in message.lower() and code and code.group(1) != "404":
+        if kind in message.lower() and code and code.group(1) != "404" and not (
+                meshed and code.group(1) == "502"):  # (the mesh proxy's 502: no app behind)
             return True
     return any(_ACCESS_LOG.search(line) and f"{path} " in line and " 404" not in line
                for line in lines)
+
+
+_SIDE_LISTENER = re.compile(r"\b(?:metrics|prometheus|pprof|debug|admin|management|profil\w*)\b",
+                            re.IGNORECASE)  # a listener beside the app's own port
+_MESH_PROXY = re.compile(r"^(?:linkerd-proxy|istio-proxy|envoy|consul-dataplane|"
+                         r"envoy-sidecar|kuma-sidecar)$")  # sidecars that answer the probe for
+# the app (a mesh rewrites the kubelet's probes to go through its proxy)
 
 
 _HEALTH_LISTENER = re.compile(
