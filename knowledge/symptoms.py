@@ -130,7 +130,11 @@ _SUSPECT = re.compile(r"\b(?:fallout|side[- ]effects?|knock-on|consequences?|res
                       r"(?:of|from)\b|"
                       r"\b(?:because of|caused by|due to|related to|linked to|triggered by|"
                       r"to blame|the culprit|the cause)\b|"
-                      r"\bdid\s+(?:the\s+)?[^?.!]{1,40}?\b(?:break|cause|trigger)\b")
+                      r"\bdid\s+(?:the\s+)?[^?.!]{1,40}?\b(?:break|cause|trigger)\b|"
+                      # "is coredns broken?? event-collector cant resolve ...": a suspect,
+                      # then the symptom the question is about
+                      r"\bis\s+(?:the\s+)?(?:[\w-]+\s+)?(?:broken|down|the problem|at fault|"
+                      r"acting up)\s*\?+\s+\w")
 # "... it resolved itself, but is vault actually ok now?": a past event, and the question asks
 # whether it is healthy now, so "healthy" is an answer it allows
 _HEALTH_ASKED = re.compile(r"\b(?:is|are)\s+(?:[\w-]+\s+){0,4}(?:actually\s+|really\s+)?"
