@@ -17,8 +17,15 @@ line of prose below it.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
+from .heredocs import (
+    HEREDOC,
+    SECRET_FILE,
+    closes_inline,
+    hide_here_string,
+    names_secret,
+    unwrapped,
+)
 from .key_hints import KEY, SPACE, has_key_hint
 from .secret_names import credential_shaped, is_secret_value, sensitive_name
 from .secret_tokens import REDACTED
@@ -62,15 +69,15 @@ class OpenValues:
             ("pair",) if "auth-user-pass" in line else ()) + (
             ("dumped",) if stripped.endswith("]=>") else ()) + (
             ("joined",) if _joined_below(stripped) else ()) + (
-            ("heredoc",) if "<<" in line and _HEREDOC.search(_unwrapped(line)) else ())
+            ("heredoc",) if "<<" in line and HEREDOC.search(unwrapped(line)) else ())
         if not kinds or len(line) > 4096 or not (has_key_hint(line.lower()) or (
-                "heredoc" in kinds and _SECRET_FILE.search(line))):  # (cat <<EOF > id_rsa)
+                "heredoc" in kinds and SECRET_FILE.search(line))):  # (cat <<EOF > id_rsa)
             return line
         for kind in kinds:  # an opener ends its line: its key is near the end
             if kind == "heredoc":  # `cat <<EOF > /etc/app/password`: the body, to its tag
                 tags = [t["q"] or t["bare"] or t["caps"]
-                        for t in _HEREDOC.finditer(_unwrapped(line))]
-                if tags and _names_secret(line) and not closes_inline(line, tags[-1]):
+                        for t in HEREDOC.finditer(unwrapped(line))]
+                if tags and names_secret(line) and not closes_inline(line, tags[-1]):
                     # (one that closes on its own line, after an escaped newline, is hidden
                     # there: `hide_inline_heredoc`)
                     self._kind, self._left, self._tags = kind, _HEREDOC_LINES, tags[1:]
@@ -106,7 +113,7 @@ class OpenValues:
             return line
         at = _prefix_end(line, self._prefix)
         if kind == "heredoc":  # its tag alone on a line (after the log's prefix) ends it,
-            closing = _unwrapped(line[at:]).rstrip()  # (a Docker JSON log's line holds it as
+            closing = unwrapped(line[at:]).rstrip()  # (a Docker JSON log's line holds it as
             closing = closing.strip() if self._in_variable else closing.lstrip("\t")  # "EOF\n";
             if self._in_variable:  # (a diff's `-EOT`, `+EOT`)
                 closing = closing.lstrip("+-").strip()
@@ -339,14 +346,6 @@ _OPENERS = dict((
                           re.IGNORECASE)),
 ))
 _TRIPLE = ('"""', "'''")
-# a shell here-document's opener: `<<EOF`, `<<-'END'`, `<<\EOF`, `<< EOF` (a spaced tag in
-# capitals only: `cerr << token` is C++), then a blank, `;`, `|`, `&`, `)` or the end; never
-# `<<<` (a here-string), `<<<<<<<` (a merge conflict) or `<<EOF>>` (a placeholder)
-_HEREDOC = re.compile(r"(?<!<)<<(?!<)-?(?:[ \t]*(?P<quote>['\"])(?P<q>\w[\w-]{0,63})"
-                      r"(?P=quote)|\\?(?P<bare>[A-Za-z_][\w-]{0,63}|(?<=[\s\\]<<)\d[\w-]{0,63}|"
-                      r"(?<=[\s\\]<<-)\d[\w-]{0,63})|"
-                      r"[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))(?=[ \t;|&)]|$)")
-# (a numeric tag only after a blank: `cat <<123`, never a shift such as `1<<20`)
 _HCL_HEREDOC = re.compile(r"[ \t]*(?:[+-][ \t]*)?(?:(?P<key>[\w-]+)[ \t]*=[ \t]*)?<<-?"
                           r"(?P<tag>[A-Za-z_]\w{0,63})[ \t]*,?[ \t]*(?:(?:#|//)[^\n]*)?$")
 # (in a variable block, `default = <<EOF` alone at the end of its line, or an item of a list or
@@ -354,104 +353,12 @@ _HCL_HEREDOC = re.compile(r"[ \t]*(?:[+-][ \t]*)?(?:(?P<key>[\w-]+)[ \t]*=[ \t]*
 # a line that can be an item of a list or map default: `"x",`, `key = "x"`, `}`, `]`
 _HCL_ITEM = re.compile(r'[ \t]*(?:[+-][ \t]*)?(?:[\w"./-]+[ \t]*=[ \t]*)?(?:"(?:[^"\\\n]|\\.)*"|'
                        r'[\w.-]+|<<-?\w+)?[ \t]*[,\]\}\[\{)]*[ \t]*(?:(?:#|//)[^\n]*)?$')
-_FILE_SUFFIX = re.compile(r"[_.-]?(?:file|path)$", re.IGNORECASE)  # a file that holds a secret
-_SECRET_FILE = re.compile(r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bkeyfile\b|\bnetrc\b|\bkubeconfig\b|"
-                          r"\.kube/config\b|"
-                          r"\.(?:pem|key|p12|pfx|jks)\b|\bcredentials\b", re.IGNORECASE)
-# `<<EOF`, `<<-\\"EOF\\"`, `<<\\\\EOF`, `<< EOF` (a spaced tag in capitals only: Ruby's
-# `tokens << token`), Go's `\\u003c\\u003cEOF`, after a blank, a quote or `;|&(=` (never a shift:
-# `1<<20`, `FLAG<<SHIFT`) and not a placeholder (`<<DB_PASSWORD>>`)
-_INLINE_HEREDOC = re.compile(
-    r"(?:(?<=[\s\"'(;|&=])|^)(?:<<|\\u003c\\u003c)-?(?:(?:\\{1,2}|\\?[\"'])?(?P<tag>[A-Za-z_][\w-]{0,63})|"
-    r"[ \t]+(?:\\?[\"'])(?P<quoted>[A-Za-z_][\w-]{0,63})|[ \t]+(?P<caps>[A-Z_][A-Z0-9_]{0,63}))"
-    r"(?:\\?[\"'])?(?!>>|\\u003e|[\w-])")
-_ESCAPED_BREAK = re.compile(r"(?<!\\)\\n")
-_STRING_ENDS = re.compile(r'"[ \t]*(?:[,}\]]|$)')
-_HERE_STRING = re.compile(r"(?P<op>(?<!<)<<<(?!<)[ \t]*)(?:'[^'\n]*'|\"[^\"\n]*\"|[^\s;|&]+)")
-
-
-_DOCKER_LINE = re.compile(r'\{\s*"log"\s*:\s*"(?P<text>(?:[^"\\]|\\.)*?)(?:\\r)?(?:\\n)?"')
-_JSON_ESCAPES = {"t": "\t", '"': '"', "\\": "\\", "/": "/", "n": " ", "r": ""}
-
-
-def _unwrapped(text: str) -> str:
-    """The text of a Docker JSON log line (`{"log":"EOF\\n","stream":...}`), its escapes
-    undone, else the text."""
-    found = _DOCKER_LINE.match(text)
-    if found is None:
-        return text
-    return re.sub(r"\\(.)", lambda m: _JSON_ESCAPES.get(m.group(1), m.group(1)), found["text"])
-
-
-def hide_here_string(line: str) -> str:
-    """`chpasswd <<< 'app:x'`: a here-string on a line that names a secret, hidden."""
-    return _HERE_STRING.sub(lambda m: m.group("op") + REDACTED, line) \
-        if "<<<" in line and _names_secret(line) else line
-
-
-def hide_inline_heredoc(line: str) -> str:
-    """`"cmd": "cat <<EOF > /etc/app/password\\nx\\nEOF"`: a here-document written inside one
-    quoted string, its lines joined by escaped newlines (JSON, a YAML flow list), hidden from the
-    first escaped newline after its opener to its tag (to the tag of the last here-document the
-    same line opens; to the line's end when a tag is missing), when the text before it names a
-    secret."""
-    if "\\n" not in line or ("<<" not in line and "\\u003c" not in line):
-        return line
-    breaks = [m.start() for m in _ESCAPED_BREAK.finditer(line)]  # each `\\n`, found once
-    out, done = [], 0
-    for opener in _INLINE_HEREDOC.finditer(line):
-        at = bisect_left(breaks, opener.end())
-        if opener.start() < done or at == len(breaks) or breaks[at] - opener.end() > 1024:
-            continue
-        if _STRING_ENDS.match(line, breaks[at] + 2):  # the string ends there (a Docker JSON
-            continue  # record's one line): the lines below hold the body
-        if not _names_secret(line[max(done, opener.start() - 256) : breaks[at] + 2]):
-            continue
-        tags = [_tag(opener), *(  # (`cat <<A >a; cat <<B >b`: A's body, then B's)
-            _tag(o) for o in _INLINE_HEREDOC.finditer(
-                line, opener.end(), breaks[at]))]
-        start = breaks[at]  # the escaped newline before a body
-        for tag in tags:
-            closer = _closer(tag).search(line, start)
-            stop = closer.start() if closer else len(line)
-            if stop > start:  # (a tag right below its opener: an empty body)
-                out.append(line[done : start + 2] + REDACTED)
-                done = stop
-            if closer is None:
-                break
-            at = bisect_left(breaks, closer.start() + 2)
-            if at == len(breaks):
-                break
-            start = breaks[at]
-    return "".join(out) + line[done:] if out else line
-
-
-def _tag(opener: re.Match[str]) -> str:
-    return str(opener["tag"] or opener["quoted"] or opener["caps"])
-
-
-def closes_inline(line: str, tag: str) -> bool:
-    """Whether a here-document's tag closes it on the same line, after an escaped newline."""
-    return _closer(tag).search(line) is not None
-
-
-def _closer(tag: str) -> re.Pattern[str]:
-    """A here-document's tag alone after an escaped newline, before the next escape or the end
-    of its string."""
-    return re.compile(rf"\\n[ \t]*{re.escape(tag)}(?=\\[rn]|\\?[\"']|$)")
-
-
-def _names_secret(line: str) -> bool:
-    """Whether a line names a secret or a file that holds one ($PASSWORD_FILE, id_rsa)."""
-    return any(sensitive_name(w) or sensitive_name(_FILE_SUFFIX.sub("", w))
-               for w in _WORD.findall(line)) or _SECRET_FILE.search(line) is not None
 # nginx's variables of the request headers that carry credentials (`map $http_authorization`)
 _SECRET_HEADERS = frozenset({"http_authorization", "http_proxy_authorization", "http_cookie"})
 _LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)+"')  # a non-empty double-quoted literal
 _HEAD = re.compile(r"\b(?:variable|map)[ \t]+[\"'$]?[\w.-]+[\"']?(?:[ \t]+\$\w+)?[ \t]*$")
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LOG_PREFIX = re.compile(r"(?:(?:\d{4}[-/]\d\d[-/]\d\d[ \t]+)?\S{0,64}\d\d:\d\d\S{0,64}[ \t]+(?:(?:"
                          r"\[[\w.-]{1,32}\]|"
                          r"(?-i:[A-Z]{3,8})|" + LEVEL_WORDS + r")[ \t]+)?)?")  # time, level

@@ -37,11 +37,12 @@ from urllib.parse import unquote
 from .code_credentials import redact_code_calls
 from .config_values import redact_config_values, redact_sensitive_blocks
 from .credentials import held_key_bodies, redact_credentials, redact_private_keys
+from .heredocs import hide_here_string, hide_inline_heredoc
 from .key_hints import dense_with_hints
 from .key_words import NON_LATIN, NON_LATIN_WORD
 from .keyed_values import has_key_hint, redact_generated, redact_keyed, redact_keyed_structure
 from .log_records import join_partial_records
-from .open_values import OpenValues, hide_here_string, hide_inline_heredoc
+from .open_values import OpenValues
 from .personal_data import redact_personal_data
 from .positional_values import redact_expect_send, redact_positional
 from .program_secrets import redact_program_words
