@@ -137,10 +137,11 @@ def analyze(view: ClusterView, focus: Target | None = None,
     # missing (a connector that feeds it, a gateway whose mounted routes name it)
     view.widen(sorted({meta(p).get("namespace") or "" for p in clients}))
     said += what_logs_say(view, clients, limit=MAX_CLIENT_PODS)
+    # a quiet target, or a symptom asked of a namespace or two: what their configuration
+    # (mounted ConfigMaps too) names, in any namespace
     asked_of_namespaces = focus is None and not intent.health and len(view.namespaces) <= 2
-    if quiet_target or quiet_namespace or asked_of_namespaces:  # a quiet target, or a symptom
-        view.widen(sorted(namespaces_in(  # asked of a namespace or two: what their
-            # configuration names
+    if quiet_target or quiet_namespace or asked_of_namespaces:
+        view.widen(sorted(namespaces_in(
             text for pod in pods for text in configuration(view, pod))))
         said += what_logs_say(view, configured_dependencies(view, pods), limit=MAX_CLIENT_PODS)
     if (quiet_target and intent.wants("missing_output")) or (  # and the other clients of
