@@ -113,17 +113,11 @@ def injected(view: ClusterView, ref: str, cause: Finding) -> bool:
     """Whether the container a cause fails in is not in its workload's pod template: a mutating
     webhook added it to the pods (a mesh proxy, the OpenTelemetry operator's collector). Says
     so in the cause, with the template's annotations that ask for it."""
-    container = cause.facts.get("container")
+    container = cause.facts.get("container") or ""
+    notes = _injector_annotations(view, ref, container)
+    if notes is None:
+        return False
     parsed = ObjectRef.parse(ref)
-    workload = view.find(parsed.kind, parsed.name, parsed.namespace_text)  # type: ignore[arg-type]
-    if not container or workload is None:
-        return False
-    template = pod_template(parsed.kind, workload)
-    if any(c.get("name") == container for c in [*(template.get("initContainers") or []),
-                                                *(template.get("containers") or [])]):
-        return False
-    notes = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
-        "annotations") or {}
     asks = sorted(f"{key}: {value}" for key, value in notes.items() if "inject" in key)
     cause.explanation += (f"; container {container} is not in the pod template of "
                           f"{parsed.name}: a mutating webhook injected it"
@@ -136,23 +130,32 @@ def limit_annotated(view: ClusterView, finding: Finding) -> None:
     """An OOM-killed container that a webhook injected (a mesh proxy, Dapr's daprd) gets its
     limit from an annotation of the pod template (`dapr.io/sidecar-memory-limit: 64Mi`,
     `sidecar.istio.io/proxyMemoryLimit`): that annotation is what to change."""
-    container = finding.facts.get("container")
-    parsed = ObjectRef.parse(finding.object)
-    workload = view.find(parsed.kind, parsed.name, parsed.namespace_text)  # type: ignore[arg-type]
-    if not container or workload is None:
+    container = finding.facts.get("container") or ""
+    notes = _injector_annotations(view, finding.object, container)
+    if notes is None:  # (its own container: the limit is in the spec)
         return
-    template = pod_template(parsed.kind, workload)
-    if any(c.get("name") == container for c in [*(template.get("initContainers") or []),
-                                                *(template.get("containers") or [])]):
-        return  # (its own container: the limit is in the spec)
-    notes = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
-        "annotations") or {}
+    parsed = ObjectRef.parse(finding.object)
     key = next((k for k in sorted(notes) if _MEMORY_LIMIT_KEY.search(k)), None)
     if key is None:
         return
     finding.explanation += (f"; container {container} is injected, and its limit comes from "
                             f"the pod template's annotation {key}: {notes[key]}")
     finding.facts.update(limit_annotation=key, workload=parsed.name)
+
+
+def _injector_annotations(view: ClusterView, ref: str, container: str) -> dict[str, str] | None:
+    """The pod template's annotations of a workload whose pods run `container` although its
+    template does not hold it (a webhook injected it); None when the template holds it."""
+    parsed = ObjectRef.parse(ref)
+    workload = view.find(parsed.kind, parsed.name, parsed.namespace_text)  # type: ignore[arg-type]
+    if not container or workload is None:
+        return None
+    template = pod_template(parsed.kind, workload)
+    if any(c.get("name") == container for c in [*(template.get("initContainers") or []),
+                                                *(template.get("containers") or [])]):
+        return None
+    return dict((((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                 ).get("annotations") or {})
 
 
 _MEMORY_LIMIT_KEY = re.compile(r"memory[-_]?limit|MemoryLimit", re.IGNORECASE)

@@ -112,14 +112,18 @@ def mounted(pod: Obj, files: dict[tuple[str, str], list[str]],
             namespace: str | None = None) -> list[str]:
     """The values of the ConfigMaps a pod mounts or takes env from: where a client's upstream
     is often written (a Kafka Connect connector's `connection.url`, a proxy's upstream block)."""
+    namespace = namespace or meta(pod).get("namespace") or ""
+    return [text for name in _config_map_names(pod) for text in files.get((namespace, name), [])]
+
+
+def _config_map_names(pod: Obj) -> list[str]:
+    """The ConfigMaps a pod mounts (projected ones too) or takes env from, by name."""
     spec = pod.get("spec") or {}
     names: set[str | None] = set(mounted_config_maps(pod))
     names |= {(ref.get("configMapRef") or {}).get("name")
               for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
               for ref in c.get("envFrom") or []}
-    namespace = namespace or meta(pod).get("namespace") or ""
-    return [text for name in sorted(n for n in names if n)
-            for text in files.get((namespace, name), [])]
+    return sorted(str(n) for n in names if n)
 
 
 def _services_of(view: ClusterView, target: Target, pods: list[Obj]) -> list[Obj]:
@@ -148,12 +152,7 @@ def configuration(view: ClusterView, pod: Obj) -> list[str]:
     """`configured(pod)` and the values of the ConfigMaps of its namespace that it mounts or
     takes env from (Grafana's provisioned datasource `url: http://thanos-query.monitoring...`)."""
     namespace = meta(pod).get("namespace") or ""
-    spec = pod.get("spec") or {}
-    names = set(mounted_config_maps(pod)) | {
-        str((ref.get("configMapRef") or {}).get("name"))
-        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-        for ref in c.get("envFrom") or [] if (ref.get("configMapRef") or {}).get("name")}
-    return [*configured(pod), *(str(v)[:CONFIG_CHARS] for name in sorted(names) for v in (
+    return [*configured(pod), *(str(v)[:CONFIG_CHARS] for name in _config_map_names(pod) for v in (
         (view.find("ConfigMap", name, namespace) or {}).get("data") or {}).values())]
 
 
