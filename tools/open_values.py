@@ -309,9 +309,9 @@ def _prefix_end(line: str, prefix: str) -> int:
     if len(head) > LOOSE_WIDTH or not any(c.isdigit() for c in head):
         return 0
     want, blanks = _canon(head), width - len(head)  # (a here-document's prefix ends blank)
-    for end in range(1, min(len(line), width + 16) + 1):
-        if line[end : end + 1].isalnum() or not line[end - 1].strip():
-            continue  # the prefix ends where a run ends, on no blank
+    ends = [end for end in range(1, min(len(line), width + 16) + 1)  # a prefix ends on no
+            if line[end - 1].strip() and line[end : end + 1] in (" ", "\t", "")]  # blank,
+    for end in ends[:LOOSE_TRIES]:  # before one (a few tries: each is a regex pass)
         if _canon(line[:end]) == want:
             padded = len(line[end : end + blanks]) - len(line[end : end + blanks].lstrip(" \t"))
             return end + padded if padded == blanks else 0
@@ -324,6 +324,7 @@ def _canon(text: str) -> str:
 
 
 LOOSE_WIDTH = 120  # a prefix longer than this is matched as written only
+LOOSE_TRIES = 16  # the blanks of a line where its prefix may end, tried
 LEVEL_WORDS = (r"(?i:trace|trc|debug|debu|dbg|info|inf|notice|warn|warning|wrn|error|err|eror|"
                r"fatal|ftl|crit|critical|severe|fine|finer|finest|config|[DIWEF])")
 _PREFIX_WORDS = re.compile(r"\b(?:" + LEVEL_WORDS + r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|"
@@ -360,9 +361,9 @@ _HEAD = re.compile(r"\b(?:variable|map)[ \t]+[\"'$]?[\w.-]+[\"']?(?:[ \t]+\$\w+)
 _BLOCK_LINES = {"block": 256, "triple": 64}  # how far a named block's default may be from its head
 _HEREDOC_LINES = 256  # a here-document's body hidden at most this long, when its tag is lost
 _LOG_PREFIX = re.compile(r"(?:(?:\d{4}[-/]\d\d[-/]\d\d[ \t]+)?\S{0,64}\d\d:\d\d\S{0,64}[ \t]+(?:(?:"
-                         r"\[[\w.-]{1,32}\]|"
-                         r"(?-i:[A-Z]{3,8})|" + LEVEL_WORDS + r")[ \t]+)?)?")  # time, level
-# (a level in capitals, by its name or in brackets: `cat <<EOF` after a time is the command)
+                         r"\[[\w.-]{1,32}\]|" + LEVEL_WORDS + r")[ \t]+)?)?")  # time, level
+# (a level by its name or in brackets: `cat <<EOF` or `RUN cat <<EOF` after a time is the
+# command)
 _JOINERS = ("+", ".", "..", "||", "&")  # what joins a string literal to the one below
 _SHORT = ("value", "complex", "reply", "pair", "dumped", "joined")  # a line or two below
 _OPENERS.update((
